@@ -1,0 +1,1 @@
+//! service registration and discovery, and the balanced resilient mesh channel

@@ -1,0 +1,1 @@
+//! the event bus port: JetStream and embedded adapters, outbox relay, idempotent consumer

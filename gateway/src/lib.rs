@@ -1,0 +1,1 @@
+//! the edge: auth, REST and gRPC-web, audio delivery, the web player

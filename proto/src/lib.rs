@@ -1,0 +1,1 @@
+//! protobuf contracts of tunemesh and the stubs generated from them

@@ -1,0 +1,1 @@
+//! the standard service runtime: settings, telemetry, admin HTTP, gRPC server, error codes
