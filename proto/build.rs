@@ -1,0 +1,71 @@
+//! Generates the Rust messages, gRPC clients and gRPC servers of every `.proto` file under
+//! `proto/tunemesh/`, plus a file descriptor set for gRPC reflection, into `OUT_DIR`.
+//!
+//! protoc comes from the `protoc-bin-vendored` crate, so a build needs no system protoc and
+//! every machine generates the same code.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+
+/// Root of the proto import tree: files import each other as `tunemesh/<area>/v1/<file>.proto`.
+const PROTO_ROOT: &str = "tunemesh";
+
+fn main() -> Result<(), Box<dyn Error>> {
+    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+
+    let mut protos = Vec::new();
+    collect_protos(&manifest_dir.join(PROTO_ROOT), &mut protos)?;
+    // Sorted so the generated code and descriptor set do not depend on directory order.
+    protos.sort();
+    if protos.is_empty() {
+        return Err(format!(
+            "no .proto files under {}",
+            manifest_dir.join(PROTO_ROOT).display()
+        )
+        .into());
+    }
+
+    // Rerun when any contract changes, or a file or directory is added or removed (a
+    // directory's mtime changes when its entries do).
+    println!(
+        "cargo:rerun-if-changed={}",
+        manifest_dir.join(PROTO_ROOT).display()
+    );
+    for proto in &protos {
+        println!("cargo:rerun-if-changed={}", proto.display());
+    }
+
+    let mut config = tonic_prost_build::Config::new();
+    config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
+
+    // The well-known types (`google/protobuf/*.proto`) ship with the vendored protoc.
+    let includes = [manifest_dir.clone(), protoc_bin_vendored::include_path()?];
+
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        // Every server trait method gets a default body answering UNIMPLEMENTED, so a
+        // service can be implemented one RPC at a time.
+        .generate_default_stubs(true)
+        .file_descriptor_set_path(out_dir.join("tunemesh_descriptor.bin"))
+        .out_dir(&out_dir)
+        // The generated `Debug` and docs are fine; rerun-if-changed is handled above.
+        .emit_rerun_if_changed(false)
+        .compile_with_config(config, &protos, &includes)?;
+    Ok(())
+}
+
+/// Appends every `.proto` file under `dir`, recursively, to `found`.
+fn collect_protos(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            println!("cargo:rerun-if-changed={}", path.display());
+            collect_protos(&path, found)?;
+        } else if path.extension().is_some_and(|ext| ext == "proto") {
+            found.push(path);
+        }
+    }
+    Ok(())
+}
