@@ -1,0 +1,264 @@
+//! A thin typed client of the Consul agent API: register, deregister, blocking health queries.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use reqwest::{Client, RequestBuilder, Response, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::{Registration, RegistryError, ServiceInstance};
+
+/// The agent endpoints the registry uses.
+#[derive(Debug)]
+pub(crate) struct AgentApi {
+    http: Client,
+    base: String,
+    token: Option<SecretString>,
+    request_timeout: Duration,
+}
+
+/// One answer of a blocking query: the passing instances and the index to block on next.
+#[derive(Debug)]
+pub(crate) struct Healthy {
+    pub(crate) instances: Vec<ServiceInstance>,
+    pub(crate) index: u64,
+}
+
+impl AgentApi {
+    pub(crate) fn new(
+        addr: &str,
+        token: Option<SecretString>,
+        request_timeout: Duration,
+    ) -> Result<Self, RegistryError> {
+        let base = addr.trim_end_matches('/').to_owned();
+        reqwest::Url::parse(&base)
+            .map_err(|e| RegistryError::Invalid(format!("consul address {base:?}: {e}")))?;
+        let http = Client::builder()
+            .connect_timeout(request_timeout)
+            .build()
+            .map_err(|e| RegistryError::Unreachable(e.into()))?;
+        Ok(Self {
+            http,
+            base,
+            token,
+            request_timeout,
+        })
+    }
+
+    pub(crate) async fn register(&self, registration: &Registration) -> Result<(), RegistryError> {
+        let body = ServiceDefinition::try_from(registration)?;
+        let url = format!(
+            "{}/v1/agent/service/register?replace-existing-checks=true",
+            self.base
+        );
+        let request = self.http.put(url).json(&body).timeout(self.request_timeout);
+        self.send(request).await.map(drop)
+    }
+
+    pub(crate) async fn deregister(&self, instance_id: &str) -> Result<(), RegistryError> {
+        let url = format!(
+            "{}/v1/agent/service/deregister/{}",
+            self.base,
+            escape(instance_id)
+        );
+        let request = self.http.put(url).timeout(self.request_timeout);
+        match self.send(request).await {
+            // Consul answers 404 for an unknown id: already gone is what the caller wanted.
+            Err(RegistryError::Rejected { status: 404, .. }) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    /// Blocks until the passing set changes after `index`, or `wait` passes.
+    pub(crate) async fn healthy(
+        &self,
+        service: &str,
+        index: u64,
+        wait: Duration,
+    ) -> Result<Healthy, RegistryError> {
+        let url = format!(
+            "{}/v1/health/service/{}?passing&index={index}&wait={}ms",
+            self.base,
+            escape(service),
+            wait.as_millis()
+        );
+        // Consul adds up to wait/16 of jitter to a blocking query's wait.
+        let timeout = wait + wait / 16 + self.request_timeout;
+        let response = self.send(self.http.get(url).timeout(timeout)).await?;
+        let index = response
+            .headers()
+            .get("x-consul-index")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let entries: Vec<HealthEntry> = response
+            .json()
+            .await
+            .map_err(|e| RegistryError::Unreachable(e.into()))?;
+        let instances = entries
+            .into_iter()
+            .filter_map(HealthEntry::into_instance)
+            .collect();
+        Ok(Healthy { instances, index })
+    }
+
+    async fn send(&self, request: RequestBuilder) -> Result<Response, RegistryError> {
+        let request = match &self.token {
+            Some(token) => request.header("x-consul-token", token.expose_secret()),
+            None => request,
+        };
+        let response = request
+            .send()
+            .await
+            .map_err(|e| RegistryError::Unreachable(e.into()))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        Err(rejected(status, body))
+    }
+}
+
+fn rejected(status: StatusCode, body: String) -> RegistryError {
+    RegistryError::Rejected {
+        status: status.as_u16(),
+        body: body.trim().to_owned(),
+    }
+}
+
+/// Percent-encodes a path segment (ids and names are usually plain, but input may not be).
+fn escape(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Consul takes Go durations; milliseconds are exact enough and always valid.
+fn go_duration(d: Duration) -> String {
+    format!("{}ms", d.as_millis().max(1))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServiceDefinition<'a> {
+    #[serde(rename = "ID")]
+    id: &'a str,
+    name: &'a str,
+    address: String,
+    port: u16,
+    tags: &'a [String],
+    meta: &'a BTreeMap<String, String>,
+    check: CheckDefinition,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct CheckDefinition {
+    name: String,
+    #[serde(rename = "GRPC")]
+    grpc: String,
+    #[serde(rename = "GRPCUseTLS")]
+    grpc_use_tls: bool,
+    interval: String,
+    timeout: String,
+    deregister_critical_service_after: String,
+}
+
+impl<'a> TryFrom<&'a Registration> for ServiceDefinition<'a> {
+    type Error = RegistryError;
+
+    fn try_from(registration: &'a Registration) -> Result<Self, RegistryError> {
+        let (instance, check) = (&registration.instance, &registration.check);
+        if instance.id.is_empty() || instance.service.is_empty() {
+            return Err(RegistryError::Invalid(
+                "empty instance id or service name".into(),
+            ));
+        }
+        if instance.addr.ip().is_unspecified() {
+            return Err(RegistryError::Invalid(format!(
+                "{} is not reachable by others: register the address peers should dial",
+                instance.addr
+            )));
+        }
+        let target = match check.grpc_service.as_str() {
+            "" => instance.addr.to_string(),
+            service => format!("{}/{service}", instance.addr),
+        };
+        Ok(Self {
+            id: &instance.id,
+            name: &instance.service,
+            address: instance.addr.ip().to_string(),
+            port: instance.addr.port(),
+            tags: &instance.tags,
+            meta: &instance.meta,
+            check: CheckDefinition {
+                name: format!("grpc health of {}", instance.id),
+                grpc: target,
+                grpc_use_tls: false,
+                interval: go_duration(check.interval),
+                timeout: go_duration(check.timeout),
+                deregister_critical_service_after: go_duration(check.deregister_critical_after),
+            },
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct HealthEntry {
+    node: NodeEntry,
+    service: ServiceEntry,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct NodeEntry {
+    address: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ServiceEntry {
+    #[serde(rename = "ID")]
+    id: String,
+    service: String,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    address: String,
+    port: u16,
+    #[serde(default)]
+    meta: Option<BTreeMap<String, String>>,
+}
+
+impl HealthEntry {
+    fn into_instance(self) -> Option<ServiceInstance> {
+        let service = self.service;
+        // An empty service address means "the node's address" in Consul.
+        let host = if service.address.is_empty() {
+            &self.node.address
+        } else {
+            &service.address
+        };
+        let Ok(ip) = host.parse::<IpAddr>() else {
+            tracing::warn!(id = %service.id, %host, "ignoring instance without an ip address");
+            return None;
+        };
+        Some(ServiceInstance {
+            id: service.id,
+            service: service.service,
+            addr: SocketAddr::new(ip, service.port),
+            tags: service.tags.unwrap_or_default(),
+            meta: service.meta.unwrap_or_default(),
+        })
+    }
+}

@@ -1,0 +1,101 @@
+//! The Consul adapter: registration through the local agent, discovery through blocking
+//! health queries, one rate-limited watch loop per watched service.
+
+mod api;
+mod watch;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use secrecy::SecretString;
+use serde::Deserialize;
+use tokio::sync::watch as tokio_watch;
+
+use crate::registry::InstanceSet;
+use crate::{Registration, Registry, RegistryError};
+use api::AgentApi;
+
+/// Where the Consul agent is and how to watch it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsulSettings {
+    /// Base URL of the local agent's HTTP API.
+    pub addr: String,
+    /// ACL token, sent as `X-Consul-Token`.
+    pub token: Option<SecretString>,
+    /// How long a blocking health query may wait for a change.
+    #[serde(with = "humantime_serde")]
+    pub wait: Duration,
+    /// Least time between two queries of one watch, so a flapping index cannot spin the loop.
+    #[serde(with = "humantime_serde")]
+    pub min_interval: Duration,
+    /// Bound on non-blocking calls (register, deregister) and on connecting.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// First backoff after a failed query; doubles up to `max_backoff`, with jitter.
+    #[serde(with = "humantime_serde")]
+    pub min_backoff: Duration,
+    /// Longest backoff after failed queries.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+}
+
+impl Default for ConsulSettings {
+    fn default() -> Self {
+        Self {
+            addr: "http://127.0.0.1:8500".into(),
+            token: None,
+            wait: Duration::from_secs(30),
+            min_interval: Duration::from_millis(100),
+            request_timeout: Duration::from_secs(5),
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The registry backed by a Consul agent.
+#[derive(Debug, Clone)]
+pub struct ConsulRegistry {
+    api: Arc<AgentApi>,
+    settings: Arc<ConsulSettings>,
+    watches: watch::Watches,
+}
+
+impl ConsulRegistry {
+    /// A registry talking to the agent at `settings.addr`; fails on an unusable address.
+    pub fn new(settings: ConsulSettings) -> Result<Self, RegistryError> {
+        let api = AgentApi::new(
+            &settings.addr,
+            settings.token.clone(),
+            settings.request_timeout,
+        )?;
+        Ok(Self {
+            api: Arc::new(api),
+            settings: Arc::new(settings),
+            watches: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+}
+
+#[async_trait]
+impl Registry for ConsulRegistry {
+    async fn register(&self, registration: &Registration) -> Result<(), RegistryError> {
+        self.api.register(registration).await?;
+        let instance = &registration.instance;
+        tracing::info!(service = %instance.service, id = %instance.id, addr = %instance.addr, "registered in consul");
+        Ok(())
+    }
+
+    async fn deregister(&self, instance_id: &str) -> Result<(), RegistryError> {
+        self.api.deregister(instance_id).await?;
+        tracing::info!(id = %instance_id, "deregistered from consul");
+        Ok(())
+    }
+
+    fn watch(&self, service: &str) -> tokio_watch::Receiver<InstanceSet> {
+        watch::subscribe(&self.watches, &self.api, &self.settings, service)
+    }
+}

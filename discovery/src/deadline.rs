@@ -1,0 +1,167 @@
+//! Deadline propagation: an incoming `grpc-timeout`, minus time spent, bounds outbound calls.
+//!
+//! A server mounts [`DeadlineLayer`]; it runs each handler inside a task-local deadline, which
+//! the mesh channel reads. Task-locals do not cross `tokio::spawn`: a handler that spawns
+//! outbound calls carries the deadline over with [`Deadline::scope`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use http::{HeaderMap, HeaderValue};
+use tokio::time::Instant;
+use tower::{Layer, Service};
+
+tokio::task_local! {
+    static CURRENT: Deadline;
+}
+
+/// The name of the gRPC timeout header.
+pub const GRPC_TIMEOUT: &str = "grpc-timeout";
+
+/// The instant by which the caller of the current request wants its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Deadline(Instant);
+
+impl Deadline {
+    /// A deadline at `instant`.
+    pub fn at(instant: Instant) -> Self {
+        Self(instant)
+    }
+
+    /// A deadline `timeout` from now.
+    pub fn after(timeout: Duration) -> Self {
+        Self(Instant::now() + timeout)
+    }
+
+    /// The instant itself.
+    pub fn instant(self) -> Instant {
+        self.0
+    }
+
+    /// Time left, zero once passed.
+    pub fn remaining(self) -> Duration {
+        self.0.saturating_duration_since(Instant::now())
+    }
+
+    /// The deadline of the request being served by this task, if it had one.
+    pub fn current() -> Option<Deadline> {
+        CURRENT.try_with(|d| *d).ok()
+    }
+
+    /// Runs `fut` with `deadline` as the current deadline (the earlier one wins when nested).
+    pub async fn scope<F: Future>(deadline: Deadline, fut: F) -> F::Output {
+        let deadline = Deadline::current().map_or(deadline, |outer| outer.min(deadline));
+        CURRENT.scope(deadline, fut).await
+    }
+
+    /// The deadline a request's `grpc-timeout` header asks for, counted from now.
+    pub fn from_headers(headers: &HeaderMap) -> Option<Deadline> {
+        let value = headers.get(GRPC_TIMEOUT)?.to_str().ok()?;
+        parse_grpc_timeout(value).map(Deadline::after)
+    }
+}
+
+/// Parses a `grpc-timeout` value: at most 8 digits and a unit (`H M S m u n`).
+pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+/// Encodes a duration as a `grpc-timeout` value, in the finest unit that fits 8 digits.
+pub fn encode_grpc_timeout(timeout: Duration) -> HeaderValue {
+    const MAX: u128 = 99_999_999;
+    let nanos = timeout.as_nanos();
+    let (n, unit) = [
+        (1, 'n'),
+        (1_000, 'u'),
+        (1_000_000, 'm'),
+        (1_000_000_000, 'S'),
+    ]
+    .into_iter()
+    .map(|(per, unit)| (nanos / per, unit))
+    .find(|(n, _)| *n <= MAX)
+    .unwrap_or(((nanos / 3_600_000_000_000).min(MAX), 'H'));
+    // Digits and an ASCII letter always make a valid header value.
+    HeaderValue::from_str(&format!("{n}{unit}")).unwrap_or(HeaderValue::from_static("1H"))
+}
+
+/// Server-side layer: runs each request inside the deadline its `grpc-timeout` sets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeadlineLayer;
+
+impl<S> Layer<S> for DeadlineLayer {
+    type Service = DeadlineService<S>;
+
+    fn layer(&self, inner: S) -> DeadlineService<S> {
+        DeadlineService { inner }
+    }
+}
+
+/// See [`DeadlineLayer`].
+#[derive(Debug, Clone)]
+pub struct DeadlineService<S> {
+    inner: S,
+}
+
+impl<S, B> Service<http::Request<B>> for DeadlineService<S>
+where
+    S: Service<http::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let deadline = Deadline::from_headers(req.headers());
+        let fut = self.inner.call(req);
+        match deadline {
+            Some(deadline) => Box::pin(CURRENT.scope(deadline, fut)),
+            None => Box::pin(fut),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_round_trips_in_the_finest_unit_that_fits() {
+        for (d, text) in [
+            (Duration::from_millis(250), "250000u"),
+            (Duration::from_secs(3), "3000000u"),
+            (Duration::from_secs(200), "200000m"),
+            (Duration::from_secs(200_000), "200000S"),
+        ] {
+            let encoded = encode_grpc_timeout(d);
+            assert_eq!(encoded, text);
+            assert_eq!(parse_grpc_timeout(text), Some(d));
+        }
+    }
+
+    #[test]
+    fn malformed_grpc_timeouts_are_ignored() {
+        for text in ["", "S", "123456789S", "12x", "-1S", "1.5S"] {
+            assert_eq!(parse_grpc_timeout(text), None, "{text}");
+        }
+    }
+}

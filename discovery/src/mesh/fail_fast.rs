@@ -1,0 +1,85 @@
+//! Fail-fast timeout: bounds a whole call, queueing for an endpoint included, by the earlier
+//! of the mesh timeout and the caller's deadline, and forwards that bound as `grpc-timeout`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tower::{Layer, Service};
+
+use super::error::MeshError;
+use crate::deadline::{Deadline, GRPC_TIMEOUT, encode_grpc_timeout};
+
+/// Wraps a service in [`FailFast`].
+#[derive(Debug, Clone)]
+pub struct FailFastLayer {
+    timeout: Duration,
+    service: Arc<str>,
+}
+
+impl FailFastLayer {
+    /// Calls to `service` fail after `timeout` at most.
+    pub fn new(timeout: Duration, service: Arc<str>) -> Self {
+        Self { timeout, service }
+    }
+}
+
+impl<S> Layer<S> for FailFastLayer {
+    type Service = FailFast<S>;
+
+    fn layer(&self, inner: S) -> FailFast<S> {
+        FailFast {
+            inner,
+            timeout: self.timeout,
+            service: self.service.clone(),
+        }
+    }
+}
+
+/// See [`FailFastLayer`].
+#[derive(Debug, Clone)]
+pub struct FailFast<S> {
+    inner: S,
+    timeout: Duration,
+    service: Arc<str>,
+}
+
+impl<S, B> Service<http::Request<B>> for FailFast<S>
+where
+    S: Service<http::Request<B>, Error = MeshError>,
+    S::Future: Send + 'static,
+    S::Response: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = MeshError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, MeshError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), MeshError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let now = Instant::now();
+        let deadline = [Deadline::current(), Deadline::from_headers(req.headers())]
+            .into_iter()
+            .flatten()
+            .fold(now + self.timeout, |earliest, d| earliest.min(d.instant()));
+        let budget = deadline.saturating_duration_since(now);
+        let service = self.service.clone();
+        if budget.is_zero() {
+            return Box::pin(async move { Err(MeshError::deadline_exceeded(service, budget)) });
+        }
+        req.headers_mut()
+            .insert(GRPC_TIMEOUT, encode_grpc_timeout(budget));
+        let call = self.inner.call(req);
+        Box::pin(async move {
+            match tokio::time::timeout_at(deadline, call).await {
+                Ok(result) => result,
+                Err(_elapsed) => Err(MeshError::deadline_exceeded(service, budget)),
+            }
+        })
+    }
+}

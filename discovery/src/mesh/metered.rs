@@ -1,0 +1,127 @@
+//! Per-endpoint request, error and latency metrics.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use metrics::{Counter, Histogram};
+use pin_project_lite::pin_project;
+use tokio::time::Instant;
+use tower::{Layer, Service};
+
+use super::classify::Outcome;
+use super::stack::EndpointLabels;
+
+/// Wraps an endpoint in [`Metered`].
+#[derive(Debug, Clone)]
+pub struct MeteredLayer {
+    labels: EndpointLabels,
+}
+
+impl MeteredLayer {
+    /// Metrics labelled with one endpoint.
+    pub fn new(labels: EndpointLabels) -> Self {
+        Self { labels }
+    }
+}
+
+impl<S> Layer<S> for MeteredLayer {
+    type Service = Metered<S>;
+
+    fn layer(&self, inner: S) -> Metered<S> {
+        Metered {
+            inner,
+            handles: Handles::new(&self.labels),
+        }
+    }
+}
+
+/// Counts requests and failures and times answers of one endpoint.
+#[derive(Debug, Clone)]
+pub struct Metered<S> {
+    inner: S,
+    handles: Handles,
+}
+
+// Resolved once per endpoint so a call costs no label lookup.
+#[derive(Debug, Clone)]
+struct Handles {
+    requests: Counter,
+    unavailable: Counter,
+    transport: Counter,
+    latency: Histogram,
+}
+
+impl Handles {
+    fn new(labels: &EndpointLabels) -> Self {
+        let service = labels.service.to_string();
+        let endpoint = labels.endpoint.to_string();
+        let error = |kind: &'static str| {
+            metrics::counter!("tunemesh_mesh_endpoint_errors_total",
+                "service" => service.clone(), "endpoint" => endpoint.clone(), "kind" => kind)
+        };
+        Self {
+            requests: metrics::counter!("tunemesh_mesh_endpoint_requests_total",
+                "service" => service.clone(), "endpoint" => endpoint.clone()),
+            unavailable: error("unavailable"),
+            transport: error("transport"),
+            latency: metrics::histogram!("tunemesh_mesh_endpoint_latency_seconds",
+                "service" => service.clone(), "endpoint" => endpoint.clone()),
+        }
+    }
+
+    fn record(&self, outcome: Outcome, started: Instant) {
+        match outcome {
+            Outcome::Answered => self.latency.record(started.elapsed().as_secs_f64()),
+            Outcome::Unavailable => self.unavailable.increment(1),
+            Outcome::Transport => self.transport.increment(1),
+        }
+    }
+}
+
+impl<S, Req, B> Service<Req> for Metered<S>
+where
+    S: Service<Req, Response = http::Response<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Req) -> Self::Future {
+        self.handles.requests.increment(1);
+        ResponseFuture {
+            inner: self.inner.call(req),
+            handles: self.handles.clone(),
+            started: Instant::now(),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`Metered`].
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        handles: Handles,
+        started: Instant,
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<http::Response<B>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = ready!(this.inner.poll(cx));
+        this.handles.record(Outcome::of(&result), *this.started);
+        Poll::Ready(result)
+    }
+}

@@ -1,0 +1,178 @@
+//! The mesh: one balanced, resilient channel per service, fed by a registry watch.
+//!
+//! Layers, outermost first (composed in [`stack`]): trace context → fail-fast timeout
+//! (deadline-aware) → error wrapper → canary route → buffer → p2c balance → PeakEWMA →
+//! breaker → metrics → lazily connected tonic channel.
+
+mod breaker;
+mod classify;
+mod discover;
+mod error;
+mod fail_fast;
+mod metered;
+mod retry;
+mod route;
+mod stack;
+mod trace;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use futures::future::BoxFuture;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tonic::body::Body;
+use tower::Service;
+
+pub use breaker::{Breaker, BreakerLayer};
+pub use error::{BoxError, MeshError, MeshErrorKind};
+pub use fail_fast::{FailFast, FailFastLayer};
+pub use metered::{Metered, MeteredLayer};
+pub use retry::RetryChannel;
+pub use stack::EndpointLabels;
+pub use trace::{HeaderInjector, TraceContext, TraceContextLayer, inject};
+
+use crate::registry::InstanceSet;
+use crate::{MeshSettings, Registry};
+
+/// Hands out one shared [`MeshChannel`] per service. Clones share channels.
+#[derive(Clone, Debug)]
+pub struct Mesh {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    registry: Arc<dyn Registry>,
+    settings: Arc<MeshSettings>,
+    // One channel per service, so every caller shares its balancer, breakers and budget.
+    channels: Mutex<HashMap<String, MeshChannel>>,
+    // Keep the per-service endpoint gauges current while no call polls the balancer.
+    gauges: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let gauges = self.gauges.get_mut().unwrap_or_else(|p| p.into_inner());
+        gauges.iter().for_each(JoinHandle::abort);
+    }
+}
+
+impl Mesh {
+    /// A mesh discovering endpoints in `registry`.
+    pub fn new(registry: Arc<dyn Registry>, settings: MeshSettings) -> Self {
+        let inner = Inner {
+            registry,
+            settings: Arc::new(settings),
+            channels: Mutex::new(HashMap::new()),
+            gauges: Mutex::new(Vec::new()),
+        };
+        Self {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// The registry this mesh discovers from.
+    pub fn registry(&self) -> &Arc<dyn Registry> {
+        &self.inner.registry
+    }
+
+    /// The settings this mesh was built with.
+    pub fn settings(&self) -> &MeshSettings {
+        &self.inner.settings
+    }
+
+    /// The channel to `service`, created on first use; must be called inside a tokio runtime
+    /// (the balancer runs on a spawned worker).
+    pub fn channel(&self, service: &str) -> MeshChannel {
+        let mut channels = self
+            .inner
+            .channels
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(channel) = channels.get(service) {
+            return channel.clone();
+        }
+        let name: Arc<str> = Arc::from(service);
+        let instances = self.inner.registry.watch(service);
+        let gauge = tokio::spawn(track_endpoints(name.clone(), instances.clone()));
+        self.inner
+            .gauges
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(gauge);
+        let channel = MeshChannel {
+            inner: stack::service(&name, &instances, &self.inner.settings),
+            retry: Arc::new(retry::Context::new(&self.inner.settings, name.clone())),
+            name,
+        };
+        channels.insert(service.to_owned(), channel.clone());
+        channel
+    }
+}
+
+async fn track_endpoints(service: Arc<str>, mut instances: watch::Receiver<InstanceSet>) {
+    let gauge = |pool: &'static str| metrics::gauge!("tunemesh_mesh_endpoints", "service" => service.to_string(), "pool" => pool);
+    let (all, canary) = (gauge("all"), gauge("canary"));
+    loop {
+        let (total, canaries) = {
+            let set = instances.borrow_and_update();
+            (set.len(), set.iter().filter(|i| i.is_canary()).count())
+        };
+        all.set(total as f64);
+        canary.set(canaries as f64);
+        if instances.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A balanced, resilient channel to one service; give it to any generated tonic client:
+/// `FooClient::new(mesh.channel("foo"))`. Clones share the balancer.
+#[derive(Clone)]
+pub struct MeshChannel {
+    name: Arc<str>,
+    inner: stack::MeshService,
+    retry: Arc<retry::Context>,
+}
+
+impl MeshChannel {
+    /// The service this channel calls.
+    pub fn service(&self) -> &str {
+        &self.name
+    }
+
+    /// A channel that retries calls to the given idempotent RPCs within the service's retry
+    /// budget. A path is `/package.Service/Method`, or `/package.Service/` for all methods.
+    pub fn retrying<I, P>(self, idempotent: I) -> RetryChannel
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        RetryChannel::new(self, idempotent.into_iter().map(Into::into).collect())
+    }
+}
+
+impl fmt::Debug for MeshChannel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MeshChannel")
+            .field("service", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service<http::Request<Body>> for MeshChannel {
+    type Response = http::Response<Body>;
+    type Error = MeshError;
+    type Future = BoxFuture<'static, Result<http::Response<Body>, MeshError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), MeshError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        self.inner.call(req)
+    }
+}

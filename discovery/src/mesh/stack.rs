@@ -1,0 +1,124 @@
+//! The one place the mesh channel's layers are composed, outermost first.
+
+use std::sync::Arc;
+
+use tonic::transport::Channel;
+use tower::balance::p2c::Balance;
+use tower::buffer::Buffer;
+use tower::load::{CompleteOnResponse, PeakEwma};
+use tower::util::{BoxCloneSyncService, BoxService};
+use tower::{ServiceBuilder, ServiceExt};
+
+use super::breaker::{Breaker, BreakerLayer};
+use super::discover::{Selector, WatchDiscover};
+use super::error::{BoxError, MeshError};
+use super::fail_fast::FailFastLayer;
+use super::metered::{Metered, MeteredLayer};
+use super::route::{Pool, PoolFuture, Route};
+use super::trace::TraceContextLayer;
+use crate::registry::InstanceSet;
+use crate::{MeshSettings, ServiceInstance};
+
+/// Names one endpoint in metrics and logs.
+#[derive(Debug, Clone)]
+pub struct EndpointLabels {
+    /// The service the endpoint belongs to.
+    pub service: Arc<str>,
+    /// The endpoint's address.
+    pub endpoint: Arc<str>,
+}
+
+/// One endpoint as the balancer sees it.
+pub(crate) type Endpoint = PeakEwma<Breaker<Metered<Channel>>, CompleteOnResponse>;
+
+/// The service behind a [`crate::MeshChannel`].
+pub(crate) type MeshService = BoxCloneSyncService<
+    http::Request<tonic::body::Body>,
+    http::Response<tonic::body::Body>,
+    MeshError,
+>;
+
+/// The per-service stack; `instances` feeds discovery.
+pub(crate) fn service(
+    name: &Arc<str>,
+    instances: &tokio::sync::watch::Receiver<InstanceSet>,
+    settings: &Arc<MeshSettings>,
+) -> MeshService {
+    let route = match settings.canary.get(&**name) {
+        Some(&share) => Route::split(
+            pool(name, instances, Selector::Stable, settings),
+            pool(name, instances, Selector::Canary, settings),
+            share,
+            instances.clone(),
+        ),
+        None => Route::single(pool(name, instances, Selector::All, settings)),
+    };
+    let unavailable = {
+        let name = name.clone();
+        move |e: BoxError| MeshError::unavailable(name.clone(), e)
+    };
+    let stack = ServiceBuilder::new()
+        // Outermost, so every call carries the caller's trace whatever happens below.
+        .layer(TraceContextLayer)
+        // Bounds the whole call including the wait for a ready endpoint (p2c waits, not fails).
+        .layer(FailFastLayer::new(settings.timeout, name.clone()))
+        // One concrete error type: spawned futures of generated clients need it.
+        .map_err(unavailable)
+        // Canary share or everything to one pool; each pool's buffer sits below.
+        .service(route);
+    BoxCloneSyncService::new(stack)
+}
+
+/// One balancer over the instances `selector` picks, behind a buffer so it can be shared.
+fn pool(
+    name: &Arc<str>,
+    instances: &tokio::sync::watch::Receiver<InstanceSet>,
+    selector: Selector,
+    settings: &Arc<MeshSettings>,
+) -> Pool {
+    let make = {
+        let (name, settings) = (name.clone(), settings.clone());
+        move |instance: &ServiceInstance| endpoint(&name, instance, &settings)
+    };
+    let discover = WatchDiscover::new(instances.clone(), selector, make);
+    // Power of two choices over PeakEWMA load: cheap, and avoids herding onto one endpoint.
+    let balance = Balance::new(discover).map_future(|f| -> PoolFuture { Box::pin(f) });
+    // Lets many callers share the balancer; the worker task owns it.
+    Buffer::new(BoxService::new(balance), settings.buffer.max(1))
+}
+
+/// One endpoint: load estimate, breaker, metrics, lazily connected channel.
+fn endpoint(
+    name: &Arc<str>,
+    instance: &ServiceInstance,
+    settings: &MeshSettings,
+) -> Option<Endpoint> {
+    let labels = EndpointLabels {
+        service: name.clone(),
+        endpoint: instance.addr.to_string().into(),
+    };
+    let endpoint = match Channel::from_shared(format!("http://{}", instance.addr)) {
+        Ok(endpoint) => endpoint,
+        Err(error) => {
+            tracing::warn!(service = %name, addr = %instance.addr, %error, "skipping unusable endpoint");
+            return None;
+        }
+    };
+    let channel = endpoint
+        .connect_timeout(settings.connect_timeout)
+        .http2_keep_alive_interval(settings.keep_alive_interval)
+        .keep_alive_while_idle(true)
+        .tcp_nodelay(true)
+        // Lazy: connect failures surface per call, where the breaker counts them.
+        .connect_lazy();
+    let (rtt, decay_ns) = (settings.default_rtt, settings.decay.as_nanos() as f64);
+    let service = ServiceBuilder::new()
+        // Latency-aware load for p2c; completes at response headers (right for unary calls).
+        .layer_fn(|s| PeakEwma::new(s, rtt, decay_ns, CompleteOnResponse::default()))
+        // Takes a failing endpoint out of rotation (Pending) and probes it back in.
+        .layer(BreakerLayer::new(settings.breaker.clone(), labels.clone()))
+        // Innermost: counts what really went over the wire.
+        .layer(MeteredLayer::new(labels))
+        .service(channel);
+    Some(service)
+}

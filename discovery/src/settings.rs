@@ -1,0 +1,114 @@
+//! Mesh settings: timeouts, load estimation, breaker, retry budget and canary shares.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// How the mesh channel calls other services. Defaults follow linkerd's.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MeshSettings {
+    /// Fail-fast bound on one call, including time spent queueing for an endpoint;
+    /// a shorter caller deadline wins.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+    /// Bound on opening a connection to one endpoint.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// HTTP/2 keep-alive ping interval, so dead peers are noticed on idle connections.
+    #[serde(with = "humantime_serde")]
+    pub keep_alive_interval: Duration,
+    /// Requests that may wait for an endpoint at once, per service.
+    pub buffer: usize,
+    /// PeakEWMA latency assumed for an endpoint before it answered.
+    #[serde(with = "humantime_serde")]
+    pub default_rtt: Duration,
+    /// PeakEWMA decay: how fast an old latency peak is forgotten.
+    #[serde(with = "humantime_serde")]
+    pub decay: Duration,
+    /// The per-endpoint circuit breaker.
+    pub breaker: BreakerSettings,
+    /// Retries of idempotent calls.
+    pub retry: RetrySettings,
+    /// Share of a service's calls (0.0 to 1.0) sent to its instances tagged `canary`.
+    pub canary: BTreeMap<String, f64>,
+}
+
+impl Default for MeshSettings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(3),
+            connect_timeout: Duration::from_secs(1),
+            keep_alive_interval: Duration::from_secs(10),
+            buffer: 1024,
+            default_rtt: Duration::from_millis(30),
+            decay: Duration::from_secs(10),
+            breaker: BreakerSettings::default(),
+            retry: RetrySettings::default(),
+            canary: BTreeMap::new(),
+        }
+    }
+}
+
+/// Consecutive-failure breaker: after `failures` failures in a row an endpoint leaves the
+/// rotation for a penalty, then gets one probe call.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BreakerSettings {
+    /// Consecutive failures that open the breaker.
+    pub failures: u32,
+    /// First penalty; each failed probe doubles it.
+    #[serde(with = "humantime_serde")]
+    pub min_penalty: Duration,
+    /// Longest penalty.
+    #[serde(with = "humantime_serde")]
+    pub max_penalty: Duration,
+    /// Random extra penalty, as a fraction of the penalty, so endpoints do not probe in step.
+    pub jitter: f64,
+}
+
+impl Default for BreakerSettings {
+    fn default() -> Self {
+        Self {
+            failures: 7,
+            min_penalty: Duration::from_secs(1),
+            max_penalty: Duration::from_secs(60),
+            jitter: 0.5,
+        }
+    }
+}
+
+/// Retry budget and backoff for idempotent calls.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrySettings {
+    /// Window over which the budget counts calls (1 s to 60 s).
+    #[serde(with = "humantime_serde")]
+    pub budget_window: Duration,
+    /// Retries per second always allowed.
+    pub min_per_sec: u32,
+    /// Extra retries allowed as a fraction of calls.
+    pub ratio: f32,
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+    /// First backoff; doubles per attempt, with full jitter.
+    #[serde(with = "humantime_serde")]
+    pub backoff: Duration,
+    /// Longest backoff.
+    #[serde(with = "humantime_serde")]
+    pub max_backoff: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            budget_window: Duration::from_secs(10),
+            min_per_sec: 10,
+            ratio: 0.2,
+            max_attempts: 3,
+            backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(200),
+        }
+    }
+}
