@@ -18,6 +18,13 @@
 //! - [`search::v1`]: catalog search (`SearchService`);
 //! - [`reco::v1`]: recommendations and radio (`RecommendationService`);
 //! - [`events::v1`]: the messages published on the event bus (no service).
+//!
+//! Beside the generated code: [`metadata`] (the gRPC metadata keys carrying the caller's
+//! identity) and [`subjects`] (the event-bus subject of each event message), both part of the
+//! contracts too; see `proto/README.md` for the conventions every contract follows.
+
+pub mod metadata;
+pub mod subjects;
 
 pub use prost;
 pub use prost_types;
