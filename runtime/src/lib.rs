@@ -1,1 +1,25 @@
-//! the standard service runtime: settings, telemetry, admin HTTP, gRPC server, error codes
+//! The standard service runtime of tunemesh: what every service process has in common.
+//!
+//! # Layout
+//! - [`settings`]: defaults → `tunemesh.toml` → `TUNEMESH_*` variables, passed in.
+//! - [`telemetry`], [`trace_context`]: logs, OTLP spans, W3C context across hops.
+//! - [`metrics`]: the Prometheus recorder; [`admin`]: `/metrics`, `/healthz`, `/readyz`.
+//! - [`grpc`]: the standard gRPC server with health, reflection, layers and drain.
+//! - [`error`]: the one error-code table (domain code → gRPC code and HTTP status).
+//! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
+//! - [`postgres`], [`redis`]: connection pools for the production adapters.
+
+pub mod admin;
+pub mod app;
+pub mod error;
+pub mod grpc;
+pub mod metrics;
+pub mod settings;
+pub mod shutdown;
+pub mod telemetry;
+pub mod trace_context;
+
+pub use app::App;
+pub use error::{ErrorCode, ServiceError};
+pub use settings::{SettingsError, SettingsSource};
+pub use tokio_util::sync::CancellationToken;

@@ -1,0 +1,17 @@
+//! The standard gRPC server and the layers every service runs behind.
+//!
+//! # Layout
+//! - [`server`]: bind, serve, register, drain.
+//! - [`settings`]: `[grpc]` settings.
+//! - [`health`]: serving status shared by gRPC health and readiness endpoints.
+//! - [`trace`], [`metrics`]: one tower layer each.
+
+pub mod health;
+pub mod metrics;
+pub mod server;
+pub mod settings;
+pub mod trace;
+
+pub use health::ServiceHealth;
+pub use server::{GrpcServer, ServerError};
+pub use settings::GrpcServerSettings;
