@@ -11,13 +11,17 @@ use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::health_server::{Health, HealthServer};
-use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tonic_health::pb::HealthCheckRequest;
 use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tunemesh_discovery::{EmbeddedRegistry, Registry};
+use tunemesh_discovery::{EmbeddedRegistry, HealthCheck, Registration, Registry, ServiceInstance};
+use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
+use tunemesh_proto::reco::v1::recommendation_service_server::{
+    RecommendationService, RecommendationServiceServer,
+};
+use tunemesh_proto::reco::v1::{RecommendRequest, RecommendResponse};
 use tunemesh_runtime::admin::{self, Readiness};
 use tunemesh_runtime::grpc::{GrpcServer, GrpcServerSettings};
 use tunemesh_testkit::{assert_eventually, unique_prefix};
@@ -25,31 +29,20 @@ use tunemesh_testkit::{assert_eventually, unique_prefix};
 /// A service that takes `delay` to answer and counts its calls; it stands in for any
 /// application service (the server under test does not care what it serves).
 #[derive(Clone)]
-struct SlowHealth {
+struct Slow {
     delay: Duration,
     calls: Arc<AtomicUsize>,
 }
 
 #[tonic::async_trait]
-impl Health for SlowHealth {
-    async fn check(
+impl RecommendationService for Slow {
+    async fn recommend(
         &self,
-        _request: Request<HealthCheckRequest>,
-    ) -> Result<Response<HealthCheckResponse>, Status> {
+        _request: Request<RecommendRequest>,
+    ) -> Result<Response<RecommendResponse>, Status> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.delay).await;
-        Ok(Response::new(HealthCheckResponse {
-            status: ServingStatus::Serving.into(),
-        }))
-    }
-
-    type WatchStream = tonic::codec::Streaming<HealthCheckResponse>;
-
-    async fn watch(
-        &self,
-        _request: Request<HealthCheckRequest>,
-    ) -> Result<Response<Self::WatchStream>, Status> {
-        Err(Status::unimplemented("not needed here"))
+        Ok(Response::new(RecommendResponse::default()))
     }
 }
 
@@ -135,6 +128,19 @@ async fn registers_once_serving_and_deregisters_on_shutdown() {
     let name = unique_prefix("player");
     let server = GrpcServer::bind(&name, &settings()).await.expect("binds");
     let addr = server.local_addr();
+    // A peer keeps the set from going empty, which the registry never publishes.
+    let peer = ServiceInstance {
+        id: format!("{name}-peer"),
+        service: name.clone(),
+        addr: SocketAddr::from(([127, 0, 0, 1], 1)),
+        tags: Vec::new(),
+        meta: Default::default(),
+    };
+    let peer = Registration {
+        instance: peer,
+        check: HealthCheck::default(),
+    };
+    registry.register(&peer).await.expect("peer registers");
     let mut watch = registry.watch(&name);
     let shutdown = CancellationToken::new();
     let registry_dyn: Arc<dyn Registry> = registry.clone();
@@ -157,7 +163,7 @@ async fn registers_once_serving_and_deregisters_on_shutdown() {
 async fn shutdown_lets_in_flight_calls_finish() {
     let calls = Arc::new(AtomicUsize::new(0));
     let mut server = GrpcServer::bind("slow", &settings()).await.expect("binds");
-    server.add_service(HealthServer::new(SlowHealth {
+    server.add_service(RecommendationServiceServer::new(Slow {
         delay: Duration::from_millis(500),
         calls: calls.clone(),
     }));
@@ -165,13 +171,9 @@ async fn shutdown_lets_in_flight_calls_finish() {
     let shutdown = CancellationToken::new();
     let task = tokio::spawn(server.run(None, shutdown.clone()));
 
-    let mut client = HealthClient::new(channel(addr).await);
-    let in_flight = tokio::spawn(async move {
-        let request = HealthCheckRequest {
-            service: String::new(),
-        };
-        client.check(request).await
-    });
+    let mut client = RecommendationServiceClient::new(channel(addr).await);
+    let in_flight =
+        tokio::spawn(async move { client.recommend(RecommendRequest::default()).await });
     assert_eventually!(calls.load(Ordering::SeqCst) == 1);
     shutdown.cancel();
     let answer = in_flight.await.expect("joins");
