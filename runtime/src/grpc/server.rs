@@ -15,7 +15,7 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Service, ServiceBuilder};
-use tunemesh_discovery::{HealthCheck, Registration, Registry, ServiceInstance};
+use tunemesh_discovery::{DeadlineLayer, HealthCheck, Registration, Registry, ServiceInstance};
 
 use super::health::{OVERALL, ServiceHealth};
 use super::metrics::MetricsLayer;
@@ -139,6 +139,8 @@ impl GrpcServer {
             .layer(TraceLayer)
             // Counts every call, also those that wait for a slot and those that fail early.
             .layer(MetricsLayer)
+            // Handlers run inside the caller's deadline, so their outbound calls inherit it.
+            .layer(DeadlineLayer)
             // Bounds the work in flight; callers queue on HTTP/2 flow control beyond it.
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 settings.concurrency_limit,
