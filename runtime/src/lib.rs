@@ -14,6 +14,8 @@ pub mod app;
 pub mod error;
 pub mod grpc;
 pub mod metrics;
+pub mod postgres;
+pub mod redis;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

@@ -83,7 +83,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Calls `attempt` every [`POLL_INTERVAL`] until it returns `Ok`, and returns that value.
 ///
-/// An `Err` means "not yet"; when `timeout` expires the last error is returned with the
+/// An `Err` (any error convertible to `anyhow::Error`) means "not yet"; when `timeout` expires the last error is returned with the
 /// elapsed time and attempt count as context, so a failing test says why it kept failing:
 ///
 /// ```no_run
@@ -102,10 +102,11 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// ```
 ///
 /// An attempt still running when the timeout expires is abandoned.
-pub async fn eventually<T, F, Fut>(timeout: Duration, mut attempt: F) -> anyhow::Result<T>
+pub async fn eventually<T, E, F, Fut>(timeout: Duration, mut attempt: F) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<T>>,
+    Fut: Future<Output = Result<T, E>>,
+    E: Into<anyhow::Error>,
 {
     let started = Instant::now();
     let mut attempts = 0_u32;
@@ -114,7 +115,7 @@ where
         let remaining = timeout.saturating_sub(started.elapsed());
         let error = match tokio::time::timeout(remaining, attempt()).await {
             Ok(Ok(value)) => return Ok(value),
-            Ok(Err(error)) => error,
+            Ok(Err(error)) => error.into(),
             Err(_) => anyhow::anyhow!("attempt still pending at the deadline"),
         };
         if started.elapsed() >= timeout {
