@@ -26,15 +26,9 @@ fn main() -> Result<(), Box<dyn Error>> {
         .into());
     }
 
-    // Rerun when any contract changes, or a file or directory is added or removed (a
-    // directory's mtime changes when its entries do).
-    println!(
-        "cargo:rerun-if-changed={}",
-        manifest_dir.join(PROTO_ROOT).display()
-    );
-    for proto in &protos {
-        println!("cargo:rerun-if-changed={}", proto.display());
-    }
+    // Cargo scans a directory given to rerun-if-changed recursively, so this one line covers
+    // edited, added and removed contracts alike.
+    println!("cargo:rerun-if-changed={PROTO_ROOT}");
 
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
@@ -50,7 +44,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         .generate_default_stubs(true)
         .file_descriptor_set_path(out_dir.join("tunemesh_descriptor.bin"))
         .out_dir(&out_dir)
-        // The generated `Debug` and docs are fine; rerun-if-changed is handled above.
+        // Ours above also covers added and removed files; the generator's would not.
         .emit_rerun_if_changed(false)
         .compile_with_config(config, &protos, &includes)?;
     Ok(())
@@ -61,7 +55,6 @@ fn collect_protos(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         if path.is_dir() {
-            println!("cargo:rerun-if-changed={}", path.display());
             collect_protos(&path, found)?;
         } else if path.extension().is_some_and(|ext| ext == "proto") {
             found.push(path);
