@@ -4,6 +4,10 @@
 //! jitter), then gets exactly one probe call. While open, `poll_ready` is *Pending*, not an
 //! error: p2c drops an endpoint whose readiness errors until discovery re-adds it, but merely
 //! skips a pending one, which is what a breaker wants.
+//!
+//! Below the threshold the breaker still steers: its [`Load`] ranks an endpoint whose last call
+//! failed within the first penalty behind every endpoint that did not. Failures are fast, so
+//! PeakEWMA alone would *prefer* a failing endpoint until the breaker opens.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,6 +17,7 @@ use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use tokio::time::{Instant, Sleep};
+use tower::load::Load;
 use tower::{Layer, Service};
 
 use super::classify::Outcome;
@@ -44,6 +49,7 @@ impl<S> Layer<S> for BreakerLayer {
             inner: Mutex::new(Inner {
                 state: State::Closed { failures: 0 },
                 waker: None,
+                last_failure: None,
             }),
         };
         Breaker {
@@ -75,6 +81,8 @@ struct Inner {
     state: State,
     // The task waiting in `poll_ready` while a probe is in flight.
     waker: Option<Waker>,
+    // When the last call failed, if the one after it has not succeeded yet.
+    last_failure: Option<Instant>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -94,6 +102,7 @@ impl Shared {
 
     fn record(&self, outcome: Outcome, probe: bool) {
         let mut inner = self.lock();
+        inner.last_failure = outcome.is_failure().then(Instant::now);
         let next = match (inner.state, outcome.is_failure()) {
             (State::Closed { .. }, false) => State::Closed { failures: 0 },
             (State::Closed { failures }, true) if failures + 1 >= self.settings.failures => {
@@ -150,6 +159,30 @@ impl Shared {
             if let Some(waker) = inner.waker.take() {
                 waker.wake();
             }
+        }
+    }
+}
+
+/// An endpoint's load as p2c compares it: recently failing first (false ranks lower, so wins),
+/// then the inner load.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct BreakerLoad<M> {
+    failing: bool,
+    inner: M,
+}
+
+impl<S: Load> Load for Breaker<S> {
+    type Metric = BreakerLoad<S::Metric>;
+
+    fn load(&self) -> Self::Metric {
+        let failing = self
+            .shared
+            .lock()
+            .last_failure
+            .is_some_and(|at| at.elapsed() < self.shared.settings.min_penalty);
+        BreakerLoad {
+            failing,
+            inner: self.inner.load(),
         }
     }
 }

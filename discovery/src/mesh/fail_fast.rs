@@ -77,6 +77,10 @@ where
         let call = self.inner.call(req);
         Box::pin(async move {
             match tokio::time::timeout_at(deadline, call).await {
+                // tonic's channel enforces the same `grpc-timeout` and may fire first.
+                Ok(Err(_)) if Instant::now() >= deadline => {
+                    Err(MeshError::deadline_exceeded(service, budget))
+                }
                 Ok(result) => result,
                 Err(_elapsed) => Err(MeshError::deadline_exceeded(service, budget)),
             }

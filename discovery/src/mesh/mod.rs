@@ -1,8 +1,9 @@
 //! The mesh: one balanced, resilient channel per service, fed by a registry watch.
 //!
 //! Layers, outermost first (composed in [`stack`]): trace context → fail-fast timeout
-//! (deadline-aware) → error wrapper → canary route → buffer → p2c balance → PeakEWMA →
-//! breaker → metrics → lazily connected tonic channel.
+//! (deadline-aware) → error wrapper → canary route → buffer → p2c balance → breaker →
+//! PeakEWMA → metrics → lazily connected tonic channel. The breaker sits above PeakEWMA
+//! (not below) so the load p2c compares can rank recently failing endpoints last.
 
 mod breaker;
 mod classify;
@@ -26,7 +27,7 @@ use tokio::task::JoinHandle;
 use tonic::body::Body;
 use tower::Service;
 
-pub use breaker::{Breaker, BreakerLayer};
+pub use breaker::{Breaker, BreakerLayer, BreakerLoad};
 pub use error::{BoxError, MeshError, MeshErrorKind};
 pub use fail_fast::{FailFast, FailFastLayer};
 pub use metered::{Metered, MeteredLayer};

@@ -29,7 +29,7 @@ pub struct EndpointLabels {
 }
 
 /// One endpoint as the balancer sees it.
-pub(crate) type Endpoint = PeakEwma<Breaker<Metered<Channel>>, CompleteOnResponse>;
+pub(crate) type Endpoint = Breaker<PeakEwma<Metered<Channel>, CompleteOnResponse>>;
 
 /// The service behind a [`crate::MeshChannel`].
 pub(crate) type MeshService = BoxCloneSyncService<
@@ -113,10 +113,11 @@ fn endpoint(
         .connect_lazy();
     let (rtt, decay_ns) = (settings.default_rtt, settings.decay.as_nanos() as f64);
     let service = ServiceBuilder::new()
+        // Takes a failing endpoint out of rotation (Pending) and probes it back in; above
+        // PeakEWMA so its load can rank recently failing endpoints last.
+        .layer(BreakerLayer::new(settings.breaker.clone(), labels.clone()))
         // Latency-aware load for p2c; completes at response headers (right for unary calls).
         .layer_fn(|s| PeakEwma::new(s, rtt, decay_ns, CompleteOnResponse::default()))
-        // Takes a failing endpoint out of rotation (Pending) and probes it back in.
-        .layer(BreakerLayer::new(settings.breaker.clone(), labels.clone()))
         // Innermost: counts what really went over the wire.
         .layer(MeteredLayer::new(labels))
         .service(channel);

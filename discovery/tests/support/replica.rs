@@ -6,8 +6,8 @@
 //! callers while passing its health check. Answers carry `x-replica: <id>`.
 
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures::Stream;
@@ -30,6 +30,7 @@ pub struct Behaviour {
     delay_ms: AtomicU64,
     not_serving: AtomicBool,
     calls: AtomicU64,
+    last_timeout: Mutex<Option<String>>,
 }
 
 impl Behaviour {
@@ -47,6 +48,14 @@ impl Behaviour {
     /// Report NOT_SERVING on the overall health.
     pub fn set_not_serving(&self) {
         self.not_serving.store(true, Ordering::SeqCst);
+    }
+
+    /// The `grpc-timeout` header of the last traffic call.
+    pub fn last_timeout(&self) -> Option<String> {
+        self.last_timeout
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Traffic calls received so far.
@@ -99,6 +108,11 @@ impl Health for Replica {
             return Ok(self.answer(status));
         }
         b.calls.fetch_add(1, Ordering::SeqCst);
+        let timeout = request
+            .metadata()
+            .get("grpc-timeout")
+            .and_then(|v| v.to_str().ok());
+        *b.last_timeout.lock().unwrap_or_else(|p| p.into_inner()) = timeout.map(str::to_owned);
         let delay = b.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
