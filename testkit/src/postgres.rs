@@ -2,11 +2,14 @@
 //!
 //! Cleanup has two layers because `Drop` cannot await and must not block an async thread:
 //! dropping a [`TestDatabase`] hands the `DROP DATABASE` to a short-lived std thread with its
-//! own tiny runtime (best effort: the process may exit first), and the first
-//! [`test_database`] call of every test process sweeps `tm_` databases older than
-//! [`SWEEP_AGE`], whose creation time is encoded in their name. Together no database outlives
-//! the next test run by more than an hour, and a concurrent run's databases are never touched.
+//! own tiny runtime (best effort: the process may exit first, and under nextest every test is
+//! its own process), and the first [`test_database`] call of every test process sweeps the
+//! leftovers. A name records its creator's pid and creation time
+//! (`tm_<millis><random>_<pid>`), so the sweep drops exactly the databases whose creator has
+//! exited, plus any older than [`SWEEP_AGE`] (pid reused, or no `/proc`). A concurrent run's
+//! databases are never touched, and garbage lives only until the next test process starts.
 
+use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -16,7 +19,7 @@ use uuid::Uuid;
 
 use crate::servers::servers;
 
-/// Databases older than this are leftovers of earlier runs; no test runs this long.
+/// Databases older than this are leftovers even if their creator's pid is alive (reused).
 const SWEEP_AGE: Duration = Duration::from_secs(60 * 60);
 
 /// Bounds every admin connection, so a stopped server fails the test instead of hanging it.
@@ -60,7 +63,7 @@ impl Drop for TestDatabase {
 pub async fn test_database() -> anyhow::Result<TestDatabase> {
     static SWEPT: OnceCell<()> = OnceCell::const_new();
     let admin = connect_admin().await?;
-    SWEPT.get_or_init(|| sweep_old_databases(&admin)).await;
+    SWEPT.get_or_init(|| sweep_leftover_databases(&admin)).await;
     let name = new_database_name();
     admin
         .batch_execute(&format!("CREATE DATABASE \"{name}\""))
@@ -70,17 +73,40 @@ pub async fn test_database() -> anyhow::Result<TestDatabase> {
     Ok(TestDatabase { name, url })
 }
 
-/// `tm_` + the 12 hex digits of a UUIDv7's millisecond timestamp + 10 random hex digits.
+/// `tm_` + a UUIDv7's 12 hex digits of milliseconds + 10 random hex digits + `_` + our pid.
 fn new_database_name() -> String {
     let id = Uuid::now_v7().simple().to_string();
-    format!("{NAME_PREFIX}{}{}", &id[..12], &id[22..])
+    format!(
+        "{NAME_PREFIX}{}{}_{}",
+        &id[..12],
+        &id[22..],
+        std::process::id()
+    )
 }
 
-/// The creation time encoded by [`new_database_name`], if `name` is one of ours.
-fn created_at(name: &str) -> Option<SystemTime> {
-    let millis = name.strip_prefix(NAME_PREFIX)?.get(..12)?;
-    let millis = u64::from_str_radix(millis, 16).ok()?;
-    Some(UNIX_EPOCH + Duration::from_millis(millis))
+/// When and by which process a database named by [`new_database_name`] was created.
+fn origin(name: &str) -> Option<(SystemTime, Option<u32>)> {
+    let rest = name.strip_prefix(NAME_PREFIX)?;
+    let millis = u64::from_str_radix(rest.get(..12)?, 16).ok()?;
+    let pid = rest.split_once('_').and_then(|(_, pid)| pid.parse().ok());
+    Some((UNIX_EPOCH + Duration::from_millis(millis), pid))
+}
+
+/// Whether `name` is a test database nobody can still be using: its creator (another
+/// process) has exited, or it is older than [`SWEEP_AGE`].
+fn is_leftover(name: &str, now: SystemTime, alive: impl Fn(u32) -> bool) -> bool {
+    let Some((created, pid)) = origin(name) else {
+        return false;
+    };
+    let orphaned = pid.is_some_and(|pid| pid != std::process::id() && !alive(pid));
+    orphaned || created + SWEEP_AGE < now
+}
+
+/// Whether a process with this pid runs on this machine. Without `/proc` it cannot be
+/// told, so the answer is yes and only the age rule applies.
+fn process_alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
 /// Replaces the database (path) of a `postgres://` URL, keeping any `?query`.
@@ -116,9 +142,9 @@ async fn connect_admin() -> anyhow::Result<Client> {
     Ok(client)
 }
 
-/// Drops `tm_` databases created more than [`SWEEP_AGE`] ago. Best effort: a failure here
-/// must not fail the test that happened to run first.
-async fn sweep_old_databases(admin: &Client) {
+/// Drops the [`is_leftover`] test databases. Best effort: a failure here must not fail the
+/// test that happened to run first.
+async fn sweep_leftover_databases(admin: &Client) {
     let rows = match admin
         .query(
             "SELECT datname FROM pg_database WHERE datname LIKE 'tm\\_%'",
@@ -129,12 +155,12 @@ async fn sweep_old_databases(admin: &Client) {
         Ok(rows) => rows,
         Err(error) => return tracing::warn!(%error, "could not list old test databases"),
     };
-    let cutoff = SystemTime::now() - SWEEP_AGE;
-    let old = rows
+    let now = SystemTime::now();
+    let leftovers = rows
         .iter()
         .map(|row| row.get::<_, String>(0))
-        .filter(|name| created_at(name).is_some_and(|created| created < cutoff));
-    for name in old {
+        .filter(|name| is_leftover(name, now, process_alive));
+    for name in leftovers {
         if let Err(error) = drop_database(admin, &name).await {
             tracing::warn!(%error, database = %name, "could not drop old test database");
         }
@@ -199,16 +225,40 @@ mod tests {
     }
 
     #[test]
-    fn names_encode_their_creation_time() {
+    fn names_encode_creation_time_and_creator() {
         let before = SystemTime::now() - Duration::from_secs(1);
         let name = new_database_name();
         assert!(
             name.len() <= 63,
             "postgres truncates identifiers past 63 bytes"
         );
-        assert!(created_at(&name).is_some_and(|t| t > before));
-        assert_eq!(created_at("tm_nothex_at_all"), None);
-        assert_eq!(created_at("tunemesh"), None);
+        let (created, pid) = origin(&name).unwrap_or((UNIX_EPOCH, None));
+        assert!(created > before);
+        assert_eq!(pid, Some(std::process::id()));
+        assert_eq!(origin("tm_nothex_at_all"), None);
+        assert_eq!(origin("tunemesh"), None);
+    }
+
+    #[test]
+    fn leftovers_are_orphaned_or_old_and_never_ours() {
+        let now = SystemTime::now();
+        let fresh = |pid: u32| {
+            let id = Uuid::now_v7().simple().to_string();
+            format!("tm_{}{}_{pid}", &id[..12], &id[22..])
+        };
+        let dead = |_: u32| false;
+        let alive = |_: u32| true;
+        assert!(is_leftover(&fresh(1), now, dead), "creator exited");
+        assert!(!is_leftover(&fresh(1), now, alive), "creator still running");
+        assert!(
+            !is_leftover(&fresh(std::process::id()), now, dead),
+            "our own"
+        );
+        assert!(
+            is_leftover("tm_0100000000000000000000_1", now, alive),
+            "too old"
+        );
+        assert!(!is_leftover("tunemesh", now, dead), "not a test database");
     }
 
     #[test]
