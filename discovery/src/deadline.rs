@@ -158,6 +158,34 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn deadline_layer_runs_the_handler_within_the_incoming_grpc_timeout() {
+        use tower::ServiceExt;
+        let handler = tower::service_fn(|_: http::Request<()>| async {
+            Ok::<_, std::convert::Infallible>(Deadline::current())
+        });
+        let mut request = http::Request::new(());
+        request
+            .headers_mut()
+            .insert(GRPC_TIMEOUT, HeaderValue::from_static("200m"));
+        let seen = DeadlineLayer.layer(handler).oneshot(request).await;
+        let remaining = seen.ok().flatten().map(Deadline::remaining);
+        let expected = Duration::from_millis(100)..=Duration::from_millis(200);
+        assert!(
+            remaining.is_some_and(|r| expected.contains(&r)),
+            "{remaining:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn nested_scopes_keep_the_earlier_deadline() {
+        let outer = Deadline::after(Duration::from_millis(100));
+        let inner = Deadline::after(Duration::from_secs(10));
+        let seen =
+            Deadline::scope(outer, Deadline::scope(inner, async { Deadline::current() })).await;
+        assert_eq!(seen, Some(outer));
+    }
+
     #[test]
     fn malformed_grpc_timeouts_are_ignored() {
         for text in ["", "S", "123456789S", "12x", "-1S", "1.5S"] {

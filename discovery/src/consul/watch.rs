@@ -79,6 +79,8 @@ impl Loop {
                 }
                 Err(error) => {
                     failures += 1;
+                    // The agent may have restarted with a fresh index: ask without blocking.
+                    index = 0;
                     let delay = self.backoff(failures);
                     tracing::warn!(service = %self.service, %error, ?delay, "consul watch failed, keeping last endpoints");
                     delay

@@ -322,3 +322,7 @@ where
         Poll::Ready(result.map_err(Into::into))
     }
 }
+
+#[cfg(test)]
+#[path = "breaker_tests.rs"]
+mod tests;

@@ -23,7 +23,7 @@ async fn caller_deadline_bounds_the_call_and_travels_downstream() -> anyhow::Res
     assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
     let sent = servers[0]
         .behaviour
-        .last_timeout()
+        .last_header("grpc-timeout")
         .and_then(|t| parse_grpc_timeout(&t));
     assert!(
         sent.is_some_and(|t| t <= Duration::from_millis(150)),
@@ -55,7 +55,7 @@ async fn without_a_caller_deadline_the_mesh_timeout_travels_downstream() -> anyh
     client(mesh.channel(&service)).check(traffic()).await?;
     let sent = servers[0]
         .behaviour
-        .last_timeout()
+        .last_header("grpc-timeout")
         .and_then(|t| parse_grpc_timeout(&t));
     let mesh_timeout = MeshSettings::default().timeout;
     assert!(

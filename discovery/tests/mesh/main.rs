@@ -8,6 +8,8 @@ mod canary;
 mod deadline;
 mod endpoints;
 mod lifecycle;
+mod outage;
+mod trace;
 
 use std::sync::Arc;
 

@@ -30,7 +30,7 @@ pub struct Behaviour {
     delay_ms: AtomicU64,
     not_serving: AtomicBool,
     calls: AtomicU64,
-    last_timeout: Mutex<Option<String>>,
+    last_headers: Mutex<http::HeaderMap>,
 }
 
 impl Behaviour {
@@ -50,12 +50,13 @@ impl Behaviour {
         self.not_serving.store(true, Ordering::SeqCst);
     }
 
-    /// The `grpc-timeout` header of the last traffic call.
-    pub fn last_timeout(&self) -> Option<String> {
-        self.last_timeout
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+    /// A header of the last traffic call.
+    pub fn last_header(&self, name: &str) -> Option<String> {
+        let headers = self.last_headers.lock().unwrap_or_else(|p| p.into_inner());
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 
     /// Traffic calls received so far.
@@ -108,11 +109,8 @@ impl Health for Replica {
             return Ok(self.answer(status));
         }
         b.calls.fetch_add(1, Ordering::SeqCst);
-        let timeout = request
-            .metadata()
-            .get("grpc-timeout")
-            .and_then(|v| v.to_str().ok());
-        *b.last_timeout.lock().unwrap_or_else(|p| p.into_inner()) = timeout.map(str::to_owned);
+        let headers = request.metadata().clone().into_headers();
+        *b.last_headers.lock().unwrap_or_else(|p| p.into_inner()) = headers;
         let delay = b.delay_ms.load(Ordering::SeqCst);
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
