@@ -120,13 +120,22 @@ as_root() {
 
 APT_UPDATED=0
 apt_install() {
+    log "installing $* from Debian"
     if ((APT_UPDATED == 0)); then
-        log "installing $* from Debian"
-        as_root apt-get update -qq
+        as_root apt-get update -qq || return 1
         APT_UPDATED=1
     fi
     as_root env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# ensure_installed PACKAGE CHECK...: installs PACKAGE unless the CHECK command succeeds.
+ensure_installed() {
+    local package="$1"
+    shift
+    "$@" >/dev/null && return 0
+    apt_install "$package" || die "could not install $package from Debian"
+    "$@" >/dev/null || die "$package is installed but $* finds nothing"
 }
 
 # find_bin NAME [DIR...]: prints the first executable NAME on PATH or in the given dirs.
@@ -161,8 +170,8 @@ as_pg() {
 
 start_postgres() {
     local bindir dir="$STATE_DIR/postgres"
-    bindir="$(pg_bin_dir)" || { apt_install postgresql; bindir="$(pg_bin_dir)"; } ||
-        die "postgresql installed but pg_ctl not found"
+    ensure_installed postgresql pg_bin_dir
+    bindir="$(pg_bin_dir)"
     mkdir -p "$dir"
     [[ "$(id -u)" != 0 ]] || chown postgres: "$dir"
     as_pg test -w "$dir" || die "$dir is not writable by the postgres user; set TUNEMESH_SERVERS_DIR"
@@ -197,7 +206,8 @@ stop_postgres() {
 
 start_redis() {
     local bin dir="$STATE_DIR/redis"
-    bin="$(find_bin redis-server /usr/bin)" || { apt_install redis-server; bin="$(find_bin redis-server /usr/bin)"; }
+    ensure_installed redis-server find_bin redis-server /usr/bin
+    bin="$(find_bin redis-server /usr/bin)"
     mkdir -p "$dir"
     pick_port 6379
     "$bin" --port "$PICKED" --bind 127.0.0.1 --save "" --appendonly no --daemonize yes \
@@ -208,8 +218,8 @@ start_redis() {
 
 start_nats() {
     local bin dir="$STATE_DIR/nats"
-    bin="$(find_bin nats-server /usr/sbin /usr/bin)" ||
-        { apt_install nats-server; bin="$(find_bin nats-server /usr/sbin /usr/bin)"; }
+    ensure_installed nats-server find_bin nats-server /usr/sbin /usr/bin
+    bin="$(find_bin nats-server /usr/sbin /usr/bin)"
     mkdir -p "$dir"
     pick_port 4222
     spawn "$bin" -a 127.0.0.1 -p "$PICKED" -js -sd "$dir/jetstream" -l "$dir/nats.log" >/dev/null 2>&1
