@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod grpc;
+pub mod media;
 pub mod settings;
 
 pub use app::build;
