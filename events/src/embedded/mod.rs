@@ -1,0 +1,160 @@
+//! The embedded event-bus adapter for `tunemesh up`: in-process, at-least-once, durable.
+//!
+//! Events live in a SQLite file (an append-only log with per-consumer positions and
+//! unsettled deliveries), reached only through tokio-rusqlite so no async thread ever blocks.
+//! Subscribers sleep on a [`Notify`] that publishes and settlements poke, or until the next
+//! redelivery is due: no polling. Semantics follow JetStream: dedup by id within a window,
+//! ack / nak(delay) / term, `max_deliver`, `max_in_flight`, replay from the start.
+
+mod source;
+mod store;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use tokio::sync::Notify;
+
+use crate::bus::{BusError, ConsumerSpec, ConsumerState, EventBus, Published, Subscription};
+use crate::envelope::{Envelope, system_time_to_millis};
+
+/// Where and how the embedded bus keeps events.
+#[derive(Debug, Clone)]
+pub struct EmbeddedSettings {
+    /// The SQLite file (created if missing).
+    pub path: PathBuf,
+    /// How long an event id is remembered to drop duplicates (JetStream's default: 2 min).
+    pub duplicate_window: Duration,
+    /// Events older than this are deleted; `None` keeps them forever.
+    pub max_age: Option<Duration>,
+}
+
+impl EmbeddedSettings {
+    /// Settings for a file at `path`, with a 2-minute dedup window and 30 days of events.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            duplicate_window: Duration::from_secs(120),
+            max_age: Some(Duration::from_secs(30 * 24 * 3600)),
+        }
+    }
+}
+
+/// The embedded event bus. Clones share the file handle and the wake-up signal.
+#[derive(Clone)]
+pub struct EmbeddedBus {
+    shared: Arc<Shared>,
+}
+
+/// What every clone, subscription and delivery of one bus shares.
+pub(crate) struct Shared {
+    /// One SQLite connection on its own thread; it serialises every statement.
+    pub(crate) db: tokio_rusqlite::Connection,
+    /// Poked on every publish and settlement so waiting subscribers look again; they also
+    /// wake by themselves when their next redelivery is due.
+    pub(crate) wake: Notify,
+    settings: EmbeddedSettings,
+}
+
+impl std::fmt::Debug for EmbeddedBus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedBus")
+            .field("path", &self.shared.settings.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedBus {
+    /// Opens (or creates) the event file and prunes what the retention settings expired.
+    pub async fn open(settings: &EmbeddedSettings) -> Result<Self, BusError> {
+        let setup = |e: tokio_rusqlite::Error| BusError::Setup(Box::new(e));
+        let db = tokio_rusqlite::Connection::open(&settings.path)
+            .await
+            .map_err(|e| BusError::Setup(Box::new(e)))?;
+        db.call(store::init).await.map_err(setup)?;
+        let bus = Self {
+            shared: Arc::new(Shared {
+                db,
+                wake: Notify::new(),
+                settings: settings.clone(),
+            }),
+        };
+        bus.prune().await.map_err(setup)?;
+        Ok(bus)
+    }
+
+    async fn prune(&self) -> Result<(), tokio_rusqlite::Error> {
+        let settings = &self.shared.settings;
+        let window = millis(settings.duplicate_window);
+        let max_age = settings.max_age.map(millis);
+        let now = now_ms();
+        self.shared
+            .db
+            .call(move |conn| store::prune(conn, now, window, max_age))
+            .await
+    }
+}
+
+#[async_trait]
+impl EventBus for EmbeddedBus {
+    async fn publish(&self, envelope: &Envelope) -> Result<Published, BusError> {
+        let failed = |source: Box<dyn std::error::Error + Send + Sync>| BusError::Publish {
+            id: envelope.id.clone(),
+            source,
+        };
+        let headers = serde_json::to_string(&envelope.headers).map_err(|e| failed(Box::new(e)))?;
+        let window = millis(self.shared.settings.duplicate_window);
+        let owned = envelope.clone();
+        let now = now_ms();
+        let fresh = self
+            .shared
+            .db
+            .call(move |conn| store::append(conn, &owned, &headers, now, window))
+            .await
+            .map_err(|e| failed(Box::new(e)))?;
+        if fresh {
+            self.shared.wake.notify_waiters();
+        }
+        Ok(Published { duplicate: !fresh })
+    }
+
+    async fn subscribe(&self, spec: ConsumerSpec) -> Result<Subscription, BusError> {
+        spec.validate()?;
+        let owned = spec.clone();
+        self.shared
+            .db
+            .call(move |conn| store::ensure_consumer(conn, &owned))
+            .await
+            .map_err(|e| BusError::Consumer {
+                consumer: spec.name.clone(),
+                source: Box::new(e),
+            })?;
+        let name = spec.name.clone();
+        let source = source::EmbeddedSource::new(Arc::clone(&self.shared), spec);
+        Ok(Subscription::new(name, Box::new(source)))
+    }
+
+    async fn consumer_state(&self, name: &str) -> Result<ConsumerState, BusError> {
+        let owned = name.to_owned();
+        self.shared
+            .db
+            .call(move |conn| store::state(conn, &owned))
+            .await
+            .map_err(|e| BusError::Consumer {
+                consumer: name.to_owned(),
+                source: Box::new(e),
+            })?
+            .ok_or_else(|| BusError::UnknownConsumer(name.to_owned()))
+    }
+}
+
+/// Now, in milliseconds since the epoch: the embedded bus's clock for dues and windows.
+pub(crate) fn now_ms() -> i64 {
+    system_time_to_millis(SystemTime::now())
+}
+
+/// A duration in whole milliseconds, saturating.
+pub(crate) fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}

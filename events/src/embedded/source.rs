@@ -1,0 +1,129 @@
+//! Deliveries from an embedded durable consumer, and how they are settled.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{Shared, millis, now_ms, store};
+use crate::bus::{BusError, ConsumerSpec, Delivery, DeliverySource, Outcome, Settle};
+
+/// Claims events for one consumer in batches and hands them out one by one. The local buffer
+/// holds at most one batch, and the store never lets more than `max_in_flight` be unsettled.
+pub(super) struct EmbeddedSource {
+    shared: Arc<Shared>,
+    spec: ConsumerSpec,
+    buffer: VecDeque<Delivery>,
+}
+
+impl std::fmt::Debug for EmbeddedSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedSource")
+            .field("consumer", &self.spec.name)
+            .field("buffered", &self.buffer.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EmbeddedSource {
+    pub(super) fn new(shared: Arc<Shared>, spec: ConsumerSpec) -> Self {
+        Self {
+            shared,
+            spec,
+            buffer: VecDeque::new(),
+        }
+    }
+
+    /// Claims the next batch; returns when to look again if nothing was due.
+    async fn refill(&mut self) -> Result<Option<i64>, BusError> {
+        let spec = self.spec.clone();
+        let now = now_ms();
+        let claim = self
+            .shared
+            .db
+            .call(move |conn| store::claim(conn, &spec, now))
+            .await
+            .map_err(|e| BusError::Consumer {
+                consumer: self.spec.name.clone(),
+                source: Box::new(e),
+            })?;
+        for claimed in claim.events {
+            let settle = EmbeddedSettle {
+                shared: Arc::clone(&self.shared),
+                consumer: self.spec.name.clone(),
+                seq: claimed.seq,
+            };
+            let delivery = Delivery::new(claimed.envelope, claimed.attempt, Box::new(settle));
+            self.buffer.push_back(delivery);
+        }
+        Ok(claim.next_due_ms)
+    }
+}
+
+#[async_trait]
+impl DeliverySource for EmbeddedSource {
+    async fn next(&mut self) -> Result<Delivery, BusError> {
+        loop {
+            if let Some(delivery) = self.buffer.pop_front() {
+                return Ok(delivery);
+            }
+            // Registered before the claim, so a publish racing with it still wakes us.
+            let shared = Arc::clone(&self.shared);
+            let woken = shared.wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            let next_due = self.refill().await?;
+            if !self.buffer.is_empty() {
+                continue;
+            }
+            match next_due {
+                Some(due) => {
+                    let wait = Duration::from_millis(u64::try_from(due - now_ms()).unwrap_or(0));
+                    tokio::select! {
+                        () = &mut woken => {}
+                        () = tokio::time::sleep(wait) => {}
+                    }
+                }
+                None => woken.await,
+            }
+        }
+    }
+}
+
+/// Settles one claimed event in the store, then wakes subscribers (a slot or a due changed).
+struct EmbeddedSettle {
+    shared: Arc<Shared>,
+    consumer: String,
+    seq: i64,
+}
+
+impl std::fmt::Debug for EmbeddedSettle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmbeddedSettle")
+            .field("consumer", &self.consumer)
+            .field("seq", &self.seq)
+            .finish()
+    }
+}
+
+#[async_trait]
+impl Settle for EmbeddedSettle {
+    async fn settle(self: Box<Self>, outcome: Outcome) -> Result<(), BusError> {
+        let due = match outcome {
+            Outcome::Ack | Outcome::Term => None,
+            Outcome::Nak(delay) => Some(now_ms().saturating_add(millis(delay))),
+        };
+        let (consumer, seq) = (self.consumer.clone(), self.seq);
+        self.shared
+            .db
+            .call(move |conn| store::settle(conn, &consumer, seq, due))
+            .await
+            .map_err(|e| BusError::Consumer {
+                consumer: self.consumer.clone(),
+                source: Box::new(e),
+            })?;
+        self.shared.wake.notify_waiters();
+        Ok(())
+    }
+}
