@@ -4,6 +4,7 @@ use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures::Stream;
@@ -38,6 +39,7 @@ impl Selector {
 /// A `tower::discover::Discover` over one registry watch, building endpoint services with
 /// `make`. A set with no matching instance is ignored: the balancer keeps its last endpoints.
 pub(crate) struct WatchDiscover<F, S> {
+    service: Arc<str>,
     sets: WatchStream<InstanceSet>,
     selector: Selector,
     make: F,
@@ -49,8 +51,14 @@ impl<F, S> WatchDiscover<F, S>
 where
     F: FnMut(&ServiceInstance) -> Option<S>,
 {
-    pub(crate) fn new(rx: watch::Receiver<InstanceSet>, selector: Selector, make: F) -> Self {
+    pub(crate) fn new(
+        service: Arc<str>,
+        rx: watch::Receiver<InstanceSet>,
+        selector: Selector,
+        make: F,
+    ) -> Self {
         Self {
+            service,
             sets: WatchStream::new(rx),
             selector,
             make,
@@ -75,7 +83,9 @@ where
             .cloned()
             .collect();
         for id in gone {
-            self.known.remove(&id);
+            if let Some(addr) = self.known.remove(&id) {
+                tracing::info!(service = %self.service, %id, %addr, "endpoint removed");
+            }
             self.pending.push_back(Change::Remove(id));
         }
         for (id, instance) in next {
@@ -84,6 +94,7 @@ where
             }
             // Same id at a new address replaces the old endpoint (the balancer swaps by key).
             if let Some(service) = (self.make)(instance) {
+                tracing::info!(service = %self.service, %id, addr = %instance.addr, "endpoint added");
                 self.known.insert(id.to_owned(), instance.addr);
                 self.pending
                     .push_back(Change::Insert(id.to_owned(), service));

@@ -53,7 +53,11 @@ impl Context {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.settings.backoff.saturating_mul(1 << attempt.min(16));
+        // `attempt` counts calls made so far: the first retry waits up to `backoff`.
+        let exp = self
+            .settings
+            .backoff
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16));
         // Full jitter: spreads the retries of many callers that failed together.
         exp.min(self.settings.max_backoff)
             .mul_f64(rand::random::<f64>())

@@ -80,7 +80,7 @@ fn pool(
         let (name, settings) = (name.clone(), settings.clone());
         move |instance: &ServiceInstance| endpoint(&name, instance, &settings)
     };
-    let discover = WatchDiscover::new(instances.clone(), selector, make);
+    let discover = WatchDiscover::new(name.clone(), instances.clone(), selector, make);
     // Power of two choices over PeakEWMA load: cheap, and avoids herding onto one endpoint.
     let balance = Balance::new(discover).map_future(|f| -> PoolFuture { Box::pin(f) });
     // Lets many callers share the balancer; the worker task owns it.

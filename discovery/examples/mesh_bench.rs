@@ -1,0 +1,219 @@
+//! Mesh channel vs a direct tonic channel vs tonic's `balance_list`: throughput and latency of a
+//! small unary RPC, then client-visible errors over a fast/slow/broken replica mix.
+//!
+//! `cargo run --release -p tunemesh-discovery --example mesh_bench -- [seconds] [workers]`
+//! (defaults: 5 s per run, 16 closed-loop workers). Servers run in this process.
+
+#[path = "../tests/support/replica.rs"]
+#[allow(dead_code)]
+mod replica;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::time::Instant;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::health_server::HealthServer;
+use tunemesh_discovery::{
+    EmbeddedRegistry, HealthCheck, Mesh, MeshSettings, Registration, Registry, ServiceInstance,
+};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// Counts and latencies (µs) of one run.
+#[derive(Debug, Default)]
+struct Run {
+    ok: u64,
+    errors: u64,
+    micros: Vec<u32>,
+    elapsed: Duration,
+}
+
+impl Run {
+    fn merge(&mut self, other: Run) {
+        self.ok += other.ok;
+        self.errors += other.errors;
+        self.micros.extend(other.micros);
+    }
+
+    fn report(&mut self, stack: &str) -> f64 {
+        self.micros.sort_unstable();
+        let pct = |p: f64| {
+            let i =
+                ((self.micros.len() as f64 * p) as usize).min(self.micros.len().saturating_sub(1));
+            self.micros.get(i).copied().unwrap_or(0)
+        };
+        let rps = self.ok as f64 / self.elapsed.as_secs_f64();
+        println!(
+            "{stack:<28} {rps:>9.0} calls/s   p50 {:>6} µs   p99 {:>6} µs   errors {}",
+            pct(0.50),
+            pct(0.99),
+            self.errors
+        );
+        rps
+    }
+}
+
+async fn serve(id: &str) -> Result<(SocketAddr, Arc<replica::Behaviour>), Error> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let behaviour = Arc::new(replica::Behaviour::default());
+    let service = HealthServer::new(replica::Replica::new(id, behaviour.clone())?);
+    let server = tonic::transport::Server::builder()
+        .add_service(service)
+        .serve_with_incoming(TcpListenerStream::new(listener));
+    tokio::spawn(server);
+    Ok((addr, behaviour))
+}
+
+/// `workers` closed-loop callers for `duration` through clones of `client`.
+async fn run<C>(client: HealthClient<C>, workers: usize, duration: Duration) -> Run
+where
+    C: tonic::client::GrpcService<tonic::body::Body> + Clone + Send + 'static,
+    C::Future: Send,
+    C::Error: Into<tonic::codegen::StdError>,
+    C::ResponseBody: tonic::codegen::Body<Data = bytes::Bytes> + Send + 'static,
+    <C::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
+    let started = Instant::now();
+    let until = started + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let mut client = client.clone();
+        tasks.spawn(async move {
+            let mut run = Run::default();
+            while Instant::now() < until {
+                let request = HealthCheckRequest {
+                    service: replica::TRAFFIC.into(),
+                };
+                let sent = Instant::now();
+                match client.check(request).await {
+                    Ok(_) => {
+                        run.ok += 1;
+                        run.micros
+                            .push(sent.elapsed().as_micros().min(u32::MAX as u128) as u32);
+                    }
+                    Err(_) => run.errors += 1,
+                }
+            }
+            run
+        });
+    }
+    let mut total = Run::default();
+    while let Some(Ok(run)) = tasks.join_next().await {
+        total.merge(run);
+    }
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// The three stacks over `addrs`; `direct` goes to the first address only.
+struct Stacks {
+    direct: HealthClient<Channel>,
+    balance_list: HealthClient<Channel>,
+    mesh: HealthClient<tunemesh_discovery::MeshChannel>,
+    mesh_single: HealthClient<tunemesh_discovery::MeshChannel>,
+    mesh_retrying: HealthClient<tunemesh_discovery::RetryChannel>,
+}
+
+async fn stacks(addrs: &[SocketAddr], service: &str) -> Result<Stacks, Error> {
+    let endpoint = |addr: &SocketAddr| Endpoint::from_shared(format!("http://{addr}"));
+    let direct = endpoint(&addrs[0])?.connect().await?;
+    let list = addrs.iter().map(endpoint).collect::<Result<Vec<_>, _>>()?;
+    let balance_list = Channel::balance_list(list.into_iter());
+    let registry = Arc::new(EmbeddedRegistry::new());
+    for (i, addr) in addrs.iter().enumerate() {
+        let instance = ServiceInstance::new(format!("{service}-{i}"), service, *addr);
+        registry
+            .register(&Registration {
+                instance,
+                check: HealthCheck::default(),
+            })
+            .await?;
+    }
+    let single = format!("{service}-single");
+    let instance = ServiceInstance::new(format!("{single}-0"), single.as_str(), addrs[0]);
+    registry
+        .register(&Registration {
+            instance,
+            check: HealthCheck::default(),
+        })
+        .await?;
+    let mesh = Mesh::new(registry, MeshSettings::default());
+    Ok(Stacks {
+        mesh_single: HealthClient::new(mesh.channel(&single)),
+        direct: HealthClient::new(direct),
+        balance_list: HealthClient::new(balance_list),
+        mesh: HealthClient::new(mesh.channel(service)),
+        mesh_retrying: HealthClient::new(
+            mesh.channel(service)
+                .retrying(["/grpc.health.v1.Health/Check"]),
+        ),
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let mut args = std::env::args().skip(1);
+    let seconds: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(5);
+    let workers: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(16);
+    let duration = Duration::from_secs(seconds);
+    let warmup = Duration::from_millis(500);
+    println!("{workers} workers, {seconds} s per run, servers in-process\n");
+
+    let mut healthy = Vec::new();
+    for i in 0..3 {
+        healthy.push(serve(&format!("healthy-{i}")).await?.0);
+    }
+    let s = stacks(&healthy, "bench").await?;
+    println!("# healthy replicas (direct: one of them)");
+    run(s.direct.clone(), workers, warmup).await;
+    let direct = run(s.direct.clone(), workers, duration)
+        .await
+        .report("direct channel");
+    run(s.mesh_single.clone(), workers, warmup).await;
+    let single = run(s.mesh_single.clone(), workers, duration)
+        .await
+        .report("mesh channel (same one)");
+    run(s.balance_list.clone(), workers, warmup).await;
+    run(s.balance_list.clone(), workers, duration)
+        .await
+        .report("tonic balance_list (3)");
+    run(s.mesh.clone(), workers, warmup).await;
+    run(s.mesh.clone(), workers, duration)
+        .await
+        .report("mesh channel (3)");
+    println!(
+        "mesh / direct throughput, same single server: {:.2}\n",
+        single / direct
+    );
+
+    let mut mix = Vec::new();
+    for (i, id) in ["fast", "slow", "broken"].into_iter().enumerate() {
+        let (addr, behaviour) = serve(id).await?;
+        match i {
+            1 => behaviour.set_delay(Duration::from_millis(50)),
+            2 => behaviour.set_unavailable(true),
+            _ => {}
+        }
+        mix.push(addr);
+    }
+    let s = stacks(&mix, "mix").await?;
+    println!("# fast / slow (+50 ms) / broken (UNAVAILABLE) mix, from a cold start");
+    run(s.balance_list.clone(), workers, duration)
+        .await
+        .report("tonic balance_list (3)");
+    run(s.mesh.clone(), workers, duration)
+        .await
+        .report("mesh channel (3)");
+    let s = stacks(&mix, "mix-retrying").await?;
+    run(s.mesh_retrying.clone(), workers, duration)
+        .await
+        .report("mesh channel + retries (3)");
+    Ok(())
+}
