@@ -11,12 +11,19 @@
 //! - `bus.rs`: the [`EventBus`] port, consumer specs, subscriptions and deliveries
 //! - `jetstream/`: the NATS JetStream adapter; `nats.rs`: connecting to NATS
 //! - `embedded/`: the SQLite adapter for `tunemesh up`
+//! - `outbox/`: the transactional outbox (PostgreSQL, SQLite) and its relay
+//! - `consumer.rs`: [`run_consumer`](consumer::run_consumer), the ack / nak / term loop
+//! - `dedup.rs`: processed-event tables and a bounded in-memory set, to handle each id once
 
 pub mod bus;
+pub mod consumer;
+pub mod dedup;
 pub mod embedded;
 pub mod envelope;
 pub mod jetstream;
 pub mod nats;
+pub mod outbox;
+mod retry;
 
 pub use bus::{
     BusError, ConsumerSpec, ConsumerState, Delivery, EventBus, Published, StartFrom, Subscription,

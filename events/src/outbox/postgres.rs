@@ -1,0 +1,195 @@
+//! The outbox on PostgreSQL: DDL for the service's migrations, `append` in the caller's
+//! transaction, and the relay's [`PostgresOutbox`] source.
+//!
+//! Claims run in one short transaction that takes a transaction-scoped advisory lock, so
+//! concurrent relays claim one after the other: the second sees the first one's live claim
+//! and takes nothing, which keeps events in order. `FOR UPDATE SKIP LOCKED` keeps a claim
+//! from waiting on rows someone else holds.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use deadpool_postgres::Pool;
+use tokio_postgres::{Row, Transaction};
+
+use super::{OutboxError, OutboxRecord, OutboxSource};
+use crate::envelope::Envelope;
+
+/// The outbox table. Include it in the service's migrations (e.g. as a refinery migration
+/// `V<n>__event_outbox.sql`); `IF NOT EXISTS` makes it safe to run again.
+///
+/// `event_id` is deliberately not unique: a retried request may append its event twice, and
+/// the bus drops the duplicate by id. `claimed_by` / `claimed_until` are the relay's lease.
+pub const MIGRATION: &str = "
+CREATE TABLE IF NOT EXISTS event_outbox (
+    seq           BIGSERIAL   PRIMARY KEY,
+    event_id      TEXT        NOT NULL,
+    subject       TEXT        NOT NULL,
+    payload       BYTEA       NOT NULL,
+    headers       JSONB       NOT NULL DEFAULT '{}',
+    occurred_at   TIMESTAMPTZ NOT NULL,
+    created_at    TIMESTAMPTZ NOT NULL DEFAULT now(),
+    claimed_by    TEXT,
+    claimed_until TIMESTAMPTZ
+);
+";
+
+/// Serialises claims on one database; the value is arbitrary but fixed (`'tmoutbox'`).
+const CLAIM_LOCK: i64 = 0x746d_6f75_7462_6f78;
+
+/// Writes `envelope` into the outbox inside the caller's transaction: it is published if and
+/// only if the transaction commits. Poke the relay's [`OutboxWaker`](super::OutboxWaker)
+/// after the commit.
+pub async fn append(
+    tx: &Transaction<'_>,
+    envelope: &Envelope,
+) -> Result<(), tokio_postgres::Error> {
+    let headers = headers_json(envelope);
+    tx.execute(
+        "INSERT INTO event_outbox (event_id, subject, payload, headers, occurred_at)
+         VALUES ($1, $2, $3, $4::text::jsonb, $5)",
+        &[
+            &envelope.id,
+            &envelope.subject,
+            &envelope.payload.as_ref(),
+            &headers,
+            &envelope.occurred_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The headers as a JSON object; a map of strings always serialises.
+fn headers_json(envelope: &Envelope) -> String {
+    serde_json::to_string(&envelope.headers).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// The relay's view of one PostgreSQL outbox table.
+#[derive(Debug, Clone)]
+pub struct PostgresOutbox {
+    name: String,
+    pool: Pool,
+}
+
+impl PostgresOutbox {
+    /// The outbox in the database behind `pool`, named `name` in metrics.
+    pub fn new(name: impl Into<String>, pool: Pool) -> Self {
+        Self {
+            name: name.into(),
+            pool,
+        }
+    }
+
+    fn failed(&self, source: impl std::error::Error + Send + Sync + 'static) -> OutboxError {
+        OutboxError::Store {
+            outbox: self.name.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    async fn claim_in(
+        tx: &Transaction<'_>,
+        relay: &str,
+        limit: i64,
+        lease_ms: f64,
+    ) -> Result<Vec<Row>, tokio_postgres::Error> {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&CLAIM_LOCK])
+            .await?;
+        let held_elsewhere = tx
+            .query_opt(
+                "SELECT 1 FROM event_outbox
+                 WHERE claimed_until > now() AND claimed_by <> $1 LIMIT 1",
+                &[&relay],
+            )
+            .await?;
+        if held_elsewhere.is_some() {
+            return Ok(Vec::new());
+        }
+        tx.query(
+            "WITH next AS (
+                 SELECT seq FROM event_outbox ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED
+             )
+             UPDATE event_outbox o
+             SET claimed_by = $1, claimed_until = now() + $3 * interval '1 millisecond'
+             FROM next WHERE o.seq = next.seq
+             RETURNING o.seq, o.event_id, o.subject, o.payload, o.headers::text,
+                       o.occurred_at, o.created_at",
+            &[&relay, &limit, &lease_ms],
+        )
+        .await
+    }
+}
+
+/// A claimed row as a record; unreadable headers are dropped rather than blocking the outbox.
+fn record(row: &Row) -> Result<OutboxRecord, tokio_postgres::Error> {
+    let headers: String = row.try_get(4)?;
+    Ok(OutboxRecord {
+        seq: row.try_get(0)?,
+        envelope: Envelope {
+            id: row.try_get(1)?,
+            subject: row.try_get(2)?,
+            payload: Bytes::from(row.try_get::<_, Vec<u8>>(3)?),
+            headers: serde_json::from_str(&headers).unwrap_or_default(),
+            occurred_at: row.try_get::<_, SystemTime>(5)?,
+        },
+        created_at: row.try_get(6)?,
+    })
+}
+
+#[async_trait]
+impl OutboxSource for PostgresOutbox {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn claim(
+        &self,
+        relay: &str,
+        limit: usize,
+        lease: Duration,
+    ) -> Result<Vec<OutboxRecord>, OutboxError> {
+        let mut client = self.pool.get().await.map_err(|e| self.failed(e))?;
+        let tx = client.transaction().await.map_err(|e| self.failed(e))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let lease_ms = lease.as_secs_f64() * 1000.0;
+        let rows = Self::claim_in(&tx, relay, limit, lease_ms)
+            .await
+            .map_err(|e| self.failed(e))?;
+        tx.commit().await.map_err(|e| self.failed(e))?;
+        let mut records = rows
+            .iter()
+            .map(record)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| self.failed(e))?;
+        // UPDATE ... RETURNING gives no order guarantee.
+        records.sort_by_key(|r| r.seq);
+        Ok(records)
+    }
+
+    async fn mark_published(&self, seqs: &[i64]) -> Result<(), OutboxError> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let client = self.pool.get().await.map_err(|e| self.failed(e))?;
+        client
+            .execute("DELETE FROM event_outbox WHERE seq = ANY($1)", &[&seqs])
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(())
+    }
+
+    async fn release(&self, relay: &str) -> Result<(), OutboxError> {
+        let client = self.pool.get().await.map_err(|e| self.failed(e))?;
+        client
+            .execute(
+                "UPDATE event_outbox SET claimed_by = NULL, claimed_until = NULL
+                 WHERE claimed_by = $1",
+                &[&relay],
+            )
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(())
+    }
+}
