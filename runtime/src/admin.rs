@@ -108,6 +108,7 @@ impl Readiness for ServiceHealth {
 
 /// The admin routes, to serve on their own port or merge into another router.
 pub fn router(readiness: Arc<dyn Readiness>) -> axum::Router {
+    crate::metrics::prometheus();
     axum::Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))

@@ -21,7 +21,12 @@ pub const CONFIG_FILE_VAR: &str = "TUNEMESH_CONFIG";
 pub const DEFAULT_CONFIG_FILE: &str = "tunemesh.toml";
 
 /// Variables with the prefix that are not settings, so they never trip `deny_unknown_fields`.
-const NON_SETTING_VARS: &[&str] = &["TUNEMESH_CONFIG", "TUNEMESH_TEST_", "TUNEMESH_LOG"];
+const NON_SETTING_VARS: &[&str] = &[
+    "TUNEMESH_CONFIG",
+    "TUNEMESH_TEST_",
+    "TUNEMESH_SERVERS_",
+    "TUNEMESH_LOG",
+];
 
 /// Why settings could not be loaded. The message names the file or variable at fault.
 #[derive(Debug, thiserror::Error)]

@@ -9,9 +9,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
@@ -186,6 +186,7 @@ async fn readiness_follows_the_server_and_admin_serves_it() {
     let server = GrpcServer::bind("player", &settings())
         .await
         .expect("binds");
+    let server_addr = server.local_addr();
     let readiness: Arc<dyn Readiness> = Arc::new(server.health());
     let admin_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -205,10 +206,15 @@ async fn readiness_follows_the_server_and_admin_serves_it() {
             .map(|r| r.status() == 200)
             .unwrap_or(false)
     });
+    // One real call, so the metrics have something to count.
+    let status = status_of(channel(server_addr).await, "").await;
+    assert_eq!(status, Some(ServingStatus::Serving));
     let metrics = reqwest::get(format!("http://{admin_addr}/metrics"))
         .await
         .expect("answers");
     assert_eq!(metrics.status(), 200);
+    let body = metrics.text().await.expect("a body");
+    assert!(body.contains("tunemesh_grpc_server_requests_total{"), "{body}");
     let live = reqwest::get(format!("http://{admin_addr}/healthz"))
         .await
         .expect("answers");

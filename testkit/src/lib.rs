@@ -15,7 +15,7 @@
 //! - `eventually.rs`: `assert_eventually!` and `eventually`
 //! - `telemetry.rs`: `init_tracing`
 //!
-//! Helpers that spawn tunemesh services on port 0 belong in their own module (`spawn.rs`).
+//! - `spawn.rs`: run a built service on port 0 for the length of a test
 
 mod eventually;
 mod names;
@@ -23,6 +23,7 @@ mod nats;
 mod postgres;
 mod redis;
 mod servers;
+mod spawn;
 mod telemetry;
 
 pub use eventually::{DEFAULT_TIMEOUT, POLL_INTERVAL, eventually};
@@ -31,6 +32,7 @@ pub use nats::{delete_nats_streams, nats_client};
 pub use postgres::{TestDatabase, test_database};
 pub use redis::{delete_redis_keys, redis_client};
 pub use servers::{TestServers, servers};
+pub use spawn::{SpawnedApp, grpc_settings, spawn_app};
 pub use telemetry::init_tracing;
 
 /// What [`assert_eventually!`] expands to; not part of the API.

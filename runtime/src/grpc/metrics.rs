@@ -174,7 +174,10 @@ impl<B: Body> Body for MetricsBody<B> {
             Some(Err(_)) => Some(Code::Internal),
             None => Some(Code::Unknown),
         };
-        if let (Some(code), Some(call)) = (outcome, this.call.take()) {
+        // Take the record only once the outcome is known: data frames leave it in place.
+        if let Some(code) = outcome
+            && let Some(call) = this.call.take()
+        {
             call.finish(code);
         }
         Poll::Ready(frame)

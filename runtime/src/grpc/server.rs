@@ -76,6 +76,8 @@ impl GrpcServer {
             addr: settings.addr,
             source,
         })?;
+        // Metrics recorded before the recorder exists are lost: install it with the first server.
+        crate::metrics::prometheus();
         let health = ServiceHealth::new();
         // Nothing is served until `run`: say so to health checkers that come early.
         health

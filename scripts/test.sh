@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# test.sh: the whole test suite, on a fresh machine or a developer's, as CI runs it.
+#
+# 1. installs what is missing and starts PostgreSQL, Redis, NATS JetStream and Consul on
+#    loopback (scripts/servers.sh; servers that already run are reused);
+# 2. lints the protobuf contracts (buf, from npm);
+# 3. checks formatting and clippy (warnings are errors);
+# 4. runs every test of the workspace against those real servers.
+#
+# Extra arguments go to the test runner, e.g. `scripts/test.sh -p tunemesh-runtime`.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "system packages"
+bash scripts/deps.sh
+
+step "servers"
+bash scripts/servers.sh
+# shellcheck source=/dev/null
+source "${TUNEMESH_SERVERS_DIR:-.servers}/env"
+
+step "protobuf lint"
+bash scripts/buf-lint.sh
+
+step "format"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast "$@"
+    # nextest does not run doctests.
+    cargo test --workspace --locked --doc "$@"
+else
+    cargo test --workspace --locked --no-fail-fast "$@"
+fi

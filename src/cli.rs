@@ -1,0 +1,88 @@
+//! The command line: `tunemesh up`, `tunemesh serve <service>`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// tunemesh: a music-streaming backend. Without a command, runs `up`.
+#[derive(Debug, Parser)]
+#[command(name = "tunemesh", version, about, long_about = None)]
+pub struct Cli {
+    /// Settings file (TOML); default `./tunemesh.toml` when it exists. `TUNEMESH_*` variables
+    /// override it, e.g. `TUNEMESH_GATEWAY__ADDR=0.0.0.0:8080`.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run every service and the gateway in this process, on embedded adapters.
+    Up(UpArgs),
+    /// Run one service on production adapters (Consul, PostgreSQL, Redis, NATS) configured by
+    /// `TUNEMESH_*` variables or the settings file.
+    Serve(ServeArgs),
+}
+
+/// Flags of `tunemesh up`; each overrides the matching setting.
+#[derive(Debug, Default, clap::Args)]
+pub struct UpArgs {
+    /// Where data is kept [default: ./tunemesh-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Where the gateway listens [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: Option<SocketAddr>,
+}
+
+/// Flags of `tunemesh serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The service to run.
+    #[arg(value_enum)]
+    pub service: ServiceName,
+}
+
+/// The services `tunemesh serve` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ServiceName {
+    /// Catalogue, ingest, audio streaming, play reports.
+    Player,
+    /// Playlists.
+    Playlist,
+    /// Catalogue search.
+    Search,
+    /// Recommendations.
+    Reco,
+    /// The edge: REST, gRPC-web, audio delivery, the web player.
+    Gateway,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn command_line_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_command_means_up() {
+        let cli = Cli::try_parse_from(["tunemesh"]).expect("parses");
+        assert!(cli.command.is_none());
+    }
+
+    #[test]
+    fn bad_flags_are_rejected() {
+        assert!(Cli::try_parse_from(["tunemesh", "up", "--addr", "nowhere"]).is_err());
+        assert!(Cli::try_parse_from(["tunemesh", "serve", "jukebox"]).is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! tunemesh: a music-streaming backend built as a mesh of small services. This crate is the one
+//! binary that runs them: all in one process (`tunemesh up`) or one per process
+//! (`tunemesh serve <service>`).
+//!
+//! # Layout
+//! - [`cli`]: the command line.
+//! - [`settings`]: the settings of every part, layered from defaults, file and environment.
+//! - [`up`]: the whole mesh in one process on embedded adapters.
+//! - [`serve`]: one service on production adapters.
+
+pub mod cli;
+pub mod serve;
+pub mod settings;
+pub mod up;
+
+pub use settings::Settings;
+pub use up::Up;

@@ -1,0 +1,55 @@
+//! `tunemesh serve <service>`: one service on production adapters, registered in Consul, with
+//! its admin endpoint on its own port.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+use tunemesh_discovery::{ConsulRegistry, Mesh, Registry};
+use tunemesh_gateway::Gateway;
+use tunemesh_runtime::admin::{self, Readiness};
+
+use crate::cli::ServiceName;
+use crate::settings::Settings;
+
+/// Builds and runs `service` until `shutdown` is cancelled.
+pub async fn serve(
+    service: ServiceName,
+    settings: &Settings,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let consul = ConsulRegistry::new(settings.consul.clone())
+        .with_context(|| format!("invalid consul settings (addr {})", settings.consul.addr))?;
+    let registry: Arc<dyn Registry> = Arc::new(consul);
+    let grpc = &settings.grpc;
+    let app = match service {
+        ServiceName::Gateway => return serve_gateway(settings, registry, shutdown).await,
+        ServiceName::Player => tunemesh_player::build(&settings.player, grpc).await?,
+        ServiceName::Playlist => tunemesh_playlist::build(&settings.playlist, grpc).await?,
+        ServiceName::Search => tunemesh_search::build(&settings.search, grpc).await?,
+        ServiceName::Reco => tunemesh_reco::build(&settings.reco, grpc).await?,
+    };
+    let admin = settings.admin.addr.map(|addr| {
+        let readiness: Arc<dyn Readiness> = Arc::new(app.health());
+        tokio::spawn(admin::serve(addr, readiness, shutdown.clone()))
+    });
+    let result = app.run_until(Some(registry), shutdown.clone()).await;
+    shutdown.cancel();
+    if let Some(admin) = admin {
+        admin.await.context("admin endpoint panicked")??;
+    }
+    Ok(result?)
+}
+
+/// The gateway serves its admin routes on its own port, so it needs no admin listener.
+async fn serve_gateway(
+    settings: &Settings,
+    registry: Arc<dyn Registry>,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let mesh = Mesh::new(registry, settings.mesh.clone());
+    let gateway = Gateway::build(&settings.gateway, mesh)
+        .await
+        .with_context(|| format!("cannot listen on {}", settings.gateway.addr))?;
+    Ok(gateway.run_until(shutdown).await?)
+}

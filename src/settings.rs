@@ -1,0 +1,107 @@
+//! The settings of the `tunemesh` binary: one struct, every section, each with defaults that
+//! serve `tunemesh up`. Loaded by [`tunemesh_runtime::settings::load`].
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use tunemesh_discovery::{ConsulSettings, MeshSettings};
+use tunemesh_events::nats::NatsSettings;
+use tunemesh_gateway::GatewaySettings;
+use tunemesh_player::PlayerSettings;
+use tunemesh_playlist::PlaylistSettings;
+use tunemesh_reco::RecoSettings;
+use tunemesh_runtime::admin::AdminSettings;
+use tunemesh_runtime::grpc::GrpcServerSettings;
+use tunemesh_runtime::postgres::PostgresSettings;
+use tunemesh_runtime::redis::RedisSettings;
+use tunemesh_runtime::telemetry::TelemetrySettings;
+use tunemesh_search::SearchSettings;
+
+/// Everything `tunemesh` can be configured with (`tunemesh.toml`, `TUNEMESH_*`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Where `tunemesh up` keeps its data: the embedded database, media, indexes.
+    pub data_dir: PathBuf,
+    /// Logs and trace export.
+    pub telemetry: TelemetrySettings,
+    /// `/metrics`, `/healthz`, `/readyz` of `tunemesh serve`.
+    pub admin: AdminSettings,
+    /// The gRPC server of each service.
+    pub grpc: GrpcServerSettings,
+    /// Consul, the registry of `tunemesh serve`.
+    pub consul: ConsulSettings,
+    /// How services call each other.
+    pub mesh: MeshSettings,
+    /// PostgreSQL, for the production adapters.
+    pub postgres: PostgresSettings,
+    /// Redis, for the production caches.
+    pub redis: RedisSettings,
+    /// NATS JetStream, the production event bus.
+    pub nats: NatsSettings,
+    /// The edge.
+    pub gateway: GatewaySettings,
+    /// player-svc.
+    pub player: PlayerSettings,
+    /// playlist-svc.
+    pub playlist: PlaylistSettings,
+    /// search-svc.
+    pub search: SearchSettings,
+    /// reco-svc.
+    pub reco: RecoSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("tunemesh-data"),
+            telemetry: TelemetrySettings::default(),
+            admin: AdminSettings::default(),
+            grpc: GrpcServerSettings::default(),
+            consul: ConsulSettings::default(),
+            mesh: MeshSettings::default(),
+            postgres: PostgresSettings::default(),
+            redis: RedisSettings::default(),
+            nats: NatsSettings::default(),
+            gateway: GatewaySettings::default(),
+            player: PlayerSettings::default(),
+            playlist: PlaylistSettings::default(),
+            search: SearchSettings::default(),
+            reco: RecoSettings::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tunemesh_runtime::SettingsSource;
+    use tunemesh_runtime::settings::load;
+
+    use super::*;
+
+    #[test]
+    fn defaults_load_without_any_source() {
+        let settings: Settings = load(&SettingsSource::default()).expect("defaults");
+        assert_eq!(settings.gateway.addr.port(), 8080);
+        assert_eq!(settings.data_dir, PathBuf::from("tunemesh-data"));
+    }
+
+    #[test]
+    fn nested_sections_take_environment_overrides() {
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_GATEWAY__ADDR", "127.0.0.1:9999"),
+            ("TUNEMESH_GRPC__DRAIN_GRACE", "5s"),
+            ("TUNEMESH_TELEMETRY__LOG_FORMAT", "json"),
+        ]);
+        let settings: Settings = load(&source).expect("overrides");
+        assert_eq!(settings.gateway.addr.port(), 9999);
+        assert_eq!(settings.grpc.drain_grace.as_secs(), 5);
+    }
+
+    #[test]
+    fn a_misspelt_section_is_an_error() {
+        let source = SettingsSource::from_env([("TUNEMESH_GATEWAYY__ADDR", "127.0.0.1:1")]);
+        let error = load::<Settings>(&source).expect_err("unknown section");
+        assert!(error.to_string().contains("gatewayy"), "{error}");
+    }
+}

@@ -1,0 +1,107 @@
+//! `tunemesh up`: every service and the gateway in one process, each its own gRPC server on
+//! loopback, calling each other over real gRPC through the mesh channel, discovered through the
+//! embedded registry. Same code paths as a fleet, nothing to install.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registry};
+use tunemesh_gateway::Gateway;
+use tunemesh_runtime::App;
+
+use crate::settings::Settings;
+
+/// The whole mesh, bound and ready to run.
+#[derive(Debug)]
+pub struct Up {
+    registry: Arc<dyn Registry>,
+    services: Vec<(&'static str, App)>,
+    gateway: Gateway,
+}
+
+impl Up {
+    /// Creates the data directory and binds every service (each on a free loopback port) and
+    /// the gateway (on `settings.gateway.addr`).
+    pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
+        tokio::fs::create_dir_all(&settings.data_dir)
+            .await
+            .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+        let registry: Arc<dyn Registry> = Arc::new(EmbeddedRegistry::default());
+        let mut grpc = settings.grpc.clone();
+        // In one process the services only talk to each other: loopback, any free port.
+        grpc.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        grpc.advertise_addr = None;
+        let services = vec![
+            (
+                tunemesh_player::SERVICE_NAME,
+                tunemesh_player::build(&settings.player, &grpc).await?,
+            ),
+            (
+                tunemesh_playlist::SERVICE_NAME,
+                tunemesh_playlist::build(&settings.playlist, &grpc).await?,
+            ),
+            (
+                tunemesh_search::SERVICE_NAME,
+                tunemesh_search::build(&settings.search, &grpc).await?,
+            ),
+            (
+                tunemesh_reco::SERVICE_NAME,
+                tunemesh_reco::build(&settings.reco, &grpc).await?,
+            ),
+        ];
+        let mesh = Mesh::new(registry.clone(), settings.mesh.clone());
+        let gateway = Gateway::build(&settings.gateway, mesh)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.gateway.addr))?;
+        Ok(Self {
+            registry,
+            services,
+            gateway,
+        })
+    }
+
+    /// Where the gateway listens.
+    pub fn gateway_addr(&self) -> SocketAddr {
+        self.gateway.local_addr()
+    }
+
+    /// Where each service's gRPC server listens.
+    pub fn service_addrs(&self) -> Vec<(&'static str, SocketAddr)> {
+        self.services
+            .iter()
+            .map(|(name, app)| (*name, app.local_addr()))
+            .collect()
+    }
+
+    /// Runs everything until `shutdown` is cancelled, then drains everything. If any part
+    /// fails, the rest is shut down too and the first error is returned.
+    pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        let mut parts = JoinSet::new();
+        for (name, app) in self.services {
+            let (registry, token) = (self.registry.clone(), shutdown.clone());
+            parts.spawn(async move {
+                let result = app.run_until(Some(registry), token).await;
+                result.with_context(|| format!("{name} failed"))
+            });
+        }
+        let token = shutdown.clone();
+        parts.spawn(async move {
+            let result = self.gateway.run_until(token).await;
+            result.context("gateway failed")
+        });
+        let mut first_error = None;
+        while let Some(joined) = parts.join_next().await {
+            let result = joined
+                .context("a service panicked")
+                .and_then(|result| result);
+            if let Err(error) = result {
+                shutdown.cancel();
+                first_error.get_or_insert(error);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}

@@ -1,0 +1,5 @@
+//! Whole-mesh tests: `tunemesh up` built in-process, and the real `tunemesh` binary.
+
+mod cli;
+mod support;
+mod up;

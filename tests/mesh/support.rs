@@ -1,0 +1,78 @@
+//! Starting the whole mesh for a test: its own data dir, every listener on a free port.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tunemesh::{Settings, Up};
+use tunemesh_runtime::CancellationToken;
+
+/// A running `tunemesh up`, stopped and drained when the test calls [`RunningMesh::stop`].
+pub struct RunningMesh {
+    pub gateway: SocketAddr,
+    pub services: Vec<(&'static str, SocketAddr)>,
+    pub http: reqwest::Client,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+    _data_dir: tempfile::TempDir,
+}
+
+impl RunningMesh {
+    /// Builds and starts the mesh with default settings, a fresh data dir and a free port.
+    pub async fn start() -> anyhow::Result<Self> {
+        tunemesh_testkit::init_tracing();
+        let data_dir = tempfile::tempdir()?;
+        let mut settings = Settings {
+            data_dir: data_dir.path().join("data"),
+            ..Settings::default()
+        };
+        settings.gateway.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.grpc.drain_grace = Duration::from_secs(5);
+        let up = Up::build(&settings).await?;
+        let (gateway, services) = (up.gateway_addr(), up.service_addrs());
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(up.run_until(shutdown.clone()));
+        Ok(Self {
+            gateway,
+            services,
+            http: reqwest::Client::new(),
+            shutdown,
+            task,
+            _data_dir: data_dir,
+        })
+    }
+
+    /// `http://gateway/path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.gateway)
+    }
+
+    /// The gRPC address of one service.
+    pub fn service(&self, name: &str) -> SocketAddr {
+        self.services
+            .iter()
+            .find(|(service, _)| *service == name)
+            .map(|(_, addr)| *addr)
+            .unwrap_or_else(|| panic!("no service {name}"))
+    }
+
+    /// Waits until `/readyz` answers 200.
+    pub async fn wait_ready(&self) -> anyhow::Result<()> {
+        tunemesh_testkit::eventually(Duration::from_secs(20), || async {
+            let response = self.http.get(self.url("/readyz")).send().await?;
+            anyhow::ensure!(
+                response.status() == 200,
+                "readyz answered {}",
+                response.status()
+            );
+            Ok(())
+        })
+        .await
+    }
+
+    /// Cancels the mesh like Ctrl-C does and returns how `run_until` ended.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.cancel();
+        self.task.await?
+    }
+}
