@@ -112,3 +112,26 @@ impl Default for RetrySettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_read_human_durations_and_canary_shares_and_default_the_rest() {
+        let json =
+            r#"{"timeout": "500ms", "breaker": {"max_penalty": "2s"}, "canary": {"player": 0.1}}"#;
+        let settings: MeshSettings = serde_json::from_str(json).expect("valid settings");
+        assert_eq!(settings.timeout, Duration::from_millis(500));
+        assert_eq!(settings.breaker.max_penalty, Duration::from_secs(2));
+        assert_eq!(settings.breaker.failures, 7);
+        assert_eq!(settings.canary.get("player"), Some(&0.1));
+        assert_eq!(settings.retry, RetrySettings::default());
+    }
+
+    #[test]
+    fn unknown_settings_are_rejected() {
+        let error = serde_json::from_str::<MeshSettings>(r#"{"timeuot": "1s"}"#).unwrap_err();
+        assert!(error.to_string().contains("timeuot"), "{error}");
+    }
+}

@@ -262,3 +262,68 @@ impl HealthEntry {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HealthCheck;
+
+    #[test]
+    fn registration_carries_a_grpc_check_with_go_durations() {
+        let addr = SocketAddr::from(([10, 0, 0, 7], 5000));
+        let instance = ServiceInstance::new("player-1", "player", addr).with_meta("zone", "z1");
+        let check = HealthCheck {
+            grpc_service: "tunemesh.player.v1.Player".into(),
+            ..HealthCheck::default()
+        };
+        let registration = Registration { instance, check };
+        let body = serde_json::to_value(ServiceDefinition::try_from(&registration).expect("valid"))
+            .expect("serialisable");
+        assert_eq!(body["ID"], "player-1");
+        assert_eq!(body["Address"], "10.0.0.7");
+        assert_eq!(body["Port"], 5000);
+        assert_eq!(body["Meta"]["zone"], "z1");
+        assert_eq!(
+            body["Check"]["GRPC"],
+            "10.0.0.7:5000/tunemesh.player.v1.Player"
+        );
+        assert_eq!(body["Check"]["Interval"], "5000ms");
+        assert_eq!(body["Check"]["DeregisterCriticalServiceAfter"], "60000ms");
+    }
+
+    #[test]
+    fn an_unspecified_address_cannot_be_registered() {
+        let instance = ServiceInstance::new("a", "player", SocketAddr::from(([0, 0, 0, 0], 1)));
+        let registration = Registration {
+            instance,
+            check: HealthCheck::default(),
+        };
+        let refused = ServiceDefinition::try_from(&registration);
+        assert!(matches!(refused, Err(RegistryError::Invalid(_))));
+    }
+
+    #[test]
+    fn an_empty_service_address_means_the_node_address() {
+        let json = r#"[{"Node": {"Address": "10.1.2.3"},
+            "Service": {"ID": "a", "Service": "player", "Address": "", "Port": 7, "Tags": null, "Meta": null}}]"#;
+        let entries: Vec<HealthEntry> = serde_json::from_str(json).expect("consul answer");
+        let instances: Vec<_> = entries
+            .into_iter()
+            .filter_map(HealthEntry::into_instance)
+            .collect();
+        assert_eq!(
+            instances,
+            [ServiceInstance::new(
+                "a",
+                "player",
+                SocketAddr::from(([10, 1, 2, 3], 7))
+            )]
+        );
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(escape("player-1.a_b~"), "player-1.a_b~");
+        assert_eq!(escape("a/b c"), "a%2Fb%20c");
+    }
+}

@@ -99,3 +99,29 @@ impl Registry for ConsulRegistry {
         watch::subscribe(&self.watches, &self.api, &self.settings, service)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_read_but_never_printed() {
+        let json = r#"{"addr": "http://10.0.0.1:8500", "token": "s3cr3t", "wait": "10s"}"#;
+        let settings: ConsulSettings = serde_json::from_str(json).expect("valid settings");
+        assert_eq!(settings.wait, Duration::from_secs(10));
+        assert!(settings.token.is_some());
+        assert!(!format!("{settings:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn an_unusable_address_is_refused_up_front() {
+        let settings = ConsulSettings {
+            addr: "not a url".into(),
+            ..ConsulSettings::default()
+        };
+        assert!(matches!(
+            ConsulRegistry::new(settings),
+            Err(RegistryError::Invalid(_))
+        ));
+    }
+}
