@@ -39,10 +39,15 @@ impl Downmix {
         let mut gains: Vec<(f32, f32)> = match layout {
             Some(Channels::Positioned(positions)) => {
                 let bits = positions.bits();
-                (0..32).filter(|b| bits & (1 << b) != 0).map(position_gain).collect()
+                (0..32)
+                    .filter(|b| bits & (1 << b) != 0)
+                    .map(position_gain)
+                    .collect()
             }
             // Unlabelled channels: alternate sides, the common L R L R... convention.
-            _ => (0..count).map(|i| if i % 2 == 0 { (1.0, 0.0) } else { (0.0, 1.0) }).collect(),
+            _ => (0..count)
+                .map(|i| if i % 2 == 0 { (1.0, 0.0) } else { (0.0, 1.0) })
+                .collect(),
         };
         gains.resize(count, (MINUS_3DB, MINUS_3DB));
         normalise(&mut gains);
@@ -92,7 +97,9 @@ fn normalise(gains: &mut [(f32, f32)]) {
     let right: f32 = gains.iter().map(|g| g.1).sum();
     let scale = left.max(right);
     if scale > 1.0 {
-        gains.iter_mut().for_each(|g| *g = (g.0 / scale, g.1 / scale));
+        gains
+            .iter_mut()
+            .for_each(|g| *g = (g.0 / scale, g.1 / scale));
     }
 }
 

@@ -84,26 +84,44 @@ pub(crate) struct Ladder {
 
 impl std::fmt::Debug for Ladder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ladder").field("channels", &self.channels).finish_non_exhaustive()
+        f.debug_struct("Ladder")
+            .field("channels", &self.channels)
+            .finish_non_exhaustive()
     }
 }
 
 impl Ladder {
     /// Encoders for `qualities` over `channels` (1 or 2) channels.
     pub(crate) fn new(qualities: &[Quality], channels: usize) -> Result<Self, MediaError> {
-        let layout = if channels == 1 { Channels::Mono } else { Channels::Stereo };
+        let layout = if channels == 1 {
+            Channels::Mono
+        } else {
+            Channels::Stereo
+        };
         let mut encoders = Vec::with_capacity(qualities.len());
         let mut pre_skip = None;
         for &quality in qualities {
             let mut encoder = new_encoder(layout, quality)?;
-            let lookahead = encoder.get_lookahead().map_err(|e| MediaError::opus("lookahead", e))?;
-            let lookahead = u16::try_from(lookahead).map_err(|_| MediaError::Encoder("bad lookahead".into()))?;
+            let lookahead = encoder
+                .get_lookahead()
+                .map_err(|e| MediaError::opus("lookahead", e))?;
+            let lookahead = u16::try_from(lookahead)
+                .map_err(|_| MediaError::Encoder("bad lookahead".into()))?;
             // Equal pre-skips keep the renditions sample-aligned; libopus guarantees it for one
             // rate and application, and we check rather than assume.
             if *pre_skip.get_or_insert(lookahead) != lookahead {
-                return Err(MediaError::Encoder("renditions disagree on pre-skip".into()));
+                return Err(MediaError::Encoder(
+                    "renditions disagree on pre-skip".into(),
+                ));
             }
-            encoders.push((encoder, PacketStream { quality, data: Vec::new(), ends: Vec::new() }));
+            encoders.push((
+                encoder,
+                PacketStream {
+                    quality,
+                    data: Vec::new(),
+                    ends: Vec::new(),
+                },
+            ));
         }
         Ok(Ladder {
             encoders,
@@ -121,7 +139,11 @@ impl Ladder {
         let packets = usize::try_from(needed.div_ceil(FRAME_SAMPLES as u64))
             .map_err(|_| MediaError::Encoder("too many packets".into()))?;
         let silence = vec![0.0; FRAME_SAMPLES * self.channels];
-        while self.encoders.first().is_some_and(|(_, s)| s.len() < packets) {
+        while self
+            .encoders
+            .first()
+            .is_some_and(|(_, s)| s.len() < packets)
+        {
             let room = silence.len() - self.frame.len();
             self.push_samples(&silence[..room])?;
         }
@@ -171,7 +193,8 @@ impl PcmSink for Ladder {
 fn new_encoder(layout: Channels, quality: Quality) -> Result<Encoder, MediaError> {
     let err = |e| MediaError::opus("encoder setup", e);
     let mut encoder = Encoder::new(OUTPUT_RATE, layout, Application::Audio).map_err(err)?;
-    let bitrate = i32::try_from(quality.bitrate()).map_err(|_| MediaError::Encoder("bitrate".into()))?;
+    let bitrate =
+        i32::try_from(quality.bitrate()).map_err(|_| MediaError::Encoder("bitrate".into()))?;
     encoder.set_bitrate(Bitrate::Bits(bitrate)).map_err(err)?;
     // Constrained VBR: VBR's quality at a bitrate that stays near the target, so a rung's
     // bandwidth is predictable for adaptive switching.

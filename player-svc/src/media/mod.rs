@@ -20,9 +20,9 @@ mod encode;
 pub mod error;
 mod ogg_opus;
 mod ogg_tail;
+pub mod options;
 mod opus_decode;
 mod opus_head;
-pub mod options;
 mod package;
 mod resample;
 mod source;
@@ -45,7 +45,10 @@ use source::Source;
 
 /// Reads the file at `path` and [`transcode`]s it; its name is the format hint.
 pub fn ingest_file(path: &Path, options: &TranscodeOptions) -> Result<MediaBundle, MediaError> {
-    let io = |source| MediaError::Io { path: path.to_owned(), source };
+    let io = |source| MediaError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let file = std::fs::File::open(path).map_err(io)?;
     let max = options.limits.max_file_bytes;
     let len = file.metadata().map_err(io)?.len();
@@ -54,8 +57,13 @@ pub fn ingest_file(path: &Path, options: &TranscodeOptions) -> Result<MediaBundl
     }
     let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
     // `take` guards against a file that grows while we read it.
-    file.take(max.saturating_add(1)).read_to_end(&mut bytes).map_err(io)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    file.take(max.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
     transcode(&bytes, name, options)
 }
 
@@ -64,13 +72,20 @@ pub fn ingest_file(path: &Path, options: &TranscodeOptions) -> Result<MediaBundl
 ///
 /// Errors name the reason a person can act on: empty, not audio, unsupported codec,
 /// truncated, corrupt, or over a limit. Never panics on any input.
-pub fn transcode(bytes: &[u8], name_hint: &str, options: &TranscodeOptions) -> Result<MediaBundle, MediaError> {
+pub fn transcode(
+    bytes: &[u8],
+    name_hint: &str,
+    options: &TranscodeOptions,
+) -> Result<MediaBundle, MediaError> {
     let limits = &options.limits;
     if bytes.is_empty() {
         return Err(MediaError::Empty);
     }
     if bytes.len() as u64 > limits.max_file_bytes {
-        return Err(MediaError::FileTooLarge { bytes: bytes.len() as u64, max: limits.max_file_bytes });
+        return Err(MediaError::FileTooLarge {
+            bytes: bytes.len() as u64,
+            max: limits.max_file_bytes,
+        });
     }
     let content_hash: [u8; 32] = Sha256::digest(bytes).into();
     let source = Source::open(bytes, name_hint, limits)?;
@@ -81,7 +96,12 @@ pub fn transcode(bytes: &[u8], name_hint: &str, options: &TranscodeOptions) -> R
     let decoded = source.decode_into(&mut pipeline, limits)?;
     let (ladder, _) = pipeline.finish()?;
     let track = ladder.finish()?;
-    let serial = u32::from_le_bytes([content_hash[0], content_hash[1], content_hash[2], content_hash[3]]);
+    let serial = u32::from_le_bytes([
+        content_hash[0],
+        content_hash[1],
+        content_hash[2],
+        content_hash[3],
+    ]);
     let segment_packets = package::packets_per_segment(options.segment_duration);
     let renditions = package::package(&track, &decoded.tags, segment_packets, serial)?;
     Ok(MediaBundle {

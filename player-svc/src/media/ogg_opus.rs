@@ -23,12 +23,18 @@ pub(crate) fn write_ogg(
     let payload = stream.payload_bytes();
     // Pages add 27 bytes plus one lacing byte per 255 payload bytes: reserve a little more.
     let mut writer = PacketWriter::new(Vec::with_capacity(payload + payload / 50 + 4096));
-    writer.write_packet(opus_head, serial, PacketWriteEndInfo::EndPage, 0).map_err(io)?;
-    writer.write_packet(opus_tags, serial, PacketWriteEndInfo::EndPage, 0).map_err(io)?;
+    writer
+        .write_packet(opus_head, serial, PacketWriteEndInfo::EndPage, 0)
+        .map_err(io)?;
+    writer
+        .write_packet(opus_tags, serial, PacketWriteEndInfo::EndPage, 0)
+        .map_err(io)?;
     let end_granule = u64::from(track.pre_skip) + track.frames;
     let last = stream.len().saturating_sub(1);
     for index in 0..stream.len() {
-        let packet = stream.packet(index).ok_or_else(|| MediaError::Encoder("missing packet".into()))?;
+        let packet = stream
+            .packet(index)
+            .ok_or_else(|| MediaError::Encoder("missing packet".into()))?;
         let granule = ((index as u64 + 1) * FRAME_SAMPLES as u64).min(end_granule);
         let end = if index == last {
             PacketWriteEndInfo::EndStream
@@ -37,7 +43,9 @@ pub(crate) fn write_ogg(
         } else {
             PacketWriteEndInfo::NormalPacket
         };
-        writer.write_packet(packet, serial, end, granule).map_err(io)?;
+        writer
+            .write_packet(packet, serial, end, granule)
+            .map_err(io)?;
     }
     Ok(writer.into_inner())
 }

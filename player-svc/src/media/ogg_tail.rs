@@ -40,7 +40,11 @@ fn crc32(page: &[u8]) -> u32 {
     page.iter().enumerate().fold(0u32, |crc, (i, &byte)| {
         let byte = if (22..26).contains(&i) { 0 } else { byte };
         (0..8).fold(crc ^ (u32::from(byte) << 24), |c, _| {
-            if c & 0x8000_0000 != 0 { (c << 1) ^ 0x04C1_1DB7 } else { c << 1 }
+            if c & 0x8000_0000 != 0 {
+                (c << 1) ^ 0x04C1_1DB7
+            } else {
+                c << 1
+            }
         })
     })
 }
@@ -63,13 +67,23 @@ mod tests {
 
     #[test]
     fn a_stream_ending_in_an_eos_page_is_complete() {
-        let file = [page(0x02, b"head"), page(0, b"data"), page(EOS_FLAG, b"end")].concat();
+        let file = [
+            page(0x02, b"head"),
+            page(0, b"data"),
+            page(EOS_FLAG, b"end"),
+        ]
+        .concat();
         assert!(!is_truncated_ogg(&file));
     }
 
     #[test]
     fn a_stream_cut_inside_a_page_is_truncated() {
-        let file = [page(0x02, b"head"), page(0, b"data"), page(EOS_FLAG, b"end")].concat();
+        let file = [
+            page(0x02, b"head"),
+            page(0, b"data"),
+            page(EOS_FLAG, b"end"),
+        ]
+        .concat();
         assert!(is_truncated_ogg(&file[..file.len() - 2]));
     }
 

@@ -17,7 +17,12 @@ pub enum Quality {
 
 impl Quality {
     /// Every quality, lowest first.
-    pub const ALL: [Quality; 4] = [Quality::Low, Quality::Normal, Quality::High, Quality::VeryHigh];
+    pub const ALL: [Quality; 4] = [
+        Quality::Low,
+        Quality::Normal,
+        Quality::High,
+        Quality::VeryHigh,
+    ];
 
     /// Target bitrate in bits per second.
     pub const fn bitrate(self) -> u32 {

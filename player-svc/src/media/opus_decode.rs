@@ -50,20 +50,26 @@ pub(crate) struct OpusPacketDecoder {
 
 impl std::fmt::Debug for OpusPacketDecoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpusPacketDecoder").field("channels", &self.channels).finish()
+        f.debug_struct("OpusPacketDecoder")
+            .field("channels", &self.channels)
+            .finish()
     }
 }
 
 impl OpusPacketDecoder {
     /// A decoder for the stream whose OpusHead is `extra_data`.
     pub(crate) fn new(extra_data: Option<&[u8]>) -> Result<Self, MediaError> {
-        let head = extra_data.and_then(OpusHeadInfo::parse).ok_or(MediaError::NotAudio)?;
+        let head = extra_data
+            .and_then(OpusHeadInfo::parse)
+            .ok_or(MediaError::NotAudio)?;
         let channels = match (head.mapping_family, head.channels) {
             (0, 1) => opus::Channels::Mono,
             (0, 2) => opus::Channels::Stereo,
             _ => {
                 // The `opus` crate binds no multistream decoder; such files are rare for music.
-                return Err(MediaError::UnsupportedCodec { codec: "multichannel opus".into() });
+                return Err(MediaError::UnsupportedCodec {
+                    codec: "multichannel opus".into(),
+                });
             }
         };
         let mut decoder =
@@ -86,7 +92,9 @@ impl OpusPacketDecoder {
 
     /// Decodes one packet to interleaved samples, with pre-skip and end trim removed.
     pub(crate) fn decode(&mut self, packet: &Packet) -> Result<&[f32], opus::Error> {
-        let frames = self.decoder.decode_float(&packet.data, &mut self.out, false)?;
+        let frames = self
+            .decoder
+            .decode_float(&packet.data, &mut self.out, false)?;
         let skip = self.skip_left.min(frames);
         self.skip_left -= skip;
         let trim_end = usize::try_from(packet.trim_end.get()).unwrap_or(usize::MAX);
@@ -106,7 +114,12 @@ mod tests {
         let info = OpusHeadInfo::parse(&head);
         assert_eq!(
             info,
-            Some(OpusHeadInfo { channels: 2, pre_skip: 312, output_gain: 256, mapping_family: 0 })
+            Some(OpusHeadInfo {
+                channels: 2,
+                pre_skip: 312,
+                output_gain: 256,
+                mapping_family: 0
+            })
         );
         assert_eq!(OpusHeadInfo::parse(b"OpusTags and more bytes"), None);
     }

@@ -60,7 +60,11 @@ mod tests {
 
     #[test]
     fn opus_tags_lists_present_tags_only() {
-        let tags = TrackMetadata { title: Some("Nebula".into()), track_number: Some(3), ..Default::default() };
+        let tags = TrackMetadata {
+            title: Some("Nebula".into()),
+            track_number: Some(3),
+            ..Default::default()
+        };
         let packet = opus_tags(&tags);
         assert!(packet.starts_with(b"OpusTags"));
         let text = String::from_utf8_lossy(&packet);

@@ -21,7 +21,9 @@ const MAX_SEGMENT_PACKETS: usize = 1500;
 /// Packets per segment for a requested segment length (whole packets, at least one).
 pub(crate) fn packets_per_segment(segment: Duration) -> usize {
     let packets = segment.as_millis() / u128::from(PACKET_MS);
-    usize::try_from(packets).unwrap_or(MAX_SEGMENT_PACKETS).clamp(1, MAX_SEGMENT_PACKETS)
+    usize::try_from(packets)
+        .unwrap_or(MAX_SEGMENT_PACKETS)
+        .clamp(1, MAX_SEGMENT_PACKETS)
 }
 
 /// Every rendition of `track`, with segments of `segment_packets` packets.
@@ -47,14 +49,24 @@ pub(crate) fn package(
                 quality: stream.quality,
                 init: init.clone(),
                 segments: segments(track, stream, segment_packets)?,
-                ogg: Bytes::from(ogg_opus::write_ogg(track, stream, &head, &tags_packet, ogg_serial)?),
+                ogg: Bytes::from(ogg_opus::write_ogg(
+                    track,
+                    stream,
+                    &head,
+                    &tags_packet,
+                    ogg_serial,
+                )?),
                 bitrate: bitrate(stream, track.duration()),
             })
         })
         .collect()
 }
 
-fn segments(track: &EncodedTrack, stream: &PacketStream, per_segment: usize) -> Result<Vec<Segment>, MediaError> {
+fn segments(
+    track: &EncodedTrack,
+    stream: &PacketStream,
+    per_segment: usize,
+) -> Result<Vec<Segment>, MediaError> {
     let packets = stream.len();
     let padding = (packets as u64 * FRAME_SAMPLES as u64)
         .saturating_sub(u64::from(track.pre_skip) + track.frames);
@@ -65,10 +77,13 @@ fn segments(track: &EncodedTrack, stream: &PacketStream, per_segment: usize) -> 
             let last = (first + per_segment).min(packets);
             blocks.clear();
             for packet in first..last {
-                let data = stream.packet(packet).ok_or_else(|| MediaError::Encoder("missing packet".into()))?;
+                let data = stream
+                    .packet(packet)
+                    .ok_or_else(|| MediaError::Encoder("missing packet".into()))?;
                 let is_final = packet + 1 == packets && padding > 0;
                 blocks.push(Block {
-                    offset_ms: i16::try_from((packet - first) as u64 * PACKET_MS).unwrap_or(i16::MAX),
+                    offset_ms: i16::try_from((packet - first) as u64 * PACKET_MS)
+                        .unwrap_or(i16::MAX),
                     data,
                     discard_padding: is_final.then(|| frames_to_duration(padding)),
                 });

@@ -35,7 +35,9 @@ pub(crate) struct Resampling<S> {
 
 impl<S> std::fmt::Debug for Resampling<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resampling").field("rate", &self.rate).finish_non_exhaustive()
+        f.debug_struct("Resampling")
+            .field("rate", &self.rate)
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,12 +47,19 @@ impl<S: PcmSink> Resampling<S> {
         let resampler = if rate == OUTPUT_RATE {
             None
         } else {
-            let fft = Fft::new(rate as usize, OUTPUT_RATE as usize, CHUNK_FRAMES, channels, FixedSync::Input)
-                .map_err(|e| MediaError::Encoder(format!("resampler: {e}")))?;
+            let fft = Fft::new(
+                rate as usize,
+                OUTPUT_RATE as usize,
+                CHUNK_FRAMES,
+                channels,
+                FixedSync::Input,
+            )
+            .map_err(|e| MediaError::Encoder(format!("resampler: {e}")))?;
             Some(fft)
         };
-        let (delay_left, out_len) =
-            resampler.as_ref().map_or((0, 0), |r| (r.output_delay(), r.output_frames_max() * channels));
+        let (delay_left, out_len) = resampler.as_ref().map_or((0, 0), |r| {
+            (r.output_delay(), r.output_frames_max() * channels)
+        });
         Ok(Resampling {
             sink,
             channels,
@@ -69,7 +78,8 @@ impl<S: PcmSink> Resampling<S> {
         let Some(mut resampler) = self.resampler.take() else {
             return Ok((self.sink, self.out_frames));
         };
-        let expected = (self.in_frames as u128 * u128::from(OUTPUT_RATE) + u128::from(self.rate) / 2)
+        let expected = (self.in_frames as u128 * u128::from(OUTPUT_RATE)
+            + u128::from(self.rate) / 2)
             / u128::from(self.rate);
         let expected = u64::try_from(expected).unwrap_or(u64::MAX);
         // The last partial chunk, then silence until the delayed tail is out.
@@ -82,16 +92,22 @@ impl<S: PcmSink> Resampling<S> {
     }
 
     /// Resamples one chunk from `pending` and forwards at most up to `limit` output frames.
-    fn run_chunk(&mut self, resampler: &mut Fft<f32>, partial: Option<usize>, limit: u64) -> Result<(), MediaError> {
+    fn run_chunk(
+        &mut self,
+        resampler: &mut Fft<f32>,
+        partial: Option<usize>,
+        limit: u64,
+    ) -> Result<(), MediaError> {
         let needed = resampler.input_frames_next();
         if self.pending.len() < needed * self.channels {
             // Only the final, partial chunk is short; rubato reads `partial_len` frames of it.
             self.pending.resize(needed * self.channels, 0.0);
         }
-        let input = InterleavedSlice::new(&self.pending[..], self.channels, needed).map_err(resample_err)?;
+        let input = InterleavedSlice::new(&self.pending[..], self.channels, needed)
+            .map_err(resample_err)?;
         let out_capacity = self.out.len() / self.channels;
-        let mut output =
-            InterleavedSlice::new_mut(&mut self.out[..], self.channels, out_capacity).map_err(resample_err)?;
+        let mut output = InterleavedSlice::new_mut(&mut self.out[..], self.channels, out_capacity)
+            .map_err(resample_err)?;
         let indexing = partial.map(|n| Indexing::new().partial_len(n));
         let (_, produced) = resampler
             .process_into_buffer(&input, &mut output, indexing.as_ref())
@@ -105,7 +121,8 @@ impl<S: PcmSink> Resampling<S> {
         let room = usize::try_from(limit.saturating_sub(self.out_frames)).unwrap_or(usize::MAX);
         let end = produced.min(skip.saturating_add(room));
         self.out_frames += (end - skip) as u64;
-        self.sink.push(&self.out[skip * self.channels..end * self.channels])
+        self.sink
+            .push(&self.out[skip * self.channels..end * self.channels])
     }
 }
 
@@ -118,7 +135,8 @@ impl<S: PcmSink> PcmSink for Resampling<S> {
         };
         self.pending.extend_from_slice(interleaved);
         let mut result = Ok(());
-        while result.is_ok() && self.pending.len() >= resampler.input_frames_next() * self.channels {
+        while result.is_ok() && self.pending.len() >= resampler.input_frames_next() * self.channels
+        {
             result = self.run_chunk(&mut resampler, None, u64::MAX);
         }
         self.resampler = Some(resampler);

@@ -7,14 +7,14 @@
 use std::io::Cursor;
 use std::time::Duration;
 
-use symphonia::core::codecs::audio::well_known as codec;
 use symphonia::core::codecs::audio::CODEC_ID_NULL_AUDIO;
+use symphonia::core::codecs::audio::well_known as codec;
 use symphonia::core::codecs::audio::{AudioCodecId, AudioDecoder, AudioDecoderOptions};
+use symphonia::core::common::Limit;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
 use symphonia::core::io::MediaSourceStream;
-use symphonia::core::common::Limit;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::packet::Packet;
 
@@ -72,10 +72,20 @@ impl std::fmt::Debug for Source<'_> {
 
 impl<'a> Source<'a> {
     /// Probes `bytes` (a whole file) and prepares to decode its default audio track.
-    pub(crate) fn open(bytes: &'a [u8], name_hint: &str, limits: &Limits) -> Result<Self, MediaError> {
+    pub(crate) fn open(
+        bytes: &'a [u8],
+        name_hint: &str,
+        limits: &Limits,
+    ) -> Result<Self, MediaError> {
         let format = probe(bytes, name_hint)?;
-        let track = format.default_track(TrackType::Audio).ok_or(MediaError::NotAudio)?;
-        let params = track.codec_params.as_ref().and_then(|p| p.audio()).ok_or(MediaError::NotAudio)?;
+        let track = format
+            .default_track(TrackType::Audio)
+            .ok_or(MediaError::NotAudio)?;
+        let params = track
+            .codec_params
+            .as_ref()
+            .and_then(|p| p.audio())
+            .ok_or(MediaError::NotAudio)?;
         if params.codec == CODEC_ID_NULL_AUDIO {
             return Err(MediaError::NotAudio);
         }
@@ -86,8 +96,13 @@ impl<'a> Source<'a> {
         } else {
             let decoder = symphonia::default::get_codecs()
                 .make_audio_decoder(params, &AudioDecoderOptions::default())
-                .map_err(|_| MediaError::UnsupportedCodec { codec: codec_name(params.codec) })?;
-            (TrackDecoder::Symphonia(decoder), params.channels.as_ref().map_or(0, |c| c.count()))
+                .map_err(|_| MediaError::UnsupportedCodec {
+                    codec: codec_name(params.codec),
+                })?;
+            (
+                TrackDecoder::Symphonia(decoder),
+                params.channels.as_ref().map_or(0, |c| c.count()),
+            )
         };
         let rate = params.sample_rate.unwrap_or(0);
         check_format(rate, in_channels, limits)?;
@@ -120,31 +135,60 @@ impl<'a> Source<'a> {
     }
 
     /// Decodes the whole track into `sink`, then reads the tags gathered along the way.
-    pub(crate) fn decode_into(mut self, sink: &mut dyn PcmSink, limits: &Limits) -> Result<Decoded, MediaError> {
-        let max_frames = limits.max_duration.as_secs().saturating_mul(u64::from(self.rate));
-        let mut run = DecodeRun { frames: 0, bad_packets: 0, rate: self.rate, ..DecodeRun::default() };
+    pub(crate) fn decode_into(
+        mut self,
+        sink: &mut dyn PcmSink,
+        limits: &Limits,
+    ) -> Result<Decoded, MediaError> {
+        let max_frames = limits
+            .max_duration
+            .as_secs()
+            .saturating_mul(u64::from(self.rate));
+        let mut run = DecodeRun {
+            frames: 0,
+            bad_packets: 0,
+            rate: self.rate,
+            ..DecodeRun::default()
+        };
         while let Some(packet) = self.next_packet(&run)? {
             if packet.track_id == self.track_id {
-                run.decode(&packet, &mut self.decoder, &self.downmix, self.in_channels, sink)?;
+                run.decode(
+                    &packet,
+                    &mut self.decoder,
+                    &self.downmix,
+                    self.in_channels,
+                    sink,
+                )?;
                 if run.frames > max_frames {
-                    return Err(MediaError::TooLong { max: limits.max_duration });
+                    return Err(MediaError::TooLong {
+                        max: limits.max_duration,
+                    });
                 }
             }
         }
         self.check_complete(&run)?;
         let (tags, cover) = self.read_tags().finish(limits.max_cover_bytes)?;
-        Ok(Decoded { frames: run.frames, tags, cover })
+        Ok(Decoded {
+            frames: run.frames,
+            tags,
+            cover,
+        })
     }
 
     fn next_packet(&mut self, run: &DecodeRun) -> Result<Option<Packet>, MediaError> {
         match self.format.next_packet() {
             Ok(packet) => Ok(packet),
             Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                Err(MediaError::Truncated { decoded: run.decoded() })
+                Err(MediaError::Truncated {
+                    decoded: run.decoded(),
+                })
             }
             // A chained Ogg file: the next link is another track; keep the first.
             Err(SymphoniaError::ResetRequired) => Ok(None),
-            Err(e) => Err(MediaError::Corrupt { decoded: run.decoded(), reason: e.to_string() }),
+            Err(e) => Err(MediaError::Corrupt {
+                decoded: run.decoded(),
+                reason: e.to_string(),
+            }),
         }
     }
 
@@ -152,9 +196,13 @@ impl<'a> Source<'a> {
     /// Ogg file lacks its end-of-stream page.
     fn check_complete(&self, run: &DecodeRun) -> Result<(), MediaError> {
         let slack = u64::from(self.rate) / 2;
-        let short = self.declared_frames.is_some_and(|declared| run.frames + slack < declared);
+        let short = self
+            .declared_frames
+            .is_some_and(|declared| run.frames + slack < declared);
         if short || is_truncated_ogg(self.bytes) {
-            return Err(MediaError::Truncated { decoded: run.decoded() });
+            return Err(MediaError::Truncated {
+                decoded: run.decoded(),
+            });
         }
         if run.frames == 0 {
             return Err(MediaError::NoAudio);
@@ -210,7 +258,9 @@ impl DecodeRun {
                 Ok(buf) => {
                     let spec = buf.spec();
                     if spec.rate() != self.rate || spec.channels().count() != in_channels {
-                        return Err(MediaError::FormatChange { decoded: self.decoded() });
+                        return Err(MediaError::FormatChange {
+                            decoded: self.decoded(),
+                        });
                     }
                     downmix.apply(&buf, &mut self.planes, &mut self.interleaved);
                     &self.interleaved
@@ -218,7 +268,10 @@ impl DecodeRun {
                 Err(SymphoniaError::DecodeError(e)) => return self.skip_bad_packet(e.to_owned()),
                 Err(SymphoniaError::IoError(e)) => return self.skip_bad_packet(e.to_string()),
                 Err(e) => {
-                    return Err(MediaError::Corrupt { decoded: self.decoded(), reason: e.to_string() });
+                    return Err(MediaError::Corrupt {
+                        decoded: self.decoded(),
+                        reason: e.to_string(),
+                    });
                 }
             },
         };
@@ -231,7 +284,10 @@ impl DecodeRun {
     fn skip_bad_packet(&mut self, reason: String) -> Result<(), MediaError> {
         self.bad_packets += 1;
         if self.bad_packets > MAX_BAD_PACKETS {
-            return Err(MediaError::Corrupt { decoded: self.decoded(), reason });
+            return Err(MediaError::Corrupt {
+                decoded: self.decoded(),
+                reason,
+            });
         }
         Ok(())
     }
@@ -239,7 +295,10 @@ impl DecodeRun {
 
 fn probe<'a>(bytes: &'a [u8], name_hint: &str) -> Result<Box<dyn FormatReader + 'a>, MediaError> {
     let mut hint = Hint::new();
-    if let Some(ext) = std::path::Path::new(name_hint).extension().and_then(|e| e.to_str()) {
+    if let Some(ext) = std::path::Path::new(name_hint)
+        .extension()
+        .and_then(|e| e.to_str())
+    {
         hint.with_extension(ext);
     }
     let mss = MediaSourceStream::new(Box::new(Cursor::new(bytes)), Default::default());
@@ -257,7 +316,10 @@ fn check_format(rate: u32, channels: usize, limits: &Limits) -> Result<(), Media
         return Err(MediaError::SampleRate { rate, min, max });
     }
     if channels == 0 || channels > limits.max_channels {
-        return Err(MediaError::Channels { channels, max: limits.max_channels });
+        return Err(MediaError::Channels {
+            channels,
+            max: limits.max_channels,
+        });
     }
     Ok(())
 }

@@ -75,7 +75,10 @@ impl TagReader {
         if self.tags.year.is_none() {
             self.tags.year = self.tags.date.as_deref().and_then(leading_year);
         }
-        let cover = self.cover.map(|v| cover_art(v, max_cover_bytes)).transpose()?;
+        let cover = self
+            .cover
+            .map(|v| cover_art(v, max_cover_bytes))
+            .transpose()?;
         Ok((self.tags, cover))
     }
 
@@ -148,13 +151,19 @@ fn leading_year(date: &str) -> Option<u16> {
 
 fn cover_art(visual: Visual, max_bytes: usize) -> Result<CoverArt, MediaError> {
     if visual.data.len() > max_bytes {
-        return Err(MediaError::CoverTooLarge { bytes: visual.data.len(), max: max_bytes });
+        return Err(MediaError::CoverTooLarge {
+            bytes: visual.data.len(),
+            max: max_bytes,
+        });
     }
     let mime_type = visual
         .media_type
         .filter(|m| m.starts_with("image/"))
         .unwrap_or_else(|| sniff_image_type(&visual.data).to_owned());
-    Ok(CoverArt { mime_type, data: Bytes::from(Vec::from(visual.data)) })
+    Ok(CoverArt {
+        mime_type,
+        data: Bytes::from(Vec::from(visual.data)),
+    })
 }
 
 /// The MIME type of an image from its magic bytes, for files that store none.
@@ -163,7 +172,21 @@ fn sniff_image_type(data: &[u8]) -> &'static str {
         [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
         [0x89, b'P', b'N', b'G', ..] => "image/png",
         [b'G', b'I', b'F', b'8', ..] => "image/gif",
-        [b'R', b'I', b'F', b'F', _, _, _, _, b'W', b'E', b'B', b'P', ..] => "image/webp",
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => "image/webp",
         _ => "application/octet-stream",
     }
 }

@@ -154,7 +154,12 @@ fn write_block(out: &mut Vec<u8>, block: &Block<'_>) {
         Some(padding) => {
             let padding = i64::try_from(nanos(padding)).unwrap_or(i64::MAX);
             write_id(out, id::BLOCK_GROUP);
-            write_size(out, (element_header_len(id::BLOCK, payload) + payload + sint_element_len(id::DISCARD_PADDING, padding)) as u64);
+            write_size(
+                out,
+                (element_header_len(id::BLOCK, payload)
+                    + payload
+                    + sint_element_len(id::DISCARD_PADDING, padding)) as u64,
+            );
             write_id(out, id::BLOCK);
             write_size(out, payload as u64);
             write_block_payload(out, block, 0);
@@ -176,7 +181,9 @@ fn block_element_len(block: &Block<'_>) -> usize {
         None => element_header_len(id::SIMPLE_BLOCK, payload) + payload,
         Some(padding) => {
             let padding = i64::try_from(nanos(padding)).unwrap_or(i64::MAX);
-            let inner = element_header_len(id::BLOCK, payload) + payload + sint_element_len(id::DISCARD_PADDING, padding);
+            let inner = element_header_len(id::BLOCK, payload)
+                + payload
+                + sint_element_len(id::DISCARD_PADDING, padding);
             element_header_len(id::BLOCK_GROUP, inner) + inner
         }
     }
@@ -215,11 +222,12 @@ fn sint_element_len(id: u32, value: i64) -> usize {
 
 /// Fewest bytes that hold `value` in two's complement.
 fn sint_len(value: i64) -> usize {
-    (1..8).find(|&n| {
-        let bits = 8 * n as u32;
-        value >= -(1i64 << (bits - 1)) && value < (1i64 << (bits - 1))
-    })
-    .unwrap_or(8)
+    (1..8)
+        .find(|&n| {
+            let bits = 8 * n as u32;
+            value >= -(1i64 << (bits - 1)) && value < (1i64 << (bits - 1))
+        })
+        .unwrap_or(8)
 }
 
 fn write_id(out: &mut Vec<u8>, id: u32) {
@@ -278,8 +286,16 @@ mod tests {
     fn cluster_length_matches_the_header() {
         let data = [0xFCu8; 200];
         let blocks = [
-            Block { offset_ms: 0, data: &data, discard_padding: None },
-            Block { offset_ms: 20, data: &data, discard_padding: Some(Duration::from_micros(4500)) },
+            Block {
+                offset_ms: 0,
+                data: &data,
+                discard_padding: None,
+            },
+            Block {
+                offset_ms: 20,
+                data: &data,
+                discard_padding: Some(Duration::from_micros(4500)),
+            },
         ];
         let bytes = cluster(4000, &blocks);
         // ID (4) + 2-byte size, then exactly the body the size announces.
