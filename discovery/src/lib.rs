@@ -7,6 +7,21 @@
 //!   per-endpoint breaker, fail-fast timeout, canary split, retries ([`RetryChannel`]),
 //!   deadline propagation ([`Deadline`], [`DeadlineLayer`]) and trace context injection.
 //! - [`lifecycle`]: register once ready, deregister and drain on shutdown.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+//! use tunemesh_discovery::{ConsulRegistry, ConsulSettings, Mesh, MeshSettings};
+//!
+//! let registry = Arc::new(ConsulRegistry::new(ConsulSettings::default())?);
+//! let mesh = Mesh::new(registry, MeshSettings::default());
+//! // Any generated client works; opt in to retries for idempotent RPCs only.
+//! let channel = mesh.channel("player").retrying(["/grpc.health.v1.Health/Check"]);
+//! let answer = HealthClient::new(channel).check(HealthCheckRequest::default()).await?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod consul;
 pub mod deadline;
