@@ -12,6 +12,7 @@ use tunemesh_playlist::PlaylistSettings;
 use tunemesh_reco::RecoSettings;
 use tunemesh_runtime::admin::AdminSettings;
 use tunemesh_runtime::grpc::GrpcServerSettings;
+use tunemesh_runtime::identity::IdentitySettings;
 use tunemesh_runtime::postgres::PostgresSettings;
 use tunemesh_runtime::redis::RedisSettings;
 use tunemesh_runtime::telemetry::TelemetrySettings;
@@ -33,6 +34,8 @@ pub struct Settings {
     pub consul: ConsulSettings,
     /// How services call each other.
     pub mesh: MeshSettings,
+    /// The secret that signs caller identities between the gateway and the services.
+    pub identity: IdentitySettings,
     /// PostgreSQL, for the production adapters.
     pub postgres: PostgresSettings,
     /// Redis, for the production caches.
@@ -60,6 +63,7 @@ impl Default for Settings {
             grpc: GrpcServerSettings::default(),
             consul: ConsulSettings::default(),
             mesh: MeshSettings::default(),
+            identity: IdentitySettings::default(),
             postgres: PostgresSettings::default(),
             redis: RedisSettings::default(),
             nats: NatsSettings::default(),

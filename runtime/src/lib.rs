@@ -13,6 +13,7 @@ pub mod admin;
 pub mod app;
 pub mod error;
 pub mod grpc;
+pub mod identity;
 pub mod metrics;
 pub mod postgres;
 pub mod redis;
