@@ -142,7 +142,7 @@ pub fn secs(samples: u64) -> Duration {
 
 /// Asserts |a - b| <= TOLERANCE.
 pub fn assert_close(what: &str, a: Duration, b: Duration) {
-    let diff = if a > b { a - b } else { b - a };
+    let diff = a.abs_diff(b);
     assert!(
         diff <= TOLERANCE,
         "{what}: {a:?} vs {b:?} differ by {diff:?} (> {TOLERANCE:?})"
