@@ -6,8 +6,12 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::{ConsulRegistry, Mesh, Registry};
+use tunemesh_events::EventBus;
+use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
 use tunemesh_gateway::Gateway;
 use tunemesh_runtime::admin::{self, Readiness};
+use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::{ServiceContext, Storage};
 
 use crate::cli::ServiceName;
 use crate::settings::Settings;
@@ -21,13 +25,29 @@ pub async fn serve(
     let consul = ConsulRegistry::new(settings.consul.clone())
         .with_context(|| format!("invalid consul settings (addr {})", settings.consul.addr))?;
     let registry: Arc<dyn Registry> = Arc::new(consul);
-    let grpc = &settings.grpc;
+    if service == ServiceName::Gateway {
+        return serve_gateway(settings, registry, shutdown).await;
+    }
+    let bus: Arc<dyn EventBus> = Arc::new(
+        JetStreamBus::connect(&settings.nats, &JetStreamSettings::default())
+            .await
+            .context("cannot reach the event bus")?,
+    );
+    let ctx = ServiceContext {
+        grpc: settings.grpc.clone(),
+        storage: Storage::Production {
+            postgres: settings.postgres.clone(),
+            redis: settings.redis.clone(),
+        },
+        identity: MeshIdentity::new(&settings.identity),
+        mesh: Mesh::new(registry.clone(), settings.mesh.clone()),
+    };
     let app = match service {
-        ServiceName::Gateway => return serve_gateway(settings, registry, shutdown).await,
-        ServiceName::Player => tunemesh_player::build(&settings.player, grpc).await?,
-        ServiceName::Playlist => tunemesh_playlist::build(&settings.playlist, grpc).await?,
-        ServiceName::Search => tunemesh_search::build(&settings.search, grpc).await?,
-        ServiceName::Reco => tunemesh_reco::build(&settings.reco, grpc).await?,
+        ServiceName::Player => tunemesh_player::build(&settings.player, &ctx, bus).await?,
+        ServiceName::Playlist => tunemesh_playlist::build(&settings.playlist, &ctx, bus).await?,
+        ServiceName::Search => tunemesh_search::build(&settings.search, &ctx, bus).await?,
+        ServiceName::Reco => tunemesh_reco::build(&settings.reco, &ctx, bus).await?,
+        ServiceName::Gateway => unreachable!("the gateway returned above"),
     };
     let admin = settings.admin.addr.map(|addr| {
         let readiness: Arc<dyn Readiness> = Arc::new(app.health());

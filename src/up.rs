@@ -9,8 +9,11 @@ use anyhow::Context as _;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registry};
+use tunemesh_events::EventBus;
+use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
 use tunemesh_gateway::Gateway;
-use tunemesh_runtime::App;
+use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::{App, ServiceContext, Storage};
 
 use crate::settings::Settings;
 
@@ -26,33 +29,44 @@ impl Up {
     /// Creates the data directory and binds every service (each on a free loopback port) and
     /// the gateway (on `settings.gateway.addr`).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
-        tokio::fs::create_dir_all(&settings.data_dir)
+        let data_dir = &settings.data_dir;
+        tokio::fs::create_dir_all(data_dir)
             .await
-            .with_context(|| format!("cannot create data dir {}", settings.data_dir.display()))?;
+            .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
         let registry: Arc<dyn Registry> = Arc::new(EmbeddedRegistry::default());
+        let mesh = Mesh::new(registry.clone(), settings.mesh.clone());
+        let bus_settings = EmbeddedSettings::new(data_dir.join("events.sqlite"));
+        let bus: Arc<dyn EventBus> = Arc::new(EmbeddedBus::open(&bus_settings).await?);
         let mut grpc = settings.grpc.clone();
         // In one process the services only talk to each other: loopback, any free port.
         grpc.addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
         grpc.advertise_addr = None;
+        let ctx = ServiceContext {
+            grpc,
+            storage: Storage::Embedded {
+                data_dir: data_dir.clone(),
+            },
+            identity: MeshIdentity::new(&settings.identity),
+            mesh: mesh.clone(),
+        };
         let services = vec![
             (
                 tunemesh_player::SERVICE_NAME,
-                tunemesh_player::build(&settings.player, &grpc).await?,
+                tunemesh_player::build(&settings.player, &ctx, bus.clone()).await?,
             ),
             (
                 tunemesh_playlist::SERVICE_NAME,
-                tunemesh_playlist::build(&settings.playlist, &grpc).await?,
+                tunemesh_playlist::build(&settings.playlist, &ctx, bus.clone()).await?,
             ),
             (
                 tunemesh_search::SERVICE_NAME,
-                tunemesh_search::build(&settings.search, &grpc).await?,
+                tunemesh_search::build(&settings.search, &ctx, bus.clone()).await?,
             ),
             (
                 tunemesh_reco::SERVICE_NAME,
-                tunemesh_reco::build(&settings.reco, &grpc).await?,
+                tunemesh_reco::build(&settings.reco, &ctx, bus).await?,
             ),
         ];
-        let mesh = Mesh::new(registry.clone(), settings.mesh.clone());
         let gateway = Gateway::build(&settings.gateway, mesh)
             .await
             .with_context(|| format!("cannot listen on {}", settings.gateway.addr))?;

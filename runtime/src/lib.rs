@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod context;
 pub mod error;
 pub mod grpc;
 pub mod identity;
@@ -23,6 +24,7 @@ pub mod telemetry;
 pub mod trace_context;
 
 pub use app::App;
+pub use context::{ServiceContext, Storage};
 pub use error::{ErrorCode, ServiceError};
 pub use settings::{SettingsError, SettingsSource};
 pub use tokio_util::sync::CancellationToken;

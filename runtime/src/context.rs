@@ -1,0 +1,63 @@
+//! What every service is built with besides its own settings: where it listens, where its data
+//! lives, how it verifies callers and how it reaches other services.
+//!
+//! The same service code runs embedded (`tunemesh up`: SQLite files and in-process caches under
+//! one data directory) and in production (`tunemesh serve`: PostgreSQL and Redis); [`Storage`]
+//! is the one switch between the two.
+
+use std::path::{Path, PathBuf};
+
+use tunemesh_discovery::Mesh;
+
+use crate::grpc::GrpcServerSettings;
+use crate::identity::MeshIdentity;
+use crate::postgres::PostgresSettings;
+use crate::redis::RedisSettings;
+
+/// Where a service keeps its state.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// Embedded adapters: files under `data_dir/<service>/`, caches in process.
+    Embedded {
+        /// The directory `tunemesh up` was given.
+        data_dir: PathBuf,
+    },
+    /// Production adapters: PostgreSQL for state, Redis for caches.
+    Production {
+        /// The database (each service uses its own schema or database).
+        postgres: PostgresSettings,
+        /// The cache.
+        redis: RedisSettings,
+    },
+}
+
+impl Storage {
+    /// The directory of `service`'s embedded files, or `None` in production.
+    pub fn embedded_dir(&self, service: &str) -> Option<PathBuf> {
+        match self {
+            Self::Embedded { data_dir } => Some(data_dir.join(service)),
+            Self::Production { .. } => None,
+        }
+    }
+
+    /// The shared data directory in embedded mode.
+    pub fn data_dir(&self) -> Option<&Path> {
+        match self {
+            Self::Embedded { data_dir } => Some(data_dir),
+            Self::Production { .. } => None,
+        }
+    }
+}
+
+/// Everything a service's `build` needs from the process it runs in.
+#[derive(Debug, Clone)]
+pub struct ServiceContext {
+    /// How the service's gRPC server listens and drains.
+    pub grpc: GrpcServerSettings,
+    /// Embedded or production adapters.
+    pub storage: Storage,
+    /// Verifies the caller identity the gateway attaches.
+    pub identity: MeshIdentity,
+    /// Channels to other services.
+    pub mesh: Mesh,
+}
