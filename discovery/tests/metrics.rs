@@ -9,11 +9,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::harness::{assert_eventually, unique_prefix};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings, Registry};
-use tunemesh_testkit::{assert_eventually, unique_prefix};
 
 use support::{Server, TRAFFIC};
 

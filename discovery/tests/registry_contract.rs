@@ -7,12 +7,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::support::harness::{eventually, servers, unique_prefix};
 use anyhow::Context as _;
 use tokio::sync::watch;
 use tunemesh_discovery::{
     ConsulRegistry, ConsulSettings, EmbeddedRegistry, InstanceSet, Registry, ServiceInstance,
 };
-use tunemesh_testkit::{eventually, servers, unique_prefix};
 
 use support::Server;
 

@@ -1,7 +1,7 @@
 //! Balancing over watched endpoints.
 
+use crate::support::harness::unique_prefix;
 use tunemesh_discovery::MeshSettings;
-use tunemesh_testkit::unique_prefix;
 
 use crate::{client, embedded_mesh, traffic};
 

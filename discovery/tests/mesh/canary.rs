@@ -2,8 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::support::harness::unique_prefix;
 use tunemesh_discovery::{MeshSettings, Registry};
-use tunemesh_testkit::unique_prefix;
 
 use crate::support::Server;
 use crate::{consul, deregister_all, until_watched};

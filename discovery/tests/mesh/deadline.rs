@@ -3,9 +3,9 @@
 
 use std::time::Duration;
 
+use crate::support::harness::unique_prefix;
 use tunemesh_discovery::deadline::parse_grpc_timeout;
 use tunemesh_discovery::{Deadline, MeshSettings};
-use tunemesh_testkit::unique_prefix;
 
 use crate::{client, embedded_mesh, traffic};
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use crate::support::harness::{assert_eventually, unique_prefix};
 use tunemesh_discovery::{BreakerSettings, MeshSettings};
-use tunemesh_testkit::{assert_eventually, unique_prefix};
 
 use crate::support::Server;
 use crate::support::load::Load;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use crate::support::harness::{assert_eventually, eventually, servers, unique_prefix};
 use tunemesh_discovery::{MeshSettings, Registry};
-use tunemesh_testkit::{assert_eventually, eventually, servers, unique_prefix};
 
 use crate::support::ChildReplica;
 use crate::support::load::{Load, Stats};

@@ -16,12 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 use tonic_health::pb::HealthCheckRequest;
 
+use crate::support::harness::{eventually, servers};
 use tonic_health::pb::health_client::HealthClient as Client;
 use tunemesh_discovery::{
     ConsulRegistry, ConsulSettings, EmbeddedRegistry, InstanceSet, Mesh, MeshChannel, MeshSettings,
     Registry, RetryChannel,
 };
-use tunemesh_testkit::{eventually, servers};
 
 use support::{Server, TRAFFIC};
 

@@ -5,10 +5,10 @@ use std::net::TcpListener;
 use std::process::Stdio;
 use std::time::Duration;
 
+use crate::support::harness::{assert_eventually, eventually, servers, unique_prefix};
 use anyhow::Context as _;
 use tokio::process::{Child, Command};
 use tunemesh_discovery::{MeshSettings, Registry};
-use tunemesh_testkit::{assert_eventually, eventually, servers, unique_prefix};
 
 use crate::support::Server;
 use crate::support::load::Load;

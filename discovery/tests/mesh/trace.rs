@@ -1,5 +1,6 @@
 //! Trace context: every call carries the current span's W3C `traceparent`.
 
+use crate::support::harness::unique_prefix;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -7,7 +8,6 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tunemesh_discovery::MeshSettings;
-use tunemesh_testkit::unique_prefix;
 
 use crate::{client, embedded_mesh, traffic};
 
