@@ -214,7 +214,10 @@ async fn readiness_follows_the_server_and_admin_serves_it() {
         .expect("answers");
     assert_eq!(metrics.status(), 200);
     let body = metrics.text().await.expect("a body");
-    assert!(body.contains("tunemesh_grpc_server_requests_total{"), "{body}");
+    assert!(
+        body.contains("tunemesh_grpc_server_requests_total{"),
+        "{body}"
+    );
     let live = reqwest::get(format!("http://{admin_addr}/healthz"))
         .await
         .expect("answers");
