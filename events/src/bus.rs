@@ -160,6 +160,8 @@ impl Subscription {
 
     /// Waits for the next delivery. After [`BusError::Closed`] no more deliveries come; other
     /// errors are transient and the caller may call again.
+    ///
+    /// Cancel-safe: dropping the future (in a `select!`, a timeout) loses no delivery.
     pub async fn next(&mut self) -> Result<Delivery, BusError> {
         self.source.next().await
     }
@@ -168,7 +170,7 @@ impl Subscription {
 /// What an adapter implements to feed a [`Subscription`].
 #[async_trait]
 pub trait DeliverySource: Send + fmt::Debug {
-    /// The next delivery, waiting as long as needed.
+    /// The next delivery, waiting as long as needed. Must be cancel-safe.
     async fn next(&mut self) -> Result<Delivery, BusError>;
 }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::TraceContextExt as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tunemesh_proto::events::v1::{
     CatalogEvent, EventMeta, PlayEvent, PlaylistEvent, catalog_event, playlist_event,
@@ -175,9 +176,16 @@ pub(crate) fn millis_to_system_time(millis: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(millis).unwrap_or(0))
 }
 
-/// Writes the current span's trace context (through the global propagator) into `headers`.
+/// Writes the current trace context (through the global propagator) into `headers`: the
+/// current `tracing` span's when the OpenTelemetry layer tracks it, else OpenTelemetry's own
+/// current context (code that attached one without `tracing`).
 fn inject_current_trace(headers: &mut BTreeMap<String, String>) {
-    let context = tracing::Span::current().context();
+    let from_span = tracing::Span::current().context();
+    let context = if from_span.span().span_context().is_valid() {
+        from_span
+    } else {
+        opentelemetry::Context::current()
+    };
     opentelemetry::global::get_text_map_propagator(|propagator| {
         propagator.inject_context(&context, &mut HeaderMapMut(headers));
     });
@@ -252,6 +260,38 @@ mod tests {
         let first = Envelope::new("events.play", &play("x"));
         let id = Uuid::parse_str(&first.id)?;
         assert_eq!(id.get_version_num(), 7);
+        Ok(())
+    }
+
+    #[test]
+    fn the_current_trace_travels_in_the_headers_and_comes_back_out() -> anyhow::Result<()> {
+        use opentelemetry::trace::{
+            SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+        };
+        opentelemetry::global::set_text_map_propagator(
+            opentelemetry_sdk::propagation::TraceContextPropagator::new(),
+        );
+        let trace_id = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736")?;
+        let span_id = SpanId::from_hex("00f067aa0ba902b7")?;
+        let remote = SpanContext::new(
+            trace_id,
+            span_id,
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        let envelope = {
+            let _attached = opentelemetry::Context::current()
+                .with_remote_span_context(remote)
+                .attach();
+            Envelope::new("events.play", &play("x"))
+        };
+        assert_eq!(
+            envelope.headers.get(TRACEPARENT).map(String::as_str),
+            Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        );
+        let continued = envelope.trace_context();
+        assert_eq!(continued.span().span_context().trace_id(), trace_id);
         Ok(())
     }
 

@@ -1,6 +1,8 @@
 //! Deliveries from an embedded durable consumer, and how they are settled.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,12 +11,20 @@ use async_trait::async_trait;
 use super::{Shared, millis, now_ms, store};
 use crate::bus::{BusError, ConsumerSpec, Delivery, DeliverySource, Outcome, Settle};
 
+/// A claim running on the database thread, kept across calls to `next`.
+type PendingClaim = Pin<Box<dyn Future<Output = Result<store::Claim, BusError>> + Send>>;
+
 /// Claims events for one consumer in batches and hands them out one by one. The local buffer
 /// holds at most one batch, and the store never lets more than `max_in_flight` be unsettled.
+///
+/// `next` is cancel-safe: a claim in progress when the caller drops the future (e.g. in a
+/// `select!`) is kept and finished by the next call, so claimed events are never lost to a
+/// redelivery after the ack wait.
 pub(super) struct EmbeddedSource {
     shared: Arc<Shared>,
     spec: ConsumerSpec,
     buffer: VecDeque<Delivery>,
+    claim: Option<PendingClaim>,
 }
 
 impl std::fmt::Debug for EmbeddedSource {
@@ -32,22 +42,30 @@ impl EmbeddedSource {
             shared,
             spec,
             buffer: VecDeque::new(),
+            claim: None,
         }
     }
 
-    /// Claims the next batch; returns when to look again if nothing was due.
-    async fn refill(&mut self) -> Result<Option<i64>, BusError> {
+    /// Starts a claim of the next batch on the database thread.
+    fn start_claim(&self) -> PendingClaim {
+        let shared = Arc::clone(&self.shared);
         let spec = self.spec.clone();
-        let now = now_ms();
-        let claim = self
-            .shared
-            .db
-            .call(move |conn| store::claim(conn, &spec, now))
-            .await
-            .map_err(|e| BusError::Consumer {
-                consumer: self.spec.name.clone(),
-                source: Box::new(e),
-            })?;
+        Box::pin(async move {
+            let consumer = spec.name.clone();
+            let now = now_ms();
+            shared
+                .db
+                .call(move |conn| store::claim(conn, &spec, now))
+                .await
+                .map_err(|e| BusError::Consumer {
+                    consumer,
+                    source: Box::new(e),
+                })
+        })
+    }
+
+    /// Buffers the claimed events as deliveries; returns when to look again.
+    fn buffer_claim(&mut self, claim: store::Claim) -> Option<i64> {
         for claimed in claim.events {
             let settle = EmbeddedSettle {
                 shared: Arc::clone(&self.shared),
@@ -57,7 +75,7 @@ impl EmbeddedSource {
             let delivery = Delivery::new(claimed.envelope, claimed.attempt, Box::new(settle));
             self.buffer.push_back(delivery);
         }
-        Ok(claim.next_due_ms)
+        claim.next_due_ms
     }
 }
 
@@ -68,13 +86,22 @@ impl DeliverySource for EmbeddedSource {
             if let Some(delivery) = self.buffer.pop_front() {
                 return Ok(delivery);
             }
-            // Registered before the claim, so a publish racing with it still wakes us.
+            // Registered before the claim starts, so a publish racing with it still wakes us.
+            // A claim left by a cancelled call started before this registration: its empty
+            // answer proves nothing, so it is followed by a fresh claim instead of a wait.
             let shared = Arc::clone(&self.shared);
             let woken = shared.wake.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            let next_due = self.refill().await?;
-            if !self.buffer.is_empty() {
+            let inherited = self.claim.is_some();
+            let claim = match self.claim.as_mut() {
+                Some(claim) => claim,
+                None => self.claim.insert(self.start_claim()),
+            };
+            let result = claim.await;
+            self.claim = None;
+            let next_due = self.buffer_claim(result?);
+            if !self.buffer.is_empty() || inherited {
                 continue;
             }
             match next_due {

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use tokio::time::Instant;
 use tunemesh_events::{ConsumerSpec, ConsumerState, Envelope, StartFrom};
 use tunemesh_proto::events::v1::PlayEvent;
@@ -280,5 +281,31 @@ pub async fn invalid_specs_are_refused(f: &Fixture) -> anyhow::Result<()> {
         f.bus.consumer_state("never-created").await,
         Err(tunemesh_events::BusError::UnknownConsumer(_))
     ));
+    Ok(())
+}
+
+pub async fn a_pull_cancelled_midway_loses_nothing(f: &Fixture) -> anyhow::Result<()> {
+    let tracks: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+    for t in &tracks {
+        f.bus.publish(&play(subjects::PLAY, t)).await?;
+    }
+    let mut subscription = f.bus.subscribe(spec("reco", &[subjects::PLAY])).await?;
+
+    // Poll each pull once and drop it if it is not ready, as a `select!` would cancel it.
+    let mut seen = Vec::new();
+    let started = Instant::now();
+    while seen.len() < tracks.len() && started.elapsed() < Duration::from_secs(10) {
+        let Some(delivery) = subscription.next().now_or_never() else {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            continue;
+        };
+        {
+            let delivery = delivery?;
+            assert_eq!(delivery.attempt(), 1, "a cancelled pull lost a delivery");
+            seen.push(track(delivery.envelope())?);
+            delivery.ack().await?;
+        }
+    }
+    assert_eq!(seen, tracks);
     Ok(())
 }
