@@ -40,7 +40,9 @@ fn main() {
     }
     if cpu_total > 0.0 {
         let speed = audio / cpu_total;
-        println!("total: {audio:.1} s of audio in {cpu_total:.2} CPU s: {speed:.1}x real time per core");
+        println!(
+            "total: {audio:.1} s of audio in {cpu_total:.2} CPU s: {speed:.1}x real time per core"
+        );
     }
 }
 

@@ -209,6 +209,21 @@ fn a_wav_cut_in_half_is_reported_truncated() {
 }
 
 #[test]
+fn an_ogg_file_with_damaged_pages_in_the_middle_is_refused() {
+    let mut bytes = music_bytes(VORBIS_TAGGED);
+    // One flipped byte per page fails that page's CRC; four pages are well over a second.
+    for percent in [30, 40, 50, 60] {
+        let at = bytes.len() * percent / 100;
+        bytes[at] ^= 0x55;
+    }
+    let err = transcode(&bytes, "damaged.ogg", &TranscodeOptions::default()).err();
+    let Some(MediaError::Damaged { lost }) = err else {
+        panic!("expected damaged, got {err:?}")
+    };
+    assert!(lost > Duration::from_millis(500), "lost {lost:?}");
+}
+
+#[test]
 fn a_file_that_is_not_audio_is_refused() {
     let text = include_bytes!("media.rs");
     let err = transcode(text, "song.mp3", &TranscodeOptions::default()).err();

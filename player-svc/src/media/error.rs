@@ -44,6 +44,12 @@ pub enum MediaError {
         /// The decoder's words.
         reason: String,
     },
+    /// Pages missing from the middle of a stream that otherwise ends properly (bad checksums).
+    #[error("damaged: {} of audio lost to unreadable pages", Secs(*.lost))]
+    Damaged {
+        /// Audio the container declares but that could not be read.
+        lost: Duration,
+    },
     /// The file is bigger than we are willing to hold in memory.
     #[error("file too large: {bytes} bytes (at most {max})")]
     FileTooLarge {

@@ -192,17 +192,21 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// Fails when the audio ends well before the length the container declared, or when an
-    /// Ogg file lacks its end-of-stream page.
+    /// Fails when the data stops early: an Ogg file without its end-of-stream page, or audio
+    /// ending well before the length the container declared. An Ogg file that does end
+    /// properly yet comes up short lost pages in the middle (bad CRCs): corrupt, not cut.
     fn check_complete(&self, run: &DecodeRun) -> Result<(), MediaError> {
+        let decoded = run.decoded();
+        if is_truncated_ogg(self.bytes) {
+            return Err(MediaError::Truncated { decoded });
+        }
         let slack = u64::from(self.rate) / 2;
-        let short = self
-            .declared_frames
-            .is_some_and(|declared| run.frames + slack < declared);
-        if short || is_truncated_ogg(self.bytes) {
-            return Err(MediaError::Truncated {
-                decoded: run.decoded(),
-            });
+        if let Some(declared) = self.declared_frames.filter(|&d| run.frames + slack < d) {
+            if !self.bytes.starts_with(b"OggS") {
+                return Err(MediaError::Truncated { decoded });
+            }
+            let lost = frames_to_duration(declared - run.frames, self.rate);
+            return Err(MediaError::Damaged { lost });
         }
         if run.frames == 0 {
             return Err(MediaError::NoAudio);
@@ -237,7 +241,7 @@ struct DecodeRun {
 
 impl DecodeRun {
     fn decoded(&self) -> Duration {
-        Duration::from_secs_f64(self.frames as f64 / f64::from(self.rate.max(1)))
+        frames_to_duration(self.frames, self.rate)
     }
 
     fn decode(
@@ -291,6 +295,11 @@ impl DecodeRun {
         }
         Ok(())
     }
+}
+
+/// `frames` at `rate` Hz as a duration.
+fn frames_to_duration(frames: u64, rate: u32) -> Duration {
+    Duration::from_secs_f64(frames as f64 / f64::from(rate.max(1)))
 }
 
 fn probe<'a>(bytes: &'a [u8], name_hint: &str) -> Result<Box<dyn FormatReader + 'a>, MediaError> {
