@@ -97,6 +97,32 @@ fn opus_track_is_decoded_with_libopus_and_reencoded() {
 }
 
 #[test]
+fn our_own_ogg_and_webm_renditions_ingest_back_to_the_same_duration() {
+    let bundle = bundle_of(VORBIS_TAGGED);
+    let rendition = &bundle.renditions[1];
+    let options = TranscodeOptions {
+        qualities: vec![Quality::Low],
+        ..Default::default()
+    };
+    let ogg = transcode(&rendition.ogg, "again.opus", &options)
+        .unwrap_or_else(|e| panic!("our Ogg Opus should ingest: {e}"));
+    assert_close("ogg round trip", ogg.duration, bundle.duration);
+    assert_eq!(
+        ogg.metadata.title, bundle.metadata.title,
+        "OpusTags carry the title"
+    );
+    // An MSE stream as a browser would have it: init, then every Cluster (Segment size unknown).
+    let mut webm = rendition.init.to_vec();
+    rendition
+        .segments
+        .iter()
+        .for_each(|s| webm.extend_from_slice(&s.bytes));
+    let webm = transcode(&webm, "again.webm", &options)
+        .unwrap_or_else(|e| panic!("our WebM should ingest: {e}"));
+    assert_close("webm round trip", webm.duration, bundle.duration);
+}
+
+#[test]
 fn tags_are_read_from_a_tagged_real_file() {
     let tags = &bundle_of(VORBIS_TAGGED).metadata;
     assert_eq!(tags.title.as_deref(), Some("Chimes They Fade"));

@@ -9,17 +9,17 @@
 //! - [`bundle`]: the output types ([`MediaBundle`], [`Rendition`], [`Segment`]).
 //! - [`tags`]: tags and cover art.
 //! - [`error`]: [`MediaError`], one variant per reason a file is refused.
-//! - `source`, `opus_decode`, `downmix`, `ogg_tail`: probing and decoding (symphonia, libopus).
+//! - `source`, `opus_decode`, `downmix`, `completeness`: probing and decoding (symphonia, libopus).
 //! - `resample`: streaming conversion to 48 kHz (rubato).
 //! - `encode`: the Opus ladder (libopus).
 //! - `package`, `webm`, `ogg_opus`, `opus_head`: WebM for MSE and Ogg Opus for Range.
 
 pub mod bundle;
+mod completeness;
 mod downmix;
 mod encode;
 pub mod error;
 mod ogg_opus;
-mod ogg_tail;
 pub mod options;
 mod opus_decode;
 mod opus_head;

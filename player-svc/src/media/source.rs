@@ -18,8 +18,8 @@ use symphonia::core::io::MediaSourceStream;
 use symphonia::core::meta::MetadataOptions;
 use symphonia::core::packet::Packet;
 
+use super::completeness::{is_open_ended_matroska, is_truncated_ogg};
 use super::downmix::Downmix;
-use super::ogg_tail::is_truncated_ogg;
 use super::opus_decode::OpusPacketDecoder;
 use super::tags::{CoverArt, TagReader, TrackMetadata};
 use super::{Limits, MediaError};
@@ -179,6 +179,9 @@ impl<'a> Source<'a> {
         match self.format.next_packet() {
             Ok(packet) => Ok(packet),
             Err(SymphoniaError::IoError(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                if is_open_ended_matroska(self.bytes) {
+                    return Ok(None);
+                }
                 Err(MediaError::Truncated {
                     decoded: run.decoded(),
                 })

@@ -1,8 +1,12 @@
-//! Telling a truncated Ogg file from a complete one by its last page.
+//! Telling a cut file from a complete one where the demuxer alone cannot.
 //!
-//! symphonia's Ogg reader stops quietly at the last whole page of a cut file, and measures the
-//! duration from that page too, so nothing it reports shows the cut. A complete Ogg stream
+//! Ogg: symphonia's reader stops quietly at the last whole page of a cut file, and measures
+//! the duration from that page too, so nothing it reports shows the cut. A complete Ogg stream
 //! always ends with a page flagged end-of-stream (RFC 3533 §6); a cut one ends without it.
+//!
+//! Matroska/WebM: a Segment of unknown size (live recordings, MediaRecorder, our own MSE
+//! output) legitimately ends wherever the data ends, which the demuxer reports as an
+//! unexpected end of data.
 
 /// Longest possible page: 27-byte header, 255 lacing values, 255 × 255 body bytes.
 const MAX_PAGE: usize = 27 + 255 + 255 * 255;
@@ -49,6 +53,41 @@ fn crc32(page: &[u8]) -> u32 {
     })
 }
 
+/// True when `bytes` is Matroska/WebM whose Segment declares an unknown size.
+pub(crate) fn is_open_ended_matroska(bytes: &[u8]) -> bool {
+    const EBML: &[u8] = &[0x1A, 0x45, 0xDF, 0xA3];
+    const SEGMENT: &[u8] = &[0x18, 0x53, 0x80, 0x67];
+    let Some((header_len, header_size)) = bytes.get(4..).and_then(read_vint) else {
+        return false;
+    };
+    let segment_at = 4 + header_len + usize::try_from(header_size).unwrap_or(usize::MAX);
+    let segment = bytes.get(segment_at..).unwrap_or_default();
+    if !bytes.starts_with(EBML) || !segment.starts_with(SEGMENT) {
+        return false;
+    }
+    // An unknown size has every value bit set.
+    segment
+        .get(4..)
+        .and_then(read_vint)
+        .is_some_and(|(len, value)| value == (1u64 << (7 * len)) - 1)
+}
+
+/// An EBML variable-length integer at the start of `data`: (length in bytes, value).
+fn read_vint(data: &[u8]) -> Option<(usize, u64)> {
+    let first = *data.first()?;
+    let len = first.leading_zeros() as usize + 1;
+    if len > 8 {
+        return None;
+    }
+    let rest = data.get(1..len)?;
+    let marker_cleared = u64::from(first) & (0xFF >> len);
+    Some((
+        len,
+        rest.iter()
+            .fold(marker_cleared, |v, &b| (v << 8) | u64::from(b)),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +124,22 @@ mod tests {
         ]
         .concat();
         assert!(is_truncated_ogg(&file[..file.len() - 2]));
+    }
+
+    #[test]
+    fn matroska_segment_sizes_are_read() {
+        let header = [0x1A, 0x45, 0xDF, 0xA3, 0x81, 0x00];
+        let open = [
+            &header[..],
+            &[
+                0x18, 0x53, 0x80, 0x67, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+            ],
+        ]
+        .concat();
+        let sized = [&header[..], &[0x18, 0x53, 0x80, 0x67, 0x84, 0, 0, 0, 0]].concat();
+        assert!(is_open_ended_matroska(&open));
+        assert!(!is_open_ended_matroska(&sized));
+        assert!(!is_open_ended_matroska(b"OggS"));
     }
 
     #[test]
