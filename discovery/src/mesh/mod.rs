@@ -1,6 +1,6 @@
 //! The mesh: one balanced, resilient channel per service, fed by a registry watch.
 //!
-//! Layers, outermost first (composed in [`stack`]): trace context → fail-fast timeout
+//! Layers, outermost first (composed in `stack.rs`): trace context → fail-fast timeout
 //! (deadline-aware) → error wrapper → canary route → buffer → p2c balance → breaker →
 //! PeakEWMA → metrics → lazily connected tonic channel. The breaker sits above PeakEWMA
 //! (not below) so the load p2c compares can rank recently failing endpoints last.
