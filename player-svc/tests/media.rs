@@ -308,17 +308,19 @@ fn a_missing_file_names_the_path() {
 fn segment_lookup_and_ogg_ranges_serve_the_lead_s_streaming() {
     let bundle = bundle_of(VORBIS_TAGGED);
     let rendition = &bundle.renditions[1];
-    for segment in &rendition.segments {
-        assert_eq!(
-            bundle.segment_index_at(segment.start),
-            Some(segment.index as usize)
-        );
-        let last_ns = segment.end() - Duration::from_nanos(1);
-        assert_eq!(
-            bundle.segment_index_at(last_ns),
-            Some(segment.index as usize)
-        );
+    // Lookups follow the timeline MSE buffers on: segment k covers [timestamp_k, timestamp_k+1).
+    for (k, segment) in rendition.segments.iter().enumerate() {
+        assert_eq!(bundle.segment_index_at(segment.timestamp), Some(k));
+        if let Some(next) = rendition.segments.get(k + 1) {
+            let last_ns = next.timestamp - Duration::from_nanos(1);
+            assert_eq!(bundle.segment_index_at(last_ns), Some(k));
+        }
     }
+    let last_ns = bundle.duration - Duration::from_nanos(1);
+    assert_eq!(
+        bundle.segment_index_at(last_ns),
+        Some(rendition.segments.len() - 1)
+    );
     assert_eq!(bundle.segment_index_at(bundle.duration), None);
     let ogg = &rendition.ogg;
     let pieces = [

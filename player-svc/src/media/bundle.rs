@@ -47,10 +47,16 @@ pub struct Rendition {
 pub struct Segment {
     /// Position in the rendition, from 0.
     pub index: u32,
-    /// Media time of the first audible sample (0 for the first segment).
+    /// Track time of the segment's first audible sample (0 for the first segment).
     pub start: Duration,
-    /// Media time covered; the durations of a rendition's segments add up to the track's.
+    /// Track time covered; the durations of a rendition's segments add up to the track's.
     pub duration: Duration,
+    /// The Cluster's absolute timestamp: where Media Source Extensions buffer it.
+    ///
+    /// Segment `k` starts at `k ×` the segment length. Block timestamps include the Opus
+    /// pre-skip (signalled as CodecDelay), so `start` is `timestamp` minus the pre-skip
+    /// (6.5 ms), floored at zero; Chromium's buffered ranges follow `timestamp`.
+    pub timestamp: Duration,
     /// The Cluster, with absolute timestamps.
     pub bytes: Bytes,
 }
@@ -76,19 +82,22 @@ impl MediaBundle {
         self.renditions.iter().find(|r| r.quality == quality)
     }
 
-    /// Index of the segment holding media time `at` (the same in every rendition), or `None`
-    /// at or past the end of the track.
+    /// The segment a player appends to play from `at` (the same index in every rendition),
+    /// or `None` at or past the end of the track. See [`Rendition::segment_index_at`].
     pub fn segment_index_at(&self, at: Duration) -> Option<usize> {
         self.renditions.first()?.segment_index_at(at)
     }
 }
 
 impl Rendition {
-    /// Index of the segment holding media time `at`, or `None` at or past the end.
+    /// The segment a player appends to play from `at`, or `None` at or past the end.
+    ///
+    /// Looks `at` up on the Cluster timestamps, the timeline MSE buffers on, so a seek never
+    /// lands in the 6.5 ms between a segment's track `start` and its buffered range.
     pub fn segment_index_at(&self, at: Duration) -> Option<usize> {
-        let after = self.segments.partition_point(|s| s.start <= at);
-        let index = after.checked_sub(1)?;
-        (at < self.segments[index].end()).then_some(index)
+        let end = self.segments.last()?.end();
+        let after = self.segments.partition_point(|s| s.timestamp <= at);
+        (at < end).then(|| after.saturating_sub(1))
     }
 
     /// Bytes `start..=end_inclusive` of the Ogg file, as in an HTTP `Range: bytes=start-end`
@@ -117,8 +126,9 @@ mod tests {
                 let end = starts_ms.get(i + 1).copied().unwrap_or(total_ms);
                 Segment {
                     index: i as u32,
-                    start: Duration::from_millis(start),
+                    start: Duration::from_millis(start.saturating_sub(7)),
                     duration: Duration::from_millis(end - start),
+                    timestamp: Duration::from_millis(start),
                     bytes: Bytes::new(),
                 }
             })
@@ -133,12 +143,12 @@ mod tests {
     }
 
     #[test]
-    fn segment_lookup_uses_half_open_intervals() {
-        let r = rendition(&[0, 3993, 7993], 9000);
+    fn segment_lookup_follows_cluster_timestamps() {
+        let r = rendition(&[0, 4000, 8000], 9000);
         assert_eq!(r.segment_index_at(Duration::ZERO), Some(0));
-        assert_eq!(r.segment_index_at(Duration::from_millis(3992)), Some(0));
-        assert_eq!(r.segment_index_at(Duration::from_millis(3993)), Some(1));
-        assert_eq!(r.segment_index_at(Duration::from_millis(8999)), Some(2));
+        assert_eq!(r.segment_index_at(Duration::from_millis(3999)), Some(0));
+        assert_eq!(r.segment_index_at(Duration::from_millis(4000)), Some(1));
+        assert_eq!(r.segment_index_at(Duration::from_millis(8990)), Some(2));
         assert_eq!(r.segment_index_at(Duration::from_millis(9000)), None);
     }
 

@@ -96,6 +96,7 @@ fn segments(
                 index: u32::try_from(index).unwrap_or(u32::MAX),
                 start,
                 duration: end - start,
+                timestamp: Duration::from_millis(first as u64 * PACKET_MS),
                 bytes: Bytes::from(webm::cluster(first as u64 * PACKET_MS, &blocks)),
             })
         })

@@ -178,7 +178,7 @@ fn assert_same_boundaries(name: &str, a: &Rendition, b: &Rendition) {
     let bounds = |r: &Rendition| {
         r.segments
             .iter()
-            .map(|s| (s.index, s.start, s.duration))
+            .map(|s| (s.index, s.start, s.duration, s.timestamp))
             .collect::<Vec<_>>()
     };
     assert_eq!(
@@ -229,6 +229,12 @@ fn assert_webm_plays(name: &str, bundle: &MediaBundle, r: &Rendition) {
         assert!(
             decoded.timestamps.windows(2).all(|w| w[1] == w[0] + 20),
             "20 ms packets, absolute timestamps"
+        );
+        assert_eq!(
+            Duration::from_millis(decoded.timestamps[0]),
+            segment.timestamp,
+            "{name}: segment {} Cluster timestamp",
+            segment.index
         );
         first_ts.push(decoded.timestamps[0]);
         first_index.push(first_index[first_index.len() - 1] + decoded.timestamps.len());
