@@ -106,6 +106,16 @@ impl ConsumerSpec {
     }
 }
 
+/// Checks an envelope before an adapter publishes it.
+pub(crate) fn check_envelope(envelope: &Envelope) -> Result<(), BusError> {
+    envelope
+        .validate()
+        .map_err(|source| BusError::InvalidEnvelope {
+            id: envelope.id.clone(),
+            source,
+        })
+}
+
 /// True when `filter` is a valid subject filter: non-empty tokens, `>` only last.
 fn valid_filter(filter: &str) -> bool {
     let tokens: Vec<&str> = filter.split('.').collect();
@@ -144,18 +154,28 @@ pub struct ConsumerState {
 #[derive(Debug)]
 pub struct Subscription {
     name: String,
+    max_deliver: u32,
     source: Box<dyn DeliverySource>,
 }
 
 impl Subscription {
-    /// Wraps an adapter's source of deliveries (for adapters).
-    pub fn new(name: String, source: Box<dyn DeliverySource>) -> Self {
-        Self { name, source }
+    /// Wraps an adapter's source of deliveries for the consumer `spec` (for adapters).
+    pub fn new(spec: &ConsumerSpec, source: Box<dyn DeliverySource>) -> Self {
+        Self {
+            name: spec.name.clone(),
+            max_deliver: spec.max_deliver,
+            source,
+        }
     }
 
     /// The durable consumer's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Deliveries of one event at most; the delivery with this attempt number is the last.
+    pub fn max_deliver(&self) -> u32 {
+        self.max_deliver
     }
 
     /// Waits for the next delivery. After [`BusError::Closed`] no more deliveries come; other
@@ -253,6 +273,15 @@ pub enum BusError {
         /// Why.
         #[source]
         source: BoxError,
+    },
+    /// The envelope can never be published (see [`Envelope::validate`]); do not retry.
+    #[error("event {id} cannot be published")]
+    InvalidEnvelope {
+        /// The event id (possibly the invalid part).
+        id: String,
+        /// What is wrong.
+        #[source]
+        source: crate::envelope::EnvelopeError,
     },
     /// The consumer spec is not valid for this bus.
     #[error("invalid consumer spec: {0}")]

@@ -76,6 +76,7 @@ pub async fn run_consumer<H: Handler + ?Sized>(
     shutdown: CancellationToken,
 ) -> Result<(), BusError> {
     let consumer = subscription.name().to_owned();
+    let max_deliver = subscription.max_deliver();
     let mut lag_tick = tokio::time::interval(settings.lag_interval);
     let mut failures = 0_u32;
     loop {
@@ -90,7 +91,7 @@ pub async fn run_consumer<H: Handler + ?Sized>(
         match delivery {
             Ok(delivery) => {
                 failures = 0;
-                process(delivery, handler, &settings, &consumer).await;
+                process(delivery, handler, &settings, &consumer, max_deliver).await;
             }
             Err(BusError::Closed) => return Err(BusError::Closed),
             Err(error) => {
@@ -112,6 +113,7 @@ async fn process<H: Handler + ?Sized>(
     handler: &H,
     settings: &RunSettings,
     consumer: &str,
+    max_deliver: u32,
 ) {
     let (id, attempt) = (delivery.envelope().id.clone(), delivery.attempt());
     let outcome = AssertUnwindSafe(handler.handle(delivery.envelope()))
@@ -122,6 +124,12 @@ async fn process<H: Handler + ?Sized>(
         Ok(()) => {
             count(consumer, "acked");
             delivery.ack().await
+        }
+        // The bus would drop it silently after this attempt: terminate it visibly instead.
+        Err(HandlerError::Transient(error)) if attempt >= max_deliver => {
+            count(consumer, "exhausted");
+            tracing::error!(%consumer, event_id = %id, attempt, error = format!("{error:#}"), "event dropped after its last attempt");
+            delivery.term().await
         }
         Err(HandlerError::Transient(error)) => {
             count(consumer, "retried");

@@ -23,6 +23,9 @@ pub const TRACEPARENT: &str = "traceparent";
 /// W3C trace-context header carrying vendor-specific trace state.
 pub const TRACESTATE: &str = "tracestate";
 
+/// Longest id, subject or header name accepted, in bytes.
+const MAX_TOKEN: usize = 256;
+
 /// One event on the bus. Cheap to clone: the payload is reference-counted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
@@ -44,6 +47,9 @@ pub enum EnvelopeError {
     /// The event's `meta.event_id` is missing or empty: it could not be deduplicated.
     #[error("event has no meta.event_id")]
     MissingEventId,
+    /// The envelope cannot travel on the bus (bad id, subject or header); nothing retries it.
+    #[error("invalid envelope: {0}")]
+    Invalid(&'static str),
     /// The payload is not a valid encoding of the expected message (a poison message).
     #[error("malformed {message} payload in event {id}")]
     Malformed {
@@ -105,6 +111,40 @@ impl Envelope {
             event,
             occurred_at,
         ))
+    }
+
+    /// Checks what every bus and outbox relies on: a printable id, a concrete subject of
+    /// dot-separated tokens (no wildcards), header names without `:` and values without line
+    /// breaks. Appends and publishes call it, so a bad envelope fails at its writer instead
+    /// of blocking an outbox later.
+    pub fn validate(&self) -> Result<(), EnvelopeError> {
+        let printable = |s: &str| {
+            !s.is_empty() && s.len() <= MAX_TOKEN && s.chars().all(|c| c.is_ascii_graphic())
+        };
+        if !printable(&self.id) {
+            return Err(EnvelopeError::Invalid(
+                "id must be 1-256 printable ascii characters",
+            ));
+        }
+        let subject_ok = printable(&self.subject)
+            && self
+                .subject
+                .split('.')
+                .all(|token| !token.is_empty() && token != "*" && token != ">");
+        if !subject_ok {
+            return Err(EnvelopeError::Invalid(
+                "subject must be dot-separated tokens without wildcards",
+            ));
+        }
+        let headers_ok = self.headers.iter().all(|(name, value)| {
+            printable(name) && !name.contains(':') && !value.contains(['\r', '\n'])
+        });
+        if !headers_ok {
+            return Err(EnvelopeError::Invalid(
+                "header names must be printable ascii without ':', values one line",
+            ));
+        }
+        Ok(())
     }
 
     /// Decodes the payload as `M`; a failure names the event and is a permanent error.
@@ -293,6 +333,48 @@ mod tests {
         let continued = envelope.trace_context();
         assert_eq!(continued.span().span_context().trace_id(), trace_id);
         Ok(())
+    }
+
+    #[test]
+    fn envelopes_that_could_not_travel_are_refused() {
+        let good = Envelope::new("events.play", &play("x"));
+        assert!(good.validate().is_ok());
+        let broken = [
+            Envelope {
+                id: String::new(),
+                ..good.clone()
+            },
+            Envelope {
+                id: "a b".into(),
+                ..good.clone()
+            },
+            Envelope {
+                subject: "events.*".into(),
+                ..good.clone()
+            },
+            Envelope {
+                subject: "events..play".into(),
+                ..good.clone()
+            },
+            Envelope {
+                subject: "events play".into(),
+                ..good.clone()
+            },
+            Envelope {
+                headers: [("bad:name".into(), "v".into())].into(),
+                ..good.clone()
+            },
+            Envelope {
+                headers: [("x".into(), "two\nlines".into())].into(),
+                ..good.clone()
+            },
+        ];
+        for envelope in broken {
+            assert!(
+                matches!(envelope.validate(), Err(EnvelopeError::Invalid(_))),
+                "{envelope:?}"
+            );
+        }
     }
 
     #[test]

@@ -49,6 +49,7 @@ impl Handler for Scripted {
         let attempt = self.record(&track);
         match track.as_str() {
             "flaky" if attempt == 1 => Err(HandlerError::Transient(anyhow::anyhow!("db down"))),
+            "down" => Err(HandlerError::Transient(anyhow::anyhow!("still down"))),
             "poison" => Err(HandlerError::Permanent(anyhow::anyhow!("unknown track"))),
             "panics" => panic!("handler bug"),
             _ => {
@@ -133,7 +134,7 @@ async fn consume_all(
 async fn handled_events_are_acked_transient_failures_retried_and_poison_terminated()
 -> anyhow::Result<()> {
     let (_dir, bus) = embedded(Duration::from_secs(120)).await?;
-    for track in ["ok", "flaky", "poison", "panics"] {
+    for track in ["ok", "flaky", "down", "poison", "panics"] {
         bus.publish(&play(track)).await?;
     }
     let mut garbage = play("garbage");
@@ -144,6 +145,7 @@ async fn handled_events_are_acked_transient_failures_retried_and_poison_terminat
     let handler = Scripted::default();
     let spec = ConsumerSpec {
         ack_wait: Duration::from_millis(200),
+        max_deliver: 3,
         ..ConsumerSpec::new("reco", &[subjects::PLAY])
     };
     consume_all(bus, &handler, spec).await?;
@@ -152,6 +154,7 @@ async fn handled_events_are_acked_transient_failures_retried_and_poison_terminat
     let expected: BTreeMap<String, Vec<u32>> = [
         ("ok", vec![1]),
         ("flaky", vec![1, 2]),
+        ("down", vec![1, 2, 3]), // max_deliver: then terminated, not retried forever
         ("poison", vec![1]),
         ("panics", vec![1]),
         ("<malformed>", vec![1]),

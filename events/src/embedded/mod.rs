@@ -99,6 +99,7 @@ impl EmbeddedBus {
 #[async_trait]
 impl EventBus for EmbeddedBus {
     async fn publish(&self, envelope: &Envelope) -> Result<Published, BusError> {
+        crate::bus::check_envelope(envelope)?;
         let failed = |source: Box<dyn std::error::Error + Send + Sync>| BusError::Publish {
             id: envelope.id.clone(),
             source,
@@ -130,9 +131,9 @@ impl EventBus for EmbeddedBus {
                 consumer: spec.name.clone(),
                 source: Box::new(e),
             })?;
-        let name = spec.name.clone();
+        let subscription_spec = spec.clone();
         let source = source::EmbeddedSource::new(Arc::clone(&self.shared), spec);
-        Ok(Subscription::new(name, Box::new(source)))
+        Ok(Subscription::new(&subscription_spec, Box::new(source)))
     }
 
     async fn consumer_state(&self, name: &str) -> Result<ConsumerState, BusError> {

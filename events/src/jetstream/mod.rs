@@ -141,6 +141,7 @@ impl JetStreamBus {
 #[async_trait]
 impl EventBus for JetStreamBus {
     async fn publish(&self, envelope: &Envelope) -> Result<Published, BusError> {
+        crate::bus::check_envelope(envelope)?;
         let failed = |source: BoxError| BusError::Publish {
             id: envelope.id.clone(),
             source,
@@ -189,7 +190,7 @@ impl EventBus for JetStreamBus {
         }
         let source =
             consumer::JetStreamSource::start(pull_consumer, &spec, self.prefix.clone()).await?;
-        Ok(Subscription::new(spec.name, Box::new(source)))
+        Ok(Subscription::new(&spec, Box::new(source)))
     }
 
     async fn consumer_state(&self, name: &str) -> Result<ConsumerState, BusError> {

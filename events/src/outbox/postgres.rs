@@ -14,7 +14,7 @@ use deadpool_postgres::Pool;
 use tokio_postgres::{Row, Transaction};
 
 use super::{OutboxError, OutboxRecord, OutboxSource};
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, EnvelopeError};
 
 /// The outbox table. Include it in the service's migrations (e.g. as a refinery migration
 /// `V<n>__event_outbox.sql`); `IF NOT EXISTS` makes it safe to run again.
@@ -41,10 +41,8 @@ const CLAIM_LOCK: i64 = 0x746d_6f75_7462_6f78;
 /// Writes `envelope` into the outbox inside the caller's transaction: it is published if and
 /// only if the transaction commits. Poke the relay's [`OutboxWaker`](super::OutboxWaker)
 /// after the commit.
-pub async fn append(
-    tx: &Transaction<'_>,
-    envelope: &Envelope,
-) -> Result<(), tokio_postgres::Error> {
+pub async fn append(tx: &Transaction<'_>, envelope: &Envelope) -> Result<(), AppendError> {
+    envelope.validate()?;
     let headers = headers_json(envelope);
     tx.execute(
         "INSERT INTO event_outbox (event_id, subject, payload, headers, occurred_at)
@@ -59,6 +57,17 @@ pub async fn append(
     )
     .await?;
     Ok(())
+}
+
+/// Why an event could not be appended; the caller's transaction should roll back.
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    /// The envelope could never be published.
+    #[error("event cannot go into the outbox")]
+    Invalid(#[from] EnvelopeError),
+    /// The insert failed.
+    #[error("outbox insert failed")]
+    Database(#[from] tokio_postgres::Error),
 }
 
 /// The headers as a JSON object; a map of strings always serialises.

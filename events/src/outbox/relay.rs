@@ -151,24 +151,34 @@ impl OutboxRelay {
             .claim(&self.id, self.settings.batch_size, self.settings.lease)
             .await?;
         self.record_pending_age(&records);
-        let mut published = Vec::with_capacity(records.len());
+        let outbox = self.source.name().to_owned();
+        let mut done = Vec::with_capacity(records.len());
+        let mut rejected = 0_u64;
         let mut refused = None;
         for record in &records {
             match self.bus.publish(&record.envelope).await {
-                Ok(_) => published.push(record.seq),
+                Ok(_) => done.push(record.seq),
+                // Written around `append` (which validates): retrying cannot help, and
+                // keeping it would block every later event. Drop it, loudly.
+                Err(error @ BusError::InvalidEnvelope { .. }) => {
+                    tracing::error!(%outbox, seq = record.seq, error = %error_chain(&error), "unpublishable outbox row dropped");
+                    metrics::counter!("tunemesh_outbox_rejected_total", "outbox" => outbox.clone())
+                        .increment(1);
+                    done.push(record.seq);
+                    rejected += 1;
+                }
                 Err(error) => {
                     refused = Some(error);
                     break;
                 }
             }
         }
-        self.source.mark_published(&published).await?;
-        let outbox = self.source.name().to_owned();
+        self.source.mark_published(&done).await?;
         metrics::counter!("tunemesh_outbox_published_total", "outbox" => outbox)
-            .increment(published.len() as u64);
+            .increment(done.len() as u64 - rejected);
         match refused {
             Some(error) => Err(error.into()),
-            None => Ok(published.len()),
+            None => Ok(records.len()),
         }
     }
 

@@ -32,8 +32,12 @@ CREATE TABLE IF NOT EXISTS event_outbox (
 
 /// Writes `envelope` into the outbox inside the caller's transaction: it is published if and
 /// only if the transaction commits. Poke the relay's [`OutboxWaker`](super::OutboxWaker)
-/// after the commit.
+/// after the commit. An envelope that could never be published is refused with
+/// `rusqlite::Error::ToSqlConversionFailure` wrapping the [`EnvelopeError`](crate::EnvelopeError).
 pub fn append(tx: &Transaction<'_>, envelope: &Envelope) -> rusqlite::Result<()> {
+    envelope
+        .validate()
+        .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
     let headers = serde_json::to_string(&envelope.headers).unwrap_or_else(|_| "{}".to_owned());
     tx.execute(
         "INSERT INTO event_outbox

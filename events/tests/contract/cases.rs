@@ -309,3 +309,23 @@ pub async fn a_pull_cancelled_midway_loses_nothing(f: &Fixture) -> anyhow::Resul
     assert_eq!(seen, tracks);
     Ok(())
 }
+
+pub async fn invalid_envelopes_are_refused(f: &Fixture) -> anyhow::Result<()> {
+    let mut wildcard = play(subjects::PLAY, "x");
+    wildcard.subject = "events.>".to_owned();
+    let mut header = play(subjects::PLAY, "x");
+    header
+        .headers
+        .insert("bad: name".to_owned(), "v".to_owned());
+    for envelope in [wildcard, header] {
+        let error = f.bus.publish(&envelope).await.err();
+        assert!(
+            matches!(
+                error,
+                Some(tunemesh_events::BusError::InvalidEnvelope { .. })
+            ),
+            "{error:?}"
+        );
+    }
+    Ok(())
+}

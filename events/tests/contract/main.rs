@@ -42,5 +42,6 @@ contract!(
     subject_filters_deliver_only_their_subjects,
     a_consumer_that_stops_pulling_holds_a_bounded_number_of_events,
     invalid_specs_are_refused,
+    invalid_envelopes_are_refused,
     a_pull_cancelled_midway_loses_nothing,
 );

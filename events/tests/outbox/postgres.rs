@@ -9,7 +9,7 @@ use tokio_postgres::NoTls;
 use tokio_util::sync::CancellationToken;
 use tunemesh_events::consumer::{Handler, HandlerError, RunSettings, run_consumer};
 use tunemesh_events::dedup::{POSTGRES_MIGRATION, PostgresProcessed};
-use tunemesh_events::outbox::postgres::{MIGRATION, PostgresOutbox, append};
+use tunemesh_events::outbox::postgres::{AppendError, MIGRATION, PostgresOutbox, append};
 use tunemesh_events::outbox::{OutboxSource, OutboxWaker};
 use tunemesh_events::{Envelope, EventBus};
 use tunemesh_proto::events::v1::PlayEvent;
@@ -276,5 +276,49 @@ async fn two_relays_on_one_outbox_publish_everything_in_order() -> anyhow::Resul
         shutdown.cancel();
         relay.await?;
     }
+    drop_streams(&nats).await
+}
+
+#[tokio::test]
+async fn an_invalid_event_is_refused_at_append_and_a_bad_row_does_not_block_the_outbox()
+-> anyhow::Result<()> {
+    let (_db, pool) = database().await?;
+    let (bus, nats) = jetstream().await?;
+    let mut client = pool.get().await?;
+    let tx = client.transaction().await?;
+    let mut wildcard = play("wildcard")?;
+    wildcard.subject = "events.*".to_owned();
+    let refused = append(&tx, &wildcard).await;
+    assert!(
+        matches!(refused, Err(AppendError::Invalid(_))),
+        "{refused:?}"
+    );
+    tx.rollback().await?;
+
+    // A row written around `append` is dropped by the relay; the events behind it flow.
+    client
+        .execute(
+            "INSERT INTO event_outbox (event_id, subject, payload, occurred_at)
+             VALUES ('bad id', 'events.play', '', now())",
+            &[],
+        )
+        .await?;
+    let good = play("good")?;
+    append_committed(&pool, std::slice::from_ref(&good)).await?;
+    let (relay, shutdown) = spawn_relay(
+        source(&pool),
+        bus.clone(),
+        relay_settings(),
+        &OutboxWaker::new(),
+    );
+    let mut subscription = bus.subscribe(plays("reco")).await?;
+    assert_eq!(
+        drain(&mut subscription).await?,
+        [("good".to_owned(), good.id.clone())]
+    );
+    assert_eventually!(outbox_rows(&pool).await.ok() == Some(0), "bad row kept");
+
+    shutdown.cancel();
+    relay.await?;
     drop_streams(&nats).await
 }
