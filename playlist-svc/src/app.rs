@@ -1,27 +1,116 @@
-//! Builds the playlist service: binds its gRPC server and mounts its APIs.
+//! Builds the playlist service: its store, cache and catalogue adapters for the storage mode,
+//! the gRPC server, and the outbox relay as a background task.
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use tunemesh_events::EventBus;
-use tunemesh_runtime::grpc::GrpcServer;
-use tunemesh_runtime::{App, ServiceContext};
-
-use crate::grpc::PlaylistApi;
-use crate::{PlaylistSettings, SERVICE_NAME};
+use tunemesh_events::outbox::postgres::PostgresOutbox;
+use tunemesh_events::outbox::{OutboxRelay, OutboxSource, OutboxWaker, RelaySettings};
 use tunemesh_proto::playlist::v1::playlist_service_server::PlaylistServiceServer;
+use tunemesh_runtime::grpc::GrpcServer;
+use tunemesh_runtime::redis::KeyPrefix;
+use tunemesh_runtime::{App, ServiceContext, Storage};
+
+use crate::cache::memory::MemoryCache;
+use crate::cache::redis::RedisCache;
+use crate::cache::{PlaylistCache, ReadThrough};
+use crate::catalog::{GrpcCatalog, TrackCatalog};
+use crate::grpc::PlaylistApi;
+use crate::service::PlaylistDomain;
+use crate::store::PlaylistStore;
+use crate::store::postgres::PostgresStore;
+use crate::{PlaylistSettings, SERVICE_NAME};
+
+/// The store, cache and outbox of one storage mode.
+struct Adapters {
+    store: Arc<dyn PlaylistStore>,
+    cache: Arc<dyn PlaylistCache>,
+    outbox: Arc<dyn OutboxSource>,
+}
 
 /// Binds the service on `ctx.grpc.addr` and returns it ready to run.
 pub async fn build(
-    _settings: &PlaylistSettings,
+    settings: &PlaylistSettings,
     ctx: &ServiceContext,
-    _bus: Arc<dyn EventBus>,
+    bus: Arc<dyn EventBus>,
 ) -> anyhow::Result<App> {
+    let waker = OutboxWaker::new();
+    let adapters = match &ctx.storage {
+        Storage::Production { postgres, redis } => {
+            let pool = tunemesh_runtime::postgres::connect(postgres).await?;
+            let store = PostgresStore::open(pool.clone(), waker.clone())
+                .await
+                .context("cannot migrate the playlist database")?;
+            let redis_pool = tunemesh_runtime::redis::connect(redis).await?;
+            Adapters {
+                store: Arc::new(store),
+                cache: Arc::new(RedisCache::new(
+                    redis_pool,
+                    &KeyPrefix::from(redis),
+                    settings.cache_ttl,
+                )),
+                outbox: Arc::new(PostgresOutbox::new(SERVICE_NAME, pool)),
+            }
+        }
+        Storage::Embedded { .. } => embedded(settings, ctx, &waker).await?,
+    };
+    let catalog: Arc<dyn TrackCatalog> = Arc::new(GrpcCatalog::new(
+        ctx.mesh.channel("player"),
+        ctx.identity.clone(),
+        settings.catalog_timeout,
+    ));
+    let reads = ReadThrough::new(
+        adapters.store.clone(),
+        adapters.cache,
+        settings.store_timeout,
+    );
+    let domain = PlaylistDomain::new(adapters.store, reads, catalog, settings.store_timeout);
+    let relay = OutboxRelay::new(
+        adapters.outbox,
+        bus,
+        RelaySettings {
+            poll_interval: settings.outbox_poll_interval,
+            lease: settings.outbox_lease,
+            ..RelaySettings::default()
+        },
+    )
+    .with_waker(waker);
+
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     let limit = ctx.grpc.max_message_bytes;
     server.add_service(
-        PlaylistServiceServer::new(PlaylistApi)
+        PlaylistServiceServer::new(PlaylistApi::new(Arc::new(domain), ctx.identity.clone()))
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit),
     );
-    Ok(App::new(server))
+    Ok(App::new(server).with_task("playlist-outbox-relay", move |token| relay.run(token)))
+}
+
+/// The embedded adapters: a SQLite file under the data directory, an in-process cache.
+async fn embedded(
+    settings: &PlaylistSettings,
+    ctx: &ServiceContext,
+    waker: &OutboxWaker,
+) -> anyhow::Result<Adapters> {
+    let dir = ctx
+        .storage
+        .embedded_dir(SERVICE_NAME)
+        .context("embedded storage without a data directory")?;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let store =
+        crate::store::sqlite::SqliteStore::open(&dir.join("playlists.sqlite"), waker.clone())
+            .await?;
+    let outbox =
+        tunemesh_events::outbox::sqlite::SqliteOutbox::new(SERVICE_NAME, store.connection());
+    Ok(Adapters {
+        store: Arc::new(store),
+        cache: Arc::new(MemoryCache::new(
+            settings.memory_cache_capacity,
+            settings.cache_ttl,
+        )),
+        outbox: Arc::new(outbox),
+    })
 }

@@ -1,12 +1,151 @@
-//! Thin gRPC adapters: each method turns a request into a call on the domain and the result
-//! into a response. Until a method is written, tonic's default answers UNIMPLEMENTED.
+//! The thin gRPC adapter: each method verifies the caller, calls the domain and maps its
+//! error through the one error table.
 
+use std::sync::Arc;
+
+use tunemesh_proto::playlist::v1 as pb;
 use tunemesh_proto::playlist::v1::playlist_service_server::PlaylistService;
-use tunemesh_proto::tonic;
+use tunemesh_proto::tonic::{Request, Response, Status, async_trait};
+use tunemesh_runtime::identity::MeshIdentity;
 
-/// `playlist.v1.PlaylistService`; every RPC answers UNIMPLEMENTED until its behaviour lands.
-#[derive(Debug, Clone, Default)]
-pub struct PlaylistApi;
+use crate::error::to_status;
+use crate::service::Playlists;
 
-#[tonic::async_trait]
-impl PlaylistService for PlaylistApi {}
+/// `playlist.v1.PlaylistService` over a [`Playlists`] domain.
+#[derive(Clone)]
+pub struct PlaylistApi {
+    domain: Arc<dyn Playlists>,
+    identity: MeshIdentity,
+}
+
+impl std::fmt::Debug for PlaylistApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlaylistApi").finish_non_exhaustive()
+    }
+}
+
+impl PlaylistApi {
+    /// Serves `domain`, verifying callers with `identity`.
+    pub fn new(domain: Arc<dyn Playlists>, identity: MeshIdentity) -> Self {
+        Self { domain, identity }
+    }
+}
+
+/// The adapter methods: each verifies the caller, calls the domain, maps the error. The
+/// macro writes the whole impl so `async_trait` sees the expanded methods.
+macro_rules! rpcs {
+    ($(($name:ident, $domain:ident, $req:ty, $resp:ty)),* $(,)?) => {
+        #[async_trait]
+        impl PlaylistService for PlaylistApi {
+            $(
+                async fn $name(&self, request: Request<$req>) -> Result<Response<$resp>, Status> {
+                    let caller = self.identity.caller(&request)?;
+                    self.domain
+                        .$domain(&caller, request.into_inner())
+                        .await
+                        .map(Response::new)
+                        .map_err(|error| to_status(&error))
+                }
+            )*
+        }
+    };
+}
+
+rpcs!(
+    (
+        create_playlist,
+        create,
+        pb::CreatePlaylistRequest,
+        pb::CreatePlaylistResponse
+    ),
+    (
+        get_playlist,
+        get,
+        pb::GetPlaylistRequest,
+        pb::GetPlaylistResponse
+    ),
+    (
+        list_my_playlists,
+        list_mine,
+        pb::ListMyPlaylistsRequest,
+        pb::ListMyPlaylistsResponse
+    ),
+    (
+        update_playlist_details,
+        update_details,
+        pb::UpdatePlaylistDetailsRequest,
+        pb::UpdatePlaylistDetailsResponse
+    ),
+    (
+        delete_playlist,
+        delete,
+        pb::DeletePlaylistRequest,
+        pb::DeletePlaylistResponse
+    ),
+    (
+        add_playlist_items,
+        add_items,
+        pb::AddPlaylistItemsRequest,
+        pb::AddPlaylistItemsResponse
+    ),
+    (
+        remove_playlist_items,
+        remove_items,
+        pb::RemovePlaylistItemsRequest,
+        pb::RemovePlaylistItemsResponse
+    ),
+    (
+        move_playlist_items,
+        move_items,
+        pb::MovePlaylistItemsRequest,
+        pb::MovePlaylistItemsResponse
+    ),
+    (
+        add_playlist_collaborator,
+        add_collaborator,
+        pb::AddPlaylistCollaboratorRequest,
+        pb::AddPlaylistCollaboratorResponse
+    ),
+    (
+        remove_playlist_collaborator,
+        remove_collaborator,
+        pb::RemovePlaylistCollaboratorRequest,
+        pb::RemovePlaylistCollaboratorResponse
+    ),
+    (
+        follow_playlist,
+        follow,
+        pb::FollowPlaylistRequest,
+        pb::FollowPlaylistResponse
+    ),
+    (
+        unfollow_playlist,
+        unfollow,
+        pb::UnfollowPlaylistRequest,
+        pb::UnfollowPlaylistResponse
+    ),
+    (
+        like_tracks,
+        like,
+        pb::LikeTracksRequest,
+        pb::LikeTracksResponse
+    ),
+    (
+        unlike_tracks,
+        unlike,
+        pb::UnlikeTracksRequest,
+        pb::UnlikeTracksResponse
+    ),
+    (
+        list_liked_tracks,
+        list_liked,
+        pb::ListLikedTracksRequest,
+        pb::ListLikedTracksResponse
+    ),
+    (
+        check_liked_tracks,
+        check_liked,
+        pb::CheckLikedTracksRequest,
+        pb::CheckLikedTracksResponse
+    ),
+);

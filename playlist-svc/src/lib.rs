@@ -3,11 +3,28 @@
 //! # Layout
 //! - [`settings`]: the `[playlist]` settings.
 //! - [`app`]: builds the service: adapters, gRPC server, background tasks.
-//! - [`grpc`]: thin adapters from the generated server traits.
+//! - [`service`]: the domain trait [`Playlists`](service::Playlists) and its implementation.
+//! - [`grpc`]: the thin adapter from the generated server trait.
+//! - [`error`]: the one error enum and its codes.
+//! - [`model`]: domain values and the rules every store checks; [`rank`]: item ordering.
+//! - [`store`]: the store port, PostgreSQL and SQLite adapters.
+//! - [`cache`]: the cache port, Redis and moka adapters, read-through with single-flight.
+//! - [`catalog`]: the track catalogue port and its gRPC adapter.
+//! - [`events`]: the events written to the outbox.
 
 pub mod app;
+pub mod cache;
+pub mod catalog;
+pub mod convert;
+pub mod error;
+pub mod events;
 pub mod grpc;
+pub mod model;
+pub mod rank;
+pub mod service;
 pub mod settings;
+pub mod store;
+pub mod validate;
 
 pub use app::build;
 pub use settings::PlaylistSettings;

@@ -1,0 +1,100 @@
+//! The store port: playlists, items, followers and liked songs, with every write atomic and
+//! carrying its outbox event in the same transaction.
+//!
+//! Two adapters implement it, [`postgres::PostgresStore`] (production) and
+//! [`sqlite::SqliteStore`] (`tunemesh up`); one contract suite (`tests/contract.rs`) runs
+//! against both. A write locks the playlist row, runs [`Edit::guard`](crate::model::Edit::guard)
+//! on it, applies the change and bumps the version: writers of one playlist queue on its row
+//! instead of overwriting each other, so concurrent appends all land.
+
+pub mod postgres;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::error::PlaylistError;
+use crate::model::{Edit, Edited, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation};
+
+/// Where a library or liked-tracks listing continues: the sort key of the last row returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// Time (update or like), ms since the epoch.
+    pub ms: i64,
+    /// Tie-breaker id (playlist or track).
+    pub id: String,
+}
+
+/// The answer to a liked-songs change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LikesChanged {
+    /// The liked songs' version after the change.
+    pub version: u64,
+}
+
+/// The relational store of playlists.
+#[async_trait]
+pub trait PlaylistStore: Send + Sync + std::fmt::Debug {
+    /// Creates a playlist at version 1 with its items and a `CREATED` event. With a
+    /// `request_id` already used by the same owner, returns the first result instead.
+    async fn create(&self, new: NewPlaylist) -> Result<Playlist, PlaylistError>;
+
+    /// The playlist and up to `limit` items from position `offset`, in one snapshot; `None`
+    /// when there is no such playlist.
+    async fn page(
+        &self,
+        id: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Option<PlaylistPage>, PlaylistError>;
+
+    /// Applies one change atomically (see [`Edit`]), with its event.
+    async fn edit(&self, edit: Edit) -> Result<Edited, PlaylistError>;
+
+    /// Follows (or unfollows) a playlist the user may see; idempotent. Returns the playlist
+    /// after the change.
+    async fn follow(&self, id: &str, user: &str, follow: bool) -> Result<Playlist, PlaylistError>;
+
+    /// The user's library, most recently updated first, after `after`.
+    async fn library(
+        &self,
+        user: &str,
+        relations: &[Relation],
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<(Playlist, Relation)>, PlaylistError>;
+
+    /// Likes or unlikes tracks; idempotent. The version moves only when something changed.
+    async fn like(
+        &self,
+        user: &str,
+        track_ids: &[String],
+        liked: bool,
+        expected_version: Option<u64>,
+    ) -> Result<LikesChanged, PlaylistError>;
+
+    /// Liked songs, most recent first, after `after`; with the total and the version.
+    async fn liked(
+        &self,
+        user: &str,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<(Vec<LikedTrack>, u64, u64), PlaylistError>;
+
+    /// For each track, whether the user likes it; with the version.
+    async fn check_liked(
+        &self,
+        user: &str,
+        track_ids: &[String],
+    ) -> Result<(Vec<bool>, u64), PlaylistError>;
+}
+
+/// Positions of a move after the guard passed: `None` for a no-op (the insertion point lies
+/// inside the range or right after it).
+pub fn move_bounds(start: u32, length: u32, before: u32) -> Option<(u32, u32, u32)> {
+    let length = length.max(1);
+    let end = start + length;
+    if before >= start && before <= end {
+        return None;
+    }
+    Some((start, length, before))
+}

@@ -1,0 +1,355 @@
+//! The production store on PostgreSQL (deadpool-postgres), with its migrations and outbox.
+//!
+//! # Layout
+//! - `mod.rs`: connecting, migrations, reads, liked songs
+//! - `write.rs`: create, edits and follows (row-locked transactions with outbox events)
+
+mod write;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Pool, PoolError};
+use tokio_postgres::Row;
+use tunemesh_events::outbox::OutboxWaker;
+
+use super::{Cursor, LikesChanged, PlaylistStore};
+use crate::error::PlaylistError;
+use crate::model::{
+    Edit, Edited, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation, now_ms,
+};
+
+/// The migrations, in order; each runs once per database (`playlist_schema_migrations`).
+const MIGRATIONS: [(i32, &str); 2] = [
+    (
+        1,
+        include_str!("../../../migrations/postgres/V1__playlists.sql"),
+    ),
+    (2, tunemesh_events::outbox::postgres::MIGRATION),
+];
+
+/// Serialises migrations of concurrent starts; arbitrary but fixed (`'tmplmigr'`).
+const MIGRATION_LOCK: i64 = 0x746d_706c_6d69_6772;
+
+/// Selects a [`Playlist`] from `playlists p` (read with [`playlist`]).
+const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, p.name, p.description, p.public, \
+    p.collaborative, ARRAY(SELECT c.user_id FROM playlist_collaborators c \
+    WHERE c.playlist_id = p.id ORDER BY c.seq), p.cover_image_id, p.item_count, \
+    p.follower_count, p.version, p.revision, p.create_ms, p.update_ms";
+
+/// Number of columns in [`PLAYLIST_COLUMNS`].
+const PLAYLIST_WIDTH: usize = 14;
+
+/// Playlists in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    waker: OutboxWaker,
+}
+
+impl PostgresStore {
+    /// Applies the migrations and returns the store; `waker` is poked after each commit
+    /// that wrote an event.
+    pub async fn open(pool: Pool, waker: OutboxWaker) -> Result<Self, PlaylistError> {
+        let store = Self { pool, waker };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// The pool (the outbox relay reads through it too).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    async fn migrate(&self) -> Result<(), PlaylistError> {
+        let mut client = self.client().await?;
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS playlist_schema_migrations (
+                     version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
+            )
+            .await
+            .map_err(pg)?;
+        let tx = client.transaction().await.map_err(pg)?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(pg)?;
+        for (version, sql) in MIGRATIONS {
+            let applied = tx
+                .query_opt(
+                    "SELECT 1 FROM playlist_schema_migrations WHERE version = $1",
+                    &[&version],
+                )
+                .await
+                .map_err(pg)?;
+            if applied.is_none() {
+                tx.batch_execute(sql).await.map_err(pg)?;
+                tx.execute(
+                    "INSERT INTO playlist_schema_migrations (version, applied_ms) VALUES ($1, $2)",
+                    &[&version, &now_ms()],
+                )
+                .await
+                .map_err(pg)?;
+                tracing::info!(version, "applied playlist migration");
+            }
+        }
+        tx.commit().await.map_err(pg)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, PlaylistError> {
+        self.pool.get().await.map_err(pool)
+    }
+}
+
+/// A pool failure: no connection could be had, so the store is unavailable.
+fn pool(error: PoolError) -> PlaylistError {
+    PlaylistError::store(error, false)
+}
+
+/// A statement failure: connection trouble and server shutdown are UNAVAILABLE (retryable);
+/// anything else the server reported is a bug.
+pub(crate) fn pg(error: tokio_postgres::Error) -> PlaylistError {
+    let reachable = match error.code() {
+        None => false,
+        Some(code) => {
+            let class = &code.code()[..2];
+            // 08: connection exception, 57: operator intervention (shutdown, cancel/timeout),
+            // 53: insufficient resources, 40: serialization failure / deadlock.
+            !matches!(class, "08" | "57" | "53" | "40")
+        }
+    };
+    PlaylistError::store(error, reachable)
+}
+
+fn to_u32(value: i32) -> u32 {
+    u32::try_from(value).unwrap_or(0)
+}
+
+fn to_u64(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+/// Reads the [`PLAYLIST_COLUMNS`] at the start of a row.
+fn playlist(row: &Row) -> Result<Playlist, tokio_postgres::Error> {
+    Ok(Playlist {
+        id: row.try_get(0)?,
+        owner_id: row.try_get(1)?,
+        name: row.try_get(2)?,
+        description: row.try_get(3)?,
+        public: row.try_get(4)?,
+        collaborative: row.try_get(5)?,
+        collaborator_ids: row.try_get(6)?,
+        cover_image_id: row.try_get(7)?,
+        item_count: to_u32(row.try_get(8)?),
+        follower_count: to_u32(row.try_get(9)?),
+        version: to_u64(row.try_get(10)?),
+        revision: to_u64(row.try_get(11)?),
+        create_ms: row.try_get(12)?,
+        update_ms: row.try_get(13)?,
+    })
+}
+
+fn relation(value: i32) -> Relation {
+    match value {
+        1 => Relation::Owner,
+        2 => Relation::Collaborator,
+        _ => Relation::Follower,
+    }
+}
+
+#[async_trait]
+impl PlaylistStore for PostgresStore {
+    async fn create(&self, new: NewPlaylist) -> Result<Playlist, PlaylistError> {
+        write::create(self, new).await
+    }
+
+    async fn page(
+        &self,
+        id: &str,
+        offset: u32,
+        limit: u32,
+    ) -> Result<Option<PlaylistPage>, PlaylistError> {
+        let mut client = self.client().await?;
+        // One snapshot, so the items match the version returned with them.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg)?;
+        let sql = format!("SELECT {PLAYLIST_COLUMNS} FROM playlists p WHERE p.id = $1");
+        let Some(row) = tx.query_opt(&sql, &[&id]).await.map_err(pg)? else {
+            return Ok(None);
+        };
+        let playlist = playlist(&row).map_err(pg)?;
+        let rows = tx
+            .query(
+                "SELECT item_id, track_id, added_by, add_ms FROM playlist_items
+                 WHERE playlist_id = $1 ORDER BY rank OFFSET $2 LIMIT $3",
+                &[&id, &i64::from(offset), &i64::from(limit)],
+            )
+            .await
+            .map_err(pg)?;
+        tx.commit().await.map_err(pg)?;
+        let items = rows
+            .iter()
+            .zip(offset..)
+            .map(|(row, position)| {
+                Ok(Item {
+                    item_id: row.try_get(0)?,
+                    track_id: row.try_get(1)?,
+                    added_by: row.try_get(2)?,
+                    add_ms: row.try_get(3)?,
+                    position,
+                })
+            })
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(pg)?;
+        Ok(Some(PlaylistPage {
+            playlist,
+            items,
+            offset,
+        }))
+    }
+
+    async fn edit(&self, edit: Edit) -> Result<Edited, PlaylistError> {
+        write::edit(self, edit).await
+    }
+
+    async fn follow(&self, id: &str, user: &str, follow: bool) -> Result<Playlist, PlaylistError> {
+        write::follow(self, id, user, follow).await
+    }
+
+    async fn library(
+        &self,
+        user: &str,
+        relations: &[Relation],
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<Vec<(Playlist, Relation)>, PlaylistError> {
+        let client = self.client().await?;
+        let relations: Vec<i32> = relations.iter().map(|r| *r as i32).collect();
+        let (after_ms, after_id) = after.map_or((None, None), |c| (Some(c.ms), Some(c.id)));
+        let sql = format!(
+            "SELECT {PLAYLIST_COLUMNS}, r.rel FROM (
+                 SELECT id, MIN(rel) AS rel FROM (
+                     SELECT id, 1 AS rel FROM playlists WHERE owner_id = $1
+                     UNION ALL SELECT playlist_id, 2 FROM playlist_collaborators WHERE user_id = $1
+                     UNION ALL SELECT playlist_id, 3 FROM playlist_followers WHERE user_id = $1
+                 ) u GROUP BY id
+             ) r JOIN playlists p ON p.id = r.id
+             WHERE r.rel = ANY($2)
+               AND ($3::bigint IS NULL OR (p.update_ms, p.id) < ($3, $4::text))
+             ORDER BY p.update_ms DESC, p.id DESC LIMIT $5"
+        );
+        let rows = client
+            .query(
+                &sql,
+                &[&user, &relations, &after_ms, &after_id, &i64::from(limit)],
+            )
+            .await
+            .map_err(pg)?;
+        rows.iter()
+            .map(|row| Ok((playlist(row)?, relation(row.try_get(PLAYLIST_WIDTH)?))))
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(pg)
+    }
+
+    async fn like(
+        &self,
+        user: &str,
+        track_ids: &[String],
+        liked: bool,
+        expected_version: Option<u64>,
+    ) -> Result<LikesChanged, PlaylistError> {
+        write::like(self, user, track_ids, liked, expected_version).await
+    }
+
+    async fn liked(
+        &self,
+        user: &str,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<(Vec<LikedTrack>, u64, u64), PlaylistError> {
+        let mut client = self.client().await?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg)?;
+        let (after_ms, after_id) = after.map_or((None, None), |c| (Some(c.ms), Some(c.id)));
+        let rows = tx
+            .query(
+                "SELECT track_id, like_ms FROM liked_tracks
+                 WHERE user_id = $1
+                   AND ($2::bigint IS NULL OR (like_ms, track_id) < ($2, $3::text))
+                 ORDER BY like_ms DESC, track_id DESC LIMIT $4",
+                &[&user, &after_ms, &after_id, &i64::from(limit)],
+            )
+            .await
+            .map_err(pg)?;
+        let total: i64 = tx
+            .query_one(
+                "SELECT count(*) FROM liked_tracks WHERE user_id = $1",
+                &[&user],
+            )
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(pg)?;
+        let version = liked_version(&tx, user).await?;
+        tx.commit().await.map_err(pg)?;
+        let tracks = rows
+            .iter()
+            .map(|row| {
+                Ok(LikedTrack {
+                    track_id: row.try_get(0)?,
+                    like_ms: row.try_get(1)?,
+                })
+            })
+            .collect::<Result<_, tokio_postgres::Error>>()
+            .map_err(pg)?;
+        Ok((tracks, to_u64(total), version))
+    }
+
+    async fn check_liked(
+        &self,
+        user: &str,
+        track_ids: &[String],
+    ) -> Result<(Vec<bool>, u64), PlaylistError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(pg)?;
+        let rows = tx
+            .query(
+                "SELECT track_id FROM liked_tracks WHERE user_id = $1 AND track_id = ANY($2)",
+                &[&user, &track_ids],
+            )
+            .await
+            .map_err(pg)?;
+        let version = liked_version(&tx, user).await?;
+        tx.commit().await.map_err(pg)?;
+        let liked: std::collections::HashSet<String> =
+            rows.iter().filter_map(|row| row.try_get(0).ok()).collect();
+        Ok((
+            track_ids.iter().map(|t| liked.contains(t)).collect(),
+            version,
+        ))
+    }
+}
+
+/// The user's liked-songs version; 0 before their first like.
+async fn liked_version(
+    tx: &deadpool_postgres::Transaction<'_>,
+    user: &str,
+) -> Result<u64, PlaylistError> {
+    let row = tx
+        .query_opt(
+            "SELECT version FROM liked_versions WHERE user_id = $1",
+            &[&user],
+        )
+        .await
+        .map_err(pg)?;
+    Ok(row
+        .and_then(|row| row.try_get::<_, i64>(0).ok())
+        .map_or(0, to_u64))
+}

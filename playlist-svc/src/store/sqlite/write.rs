@@ -1,0 +1,397 @@
+//! Writes on SQLite: each one an `IMMEDIATE` transaction (SQLite's single writer is the row
+//! lock), the shared guard, the change, the version bump and the outbox event.
+
+use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehavior, params};
+use tunemesh_events::Envelope;
+use tunemesh_events::outbox::sqlite::append;
+use tunemesh_proto::events::v1::PlaylistChangeKind;
+
+use super::{load, sqlite};
+use crate::error::PlaylistError;
+use crate::events::{kind_of, liked_changed, playlist_changed};
+use crate::model::{Edit, EditOp, Edited, Item, NewPlaylist, Playlist, new_id, now_ms};
+use crate::rank::n_between;
+use crate::store::{LikesChanged, move_bounds};
+
+fn internal(error: impl Into<anyhow::Error>) -> PlaylistError {
+    PlaylistError::Internal(error.into())
+}
+
+fn begin(conn: &mut Connection) -> Result<Transaction<'_>, PlaylistError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sqlite)
+}
+
+fn finish(tx: Transaction<'_>, event: &Envelope) -> Result<(), PlaylistError> {
+    append(&tx, event).map_err(sqlite)?;
+    tx.commit().map_err(sqlite)
+}
+
+fn rank_at(tx: &Transaction<'_>, id: &str, at: u32) -> Result<Option<String>, PlaylistError> {
+    tx.query_row(
+        "SELECT rank FROM playlist_items WHERE playlist_id = ?1 ORDER BY rank LIMIT 1 OFFSET ?2",
+        params![id, at],
+        |row| row.get(0),
+    )
+    .optional()
+    .map_err(sqlite)
+}
+
+fn neighbours(
+    tx: &Transaction<'_>,
+    id: &str,
+    position: u32,
+    count: u32,
+) -> Result<(Option<String>, Option<String>), PlaylistError> {
+    let low = if position > 0 {
+        rank_at(tx, id, position - 1)?
+    } else {
+        None
+    };
+    let high = if position < count {
+        rank_at(tx, id, position)?
+    } else {
+        None
+    };
+    Ok((low, high))
+}
+
+fn insert_items(
+    tx: &Transaction<'_>,
+    id: &str,
+    track_ids: &[String],
+    position: u32,
+    count: u32,
+    added_by: &str,
+) -> Result<Vec<Item>, PlaylistError> {
+    let (low, high) = neighbours(tx, id, position, count)?;
+    let ranks = n_between(low.as_deref(), high.as_deref(), track_ids.len()).map_err(internal)?;
+    let now = now_ms();
+    let mut statement = tx
+        .prepare_cached(
+            "INSERT INTO playlist_items (playlist_id, item_id, rank, track_id, added_by, add_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(sqlite)?;
+    let mut items = Vec::with_capacity(track_ids.len());
+    for ((track_id, rank), position) in track_ids.iter().zip(&ranks).zip(position..) {
+        let item_id = new_id();
+        statement
+            .execute(params![id, item_id, rank, track_id, added_by, now])
+            .map_err(sqlite)?;
+        items.push(Item {
+            item_id,
+            track_id: track_id.clone(),
+            position,
+            added_by: added_by.to_owned(),
+            add_ms: now,
+        });
+    }
+    Ok(items)
+}
+
+fn reread(tx: &Transaction<'_>, id: &str) -> Result<Playlist, PlaylistError> {
+    load(tx, id)?.ok_or_else(|| PlaylistError::PlaylistNotFound(id.to_owned()))
+}
+
+pub(super) fn create(conn: &mut Connection, new: &NewPlaylist) -> Result<Playlist, PlaylistError> {
+    let tx = begin(conn)?;
+    if new.request_id.is_some() {
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT id FROM playlists WHERE owner_id = ?1 AND request_id = ?2",
+                params![new.owner_id, new.request_id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(sqlite)?;
+        if let Some(existing) = existing {
+            return reread(&tx, &existing);
+        }
+    }
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO playlists (id, owner_id, request_id, name, description, public,
+             collaborative, item_count, version, revision, create_ms, update_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 1, 1, ?9, ?9)",
+        params![
+            new.id,
+            new.owner_id,
+            new.request_id,
+            new.name,
+            new.description,
+            new.public,
+            new.collaborative,
+            i64::try_from(new.track_ids.len()).map_err(internal)?,
+            now
+        ],
+    )
+    .map_err(sqlite)?;
+    insert_items(&tx, &new.id, &new.track_ids, 0, 0, &new.owner_id)?;
+    let created = reread(&tx, &new.id)?;
+    let event = playlist_changed(
+        &new.id,
+        &new.owner_id,
+        &new.owner_id,
+        1,
+        PlaylistChangeKind::Created,
+        new.track_ids.clone(),
+    )?;
+    finish(tx, &event)?;
+    Ok(created)
+}
+
+pub(super) fn edit(conn: &mut Connection, edit: &Edit) -> Result<Edited, PlaylistError> {
+    let tx = begin(conn)?;
+    let id = edit.playlist_id.as_str();
+    let current = reread(&tx, id)?;
+    edit.guard(&current)?;
+    let unchanged = Edited {
+        version: current.version,
+        items: Vec::new(),
+        playlist: Some(current.clone()),
+    };
+    let mut items = Vec::new();
+    let mut track_ids = Vec::new();
+    let mut count_delta = 0_i64;
+    match &edit.op {
+        EditOp::AddItems {
+            track_ids: tracks,
+            position,
+        } => {
+            let position = position.unwrap_or(current.item_count);
+            items = insert_items(&tx, id, tracks, position, current.item_count, &edit.actor)?;
+            count_delta = i64::try_from(tracks.len()).map_err(internal)?;
+            track_ids.clone_from(tracks);
+        }
+        EditOp::RemoveItems { item_ids } => {
+            for item_id in item_ids {
+                let track: Option<String> = tx
+                    .query_row(
+                        "DELETE FROM playlist_items WHERE playlist_id = ?1 AND item_id = ?2 RETURNING track_id",
+                        params![id, item_id],
+                        |row| row.get(0),
+                    )
+                    .optional()
+                    .map_err(sqlite)?;
+                match track {
+                    Some(track) => track_ids.push(track),
+                    // Dropping the transaction rolls the partial delete back.
+                    None => {
+                        return Err(PlaylistError::NotFound(format!(
+                            "item {item_id} is not in playlist {id}; nothing was removed"
+                        )));
+                    }
+                }
+            }
+            count_delta = -i64::try_from(item_ids.len()).map_err(internal)?;
+        }
+        EditOp::MoveItems {
+            start,
+            length,
+            before,
+        } => {
+            let Some((start, length, before)) = move_bounds(*start, *length, *before) else {
+                return Ok(unchanged);
+            };
+            let moved: Vec<String> = {
+                let mut statement = tx
+                    .prepare_cached("SELECT item_id FROM playlist_items WHERE playlist_id = ?1 ORDER BY rank LIMIT ?2 OFFSET ?3")
+                    .map_err(sqlite)?;
+                statement
+                    .query_map(params![id, length, start], |row| row.get(0))
+                    .map_err(sqlite)?
+                    .collect::<rusqlite::Result<_>>()
+                    .map_err(sqlite)?
+            };
+            let (low, high) = neighbours(&tx, id, before, current.item_count)?;
+            let ranks =
+                n_between(low.as_deref(), high.as_deref(), moved.len()).map_err(internal)?;
+            for (item_id, rank) in moved.iter().zip(&ranks) {
+                tx.execute(
+                    "UPDATE playlist_items SET rank = ?3 WHERE playlist_id = ?1 AND item_id = ?2",
+                    params![id, item_id, rank],
+                )
+                .map_err(sqlite)?;
+            }
+        }
+        EditOp::UpdateDetails(change) => {
+            let (set_cover, cover) = match &change.cover_image_id {
+                Some(cover) => (true, cover.clone()),
+                None => (false, None),
+            };
+            tx.execute(
+                "UPDATE playlists SET name = COALESCE(?2, name), description = COALESCE(?3, description),
+                     public = COALESCE(?4, public), collaborative = COALESCE(?5, collaborative),
+                     cover_image_id = CASE WHEN ?6 THEN ?7 ELSE cover_image_id END
+                 WHERE id = ?1",
+                params![id, change.name, change.description, change.public, change.collaborative, set_cover, cover],
+            )
+            .map_err(sqlite)?;
+        }
+        EditOp::AddCollaborator(user) => {
+            let added = tx
+                .execute(
+                    "INSERT OR IGNORE INTO playlist_collaborators (playlist_id, user_id, seq)
+                     VALUES (?1, ?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM playlist_collaborators WHERE playlist_id = ?1))",
+                    params![id, user],
+                )
+                .map_err(sqlite)?;
+            if added == 0 {
+                return Ok(unchanged);
+            }
+        }
+        EditOp::RemoveCollaborator(user) => {
+            let removed = tx
+                .execute(
+                    "DELETE FROM playlist_collaborators WHERE playlist_id = ?1 AND user_id = ?2",
+                    params![id, user],
+                )
+                .map_err(sqlite)?;
+            if removed == 0 {
+                return Ok(unchanged);
+            }
+        }
+        EditOp::Delete => {
+            tx.execute("DELETE FROM playlists WHERE id = ?1", [id])
+                .map_err(sqlite)?;
+            let version = current.version + 1;
+            let event = playlist_changed(
+                id,
+                &current.owner_id,
+                &edit.actor,
+                version,
+                PlaylistChangeKind::Deleted,
+                Vec::new(),
+            )?;
+            finish(tx, &event)?;
+            return Ok(Edited {
+                version,
+                items,
+                playlist: None,
+            });
+        }
+    }
+    tx.execute(
+        "UPDATE playlists SET version = version + 1, revision = revision + 1,
+             item_count = item_count + ?2, update_ms = ?3 WHERE id = ?1",
+        params![id, count_delta, now_ms()],
+    )
+    .map_err(sqlite)?;
+    let after = reread(&tx, id)?;
+    let event = playlist_changed(
+        id,
+        &after.owner_id,
+        &edit.actor,
+        after.version,
+        kind_of(&edit.op),
+        track_ids,
+    )?;
+    finish(tx, &event)?;
+    Ok(Edited {
+        version: after.version,
+        items,
+        playlist: Some(after),
+    })
+}
+
+pub(super) fn follow(
+    conn: &mut Connection,
+    id: &str,
+    user: &str,
+    follow: bool,
+) -> Result<Playlist, PlaylistError> {
+    let tx = begin(conn)?;
+    let current = reread(&tx, id)?;
+    let changed = if follow {
+        if !current.visible_to(user) {
+            return Err(PlaylistError::PlaylistNotFound(id.to_owned()));
+        }
+        if current.owner_id == user {
+            return Err(PlaylistError::FailedPrecondition(
+                "you own this playlist; it is in your library already".to_owned(),
+            ));
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO playlist_followers (playlist_id, user_id, follow_ms) VALUES (?1, ?2, ?3)",
+            params![id, user, now_ms()],
+        )
+        .map_err(sqlite)?
+    } else {
+        let removed = tx
+            .execute(
+                "DELETE FROM playlist_followers WHERE playlist_id = ?1 AND user_id = ?2",
+                params![id, user],
+            )
+            .map_err(sqlite)?;
+        if removed == 0 && !current.visible_to(user) {
+            return Err(PlaylistError::PlaylistNotFound(id.to_owned()));
+        }
+        removed
+    };
+    if changed == 0 {
+        return Ok(current);
+    }
+    let delta: i64 = if follow { 1 } else { -1 };
+    tx.execute(
+        "UPDATE playlists SET follower_count = MAX(follower_count + ?2, 0), revision = revision + 1 WHERE id = ?1",
+        params![id, delta],
+    )
+    .map_err(sqlite)?;
+    let after = reread(&tx, id)?;
+    let kind = if follow {
+        PlaylistChangeKind::Followed
+    } else {
+        PlaylistChangeKind::Unfollowed
+    };
+    let event = playlist_changed(id, &after.owner_id, user, after.version, kind, Vec::new())?;
+    finish(tx, &event)?;
+    Ok(after)
+}
+
+pub(super) fn like(
+    conn: &mut Connection,
+    user: &str,
+    track_ids: &[String],
+    liked: bool,
+    expected_version: Option<u64>,
+) -> Result<LikesChanged, PlaylistError> {
+    let tx = begin(conn)?;
+    let version = super::liked_version(&tx, user)?;
+    if let Some(expected) = expected_version
+        && expected != version
+    {
+        return Err(PlaylistError::VersionMismatch {
+            id: "liked songs".to_owned(),
+            expected,
+            current: version,
+        });
+    }
+    let now = now_ms();
+    let mut changed = Vec::new();
+    for track in track_ids {
+        let n = if liked {
+            tx.execute("INSERT OR IGNORE INTO liked_tracks (user_id, track_id, like_ms) VALUES (?1, ?2, ?3)", params![user, track, now])
+        } else {
+            tx.execute("DELETE FROM liked_tracks WHERE user_id = ?1 AND track_id = ?2", params![user, track])
+        }
+        .map_err(sqlite)?;
+        if n > 0 {
+            changed.push(track.clone());
+        }
+    }
+    if changed.is_empty() {
+        return Ok(LikesChanged { version });
+    }
+    let version = version + 1;
+    let stored = i64::try_from(version).map_err(internal)?;
+    tx.execute(
+        "INSERT INTO liked_versions (user_id, version) VALUES (?1, ?2)
+         ON CONFLICT (user_id) DO UPDATE SET version = excluded.version",
+        params![user, stored],
+    )
+    .map_err(sqlite)?;
+    let event = liked_changed(user, changed, liked, version)?;
+    finish(tx, &event)?;
+    Ok(LikesChanged { version })
+}
