@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::{ConsulRegistry, Mesh, Registry};
 use tunemesh_events::EventBus;
 use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
-use tunemesh_gateway::Gateway;
+use tunemesh_gateway::{Gateway, GatewayContext};
 use tunemesh_runtime::admin::{self, Readiness};
 use tunemesh_runtime::identity::MeshIdentity;
 use tunemesh_runtime::{ServiceContext, Storage};
@@ -67,9 +67,16 @@ async fn serve_gateway(
     registry: Arc<dyn Registry>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let mesh = Mesh::new(registry, settings.mesh.clone());
-    let gateway = Gateway::build(&settings.gateway, mesh)
+    let ctx = GatewayContext {
+        storage: Storage::Production {
+            postgres: settings.postgres.clone(),
+            redis: settings.redis.clone(),
+        },
+        identity: MeshIdentity::new(&settings.identity),
+        mesh: Mesh::new(registry, settings.mesh.clone()),
+    };
+    let gateway = Gateway::build(&settings.gateway, ctx)
         .await
-        .with_context(|| format!("cannot listen on {}", settings.gateway.addr))?;
+        .context("cannot start the gateway")?;
     Ok(gateway.run_until(shutdown).await?)
 }

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registry};
 use tunemesh_events::EventBus;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
-use tunemesh_gateway::Gateway;
+use tunemesh_gateway::{Gateway, GatewayContext};
 use tunemesh_runtime::identity::MeshIdentity;
 use tunemesh_runtime::{App, ServiceContext, Storage};
 
@@ -67,9 +67,14 @@ impl Up {
                 tunemesh_reco::build(&settings.reco, &ctx, bus).await?,
             ),
         ];
-        let gateway = Gateway::build(&settings.gateway, mesh)
+        let gateway_ctx = GatewayContext {
+            storage: ctx.storage.clone(),
+            identity: ctx.identity.clone(),
+            mesh,
+        };
+        let gateway = Gateway::build(&settings.gateway, gateway_ctx)
             .await
-            .with_context(|| format!("cannot listen on {}", settings.gateway.addr))?;
+            .context("cannot start the gateway")?;
         Ok(Self {
             registry,
             services,

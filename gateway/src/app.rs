@@ -2,14 +2,70 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::Mesh;
-use tunemesh_runtime::admin;
+use tunemesh_runtime::Storage;
+use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::postgres::PostgresError;
 
 use crate::GatewaySettings;
+use crate::accounts::{AccountStore, PostgresAccounts, SqliteAccounts, StoreError};
+use crate::auth::password::HashError;
+use crate::auth::tokens::TokenError;
+use crate::auth::{AccessTokens, Auth, Passwords};
+use crate::layers::cors::InvalidOrigin;
+use crate::ratelimit::Limits;
 use crate::readiness::MeshReadiness;
+use crate::state::AppState;
+
+/// How often idle rate-limit buckets are dropped.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// What the gateway is built with besides its own settings.
+#[derive(Debug, Clone)]
+pub struct GatewayContext {
+    /// Where the accounts live: SQLite under `data_dir/gateway/`, or PostgreSQL.
+    pub storage: Storage,
+    /// Signs the caller identity attached to every downstream call.
+    pub identity: MeshIdentity,
+    /// Channels to the services.
+    pub mesh: Mesh,
+}
+
+/// Why the gateway could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The bind error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The embedded data directory could not be created.
+    #[error("cannot create the gateway data directory")]
+    DataDir(#[source] std::io::Error),
+    /// PostgreSQL is unreachable.
+    #[error("cannot reach the accounts database")]
+    Postgres(#[from] PostgresError),
+    /// The account store could not be opened.
+    #[error("cannot open the account store")]
+    Store(#[from] StoreError),
+    /// The auth settings are unusable.
+    #[error("invalid gateway.auth settings")]
+    Tokens(#[from] TokenError),
+    /// The argon2 settings are unusable.
+    #[error("invalid gateway.auth settings")]
+    Hash(#[from] HashError),
+    /// A CORS origin is malformed.
+    #[error("invalid gateway.http settings")]
+    Cors(#[from] InvalidOrigin),
+}
 
 /// A bound gateway, ready to serve.
 #[derive(Debug)]
@@ -17,20 +73,47 @@ pub struct Gateway {
     listener: TcpListener,
     local_addr: SocketAddr,
     router: axum::Router,
+    limits: Arc<Limits>,
     settings: GatewaySettings,
 }
 
 impl Gateway {
-    /// Binds `settings.addr` and assembles the routes; services are reached through `mesh`.
-    pub async fn build(settings: &GatewaySettings, mesh: Mesh) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(settings.addr).await?;
-        let local_addr = listener.local_addr()?;
-        let readiness = Arc::new(MeshReadiness::new(mesh, settings.clone()));
-        let router = admin::router(readiness);
+    /// Opens the account store, binds `settings.addr` and assembles the routes; services are
+    /// reached through `ctx.mesh`.
+    pub async fn build(
+        settings: &GatewaySettings,
+        ctx: GatewayContext,
+    ) -> Result<Self, BuildError> {
+        let store = open_store(&ctx.storage).await?;
+        let tokens = AccessTokens::new(&settings.auth)?;
+        let passwords = Passwords::new(&settings.auth).await?;
+        let auth = Auth::new(store, passwords, tokens, settings.auth.refresh_ttl);
+        let state = AppState::new(
+            auth,
+            ctx.identity,
+            ctx.mesh.clone(),
+            settings.player_upstream.clone(),
+            settings.http.request_timeout,
+        );
+        let limits = Limits::new(&settings.rate_limits);
+        let readiness = Arc::new(MeshReadiness::new(ctx.mesh, settings.clone()));
+        let router = crate::router::router(state, limits.clone(), readiness, &settings.http)?;
+        let listener =
+            TcpListener::bind(settings.addr)
+                .await
+                .map_err(|source| BuildError::Bind {
+                    addr: settings.addr,
+                    source,
+                })?;
+        let local_addr = listener.local_addr().map_err(|source| BuildError::Bind {
+            addr: settings.addr,
+            source,
+        })?;
         Ok(Self {
             listener,
             local_addr,
             router,
+            limits,
             settings: settings.clone(),
         })
     }
@@ -44,20 +127,58 @@ impl Gateway {
     /// drain grace period.
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr, "gateway listening");
-        let serve = axum::serve(self.listener, self.router)
+        let pruner = tokio::spawn(prune_limits(self.limits.clone(), shutdown.clone()));
+        // The peer address is what per-address rate limits key on.
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future();
         tokio::pin!(serve);
-        tokio::select! {
-            result = &mut serve => return result,
-            () = shutdown.cancelled() => {}
-        }
-        match tokio::time::timeout(self.settings.drain_grace, serve).await {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::warn!("gateway requests still in flight after the grace period");
-                Ok(())
+        let result = tokio::select! {
+            result = &mut serve => result,
+            () = shutdown.cancelled() => {
+                match tokio::time::timeout(self.settings.drain_grace, serve).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        tracing::warn!("gateway requests still in flight after the grace period");
+                        Ok(())
+                    }
+                }
             }
+        };
+        pruner.abort();
+        result
+    }
+}
+
+async fn open_store(storage: &Storage) -> Result<Arc<dyn AccountStore>, BuildError> {
+    match storage {
+        Storage::Embedded { .. } => {
+            let dir = storage
+                .embedded_dir("gateway")
+                .ok_or_else(|| BuildError::DataDir(std::io::Error::other("no data dir")))?;
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .map_err(BuildError::DataDir)?;
+            Ok(Arc::new(
+                SqliteAccounts::open(&dir.join("accounts.sqlite")).await?,
+            ))
+        }
+        Storage::Production { postgres, .. } => {
+            let pool = tunemesh_runtime::postgres::connect(postgres).await?;
+            Ok(Arc::new(PostgresAccounts::open(pool).await?))
+        }
+    }
+}
+
+async fn prune_limits(limits: Arc<Limits>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(PRUNE_INTERVAL);
+    loop {
+        tokio::select! {
+            _ = every.tick() => limits.prune(),
+            () = shutdown.cancelled() => return,
         }
     }
 }

@@ -3,12 +3,32 @@
 //!
 //! # Layout
 //! - [`settings`]: the `[gateway]` settings.
-//! - [`app`]: binds the listener, assembles the routes, serves until shutdown.
+//! - [`app`]: opens the account store, binds the listener, serves until shutdown.
+//! - [`router`]: every route and the layers around them; [`layers`]: CORS, security
+//!   headers, timeout, one per file.
+//! - [`accounts`]: the account store port with its PostgreSQL and SQLite adapters.
+//! - [`auth`]: passwords (argon2id), access and refresh tokens, the guard of protected routes.
+//! - [`ratelimit`]: per-address, per-user and login limits.
+//! - [`routes`]: the REST handlers; [`model`]: their JSON shapes; [`openapi`]: the document.
+//! - [`state`]: what handlers share and how they call services with the caller attached.
+//! - [`error`]: the JSON error body and the mapping of downstream gRPC errors.
 //! - [`readiness`]: `/readyz` over the gRPC health of every upstream service.
 
+pub mod accounts;
 pub mod app;
+pub mod auth;
+mod clock;
+pub mod error;
+pub mod extract;
+pub mod layers;
+pub mod model;
+pub mod openapi;
+pub mod ratelimit;
 pub mod readiness;
+pub mod router;
+pub mod routes;
 pub mod settings;
+pub mod state;
 
-pub use app::Gateway;
+pub use app::{BuildError, Gateway, GatewayContext};
 pub use settings::GatewaySettings;

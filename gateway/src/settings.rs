@@ -1,8 +1,9 @@
-//! Settings of the gateway (`[gateway]`).
+//! Settings of the gateway (`[gateway]`, `TUNEMESH_GATEWAY__*`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// What the gateway can be configured with; the defaults serve `tunemesh up`.
@@ -13,12 +14,20 @@ pub struct GatewaySettings {
     pub addr: SocketAddr,
     /// The services behind the gateway, by discovery name; `/readyz` needs all of them.
     pub upstreams: Vec<String>,
+    /// The discovery name of the service serving `CatalogService` and `PlayerService`.
+    pub player_upstream: String,
     /// How long `/readyz` waits for one upstream's health answer.
     #[serde(with = "humantime_serde")]
     pub readiness_timeout: Duration,
     /// How long the gateway waits for in-flight requests on shutdown.
     #[serde(with = "humantime_serde")]
     pub drain_grace: Duration,
+    /// Limits and browser-facing headers of the HTTP edge.
+    pub http: HttpSettings,
+    /// Accounts, passwords and tokens.
+    pub auth: AuthSettings,
+    /// Request rates per client address and per user.
+    pub rate_limits: RateLimitSettings,
 }
 
 impl Default for GatewaySettings {
@@ -28,8 +37,113 @@ impl Default for GatewaySettings {
             upstreams: ["player", "playlist", "search", "reco"]
                 .map(str::to_owned)
                 .to_vec(),
+            player_upstream: "player".to_owned(),
             readiness_timeout: Duration::from_secs(1),
             drain_grace: Duration::from_secs(20),
+            http: HttpSettings::default(),
+            auth: AuthSettings::default(),
+            rate_limits: RateLimitSettings::default(),
+        }
+    }
+}
+
+/// Bounds of the HTTP edge (`[gateway.http]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpSettings {
+    /// Longest time from a request's arrival to its response headers; also the deadline sent
+    /// to the services behind.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Largest request body accepted; every JSON request here is small.
+    pub max_body_bytes: usize,
+    /// Origins allowed to call the API from a browser (`https://app.example.com`); empty
+    /// allows none, which is right when the web player is served by the gateway itself.
+    pub cors_allowed_origins: Vec<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            request_timeout: Duration::from_secs(15),
+            max_body_bytes: 64 * 1024,
+            cors_allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Accounts and tokens (`[gateway.auth]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HS256 key of access tokens, at least 32 bytes. The default serves `tunemesh up` only:
+    /// production must set its own (and it must differ from the mesh identity secret).
+    pub jwt_secret: SecretString,
+    /// Lifetime of an access token. Short, because an access token cannot be revoked.
+    #[serde(with = "humantime_serde")]
+    pub access_ttl: Duration,
+    /// Lifetime of a refresh token (each refresh issues a new one).
+    #[serde(with = "humantime_serde")]
+    pub refresh_ttl: Duration,
+    /// Argon2id memory cost in KiB (OWASP: 19 MiB with 2 passes).
+    pub argon2_memory_kib: u32,
+    /// Argon2id passes.
+    pub argon2_iterations: u32,
+    /// Password hashes computed at once; each takes a core and `argon2_memory_kib` of memory,
+    /// so this bounds what a login flood can cost.
+    pub max_concurrent_hashes: usize,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            jwt_secret: SecretString::from("tunemesh-dev-access-token-secret-change-me"),
+            access_ttl: Duration::from_secs(15 * 60),
+            refresh_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            max_concurrent_hashes: 2,
+        }
+    }
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_minute`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// Sustained rate, requests per minute.
+    pub per_minute: u32,
+    /// Requests allowed in a burst.
+    pub burst: u32,
+}
+
+/// Request rates (`[gateway.rate_limits]`). A quota of 0 per minute disables that limit.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Every request, per client address (IPv6 per /64, which one subscriber usually holds).
+    pub per_ip: Quota,
+    /// Authenticated requests, per user.
+    pub per_user: Quota,
+    /// Sign-up, login and refresh, per client address: strict, against password guessing.
+    pub auth_per_ip: Quota,
+}
+
+impl Default for RateLimitSettings {
+    fn default() -> Self {
+        Self {
+            per_ip: Quota {
+                per_minute: 1200,
+                burst: 200,
+            },
+            per_user: Quota {
+                per_minute: 600,
+                burst: 100,
+            },
+            auth_per_ip: Quota {
+                per_minute: 10,
+                burst: 5,
+            },
         }
     }
 }

@@ -1,0 +1,220 @@
+//! Access tokens (short-lived HS256 JWTs) and refresh tokens (random, opaque, stored hashed).
+//!
+//! The verifier accepts exactly one algorithm, HS256, and requires issuer, audience, subject
+//! and expiry: `alg: none`, a token signed with another algorithm (e.g. RS256 with the secret
+//! as "public key") or one minted for the mesh (audience `tunemesh-mesh`) is refused.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore as _;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use tunemesh_runtime::identity::Caller;
+
+use crate::settings::AuthSettings;
+
+/// `iss` of every access token.
+pub const ISSUER: &str = "tunemesh-gateway";
+/// `aud` of every access token.
+pub const AUDIENCE: &str = "tunemesh-api";
+/// Shortest accepted signing key: HS256 is only as strong as its key.
+const MIN_SECRET_BYTES: usize = 32;
+/// Longest token looked at; anything longer is refused before parsing.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+/// Refresh tokens carry this prefix, so a leaked one is recognisable (secret scanners).
+const REFRESH_PREFIX: &str = "tmr_";
+
+/// The claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    roles: Vec<String>,
+    iss: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// Why an access token was refused; the message is safe to send (it never echoes the token).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    /// The configured key is too short.
+    #[error("the access token secret must be at least {MIN_SECRET_BYTES} bytes")]
+    WeakSecret,
+    /// Expired.
+    #[error("the access token has expired")]
+    Expired,
+    /// Forged, malformed, for another audience or algorithm.
+    #[error("the access token is not valid")]
+    Invalid,
+}
+
+/// Mints and verifies access tokens.
+#[derive(Clone)]
+pub struct AccessTokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for AccessTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessTokens")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccessTokens {
+    /// Keys from the configured secret; refuses a secret shorter than 32 bytes.
+    pub fn new(settings: &AuthSettings) -> Result<Self, TokenError> {
+        let secret = settings.jwt_secret.expose_secret().as_bytes();
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(TokenError::WeakSecret);
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 5;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl: settings.access_ttl,
+        })
+    }
+
+    /// How long minted tokens live.
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// A token for `caller`, valid from `now_ms` for the configured lifetime.
+    pub fn mint(
+        &self,
+        caller: &Caller,
+        now_ms: i64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = now_ms / 1000;
+        let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX).max(1);
+        let claims = Claims {
+            sub: caller.user_id.clone(),
+            roles: caller.roles.clone(),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now,
+            exp: now.saturating_add(ttl),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    /// The caller a token names, if it is genuine and current.
+    pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Invalid);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?;
+        if data.claims.sub.is_empty() {
+            return Err(TokenError::Invalid);
+        }
+        Ok(Caller {
+            user_id: data.claims.sub,
+            roles: data.claims.roles,
+        })
+    }
+}
+
+/// A fresh refresh token: 256 random bits, hex, behind a recognisable prefix.
+pub fn new_refresh_token() -> SecretString {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    SecretString::from(format!("{REFRESH_PREFIX}{}", hex(&bytes)))
+}
+
+/// What the store keeps of a refresh token. A fast hash is enough (and a salt useless): the
+/// token has 256 bits of entropy, so there is nothing to brute-force; it only keeps a stolen
+/// database from yielding usable tokens.
+pub fn refresh_token_hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+/// Whether `token` has the shape of a refresh token, checked before touching the store.
+pub fn looks_like_refresh_token(token: &str) -> bool {
+    token
+        .strip_prefix(REFRESH_PREFIX)
+        .is_some_and(|rest| rest.len() == 64 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> AccessTokens {
+        AccessTokens::new(&AuthSettings::default()).expect("default secret is long enough")
+    }
+
+    fn alice() -> Caller {
+        Caller {
+            user_id: "alice".into(),
+            roles: vec![],
+        }
+    }
+
+    #[test]
+    fn a_minted_token_verifies_to_its_caller() {
+        let tokens = tokens();
+        let token = tokens
+            .mint(&alice(), crate::clock::now_ms())
+            .expect("mints");
+        assert_eq!(tokens.verify(&token), Ok(alice()));
+    }
+
+    #[test]
+    fn an_old_token_is_expired() {
+        let tokens = tokens();
+        let long_ago = crate::clock::now_ms() - 3_600_000;
+        let token = tokens.mint(&alice(), long_ago).expect("mints");
+        assert_eq!(tokens.verify(&token), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn a_short_secret_is_refused() {
+        let settings = AuthSettings {
+            jwt_secret: SecretString::from("short"),
+            ..AuthSettings::default()
+        };
+        assert!(matches!(
+            AccessTokens::new(&settings),
+            Err(TokenError::WeakSecret)
+        ));
+    }
+
+    #[test]
+    fn refresh_tokens_are_random_and_recognisable() {
+        let (a, b) = (new_refresh_token(), new_refresh_token());
+        assert_ne!(a.expose_secret(), b.expose_secret());
+        assert!(looks_like_refresh_token(a.expose_secret()));
+        assert!(!looks_like_refresh_token("tmr_xyz"));
+        assert_eq!(refresh_token_hash(a.expose_secret()).len(), 64);
+    }
+}

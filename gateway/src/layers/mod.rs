@@ -1,0 +1,5 @@
+//! The HTTP layers of the edge, one per file, composed in [`crate::router`].
+
+pub mod cors;
+pub mod security_headers;
+pub mod timeout;

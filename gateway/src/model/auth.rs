@@ -1,0 +1,58 @@
+//! JSON shapes of `/v1/auth/*`.
+
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /v1/auth/signup`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    /// An email address; unique, case-insensitive.
+    #[schema(example = "ann@example.com")]
+    pub email: String,
+    /// 3 to 32 letters, digits, `_`, `-`, `.`; unique, case-insensitive.
+    #[schema(example = "ann")]
+    pub username: String,
+    /// 8 to 128 characters.
+    #[schema(value_type = String, format = Password, min_length = 8, max_length = 128)]
+    pub password: SecretString,
+}
+
+/// `POST /v1/auth/login`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The email address or the user name.
+    #[schema(example = "ann@example.com")]
+    pub login: String,
+    /// The password.
+    #[schema(value_type = String, format = Password)]
+    pub password: SecretString,
+}
+
+/// `POST /v1/auth/refresh` and `POST /v1/auth/logout`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The refresh token of the session.
+    #[schema(value_type = String)]
+    pub refresh_token: SecretString,
+}
+
+/// A signed-in session: what sign-up, login and refresh answer.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Session {
+    /// The user's id.
+    pub user_id: String,
+    /// Send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: u64,
+    /// Exchange at `/v1/auth/refresh` for a new session; single use.
+    pub refresh_token: String,
+}

@@ -1,0 +1,6 @@
+//! The JSON shapes of the REST API, with their OpenAPI schemas and their conversions from the
+//! protobuf messages of the services behind.
+
+pub mod auth;
+pub mod catalog;
+pub mod playback;

@@ -1,0 +1,99 @@
+//! `/v1/auth/*`: sign-up, login, refresh, logout.
+
+use axum::Json;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use http::StatusCode;
+use http::header::{CACHE_CONTROL, HeaderValue};
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiJson;
+use crate::model::auth::{LoginRequest, RefreshRequest, Session, SignupRequest};
+use crate::state::AppState;
+
+/// Token responses must not be cached by any intermediary (RFC 6749 §5.1).
+fn no_store(status: StatusCode, session: Session) -> impl IntoResponse {
+    (
+        status,
+        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(session),
+    )
+}
+
+/// Creates an account and signs it in.
+#[utoipa::path(
+    post, path = "/v1/auth/signup", tag = "auth",
+    request_body = SignupRequest,
+    responses(
+        (status = 201, description = "account created, signed in", body = Session),
+        (status = 400, description = "malformed email, username or password", body = ErrorBody),
+        (status = 409, description = "email or username taken", body = ErrorBody),
+        (status = 429, description = "too many attempts", body = ErrorBody),
+    )
+)]
+pub async fn signup(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<SignupRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = state.auth().signup(request).await?;
+    Ok(no_store(StatusCode::CREATED, session))
+}
+
+/// Signs in with an email or username and a password.
+#[utoipa::path(
+    post, path = "/v1/auth/login", tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "signed in", body = Session),
+        (status = 400, description = "malformed body", body = ErrorBody),
+        (status = 401, description = "wrong login or password", body = ErrorBody),
+        (status = 429, description = "too many attempts", body = ErrorBody),
+    )
+)]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = state.auth().login(request).await?;
+    Ok(no_store(StatusCode::OK, session))
+}
+
+/// Exchanges a refresh token for a new session. The token is used up; presenting it again
+/// ends every session of that login.
+#[utoipa::path(
+    post, path = "/v1/auth/refresh", tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "a new session", body = Session),
+        (status = 401, description = "unknown, expired, revoked or reused token", body = ErrorBody),
+        (status = 429, description = "too many attempts", body = ErrorBody),
+    )
+)]
+pub async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = state.auth().refresh(&request.refresh_token).await?;
+    Ok(no_store(StatusCode::OK, session))
+}
+
+/// Ends the session the refresh token belongs to. The access token stays valid until it
+/// expires (at most its short lifetime).
+#[utoipa::path(
+    post, path = "/v1/auth/logout", tag = "auth",
+    request_body = RefreshRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "signed out"),
+        (status = 401, description = "no valid access token, or a refresh token of someone else", body = ErrorBody),
+    )
+)]
+pub async fn logout(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    state.auth().logout(&caller, &request.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

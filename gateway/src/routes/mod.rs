@@ -1,0 +1,63 @@
+//! The REST routes, one file per area.
+
+pub mod auth;
+pub mod catalog;
+pub mod playback;
+
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+
+/// Ids in the contracts are at most 64 ASCII characters; checked here so a hostile path
+/// segment never travels further than the gateway.
+const ID_MAX: usize = 64;
+/// Longest page token passed on; the services' tokens are far shorter.
+const PAGE_TOKEN_MAX: usize = 1024;
+/// The services lower larger pages to this.
+const PAGE_SIZE_MAX: i32 = 500;
+
+/// Checks that `value`, the `name` parameter, has the shape of an id.
+pub fn check_id(name: &str, value: &str) -> Result<(), ApiError> {
+    let ok = !value.is_empty()
+        && value.len() <= ID_MAX
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "{name} must be 1 to {ID_MAX} letters, digits, '-', '_', '.' or ':'"
+        )))
+    }
+}
+
+/// Paging query parameters shared by the list routes.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Items per page, 1 to 500; the service's default (50) when absent.
+    pub page_size: Option<i32>,
+    /// `next_page_token` of the previous page.
+    pub page_token: Option<String>,
+}
+
+impl Paging {
+    /// `(page_size, page_token)` for a list request, after bounds checks.
+    pub fn checked(self) -> Result<(i32, String), ApiError> {
+        let size = self.page_size.unwrap_or(0);
+        if self.page_size.is_some() && !(1..=PAGE_SIZE_MAX).contains(&size) {
+            return Err(ApiError::invalid(format!(
+                "page_size must be between 1 and {PAGE_SIZE_MAX}"
+            )));
+        }
+        let token = self.page_token.unwrap_or_default();
+        if token.len() > PAGE_TOKEN_MAX || !token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::invalid(
+                "page_token is not a token this api issued",
+            ));
+        }
+        Ok((size, token))
+    }
+}

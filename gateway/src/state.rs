@@ -1,0 +1,73 @@
+//! What the route handlers share, and how they call the services behind the gateway.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tunemesh_discovery::{Mesh, MeshChannel};
+use tunemesh_runtime::identity::{Caller, MeshIdentity};
+
+use crate::auth::Auth;
+use crate::error::ApiError;
+
+/// The state of every handler; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    auth: Auth,
+    identity: MeshIdentity,
+    mesh: Mesh,
+    player_upstream: String,
+    upstream_timeout: Duration,
+}
+
+impl AppState {
+    /// State over the given parts.
+    pub fn new(
+        auth: Auth,
+        identity: MeshIdentity,
+        mesh: Mesh,
+        player_upstream: String,
+        upstream_timeout: Duration,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                auth,
+                identity,
+                mesh,
+                player_upstream,
+                upstream_timeout,
+            }),
+        }
+    }
+
+    /// Accounts and sessions.
+    pub fn auth(&self) -> &Auth {
+        &self.inner.auth
+    }
+
+    /// The channel to the service serving the catalogue and audio.
+    pub fn player(&self) -> MeshChannel {
+        self.inner.mesh.channel(&self.inner.player_upstream)
+    }
+
+    /// A downstream request carrying `caller`'s signed identity and the gateway's deadline.
+    /// The request is built here from a fresh message, so nothing a client sent (headers
+    /// included) reaches the service except what the handler put into `message`.
+    pub fn downstream<T>(
+        &self,
+        caller: &Caller,
+        message: T,
+    ) -> Result<tonic::Request<T>, ApiError> {
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(self.inner.upstream_timeout);
+        self.inner
+            .identity
+            .attach(caller, request.metadata_mut())
+            .map_err(|e| ApiError::internal(&e))?;
+        Ok(request)
+    }
+}

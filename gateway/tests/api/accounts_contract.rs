@@ -1,0 +1,201 @@
+//! One contract suite for the account store, run against both adapters: PostgreSQL (a fresh
+//! database per test) and SQLite (a fresh file per test).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use tunemesh_gateway::accounts::{
+    AccountStore, Credentials, PostgresAccounts, RefreshToken, Rotation, SqliteAccounts,
+    StoreError, Successor, User,
+};
+use tunemesh_runtime::postgres::PostgresSettings;
+
+const HOUR_MS: i64 = 3_600_000;
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Runs `case` on a fresh PostgreSQL store, then on a fresh SQLite store.
+async fn on_both<F, Fut>(case: F) -> anyhow::Result<()>
+where
+    F: Fn(Arc<dyn AccountStore>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let db = tunemesh_testkit::test_database().await?;
+    let pool = tunemesh_runtime::postgres::connect(&PostgresSettings {
+        url: SecretString::from(db.url().to_owned()),
+        ..PostgresSettings::default()
+    })
+    .await?;
+    let postgres = PostgresAccounts::open(pool.clone()).await?;
+    // Opening twice is how a second replica starts: the schema step is idempotent.
+    PostgresAccounts::open(pool).await?;
+    case(Arc::new(postgres))
+        .await
+        .map_err(|e| e.context("postgresql"))?;
+
+    let dir = tempfile::tempdir()?;
+    let sqlite = SqliteAccounts::open(&dir.path().join("accounts.sqlite")).await?;
+    SqliteAccounts::open(&dir.path().join("accounts.sqlite")).await?;
+    case(Arc::new(sqlite))
+        .await
+        .map_err(|e| e.context("sqlite"))?;
+    Ok(())
+}
+
+fn credentials(name: &str) -> Credentials {
+    Credentials {
+        user: User {
+            id: format!("id-{name}"),
+            email: format!("{name}@example.com"),
+            username: name.to_owned(),
+            roles: vec!["admin".into(), "beta".into()],
+            created_at_ms: 1_700_000_000_000,
+        },
+        password_hash: format!("$argon2id$fake-{name}"),
+    }
+}
+
+fn token(hash: &str, user: &str, family: &str, expires_at_ms: i64) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.to_owned(),
+        user_id: format!("id-{user}"),
+        family_id: family.to_owned(),
+        expires_at_ms,
+    }
+}
+
+fn successor(hash: &str) -> Successor {
+    Successor {
+        token_hash: hash.to_owned(),
+        expires_at_ms: now_ms() + HOUR_MS,
+    }
+}
+
+#[tokio::test]
+async fn accounts_are_found_by_email_or_username_and_unique_in_both() -> anyhow::Result<()> {
+    on_both(|store| async move {
+        store.create_user(&credentials("ann")).await?;
+        for login in ["ann", "ann@example.com"] {
+            let found = store.find_credentials(login).await?;
+            assert_eq!(found, Some(credentials("ann")), "{login}");
+        }
+        assert_eq!(store.find_credentials("bob").await?, None);
+
+        let mut same_email = credentials("bob");
+        same_email.user.email = "ann@example.com".into();
+        let mut same_name = credentials("bob");
+        same_name.user.username = "ann".into();
+        for duplicate in [same_email, same_name] {
+            let refused = store.create_user(&duplicate).await;
+            assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
+        }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_current_refresh_token_rotates_once_and_its_reuse_revokes_the_family()
+-> anyhow::Result<()> {
+    on_both(|store| async move {
+        store.create_user(&credentials("ann")).await?;
+        let now = now_ms();
+        store
+            .insert_refresh(&token("a", "ann", "f1", now + HOUR_MS))
+            .await?;
+        store
+            .insert_refresh(&token("other", "ann", "f2", now + HOUR_MS))
+            .await?;
+
+        let rotated = store.rotate_refresh("a", &successor("b"), now).await?;
+        assert_eq!(rotated, Rotation::Rotated(credentials("ann").user));
+        assert_eq!(
+            store.rotate_refresh("a", &successor("c"), now).await?,
+            Rotation::Reused
+        );
+        // The successor went down with its family; the other login did not.
+        assert_eq!(
+            store.rotate_refresh("b", &successor("d"), now).await?,
+            Rotation::Rejected
+        );
+        assert!(matches!(
+            store.rotate_refresh("other", &successor("e"), now).await?,
+            Rotation::Rotated(_)
+        ));
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn unknown_and_expired_refresh_tokens_are_rejected() -> anyhow::Result<()> {
+    on_both(|store| async move {
+        store.create_user(&credentials("ann")).await?;
+        let now = now_ms();
+        store
+            .insert_refresh(&token("old", "ann", "f1", now - 1))
+            .await?;
+        assert_eq!(
+            store.rotate_refresh("old", &successor("x"), now).await?,
+            Rotation::Rejected
+        );
+        assert_eq!(
+            store.rotate_refresh("nope", &successor("y"), now).await?,
+            Rotation::Rejected
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_family_is_revoked_only_by_its_owner() -> anyhow::Result<()> {
+    on_both(|store| async move {
+        store.create_user(&credentials("ann")).await?;
+        store.create_user(&credentials("bob")).await?;
+        let now = now_ms();
+        store
+            .insert_refresh(&token("a", "ann", "f1", now + HOUR_MS))
+            .await?;
+
+        assert!(!store.revoke_family("a", "id-bob", now).await?);
+        assert!(store.revoke_family("a", "id-ann", now).await?);
+        assert!(store.revoke_family("a", "id-ann", now).await?, "idempotent");
+        assert_eq!(
+            store.rotate_refresh("a", &successor("b"), now).await?,
+            Rotation::Rejected
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn of_two_concurrent_rotations_exactly_one_wins() -> anyhow::Result<()> {
+    on_both(|store| async move {
+        store.create_user(&credentials("ann")).await?;
+        let now = now_ms();
+        store
+            .insert_refresh(&token("a", "ann", "f1", now + HOUR_MS))
+            .await?;
+        let (b1, b2) = (successor("b1"), successor("b2"));
+        let (first, second) = tokio::join!(
+            store.rotate_refresh("a", &b1, now),
+            store.rotate_refresh("a", &b2, now),
+        );
+        let outcomes = [first?, second?];
+        let rotated = outcomes
+            .iter()
+            .filter(|o| matches!(o, Rotation::Rotated(_)))
+            .count();
+        assert_eq!(rotated, 1, "{outcomes:?}");
+        assert!(outcomes.contains(&Rotation::Reused), "{outcomes:?}");
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,164 @@
+//! One gateway per test on port 0: its own PostgreSQL database for accounts, its own registry
+//! with the fake upstream, cheap password hashing, and a client that speaks to it.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use reqwest::{Method, RequestBuilder, Response};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
+use tunemesh_gateway::settings::Quota;
+use tunemesh_gateway::{Gateway, GatewayContext, GatewaySettings};
+use tunemesh_runtime::Storage;
+use tunemesh_runtime::identity::{IdentitySettings, MeshIdentity};
+use tunemesh_runtime::postgres::PostgresSettings;
+use tunemesh_testkit::TestDatabase;
+
+use crate::upstream::{self, Upstream};
+
+/// The access-token key every test gateway uses, so tests can forge tokens against it.
+pub const JWT_SECRET: &str = "test-access-token-secret-0123456789abcdef";
+/// The mesh secret shared by the test gateway and the fake upstream.
+pub const MESH_SECRET: &str = "test-mesh-secret-0123456789";
+
+/// A running gateway and what stands behind it.
+#[derive(Debug)]
+pub struct TestGateway {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The fake player-svc.
+    pub upstream: Upstream,
+    client: reqwest::Client,
+    shutdown: CancellationToken,
+    _db: TestDatabase,
+}
+
+impl Drop for TestGateway {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Settings for tests: port 0, cheap argon2, generous limits unless a test lowers them.
+pub fn settings() -> GatewaySettings {
+    let mut settings = GatewaySettings {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..GatewaySettings::default()
+    };
+    settings.auth.jwt_secret = SecretString::from(JWT_SECRET);
+    settings.auth.argon2_memory_kib = 1024;
+    settings.auth.argon2_iterations = 1;
+    settings.rate_limits.auth_per_ip = Quota {
+        per_minute: 600,
+        burst: 100,
+    };
+    settings
+}
+
+/// The mesh identity of the test gateway and upstream.
+pub fn mesh_identity() -> MeshIdentity {
+    MeshIdentity::new(&IdentitySettings {
+        secret: SecretString::from(MESH_SECRET),
+        ..IdentitySettings::default()
+    })
+}
+
+/// A gateway with [`settings`].
+pub async fn spawn() -> anyhow::Result<TestGateway> {
+    spawn_with(settings()).await
+}
+
+/// A gateway with `settings` (its address is replaced by port 0).
+pub async fn spawn_with(mut settings: GatewaySettings) -> anyhow::Result<TestGateway> {
+    tunemesh_testkit::init_tracing();
+    settings.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+    let db = tunemesh_testkit::test_database().await?;
+    let registry = EmbeddedRegistry::new();
+    let upstream = upstream::start(&registry, "player", mesh_identity()).await?;
+    let ctx = GatewayContext {
+        storage: Storage::Production {
+            postgres: PostgresSettings {
+                url: SecretString::from(db.url().to_owned()),
+                max_connections: 4,
+                ..PostgresSettings::default()
+            },
+            redis: Default::default(),
+        },
+        identity: mesh_identity(),
+        mesh: Mesh::new(Arc::new(registry), MeshSettings::default()),
+    };
+    let gateway = Gateway::build(&settings, ctx).await?;
+    let addr = gateway.local_addr();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(gateway.run_until(shutdown.clone()));
+    Ok(TestGateway {
+        addr,
+        upstream,
+        client: reqwest::Client::new(),
+        shutdown,
+        _db: db,
+    })
+}
+
+impl TestGateway {
+    /// A request to `path` on the gateway.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("http://{}{path}", self.addr))
+    }
+
+    /// `GET path` with `token`.
+    pub async fn get(&self, path: &str, token: &str) -> anyhow::Result<Response> {
+        Ok(self
+            .request(Method::GET, path)
+            .bearer_auth(token)
+            .send()
+            .await?)
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<Response> {
+        Ok(self.request(Method::POST, path).json(body).send().await?)
+    }
+
+    /// Signs up `name` (email `name@example.com`, password `correct horse`); the session.
+    pub async fn signup(&self, name: &str) -> anyhow::Result<Value> {
+        let body = json!({
+            "email": format!("{name}@example.com"),
+            "username": name,
+            "password": "correct horse",
+        });
+        let response = self.post("/v1/auth/signup", &body).await?;
+        anyhow::ensure!(response.status() == 201, "signup: {}", response.status());
+        Ok(response.json().await?)
+    }
+}
+
+/// The status and JSON body of a response.
+pub async fn status_and_json(response: Response) -> anyhow::Result<(u16, Value)> {
+    let status = response.status().as_u16();
+    Ok((status, response.json().await?))
+}
+
+/// A string field of a JSON value, or "".
+pub fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+}
+
+/// Asserts the JSON error body carries `code`; returns its message.
+pub fn error_code(body: &Value, code: &str) -> String {
+    assert_eq!(text(body, "/error/code"), code, "{body}");
+    let message = text(body, "/error/message").to_owned();
+    assert!(!message.is_empty(), "{body}");
+    assert_eq!(
+        message,
+        message.to_lowercase(),
+        "messages are lowercase: {body}"
+    );
+    message
+}

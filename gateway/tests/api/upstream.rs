@@ -1,0 +1,203 @@
+//! A small stand-in for player-svc: `CatalogService` and `PlayerService` on a real gRPC server
+//! on port 0, registered in an `EmbeddedRegistry` so the gateway reaches it through the mesh.
+//! It verifies the caller identity the gateway attaches, as the real services do, and records
+//! who called.
+
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use tunemesh_discovery::{EmbeddedRegistry, Registration, Registry as _};
+use tunemesh_proto::catalog::v1 as catalog;
+use tunemesh_proto::catalog::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
+use tunemesh_proto::player::v1 as player;
+use tunemesh_proto::player::v1::player_service_server::{PlayerService, PlayerServiceServer};
+use tunemesh_runtime::identity::{Caller, MeshIdentity};
+
+/// What the fake saw.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// Verified callers, one per call.
+    pub callers: Vec<Caller>,
+    /// The last `ListTracks` request.
+    pub list_tracks: Option<catalog::ListTracksRequest>,
+    /// The last `ReportPlayback` request.
+    pub report: Option<player::ReportPlaybackRequest>,
+}
+
+#[derive(Clone)]
+struct Fake {
+    identity: MeshIdentity,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Fake {
+    fn verify<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let caller = self.identity.caller(request)?;
+        self.seen
+            .lock()
+            .map_err(|_| Status::internal("poisoned"))?
+            .callers
+            .push(caller);
+        Ok(())
+    }
+}
+
+/// The track every test reads.
+pub fn sample_track(id: &str) -> catalog::Track {
+    catalog::Track {
+        id: id.to_owned(),
+        title: "Ascension".to_owned(),
+        artists: vec![catalog::ArtistRef {
+            id: "ar1".into(),
+            name: "$uicideboy$".into(),
+        }],
+        album: Some(catalog::AlbumRef {
+            id: "al1".into(),
+            title: "Singularity".into(),
+        }),
+        duration: Some(prost_types::Duration {
+            seconds: 215,
+            nanos: 250_000_000,
+        }),
+        track_number: 3,
+        disc_number: 1,
+        genre: "Electronic".into(),
+        year: 2009,
+        cover: None,
+        available_qualities: vec![
+            catalog::AudioQuality::Low.into(),
+            catalog::AudioQuality::Normal.into(),
+        ],
+        create_time: Some(prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 0,
+        }),
+        update_time: None,
+        content_hash: String::new(),
+    }
+}
+
+/// `GetTrack` answers by id: `missing` → NOT_FOUND, `down` → UNAVAILABLE, `slow` → late.
+#[tonic::async_trait]
+impl CatalogService for Fake {
+    async fn get_track(
+        &self,
+        request: Request<catalog::GetTrackRequest>,
+    ) -> Result<Response<catalog::GetTrackResponse>, Status> {
+        self.verify(&request)?;
+        let id = request.into_inner().track_id;
+        match id.as_str() {
+            "missing" => Err(Status::not_found("Track missing not found")),
+            "down" => Err(Status::unavailable("catalog store at 10.0.0.7 unreachable")),
+            "broken" => Err(Status::internal("secret detail")),
+            _ => Ok(Response::new(catalog::GetTrackResponse {
+                track: Some(sample_track(&id)),
+            })),
+        }
+    }
+
+    async fn list_tracks(
+        &self,
+        request: Request<catalog::ListTracksRequest>,
+    ) -> Result<Response<catalog::ListTracksResponse>, Status> {
+        self.verify(&request)?;
+        let request = request.into_inner();
+        let next = if request.page_token.is_empty() {
+            "p2"
+        } else {
+            ""
+        };
+        self.seen
+            .lock()
+            .map_err(|_| Status::internal("poisoned"))?
+            .list_tracks = Some(request);
+        Ok(Response::new(catalog::ListTracksResponse {
+            tracks: vec![sample_track("t1"), sample_track("t2")],
+            next_page_token: next.to_owned(),
+            total_size: 3,
+        }))
+    }
+
+    async fn get_artist(
+        &self,
+        request: Request<catalog::GetArtistRequest>,
+    ) -> Result<Response<catalog::GetArtistResponse>, Status> {
+        self.verify(&request)?;
+        Ok(Response::new(catalog::GetArtistResponse {
+            artist: Some(catalog::Artist {
+                id: request.into_inner().artist_id,
+                name: "(G)I-DLE".into(),
+                sort_name: "G I-DLE".into(),
+                genres: vec!["K-pop".into()],
+                album_count: 2,
+                track_count: 20,
+                ..Default::default()
+            }),
+        }))
+    }
+    // Everything else keeps the generated default: UNIMPLEMENTED.
+}
+
+#[tonic::async_trait]
+impl PlayerService for Fake {
+    async fn report_playback(
+        &self,
+        request: Request<player::ReportPlaybackRequest>,
+    ) -> Result<Response<player::ReportPlaybackResponse>, Status> {
+        self.verify(&request)?;
+        let request = request.into_inner();
+        let played = request.played;
+        let counted = played.is_some_and(|p| p.seconds >= 30);
+        self.seen
+            .lock()
+            .map_err(|_| Status::internal("poisoned"))?
+            .report = Some(request);
+        Ok(Response::new(player::ReportPlaybackResponse {
+            play_counted: counted,
+            played,
+        }))
+    }
+}
+
+/// The running fake.
+#[derive(Debug)]
+pub struct Upstream {
+    /// What it saw.
+    pub seen: Arc<Mutex<Seen>>,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Upstream {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Starts the fake and registers it as `service` in `registry`.
+pub async fn start(
+    registry: &EmbeddedRegistry,
+    service: &str,
+    identity: MeshIdentity,
+) -> anyhow::Result<Upstream> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let fake = Fake {
+        identity,
+        seen: seen.clone(),
+    };
+    let shutdown = CancellationToken::new();
+    let server = tonic::transport::Server::builder()
+        .add_service(CatalogServiceServer::new(fake.clone()))
+        .add_service(PlayerServiceServer::new(fake))
+        .serve_with_incoming_shutdown(
+            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            shutdown.clone().cancelled_owned(),
+        );
+    tokio::spawn(server);
+    registry
+        .register(&Registration::for_service(service, addr, "test"))
+        .await?;
+    Ok(Upstream { seen, shutdown })
+}
