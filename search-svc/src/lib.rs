@@ -1,13 +1,38 @@
 //! search-svc: typo-tolerant full-text search over the catalogue, fed by catalogue events.
 //!
+//! Listeners type half a word with a typo and expect the right song first: every word
+//! matches exactly, within one or two typos, and (the last one) as a prefix; names with
+//! punctuation and diacritics match the way people type them; popular items rank higher.
+//!
 //! # Layout
 //! - [`settings`]: the `[search]` settings.
-//! - [`app`]: builds the service: adapters, gRPC server, background tasks.
-//! - [`grpc`]: thin adapters from the generated server traits.
+//! - [`app`]: builds the service: index, feed, readiness, gRPC server.
+//! - [`service`]: the [`Search`](service::Search) domain trait and its implementation.
+//! - [`grpc`]: the thin adapter from the generated server trait.
+//! - [`error`]: the service's errors and their codes.
+//! - [`text`]: how names and queries become terms (folding, punctuation, prefixes).
+//! - [`schema`]: the index's documents and fields.
+//! - [`query`]: queries built term by term (no query parser ever sees user text).
+//! - [`index`]: the tantivy index: batched commits, searches with popularity.
+//! - [`catalog`]: the catalogue model that turns events into document changes.
+//! - [`feed`]: the durable consumers that keep the index current.
+//! - [`readiness`]: health that follows the replay.
+//! - [`highlight`], [`page_token`]: response details.
 
 pub mod app;
+pub mod catalog;
+pub mod error;
+pub mod feed;
 pub mod grpc;
+pub mod highlight;
+pub mod index;
+pub mod page_token;
+pub mod query;
+pub mod readiness;
+pub mod schema;
+pub mod service;
 pub mod settings;
+pub mod text;
 
 pub use app::build;
 pub use settings::SearchSettings;

@@ -1,8 +1,48 @@
 //! Settings of the search service (`[search]`).
 
+use std::path::PathBuf;
+use std::time::Duration;
+
 use serde::Deserialize;
 
 /// What the search service can be configured with; the defaults serve `tunemesh up`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct SearchSettings {}
+pub struct SearchSettings {
+    /// Where the index lives in production (local disk; rebuilt by replay at every start).
+    /// Embedded mode uses `<data_dir>/search/index` and ignores this; unset in production
+    /// means an in-memory index.
+    pub index_dir: Option<PathBuf>,
+    /// Longest time an event waits before its batch is committed and searchable. Well under
+    /// the 1 s freshness target, leaving room for the commit itself.
+    #[serde(with = "humantime_serde")]
+    pub commit_interval: Duration,
+    /// How long the bus must stay quiet before the feed checks whether it has caught up.
+    #[serde(with = "humantime_serde")]
+    pub idle_check: Duration,
+    /// Events per commit at most (and unacknowledged deliveries per consumer at most).
+    pub max_batch: usize,
+    /// Events pulled from the bus per request.
+    pub batch_size: usize,
+    /// Indexing buffer of the writer, in bytes (tantivy needs at least 15 MB).
+    pub writer_memory_bytes: usize,
+    /// Play event ids remembered for deduplication.
+    pub play_dedup_capacity: usize,
+    /// Durable consumer names start with this, then `-catalog-` or `-play-` and the replica.
+    pub consumer_prefix: String,
+}
+
+impl Default for SearchSettings {
+    fn default() -> Self {
+        Self {
+            index_dir: None,
+            commit_interval: Duration::from_millis(150),
+            idle_check: Duration::from_millis(50),
+            max_batch: 2048,
+            batch_size: 256,
+            writer_memory_bytes: 64 * 1024 * 1024,
+            play_dedup_capacity: 200_000,
+            consumer_prefix: "search".to_owned(),
+        }
+    }
+}

