@@ -5,6 +5,20 @@
 //! consumers pull from a durable [`Subscription`] and settle each [`Delivery`], deduplicating
 //! by event id because delivery is at least once.
 //!
+//! # How a service uses it
+//!
+//! - Producer: add [`outbox::postgres::MIGRATION`] (or [`outbox::sqlite::MIGRATION`]) to the
+//!   service's migrations; in the request's transaction call
+//!   `outbox::postgres::append(&tx, &Envelope::from_event(&event)?)`, commit, then
+//!   `waker.wake()`. At start, spawn
+//!   `OutboxRelay::new(source, bus, settings).with_waker(waker).run(shutdown)`.
+//! - Consumer: `bus.subscribe(ConsumerSpec::new("reco", &[subjects::PLAY]))`, then
+//!   [`run_consumer`](consumer::run_consumer) with a [`Handler`](consumer::Handler) that
+//!   decodes with [`Envelope::decode`] (a malformed payload becomes a permanent error) and
+//!   records the id with [`dedup::PostgresProcessed`] in the same transaction as its effect.
+//! - Bus: [`jetstream::JetStreamBus::connect`] in production, [`embedded::EmbeddedBus::open`]
+//!   for `tunemesh up`; both behind `Arc<dyn EventBus>`.
+//!
 //! # Layout
 //!
 //! - `envelope.rs`: [`Envelope`], the [`Event`] trait of the contract messages
@@ -14,6 +28,14 @@
 //! - `outbox/`: the transactional outbox (PostgreSQL, SQLite) and its relay
 //! - `consumer.rs`: [`run_consumer`](consumer::run_consumer), the ack / nak / term loop
 //! - `dedup.rs`: processed-event tables and a bounded in-memory set, to handle each id once
+//! - `retry.rs`: jittered backoff shared by the relay and the consumer loop
+//!
+//! # Metrics
+//!
+//! `tunemesh_outbox_published_total`, `tunemesh_outbox_failures_total`,
+//! `tunemesh_outbox_rejected_total`, `tunemesh_outbox_pending_age_seconds` (label `outbox`);
+//! `tunemesh_consumer_events_total` (labels `consumer`, `outcome`), `tunemesh_consumer_lag`,
+//! `tunemesh_consumer_in_flight` (label `consumer`).
 
 pub mod bus;
 pub mod consumer;

@@ -11,6 +11,7 @@ mod store;
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -55,7 +56,12 @@ pub(crate) struct Shared {
     /// wake by themselves when their next redelivery is due.
     pub(crate) wake: Notify,
     settings: EmbeddedSettings,
+    /// When retention last ran (ms since the epoch); publishes run it at most once a minute.
+    last_prune_ms: AtomicI64,
 }
+
+/// How often publishes apply the retention settings.
+const PRUNE_EVERY_MS: i64 = 60_000;
 
 impl std::fmt::Debug for EmbeddedBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -78,10 +84,21 @@ impl EmbeddedBus {
                 db,
                 wake: Notify::new(),
                 settings: settings.clone(),
+                last_prune_ms: AtomicI64::new(0),
             }),
         };
         bus.prune().await.map_err(setup)?;
         Ok(bus)
+    }
+
+    /// Applies retention if it has not run for a minute (a long-running `tunemesh up` would
+    /// otherwise keep every event and id forever).
+    async fn prune_if_due(&self) -> Result<(), tokio_rusqlite::Error> {
+        let last = self.shared.last_prune_ms.load(Ordering::Relaxed);
+        if now_ms() - last < PRUNE_EVERY_MS {
+            return Ok(());
+        }
+        self.prune().await
     }
 
     async fn prune(&self) -> Result<(), tokio_rusqlite::Error> {
@@ -89,6 +106,7 @@ impl EmbeddedBus {
         let window = millis(settings.duplicate_window);
         let max_age = settings.max_age.map(millis);
         let now = now_ms();
+        self.shared.last_prune_ms.store(now, Ordering::Relaxed);
         self.shared
             .db
             .call(move |conn| store::prune(conn, now, window, max_age))
@@ -116,6 +134,10 @@ impl EventBus for EmbeddedBus {
             .map_err(|e| failed(Box::new(e)))?;
         if fresh {
             self.shared.wake.notify_waiters();
+        }
+        if let Err(error) = self.prune_if_due().await {
+            // Retention is housekeeping: the event is stored, so the publish succeeded.
+            tracing::warn!(%error, "embedded bus retention failed");
         }
         Ok(Published { duplicate: !fresh })
     }

@@ -184,6 +184,10 @@ impl EventBus for JetStreamBus {
             .map_err(|e| failed(Box::new(e)))?;
         // A server before 2.10 ignores `filter_subjects` and would deliver everything.
         if pull_consumer.cached_info().config.filter_subjects != config.filter_subjects {
+            // The server made a consumer of everything: remove it before anyone pulls from it.
+            if let Err(error) = self.stream.delete_consumer(&spec.name).await {
+                tracing::warn!(consumer = %spec.name, %error, "could not delete the unfiltered consumer");
+            }
             return Err(BusError::InvalidSpec(
                 "several subject filters need nats 2.10 or later".to_owned(),
             ));

@@ -329,3 +329,23 @@ pub async fn invalid_envelopes_are_refused(f: &Fixture) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+pub async fn a_durable_consumer_takes_new_settings_and_keeps_its_position(
+    f: &Fixture,
+) -> anyhow::Result<()> {
+    publish_tracks(f, subjects::PLAY, &["a", "b"]).await?;
+    let mut first = f.bus.subscribe(spec("reco", &[subjects::PLAY])).await?;
+    assert_eq!(take_and_ack(&mut first, 1).await?, ["a"]);
+    drop(first);
+
+    // A redeployed service changes its retry settings; the consumer keeps its place.
+    let changed = ConsumerSpec {
+        max_deliver: 7,
+        ack_wait: ACK_WAIT * 2,
+        max_in_flight: 32,
+        ..spec("reco", &[subjects::PLAY])
+    };
+    let mut second = f.bus.subscribe(changed).await?;
+    assert_eq!(take_and_ack(&mut second, 1).await?, ["b"]);
+    Ok(())
+}

@@ -43,5 +43,6 @@ contract!(
     a_consumer_that_stops_pulling_holds_a_bounded_number_of_events,
     invalid_specs_are_refused,
     invalid_envelopes_are_refused,
+    a_durable_consumer_takes_new_settings_and_keeps_its_position,
     a_pull_cancelled_midway_loses_nothing,
 );
