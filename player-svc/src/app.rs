@@ -1,39 +1,161 @@
-//! Builds the player service: binds its gRPC server and mounts its APIs.
+//! Builds the player service: its store and blobs (embedded or production), the outbox relay,
+//! the library watcher, the session sweeper and the gRPC server.
 
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::Context as _;
 use tunemesh_events::EventBus;
-use tunemesh_runtime::grpc::GrpcServer;
-use tunemesh_runtime::{App, ServiceContext};
-
-use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
-use crate::{PlayerSettings, SERVICE_NAME};
+use tunemesh_events::outbox::{
+    OutboxRelay, OutboxSource, RelaySettings, postgres::PostgresOutbox, sqlite::SqliteOutbox,
+};
 use tunemesh_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use tunemesh_proto::catalog::v1::ingest_service_server::IngestServiceServer;
 use tunemesh_proto::player::v1::player_service_server::PlayerServiceServer;
+use tunemesh_runtime::grpc::GrpcServer;
+use tunemesh_runtime::{App, ServiceContext, Storage};
+
+use crate::blobs::Blobs;
+use crate::catalog::Catalog;
+use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
+use crate::ingest::Ingest;
+use crate::media::TranscodeOptions;
+use crate::store::CatalogStore;
+use crate::store::postgres::PostgresStore;
+use crate::store::sqlite::SqliteStore;
+use crate::stream::Player;
+use crate::{PlayerSettings, SERVICE_NAME, convert, library, playback};
+
+/// How often the sweeper looks for abandoned play sessions.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
+
+/// The stores of one deployment mode.
+struct Stores {
+    catalog: Arc<dyn CatalogStore>,
+    outbox: Arc<dyn OutboxSource>,
+    blob_root: PathBuf,
+}
+
+async fn stores(settings: &PlayerSettings, ctx: &ServiceContext) -> anyhow::Result<Stores> {
+    match &ctx.storage {
+        Storage::Embedded { .. } => {
+            let dir = ctx
+                .storage
+                .embedded_dir(SERVICE_NAME)
+                .context("embedded storage without a data dir")?;
+            tokio::fs::create_dir_all(&dir)
+                .await
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let store = SqliteStore::open(&dir.join("catalog.sqlite"))
+                .await
+                .context("cannot open the catalogue")?;
+            let outbox = Arc::new(SqliteOutbox::new(SERVICE_NAME, store.connection()));
+            Ok(Stores {
+                catalog: Arc::new(store),
+                outbox,
+                blob_root: settings
+                    .blob_dir
+                    .clone()
+                    .unwrap_or_else(|| dir.join("blobs")),
+            })
+        }
+        Storage::Production { postgres, .. } => {
+            let blob_root = settings
+                .blob_dir
+                .clone()
+                .context("player.blob_dir must be set in production")?;
+            let pool = tunemesh_runtime::postgres::connect(postgres).await?;
+            let store = PostgresStore::migrate(pool.clone())
+                .await
+                .context("cannot migrate the catalogue")?;
+            Ok(Stores {
+                catalog: Arc::new(store),
+                outbox: Arc::new(PostgresOutbox::new(SERVICE_NAME, pool)),
+                blob_root,
+            })
+        }
+    }
+}
+
+fn transcode_options(settings: &PlayerSettings) -> anyhow::Result<TranscodeOptions> {
+    let qualities = settings
+        .qualities
+        .iter()
+        .map(|name| {
+            convert::quality_from_name(name)
+                .with_context(|| format!("unknown quality {name:?} in player.qualities"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    anyhow::ensure!(!qualities.is_empty(), "player.qualities must not be empty");
+    Ok(TranscodeOptions {
+        qualities,
+        ..TranscodeOptions::default()
+    })
+}
 
 /// Binds the service on `ctx.grpc.addr` and returns it ready to run.
 pub async fn build(
-    _settings: &PlayerSettings,
+    settings: &PlayerSettings,
     ctx: &ServiceContext,
-    _bus: Arc<dyn EventBus>,
+    bus: Arc<dyn EventBus>,
 ) -> anyhow::Result<App> {
+    let stores = stores(settings, ctx).await?;
+    let blobs = Blobs::local(&stores.blob_root)
+        .with_context(|| format!("cannot open blob dir {}", stores.blob_root.display()))?;
+    let relay = OutboxRelay::new(stores.outbox, bus, RelaySettings::default());
+    let waker = relay.waker();
+    let ingest = Ingest::new(
+        stores.catalog.clone(),
+        blobs.clone(),
+        transcode_options(settings)?,
+        settings.workers(),
+        waker.clone(),
+    );
+    let catalog = Catalog::new(stores.catalog.clone());
+    let player = Player::new(catalog.clone(), blobs, settings.stream_buffer_chunks);
+    let mut roots = settings.scan_roots.clone();
+    roots.extend(settings.library.clone());
+
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     let limit = ctx.grpc.max_message_bytes;
     server.add_service(
-        CatalogServiceServer::new(CatalogApi)
+        CatalogServiceServer::new(CatalogApi::new(catalog.clone(), ctx.identity.clone()))
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit),
     );
     server.add_service(
-        IngestServiceServer::new(IngestApi)
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
+        IngestServiceServer::new(IngestApi::new(
+            ingest.clone(),
+            ctx.identity.clone(),
+            roots,
+            settings.max_upload_bytes,
+        ))
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit),
     );
     server.add_service(
-        PlayerServiceServer::new(PlayerApi)
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
+        PlayerServiceServer::new(PlayerApi::new(
+            player,
+            catalog,
+            stores.catalog.clone(),
+            waker.clone(),
+            ctx.identity.clone(),
+        ))
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit),
     );
-    Ok(App::new(server))
+    let (store, timeout) = (stores.catalog, settings.session_timeout);
+    let mut app = App::new(server)
+        .with_task("outbox-relay", move |token| relay.run(token))
+        .with_task("session-sweeper", move |token| {
+            playback::sweep_stale_sessions(store, waker, timeout, SWEEP_EVERY, token)
+        });
+    if let Some(root) = settings.library.clone() {
+        let every = settings.rescan_interval;
+        app = app.with_task("library", move |token| {
+            library::watch(ingest, root, every, token)
+        });
+    }
+    Ok(app)
 }

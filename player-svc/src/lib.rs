@@ -1,14 +1,30 @@
 //! player-svc: the catalogue, media ingest and transcoding, chunked audio streaming and play reports.
 //!
 //! # Layout
-//! - [`settings`]: the `[player]` settings.
-//! - [`app`]: builds the service: adapters, gRPC server, background tasks.
+//! - [`settings`]: the `[player]` settings; [`error`]: the service's error codes.
+//! - [`app`]: builds the service: stores, blobs, gRPC server, background tasks.
 //! - [`grpc`]: thin adapters from the generated server traits.
+//! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store port and adapters.
+//! - [`ingest`], [`library`]: files to tracks; [`media`]: the transcoder.
+//! - [`stream`], [`seek`]: audio delivery from [`blobs`].
+//! - [`playback`]: play sessions and their events.
+//! - [`convert`], [`ids`]: contract messages and stable ids.
 
 pub mod app;
+pub mod blobs;
+pub mod catalog;
+pub mod convert;
+pub mod error;
 pub mod grpc;
+pub mod ids;
+pub mod ingest;
+pub mod library;
 pub mod media;
+pub mod playback;
+pub mod seek;
 pub mod settings;
+pub mod store;
+pub mod stream;
 
 pub use app::build;
 pub use settings::PlayerSettings;

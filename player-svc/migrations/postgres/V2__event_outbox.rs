@@ -1,0 +1,5 @@
+//! The events crate's outbox table, so catalogue changes and play events commit with it.
+
+pub fn migration() -> String {
+    tunemesh_events::outbox::postgres::MIGRATION.to_owned()
+}

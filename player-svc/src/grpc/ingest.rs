@@ -1,0 +1,263 @@
+//! `catalog.v1.IngestService`: admin-only uploads and server-side library scans.
+
+use std::path::PathBuf;
+use std::pin::Pin;
+
+use bytes::BytesMut;
+use futures::{Stream, StreamExt as _};
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_util::sync::CancellationToken;
+use tunemesh_proto::catalog::v1::ingest_service_server::IngestService;
+use tunemesh_proto::catalog::v1::*;
+use tunemesh_proto::tonic::{self, Request, Response, Status, Streaming};
+use tunemesh_runtime::identity::MeshIdentity;
+
+use super::caller;
+use crate::error::PlayerError;
+use crate::ingest::{Ingest, Outcome, Reason};
+use crate::library;
+
+/// `IngestService` over the [`Ingest`] pipeline.
+#[derive(Debug, Clone)]
+pub struct IngestApi {
+    ingest: Ingest,
+    identity: MeshIdentity,
+    /// Directories `ScanLibrary` may read.
+    roots: Vec<PathBuf>,
+    max_upload: u64,
+}
+
+impl IngestApi {
+    /// The API; scans are confined to `roots`, uploads to `max_upload` bytes.
+    pub fn new(
+        ingest: Ingest,
+        identity: MeshIdentity,
+        roots: Vec<PathBuf>,
+        max_upload: u64,
+    ) -> Self {
+        Self {
+            ingest,
+            identity,
+            roots,
+            max_upload,
+        }
+    }
+
+    fn admin<T>(&self, request: &Request<T>) -> Result<(), Status> {
+        let who = caller(&self.identity, request)?;
+        if who.has_role("admin") {
+            Ok(())
+        } else {
+            Err(PlayerError::PermissionDenied("ingest needs the admin role".to_owned()).to_status())
+        }
+    }
+}
+
+/// The contract's result for an outcome.
+pub fn result(outcome: &Outcome) -> IngestResult {
+    let reason = |r: Reason| match r {
+        Reason::Duplicate => IngestReason::DuplicateContent,
+        Reason::NotAudio => IngestReason::NotAudio,
+        Reason::Unsupported => IngestReason::UnsupportedFormat,
+        Reason::Corrupt => IngestReason::Corrupt,
+        Reason::Checksum => IngestReason::ChecksumMismatch,
+        Reason::Empty => IngestReason::Empty,
+        Reason::TooLarge => IngestReason::TooLarge,
+        Reason::Internal => IngestReason::Internal,
+    };
+    match outcome {
+        Outcome::Ingested { track_id, .. } => IngestResult {
+            outcome: IngestOutcome::Ingested as i32,
+            track_id: track_id.clone(),
+            reason: IngestReason::Unspecified as i32,
+            detail: String::new(),
+        },
+        Outcome::Skipped {
+            reason: r,
+            track_id,
+            detail,
+        } => IngestResult {
+            outcome: IngestOutcome::Skipped as i32,
+            track_id: track_id.clone().unwrap_or_default(),
+            reason: reason(*r) as i32,
+            detail: detail.clone(),
+        },
+        Outcome::Failed { reason: r, detail } => IngestResult {
+            outcome: IngestOutcome::Failed as i32,
+            track_id: String::new(),
+            reason: reason(*r) as i32,
+            detail: detail.clone(),
+        },
+    }
+}
+
+fn respond(outcome: &Outcome) -> Response<UploadTrackResponse> {
+    Response::new(UploadTrackResponse {
+        result: Some(result(outcome)),
+    })
+}
+
+fn invalid(field: &'static str, reason: &str) -> Status {
+    PlayerError::invalid(field, reason).to_status()
+}
+
+fn check_header(h: &UploadTrackHeader, max: u64) -> Result<[u8; 32], Status> {
+    let name = &h.file_name;
+    if name.is_empty() || name.len() > 255 || name.contains(['/', '\\', '\0']) {
+        return Err(invalid(
+            "file_name",
+            "1 to 255 bytes without directory separators",
+        ));
+    }
+    if h.size_bytes == 0 {
+        return Err(invalid("size_bytes", "must be greater than 0"));
+    }
+    if h.size_bytes > max {
+        return Err(PlayerError::ResourceExhausted(format!(
+            "file of {} bytes exceeds the limit of {max}",
+            h.size_bytes
+        ))
+        .to_status());
+    }
+    let hex = h.sha256.as_bytes();
+    let lower_hex = |c: &u8| c.is_ascii_digit() || (b'a'..=b'f').contains(c);
+    if hex.len() != 64 || !hex.iter().all(lower_hex) {
+        return Err(invalid("sha256", "must be 64 lowercase hex digits"));
+    }
+    let mut digest = [0u8; 32];
+    for (i, pair) in hex.chunks(2).enumerate() {
+        let s = std::str::from_utf8(pair).map_err(|_| invalid("sha256", "not hex"))?;
+        digest[i] = u8::from_str_radix(s, 16).map_err(|_| invalid("sha256", "not hex"))?;
+    }
+    Ok(digest)
+}
+
+type ScanStream = Pin<Box<dyn Stream<Item = Result<ScanLibraryResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl IngestService for IngestApi {
+    async fn upload_track(
+        &self,
+        request: Request<Streaming<UploadTrackRequest>>,
+    ) -> Result<Response<UploadTrackResponse>, Status> {
+        self.admin(&request)?;
+        let mut stream = request.into_inner();
+        let header = match stream.message().await? {
+            Some(UploadTrackRequest {
+                payload: Some(upload_track_request::Payload::Header(h)),
+            }) => h,
+            _ => return Err(invalid("payload", "the first message must be a header")),
+        };
+        let max = self.max_upload.min(self.ingest.max_file_bytes());
+        let digest = check_header(&header, max)?;
+        let hash = crate::ingest::content_hash(&digest);
+        // Known content is answered at once; the client stops sending when it sees this.
+        let source = format!("upload:{hash}");
+        let size = header.size_bytes;
+        let mut bytes = BytesMut::with_capacity(usize::try_from(size.min(64 << 20)).unwrap_or(0));
+        let mut hasher = Sha256::new();
+        while let Some(message) = stream.message().await? {
+            match message.payload {
+                Some(upload_track_request::Payload::Chunk(chunk)) => {
+                    if bytes.len() as u64 + chunk.len() as u64 > size {
+                        return Err(invalid("chunk", "more bytes than announced in the header"));
+                    }
+                    hasher.update(&chunk);
+                    bytes.extend_from_slice(&chunk);
+                }
+                Some(upload_track_request::Payload::Header(_)) => {
+                    return Err(invalid("header", "sent twice"));
+                }
+                None => return Err(invalid("payload", "empty message")),
+            }
+        }
+        let received: [u8; 32] = hasher.finalize().into();
+        if (bytes.len() as u64) < size || received != digest {
+            return Ok(respond(&Outcome::Failed {
+                reason: Reason::Checksum,
+                detail: format!(
+                    "received {} of {size} bytes{}",
+                    bytes.len(),
+                    if received == digest {
+                        ""
+                    } else {
+                        " and they do not match the sha256"
+                    }
+                ),
+            }));
+        }
+        let outcome = self
+            .ingest
+            .ingest_bytes(source, header.file_name, bytes.freeze(), Some(digest))
+            .await;
+        Ok(respond(&outcome))
+    }
+
+    async fn scan_library(
+        &self,
+        request: Request<ScanLibraryRequest>,
+    ) -> Result<Response<ScanStream>, Status> {
+        self.admin(&request)?;
+        let path = PathBuf::from(&request.get_ref().path);
+        if !path.is_absolute() {
+            return Err(invalid("path", "must be absolute"));
+        }
+        let meta = tokio::fs::metadata(&path)
+            .await
+            .map_err(|_| PlayerError::not_found("path", path.display().to_string()).to_status())?;
+        if !meta.is_dir() {
+            return Err(PlayerError::FailedPrecondition(format!(
+                "{} is not a directory",
+                path.display()
+            ))
+            .to_status());
+        }
+        let canonical = tokio::fs::canonicalize(&path).await.map_err(|_| {
+            PlayerError::PermissionDenied("cannot read the path".to_owned()).to_status()
+        })?;
+        let allowed = self
+            .roots
+            .iter()
+            .any(|root| std::fs::canonicalize(root).is_ok_and(|root| canonical.starts_with(root)));
+        if !allowed {
+            return Err(PlayerError::PermissionDenied(
+                "the path is outside the directories this server may scan".to_owned(),
+            )
+            .to_status());
+        }
+        let walked = tokio::task::spawn_blocking(move || library::walk(&canonical))
+            .await
+            .map_err(|e| PlayerError::Unexpected(e.into()).to_status())?;
+        let files = walked.map_err(|e| {
+            PlayerError::PermissionDenied(format!("cannot read the directory: {e}")).to_status()
+        })?;
+        let total = u32::try_from(files.len()).unwrap_or(u32::MAX);
+        let (tx, rx) = mpsc::channel(4);
+        let ingest = self.ingest.clone();
+        let stop = CancellationToken::new();
+        let guard = stop.clone().drop_guard();
+        tokio::spawn(async move { library::ingest_all(&ingest, files, tx, stop).await });
+        let mut progress = ScanProgress {
+            files_total: total,
+            ..ScanProgress::default()
+        };
+        let out = ReceiverStream::new(rx).map(move |(path, outcome)| {
+            // Holding the guard in the stream cancels the scan when the client goes away.
+            let _ = &guard;
+            progress.files_done += 1;
+            match &outcome {
+                Outcome::Ingested { .. } => progress.ingested += 1,
+                Outcome::Skipped { .. } => progress.skipped += 1,
+                Outcome::Failed { .. } => progress.failed += 1,
+            }
+            Ok(ScanLibraryResponse {
+                file_path: path.display().to_string(),
+                result: Some(result(&outcome)),
+                progress: Some(progress),
+            })
+        });
+        Ok(Response::new(Box::pin(out)))
+    }
+}

@@ -1,0 +1,23 @@
+//! Thin gRPC adapters: each method checks the caller, turns the request into a call on the
+//! domain and the result into a response.
+//!
+//! # Layout
+//! - `catalog.rs`: `CatalogService`
+//! - `player.rs`: `PlayerService`
+//! - `ingest.rs`: `IngestService`
+
+mod catalog;
+mod ingest;
+mod player;
+
+pub use catalog::CatalogApi;
+pub use ingest::IngestApi;
+pub use player::PlayerApi;
+
+use tunemesh_proto::tonic::{Request, Status};
+use tunemesh_runtime::identity::{Caller, MeshIdentity};
+
+/// The verified caller, or UNAUTHENTICATED.
+fn caller<T>(identity: &MeshIdentity, request: &Request<T>) -> Result<Caller, Status> {
+    identity.caller(request).map_err(Status::from)
+}

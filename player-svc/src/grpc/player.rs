@@ -1,0 +1,328 @@
+//! `player.v1.PlayerService`.
+
+use std::pin::Pin;
+
+use futures::{Stream, StreamExt as _};
+use tokio_stream::wrappers::ReceiverStream;
+use tunemesh_proto::player::v1::player_service_server::PlayerService;
+use tunemesh_proto::player::v1::*;
+use tunemesh_proto::tonic::{self, Request, Response, Status};
+use tunemesh_runtime::identity::MeshIdentity;
+
+use super::caller;
+use crate::catalog::Catalog;
+use crate::convert::{self, duration_us, quality_to_proto, to_us};
+use crate::error::PlayerError;
+use crate::media::Quality;
+use crate::playback::{self, Report};
+use crate::store::CatalogStore;
+use crate::stream::{Container, OGG_MIME, Player, WEBM_MIME};
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
+
+/// `PlayerService` over the [`Player`] and the session store.
+#[derive(Debug, Clone)]
+pub struct PlayerApi {
+    player: Player,
+    catalog: Catalog,
+    sessions: std::sync::Arc<dyn CatalogStore>,
+    waker: tunemesh_events::outbox::OutboxWaker,
+    identity: MeshIdentity,
+}
+
+impl PlayerApi {
+    /// The API; `waker` is poked after a report wrote an event.
+    pub fn new(
+        player: Player,
+        catalog: Catalog,
+        sessions: std::sync::Arc<dyn CatalogStore>,
+        waker: tunemesh_events::outbox::OutboxWaker,
+        identity: MeshIdentity,
+    ) -> Self {
+        Self {
+            player,
+            catalog,
+            sessions,
+            waker,
+            identity,
+        }
+    }
+}
+
+fn quality(raw: i32) -> Result<Quality, Status> {
+    convert::quality_from_request(raw).ok_or_else(|| {
+        PlayerError::invalid("quality", format!("unknown quality {raw}")).to_status()
+    })
+}
+
+fn position_us(
+    d: Option<&tunemesh_proto::prost_types::Duration>,
+    field: &'static str,
+) -> Result<u64, Status> {
+    match d {
+        None => Ok(0),
+        Some(d) => to_us(d).ok_or_else(|| {
+            PlayerError::invalid(field, "must be a non-negative duration").to_status()
+        }),
+    }
+}
+
+#[tonic::async_trait]
+impl PlayerService for PlayerApi {
+    async fn stream_audio(
+        &self,
+        request: Request<StreamAudioRequest>,
+    ) -> Result<Response<BoxStream<StreamAudioResponse>>, Status> {
+        caller(&self.identity, &request)?;
+        let r = request.into_inner();
+        let q = quality(r.quality)?;
+        let container = match AudioContainer::try_from(r.container) {
+            Ok(AudioContainer::Unspecified | AudioContainer::Ogg) => Container::Ogg,
+            Ok(AudioContainer::Webm) => Container::Webm,
+            Err(_) => {
+                return Err(PlayerError::invalid("container", "unknown container").to_status());
+            }
+        };
+        let start = position_us(r.start_position.as_ref(), "start_position")?;
+        let (h, chunks) = self
+            .player
+            .stream(&r.track_id, q, container, start)
+            .await
+            .map_err(|e| e.to_status())?;
+        let (container, mime) = match h.container {
+            Container::Ogg => (AudioContainer::Ogg, OGG_MIME),
+            Container::Webm => (AudioContainer::Webm, WEBM_MIME),
+        };
+        let header = AudioStreamHeader {
+            track_id: h.track.id.clone(),
+            quality: quality_to_proto(h.quality) as i32,
+            codec: AudioCodec::Opus as i32,
+            container: container as i32,
+            mime_type: mime.to_owned(),
+            sample_rate_hz: 48_000,
+            channels: h.track.manifest.channels,
+            bitrate_bps: h.bitrate_bps,
+            duration: Some(duration_us(h.track.duration_us)),
+            start_position: Some(duration_us(i64::try_from(h.start_us).unwrap_or(0))),
+            total_bytes: h.total_bytes,
+        };
+        let first = futures::stream::once(async move {
+            Ok(StreamAudioResponse {
+                message: Some(stream_audio_response::Message::Header(header)),
+            })
+        });
+        let rest = ReceiverStream::new(chunks).map(|chunk| match chunk {
+            Ok(c) => Ok(StreamAudioResponse {
+                message: Some(stream_audio_response::Message::Chunk(AudioChunk {
+                    byte_offset: c.offset,
+                    data: Vec::from(c.data),
+                    media_time: Some(duration_us(i64::try_from(c.media_us).unwrap_or(0))),
+                })),
+            }),
+            Err(e) => Err(e.to_status()),
+        });
+        Ok(Response::new(Box::pin(first.chain(rest))))
+    }
+
+    async fn get_audio_manifest(
+        &self,
+        request: Request<GetAudioManifestRequest>,
+    ) -> Result<Response<GetAudioManifestResponse>, Status> {
+        caller(&self.identity, &request)?;
+        let (track, renditions) = self
+            .player
+            .manifest(&request.get_ref().track_id)
+            .await
+            .map_err(|e| e.to_status())?;
+        let renditions = renditions
+            .into_iter()
+            .filter_map(|(r, init)| {
+                let q = convert::quality_from_name(&r.quality)?;
+                Some(AudioRendition {
+                    quality: quality_to_proto(q) as i32,
+                    codec: AudioCodec::Opus as i32,
+                    bitrate_bps: r.bitrate_bps,
+                    sample_rate_hz: 48_000,
+                    channels: track.manifest.channels,
+                    segmented_mime_type: WEBM_MIME.to_owned(),
+                    init_segment: Vec::from(init),
+                    segments: r
+                        .webm_segments
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| AudioSegment {
+                            index: u32::try_from(i).unwrap_or(u32::MAX),
+                            start_time: Some(duration_us(i64::try_from(s.start_us).unwrap_or(0))),
+                            duration: Some(duration_us(i64::try_from(s.duration_us).unwrap_or(0))),
+                            size_bytes: s.size,
+                        })
+                        .collect(),
+                    progressive_mime_type: OGG_MIME.to_owned(),
+                    progressive_size_bytes: r.ogg_size,
+                })
+            })
+            .collect();
+        Ok(Response::new(GetAudioManifestResponse {
+            manifest: Some(AudioManifest {
+                track_id: track.id.clone(),
+                duration: Some(duration_us(track.duration_us)),
+                renditions,
+            }),
+        }))
+    }
+
+    async fn read_audio_range(
+        &self,
+        request: Request<ReadAudioRangeRequest>,
+    ) -> Result<Response<BoxStream<ReadAudioRangeResponse>>, Status> {
+        caller(&self.identity, &request)?;
+        let r = request.into_inner();
+        let q = quality(r.quality)?;
+        let (size, chunks) = self
+            .player
+            .read_range(&r.track_id, q, r.offset, r.length)
+            .await
+            .map_err(|e| e.to_status())?;
+        let out = ReceiverStream::new(chunks).map(move |chunk| match chunk {
+            Ok(c) => Ok(ReadAudioRangeResponse {
+                offset: c.offset,
+                data: Vec::from(c.data),
+                file_size_bytes: size,
+                mime_type: OGG_MIME.to_owned(),
+            }),
+            Err(e) => Err(e.to_status()),
+        });
+        Ok(Response::new(Box::pin(out)))
+    }
+
+    async fn get_audio_segment(
+        &self,
+        request: Request<GetAudioSegmentRequest>,
+    ) -> Result<Response<GetAudioSegmentResponse>, Status> {
+        caller(&self.identity, &request)?;
+        let r = request.into_inner();
+        let q = quality(r.quality)?;
+        let index = match r.segment {
+            Some(get_audio_segment_request::Segment::InitSegment(true)) => None,
+            Some(get_audio_segment_request::Segment::MediaSegmentIndex(i)) => Some(i),
+            _ => {
+                return Err(PlayerError::invalid(
+                    "segment",
+                    "set init_segment to true or give media_segment_index",
+                )
+                .to_status());
+            }
+        };
+        let (data, times) = self
+            .player
+            .segment(&r.track_id, q, index)
+            .await
+            .map_err(|e| e.to_status())?;
+        let to_d = |us: u64| Some(duration_us(i64::try_from(us).unwrap_or(0)));
+        Ok(Response::new(GetAudioSegmentResponse {
+            data: Vec::from(data),
+            mime_type: WEBM_MIME.to_owned(),
+            start_time: times.and_then(|(s, _)| to_d(s)),
+            duration: times.and_then(|(_, d)| to_d(d)),
+        }))
+    }
+
+    async fn report_playback(
+        &self,
+        request: Request<ReportPlaybackRequest>,
+    ) -> Result<Response<ReportPlaybackResponse>, Status> {
+        let user = caller(&self.identity, &request)?;
+        let r = request.into_inner();
+        let report = self
+            .validate(user.user_id, r)
+            .await
+            .map_err(|e| e.to_status())?;
+        let session_id = report.session_id.clone();
+        let update = Box::new(move |current| playback::apply(current, &report));
+        let decision = self
+            .sessions
+            .update_session(&session_id, update)
+            .await
+            .map_err(|e| PlayerError::from(e).to_status())?;
+        if decision.event.is_some() {
+            self.waker.wake();
+        }
+        Ok(Response::new(ReportPlaybackResponse {
+            play_counted: decision.session.counted,
+            played: Some(duration_us(decision.session.played_us)),
+        }))
+    }
+}
+
+impl PlayerApi {
+    /// Checks a report against the contract and the catalogue.
+    async fn validate(
+        &self,
+        user_id: String,
+        r: ReportPlaybackRequest,
+    ) -> Result<Report, PlayerError> {
+        if !crate::ids::valid(&r.play_session_id) {
+            return Err(PlayerError::invalid(
+                "play_session_id",
+                "must be 1 to 64 ascii characters",
+            ));
+        }
+        let state = match PlaybackState::try_from(r.state) {
+            Ok(PlaybackState::Unspecified) | Err(_) => {
+                return Err(PlayerError::invalid("state", "required"));
+            }
+            Ok(state) => state,
+        };
+        let end_reason = PlaybackEndReason::try_from(r.end_reason)
+            .map_err(|_| PlayerError::invalid("end_reason", "unknown value"))?;
+        let ends = matches!(state, PlaybackState::Stopped | PlaybackState::Ended);
+        if ends && end_reason == PlaybackEndReason::Unspecified {
+            return Err(PlayerError::invalid(
+                "end_reason",
+                "required when the session ends",
+            ));
+        }
+        if end_reason == PlaybackEndReason::TimedOut {
+            return Err(PlayerError::invalid(
+                "end_reason",
+                "timed out is set by the server only",
+            ));
+        }
+        let played = match r.played.as_ref() {
+            None => 0,
+            Some(d) => {
+                to_us(d).ok_or_else(|| PlayerError::invalid("played", "must not be negative"))?
+            }
+        };
+        let track = self.catalog.track(&r.track_id).await?;
+        let duration = u64::try_from(track.duration_us).unwrap_or(0);
+        if let Some(p) = r.position.as_ref() {
+            let p =
+                to_us(p).ok_or_else(|| PlayerError::invalid("position", "must not be negative"))?;
+            if p > duration + 1_000_000 {
+                return Err(PlayerError::invalid(
+                    "position",
+                    "past the end of the track",
+                ));
+            }
+        }
+        let client_ms = r.client_time.and_then(|t| {
+            let t = std::time::SystemTime::try_from(t).ok()?;
+            let ms = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+            i64::try_from(ms).ok()
+        });
+        Ok(Report {
+            user_id,
+            session_id: r.play_session_id,
+            sequence: r.sequence,
+            track_id: track.id,
+            track_duration_us: track.duration_us,
+            played_us: i64::try_from(played).unwrap_or(i64::MAX),
+            state,
+            end_reason,
+            context: r.context,
+            quality: r.quality,
+            client_ms,
+        })
+    }
+}

@@ -1,0 +1,437 @@
+//! Ingest: one file in, one catalogue track out, or a clear reason why not.
+//!
+//! Idempotent by content hash (checked before any transcoding). Transcoding runs on the
+//! blocking pool but never on more than `workers` threads at once (cores - 1 by default), so
+//! a library scan leaves a core for serving. A track becomes visible only once every
+//! rendition is stored: blobs first, then the catalogue row and its `TrackAdded` (or
+//! `TrackUpdated`, for a changed file at a known path) event in one transaction.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use tunemesh_events::Envelope;
+use tunemesh_events::outbox::OutboxWaker;
+use tunemesh_proto::events::v1::{
+    CatalogEvent, EventMeta, TrackAdded, TrackUpdated, catalog_event,
+};
+
+use crate::blobs::Blobs;
+use crate::media::{self, MediaBundle, MediaError, TranscodeOptions};
+use crate::store::{
+    AlbumKey, ArtistKey, CatalogStore, Cover, RenditionManifest, SegmentEntry, TrackManifest,
+    TrackRecord,
+};
+use crate::{convert, ids, seek};
+
+/// Shortest audio accepted as a track.
+const MIN_DURATION: Duration = Duration::from_secs(1);
+
+/// Why a file did not become a (new) track; mirrors the contract's `IngestReason`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Already in the catalogue.
+    Duplicate,
+    /// Not audio.
+    NotAudio,
+    /// A codec we do not decode.
+    Unsupported,
+    /// Damaged or truncated.
+    Corrupt,
+    /// The bytes do not match the announced size or hash.
+    Checksum,
+    /// No audio, or under a second.
+    Empty,
+    /// Over a limit.
+    TooLarge,
+    /// Our fault (storage, transcoder).
+    Internal,
+}
+
+/// What happened to one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new track, or a changed file's track updated (`updated`).
+    Ingested {
+        /// The track.
+        track_id: String,
+        /// True when the source was known and its content changed.
+        updated: bool,
+    },
+    /// Left alone on purpose.
+    Skipped {
+        /// Why.
+        reason: Reason,
+        /// The existing track, for duplicates.
+        track_id: Option<String>,
+        /// For people.
+        detail: String,
+    },
+    /// Could not be ingested; nothing changed.
+    Failed {
+        /// Why.
+        reason: Reason,
+        /// For people: the decoder's or the store's words.
+        detail: String,
+    },
+}
+
+impl Outcome {
+    fn failed(reason: Reason, detail: impl Into<String>) -> Self {
+        Self::Failed {
+            reason,
+            detail: detail.into(),
+        }
+    }
+
+    fn internal(error: impl std::fmt::Display) -> Self {
+        Self::failed(Reason::Internal, error.to_string())
+    }
+}
+
+/// Maps a media error to the reason the contract names.
+fn media_outcome(error: &MediaError) -> Outcome {
+    let detail = error.to_string();
+    match error {
+        MediaError::NotAudio => Outcome::Skipped {
+            reason: Reason::NotAudio,
+            track_id: None,
+            detail,
+        },
+        MediaError::Empty | MediaError::NoAudio => Outcome::failed(Reason::Empty, detail),
+        MediaError::UnsupportedCodec { .. }
+        | MediaError::Channels { .. }
+        | MediaError::SampleRate { .. } => Outcome::failed(Reason::Unsupported, detail),
+        MediaError::Truncated { .. }
+        | MediaError::Corrupt { .. }
+        | MediaError::Damaged { .. }
+        | MediaError::FormatChange { .. } => Outcome::failed(Reason::Corrupt, detail),
+        MediaError::FileTooLarge { .. }
+        | MediaError::TooLong { .. }
+        | MediaError::CoverTooLarge { .. } => Outcome::failed(Reason::TooLarge, detail),
+        MediaError::Io { .. } | MediaError::Encoder(_) => Outcome::failed(Reason::Internal, detail),
+    }
+}
+
+/// `sha256:<hex>` of a digest.
+pub fn content_hash(digest: &[u8; 32]) -> String {
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The ingest pipeline.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    store: Arc<dyn CatalogStore>,
+    blobs: Blobs,
+    options: Arc<TranscodeOptions>,
+    /// One permit per transcoding thread.
+    workers: Arc<Semaphore>,
+    waker: OutboxWaker,
+}
+
+impl Ingest {
+    /// A pipeline writing to `store` and `blobs`, transcoding on at most `workers` threads.
+    pub fn new(
+        store: Arc<dyn CatalogStore>,
+        blobs: Blobs,
+        options: TranscodeOptions,
+        workers: usize,
+        waker: OutboxWaker,
+    ) -> Self {
+        Self {
+            store,
+            blobs,
+            options: Arc::new(options),
+            workers: Arc::new(Semaphore::new(workers.max(1))),
+            waker,
+        }
+    }
+
+    /// Transcoding threads.
+    pub fn workers(&self) -> usize {
+        self.workers.available_permits().max(1)
+    }
+
+    /// Largest source accepted.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.options.limits.max_file_bytes
+    }
+
+    /// Ingests the file at `path` (the source is its path, so a changed file keeps its id).
+    pub async fn ingest_path(&self, path: &Path) -> Outcome {
+        let max = self.options.limits.max_file_bytes;
+        let owned = path.to_owned();
+        let read = tokio::task::spawn_blocking(move || -> std::io::Result<Result<Bytes, u64>> {
+            let len = std::fs::metadata(&owned)?.len();
+            if len > max {
+                return Ok(Err(len));
+            }
+            Ok(Ok(Bytes::from(std::fs::read(&owned)?)))
+        })
+        .await;
+        let bytes = match read {
+            Ok(Ok(Ok(bytes))) => bytes,
+            Ok(Ok(Err(len))) => {
+                return Outcome::failed(
+                    Reason::TooLarge,
+                    format!("file too large: {len} bytes (at most {max})"),
+                );
+            }
+            Ok(Err(error)) => {
+                return Outcome::failed(Reason::Internal, format!("cannot read file: {error}"));
+            }
+            Err(error) => return Outcome::internal(error),
+        };
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let source = format!("file:{}", path.display());
+        self.ingest_bytes(source, name, bytes, None).await
+    }
+
+    /// Ingests a whole file held in memory; `digest` when the caller already hashed it.
+    pub async fn ingest_bytes(
+        &self,
+        source: String,
+        name: String,
+        bytes: Bytes,
+        digest: Option<[u8; 32]>,
+    ) -> Outcome {
+        if bytes.is_empty() {
+            return media_outcome(&MediaError::Empty);
+        }
+        let digest = match digest {
+            Some(d) => d,
+            None => {
+                let b = bytes.clone();
+                match tokio::task::spawn_blocking(move || Sha256::digest(&b).into()).await {
+                    Ok(d) => d,
+                    Err(error) => return Outcome::internal(error),
+                }
+            }
+        };
+        let hash = content_hash(&digest);
+        match self.store.track_id_by_hash(&hash).await {
+            Ok(Some(id)) => {
+                return Outcome::Skipped {
+                    reason: Reason::Duplicate,
+                    track_id: Some(id),
+                    detail: "already in the catalogue".to_owned(),
+                };
+            }
+            Ok(None) => {}
+            Err(error) => return Outcome::internal(tunemesh_runtime::error::DisplayChain(&error)),
+        }
+        let bundle = match self.transcode(bytes, name.clone()).await {
+            Ok(bundle) => bundle,
+            Err(outcome) => return outcome,
+        };
+        if bundle.duration < MIN_DURATION {
+            return Outcome::failed(Reason::Empty, "under the minimum duration of 1 s");
+        }
+        match self.store_track(&source, &name, &hash, &bundle).await {
+            Ok(outcome) => outcome,
+            Err(error) => Outcome::internal(format!("{error:#}")),
+        }
+    }
+
+    /// Transcodes on a worker thread, waiting for a free one.
+    async fn transcode(&self, bytes: Bytes, name: String) -> Result<MediaBundle, Outcome> {
+        let _permit = self
+            .workers
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(Outcome::internal)?;
+        let options = self.options.clone();
+        let started = std::time::Instant::now();
+        let result = tokio::task::spawn_blocking(move || media::transcode(&bytes, &name, &options))
+            .await
+            .map_err(Outcome::internal)?;
+        metrics::histogram!("tunemesh_player_transcode_seconds")
+            .record(started.elapsed().as_secs_f64());
+        result.map_err(|e| media_outcome(&e))
+    }
+
+    /// Blobs first, then the row and its event in one transaction.
+    async fn store_track(
+        &self,
+        source: &str,
+        name: &str,
+        hash: &str,
+        bundle: &MediaBundle,
+    ) -> anyhow::Result<Outcome> {
+        let existing = self.store.track_by_source(source).await?;
+        let id = existing
+            .as_ref()
+            .map_or_else(|| ids::track_id(source), |t| t.id.clone());
+        let prefix = format!("tracks/{id}/{}", &hash["sha256:".len()..][..16]);
+        let mut renditions = Vec::with_capacity(bundle.renditions.len());
+        let mut ladder: Vec<_> = bundle.renditions.iter().collect();
+        ladder.sort_by_key(|r| r.quality);
+        for r in ladder {
+            let index = seek::index(&r.ogg).ok_or_else(|| {
+                anyhow::anyhow!("our own ogg output of {} is malformed", r.quality)
+            })?;
+            let mut webm = BytesMut::with_capacity(
+                r.init.len() + r.segments.iter().map(|s| s.bytes.len()).sum::<usize>(),
+            );
+            webm.extend_from_slice(&r.init);
+            let mut segments = Vec::with_capacity(r.segments.len());
+            for s in &r.segments {
+                segments.push(SegmentEntry {
+                    offset: webm.len() as u64,
+                    size: s.bytes.len() as u64,
+                    start_us: micros(s.start),
+                    duration_us: micros(s.duration),
+                });
+                webm.extend_from_slice(&s.bytes);
+            }
+            let dir = format!("{prefix}/{}", r.quality);
+            self.blobs
+                .put(&format!("{dir}/audio.ogg"), r.ogg.clone())
+                .await?;
+            self.blobs
+                .put(&format!("{dir}/audio.webm"), webm.freeze())
+                .await?;
+            renditions.push(RenditionManifest {
+                quality: r.quality.as_str().to_owned(),
+                bitrate_bps: r.bitrate,
+                ogg_size: r.ogg.len() as u64,
+                ogg_header_size: index.header_size,
+                ogg_pages: index.pages,
+                webm_init_size: r.init.len() as u64,
+                webm_segments: segments,
+            });
+        }
+        let cover = match &bundle.cover {
+            Some(art) => {
+                let digest: [u8; 32] = Sha256::digest(&art.data).into();
+                let id = content_hash(&digest)["sha256:".len()..].to_owned();
+                self.blobs
+                    .put(&format!("covers/{id}"), art.data.clone())
+                    .await?;
+                Some(Cover {
+                    id,
+                    media_type: art.mime_type.clone(),
+                })
+            }
+            None => None,
+        };
+        let now = now_ms();
+        let record = record(RecordParts {
+            id: id.clone(),
+            source,
+            name,
+            hash,
+            bundle,
+            manifest: TrackManifest {
+                blob_prefix: prefix,
+                channels: u32::try_from(bundle.source_channels.clamp(1, 2)).unwrap_or(2),
+                renditions,
+            },
+            cover,
+            create_ms: existing.as_ref().map_or(now, |t| t.create_ms),
+            update_ms: now,
+        });
+        let updated = existing.is_some();
+        let event = catalog_event(&record, updated)?;
+        self.store.put_track(&record, &event).await?;
+        self.waker.wake();
+        tracing::info!(track = %id, %source, updated, "track ingested");
+        Ok(Outcome::Ingested {
+            track_id: id,
+            updated,
+        })
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// Milliseconds since the epoch, now.
+pub fn now_ms() -> i64 {
+    let ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+struct RecordParts<'a> {
+    id: String,
+    source: &'a str,
+    name: &'a str,
+    hash: &'a str,
+    bundle: &'a MediaBundle,
+    manifest: TrackManifest,
+    cover: Option<Cover>,
+    create_ms: i64,
+    update_ms: i64,
+}
+
+fn artist_key(name: &str) -> ArtistKey {
+    ArtistKey {
+        id: ids::artist_id(name),
+        name: name.to_owned(),
+        sort_name: ids::sort_name(name),
+    }
+}
+
+/// The catalogue row for a transcoded file: tags, with the contract's fallbacks.
+fn record(p: RecordParts<'_>) -> TrackRecord {
+    let tags = &p.bundle.metadata;
+    let stem = Path::new(p.name)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or("Untitled");
+    let artist = tags.artist.as_deref().or(tags.album_artist.as_deref());
+    let artist = artist.unwrap_or("Unknown Artist");
+    let album_artist = tags.album_artist.as_deref().unwrap_or(artist);
+    let album_title = tags.album.as_deref().unwrap_or("Unknown Album");
+    TrackRecord {
+        id: p.id,
+        source: p.source.to_owned(),
+        content_hash: p.hash.to_owned(),
+        title: tags.title.clone().unwrap_or_else(|| stem.to_owned()),
+        artist: artist_key(artist),
+        album: AlbumKey {
+            id: ids::album_id(album_artist, album_title),
+            title: album_title.to_owned(),
+            artist: artist_key(album_artist),
+        },
+        duration_us: i64::try_from(p.bundle.duration.as_micros()).unwrap_or(i64::MAX),
+        track_number: tags.track_number.unwrap_or(0),
+        disc_number: tags.disc_number.unwrap_or(0),
+        genre: tags.genre.clone().unwrap_or_default(),
+        year: tags.year.map_or(0, u32::from),
+        cover: p.cover,
+        manifest: p.manifest,
+        create_ms: p.create_ms,
+        update_ms: p.update_ms,
+    }
+}
+
+/// `TrackAdded` or `TrackUpdated` carrying the whole track.
+fn catalog_event(record: &TrackRecord, updated: bool) -> anyhow::Result<Envelope> {
+    let meta = Some(EventMeta {
+        event_id: tunemesh_events::new_event_id(),
+        occurred_at: Some(convert::timestamp_ms(record.update_ms)),
+        trace_context: None,
+        producer: "player-svc".to_owned(),
+    });
+    let track = Some(convert::track(record));
+    let event = if updated {
+        catalog_event::Event::TrackUpdated(TrackUpdated { meta, track })
+    } else {
+        catalog_event::Event::TrackAdded(TrackAdded { meta, track })
+    };
+    Ok(Envelope::from_event(&CatalogEvent { event: Some(event) })?)
+}

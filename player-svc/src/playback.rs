@@ -1,0 +1,263 @@
+//! Play sessions: the rules of `ReportPlayback` as a pure function over the stored session,
+//! applied by the store inside one transaction together with the outbox write, and the
+//! sweeper that closes sessions whose client vanished.
+//!
+//! A session counts once 30 s are heard (or the whole of a shorter track). Every session
+//! emits exactly one `PlayEvent`, when it ends or times out; its event id is derived from
+//! the session id (UUID v5), so even a duplicate append is one event downstream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tunemesh_events::Envelope;
+use tunemesh_events::outbox::OutboxWaker;
+use tunemesh_proto::events::v1::{EventMeta, PlayEvent};
+use tunemesh_proto::player::v1::{PlayContext, PlaybackEndReason, PlaybackState};
+use uuid::Uuid;
+
+use crate::convert::{duration_us, timestamp_ms};
+use crate::error::PlayerError;
+use crate::ingest::now_ms;
+use crate::store::{CatalogStore, PlaySession, SessionDecision};
+
+/// Heard time that makes a play.
+pub const PLAY_THRESHOLD_US: i64 = 30_000_000;
+/// Slack for clients whose played time of a whole short track falls a frame short.
+const END_SLACK_US: i64 = 1_000_000;
+
+/// One validated report.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// The verified caller.
+    pub user_id: String,
+    /// Client session id.
+    pub session_id: String,
+    /// Report number within the session.
+    pub sequence: u32,
+    /// The track.
+    pub track_id: String,
+    /// The track's duration, µs (from the catalogue).
+    pub track_duration_us: i64,
+    /// Heard time so far, µs.
+    pub played_us: i64,
+    /// The player's state.
+    pub state: PlaybackState,
+    /// Why it ended, when it did.
+    pub end_reason: PlaybackEndReason,
+    /// Where the play started from, when sent.
+    pub context: Option<PlayContext>,
+    /// `AudioQuality`.
+    pub quality: i32,
+    /// Client time of the report, ms.
+    pub client_ms: Option<i64>,
+}
+
+/// The id of a session's one `PlayEvent`.
+pub fn event_id(session_id: &str) -> String {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("tunemesh:play:{session_id}").as_bytes(),
+    )
+    .to_string()
+}
+
+fn counts(played_us: i64, duration_us: i64) -> bool {
+    played_us >= PLAY_THRESHOLD_US.min((duration_us - END_SLACK_US).max(0))
+}
+
+/// The `PlayEvent` of an ended session.
+pub fn play_event(s: &PlaySession, ended_ms: i64) -> Result<Envelope, PlayerError> {
+    let event = PlayEvent {
+        meta: Some(EventMeta {
+            event_id: event_id(&s.session_id),
+            occurred_at: Some(timestamp_ms(ended_ms)),
+            trace_context: None,
+            producer: "player-svc".to_owned(),
+        }),
+        user_id: s.user_id.clone(),
+        track_id: s.track_id.clone(),
+        play_session_id: s.session_id.clone(),
+        played: Some(duration_us(s.played_us)),
+        track_duration: Some(duration_us(s.track_duration_us)),
+        end_reason: s.end_reason,
+        counted: s.counted,
+        context: Some(PlayContext {
+            r#type: s.context_type,
+            id: s.context_id.clone(),
+        }),
+        quality: s.quality,
+        started_at: Some(timestamp_ms(s.started_ms)),
+    };
+    Envelope::from_event(&event).map_err(|e| PlayerError::Unexpected(e.into()))
+}
+
+/// Applies `report` to the stored session.
+pub fn apply(current: Option<PlaySession>, r: &Report) -> Result<SessionDecision, PlayerError> {
+    let now = now_ms();
+    let sequence = i64::from(r.sequence);
+    let mut s = match current {
+        Some(s) => {
+            if s.user_id != r.user_id || s.track_id != r.track_id {
+                return Err(PlayerError::invalid(
+                    "play_session_id",
+                    "already used for another track or listener",
+                ));
+            }
+            if sequence <= s.last_sequence {
+                // A retry or a late report: acknowledged, changes nothing.
+                return Ok(SessionDecision {
+                    session: s,
+                    changed: false,
+                    event: None,
+                });
+            }
+            if s.ended {
+                return Err(PlayerError::FailedPrecondition(
+                    "the play session has already ended".to_owned(),
+                ));
+            }
+            s
+        }
+        None => PlaySession {
+            session_id: r.session_id.clone(),
+            user_id: r.user_id.clone(),
+            track_id: r.track_id.clone(),
+            track_duration_us: r.track_duration_us,
+            last_sequence: -1,
+            played_us: 0,
+            counted: false,
+            ended: false,
+            end_reason: 0,
+            context_type: 0,
+            context_id: String::new(),
+            quality: r.quality,
+            started_ms: r.client_ms.unwrap_or(now),
+            updated_ms: now,
+        },
+    };
+    s.last_sequence = sequence;
+    s.played_us = s.played_us.max(r.played_us);
+    s.counted = s.counted || counts(s.played_us, s.track_duration_us);
+    s.quality = r.quality;
+    s.updated_ms = now;
+    if let Some(context) = &r.context {
+        s.context_type = context.r#type;
+        s.context_id.clone_from(&context.id);
+    }
+    let ends = matches!(r.state, PlaybackState::Stopped | PlaybackState::Ended);
+    let event = if ends {
+        s.ended = true;
+        s.end_reason = r.end_reason as i32;
+        Some(play_event(&s, now)?)
+    } else {
+        None
+    };
+    Ok(SessionDecision {
+        session: s,
+        changed: true,
+        event,
+    })
+}
+
+/// Closes sessions without a report for `timeout`, every `every`, until cancelled.
+pub async fn sweep_stale_sessions(
+    store: Arc<dyn CatalogStore>,
+    waker: OutboxWaker,
+    timeout: Duration,
+    every: Duration,
+    shutdown: CancellationToken,
+) {
+    let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(every) => {}
+        }
+        let stale = match store.stale_sessions(now_ms() - timeout_ms, 100).await {
+            Ok(stale) => stale,
+            Err(error) => {
+                tracing::warn!(error = %tunemesh_runtime::error::DisplayChain(&error), "cannot read stale sessions");
+                continue;
+            }
+        };
+        for session in stale {
+            let id = session.session_id.clone();
+            let update = Box::new(move |current: Option<PlaySession>| {
+                // Re-checked under the lock: a report may have arrived meanwhile.
+                let Some(mut s) =
+                    current.filter(|s| !s.ended && s.updated_ms <= session.updated_ms)
+                else {
+                    return Ok(SessionDecision {
+                        session,
+                        changed: false,
+                        event: None,
+                    });
+                };
+                s.ended = true;
+                s.end_reason = PlaybackEndReason::TimedOut as i32;
+                let event = play_event(&s, s.updated_ms + timeout_ms)?;
+                Ok(SessionDecision {
+                    session: s,
+                    changed: true,
+                    event: Some(event),
+                })
+            });
+            match store.update_session(&id, update).await {
+                Ok(_) => waker.wake(),
+                Err(error) => {
+                    tracing::warn!(session = %id, error = %tunemesh_runtime::error::DisplayChain(&error), "cannot time out session")
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(sequence: u32, played_s: i64, state: PlaybackState) -> Report {
+        Report {
+            user_id: "u".into(),
+            session_id: "s".into(),
+            sequence,
+            track_id: "t".into(),
+            track_duration_us: 200_000_000,
+            played_us: played_s * 1_000_000,
+            state,
+            end_reason: if state == PlaybackState::Ended {
+                PlaybackEndReason::Completed
+            } else {
+                PlaybackEndReason::Unspecified
+            },
+            context: None,
+            quality: 2,
+            client_ms: None,
+        }
+    }
+
+    #[test]
+    fn thirty_seconds_count_and_the_end_emits_one_event() -> Result<(), PlayerError> {
+        let first = apply(None, &report(0, 10, PlaybackState::Playing))?;
+        assert!(!first.session.counted && first.event.is_none());
+        let second = apply(Some(first.session), &report(1, 31, PlaybackState::Playing))?;
+        assert!(second.session.counted && second.event.is_none());
+        let end = apply(Some(second.session), &report(2, 200, PlaybackState::Ended))?;
+        assert!(end.event.is_some());
+        let retry = apply(
+            Some(end.session.clone()),
+            &report(2, 200, PlaybackState::Ended),
+        )?;
+        assert!(!retry.changed && retry.event.is_none());
+        assert!(apply(Some(end.session), &report(3, 200, PlaybackState::Playing)).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_short_track_counts_when_heard_whole() {
+        assert!(counts(9_500_000, 10_000_000));
+        assert!(!counts(5_000_000, 10_000_000));
+        assert!(counts(30_000_000, 300_000_000));
+    }
+}

@@ -1,0 +1,101 @@
+//! The catalogue and play-session store: a port with a PostgreSQL and an embedded SQLite
+//! adapter, both run through one contract suite (`tests/store.rs`).
+//!
+//! Rows carry what the RPCs answer with; aggregates (album track counts, artist genres) are
+//! computed by the adapters at read time, so a write touches one track and its two parents.
+
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+mod types;
+
+use std::fmt;
+
+use async_trait::async_trait;
+use tunemesh_events::Envelope;
+
+use crate::error::PlayerError;
+pub use types::*;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or is unreachable.
+    #[error("catalogue store failed")]
+    Backend(#[source] anyhow::Error),
+    /// A domain rule refused the change inside the transaction (e.g. a session reused).
+    #[error(transparent)]
+    Domain(PlayerError),
+}
+
+impl StoreError {
+    pub(crate) fn backend(error: impl Into<anyhow::Error>) -> Self {
+        Self::Backend(error.into())
+    }
+}
+
+/// Decides what a playback report does to its session, inside the store's transaction:
+/// given the stored session (if any), returns the session to store and the event to emit.
+pub type SessionUpdate =
+    Box<dyn FnOnce(Option<PlaySession>) -> Result<SessionDecision, PlayerError> + Send>;
+
+/// The catalogue and play sessions, whatever database holds them.
+#[async_trait]
+pub trait CatalogStore: Send + Sync + fmt::Debug {
+    /// The id of the track whose source hashes to `content_hash` (`sha256:<hex>`), if any.
+    async fn track_id_by_hash(&self, content_hash: &str) -> Result<Option<String>, StoreError>;
+
+    /// The track ingested from `source` (a library path or an upload key), if any.
+    async fn track_by_source(&self, source: &str) -> Result<Option<TrackRecord>, StoreError>;
+
+    /// Inserts or replaces a track (creating its artist and album when new) and appends
+    /// `event` to the outbox, in one transaction.
+    async fn put_track(&self, track: &TrackRecord, event: &Envelope) -> Result<(), StoreError>;
+
+    /// The tracks with these ids, in any order; unknown ids are left out.
+    async fn tracks(&self, ids: &[String]) -> Result<Vec<TrackRecord>, StoreError>;
+
+    /// One page of tracks after `after` in the filter's order, and the filter's total.
+    async fn list_tracks(
+        &self,
+        filter: &TrackFilter,
+        after: Option<&SortKey>,
+        limit: usize,
+    ) -> Result<Page<TrackRecord>, StoreError>;
+
+    /// The albums with these ids, with their aggregates, in any order.
+    async fn albums(&self, ids: &[String]) -> Result<Vec<AlbumRecord>, StoreError>;
+
+    /// One page of albums (of one artist, or all).
+    async fn list_albums(
+        &self,
+        artist_id: Option<&str>,
+        after: Option<&SortKey>,
+        limit: usize,
+    ) -> Result<Page<AlbumRecord>, StoreError>;
+
+    /// The artists with these ids, with their aggregates, in any order.
+    async fn artists(&self, ids: &[String]) -> Result<Vec<ArtistRecord>, StoreError>;
+
+    /// One page of artists by sort name.
+    async fn list_artists(
+        &self,
+        after: Option<&SortKey>,
+        limit: usize,
+    ) -> Result<Page<ArtistRecord>, StoreError>;
+
+    /// Applies `update` to session `session_id` in one transaction (the session row locked),
+    /// stores what it decides and appends its event, if any, to the outbox.
+    async fn update_session(
+        &self,
+        session_id: &str,
+        update: SessionUpdate,
+    ) -> Result<SessionDecision, StoreError>;
+
+    /// Open sessions whose last report is older than `before_ms`, at most `limit`.
+    async fn stale_sessions(
+        &self,
+        before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<PlaySession>, StoreError>;
+}

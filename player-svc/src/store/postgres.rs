@@ -1,0 +1,367 @@
+//! The production adapter: PostgreSQL through a deadpool pool, migrations (refinery) applied
+//! at start, the events outbox in the same database.
+
+use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
+use deadpool_postgres::Pool;
+use tokio_postgres::Row;
+use tokio_postgres::types::ToSql;
+use tunemesh_events::Envelope;
+use tunemesh_events::outbox::postgres as outbox;
+
+use super::sql::{self, Column};
+use super::{
+    AlbumRecord, ArtistRecord, CatalogStore, Page, PlaySession, SessionDecision, SessionUpdate,
+    SortKey, StoreError, TrackFilter, TrackRecord,
+};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+/// The catalogue in PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Applies the migrations on `pool`'s database and returns the store.
+    pub async fn migrate(pool: Pool) -> Result<Self, StoreError> {
+        let mut client = pool.get().await.map_err(StoreError::backend)?;
+        embedded::migrations::runner()
+            .run_async(&mut **client)
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(Self { pool })
+    }
+
+    /// The pool, for the outbox relay.
+    pub fn pool(&self) -> Pool {
+        self.pool.clone()
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(StoreError::backend)
+    }
+}
+
+fn pg(sql: &str) -> String {
+    sql.replace("= ANY_IDS", "= ANY($1)")
+}
+
+impl Column for Row {
+    fn int(&self, index: usize) -> anyhow::Result<i64> {
+        Ok(self.try_get(index)?)
+    }
+    fn text(&self, index: usize) -> anyhow::Result<String> {
+        Ok(self.try_get(index)?)
+    }
+    fn opt_text(&self, index: usize) -> anyhow::Result<Option<String>> {
+        Ok(self.try_get(index)?)
+    }
+}
+
+async fn rows<T>(
+    client: &impl GenericClient,
+    query: &str,
+    params: &[&(dyn ToSql + Sync)],
+    map: fn(&dyn Column) -> anyhow::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let statement = client
+        .prepare_cached(&pg(query))
+        .await
+        .map_err(StoreError::backend)?;
+    let found = client
+        .query(&statement, params)
+        .await
+        .map_err(StoreError::backend)?;
+    found
+        .iter()
+        .map(|row| map(row))
+        .collect::<anyhow::Result<_>>()
+        .map_err(StoreError::Backend)
+}
+
+async fn keyed_page<T>(
+    client: &impl GenericClient,
+    (query, count_query): (String, String),
+    lead: Option<&str>,
+    after: Option<&SortKey>,
+    n: usize,
+    map: fn(&dyn Column) -> anyhow::Result<T>,
+) -> Result<(Vec<T>, u64), StoreError> {
+    let lim = i64::try_from(n).unwrap_or(i64::MAX);
+    let mut p: Vec<&(dyn ToSql + Sync)> = Vec::new();
+    if let Some(lead) = &lead {
+        p.push(lead);
+    }
+    if let Some(SortKey(k1, k2, k3, k4, id)) = after {
+        p.extend([k1 as &(dyn ToSql + Sync), k2, k3, k4, id]);
+    }
+    p.push(&lim);
+    let items = rows(client, &query, &p, map).await?;
+    let total: i64 = match &lead {
+        Some(lead) => client.query_one(&count_query, &[lead]).await,
+        None => client.query_one(&count_query, &[]).await,
+    }
+    .map_err(StoreError::backend)?
+    .get(0);
+    Ok((items, u64::try_from(total).unwrap_or(0)))
+}
+
+fn next_key<T>(items: &[T], n: usize, key: impl Fn(&T) -> SortKey) -> Option<SortKey> {
+    (items.len() == n).then(|| items.last().map(key)).flatten()
+}
+
+async fn with_genres(
+    client: &impl GenericClient,
+    artists: &mut [ArtistRecord],
+) -> Result<(), StoreError> {
+    for artist in artists {
+        artist.genres = rows(
+            client,
+            sql::ARTIST_GENRES,
+            &[&artist.id],
+            |r: &dyn Column| r.text(0),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl CatalogStore for PostgresStore {
+    async fn track_id_by_hash(&self, content_hash: &str) -> Result<Option<String>, StoreError> {
+        let client = self.client().await?;
+        let row = client
+            .query_opt(
+                "SELECT id FROM tracks WHERE content_hash = $1 LIMIT 1",
+                &[&content_hash],
+            )
+            .await
+            .map_err(StoreError::backend)?;
+        Ok(row.map(|r| r.get(0)))
+    }
+
+    async fn track_by_source(&self, source: &str) -> Result<Option<TrackRecord>, StoreError> {
+        let client = self.client().await?;
+        let query = format!(
+            "SELECT {} FROM tracks WHERE source = $1",
+            sql::TRACK_COLUMNS
+        );
+        Ok(rows(&client, &query, &[&source], sql::track)
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    async fn put_track(&self, t: &TrackRecord, event: &Envelope) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::backend)?;
+        for artist in [&t.album.artist, &t.artist] {
+            tx.execute(
+                sql::INSERT_ARTIST,
+                &[&artist.id, &artist.name, &artist.sort_name, &t.update_ms],
+            )
+            .await
+            .map_err(StoreError::backend)?;
+        }
+        tx.execute(
+            sql::INSERT_ALBUM,
+            &[
+                &t.album.id,
+                &t.album.title,
+                &t.album.artist.id,
+                &t.album.artist.name,
+                &t.update_ms,
+            ],
+        )
+        .await
+        .map_err(StoreError::backend)?;
+        let manifest = serde_json::to_string(&t.manifest).map_err(StoreError::backend)?;
+        let (cover_id, cover_type) = t
+            .cover
+            .as_ref()
+            .map(|c| (c.id.as_str(), c.media_type.as_str()))
+            .unzip();
+        let (track_number, disc_number, year) = (
+            i64::from(t.track_number),
+            i64::from(t.disc_number),
+            i64::from(t.year),
+        );
+        tx.execute(
+            sql::UPSERT_TRACK,
+            &[
+                &t.id,
+                &t.source,
+                &t.content_hash,
+                &t.title,
+                &t.artist.id,
+                &t.artist.name,
+                &t.artist.sort_name,
+                &t.album.id,
+                &t.album.title,
+                &t.album.artist.id,
+                &t.album.artist.name,
+                &t.album.artist.sort_name,
+                &t.duration_us,
+                &track_number,
+                &disc_number,
+                &t.genre,
+                &year,
+                &cover_id,
+                &cover_type,
+                &manifest,
+                &t.create_ms,
+                &t.update_ms,
+            ],
+        )
+        .await
+        .map_err(StoreError::backend)?;
+        outbox::append(&tx, event)
+            .await
+            .map_err(StoreError::backend)?;
+        tx.commit().await.map_err(StoreError::backend)
+    }
+
+    async fn tracks(&self, ids: &[String]) -> Result<Vec<TrackRecord>, StoreError> {
+        let client = self.client().await?;
+        let query = format!(
+            "SELECT {} FROM tracks WHERE id = ANY_IDS",
+            sql::TRACK_COLUMNS
+        );
+        rows(&client, &query, &[&ids], sql::track).await
+    }
+
+    async fn list_tracks(
+        &self,
+        filter: &TrackFilter,
+        after: Option<&SortKey>,
+        n: usize,
+    ) -> Result<Page<TrackRecord>, StoreError> {
+        let client = self.client().await?;
+        let queries = sql::list_tracks(filter, after.is_some());
+        let lead = match filter {
+            TrackFilter::All => None,
+            TrackFilter::Album(id) | TrackFilter::Artist(id) => Some(id.as_str()),
+        };
+        let (items, total) = keyed_page(&client, queries, lead, after, n, sql::track).await?;
+        let next = next_key(&items, n, |t| sql::track_key(filter, t));
+        Ok(Page { items, next, total })
+    }
+
+    async fn albums(&self, ids: &[String]) -> Result<Vec<AlbumRecord>, StoreError> {
+        let client = self.client().await?;
+        rows(&client, &sql::albums_by_id(), &[&ids], sql::album).await
+    }
+
+    async fn list_albums(
+        &self,
+        artist_id: Option<&str>,
+        after: Option<&SortKey>,
+        n: usize,
+    ) -> Result<Page<AlbumRecord>, StoreError> {
+        let client = self.client().await?;
+        let by_artist = artist_id.is_some();
+        let queries = sql::list_albums(by_artist, after.is_some());
+        let (items, total) = keyed_page(&client, queries, artist_id, after, n, sql::album).await?;
+        let next = next_key(&items, n, |a| sql::album_key(by_artist, a));
+        Ok(Page { items, next, total })
+    }
+
+    async fn artists(&self, ids: &[String]) -> Result<Vec<ArtistRecord>, StoreError> {
+        let client = self.client().await?;
+        let mut artists = rows(&client, &sql::artists_by_id(), &[&ids], sql::artist).await?;
+        with_genres(&client, &mut artists).await?;
+        Ok(artists)
+    }
+
+    async fn list_artists(
+        &self,
+        after: Option<&SortKey>,
+        n: usize,
+    ) -> Result<Page<ArtistRecord>, StoreError> {
+        let client = self.client().await?;
+        let queries = sql::list_artists(after.is_some());
+        let (mut items, total) = keyed_page(&client, queries, None, after, n, sql::artist).await?;
+        with_genres(&client, &mut items).await?;
+        let next = next_key(&items, n, sql::artist_key);
+        Ok(Page { items, next, total })
+    }
+
+    async fn update_session(
+        &self,
+        session_id: &str,
+        update: SessionUpdate,
+    ) -> Result<SessionDecision, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::backend)?;
+        // Serialises concurrent reports of one session, including its first one (no row yet
+        // to lock), so two retries cannot both end it.
+        tx.execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&session_id])
+            .await
+            .map_err(StoreError::backend)?;
+        let query = format!(
+            "SELECT {} FROM play_sessions WHERE session_id = $1",
+            sql::SESSION_COLUMNS
+        );
+        let current = rows(&tx, &query, &[&session_id], sql::session)
+            .await?
+            .into_iter()
+            .next();
+        let decision = update(current).map_err(StoreError::Domain)?;
+        if decision.changed {
+            let s = &decision.session;
+            let (counted, ended) = (i64::from(s.counted), i64::from(s.ended));
+            let (reason, context, quality) = (
+                i64::from(s.end_reason),
+                i64::from(s.context_type),
+                i64::from(s.quality),
+            );
+            tx.execute(
+                sql::UPSERT_SESSION,
+                &[
+                    &s.session_id,
+                    &s.user_id,
+                    &s.track_id,
+                    &s.track_duration_us,
+                    &s.last_sequence,
+                    &s.played_us,
+                    &counted,
+                    &ended,
+                    &reason,
+                    &context,
+                    &s.context_id,
+                    &quality,
+                    &s.started_ms,
+                    &s.updated_ms,
+                ],
+            )
+            .await
+            .map_err(StoreError::backend)?;
+            if let Some(event) = &decision.event {
+                outbox::append(&tx, event)
+                    .await
+                    .map_err(StoreError::backend)?;
+            }
+        }
+        tx.commit().await.map_err(StoreError::backend)?;
+        Ok(decision)
+    }
+
+    async fn stale_sessions(
+        &self,
+        before_ms: i64,
+        n: usize,
+    ) -> Result<Vec<PlaySession>, StoreError> {
+        let client = self.client().await?;
+        let query = format!(
+            "SELECT {} FROM play_sessions WHERE ended = 0 AND updated_ms < $1
+             ORDER BY updated_ms LIMIT $2",
+            sql::SESSION_COLUMNS
+        );
+        let lim = i64::try_from(n).unwrap_or(i64::MAX);
+        rows(&client, &query, &[&before_ms, &lim], sql::session).await
+    }
+}

@@ -1,0 +1,402 @@
+//! The embedded adapter: one SQLite file under the service's data directory, driven on
+//! tokio-rusqlite's own thread so no query ever blocks an async worker.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use tunemesh_events::Envelope;
+use tunemesh_events::outbox::sqlite as outbox;
+
+use super::sql::{self, Column};
+use super::{
+    AlbumRecord, ArtistRecord, CatalogStore, Page, PlaySession, SessionDecision, SessionUpdate,
+    SortKey, StoreError, TrackFilter, TrackRecord,
+};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+/// The catalogue in a SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    db: tokio_rusqlite::Connection,
+}
+
+impl SqliteStore {
+    /// Opens (creating it if needed) the database at `path` and applies the migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let db = tokio_rusqlite::Connection::open(path)
+            .await
+            .map_err(StoreError::backend)?;
+        db.call(|conn| -> anyhow::Result<()> {
+            // WAL lets readers run while ingest writes; a busy timeout rides out the relay.
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            embedded::migrations::runner().run(conn)?;
+            Ok(())
+        })
+        .await
+        .map_err(flatten)?;
+        Ok(Self { db })
+    }
+
+    /// The connection, for the outbox relay.
+    pub fn connection(&self) -> tokio_rusqlite::Connection {
+        self.db.clone()
+    }
+
+    async fn run<R, F>(&self, f: F) -> Result<R, StoreError>
+    where
+        F: FnOnce(&mut Connection) -> anyhow::Result<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.db.call(f).await.map_err(flatten)
+    }
+}
+
+fn flatten(error: tokio_rusqlite::Error<anyhow::Error>) -> StoreError {
+    match error {
+        tokio_rusqlite::Error::Error(e) => match e.downcast::<crate::error::PlayerError>() {
+            Ok(domain) => StoreError::Domain(domain),
+            Err(e) => StoreError::Backend(e),
+        },
+        other => StoreError::backend(anyhow::anyhow!("sqlite: {other}")),
+    }
+}
+
+/// `$n` placeholders become SQLite's `?n`; id lists are JSON arrays.
+fn lite(sql: &str) -> String {
+    sql.replace("= ANY_IDS", "IN (SELECT value FROM json_each($1))")
+        .replace('$', "?")
+}
+
+impl Column for rusqlite::Row<'_> {
+    fn int(&self, index: usize) -> anyhow::Result<i64> {
+        Ok(self.get(index)?)
+    }
+    fn text(&self, index: usize) -> anyhow::Result<String> {
+        Ok(self.get(index)?)
+    }
+    fn opt_text(&self, index: usize) -> anyhow::Result<Option<String>> {
+        Ok(self.get(index)?)
+    }
+}
+
+/// Runs `query` with `params` and maps every row.
+fn rows<T>(
+    conn: &Connection,
+    query: &str,
+    params: &[&dyn rusqlite::ToSql],
+    map: fn(&dyn Column) -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<T>> {
+    let mut statement = conn.prepare_cached(&lite(query))?;
+    let mut rows = statement.query(params)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(map(row)?);
+    }
+    Ok(out)
+}
+
+fn count(conn: &Connection, query: &str, params: &[&dyn rusqlite::ToSql]) -> anyhow::Result<u64> {
+    let n: i64 = conn.query_row(&lite(query), params, |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+fn ids_json(ids: &[String]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Runs a keyset page: `lead` parameters (the filter), then the key when given, then the limit.
+fn keyed_page<T>(
+    conn: &Connection,
+    (query, count_query): (String, String),
+    lead: Option<&str>,
+    after: Option<&SortKey>,
+    n: usize,
+    map: fn(&dyn Column) -> anyhow::Result<T>,
+) -> anyhow::Result<(Vec<T>, u64)> {
+    let lim = limit(n);
+    let mut p: Vec<&dyn rusqlite::ToSql> = Vec::new();
+    if let Some(lead) = &lead {
+        p.push(lead);
+    }
+    if let Some(SortKey(k1, k2, k3, k4, id)) = after {
+        p.extend([k1 as &dyn rusqlite::ToSql, k2, k3, k4, id]);
+    }
+    p.push(&lim);
+    let items = rows(conn, &query, &p, map)?;
+    let total = match &lead {
+        Some(lead) => count(conn, &count_query, &[lead])?,
+        None => count(conn, &count_query, &[])?,
+    };
+    Ok((items, total))
+}
+
+fn next_key<T>(items: &[T], n: usize, key: impl Fn(&T) -> SortKey) -> Option<SortKey> {
+    (items.len() == n).then(|| items.last().map(key)).flatten()
+}
+
+fn put(tx: &Transaction<'_>, t: &TrackRecord, event: &Envelope) -> anyhow::Result<()> {
+    for artist in [&t.album.artist, &t.artist] {
+        tx.execute(
+            &lite(sql::INSERT_ARTIST),
+            params![artist.id, artist.name, artist.sort_name, t.update_ms],
+        )?;
+    }
+    tx.execute(
+        &lite(sql::INSERT_ALBUM),
+        params![
+            t.album.id,
+            t.album.title,
+            t.album.artist.id,
+            t.album.artist.name,
+            t.update_ms
+        ],
+    )?;
+    let manifest = serde_json::to_string(&t.manifest)?;
+    let (cover_id, cover_type) = t
+        .cover
+        .as_ref()
+        .map(|c| (c.id.as_str(), c.media_type.as_str()))
+        .unzip();
+    tx.execute(
+        &lite(sql::UPSERT_TRACK),
+        params![
+            t.id,
+            t.source,
+            t.content_hash,
+            t.title,
+            t.artist.id,
+            t.artist.name,
+            t.artist.sort_name,
+            t.album.id,
+            t.album.title,
+            t.album.artist.id,
+            t.album.artist.name,
+            t.album.artist.sort_name,
+            t.duration_us,
+            t.track_number,
+            t.disc_number,
+            t.genre,
+            t.year,
+            cover_id,
+            cover_type,
+            manifest,
+            t.create_ms,
+            t.update_ms
+        ],
+    )?;
+    outbox::append(tx, event)?;
+    Ok(())
+}
+
+fn session_params(s: &PlaySession) -> [Box<dyn rusqlite::ToSql + '_>; 14] {
+    [
+        Box::new(&s.session_id),
+        Box::new(&s.user_id),
+        Box::new(&s.track_id),
+        Box::new(s.track_duration_us),
+        Box::new(s.last_sequence),
+        Box::new(s.played_us),
+        Box::new(i64::from(s.counted)),
+        Box::new(i64::from(s.ended)),
+        Box::new(s.end_reason),
+        Box::new(s.context_type),
+        Box::new(&s.context_id),
+        Box::new(s.quality),
+        Box::new(s.started_ms),
+        Box::new(s.updated_ms),
+    ]
+}
+
+#[async_trait]
+impl CatalogStore for SqliteStore {
+    async fn track_id_by_hash(&self, content_hash: &str) -> Result<Option<String>, StoreError> {
+        let hash = content_hash.to_owned();
+        self.run(move |conn| {
+            Ok(conn
+                .query_row(
+                    "SELECT id FROM tracks WHERE content_hash = ?1 LIMIT 1",
+                    [hash],
+                    |r| r.get(0),
+                )
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn track_by_source(&self, source: &str) -> Result<Option<TrackRecord>, StoreError> {
+        let source = source.to_owned();
+        self.run(move |conn| {
+            let query = format!(
+                "SELECT {} FROM tracks WHERE source = $1",
+                sql::TRACK_COLUMNS
+            );
+            Ok(rows(conn, &query, &[&source], sql::track)?
+                .into_iter()
+                .next())
+        })
+        .await
+    }
+
+    async fn put_track(&self, track: &TrackRecord, event: &Envelope) -> Result<(), StoreError> {
+        let (track, event) = (track.clone(), event.clone());
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            put(&tx, &track, &event)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tracks(&self, ids: &[String]) -> Result<Vec<TrackRecord>, StoreError> {
+        let ids = ids_json(ids);
+        self.run(move |conn| {
+            let query = format!(
+                "SELECT {} FROM tracks WHERE id = ANY_IDS",
+                sql::TRACK_COLUMNS
+            );
+            rows(conn, &query, &[&ids], sql::track)
+        })
+        .await
+    }
+
+    async fn list_tracks(
+        &self,
+        filter: &TrackFilter,
+        after: Option<&SortKey>,
+        n: usize,
+    ) -> Result<Page<TrackRecord>, StoreError> {
+        let (filter, after) = (filter.clone(), after.cloned());
+        self.run(move |conn| {
+            let queries = sql::list_tracks(&filter, after.is_some());
+            let lead = match &filter {
+                TrackFilter::All => None,
+                TrackFilter::Album(id) | TrackFilter::Artist(id) => Some(id.as_str()),
+            };
+            let (items, total) = keyed_page(conn, queries, lead, after.as_ref(), n, sql::track)?;
+            let next = next_key(&items, n, |t| sql::track_key(&filter, t));
+            Ok(Page { items, next, total })
+        })
+        .await
+    }
+
+    async fn albums(&self, ids: &[String]) -> Result<Vec<AlbumRecord>, StoreError> {
+        let ids = ids_json(ids);
+        self.run(move |conn| rows(conn, &sql::albums_by_id(), &[&ids], sql::album))
+            .await
+    }
+
+    async fn list_albums(
+        &self,
+        artist_id: Option<&str>,
+        after: Option<&SortKey>,
+        n: usize,
+    ) -> Result<Page<AlbumRecord>, StoreError> {
+        let (artist, after) = (artist_id.map(str::to_owned), after.cloned());
+        self.run(move |conn| {
+            let by_artist = artist.is_some();
+            let queries = sql::list_albums(by_artist, after.is_some());
+            let (items, total) = keyed_page(
+                conn,
+                queries,
+                artist.as_deref(),
+                after.as_ref(),
+                n,
+                sql::album,
+            )?;
+            let next = next_key(&items, n, |a| sql::album_key(by_artist, a));
+            Ok(Page { items, next, total })
+        })
+        .await
+    }
+
+    async fn artists(&self, ids: &[String]) -> Result<Vec<ArtistRecord>, StoreError> {
+        let ids = ids_json(ids);
+        self.run(move |conn| {
+            let mut artists = rows(conn, &sql::artists_by_id(), &[&ids], sql::artist)?;
+            with_genres(conn, &mut artists)?;
+            Ok(artists)
+        })
+        .await
+    }
+
+    async fn list_artists(
+        &self,
+        after: Option<&SortKey>,
+        n: usize,
+    ) -> Result<Page<ArtistRecord>, StoreError> {
+        let after = after.cloned();
+        self.run(move |conn| {
+            let queries = sql::list_artists(after.is_some());
+            let (mut items, total) =
+                keyed_page(conn, queries, None, after.as_ref(), n, sql::artist)?;
+            with_genres(conn, &mut items)?;
+            let next = next_key(&items, n, sql::artist_key);
+            Ok(Page { items, next, total })
+        })
+        .await
+    }
+
+    async fn update_session(
+        &self,
+        session_id: &str,
+        update: SessionUpdate,
+    ) -> Result<SessionDecision, StoreError> {
+        let id = session_id.to_owned();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let query = format!(
+                "SELECT {} FROM play_sessions WHERE session_id = $1",
+                sql::SESSION_COLUMNS
+            );
+            let current = rows(&tx, &query, &[&id], sql::session)?.into_iter().next();
+            let decision = update(current)?;
+            if decision.changed {
+                let p = session_params(&decision.session);
+                let refs: Vec<&dyn rusqlite::ToSql> = p.iter().map(AsRef::as_ref).collect();
+                tx.execute(&lite(sql::UPSERT_SESSION), refs.as_slice())?;
+                if let Some(event) = &decision.event {
+                    outbox::append(&tx, event)?;
+                }
+            }
+            tx.commit()?;
+            Ok(decision)
+        })
+        .await
+    }
+
+    async fn stale_sessions(
+        &self,
+        before_ms: i64,
+        n: usize,
+    ) -> Result<Vec<PlaySession>, StoreError> {
+        self.run(move |conn| {
+            let query = format!(
+                "SELECT {} FROM play_sessions WHERE ended = 0 AND updated_ms < $1
+                 ORDER BY updated_ms LIMIT $2",
+                sql::SESSION_COLUMNS
+            );
+            rows(conn, &query, &[&before_ms, &limit(n)], sql::session)
+        })
+        .await
+    }
+}
+
+fn with_genres(conn: &Connection, artists: &mut [ArtistRecord]) -> anyhow::Result<()> {
+    for artist in artists {
+        artist.genres = rows(conn, sql::ARTIST_GENRES, &[&artist.id], |r: &dyn Column| {
+            r.text(0)
+        })?;
+    }
+    Ok(())
+}
