@@ -1,0 +1,205 @@
+//! The harness: playlist-svc built with `build` on port 0 against real PostgreSQL + Redis
+//! (or the embedded SQLite + moka adapters), a small in-test `CatalogService` registered as
+//! `player` in the test's own registry, and clients that carry a minted identity.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tempfile::TempDir;
+use tokio_stream::wrappers::TcpListenerStream;
+use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings, Registration, Registry};
+use tunemesh_events::EventBus;
+use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
+use tunemesh_playlist::{PlaylistSettings, build};
+use tunemesh_proto::catalog::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
+use tunemesh_proto::catalog::v1::{BatchGetTracksRequest, BatchGetTracksResponse};
+use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
+use tunemesh_proto::tonic::transport::{Channel, Server};
+use tunemesh_proto::tonic::{self, Request, Response, Status};
+use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::postgres::PostgresSettings;
+use tunemesh_runtime::redis::RedisSettings;
+use tunemesh_runtime::{ServiceContext, Storage};
+use tunemesh_testkit::{
+    SpawnedApp, TestDatabase, grpc_settings, servers, spawn_app, test_database, unique_prefix,
+};
+
+/// Which adapters the service runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// PostgreSQL + Redis.
+    Production,
+    /// SQLite + moka.
+    Embedded,
+}
+
+/// Known tracks: `track-0` … `track-999`.
+pub fn track(n: usize) -> String {
+    format!("track-{n}")
+}
+
+#[derive(Debug)]
+struct TestCatalog;
+
+#[tonic::async_trait]
+impl CatalogService for TestCatalog {
+    async fn batch_get_tracks(
+        &self,
+        request: Request<BatchGetTracksRequest>,
+    ) -> Result<Response<BatchGetTracksResponse>, Status> {
+        let missing = request
+            .into_inner()
+            .track_ids
+            .into_iter()
+            .filter(|id| {
+                id.strip_prefix("track-")
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .is_none_or(|n| n >= 1000)
+            })
+            .collect();
+        Ok(Response::new(BatchGetTracksResponse {
+            tracks: Vec::new(),
+            missing_track_ids: missing,
+        }))
+    }
+}
+
+/// Starts the catalogue double and registers it as `player`.
+async fn start_catalog(registry: &EmbeddedRegistry) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(
+        Server::builder()
+            .add_service(CatalogServiceServer::new(TestCatalog))
+            .serve_with_incoming(TcpListenerStream::new(listener)),
+    );
+    registry
+        .register(&Registration::for_service("player", addr, "test"))
+        .await?;
+    Ok(())
+}
+
+/// Everything a test needs besides the service: kept alive with it.
+pub struct Env {
+    pub ctx: ServiceContext,
+    pub identity: MeshIdentity,
+    pub redis_prefix: String,
+    pub db: Option<TestDatabase>,
+    pub dir: TempDir,
+}
+
+impl Env {
+    /// A fresh database (or data dir), key prefix and registry with the catalogue double.
+    pub async fn new(mode: Mode) -> anyhow::Result<Self> {
+        Self::with_redis(mode, &servers().redis_url).await
+    }
+
+    /// Like [`Env::new`] with Redis at `redis_url`.
+    pub async fn with_redis(mode: Mode, redis_url: &str) -> anyhow::Result<Self> {
+        let registry = EmbeddedRegistry::new();
+        start_catalog(&registry).await?;
+        let registry: Arc<dyn Registry> = Arc::new(registry);
+        let identity = MeshIdentity::new(&IdentitySettings::default());
+        let dir = tempfile::tempdir()?;
+        let redis_prefix = format!("{}:", unique_prefix("playlist"));
+        let (storage, db) = match mode {
+            Mode::Production => {
+                let db = test_database().await?;
+                let postgres = PostgresSettings {
+                    url: db.url().to_owned().into(),
+                    ..PostgresSettings::default()
+                };
+                let redis = RedisSettings {
+                    url: redis_url.to_owned().into(),
+                    key_prefix: redis_prefix.clone(),
+                    ..RedisSettings::default()
+                };
+                (Storage::Production { postgres, redis }, Some(db))
+            }
+            Mode::Embedded => (
+                Storage::Embedded {
+                    data_dir: dir.path().to_owned(),
+                },
+                None,
+            ),
+        };
+        let ctx = ServiceContext {
+            grpc: grpc_settings(),
+            storage,
+            identity: identity.clone(),
+            mesh: Mesh::new(registry, MeshSettings::default()),
+        };
+        Ok(Self {
+            ctx,
+            identity,
+            redis_prefix,
+            db,
+            dir,
+        })
+    }
+
+    /// An embedded bus in the test's directory.
+    pub async fn embedded_bus(&self) -> anyhow::Result<Arc<dyn EventBus>> {
+        Ok(Arc::new(
+            EmbeddedBus::open(&EmbeddedSettings::new(
+                self.dir.path().join("events.sqlite"),
+            ))
+            .await?,
+        ))
+    }
+
+    /// Builds and runs the service.
+    pub async fn spawn(
+        &self,
+        settings: &PlaylistSettings,
+        bus: Arc<dyn EventBus>,
+    ) -> anyhow::Result<Service> {
+        let app = spawn_app(build(settings, &self.ctx, bus).await?, None);
+        let channel = app.channel().await?;
+        Ok(Service {
+            app,
+            channel,
+            identity: self.identity.clone(),
+        })
+    }
+}
+
+/// A running service and a way to call it as someone.
+pub struct Service {
+    pub app: SpawnedApp,
+    channel: Channel,
+    identity: MeshIdentity,
+}
+
+impl Service {
+    /// A client.
+    pub fn client(&self) -> PlaylistServiceClient<Channel> {
+        PlaylistServiceClient::new(self.channel.clone())
+    }
+
+    /// `message` as a request from `user` (`None`: anonymous, no identity).
+    pub fn as_user<T>(&self, user: Option<&str>, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        if let Some(user) = user {
+            let caller = Caller {
+                user_id: user.to_owned(),
+                roles: Vec::new(),
+            };
+            self.identity
+                .attach(&caller, request.metadata_mut())
+                .expect("identity attaches");
+        }
+        request
+    }
+}
+
+/// Starts a service on an embedded bus, the usual case.
+pub async fn start(mode: Mode) -> anyhow::Result<(Env, Service)> {
+    tunemesh_testkit::init_tracing();
+    let env = Env::new(mode).await?;
+    let bus = env.embedded_bus().await?;
+    let service = env.spawn(&PlaylistSettings::default(), bus).await?;
+    Ok((env, service))
+}
