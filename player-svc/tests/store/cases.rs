@@ -1,0 +1,256 @@
+//! The cases every store adapter must pass.
+
+use std::sync::Arc;
+
+use tunemesh_events::Envelope;
+use tunemesh_player::error::PlayerError;
+use tunemesh_player::ids;
+use tunemesh_player::store::*;
+
+fn event() -> Envelope {
+    Envelope::new(
+        "events.catalog",
+        &tunemesh_proto::events::v1::CatalogEvent::default(),
+    )
+}
+
+fn artist(name: &str) -> ArtistKey {
+    ArtistKey {
+        id: ids::artist_id(name),
+        name: name.to_owned(),
+        sort_name: ids::sort_name(name),
+    }
+}
+
+/// A track of `album` by `by`, created at `at` ms.
+fn track(
+    source: &str,
+    title: &str,
+    by: &str,
+    album: &str,
+    disc: u32,
+    number: u32,
+    at: i64,
+) -> TrackRecord {
+    TrackRecord {
+        id: ids::track_id(source),
+        source: source.to_owned(),
+        content_hash: format!("sha256:{source}"),
+        title: title.to_owned(),
+        artist: artist(by),
+        album: AlbumKey {
+            id: ids::album_id(by, album),
+            title: album.to_owned(),
+            artist: artist(by),
+        },
+        duration_us: 60_000_000,
+        track_number: number,
+        disc_number: disc,
+        genre: "Electronic".to_owned(),
+        year: 2012,
+        cover: None,
+        manifest: TrackManifest {
+            blob_prefix: format!("tracks/{source}"),
+            channels: 2,
+            renditions: Vec::new(),
+        },
+        create_ms: at,
+        update_ms: at,
+    }
+}
+
+async fn put_all(store: &Arc<dyn CatalogStore>, tracks: &[TrackRecord]) -> anyhow::Result<()> {
+    for t in tracks {
+        store.put_track(t, &event()).await?;
+    }
+    Ok(())
+}
+
+pub async fn a_track_is_found_by_id_source_and_hash(
+    store: Arc<dyn CatalogStore>,
+) -> anyhow::Result<()> {
+    let t = track("file:/a.ogg", "A", "Singularity", "OST", 1, 1, 1000);
+    put_all(&store, std::slice::from_ref(&t)).await?;
+    assert_eq!(
+        store.tracks(&[t.id.clone(), "tr_none".into()]).await?,
+        vec![t.clone()]
+    );
+    assert_eq!(store.track_by_source("file:/a.ogg").await?, Some(t.clone()));
+    assert_eq!(
+        store.track_id_by_hash(&t.content_hash).await?,
+        Some(t.id.clone())
+    );
+    assert_eq!(store.track_id_by_hash("sha256:other").await?, None);
+    assert_eq!(store.track_by_source("file:/b.ogg").await?, None);
+    Ok(())
+}
+
+pub async fn albums_and_artists_aggregate_their_tracks_in_album_order(
+    store: Arc<dyn CatalogStore>,
+) -> anyhow::Result<()> {
+    let tracks = [
+        track("s2", "Second", "Singularity", "OST", 1, 2, 1),
+        track("s1", "First", "Singularity", "OST", 1, 1, 2),
+        track("s3", "Bonus", "Singularity", "OST", 2, 1, 3),
+        track("x1", "Other", "Zed", "Else", 1, 1, 4),
+    ];
+    put_all(&store, &tracks).await?;
+    let album = ids::album_id("Singularity", "OST");
+    let page = store
+        .list_tracks(&TrackFilter::Album(album.clone()), None, 10)
+        .await?;
+    let titles: Vec<_> = page.items.iter().map(|t| t.title.as_str()).collect();
+    assert_eq!(titles, ["First", "Second", "Bonus"]);
+    assert_eq!((page.total, page.next), (3, None));
+    let albums = store.albums(std::slice::from_ref(&album)).await?;
+    let a = albums
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("album missing"))?;
+    assert_eq!(
+        (a.track_count, a.disc_count, a.duration_us),
+        (3, 2, 180_000_000)
+    );
+    assert_eq!((a.year, a.genre.as_str()), (2012, "Electronic"));
+    let artists = store.artists(&[ids::artist_id("Singularity")]).await?;
+    let r = artists
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("artist missing"))?;
+    assert_eq!((r.track_count, r.album_count), (3, 1));
+    assert_eq!(r.genres, ["Electronic"]);
+    let by_artist = store
+        .list_albums(Some(&ids::artist_id("Zed")), None, 10)
+        .await?;
+    assert_eq!(by_artist.items.len(), 1);
+    assert_eq!(by_artist.items[0].title, "Else");
+    Ok(())
+}
+
+pub async fn keyset_pages_see_every_track_once_with_the_total(
+    store: Arc<dyn CatalogStore>,
+) -> anyhow::Result<()> {
+    let tracks: Vec<_> = (0..7)
+        .map(|i| {
+            track(
+                &format!("p{i}"),
+                &format!("T{i}"),
+                "A",
+                "B",
+                1,
+                i,
+                100 + i64::from(i % 3),
+            )
+        })
+        .collect();
+    put_all(&store, &tracks).await?;
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .list_tracks(&TrackFilter::All, after.as_ref(), 3)
+            .await?;
+        assert_eq!(page.total, 7);
+        seen.extend(page.items.iter().map(|t| t.id.clone()));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    let mut expected: Vec<_> = tracks.iter().map(|t| (t.create_ms, t.id.clone())).collect();
+    expected.sort();
+    assert_eq!(
+        seen,
+        expected.into_iter().map(|(_, id)| id).collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
+pub async fn artists_list_by_sort_name(store: Arc<dyn CatalogStore>) -> anyhow::Result<()> {
+    let tracks = [
+        track("a", "1", "Zed", "Z", 1, 1, 1),
+        track("b", "2", "The Beatles", "Abbey Road", 1, 1, 2),
+        track("c", "3", "Can", "Tago Mago", 1, 1, 3),
+    ];
+    put_all(&store, &tracks).await?;
+    let first = store.list_artists(None, 2).await?;
+    let names: Vec<_> = first.items.iter().map(|a| a.sort_name.as_str()).collect();
+    assert_eq!(names, ["Beatles, The", "Can"]);
+    let rest = store.list_artists(first.next.as_ref(), 2).await?;
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.items[0].name, "Zed");
+    assert_eq!(rest.total, 3);
+    Ok(())
+}
+
+pub async fn re_putting_a_source_keeps_its_id_and_creation_time(
+    store: Arc<dyn CatalogStore>,
+) -> anyhow::Result<()> {
+    let original = track("file:/x.ogg", "Old", "A", "B", 1, 1, 1000);
+    put_all(&store, std::slice::from_ref(&original)).await?;
+    let mut changed = original.clone();
+    changed.title = "New".into();
+    changed.content_hash = "sha256:changed".into();
+    changed.update_ms = 2000;
+    put_all(&store, std::slice::from_ref(&changed)).await?;
+    let found = store.tracks(std::slice::from_ref(&original.id)).await?;
+    assert_eq!(found, vec![changed]);
+    assert_eq!(store.track_id_by_hash("sha256:file:/x.ogg").await?, None);
+    Ok(())
+}
+
+fn session(id: &str, updated_ms: i64) -> PlaySession {
+    PlaySession {
+        session_id: id.to_owned(),
+        user_id: "u".into(),
+        track_id: "t".into(),
+        track_duration_us: 1,
+        last_sequence: 0,
+        played_us: 5,
+        counted: false,
+        ended: false,
+        end_reason: 0,
+        context_type: 2,
+        context_id: "al".into(),
+        quality: 1,
+        started_ms: 1,
+        updated_ms,
+    }
+}
+
+pub async fn sessions_are_updated_under_the_domain_rule_and_found_when_stale(
+    store: Arc<dyn CatalogStore>,
+) -> anyhow::Result<()> {
+    let stored = session("s1", 1_000);
+    let s = stored.clone();
+    let decision = store
+        .update_session(
+            "s1",
+            Box::new(move |current| {
+                assert!(current.is_none());
+                Ok(SessionDecision {
+                    session: s,
+                    changed: true,
+                    event: None,
+                })
+            }),
+        )
+        .await?;
+    assert_eq!(decision.session, stored);
+    let seen = store
+        .update_session(
+            "s1",
+            Box::new(|current| {
+                Err(PlayerError::FailedPrecondition(format!(
+                    "saw {:?}",
+                    current.map(|c| c.played_us)
+                )))
+            }),
+        )
+        .await;
+    match seen {
+        Err(StoreError::Domain(PlayerError::FailedPrecondition(m))) => assert_eq!(m, "saw Some(5)"),
+        other => anyhow::bail!("expected the domain error, got {other:?}"),
+    }
+    assert_eq!(store.stale_sessions(2_000, 10).await?, vec![stored]);
+    assert!(store.stale_sessions(500, 10).await?.is_empty());
+    Ok(())
+}
