@@ -1,5 +1,6 @@
 //! A player service on port 0 with its own data directory, and requests carrying a signed
 //! caller identity.
+#![allow(dead_code)] // each test binary uses its own part of it
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
