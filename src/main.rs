@@ -26,6 +26,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Up(args) = &command {
         settings.data_dir = args.data_dir.clone().unwrap_or(settings.data_dir);
         settings.gateway.addr = args.addr.unwrap_or(settings.gateway.addr);
+        if let Some(library) = &args.library {
+            settings.player.library = Some(library.clone());
+        }
     }
     let _telemetry = telemetry::init(&settings.telemetry)?;
     let shutdown = shutdown::on_signal();
