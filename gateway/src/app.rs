@@ -93,7 +93,7 @@ impl Gateway {
             ctx.identity,
             ctx.mesh.clone(),
             settings.player_upstream.clone(),
-            settings.http.request_timeout,
+            &settings.http,
         );
         let limits = Limits::new(&settings.rate_limits);
         let readiness = Arc::new(MeshReadiness::new(ctx.mesh, settings.clone()));

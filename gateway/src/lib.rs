@@ -9,6 +9,7 @@
 //! - [`accounts`]: the account store port with its PostgreSQL and SQLite adapters.
 //! - [`auth`]: passwords (argon2id), access and refresh tokens, the guard of protected routes.
 //! - [`ratelimit`]: per-address, per-user and login limits.
+//! - [`range`]: HTTP Range resolution for the audio route.
 //! - [`routes`]: the REST handlers; [`model`]: their JSON shapes; [`openapi`]: the document.
 //! - [`state`]: what handlers share and how they call services with the caller attached.
 //! - [`error`]: the JSON error body and the mapping of downstream gRPC errors.
@@ -23,6 +24,7 @@ pub mod extract;
 pub mod layers;
 pub mod model;
 pub mod openapi;
+pub mod range;
 pub mod ratelimit;
 pub mod readiness;
 pub mod router;

@@ -32,6 +32,7 @@ use crate::routes;
         routes::catalog::list_artists,
         routes::catalog::get_artist,
         routes::playback::report,
+        routes::audio::audio,
     ),
     modifiers(&BearerAuth),
     tags(

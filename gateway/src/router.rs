@@ -13,7 +13,7 @@ use crate::auth::require_caller;
 use crate::error::ApiError;
 use crate::layers;
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
-use crate::routes::{auth, catalog, playback};
+use crate::routes::{audio, auth, catalog, playback};
 use crate::settings::HttpSettings;
 use crate::state::AppState;
 
@@ -36,6 +36,7 @@ pub fn router(
         .route("/v1/auth/logout", post(auth::logout))
         .route("/v1/tracks", get(catalog::list_tracks))
         .route("/v1/tracks/{id}", get(catalog::get_track))
+        .route("/v1/tracks/{id}/audio", get(audio::audio))
         .route("/v1/albums", get(catalog::list_albums))
         .route("/v1/albums/{id}", get(catalog::get_album))
         .route("/v1/artists", get(catalog::list_artists))

@@ -55,6 +55,10 @@ pub struct HttpSettings {
     /// to the services behind.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
+    /// Longest an audio response may stream: its body outlives `request_timeout`, but a
+    /// client that stops reading must not hold a stream to player-svc forever.
+    #[serde(with = "humantime_serde")]
+    pub audio_timeout: Duration,
     /// Largest request body accepted; every JSON request here is small.
     pub max_body_bytes: usize,
     /// Origins allowed to call the API from a browser (`https://app.example.com`); empty
@@ -66,6 +70,7 @@ impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             request_timeout: Duration::from_secs(15),
+            audio_timeout: Duration::from_secs(10 * 60),
             max_body_bytes: 64 * 1024,
             cors_allowed_origins: Vec::new(),
         }

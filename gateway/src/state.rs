@@ -8,6 +8,7 @@ use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
 use crate::auth::Auth;
 use crate::error::ApiError;
+use crate::settings::HttpSettings;
 
 /// The state of every handler; cheap to clone.
 #[derive(Debug, Clone)]
@@ -22,6 +23,7 @@ struct Inner {
     mesh: Mesh,
     player_upstream: String,
     upstream_timeout: Duration,
+    audio_timeout: Duration,
 }
 
 impl AppState {
@@ -31,7 +33,7 @@ impl AppState {
         identity: MeshIdentity,
         mesh: Mesh,
         player_upstream: String,
-        upstream_timeout: Duration,
+        http: &HttpSettings,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -39,7 +41,8 @@ impl AppState {
                 identity,
                 mesh,
                 player_upstream,
-                upstream_timeout,
+                upstream_timeout: http.request_timeout,
+                audio_timeout: http.audio_timeout,
             }),
         }
     }
@@ -62,8 +65,26 @@ impl AppState {
         caller: &Caller,
         message: T,
     ) -> Result<tonic::Request<T>, ApiError> {
+        self.downstream_within(caller, message, self.inner.upstream_timeout)
+    }
+
+    /// A downstream request for a streamed audio body, with the longer audio deadline.
+    pub fn audio_downstream<T>(
+        &self,
+        caller: &Caller,
+        message: T,
+    ) -> Result<tonic::Request<T>, ApiError> {
+        self.downstream_within(caller, message, self.inner.audio_timeout)
+    }
+
+    fn downstream_within<T>(
+        &self,
+        caller: &Caller,
+        message: T,
+        deadline: Duration,
+    ) -> Result<tonic::Request<T>, ApiError> {
         let mut request = tonic::Request::new(message);
-        request.set_timeout(self.inner.upstream_timeout);
+        request.set_timeout(deadline);
         self.inner
             .identity
             .attach(caller, request.metadata_mut())

@@ -1,5 +1,6 @@
 //! The REST routes, one file per area.
 
+pub mod audio;
 pub mod auth;
 pub mod catalog;
 pub mod playback;

@@ -2,6 +2,7 @@
 //! PostgreSQL database and a fake player-svc reached through a real mesh.
 
 mod accounts_contract;
+mod audio;
 mod auth;
 mod catalog;
 mod edge;

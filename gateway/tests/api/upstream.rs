@@ -43,6 +43,17 @@ impl Fake {
     }
 }
 
+/// Size of every track's progressive file.
+pub const AUDIO_SIZE: u64 = 200_000;
+/// Bytes per `ReadAudioRange` message, as player-svc sends them.
+const CHUNK: usize = 64 * 1024;
+
+/// The bytes `start..end` of every track's progressive file: a pattern that makes any
+/// misplaced byte visible.
+pub fn audio_bytes(start: u64, end: u64) -> Vec<u8> {
+    (start..end).map(|i| (i % 251) as u8).collect()
+}
+
 /// The track every test reads.
 pub fn sample_track(id: &str) -> catalog::Track {
     catalog::Track {
@@ -141,6 +152,61 @@ impl CatalogService for Fake {
 
 #[tonic::async_trait]
 impl PlayerService for Fake {
+    async fn get_audio_manifest(
+        &self,
+        request: Request<player::GetAudioManifestRequest>,
+    ) -> Result<Response<player::GetAudioManifestResponse>, Status> {
+        self.verify(&request)?;
+        let track_id = request.into_inner().track_id;
+        if track_id == "missing" {
+            return Err(Status::not_found("track missing not found"));
+        }
+        // Normal and high only: `low` is "not available".
+        let renditions = [catalog::AudioQuality::Normal, catalog::AudioQuality::High]
+            .map(|quality| player::AudioRendition {
+                quality: quality.into(),
+                progressive_mime_type: "audio/ogg; codecs=opus".into(),
+                progressive_size_bytes: AUDIO_SIZE,
+                ..Default::default()
+            })
+            .to_vec();
+        Ok(Response::new(player::GetAudioManifestResponse {
+            manifest: Some(player::AudioManifest {
+                track_id,
+                duration: None,
+                renditions,
+            }),
+        }))
+    }
+
+    async fn read_audio_range(
+        &self,
+        request: Request<player::ReadAudioRangeRequest>,
+    ) -> Result<Response<tonic::codegen::BoxStream<player::ReadAudioRangeResponse>>, Status> {
+        self.verify(&request)?;
+        let request = request.into_inner();
+        if request.offset >= AUDIO_SIZE {
+            return Err(Status::out_of_range("offset past the end"));
+        }
+        let end = match request.length {
+            0 => AUDIO_SIZE,
+            n => (request.offset + n).min(AUDIO_SIZE),
+        };
+        let chunks: Vec<_> = (request.offset..end)
+            .step_by(CHUNK)
+            .map(|offset| {
+                let stop = (offset + CHUNK as u64).min(end);
+                Ok(player::ReadAudioRangeResponse {
+                    offset,
+                    data: audio_bytes(offset, stop),
+                    file_size_bytes: AUDIO_SIZE,
+                    mime_type: "audio/ogg; codecs=opus".into(),
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(futures::stream::iter(chunks))))
+    }
+
     async fn report_playback(
         &self,
         request: Request<player::ReportPlaybackRequest>,

@@ -1,0 +1,184 @@
+//! `GET /v1/tracks/{id}/audio`: the progressive Ogg Opus file of a track with HTTP Range
+//! support, read from `PlayerService.ReadAudioRange`, for `<audio>` elements.
+//!
+//! The body streams straight from the gRPC stream: hyper pulls the next chunk only when the
+//! client socket takes more, and the gRPC stream is flow-controlled by HTTP/2, so a slow
+//! listener slows player-svc down instead of filling the gateway's memory.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+use http::header::{
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE,
+    RANGE,
+};
+use http::{HeaderMap, HeaderValue, StatusCode};
+use serde::Deserialize;
+use tunemesh_proto::player::v1 as pb;
+use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
+use tunemesh_runtime::ErrorCode;
+use utoipa::IntoParams;
+
+use super::check_id;
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::ApiQuery;
+use crate::model::catalog::Quality;
+use crate::range::{RangeAnswer, resolve};
+use crate::state::AppState;
+
+/// Query of the audio route.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AudioQuery {
+    /// The quality to play; `normal` when absent.
+    pub quality: Option<Quality>,
+}
+
+/// The progressive Ogg Opus file of a track; honours `Range` and `If-Range`.
+#[utoipa::path(
+    get, path = "/v1/tracks/{id}/audio", tag = "playback",
+    params(("id" = String, Path, description = "track id"), AudioQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the whole file", content_type = "audio/ogg"),
+        (status = 206, description = "the requested byte range", content_type = "audio/ogg"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "unknown track, or quality not available", body = ErrorBody),
+        (status = 416, description = "the range lies past the end of the file"),
+    )
+)]
+pub async fn audio(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<AudioQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    check_id("track id", &id)?;
+    let quality = query.quality.unwrap_or(Quality::Normal);
+    let mut player = PlayerServiceClient::new(state.player());
+    let manifest = player
+        .get_audio_manifest(state.downstream(
+            &caller,
+            pb::GetAudioManifestRequest {
+                track_id: id.clone(),
+            },
+        )?)
+        .await?
+        .into_inner()
+        .manifest
+        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    let wanted: i32 = quality.to_proto().into();
+    let rendition = manifest
+        .renditions
+        .iter()
+        .find(|r| r.quality == wanted)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::NotFound,
+                "this quality is not available for the track",
+            )
+        })?;
+    let size = rendition.progressive_size_bytes;
+    // Audio of a track never changes (a different file is a different track), so id,
+    // quality and size name the bytes exactly: a strong validator.
+    let etag = format!("\"{id}.{}.{size}\"", quality.to_proto().as_str_name());
+    let mime = HeaderValue::from_str(&rendition.progressive_mime_type)
+        .unwrap_or(HeaderValue::from_static("audio/ogg"));
+
+    let range_header = headers.get(RANGE).and_then(|v| v.to_str().ok());
+    // If-Range: serve the range only if the client's copy is this one (strong comparison;
+    // a date never matches, since no Last-Modified is sent).
+    let range_header = match headers.get(IF_RANGE) {
+        Some(validator) if validator.as_bytes() != etag.as_bytes() => None,
+        _ => range_header,
+    };
+    let (status, start, end) = match resolve(range_header, size) {
+        RangeAnswer::Unsatisfiable => return Ok(unsatisfiable(size)),
+        RangeAnswer::Full if size == 0 => return Ok(empty(&etag, mime)),
+        RangeAnswer::Full => (StatusCode::OK, 0, size - 1),
+        RangeAnswer::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+    };
+    let length = end - start + 1;
+    let request = pb::ReadAudioRangeRequest {
+        track_id: id,
+        quality: wanted,
+        offset: start,
+        length,
+    };
+    let stream = player
+        .read_audio_range(state.audio_downstream(&caller, request)?)
+        .await?
+        .into_inner();
+
+    let mut builder = Response::builder()
+        .status(status)
+        .header(CONTENT_TYPE, mime)
+        .header(CONTENT_LENGTH, length)
+        .header(ACCEPT_RANGES, "bytes")
+        .header(ETAG, &etag)
+        .header(CACHE_CONTROL, "private, max-age=86400");
+    if status == StatusCode::PARTIAL_CONTENT {
+        builder = builder.header(CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
+    }
+    builder
+        .body(Body::from_stream(checked(stream, start, length)))
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// The chunks as body frames, checked to be contiguous from `start` and to stop at
+/// `length` bytes: the response promised exactly those bytes in `Content-Length`, so a
+/// stream that strays ends the body with an error (the client sees a cut connection, never
+/// wrong audio).
+fn checked(
+    stream: tonic::Streaming<pb::ReadAudioRangeResponse>,
+    start: u64,
+    length: u64,
+) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+    let end = start + length;
+    futures::stream::unfold(
+        (stream, start, false),
+        move |(mut stream, next, failed)| async move {
+            if failed {
+                return None;
+            }
+            let item = match stream.next().await? {
+                Ok(chunk) if chunk.offset == next && next + chunk.data.len() as u64 <= end => {
+                    let next = next + chunk.data.len() as u64;
+                    return Some((Ok(Bytes::from(chunk.data)), (stream, next, false)));
+                }
+                Ok(_) => std::io::Error::other("player-svc sent audio out of order"),
+                Err(status) => {
+                    tracing::warn!(%status, "audio stream failed mid-body");
+                    std::io::Error::other("audio stream failed")
+                }
+            };
+            // The error ends the body; nothing is read after it.
+            Some((Err(item), (stream, next, true)))
+        },
+    )
+}
+
+fn unsatisfiable(size: u64) -> Response {
+    (
+        StatusCode::RANGE_NOT_SATISFIABLE,
+        [
+            (CONTENT_RANGE, format!("bytes */{size}")),
+            (ACCEPT_RANGES, "bytes".to_owned()),
+        ],
+    )
+        .into_response()
+}
+
+fn empty(etag: &str, mime: HeaderValue) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, mime);
+    headers.insert(ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(etag) = HeaderValue::from_str(etag) {
+        headers.insert(ETAG, etag);
+    }
+    response
+}

@@ -1,0 +1,157 @@
+//! `GET /v1/tracks/{id}/audio`: whole files, byte ranges, validators and their failures.
+
+use reqwest::Method;
+
+use crate::support::{self, TestGateway, error_code, status_and_json, text};
+use crate::upstream::{AUDIO_SIZE, audio_bytes};
+
+const PATH: &str = "/v1/tracks/t1/audio";
+
+async fn fetch(
+    gateway: &TestGateway,
+    token: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> anyhow::Result<reqwest::Response> {
+    let mut request = gateway.request(Method::GET, path).bearer_auth(token);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    Ok(request.send().await?)
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_whole_file_comes_with_length_validator_and_range_support() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();
+    let response = fetch(&gateway, &token, PATH, &[]).await?;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "accept-ranges"), "bytes");
+    assert_eq!(header(&response, "content-type"), "audio/ogg; codecs=opus");
+    assert_eq!(header(&response, "content-length"), AUDIO_SIZE.to_string());
+    assert!(header(&response, "etag").starts_with('"'));
+    assert_eq!(response.bytes().await?.to_vec(), audio_bytes(0, AUDIO_SIZE));
+    Ok(())
+}
+
+#[tokio::test]
+async fn byte_ranges_answer_206_with_exactly_those_bytes() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();
+    let last = AUDIO_SIZE - 1;
+    let cases = [
+        ("bytes=100-199".to_owned(), 100, 199),
+        // Crosses the 64 KiB chunks of the service.
+        ("bytes=65000-140000".to_owned(), 65_000, 140_000),
+        ("bytes=199990-".to_owned(), 199_990, last),
+        ("bytes=-500".to_owned(), AUDIO_SIZE - 500, last),
+        ("bytes=199000-999999".to_owned(), 199_000, last),
+    ];
+    for (range, start, end) in cases {
+        let response = fetch(&gateway, &token, PATH, &[("range", &range)]).await?;
+        assert_eq!(response.status(), 206, "{range}");
+        assert_eq!(
+            header(&response, "content-range"),
+            format!("bytes {start}-{end}/{AUDIO_SIZE}")
+        );
+        assert_eq!(
+            header(&response, "content-length"),
+            (end - start + 1).to_string()
+        );
+        assert_eq!(
+            response.bytes().await?.to_vec(),
+            audio_bytes(start, end + 1),
+            "{range}"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_range_past_the_end_is_416_naming_the_size() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();
+    for range in ["bytes=200000-", "bytes=300000-300010", "bytes=-0"] {
+        let response = fetch(&gateway, &token, PATH, &[("range", range)]).await?;
+        assert_eq!(response.status(), 416, "{range}");
+        assert_eq!(
+            header(&response, "content-range"),
+            format!("bytes */{AUDIO_SIZE}")
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn multiple_or_malformed_ranges_get_the_whole_file() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();
+    for range in ["bytes=0-10,20-30", "bytes=50-10", "pages=1-2"] {
+        let response = fetch(&gateway, &token, PATH, &[("range", range)]).await?;
+        assert_eq!(response.status(), 200, "{range}");
+        assert_eq!(response.bytes().await?.len() as u64, AUDIO_SIZE);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn if_range_serves_the_range_only_for_the_current_validator() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();
+    let etag = header(&fetch(&gateway, &token, PATH, &[]).await?, "etag");
+    let matching = fetch(
+        &gateway,
+        &token,
+        PATH,
+        &[("range", "bytes=0-9"), ("if-range", &etag)],
+    )
+    .await?;
+    assert_eq!(matching.status(), 206);
+    for stale in [
+        "\"t1.OLD.1\"",
+        "Wed, 21 Oct 2015 07:28:00 GMT",
+        &format!("W/{etag}"),
+    ] {
+        let response = fetch(
+            &gateway,
+            &token,
+            PATH,
+            &[("range", "bytes=0-9"), ("if-range", stale)],
+        )
+        .await?;
+        assert_eq!(response.status(), 200, "{stale}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn qualities_and_tracks_that_do_not_exist_are_404_and_bad_ones_400() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();
+    let high = fetch(&gateway, &token, "/v1/tracks/t1/audio?quality=high", &[]).await?;
+    assert_eq!(high.status(), 200);
+    for path in [
+        "/v1/tracks/t1/audio?quality=low",
+        "/v1/tracks/missing/audio",
+    ] {
+        let (status, body) = status_and_json(fetch(&gateway, &token, path, &[]).await?).await?;
+        assert_eq!(status, 404, "{path}: {body}");
+        error_code(&body, "not_found");
+    }
+    let (status, _) =
+        status_and_json(fetch(&gateway, &token, "/v1/tracks/t1/audio?quality=ultra", &[]).await?)
+            .await?;
+    assert_eq!(status, 400);
+    let anonymous = gateway.request(Method::GET, PATH).send().await?;
+    assert_eq!(anonymous.status(), 401);
+    Ok(())
+}
