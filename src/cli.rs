@@ -27,6 +27,19 @@ pub enum Command {
     /// Run one service on production adapters (Consul, PostgreSQL, Redis, NATS) configured by
     /// `TUNEMESH_*` variables or the settings file.
     Serve(ServeArgs),
+    /// Upload every audio file under DIR to a running deployment's player service.
+    Ingest(IngestArgs),
+}
+
+/// Flags of `tunemesh ingest`.
+#[derive(Debug, clap::Args)]
+pub struct IngestArgs {
+    /// The folder to upload (recursively).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// The player service's gRPC address (printed by `tunemesh up`).
+    #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:50051")]
+    pub server: String,
 }
 
 /// Flags of `tunemesh up`; each overrides the matching setting.

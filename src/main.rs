@@ -42,5 +42,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             up.run_until(shutdown).await
         }
         Command::Serve(args) => serve::serve(args.service, &settings, shutdown).await,
+        Command::Ingest(args) => ingest(&args, &settings).await,
     }
+}
+
+/// `tunemesh ingest DIR`: uploads with a progress bar, then a summary; bad files are listed
+/// with their reason and do not stop the rest.
+async fn ingest(args: &tunemesh::cli::IngestArgs, settings: &Settings) -> anyhow::Result<()> {
+    use tunemesh_proto::catalog::v1::IngestOutcome;
+    let files = tunemesh_player::upload::files(&args.dir).await?;
+    let bar = indicatif::ProgressBar::new(files.len() as u64);
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "{bar:40} {pos}/{len} {wide_msg}",
+    )?);
+    let identity = tunemesh_runtime::identity::MeshIdentity::new(&settings.identity);
+    let mut counts = [0u32; 3];
+    tunemesh_player::upload::upload_files(&args.server, &identity, files, |path, result| {
+        let (slot, note) = match result {
+            Ok(r) if r.outcome() == IngestOutcome::Ingested => (0, None),
+            Ok(r) if r.outcome() == IngestOutcome::Skipped => (1, None),
+            Ok(r) => (2, Some(format!("{:?}: {}", r.reason(), r.detail))),
+            Err(error) => (2, Some(format!("{error:#}"))),
+        };
+        counts[slot] += 1;
+        if let Some(note) = note {
+            bar.println(format!("{}: {note}", path.display()));
+        }
+        bar.set_message(path.display().to_string());
+        bar.inc(1);
+    })
+    .await?;
+    bar.finish_and_clear();
+    let [ingested, skipped, failed] = counts;
+    println!("ingested {ingested}, skipped {skipped}, failed {failed}");
+    Ok(())
 }

@@ -9,6 +9,7 @@
 //! - [`stream`], [`seek`]: audio delivery from [`blobs`].
 //! - [`playback`]: play sessions and their events.
 //! - [`convert`], [`ids`]: contract messages and stable ids.
+//! - [`upload`]: the client of `tunemesh ingest DIR`.
 
 pub mod app;
 pub mod blobs;
@@ -25,6 +26,7 @@ pub mod seek;
 pub mod settings;
 pub mod store;
 pub mod stream;
+pub mod upload;
 
 pub use app::build;
 pub use settings::PlayerSettings;

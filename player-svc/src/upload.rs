@@ -1,0 +1,92 @@
+//! The client side of `tunemesh ingest DIR`: uploads every file under a folder to a running
+//! deployment's `IngestService`, with the size and SHA-256 the server checks.
+
+use std::path::{Path, PathBuf};
+
+use futures::StreamExt as _;
+use sha2::{Digest, Sha256};
+use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
+use tunemesh_proto::catalog::v1::upload_track_request::Payload;
+use tunemesh_proto::catalog::v1::{IngestResult, UploadTrackHeader, UploadTrackRequest};
+use tunemesh_proto::tonic::transport::Endpoint;
+use tunemesh_runtime::identity::{Caller, MeshIdentity};
+
+/// Bytes per upload message (the contract allows 1 MiB).
+const CHUNK: usize = 1 << 20;
+/// Uploads in flight at once: the server transcodes them in parallel on its own pool.
+const IN_FLIGHT: usize = 2;
+
+/// The files under `dir`, in path order.
+pub async fn files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let dir = dir.to_owned();
+    Ok(tokio::task::spawn_blocking(move || crate::library::walk(&dir)).await??)
+}
+
+/// Uploads `files` to the player at `server` as an admin minted with `identity`, calling
+/// `done` with each file's result (or the error that stopped it) as it finishes.
+pub async fn upload_files(
+    server: &str,
+    identity: &MeshIdentity,
+    files: Vec<PathBuf>,
+    mut done: impl FnMut(&Path, anyhow::Result<IngestResult>),
+) -> anyhow::Result<()> {
+    let channel = Endpoint::from_shared(server.to_owned())?.connect().await?;
+    let client = IngestServiceClient::new(channel);
+    let admin = Caller {
+        user_id: "tunemesh-ingest".to_owned(),
+        roles: vec!["admin".to_owned()],
+    };
+    let mut uploads = futures::stream::iter(files)
+        .map(|path| {
+            let (client, admin) = (client.clone(), admin.clone());
+            async move {
+                let result = upload_one(client, identity, &admin, &path).await;
+                (path, result)
+            }
+        })
+        .buffered(IN_FLIGHT);
+    while let Some((path, result)) = uploads.next().await {
+        done(&path, result);
+    }
+    Ok(())
+}
+
+async fn upload_one(
+    mut client: IngestServiceClient<tunemesh_proto::tonic::transport::Channel>,
+    identity: &MeshIdentity,
+    admin: &Caller,
+    path: &Path,
+) -> anyhow::Result<IngestResult> {
+    let bytes = tokio::fs::read(path).await?;
+    let digest = {
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || Sha256::digest(&bytes)).await?
+    };
+    let sha256: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("upload")
+        .to_owned();
+    let header = UploadTrackRequest {
+        payload: Some(Payload::Header(UploadTrackHeader {
+            file_name,
+            size_bytes: bytes.len() as u64,
+            sha256,
+        })),
+    };
+    let chunks: Vec<UploadTrackRequest> = bytes
+        .chunks(CHUNK)
+        .map(|c| UploadTrackRequest {
+            payload: Some(Payload::Chunk(c.to_vec())),
+        })
+        .collect();
+    let mut request = tunemesh_proto::tonic::Request::new(futures::stream::iter(
+        std::iter::once(header).chain(chunks),
+    ));
+    identity.attach(admin, request.metadata_mut())?;
+    let response = client.upload_track(request).await?.into_inner();
+    response
+        .result
+        .ok_or_else(|| anyhow::anyhow!("the server sent no result"))
+}
