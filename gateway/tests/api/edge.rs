@@ -113,3 +113,44 @@ async fn oversized_bodies_are_refused() -> anyhow::Result<()> {
     assert!(error_code(&reply, "invalid_argument").contains("too large"));
     Ok(())
 }
+
+#[tokio::test]
+async fn the_embedded_gateway_keeps_accounts_in_sqlite_under_the_data_dir() -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
+    use tunemesh_gateway::{Gateway, GatewayContext};
+
+    let data_dir = tempfile::tempdir()?;
+    let ctx = GatewayContext {
+        storage: tunemesh_runtime::Storage::Embedded {
+            data_dir: data_dir.path().to_owned(),
+        },
+        identity: support::mesh_identity(),
+        mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
+    };
+    let gateway = Gateway::build(&support::settings(), ctx).await?;
+    let base = format!("http://{}", gateway.local_addr());
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(gateway.run_until(shutdown.clone()));
+    let client = reqwest::Client::new();
+    let signup =
+        json!({"email": "ann@example.com", "username": "ann", "password": "correct horse"});
+    let response = client
+        .post(format!("{base}/v1/auth/signup"))
+        .json(&signup)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 201);
+    let login = json!({"login": "ann", "password": "correct horse"});
+    let response = client
+        .post(format!("{base}/v1/auth/login"))
+        .json(&login)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200);
+    assert!(data_dir.path().join("gateway/accounts.sqlite").is_file());
+    shutdown.cancel();
+    server.await??;
+    Ok(())
+}
