@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tonic::metadata::{MetadataMap, MetadataValue};
 
 /// The metadata key carrying the signed identity.
-pub const IDENTITY_METADATA: &str = "tunemesh-identity";
+pub const IDENTITY_METADATA: &str = tunemesh_proto::metadata::IDENTITY;
 /// The audience every identity token is minted for.
 const AUDIENCE: &str = "tunemesh-mesh";
 
