@@ -66,7 +66,13 @@ async fn ingest(args: &tunemesh::cli::IngestArgs, settings: &Settings) -> anyhow
         };
         counts[slot] += 1;
         if let Some(note) = note {
-            bar.println(format!("{}: {note}", path.display()));
+            let line = format!("{}: {note}", path.display());
+            // A hidden bar (not a terminal) drops println; the failures must still show.
+            if bar.is_hidden() {
+                eprintln!("{line}");
+            } else {
+                bar.println(line);
+            }
         }
         bar.set_message(path.display().to_string());
         bar.inc(1);
