@@ -307,9 +307,7 @@ fn fold(text: &str) -> String {
 fn copy_escape(field: &str) -> String {
     field
         .replace('\\', "\\\\")
-        .replace('\t', " ")
-        .replace('\n', " ")
-        .replace('\r', " ")
+        .replace(['\t', '\n', '\r'], " ")
 }
 
 /// `size` tracks from real names: real titles first, then titles combined with a second
