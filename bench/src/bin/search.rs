@@ -305,9 +305,7 @@ fn fold(text: &str) -> String {
 }
 
 fn copy_escape(field: &str) -> String {
-    field
-        .replace('\\', "\\\\")
-        .replace(['\t', '\n', '\r'], " ")
+    field.replace('\\', "\\\\").replace(['\t', '\n', '\r'], " ")
 }
 
 /// `size` tracks from real names: real titles first, then titles combined with a second
