@@ -99,9 +99,10 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// Initialises logging to stdout and, if configured, OTLP export. Call once from `main`.
+/// Initialises logging to stderr and, if configured, OTLP export. Call once from `main`.
+/// Logs go to stderr so that stdout carries only what a command tells its user.
 pub fn init(settings: &TelemetrySettings) -> Result<TelemetryGuard, TelemetryError> {
-    init_with_writer(settings, std::io::stdout)
+    init_with_writer(settings, std::io::stderr)
 }
 
 /// Like [`init`], writing logs to `writer` (tests pass a sink or the test writer).

@@ -59,15 +59,17 @@ fn ctrl_c_drains_and_exits_zero() {
         .expect("starts");
     let stdout = child.stdout.take().expect("piped stdout");
     let mut stdout = BufReader::new(stdout);
-    let mut first_line = String::new();
-    stdout.read_line(&mut first_line).expect("reads");
-    // Keep draining, so logs never fill the pipe and block the server.
+    let mut line = String::new();
+    let url = loop {
+        line.clear();
+        let read = stdout.read_line(&mut line).expect("reads");
+        assert!(read > 0, "tunemesh exited before saying where it listens");
+        if let Some(url) = line.trim().strip_prefix("tunemesh is up: ") {
+            break url.to_owned();
+        }
+    };
+    // Keep draining, so output never fills the pipe and blocks the server.
     std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(drop));
-    let url = first_line
-        .trim()
-        .strip_prefix("tunemesh is up: ")
-        .unwrap_or_else(|| panic!("unexpected first line {first_line:?}"))
-        .to_owned();
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime

@@ -7,6 +7,8 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tunemesh_proto::catalog::v1::GetTrackRequest;
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tunemesh_proto::reco::v1::RecommendRequest;
+use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
 use tunemesh_proto::tonic::Code;
 use tunemesh_proto::tonic::transport::Channel;
 use tunemesh_runtime::admin::ReadinessReport;
@@ -62,7 +64,7 @@ async fn every_service_answers_grpc_health_on_its_own_port() -> anyhow::Result<(
 }
 
 #[tokio::test]
-async fn domain_rpcs_answer_unimplemented_until_they_are_built() -> anyhow::Result<()> {
+async fn services_refuse_callers_without_a_signed_identity() -> anyhow::Result<()> {
     let mesh = RunningMesh::start().await?;
     mesh.wait_ready().await?;
     let channel = Channel::from_shared(format!("http://{}", mesh.service("player")))?
@@ -71,7 +73,22 @@ async fn domain_rpcs_answer_unimplemented_until_they_are_built() -> anyhow::Resu
     let error = CatalogServiceClient::new(channel)
         .get_track(GetTrackRequest::default())
         .await
-        .expect_err("no catalogue yet");
+        .expect_err("no identity attached");
+    assert_eq!(error.code(), Code::Unauthenticated);
+    mesh.stop().await
+}
+
+#[tokio::test]
+async fn reco_answers_unimplemented_until_it_is_built() -> anyhow::Result<()> {
+    let mesh = RunningMesh::start().await?;
+    mesh.wait_ready().await?;
+    let channel = Channel::from_shared(format!("http://{}", mesh.service("reco")))?
+        .connect()
+        .await?;
+    let error = RecommendationServiceClient::new(channel)
+        .recommend(RecommendRequest::default())
+        .await
+        .expect_err("no recommendations yet");
     assert_eq!(error.code(), Code::Unimplemented);
     mesh.stop().await
 }
