@@ -186,6 +186,18 @@ impl PlaylistDomain {
         Ok(edited)
     }
 
+    /// Validates and applies one edit of `caller`'s to a playlist.
+    async fn edit_op(
+        &self,
+        caller: &Caller,
+        playlist_id: String,
+        expected_version: Option<u64>,
+        op: EditOp,
+    ) -> Result<Edited, PlaylistError> {
+        self.edit(Self::edit_of(caller, playlist_id, expected_version, op)?)
+            .await
+    }
+
     fn edit_of(
         caller: &Caller,
         playlist_id: String,
@@ -448,12 +460,12 @@ impl Playlists for PlaylistDomain {
         caller: &Caller,
         req: pb::DeletePlaylistRequest,
     ) -> Result<pb::DeletePlaylistResponse, PlaylistError> {
-        self.edit(Self::edit_of(
+        self.edit_op(
             caller,
             req.playlist_id,
             req.expected_version,
             EditOp::Delete,
-        )?)
+        )
         .await?;
         Ok(pb::DeletePlaylistResponse {})
     }
@@ -487,12 +499,7 @@ impl Playlists for PlaylistDomain {
             item_ids: validate::distinct(&req.item_ids),
         };
         let edited = self
-            .edit(Self::edit_of(
-                caller,
-                req.playlist_id,
-                req.expected_version,
-                op,
-            )?)
+            .edit_op(caller, req.playlist_id, req.expected_version, op)
             .await?;
         Ok(pb::RemovePlaylistItemsResponse {
             version: edited.version,
@@ -510,12 +517,7 @@ impl Playlists for PlaylistDomain {
             before: req.insert_before,
         };
         let edited = self
-            .edit(Self::edit_of(
-                caller,
-                req.playlist_id,
-                req.expected_version,
-                op,
-            )?)
+            .edit_op(caller, req.playlist_id, req.expected_version, op)
             .await?;
         Ok(pb::MovePlaylistItemsResponse {
             version: edited.version,
@@ -530,12 +532,7 @@ impl Playlists for PlaylistDomain {
         validate::id("user_id", &req.user_id)?;
         let op = EditOp::AddCollaborator(req.user_id);
         let edited = self
-            .edit(Self::edit_of(
-                caller,
-                req.playlist_id,
-                req.expected_version,
-                op,
-            )?)
+            .edit_op(caller, req.playlist_id, req.expected_version, op)
             .await?;
         Ok(pb::AddPlaylistCollaboratorResponse {
             version: edited.version,
@@ -550,12 +547,7 @@ impl Playlists for PlaylistDomain {
         validate::id("user_id", &req.user_id)?;
         let op = EditOp::RemoveCollaborator(req.user_id);
         let edited = self
-            .edit(Self::edit_of(
-                caller,
-                req.playlist_id,
-                req.expected_version,
-                op,
-            )?)
+            .edit_op(caller, req.playlist_id, req.expected_version, op)
             .await?;
         Ok(pb::RemovePlaylistCollaboratorResponse {
             version: edited.version,
