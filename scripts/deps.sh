@@ -11,6 +11,8 @@ declare -A needed=(
     [cmake]=cmake
     # scripts/testdata.sh fetches the Chinook catalogue from PyPI.
     [python3]=python3
+    # scripts/k8s-check.sh: promtool checks the alert rules and the scrape config.
+    [promtool]=prometheus
 )
 
 missing=()
@@ -26,4 +28,13 @@ if ((${#missing[@]})); then
     echo "deps.sh: installing ${missing[*]}" >&2
     $sudo apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# scripts/k8s-check.sh validates the rendered manifests offline; pinned so schemas do not move.
+KUBERNETES_VALIDATE_VERSION=1.37.0
+if ! command -v kubernetes-validate >/dev/null 2>&1 ||
+    [[ "$(python3 -m pip show kubernetes-validate 2>/dev/null | awk '/^Version:/ {print $2}')" != "$KUBERNETES_VALIDATE_VERSION" ]]; then
+    echo "deps.sh: installing kubernetes-validate $KUBERNETES_VALIDATE_VERSION from PyPI" >&2
+    python3 -m pip install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" ||
+        python3 -m pip install -q --disable-pip-version-check --break-system-packages "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 fi
