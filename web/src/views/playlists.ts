@@ -1,0 +1,118 @@
+// Playlists: the listener's own (PlaylistService.ListMyPlaylists), creating one, a playlist's
+// tracks with play and remove, and adding a track to a playlist from any list.
+
+import { describeError, playlists } from "../api/clients";
+import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
+import { tracksByIds, type QueueTrack } from "../player/track";
+import { byId, h, mount } from "../ui/dom";
+import type { App } from "./context";
+import { trackList } from "./tracks";
+
+/** The listener's playlists and a form to create one. */
+export function playlistsView(app: App) {
+  return async (): Promise<Node> => {
+    const { playlists: mine } = await playlists.listMyPlaylists({ pageSize: 100 });
+    const name = h("input", { id: "new-playlist-name", name: "name", required: true, maxlength: 100, placeholder: "New playlist" });
+    const form = h(
+      "form",
+      { class: "inline-form", "aria-label": "Create a playlist" },
+      h("label", { for: "new-playlist-name", class: "visually-hidden" }, "Playlist name"),
+      name,
+      h("button", { type: "submit", class: "primary" }, "Create"),
+    );
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void playlists
+        .createPlaylist({ requestId: crypto.randomUUID(), name: name.value.trim() })
+        .then(() => app.show("Playlists", playlistsView(app), "playlists"))
+        .catch((error) => form.append(h("p", { class: "error", role: "alert" }, describeError(error))));
+    });
+    return h(
+      "div",
+      {},
+      form,
+      mine.length === 0
+        ? h("p", { class: "empty" }, "No playlists yet.")
+        : h(
+            "ul",
+            { class: "cards" },
+            ...mine.flatMap(({ playlist }) =>
+              playlist
+                ? [
+                    h(
+                      "li",
+                      {},
+                      h(
+                        "button",
+                        { class: "card playlist-link", onclick: () => app.show(playlist.name, playlistView(app, playlist.id), "playlists") },
+                        h("span", { class: "card-title" }, playlist.name),
+                        h("span", { class: "sub" }, `${playlist.itemCount} tracks`),
+                      ),
+                    ),
+                  ]
+                : [],
+            ),
+          ),
+    );
+  };
+}
+
+/** One playlist's tracks. */
+export function playlistView(app: App, playlistId: string) {
+  return async (): Promise<Node> => {
+    const { playlist, items } = await playlists.getPlaylist({ playlistId, pageSize: 500 });
+    const tracks = await tracksByIds(items.map((item) => item.trackId));
+    // Items whose track left the catalogue are skipped, so map positions back to item ids.
+    const itemIds = items.filter((item) => tracks.some((track) => track.id === item.trackId)).map((item) => item.itemId);
+    const context = { type: PlayContextType.PLAYLIST, id: playlistId };
+    return h(
+      "div",
+      {},
+      h("p", { class: "sub" }, playlist?.description ?? ""),
+      h("button", { class: "primary", disabled: tracks.length === 0, onclick: () => void app.player.playList(tracks, 0, context) }, "Play"),
+      trackList(app, tracks, {
+        context,
+        empty: "This playlist is empty: add tracks with “+ Playlist”.",
+        remove: (position) =>
+          void playlists
+            .removePlaylistItems({ playlistId, itemIds: [itemIds[position]] })
+            .then(() => app.show(playlist?.name ?? "Playlist", playlistView(app, playlistId), "playlists")),
+      }),
+    );
+  };
+}
+
+/** Opens the "add to playlist" dialog for `track`. */
+export async function addToPlaylist(track: QueueTrack): Promise<void> {
+  const dialog = byId<HTMLDialogElement>("playlist-dialog");
+  const body = dialog.querySelector(".dialog-body") as HTMLElement;
+  mount(body, h("p", {}, "Loading…"));
+  dialog.showModal();
+  try {
+    const { playlists: mine } = await playlists.listMyPlaylists({ pageSize: 100 });
+    const owned = mine.flatMap((entry) => (entry.playlist ? [entry.playlist] : []));
+    const add = (playlistId: string, name: string) =>
+      playlists
+        .addPlaylistItems({ playlistId, trackIds: [track.id] })
+        .then(() => mount(body, h("p", { role: "status" }, `Added “${track.title}” to ${name}.`)))
+        .catch((error) => mount(body, h("p", { class: "error", role: "alert" }, describeError(error))));
+    mount(
+      body,
+      h("p", {}, `Add “${track.title}” to:`),
+      owned.length === 0 && h("p", { class: "empty" }, "You have no playlists yet."),
+      h("ul", { class: "plain" }, ...owned.map((playlist) => h("li", {}, h("button", { onclick: () => void add(playlist.id, playlist.name) }, playlist.name)))),
+      h(
+        "button",
+        {
+          onclick: () =>
+            void playlists
+              .createPlaylist({ requestId: crypto.randomUUID(), name: `${track.title} mix`, trackIds: [track.id] })
+              .then(() => mount(body, h("p", { role: "status" }, `Created “${track.title} mix”.`))),
+        },
+        "New playlist with this track",
+      ),
+    );
+  } catch (error) {
+    mount(body, h("p", { class: "error", role: "alert" }, describeError(error)));
+  }
+}

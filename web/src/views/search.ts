@@ -1,0 +1,80 @@
+// The search box: results as you type (SearchService), tracks first, then albums and artists.
+
+import { describeError, search } from "../api/clients";
+import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
+import { fromTrack } from "../player/track";
+import { h } from "../ui/dom";
+import { albumView, albumsView } from "./browse";
+import type { App } from "./context";
+import { trackList } from "./tracks";
+
+/** Waits this long after the last key before asking, so typing a word costs one call. */
+const DEBOUNCE_MS = 200;
+
+/** Wires the header's search box to show results in the main region. */
+export function searchBox(app: App, input: HTMLInputElement): void {
+  let timer = 0;
+  // Answers can arrive out of order; only the newest query's answer is shown.
+  let latest = 0;
+  input.addEventListener("input", () => {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(() => {
+      const query = input.value.trim();
+      if (!query) return;
+      const ticket = ++latest;
+      app.show(`Results for “${query}”`, async () => {
+        const results = await resultsFor(app, query).catch((error) => h("p", { class: "error" }, describeError(error)));
+        return ticket === latest ? results : h("div");
+      }, "search");
+    }, DEBOUNCE_MS);
+  });
+}
+
+async function resultsFor(app: App, query: string): Promise<Node> {
+  const response = await search.search({ query, pageSize: 30 });
+  const tracks = response.results.flatMap((result) => (result.item.case === "track" ? [fromTrack(result.item.value)] : []));
+  const albums = response.results.flatMap((result) => (result.item.case === "album" ? [result.item.value] : []));
+  const artists = response.results.flatMap((result) => (result.item.case === "artist" ? [result.item.value] : []));
+  if (tracks.length + albums.length + artists.length === 0) return h("p", { class: "empty" }, "Nothing found.");
+  return h(
+    "div",
+    { class: "results" },
+    tracks.length > 0 && h("h2", {}, "Tracks"),
+    tracks.length > 0 && trackList(app, tracks, { context: { type: PlayContextType.SEARCH, id: query }, empty: "" }),
+    albums.length > 0 && h("h2", {}, "Albums"),
+    albums.length > 0 &&
+      h(
+        "ul",
+        { class: "cards" },
+        ...albums.map((album) =>
+          h(
+            "li",
+            {},
+            h(
+              "button",
+              { class: "card", onclick: () => app.show(album.title, albumView(app, album.id), "browse") },
+              h("span", { class: "card-title" }, album.title),
+              h("span", { class: "sub" }, album.artists.map((artist) => artist.name).join(", ")),
+            ),
+          ),
+        ),
+      ),
+    artists.length > 0 && h("h2", {}, "Artists"),
+    artists.length > 0 &&
+      h(
+        "ul",
+        { class: "cards" },
+        ...artists.map((artist) =>
+          h(
+            "li",
+            {},
+            h(
+              "button",
+              { class: "card", onclick: () => app.show(artist.name, albumsView(app, artist.id), "browse") },
+              h("span", { class: "card-title" }, artist.name),
+            ),
+          ),
+        ),
+      ),
+  );
+}

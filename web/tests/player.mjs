@@ -1,0 +1,189 @@
+// The web player in a real browser (Debian Chromium, driven by playwright-core): sign up
+// through the page, play an ingested track, let it pass 10 s, force a quality switch mid-track
+// and check that playback never stalls across it, seek, and see play reports acknowledged by
+// the gateway. Saves a screenshot either way. Run by tests/mesh/web_player.rs:
+//
+//   node web/tests/player.mjs BASE_URL ARTIFACT_DIR
+//
+// Exits 0 on success; otherwise prints what failed and exits 1.
+
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [base, artifacts] = process.argv.slice(2);
+if (!base || !artifacts) {
+  console.error("usage: node web/tests/player.mjs BASE_URL ARTIFACT_DIR");
+  process.exit(2);
+}
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+const log = (...parts) => console.log("[player.mjs]", ...parts);
+
+/** Polls `probe` (run in the page) until `accept` holds for its value, or fails after `ms`. */
+async function until(page, what, probe, accept, ms, arg) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    last = await page.evaluate(probe, arg);
+    if (accept(last)) return last;
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}; last value ${JSON.stringify(last)}`);
+}
+
+const audioState = () => {
+  const audio = document.getElementById("audio");
+  const ranges = [];
+  for (let i = 0; i < audio.buffered.length; i++) ranges.push([audio.buffered.start(i), audio.buffered.end(i)]);
+  const indicator = document.getElementById("quality-indicator");
+  const reports = document.getElementById("report-status");
+  return {
+    time: audio.currentTime,
+    duration: audio.duration,
+    paused: audio.paused,
+    ranges,
+    playing: indicator.dataset.playing,
+    loading: indicator.dataset.loading,
+    switches: Number(indicator.dataset.switches ?? 0),
+    indicator: indicator.textContent,
+    acknowledged: Number(reports.dataset.acknowledged ?? 0),
+    counted: reports.dataset.counted === "true",
+    played: Number(reports.dataset.played ?? 0),
+    probe: window.__probe,
+    error: document.getElementById("player-error").textContent,
+  };
+};
+
+const profile = await mkdtemp(join(tmpdir(), "tunemesh-chromium-"));
+await mkdir(artifacts, { recursive: true });
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: CHROMIUM,
+  headless: true,
+  viewport: { width: 1280, height: 800 },
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    // The test clicks Play like a listener, but headless runs have no audio device to unlock.
+    "--autoplay-policy=no-user-gesture-required",
+  ],
+});
+const page = context.pages()[0] ?? (await context.newPage());
+const problems = [];
+page.on("pageerror", (error) => problems.push(`page error: ${error.message}`));
+page.on("console", (message) => {
+  if (message.type() === "error") problems.push(`console: ${message.text()}`);
+});
+
+let failed = null;
+try {
+  await page.goto(base, { waitUntil: "load" });
+
+  // Sign up through the form, as a listener would.
+  const name = `web${Date.now().toString(36)}`;
+  await page.fill("#signup-email", `${name}@example.com`);
+  await page.fill("#signup-username", name);
+  await page.fill("#signup-password", "correct horse battery");
+  await page.click("#signup-form button[type=submit]");
+  await page.waitForSelector("#signed-in:not([hidden])", { timeout: 15000 });
+  log("signed up as", name);
+
+  // Browse artist -> album -> a track of at least a minute.
+  await page.click(".artist-link >> nth=0", { timeout: 15000 });
+  await page.click(".album-link >> nth=0", { timeout: 15000 });
+  await page.waitForSelector("table.tracks");
+  const rows = await page.$$eval("table.tracks tbody tr", (trs) =>
+    trs.map((tr) => ({ id: tr.dataset.trackId, time: tr.querySelector("td.num:nth-of-type(4)")?.textContent ?? "0:00" })),
+  );
+  const seconds = (clock) => clock.split(":").reduce((total, part) => total * 60 + Number(part), 0);
+  const pick = rows.findIndex((row) => seconds(row.time) >= 75);
+  if (pick < 0) throw new Error(`no track of 75 s or more on the first album: ${JSON.stringify(rows)}`);
+  log("playing track", rows[pick].id, rows[pick].time);
+
+  await page.evaluate(() => {
+    const audio = document.getElementById("audio");
+    const probe = { waiting: 0, stalled: 0, playing: 0, errors: 0 };
+    window.__probe = probe;
+    audio.addEventListener("waiting", () => probe.waiting++);
+    audio.addEventListener("stalled", () => probe.stalled++);
+    audio.addEventListener("playing", () => probe.playing++);
+    audio.addEventListener("error", () => probe.errors++);
+  });
+  await page.click(`table.tracks tbody tr:nth-child(${pick + 1}) .play-track`);
+
+  // currentTime passes 10 s.
+  await until(page, "currentTime > 10 s", audioState, (s) => s.time > 10 || s.error, 45000).then((s) => {
+    if (s.error) throw new Error(`player error: ${s.error}`);
+  });
+  const before = await page.evaluate(audioState);
+  log("past 10 s:", JSON.stringify(before));
+
+  // Force a quality switch mid-track with the manual override.
+  const target = before.playing === "low" ? "high" : "low";
+  const selectValue = { low: "low", high: "high" }[target];
+  const switchAt = before.time;
+  await page.selectOption("#quality-select", selectValue);
+  const samples = [];
+  const switched = await until(
+    page,
+    `the playhead to reach ${target} segments`,
+    audioState,
+    (s) => {
+      samples.push(s.time);
+      return s.playing === target;
+    },
+    30000,
+  );
+  // Play on a few seconds past the switch point, sampling the playhead.
+  const after = await until(page, "3 s of playback after the switch", audioState, (s) => {
+    samples.push(s.time);
+    return s.time > switched.time + 3;
+  }, 15000);
+  log("after switch:", JSON.stringify(after));
+  if (after.probe.waiting !== before.probe.waiting) throw new Error(`playback stalled (waiting) across the switch: ${JSON.stringify(after.probe)}`);
+  if (after.switches < 1) throw new Error("no quality switch was appended");
+  const span = after.ranges.find(([start, end]) => start <= switchAt + 0.05 && end >= after.time);
+  if (!span) throw new Error(`buffered ranges not contiguous across the switch (${switchAt} to ${after.time}): ${JSON.stringify(after.ranges)}`);
+  for (let i = 1; i < samples.length; i++) {
+    if (samples[i] < samples[i - 1]) throw new Error(`currentTime went backwards: ${samples[i - 1]} -> ${samples[i]}`);
+  }
+  // Sampled every ~200 ms: a frozen playhead over a second of samples is a stall.
+  for (let i = 6; i < samples.length; i++) {
+    if (samples[i] === samples[i - 6]) throw new Error(`currentTime froze at ${samples[i]} during the switch`);
+  }
+
+  // Seek through the slider, past what is buffered.
+  const seekTo = Math.min(after.duration - 20, Math.max(after.time + 35, after.duration * 0.6));
+  await page.evaluate((to) => {
+    const slider = document.getElementById("seek");
+    slider.value = String(to);
+    slider.dispatchEvent(new Event("input"));
+    slider.dispatchEvent(new Event("change"));
+  }, seekTo);
+  const seeked = await until(page, `playback past ${seekTo + 2} s after seeking`, audioState, (s) => s.time > seekTo + 2 && s.time < seekTo + 15, 20000);
+  log("seeked:", JSON.stringify(seeked));
+
+  // Play reports: acknowledged by the gateway; after 30 s heard, the play counts (sent on pause).
+  await until(page, "31 s heard", audioState, (s) => s.played > 31, 30000);
+  await page.click("#play-pause");
+  const reported = await until(page, "a counted play report", audioState, (s) => s.counted && s.acknowledged >= 3, 15000);
+  log("reports:", JSON.stringify(reported));
+  if (reported.probe.errors > 0) throw new Error("the audio element reported an error");
+} catch (error) {
+  failed = error;
+} finally {
+  await page.screenshot({ path: join(artifacts, "web-player.png") }).catch((error) => problems.push(`screenshot: ${error}`));
+  await context.close();
+  await rm(profile, { recursive: true, force: true });
+}
+
+for (const problem of problems) console.log("[player.mjs]", problem);
+if (failed) {
+  console.error("[player.mjs] FAILED:", failed.message);
+  process.exit(1);
+}
+log("ok; screenshot in", join(artifacts, "web-player.png"));
