@@ -13,6 +13,8 @@ declare -A needed=(
     [python3]=python3
     # scripts/k8s-check.sh: promtool checks the alert rules and the scrape config.
     [promtool]=prometheus
+    # The web player's browser test (tests/mesh/web_player.rs) drives Debian's Chromium.
+    [chromium]=chromium
 )
 
 missing=()
