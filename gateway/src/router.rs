@@ -10,10 +10,9 @@ use tower::ServiceBuilder;
 use tunemesh_runtime::admin::{self, Readiness};
 
 use crate::auth::require_caller;
-use crate::error::ApiError;
 use crate::layers;
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
-use crate::routes::{audio, auth, catalog, playback};
+use crate::routes::{audio, auth, catalog, playback, web};
 use crate::settings::HttpSettings;
 use crate::state::AppState;
 
@@ -53,7 +52,8 @@ pub fn router(
         .with_state(state)
         .route("/openapi.json", get(crate::openapi::document))
         .merge(admin::router(readiness))
-        .fallback(not_found)
+        // The web player's files and page: only what no route above answers.
+        .fallback(web::serve)
         .layer(
             ServiceBuilder::new()
                 // Outermost, so every answer (errors and 429s included) carries them.
@@ -70,8 +70,4 @@ pub fn router(
         router = router.layer(cors);
     }
     Ok(router)
-}
-
-async fn not_found() -> ApiError {
-    ApiError::new(tunemesh_runtime::ErrorCode::NotFound, "no such route")
 }

@@ -4,6 +4,7 @@ pub mod audio;
 pub mod auth;
 pub mod catalog;
 pub mod playback;
+pub mod web;
 
 use serde::Deserialize;
 use utoipa::IntoParams;
