@@ -29,6 +29,16 @@ pub trait EventBus: Send + Sync + fmt::Debug {
 
     /// How far behind the durable consumer `name` is.
     async fn consumer_state(&self, name: &str) -> Result<ConsumerState, BusError>;
+
+    /// Deletes the durable consumer `name` and its position; false when there was none. The
+    /// next subscribe under that name starts afresh, e.g. a replica that lost its local state
+    /// and must replay under its stable name. Buses that cannot delete refuse (the default).
+    async fn delete_consumer(&self, name: &str) -> Result<bool, BusError> {
+        Err(BusError::Consumer {
+            consumer: name.to_owned(),
+            source: "this bus cannot delete consumers".into(),
+        })
+    }
 }
 
 /// What the bus answered to a publish.

@@ -170,6 +170,18 @@ impl EventBus for EmbeddedBus {
             })?
             .ok_or_else(|| BusError::UnknownConsumer(name.to_owned()))
     }
+
+    async fn delete_consumer(&self, name: &str) -> Result<bool, BusError> {
+        let owned = name.to_owned();
+        self.shared
+            .db
+            .call(move |conn| store::delete_consumer(conn, &owned))
+            .await
+            .map_err(|e| BusError::Consumer {
+                consumer: name.to_owned(),
+                source: Box::new(e),
+            })
+    }
 }
 
 /// Now, in milliseconds since the epoch: the embedded bus's clock for dues and windows.

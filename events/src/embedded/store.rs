@@ -319,6 +319,15 @@ pub(super) fn settle(
     Ok(())
 }
 
+/// Deletes a consumer, its position and its unsettled deliveries; false if it did not exist.
+pub(super) fn delete_consumer(conn: &mut Connection, consumer: &str) -> rusqlite::Result<bool> {
+    let tx = conn.transaction()?;
+    tx.execute("DELETE FROM bus_pending WHERE consumer = ?1", [consumer])?;
+    let deleted = tx.execute("DELETE FROM bus_consumers WHERE name = ?1", [consumer])?;
+    tx.commit()?;
+    Ok(deleted > 0)
+}
+
 /// The consumer's lag, or `None` if it does not exist. Counting pending events reads the
 /// subject of every event past the consumer's position: fine for metrics at embedded scale.
 pub(super) fn state(

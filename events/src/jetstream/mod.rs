@@ -212,4 +212,23 @@ impl EventBus for JetStreamBus {
             in_flight: u64::try_from(info.num_ack_pending).unwrap_or(0),
         })
     }
+
+    async fn delete_consumer(&self, name: &str) -> Result<bool, BusError> {
+        match self.stream.delete_consumer(name).await {
+            Ok(_) => Ok(true),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    jetstream::stream::ConsumerErrorKind::JetStream(ref e)
+                        if e.error_code() == jetstream::ErrorCode::CONSUMER_NOT_FOUND
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(BusError::Consumer {
+                consumer: name.to_owned(),
+                source: Box::new(error),
+            }),
+        }
+    }
 }

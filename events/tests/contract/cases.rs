@@ -171,6 +171,29 @@ pub async fn a_durable_consumer_resumes_where_it_left_off(f: &Fixture) -> anyhow
     Ok(())
 }
 
+pub async fn a_deleted_consumer_starts_afresh_under_the_same_name(
+    f: &Fixture,
+) -> anyhow::Result<()> {
+    publish_tracks(f, subjects::CATALOG, &["1", "2"]).await?;
+    let mut first = f
+        .bus
+        .subscribe(spec("replica", &[subjects::CATALOG]))
+        .await?;
+    assert_eq!(take_and_ack(&mut first, 2).await?, ["1", "2"]);
+    drop(first);
+    assert!(f.bus.delete_consumer("replica").await?);
+    assert!(!f.bus.delete_consumer("replica").await?);
+    assert!(f.bus.consumer_state("replica").await.is_err());
+
+    // A replica that lost its state replays everything under its stable name.
+    let mut again = f
+        .bus
+        .subscribe(spec("replica", &[subjects::CATALOG]))
+        .await?;
+    assert_eq!(take_and_ack(&mut again, 2).await?, ["1", "2"]);
+    Ok(())
+}
+
 pub async fn replay_from_the_beginning_sees_everything_and_new_only_sees_new(
     f: &Fixture,
 ) -> anyhow::Result<()> {

@@ -38,6 +38,7 @@ contract!(
     an_event_never_acked_is_delivered_at_most_max_deliver_times,
     a_termed_event_is_not_delivered_again,
     a_durable_consumer_resumes_where_it_left_off,
+    a_deleted_consumer_starts_afresh_under_the_same_name,
     replay_from_the_beginning_sees_everything_and_new_only_sees_new,
     subject_filters_deliver_only_their_subjects,
     a_consumer_that_stops_pulling_holds_a_bounded_number_of_events,
