@@ -1,7 +1,8 @@
-//! Builds the search service: the index, the feed that fills it from the event bus, the
-//! readiness that follows the feed, and the gRPC server.
+//! Builds the search service: the index (reopened from disk when it can be), the feed that
+//! keeps it current from the event bus, the readiness that follows the feed, and the gRPC
+//! server.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -11,29 +12,34 @@ use tunemesh_proto::search::v1::search_service_server::SearchServiceServer;
 use tunemesh_runtime::grpc::GrpcServer;
 use tunemesh_runtime::{App, ServiceContext};
 
-use crate::feed::Feed;
+use crate::catalog::Catalog;
+use crate::feed::{self, Feed};
 use crate::grpc::SearchApi;
-use crate::index::SearchIndex;
+use crate::index::{Opened, SearchIndex};
 use crate::service::IndexSearch;
 use crate::{SERVICE_NAME, SearchSettings, readiness};
 
-/// Binds the service on `ctx.grpc.addr` and returns it ready to run. The index starts empty
-/// and the service NOT_SERVING; the feed task replays the catalogue and play streams from
-/// the beginning, then the service turns SERVING.
+/// Binds the service on `ctx.grpc.addr` and returns it ready to run, NOT_SERVING until the
+/// feed has caught up. An index kept on disk by this replica's last run is reopened and its
+/// catalogue model rebuilt from it, and the feed resumes where that run stopped; otherwise
+/// the index starts empty and the feed replays the catalogue and play streams from the
+/// beginning.
 pub async fn build(
     settings: &SearchSettings,
     ctx: &ServiceContext,
     bus: Arc<dyn EventBus>,
 ) -> anyhow::Result<App> {
     let dir = index_dir(settings, ctx);
+    let replica = settings.replica_name();
+    let owner = feed::consumer_names(settings, &replica).join(" ");
     let memory = settings.writer_memory_bytes;
-    let index = {
+    let (index, restored) = {
         let dir = dir.clone();
-        tokio::task::spawn_blocking(move || SearchIndex::create(dir.as_deref(), memory))
+        tokio::task::spawn_blocking(move || open(dir.as_deref(), memory, &owner))
             .await
-            .context("index creation panicked")?
+            .context("index opening panicked")?
     }
-    .with_context(|| format!("cannot create the search index in {dir:?}"))?;
+    .with_context(|| format!("cannot open the search index in {dir:?}"))?;
     let index = Arc::new(index);
 
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
@@ -46,14 +52,29 @@ pub async fn build(
             .max_encoding_message_size(limit),
     );
     let reporter = server.health_reporter();
-    // Each start is a fresh replica: new consumers replay everything into the new index.
-    let replica = uuid::Uuid::new_v4().simple().to_string();
-    let feed = Feed::new(bus, index, settings, &replica[..12], ready_tx);
+    let feed = Feed::new(bus, index, restored, settings, &replica, ready_tx);
     Ok(App::new(server)
         .with_task("search-readiness", move |token| {
             readiness::follow(reporter, ready_rx, token)
         })
         .with_task("search-feed", move |token| feed.run(token)))
+}
+
+/// Opens (or creates) the index, and rebuilds the catalogue model of a resumed one.
+fn open(
+    dir: Option<&Path>,
+    memory: usize,
+    owner: &str,
+) -> anyhow::Result<(SearchIndex, (Catalog, Opened))> {
+    let (index, opened) = SearchIndex::open(dir, memory, owner)?;
+    let mut catalog = Catalog::default();
+    if opened == Opened::Resumed {
+        for (track, plays) in index.stored_tracks()? {
+            catalog.restore(track, plays);
+        }
+        tracing::info!(tracks = catalog.track_count(), "search index reopened");
+    }
+    Ok((index, (catalog, opened)))
 }
 
 /// Where the index lives: under the data directory in embedded mode, the configured

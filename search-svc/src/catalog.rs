@@ -61,6 +61,19 @@ impl Catalog {
         true
     }
 
+    /// Puts back a track and its plays as the index stored them, after a restart: nothing is
+    /// marked to rewrite, since the index already holds every document they produce.
+    pub fn restore(&mut self, track: Track, plays: u64) {
+        if track.id.is_empty() {
+            return;
+        }
+        if plays > 0 {
+            self.plays.insert(track.id.clone(), plays);
+        }
+        self.upsert_track(track);
+        self.dirty.clear();
+    }
+
     /// Counts one play of `track_id`.
     pub fn count_play(&mut self, track_id: &str) {
         *self.plays.entry(track_id.to_owned()).or_default() += 1;
@@ -154,6 +167,7 @@ impl Catalog {
             extra: extra(&track.genre, track.year),
             plays: self.plays_of(id),
             result: result(search_result::Item::Track(summary)),
+            track: Some(track.clone()),
         })
     }
 
@@ -194,6 +208,7 @@ impl Catalog {
             extra: extra(genre.unwrap_or_default(), year),
             plays: members.iter().map(|t| self.plays_of(t)).sum(),
             result: result(search_result::Item::Album(summary)),
+            track: None,
         })
     }
 
@@ -220,6 +235,7 @@ impl Catalog {
             extra: String::new(),
             plays: members.iter().map(|t| self.plays_of(t)).sum(),
             result: result(search_result::Item::Artist(summary)),
+            track: None,
         })
     }
 }

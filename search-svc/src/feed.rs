@@ -1,14 +1,19 @@
 //! Keeps the index current from the event bus, and says when it has caught up.
 //!
-//! Two durable consumers, one on `events.catalog` and one on `events.play`, both starting at
-//! the beginning of the stream: a fresh replica rebuilds its whole index by replay. Events
+//! Two durable consumers, one on `events.catalog` and one on `events.play`, named after the
+//! replica so every start of it uses the same two. A replica with an empty (or unusable)
+//! index directory deletes them and starts them again at the beginning of the stream: it
+//! rebuilds its whole index by replay. A replica whose index survived resumes them where
+//! they stopped, which is where its last commit stopped (see below). Events
 //! are applied to the [`Catalog`] as they arrive and committed to the index in batches: when
 //! `commit_interval` has passed since the first uncommitted event, when a batch is full, or
 //! when the bus goes quiet. Deliveries are acknowledged only after the commit that contains
 //! them, so nothing acknowledged is ever missing from the index.
 //!
 //! Catalogue events are idempotent upserts (see [`Catalog`]); play events are counted once
-//! per event id (a bounded in-memory set; JetStream also drops duplicate publishes).
+//! per event id (a bounded in-memory set; JetStream also drops duplicate publishes). The
+//! set does not survive a restart: a play delivered again after a crash between a commit
+//! and its acks is counted twice, which popularity ranking shrugs off.
 //!
 //! The replica is *ready* once both consumers have nothing pending and everything received
 //! is committed; from then on, searches are answered and health reports SERVING.
@@ -26,7 +31,7 @@ use tunemesh_proto::events::v1::{CatalogEvent, PlayEvent, catalog_event};
 use tunemesh_proto::subjects;
 
 use crate::catalog::Catalog;
-use crate::index::SearchIndex;
+use crate::index::{Opened, SearchIndex};
 use crate::settings::SearchSettings;
 
 /// How long to wait before retrying after the bus failed.
@@ -43,6 +48,7 @@ pub struct Feed {
     settings: SearchSettings,
     catalog_consumer: String,
     play_consumer: String,
+    opened: Opened,
     ready: watch::Sender<bool>,
 }
 
@@ -53,25 +59,77 @@ enum Source {
     Play,
 }
 
+/// The durable consumer names of `replica`: catalogue, then plays.
+pub fn consumer_names(settings: &SearchSettings, replica: &str) -> [String; 2] {
+    let prefix = &settings.consumer_prefix;
+    [
+        format!("{prefix}-catalog-{replica}"),
+        format!("{prefix}-play-{replica}"),
+    ]
+}
+
 impl Feed {
-    /// A feed for `index`, with consumer names unique to this replica (`replica`).
+    /// A feed for `index` under this replica's stable consumer names (`replica`).
+    /// `opened` says whether the index resumes a previous run, whose catalogue model is
+    /// `catalog`, or starts empty.
     pub fn new(
         bus: Arc<dyn EventBus>,
         index: Arc<SearchIndex>,
+        (catalog, opened): (Catalog, Opened),
         settings: &SearchSettings,
         replica: &str,
         ready: watch::Sender<bool>,
     ) -> Self {
+        let [catalog_consumer, play_consumer] = consumer_names(settings, replica);
         Self {
             bus,
             index,
-            catalog: Arc::default(),
+            catalog: Arc::new(Mutex::new(catalog)),
             plays_seen: MemoryProcessed::new(settings.play_dedup_capacity),
             settings: settings.clone(),
-            catalog_consumer: format!("{}-catalog-{replica}", settings.consumer_prefix),
-            play_consumer: format!("{}-play-{replica}", settings.consumer_prefix),
+            catalog_consumer,
+            play_consumer,
+            opened,
             ready,
         }
+    }
+
+    /// Makes the consumers' positions agree with the index before the first pull: a fresh
+    /// index replays from the beginning (stale consumers of this replica are deleted first);
+    /// a resumed one keeps its consumers, unless the bus lost them, in which case the index
+    /// is cleared and replayed too.
+    async fn align(&self) -> anyhow::Result<()> {
+        let names = [&self.catalog_consumer, &self.play_consumer];
+        let mut replay = self.opened == Opened::Fresh;
+        if !replay {
+            for name in names {
+                match self.bus.consumer_state(name).await {
+                    Ok(_) => {}
+                    Err(BusError::UnknownConsumer(_)) => replay = true,
+                    Err(error) => return Err(error).context("read consumer state"),
+                }
+            }
+            if !replay {
+                tracing::info!(consumer = %self.catalog_consumer, "search index resumed from disk");
+                return Ok(());
+            }
+            tracing::warn!(
+                "search consumers are gone from the bus; rebuilding the index by replay"
+            );
+            *self.catalog.lock().unwrap_or_else(PoisonError::into_inner) = Catalog::default();
+            let index = self.index.clone();
+            tokio::task::spawn_blocking(move || index.clear())
+                .await
+                .context("index clear panicked")?
+                .context("index clear failed")?;
+        }
+        for name in names {
+            self.bus
+                .delete_consumer(name)
+                .await
+                .with_context(|| format!("delete stale consumer {name}"))?;
+        }
+        Ok(())
     }
 
     fn spec(&self, name: &str, subject: &str) -> ConsumerSpec {
@@ -84,6 +142,16 @@ impl Feed {
 
     /// Runs until `shutdown`, resubscribing after bus failures.
     pub async fn run(self, shutdown: CancellationToken) {
+        while let Err(error) = self.align().await {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "search feed cannot start; retrying"
+            );
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(RETRY_DELAY) => {}
+            }
+        }
         while !shutdown.is_cancelled() {
             match self.consume(&shutdown).await {
                 Ok(()) => return,

@@ -1,5 +1,11 @@
 //! The tantivy index: one writer fed in batches, a reader reloaded after every commit.
 //!
+//! On disk the index outlives the process: each commit records the index format and the
+//! feed (durable consumer names) that wrote it, and a restart with the same format and
+//! consumers reopens it instead of rebuilding (see [`SearchIndex::open`]). Acknowledging
+//! events only after the commit that contains them makes the consumers' positions and the
+//! index agree.
+//!
 //! Every method blocks (tantivy does disk I/O and CPU work): async code calls them through
 //! `spawn_blocking`. Searches never wait for writes: a searcher is a snapshot of the last
 //! reloaded commit.
@@ -7,24 +13,32 @@
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::DocSetCollector;
 use tantivy::directory::MmapDirectory;
-use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Score, TantivyDocument};
+use tantivy::query::TermQuery;
+use tantivy::schema::{IndexRecordOption, Schema};
+use tantivy::{
+    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Score, TantivyDocument, Term,
+};
+use tunemesh_proto::catalog::v1::Track;
 use tunemesh_proto::search::v1::{SearchResult, SearchResultType};
 
 use crate::catalog::Change;
+use crate::collect;
 use crate::query::{self, ParsedQuery};
-use crate::schema::{Fields, PLAYS, TIEBREAK};
+use crate::rank;
+use crate::schema::{Fields, PLAYS, kind_number};
 
-/// How much popularity weighs against text relevance: the score is multiplied by
-/// `1 + POPULARITY_WEIGHT * ln(1 + plays)` (×1.7 at 1,000 plays, ×2.4 at 1,000,000), enough
-/// to order equally good matches, not enough to put a popular near-miss over an exact hit.
-const POPULARITY_WEIGHT: f32 = 0.1;
+/// Matches ranked the fine way per search, at least: enough that the rough score of the
+/// matching step (BM25 over all fields, and popularity) keeps the best results among them,
+/// few enough that ranking stays a small share of a search.
+pub const CANDIDATES: usize = 200;
 
 /// Hits of one search, best first.
 #[derive(Debug, Default)]
 pub struct Hits {
-    /// Number of matching documents.
+    /// Number of matching documents (a lower bound past the candidates, see
+    /// [`collect::Candidates::seen`]).
     pub total: usize,
     /// The requested window of results, with their final scores.
     pub results: Vec<(Score, SearchResult)>,
@@ -38,6 +52,8 @@ pub struct SearchIndex {
     // One writer per index (tantivy's rule); a std mutex since it is only taken on blocking
     // threads, never across an await.
     writer: Mutex<IndexWriter>,
+    /// Written with every commit: the format and the feed that owns the index.
+    payload: String,
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -46,41 +62,70 @@ impl std::fmt::Debug for SearchIndex {
     }
 }
 
+/// How a persisted index was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opened {
+    /// Nothing usable was there: the index is new and empty, and must be built by replay.
+    Fresh,
+    /// A committed index of the same format and consumers: resume from where it stopped.
+    Resumed,
+}
+
+/// Index format: bump when the schema or the analyzers change, so old indexes are rebuilt.
+const FORMAT: &str = "tunemesh-search/2";
+
 impl SearchIndex {
-    /// A new, empty index in `dir` (whatever was there is removed: a replica rebuilds by
-    /// replay), or in memory without one. `writer_memory` is the indexing buffer in bytes.
+    /// A new, empty index in `dir` (whatever was there is removed), or in memory without
+    /// one. `writer_memory` is the indexing buffer in bytes.
     pub fn create(dir: Option<&Path>, writer_memory: usize) -> tantivy::Result<Self> {
+        Ok(Self::open(dir, writer_memory, "")?.0)
+    }
+
+    /// The index in `dir` if it was last committed by this replica's feed (`owner`: its
+    /// consumer names) in the current format, or else a new, empty one (whatever was there is
+    /// removed). In memory without a directory (always fresh).
+    pub fn open(
+        dir: Option<&Path>,
+        writer_memory: usize,
+        owner: &str,
+    ) -> tantivy::Result<(Self, Opened)> {
         let (schema, fields) = Fields::schema();
-        let index = match dir {
-            Some(dir) => {
-                if dir.exists() {
-                    std::fs::remove_dir_all(dir)?;
+        let payload = format!("{FORMAT} {owner}");
+        let (index, opened) = match dir {
+            Some(dir) => match reopen(dir, &schema, &payload)? {
+                Some(index) => (index, Opened::Resumed),
+                None => {
+                    if dir.exists() {
+                        std::fs::remove_dir_all(dir)?;
+                    }
+                    std::fs::create_dir_all(dir)?;
+                    let directory = MmapDirectory::open(dir)?;
+                    let settings = tantivy::IndexSettings::default();
+                    (Index::create(directory, schema, settings)?, Opened::Fresh)
                 }
-                std::fs::create_dir_all(dir)?;
-                Index::create(
-                    MmapDirectory::open(dir)?,
-                    schema,
-                    tantivy::IndexSettings::default(),
-                )?
-            }
-            None => Index::create_in_ram(schema),
+            },
+            None => (Index::create_in_ram(schema), Opened::Fresh),
         };
         Fields::register_analyzers(&index);
         // One indexing thread: indexing is bursty and small, and searches need the cores.
         let writer = index.writer_with_num_threads(1, writer_memory)?;
+        // Reloaded by `apply` right after each commit (freshness), never per search.
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
-        Ok(Self {
+        let index = Self {
             index,
             fields,
             reader,
             writer: Mutex::new(writer),
-        })
+            payload,
+        };
+        Ok((index, opened))
     }
 
-    /// Applies `changes`, commits and makes them visible to searches.
+    /// Applies `changes`, commits (recording who committed, for the next start) and makes
+    /// them visible to searches.
     pub fn apply(&self, changes: &[Change]) -> tantivy::Result<()> {
         let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         for change in changes {
@@ -94,9 +139,54 @@ impl SearchIndex {
                 }
             }
         }
+        let mut commit = writer.prepare_commit()?;
+        commit.set_payload(&self.payload);
+        commit.commit()?;
+        drop(writer);
+        self.reader.reload()
+    }
+
+    /// Removes every document (a replica whose position on the bus was lost starts over).
+    pub fn clear(&self) -> tantivy::Result<()> {
+        let mut writer = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        writer.delete_all_documents()?;
+        // No owner payload: a crash before the replay commits again leaves a fresh index.
         writer.commit()?;
         drop(writer);
         self.reader.reload()
+    }
+
+    /// Every stored catalogue track with its counted plays, to rebuild the catalogue model
+    /// of a resumed index.
+    pub fn stored_tracks(&self) -> tantivy::Result<Vec<(Track, u64)>> {
+        let searcher = self.reader.searcher();
+        let track_kind =
+            Term::from_field_u64(self.fields.kind, kind_number(SearchResultType::Track));
+        let query = TermQuery::new(track_kind, IndexRecordOption::Basic);
+        let mut addresses: Vec<DocAddress> = searcher
+            .search(&query, &DocSetCollector)?
+            .into_iter()
+            .collect();
+        // Segment by segment, in order: each segment's play column is opened once and its
+        // document store read front to back.
+        addresses.sort_unstable();
+        let mut plays = Vec::new();
+        for segment in searcher.segment_readers() {
+            plays.push(segment.fast_fields().u64(PLAYS)?);
+        }
+        let mut tracks = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let Some(track) = self.fields.stored_track(&doc) else {
+                continue;
+            };
+            let played = plays
+                .get(address.segment_ord as usize)
+                .and_then(|column| column.first(address.doc_id))
+                .unwrap_or(0);
+            tracks.push((track, played));
+        }
+        Ok(tracks)
     }
 
     /// Number of searchable documents.
@@ -104,7 +194,8 @@ impl SearchIndex {
         self.reader.searcher().num_docs()
     }
 
-    /// Runs `parsed` and returns hits `offset..offset + limit`.
+    /// Runs `parsed` and returns hits `offset..offset + limit`: the best [`CANDIDATES`]
+    /// matches by a rough score and popularity, ranked the fine way (see [`crate::query`]).
     pub fn search(
         &self,
         parsed: &ParsedQuery,
@@ -116,42 +207,27 @@ impl SearchIndex {
             return Ok(Hits::default());
         }
         let searcher = self.reader.searcher();
-        let run = |all_words: bool| -> tantivy::Result<(usize, Vec<(Score, DocAddress)>)> {
-            let query = query::build(&self.fields, parsed, kinds, all_words);
-            let top = TopDocs::with_limit(limit).and_offset(offset).tweak_score(
-                |segment: &tantivy::SegmentReader| {
-                    let column = |name: &str| {
-                        let column = segment.fast_fields().u64(name).ok();
-                        column.map(|c| c.first_or_default_col(0))
-                    };
-                    let (plays, tiebreak) = (column(PLAYS), column(TIEBREAK));
-                    move |doc: tantivy::DocId, score: Score| {
-                        let plays = plays.as_ref().map_or(0, |p| p.get_val(doc));
-                        // Plays fit an f32's range; precision loss is irrelevant here.
-                        #[allow(clippy::cast_precision_loss)]
-                        let boost = 1.0 + POPULARITY_WEIGHT * (plays as f32).ln_1p();
-                        // Equal scores (a whole discography matching an artist name) are
-                        // ordered by key hash, not by where the documents happen to sit.
-                        (
-                            score * boost,
-                            tiebreak.as_ref().map_or(0, |t| t.get_val(doc)),
-                        )
-                    }
-                },
-            );
-            let (total, top) = searcher.search(query.as_ref(), &(Count, top))?;
-            let top = top
-                .into_iter()
-                .map(|((score, _), address)| (score, address))
-                .collect();
-            Ok((total, top))
+        let plan = query::plan(&self.fields, &searcher, parsed)?;
+        // The same candidate count for all of the first pages, so they agree; one more
+        // than a deeper page needs, so a full heap means there is a next page.
+        let candidates = if offset + limit < CANDIDATES {
+            CANDIDATES
+        } else {
+            offset + limit + 1
         };
-        let (mut total, mut top) = run(true)?;
-        if total == 0 && parsed.words.len() > 1 {
-            (total, top) = run(false)?;
+        let run = |all_words: bool| {
+            let query = plan.matching(&self.fields, kinds, all_words);
+            collect::top(&searcher, query.as_ref(), candidates)
+        };
+        let mut found = run(true)?;
+        if found.seen == 0 && parsed.words.len() > 1 {
+            found = run(false)?;
         }
-        let mut results = Vec::with_capacity(top.len());
-        for (score, address) in top {
+        let total = found.seen;
+        let top = found.top;
+        let ranked = rank::rerank(&searcher, &plan, top)?;
+        let mut results = Vec::with_capacity(limit);
+        for ((score, _), address) in ranked.into_iter().skip(offset).take(limit) {
             let doc: TantivyDocument = searcher.doc(address)?;
             if let Some(result) = self.fields.stored_result(&doc) {
                 results.push((score, result));
@@ -164,4 +240,30 @@ impl SearchIndex {
     pub fn index(&self) -> &Index {
         &self.index
     }
+}
+
+/// The committed index in `dir`, if there is one with this schema whose last commit carries
+/// `payload`; `None` for anything else (missing, never committed, older format, another
+/// replica's), which the caller replaces with a fresh index.
+fn reopen(dir: &Path, schema: &Schema, payload: &str) -> tantivy::Result<Option<Index>> {
+    if !dir.join("meta.json").exists() {
+        return Ok(None);
+    }
+    let index = match Index::open_in_dir(dir) {
+        Ok(index) => index,
+        Err(error) => {
+            tracing::warn!(%error, ?dir, "unreadable search index; rebuilding it");
+            return Ok(None);
+        }
+    };
+    let committed = index.load_metas()?.payload;
+    if index.schema() != *schema || committed.as_deref() != Some(payload) {
+        tracing::info!(
+            ?dir,
+            ?committed,
+            "search index from another format or replica; rebuilding it"
+        );
+        return Ok(None);
+    }
+    Ok(Some(index))
 }

@@ -13,7 +13,10 @@
 //! - [`text`]: how names and queries become terms (folding, punctuation, prefixes).
 //! - [`schema`]: the index's documents and fields.
 //! - [`query`]: queries built term by term (no query parser ever sees user text).
-//! - [`index`]: the tantivy index: batched commits, searches with popularity.
+//! - [`expand`]: bounded typo expansion over the term dictionaries.
+//! - [`collect`]: the matching step's pruned top-k with popularity.
+//! - [`rank`]: the fine ranking of the matching candidates, and popularity.
+//! - [`index`]: the tantivy index: batched commits kept across restarts, two-step searches.
 //! - [`catalog`]: the catalogue model that turns events into document changes.
 //! - [`feed`]: the durable consumers that keep the index current.
 //! - [`readiness`]: health that follows the replay.
@@ -21,13 +24,16 @@
 
 pub mod app;
 pub mod catalog;
+pub mod collect;
 pub mod error;
+pub mod expand;
 pub mod feed;
 pub mod grpc;
 pub mod highlight;
 pub mod index;
 pub mod page_token;
 pub mod query;
+pub mod rank;
 pub mod readiness;
 pub mod schema;
 pub mod service;

@@ -2,7 +2,8 @@
 //! its context (artists, album, genre and year) and its popularity.
 //!
 //! Every searchable text is indexed twice: as words (exact and typo-tolerant matches) and as
-//! edge n-grams (search-as-you-type). The result shown to clients is stored pre-encoded, so a
+//! edge n-grams (search-as-you-type); once in its own field, for ranking, and once in the
+//! `all` fields, for matching. The result shown to clients is stored pre-encoded, so a
 //! search page costs one stored-document read per hit and no join.
 
 use tantivy::schema::{
@@ -11,6 +12,7 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, TantivyDocument};
+use tunemesh_proto::catalog::v1::Track;
 use tunemesh_proto::prost::Message as _;
 use tunemesh_proto::search::v1::{SearchResult, SearchResultType};
 
@@ -35,6 +37,9 @@ pub struct IndexDoc {
     pub plays: u64,
     /// The result as returned to clients, without score and highlights.
     pub result: SearchResult,
+    /// For a track, the track as the catalogue last sent it: stored so a restarted replica
+    /// rebuilds its catalogue model from its own index instead of replaying the stream.
+    pub track: Option<Track>,
 }
 
 /// The key of a document: kinds have separate id spaces, so the kind is part of it.
@@ -69,12 +74,19 @@ pub struct Fields {
     pub album_prefix: Field,
     /// Genre and year words.
     pub extra: Field,
+    /// Every word of the name, artists, album, genre and year: what a word must match
+    /// somewhere, as one posting list (see [`crate::query`]).
+    pub all: Field,
+    /// Edge n-grams of the name, artists and album, for the word being typed.
+    pub all_prefix: Field,
     /// Popularity (fast field read while ranking).
     pub plays: Field,
     /// A hash of the key: orders equal scores the same way on every replica.
     pub tiebreak: Field,
     /// The encoded [`SearchResult`].
     pub result: Field,
+    /// The encoded catalogue [`Track`] of a track document.
+    pub track: Field,
 }
 
 /// Name of the popularity fast field, as the ranking reads it.
@@ -104,9 +116,12 @@ impl Fields {
             album: builder.add_text_field("album", text(text::WORDS)),
             album_prefix: builder.add_text_field("album_prefix", text(text::PREFIXES)),
             extra: builder.add_text_field("extra", text(text::WORDS)),
+            all: builder.add_text_field("all", text(text::WORDS)),
+            all_prefix: builder.add_text_field("all_prefix", text(text::PREFIXES)),
             plays: builder.add_u64_field(PLAYS, FAST),
             tiebreak: builder.add_u64_field(TIEBREAK, FAST),
             result: builder.add_bytes_field("result", STORED),
+            track: builder.add_bytes_field("track", STORED),
         };
         (builder.build(), fields)
     }
@@ -129,18 +144,22 @@ impl Fields {
         let mut out = TantivyDocument::default();
         out.add_text(self.key, &doc.key);
         out.add_u64(self.kind, kind_number(doc.kind));
-        out.add_text(self.name, &doc.name);
-        out.add_text(self.name_prefix, &doc.name);
+        let mut text = |field: Field, prefix: Field, value: &str| {
+            out.add_text(field, value);
+            out.add_text(prefix, value);
+            out.add_text(self.all, value);
+            out.add_text(self.all_prefix, value);
+        };
+        text(self.name, self.name_prefix, &doc.name);
         for artist in &doc.artists {
-            out.add_text(self.artist, artist);
-            out.add_text(self.artist_prefix, artist);
+            text(self.artist, self.artist_prefix, artist);
         }
         if !doc.album.is_empty() {
-            out.add_text(self.album, &doc.album);
-            out.add_text(self.album_prefix, &doc.album);
+            text(self.album, self.album_prefix, &doc.album);
         }
         if !doc.extra.is_empty() {
             out.add_text(self.extra, &doc.extra);
+            out.add_text(self.all, &doc.extra);
         }
         out.add_u64(self.plays, doc.plays);
         out.add_u64(
@@ -148,6 +167,9 @@ impl Fields {
             crate::page_token::fingerprint(&[doc.key.as_bytes()]),
         );
         out.add_bytes(self.result, &doc.result.encode_to_vec());
+        if let Some(track) = &doc.track {
+            out.add_bytes(self.track, &track.encode_to_vec());
+        }
         out
     }
 
@@ -155,6 +177,12 @@ impl Fields {
     pub fn stored_result(&self, doc: &TantivyDocument) -> Option<SearchResult> {
         let bytes = doc.get_first(self.result)?.as_bytes()?;
         SearchResult::decode(bytes).ok()
+    }
+
+    /// The stored catalogue track of a track document read back from the index.
+    pub fn stored_track(&self, doc: &TantivyDocument) -> Option<Track> {
+        let bytes = doc.get_first(self.track)?.as_bytes()?;
+        Track::decode(bytes).ok()
     }
 }
 

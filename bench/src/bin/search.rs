@@ -50,6 +50,10 @@ struct Args {
     /// Skip PostgreSQL (tantivy only).
     #[arg(long)]
     no_postgres: bool,
+    /// After the tantivy phase, run every query once on one caller and print p50/p99 per
+    /// kind of query (where the time goes).
+    #[arg(long)]
+    breakdown: bool,
 }
 
 /// Real names to grow catalogues from.
@@ -74,8 +78,9 @@ async fn main() -> anyhow::Result<()> {
     println!("|---:|---|---:|---:|---:|---:|---:|");
     for &size in &args.sizes {
         let tracks = grow(&names, size);
-        let queries = draw_queries(&tracks, args.queries);
-        let (build, stats) = bench_tantivy(&tracks, &queries, &args).await?;
+        let drawn = draw_queries(&tracks, args.queries);
+        let queries: Vec<String> = drawn.iter().map(|(_, q)| q.clone()).collect();
+        let (build, stats) = bench_tantivy(&tracks, &queries, &drawn, &args).await?;
         print_row(size, "tantivy (search-svc)", build, &stats);
         if !args.no_postgres {
             let (build, stats) = bench_postgres(&tracks, &queries, &args).await?;
@@ -152,6 +157,7 @@ fn args_stride() -> usize {
 async fn bench_tantivy(
     tracks: &[Track],
     queries: &[String],
+    drawn: &[(&'static str, String)],
     args: &Args,
 ) -> anyhow::Result<(Duration, Stats)> {
     let dir = tempfile::tempdir()?;
@@ -176,6 +182,9 @@ async fn bench_tantivy(
     eprintln!("tantivy: {} docs indexed in {build:?}", index.num_docs());
     let (_ready_tx, ready) = watch::channel(true);
     let search = Arc::new(IndexSearch::new(Arc::new(index), ready));
+    if args.breakdown {
+        breakdown(&search, drawn).await?;
+    }
     let stats = run_phase(args, queries, move |_, query| {
         let search = search.clone();
         async move {
@@ -190,6 +199,34 @@ async fn bench_tantivy(
     })
     .await?;
     Ok((build, stats))
+}
+
+/// Every query once, one at a time: p50/p99 per kind of query.
+async fn breakdown(search: &IndexSearch, drawn: &[(&'static str, String)]) -> anyhow::Result<()> {
+    let mut by_kind: std::collections::BTreeMap<&str, Vec<(Duration, &str)>> =
+        std::collections::BTreeMap::new();
+    for (kind, query) in drawn {
+        let request = SearchRequest {
+            query: query.clone(),
+            page_size: 20,
+            ..SearchRequest::default()
+        };
+        let t = Instant::now();
+        search.search(request).await?;
+        by_kind.entry(kind).or_default().push((t.elapsed(), query));
+    }
+    for (kind, mut times) in by_kind {
+        times.sort_unstable();
+        let at = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)].0;
+        let slowest: Vec<&str> = times.iter().rev().take(3).map(|(_, q)| *q).collect();
+        eprintln!(
+            "breakdown {kind:<7} n={:<4} p50 {:>7.2?} p99 {:>7.2?} slowest {slowest:?}",
+            times.len(),
+            at(0.5),
+            at(0.99)
+        );
+    }
+    Ok(())
 }
 
 async fn bench_postgres(
@@ -352,7 +389,7 @@ fn grow(names: &Names, size: usize) -> Vec<Track> {
 
 /// A realistic mix: 40 % prefixes being typed, 30 % titles with one typo, 20 % full
 /// titles, 10 % artist names.
-fn draw_queries(tracks: &[Track], count: usize) -> Vec<String> {
+fn draw_queries(tracks: &[Track], count: usize) -> Vec<(&'static str, String)> {
     let mut rng = StdRng::seed_from_u64(11);
     (0..count)
         .map(|_| {
@@ -367,15 +404,18 @@ fn draw_queries(tracks: &[Track], count: usize) -> Vec<String> {
                 0..=3 => {
                     let chars: Vec<char> = title.chars().collect();
                     let keep = (chars.len() * rng.random_range(30..90) / 100).max(3);
-                    chars.into_iter().take(keep).collect()
+                    ("prefix", chars.into_iter().take(keep).collect())
                 }
-                4..=6 => typo(&title, &mut rng),
-                7..=8 => title,
-                _ => track
-                    .artists
-                    .first()
-                    .map(|a| a.name.clone())
-                    .unwrap_or(title),
+                4..=6 => ("typo", typo(&title, &mut rng)),
+                7..=8 => ("title", title),
+                _ => (
+                    "artist",
+                    track
+                        .artists
+                        .first()
+                        .map(|a| a.name.clone())
+                        .unwrap_or(title),
+                ),
             }
         })
         .collect()

@@ -76,6 +76,26 @@ impl TestBus {
         Ok(())
     }
 
+    /// Names of the durable consumers on the test's stream, sorted, and when each was made.
+    pub async fn consumers(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let mut found = Vec::new();
+        let mut names = self.js.stream_names();
+        while let Some(stream) = names.next().await {
+            let stream = stream?;
+            if !stream.starts_with(&self.prefix) {
+                continue;
+            }
+            let stream = self.js.get_stream(&stream).await?;
+            let mut consumers = stream.consumers();
+            while let Some(info) = consumers.next().await {
+                let info = info?;
+                found.push((info.name.clone(), format!("{:?}", info.created)));
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     pub async fn cleanup(self) -> anyhow::Result<()> {
         delete_nats_streams(&self.js, &self.prefix).await?;
         Ok(())
@@ -87,30 +107,44 @@ pub struct TestSearch {
     pub app: SpawnedApp,
     pub client: SearchServiceClient<Channel>,
     identity: MeshIdentity,
-    _data: tempfile::TempDir,
+    _data: Option<tempfile::TempDir>,
 }
 
 impl TestSearch {
-    /// Builds the service on `bus` (embedded storage in a temp dir) and connects to it.
+    /// Builds the service on `bus` (embedded storage in a temp dir, a replica name of its
+    /// own) and connects to it.
     pub async fn start(bus: &TestBus) -> anyhow::Result<Self> {
         let data = tempfile::tempdir()?;
+        let replica = tunemesh_testkit::unique_prefix("replica");
+        let mut search = Self::start_in(bus, data.path(), &replica).await?;
+        search._data = Some(data);
+        Ok(search)
+    }
+
+    /// Builds the service as replica `replica` with its embedded storage in `data` (kept
+    /// by the caller, so a restart can find it again).
+    pub async fn start_in(bus: &TestBus, data: &Path, replica: &str) -> anyhow::Result<Self> {
         let identity = MeshIdentity::new(&IdentitySettings::default());
         let ctx = ServiceContext {
             grpc: grpc_settings(),
             storage: Storage::Embedded {
-                data_dir: data.path().to_owned(),
+                data_dir: data.to_owned(),
             },
             identity: identity.clone(),
             mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
         };
-        let app = tunemesh_search::build(&SearchSettings::default(), &ctx, bus.bus.clone()).await?;
+        let settings = SearchSettings {
+            replica: Some(replica.to_owned()),
+            ..SearchSettings::default()
+        };
+        let app = tunemesh_search::build(&settings, &ctx, bus.bus.clone()).await?;
         let app = spawn_app(app, None);
         let client = SearchServiceClient::new(app.channel().await?);
         Ok(Self {
             app,
             client,
             identity,
-            _data: data,
+            _data: None,
         })
     }
 
