@@ -29,6 +29,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Upload every audio file under DIR to a running deployment's player service.
     Ingest(IngestArgs),
+    /// Run two replicas of every service and the gateway as separate processes against the
+    /// PostgreSQL, Redis and NATS given, with a private Consul agent.
+    Cluster(crate::cluster::ClusterArgs),
 }
 
 /// Flags of `tunemesh ingest`.

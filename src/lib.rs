@@ -7,8 +7,10 @@
 //! - [`settings`]: the settings of every part, layered from defaults, file and environment.
 //! - [`up`]: the whole mesh in one process on embedded adapters.
 //! - [`serve`]: one service on production adapters.
+//! - [`cluster`]: every service as separate processes on one machine (`tunemesh cluster`).
 
 pub mod cli;
+pub mod cluster;
 pub mod serve;
 pub mod settings;
 pub mod up;

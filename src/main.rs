@@ -43,6 +43,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Serve(args) => serve::serve(args.service, &settings, shutdown).await,
         Command::Ingest(args) => ingest(&args, &settings).await,
+        Command::Cluster(args) => tunemesh::cluster::run(args, shutdown).await,
     }
 }
 

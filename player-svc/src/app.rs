@@ -3,7 +3,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use tunemesh_events::EventBus;
@@ -25,10 +24,8 @@ use crate::store::CatalogStore;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::stream::Player;
+use crate::workers::TranscodePool;
 use crate::{PlayerSettings, SERVICE_NAME, convert, library, playback};
-
-/// How often the sweeper looks for abandoned play sessions.
-const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 /// The stores of one deployment mode.
 struct Stores {
@@ -61,10 +58,11 @@ async fn stores(settings: &PlayerSettings, ctx: &ServiceContext) -> anyhow::Resu
             })
         }
         Storage::Production { postgres, .. } => {
-            let blob_root = settings
-                .blob_dir
-                .clone()
-                .context("player.blob_dir must be set in production")?;
+            anyhow::ensure!(
+                settings.blob_dir.is_some() || settings.s3.is_some(),
+                "player.blob_dir or player.s3 must be set in production"
+            );
+            let blob_root = settings.blob_dir.clone().unwrap_or_default();
             let pool = tunemesh_runtime::postgres::connect(postgres).await?;
             let store = PostgresStore::migrate(pool.clone())
                 .await
@@ -101,15 +99,24 @@ pub async fn build(
     bus: Arc<dyn EventBus>,
 ) -> anyhow::Result<App> {
     let stores = stores(settings, ctx).await?;
-    let blobs = Blobs::local(&stores.blob_root)
-        .with_context(|| format!("cannot open blob dir {}", stores.blob_root.display()))?;
+    let blobs = match &settings.s3 {
+        Some(s3) => Blobs::s3(s3)?,
+        None => Blobs::local(&stores.blob_root)
+            .with_context(|| format!("cannot open blob dir {}", stores.blob_root.display()))?,
+    };
     let relay = OutboxRelay::new(stores.outbox, bus, RelaySettings::default());
     let waker = relay.waker();
+    anyhow::ensure!(
+        (0..=19).contains(&settings.ingest_nice),
+        "player.ingest_nice must be 0 to 19"
+    );
+    let pool = TranscodePool::start(settings.workers(), settings.ingest_nice)
+        .context("cannot start the transcoding threads")?;
     let ingest = Ingest::new(
         stores.catalog.clone(),
         blobs.clone(),
         transcode_options(settings)?,
-        settings.workers(),
+        pool,
         waker.clone(),
     );
     let catalog = Catalog::new(stores.catalog.clone());
@@ -130,6 +137,10 @@ pub async fn build(
             ctx.identity.clone(),
             roots,
             settings.max_upload_bytes,
+            settings
+                .upload_dir
+                .clone()
+                .unwrap_or_else(std::env::temp_dir),
         ))
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit),
@@ -145,11 +156,15 @@ pub async fn build(
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit),
     );
-    let (store, timeout) = (stores.catalog, settings.session_timeout);
+    let (store, timeout, every) = (
+        stores.catalog,
+        settings.session_timeout,
+        settings.session_sweep_interval,
+    );
     let mut app = App::new(server)
         .with_task("outbox-relay", move |token| relay.run(token))
         .with_task("session-sweeper", move |token| {
-            playback::sweep_stale_sessions(store, waker, timeout, SWEEP_EVERY, token)
+            playback::sweep_stale_sessions(store, waker, timeout, every, token)
         });
     if let Some(root) = settings.library.clone() {
         let every = settings.rescan_interval;

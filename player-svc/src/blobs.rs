@@ -1,5 +1,6 @@
-//! Media blobs through `object_store`: a local folder embedded and in production (S3 and the
-//! rest are a configuration away in the same crate).
+//! Media blobs through `object_store`: a local folder by default, an S3-compatible bucket
+//! when `[player.s3]` is set (AWS, MinIO, Ceph, moto: anything speaking the S3 API) and the
+//! crate is built with its `s3` feature.
 //!
 //! Layout, per track and quality, under `tracks/<track id>/<content hash prefix>/`:
 //! `<quality>/audio.ogg` (progressive Ogg Opus) and `<quality>/audio.webm` (the init segment
@@ -16,6 +17,8 @@ use bytes::Bytes;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path as BlobPath;
 use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
+
+use crate::settings::S3Settings;
 
 /// Bytes read from the blob store by every stream in this process; tests watch it to prove
 /// a stalled consumer stalls the reads too.
@@ -39,6 +42,52 @@ impl Blobs {
         Ok(Self {
             store: Arc::new(LocalFileSystem::new_with_prefix(root)?),
         })
+    }
+
+    /// Blobs in the S3-compatible bucket `settings` names. Nothing is contacted until the
+    /// first read or write; the secret key is handed to the client and never printed.
+    #[cfg(feature = "s3")]
+    pub fn s3(settings: &S3Settings) -> anyhow::Result<Self> {
+        use anyhow::Context as _;
+        use object_store::ClientOptions;
+        use object_store::aws::AmazonS3Builder;
+        use secrecy::ExposeSecret as _;
+
+        anyhow::ensure!(!settings.bucket.is_empty(), "player.s3.bucket must be set");
+        let mut builder = AmazonS3Builder::new()
+            .with_bucket_name(&settings.bucket)
+            .with_region(&settings.region)
+            .with_allow_http(settings.allow_http)
+            .with_client_options(
+                ClientOptions::new()
+                    .with_allow_http(settings.allow_http)
+                    .with_connect_timeout(settings.connect_timeout)
+                    .with_timeout(settings.request_timeout),
+            );
+        if let Some(endpoint) = &settings.endpoint {
+            builder = builder.with_endpoint(endpoint);
+        }
+        if let Some(key) = &settings.access_key_id {
+            builder = builder.with_access_key_id(key);
+        }
+        if let Some(secret) = &settings.secret_access_key {
+            builder = builder.with_secret_access_key(secret.expose_secret());
+        }
+        // object_store's messages name the setting at fault, never the secret.
+        let store = builder
+            .build()
+            .with_context(|| format!("cannot configure the S3 bucket {:?}", settings.bucket))?;
+        Ok(Self {
+            store: Arc::new(store),
+        })
+    }
+
+    /// This build has no S3 client: says how to get one.
+    #[cfg(not(feature = "s3"))]
+    pub fn s3(_settings: &S3Settings) -> anyhow::Result<Self> {
+        anyhow::bail!(
+            "player.s3 is set but this build has no S3 support: build with the tunemesh-player/s3 feature"
+        )
     }
 
     /// Writes one blob.

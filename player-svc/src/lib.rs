@@ -5,7 +5,8 @@
 //! - [`app`]: builds the service: stores, blobs, gRPC server, background tasks.
 //! - [`grpc`]: thin adapters from the generated server traits.
 //! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store port and adapters.
-//! - [`ingest`], [`library`]: files to tracks; [`media`]: the transcoder.
+//! - [`ingest`], [`library`]: files to tracks; [`media`]: the transcoder; [`workers`]: the
+//!   niced thread pool it runs on.
 //! - [`stream`], [`seek`]: audio delivery from [`blobs`].
 //! - [`playback`]: play sessions and their events.
 //! - [`convert`], [`ids`]: contract messages and stable ids.
@@ -27,6 +28,7 @@ pub mod settings;
 pub mod store;
 pub mod stream;
 pub mod upload;
+pub mod workers;
 
 pub use app::build;
 pub use settings::PlayerSettings;

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::SecretString;
 use serde::Deserialize;
 
 /// What the player service can be configured with; the defaults serve `tunemesh up`.
@@ -18,11 +19,18 @@ pub struct PlayerSettings {
     /// Where media blobs live in production (a local or mounted directory); embedded mode
     /// keeps them under the data directory when unset.
     pub blob_dir: Option<PathBuf>,
+    /// Media blobs in an S3-compatible bucket instead of `blob_dir` (`[player.s3]`).
+    pub s3: Option<S3Settings>,
     /// Directories `IngestService.ScanLibrary` may read; the library is always allowed.
     pub scan_roots: Vec<PathBuf>,
     /// Transcoding threads; 0 means one less than the machine's cores (at least one), so
     /// ingest never takes the core that serves live streams.
     pub ingest_workers: usize,
+    /// How much the transcoding threads lower their own priority (nice increment, 0 to 19),
+    /// so serving always wins the CPU.
+    pub ingest_nice: i32,
+    /// Where `UploadTrack` spools incoming files (the system temp dir when unset).
+    pub upload_dir: Option<PathBuf>,
     /// The quality ladder to encode (`low`, `normal`, `high`, `very_high`).
     pub qualities: Vec<String>,
     /// Largest upload accepted by `UploadTrack`.
@@ -32,6 +40,9 @@ pub struct PlayerSettings {
     /// A play session without a report for this long is closed as timed out.
     #[serde(with = "humantime_serde")]
     pub session_timeout: Duration,
+    /// How often the sweeper looks for sessions past `session_timeout`.
+    #[serde(with = "humantime_serde")]
+    pub session_sweep_interval: Duration,
 }
 
 impl Default for PlayerSettings {
@@ -40,14 +51,18 @@ impl Default for PlayerSettings {
             library: None,
             rescan_interval: Duration::from_secs(30),
             blob_dir: None,
+            s3: None,
             scan_roots: Vec::new(),
             ingest_workers: 0,
+            ingest_nice: 10,
+            upload_dir: None,
             qualities: ["low", "normal", "high", "very_high"]
                 .map(str::to_owned)
                 .to_vec(),
             max_upload_bytes: 2 << 30,
             stream_buffer_chunks: 4,
             session_timeout: Duration::from_secs(600),
+            session_sweep_interval: Duration::from_secs(30),
         }
     }
 }
@@ -60,5 +75,44 @@ impl PlayerSettings {
         }
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         cores.saturating_sub(1).max(1)
+    }
+}
+
+/// An S3-compatible bucket for media blobs (`[player.s3]`, `TUNEMESH_PLAYER__S3__*`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Settings {
+    /// The bucket (must exist).
+    pub bucket: String,
+    /// Its region; S3-compatible servers usually accept any.
+    pub region: String,
+    /// The server's URL for anything but AWS itself (e.g. `http://127.0.0.1:9000`).
+    pub endpoint: Option<String>,
+    /// Allows a plain-HTTP endpoint (a server on a private network or loopback).
+    pub allow_http: bool,
+    /// Access key id; unset uses the instance's or pod's role credentials.
+    pub access_key_id: Option<String>,
+    /// Secret access key: read from settings or env, never logged or printed.
+    pub secret_access_key: Option<SecretString>,
+    /// Bound on opening a connection to the server.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Bound on one request (a segment read or a rendition write).
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+}
+
+impl Default for S3Settings {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            region: "us-east-1".to_owned(),
+            endpoint: None,
+            allow_http: false,
+            access_key_id: None,
+            secret_access_key: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+        }
     }
 }

@@ -1,5 +1,7 @@
 //! Whole-mesh tests: `tunemesh up` built in-process, and the real `tunemesh` binary.
 
 mod cli;
+mod cluster;
 mod support;
+mod trace;
 mod up;

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::pin::Pin;
 
-use bytes::BytesMut;
 use futures::{Stream, StreamExt as _};
 use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt as _;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_util::sync::CancellationToken;
@@ -27,21 +27,26 @@ pub struct IngestApi {
     /// Directories `ScanLibrary` may read.
     roots: Vec<PathBuf>,
     max_upload: u64,
+    /// Where uploads are spooled while they arrive.
+    spool: PathBuf,
 }
 
 impl IngestApi {
-    /// The API; scans are confined to `roots`, uploads to `max_upload` bytes.
+    /// The API; scans are confined to `roots`, uploads to `max_upload` bytes spooled in
+    /// `spool`.
     pub fn new(
         ingest: Ingest,
         identity: MeshIdentity,
         roots: Vec<PathBuf>,
         max_upload: u64,
+        spool: PathBuf,
     ) -> Self {
         Self {
             ingest,
             identity,
             roots,
             max_upload,
+            spool,
         }
     }
 
@@ -97,6 +102,10 @@ fn respond(outcome: &Outcome) -> Response<UploadTrackResponse> {
     Response::new(UploadTrackResponse {
         result: Some(result(outcome)),
     })
+}
+
+fn unexpected(what: &'static str, error: std::io::Error) -> Status {
+    PlayerError::Unexpected(anyhow::Error::new(error).context(what)).to_status()
 }
 
 fn invalid(field: &'static str, reason: &str) -> Status {
@@ -156,16 +165,34 @@ impl IngestService for IngestApi {
         // Known content is answered at once; the client stops sending when it sees this.
         let source = format!("upload:{hash}");
         let size = header.size_bytes;
-        let mut bytes = BytesMut::with_capacity(usize::try_from(size.min(64 << 20)).unwrap_or(0));
-        let mut hasher = Sha256::new();
+        // Spooled to disk as it arrives: memory holds one chunk per upload, whatever its size.
+        let spool = self.spool.clone();
+        let file = tokio::task::spawn_blocking(move || {
+            tempfile::Builder::new()
+                .prefix("tunemesh-upload-")
+                .tempfile_in(spool)
+        })
+        .await
+        .map_err(|e| PlayerError::Unexpected(e.into()).to_status())?
+        .map_err(|e| unexpected("cannot create the upload spool file", e))?;
+        let writer = file
+            .as_file()
+            .try_clone()
+            .map_err(|e| unexpected("cannot open the upload spool file", e))?;
+        let mut writer = tokio::fs::File::from_std(writer);
+        let (mut received, mut hasher) = (0u64, Sha256::new());
         while let Some(message) = stream.message().await? {
             match message.payload {
                 Some(upload_track_request::Payload::Chunk(chunk)) => {
-                    if bytes.len() as u64 + chunk.len() as u64 > size {
+                    if received + chunk.len() as u64 > size {
                         return Err(invalid("chunk", "more bytes than announced in the header"));
                     }
                     hasher.update(&chunk);
-                    bytes.extend_from_slice(&chunk);
+                    writer
+                        .write_all(&chunk)
+                        .await
+                        .map_err(|e| unexpected("cannot spool the upload", e))?;
+                    received += chunk.len() as u64;
                 }
                 Some(upload_track_request::Payload::Header(_)) => {
                     return Err(invalid("header", "sent twice"));
@@ -173,14 +200,18 @@ impl IngestService for IngestApi {
                 None => return Err(invalid("payload", "empty message")),
             }
         }
-        let received: [u8; 32] = hasher.finalize().into();
-        if (bytes.len() as u64) < size || received != digest {
+        writer
+            .flush()
+            .await
+            .map_err(|e| unexpected("cannot spool the upload", e))?;
+        drop(writer);
+        let hashed: [u8; 32] = hasher.finalize().into();
+        if received < size || hashed != digest {
             return Ok(respond(&Outcome::Failed {
                 reason: Reason::Checksum,
                 detail: format!(
-                    "received {} of {size} bytes{}",
-                    bytes.len(),
-                    if received == digest {
+                    "received {received} of {size} bytes{}",
+                    if hashed == digest {
                         ""
                     } else {
                         " and they do not match the sha256"
@@ -190,8 +221,15 @@ impl IngestService for IngestApi {
         }
         let outcome = self
             .ingest
-            .ingest_bytes(source, header.file_name, bytes.freeze(), Some(digest))
+            .ingest_file(
+                source,
+                header.file_name,
+                file.path().to_owned(),
+                Some(digest),
+            )
             .await;
+        // The spool file is removed here, when `file` drops (also on every early return).
+        drop(file);
         Ok(respond(&outcome))
     }
 

@@ -1,31 +1,30 @@
 //! Ingest: one file in, one catalogue track out, or a clear reason why not.
 //!
 //! Idempotent by content hash (checked before any transcoding). Transcoding runs on the
-//! blocking pool but never on more than `workers` threads at once (cores - 1 by default), so
-//! a library scan leaves a core for serving. A track becomes visible only once every
-//! rendition is stored: blobs first, then the catalogue row and its `TrackAdded` (or
-//! `TrackUpdated`, for a changed file at a known path) event in one transaction.
+//! [`TranscodePool`]: a few niced OS threads, never the tokio runtime's, so a library scan
+//! leaves the CPU to serving. Sources are read from files (library files, spooled uploads)
+//! only on those threads, so memory is bounded by the pool's size times the file limit.
+//! A track becomes visible only once every rendition is stored: blobs first, then the
+//! catalogue row and its `TrackAdded` (or `TrackUpdated`, for a changed file at a known
+//! path) event in one transaction.
 
-use std::path::Path;
+mod record;
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
-use tunemesh_events::Envelope;
 use tunemesh_events::outbox::OutboxWaker;
-use tunemesh_proto::events::v1::{
-    CatalogEvent, EventMeta, TrackAdded, TrackUpdated, catalog_event,
-};
 
 use crate::blobs::Blobs;
 use crate::media::{self, MediaBundle, MediaError, TranscodeOptions};
-use crate::store::{
-    AlbumKey, ArtistKey, CatalogStore, Cover, RenditionManifest, SegmentEntry, TrackManifest,
-    TrackRecord,
-};
-use crate::{convert, ids, seek};
+use crate::store::{CatalogStore, Cover, RenditionManifest, SegmentEntry, TrackManifest};
+use crate::workers::TranscodePool;
+use crate::{ids, seek};
+use record::{RecordParts, catalog_event, record};
 
 /// Shortest audio accepted as a track.
 const MIN_DURATION: Duration = Duration::from_secs(1);
@@ -128,32 +127,31 @@ pub struct Ingest {
     store: Arc<dyn CatalogStore>,
     blobs: Blobs,
     options: Arc<TranscodeOptions>,
-    /// One permit per transcoding thread.
-    workers: Arc<Semaphore>,
+    pool: TranscodePool,
     waker: OutboxWaker,
 }
 
 impl Ingest {
-    /// A pipeline writing to `store` and `blobs`, transcoding on at most `workers` threads.
+    /// A pipeline writing to `store` and `blobs`, transcoding on `pool`.
     pub fn new(
         store: Arc<dyn CatalogStore>,
         blobs: Blobs,
         options: TranscodeOptions,
-        workers: usize,
+        pool: TranscodePool,
         waker: OutboxWaker,
     ) -> Self {
         Self {
             store,
             blobs,
             options: Arc::new(options),
-            workers: Arc::new(Semaphore::new(workers.max(1))),
+            pool,
             waker,
         }
     }
 
     /// Transcoding threads.
     pub fn workers(&self) -> usize {
-        self.workers.available_permits().max(1)
+        self.pool.threads()
     }
 
     /// Largest source accepted.
@@ -163,55 +161,52 @@ impl Ingest {
 
     /// Ingests the file at `path` (the source is its path, so a changed file keeps its id).
     pub async fn ingest_path(&self, path: &Path) -> Outcome {
-        let max = self.options.limits.max_file_bytes;
-        let owned = path.to_owned();
-        let read = tokio::task::spawn_blocking(move || -> std::io::Result<Result<Bytes, u64>> {
-            let len = std::fs::metadata(&owned)?.len();
-            if len > max {
-                return Ok(Err(len));
-            }
-            Ok(Ok(Bytes::from(std::fs::read(&owned)?)))
-        })
-        .await;
-        let bytes = match read {
-            Ok(Ok(Ok(bytes))) => bytes,
-            Ok(Ok(Err(len))) => {
-                return Outcome::failed(
-                    Reason::TooLarge,
-                    format!("file too large: {len} bytes (at most {max})"),
-                );
-            }
-            Ok(Err(error)) => {
-                return Outcome::failed(Reason::Internal, format!("cannot read file: {error}"));
-            }
-            Err(error) => return Outcome::internal(error),
-        };
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
         let source = format!("file:{}", path.display());
-        self.ingest_bytes(source, name, bytes, None).await
+        self.ingest_file(source, name, path.to_owned(), None).await
     }
 
-    /// Ingests a whole file held in memory; `digest` when the caller already hashed it.
-    pub async fn ingest_bytes(
+    /// Ingests the file at `path` as `source`, with `name` as its format hint and untagged
+    /// title; `digest` when the caller already hashed the bytes (an upload).
+    pub async fn ingest_file(
         &self,
         source: String,
         name: String,
-        bytes: Bytes,
+        path: PathBuf,
         digest: Option<[u8; 32]>,
     ) -> Outcome {
-        if bytes.is_empty() {
+        let max = self.options.limits.max_file_bytes;
+        let len = match tokio::fs::metadata(&path).await {
+            Ok(meta) => meta.len(),
+            Err(error) => {
+                return Outcome::failed(Reason::Internal, format!("cannot read file: {error}"));
+            }
+        };
+        if len == 0 {
             return media_outcome(&MediaError::Empty);
+        }
+        if len > max {
+            return Outcome::failed(
+                Reason::TooLarge,
+                format!("file too large: {len} bytes (at most {max})"),
+            );
         }
         let digest = match digest {
             Some(d) => d,
             None => {
-                let b = bytes.clone();
-                match tokio::task::spawn_blocking(move || Sha256::digest(&b).into()).await {
-                    Ok(d) => d,
+                let owned = path.clone();
+                match tokio::task::spawn_blocking(move || hash_file(&owned)).await {
+                    Ok(Ok(d)) => d,
+                    Ok(Err(error)) => {
+                        return Outcome::failed(
+                            Reason::Internal,
+                            format!("cannot read file: {error}"),
+                        );
+                    }
                     Err(error) => return Outcome::internal(error),
                 }
             }
@@ -228,30 +223,28 @@ impl Ingest {
             Ok(None) => {}
             Err(error) => return Outcome::internal(tunemesh_runtime::error::DisplayChain(&error)),
         }
-        let bundle = match self.transcode(bytes, name.clone()).await {
+        let bundle = match self.transcode(path, name.clone()).await {
             Ok(bundle) => bundle,
             Err(outcome) => return outcome,
         };
         if bundle.duration < MIN_DURATION {
             return Outcome::failed(Reason::Empty, "under the minimum duration of 1 s");
         }
+        // The bytes transcoded are the truth: a library file may change after it was hashed.
+        let hash = content_hash(&bundle.content_hash);
         match self.store_track(&source, &name, &hash, &bundle).await {
             Ok(outcome) => outcome,
             Err(error) => Outcome::internal(format!("{error:#}")),
         }
     }
 
-    /// Transcodes on a worker thread, waiting for a free one.
-    async fn transcode(&self, bytes: Bytes, name: String) -> Result<MediaBundle, Outcome> {
-        let _permit = self
-            .workers
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(Outcome::internal)?;
+    /// Reads and transcodes `path` on the pool, waiting for a free thread.
+    async fn transcode(&self, path: PathBuf, name: String) -> Result<MediaBundle, Outcome> {
         let options = self.options.clone();
         let started = std::time::Instant::now();
-        let result = tokio::task::spawn_blocking(move || media::transcode(&bytes, &name, &options))
+        let result = self
+            .pool
+            .run(move || media::transcode_file(&path, &name, &options))
             .await
             .map_err(Outcome::internal)?;
         metrics::histogram!("tunemesh_player_transcode_seconds")
@@ -352,6 +345,20 @@ impl Ingest {
     }
 }
 
+/// The SHA-256 of a file, read in pieces (never whole into memory).
+fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(hasher.finalize().into());
+        }
+        hasher.update(&buffer[..n]);
+    }
+}
+
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
@@ -362,76 +369,4 @@ pub fn now_ms() -> i64 {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis());
     i64::try_from(ms).unwrap_or(i64::MAX)
-}
-
-struct RecordParts<'a> {
-    id: String,
-    source: &'a str,
-    name: &'a str,
-    hash: &'a str,
-    bundle: &'a MediaBundle,
-    manifest: TrackManifest,
-    cover: Option<Cover>,
-    create_ms: i64,
-    update_ms: i64,
-}
-
-fn artist_key(name: &str) -> ArtistKey {
-    ArtistKey {
-        id: ids::artist_id(name),
-        name: name.to_owned(),
-        sort_name: ids::sort_name(name),
-    }
-}
-
-/// The catalogue row for a transcoded file: tags, with the contract's fallbacks.
-fn record(p: RecordParts<'_>) -> TrackRecord {
-    let tags = &p.bundle.metadata;
-    let stem = Path::new(p.name)
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or("Untitled");
-    let artist = tags.artist.as_deref().or(tags.album_artist.as_deref());
-    let artist = artist.unwrap_or("Unknown Artist");
-    let album_artist = tags.album_artist.as_deref().unwrap_or(artist);
-    let album_title = tags.album.as_deref().unwrap_or("Unknown Album");
-    TrackRecord {
-        id: p.id,
-        source: p.source.to_owned(),
-        content_hash: p.hash.to_owned(),
-        title: tags.title.clone().unwrap_or_else(|| stem.to_owned()),
-        artist: artist_key(artist),
-        album: AlbumKey {
-            id: ids::album_id(album_artist, album_title),
-            title: album_title.to_owned(),
-            artist: artist_key(album_artist),
-        },
-        duration_us: i64::try_from(p.bundle.duration.as_micros()).unwrap_or(i64::MAX),
-        track_number: tags.track_number.unwrap_or(0),
-        disc_number: tags.disc_number.unwrap_or(0),
-        genre: tags.genre.clone().unwrap_or_default(),
-        year: tags.year.map_or(0, u32::from),
-        cover: p.cover,
-        manifest: p.manifest,
-        create_ms: p.create_ms,
-        update_ms: p.update_ms,
-    }
-}
-
-/// `TrackAdded` or `TrackUpdated` carrying the whole track.
-fn catalog_event(record: &TrackRecord, updated: bool) -> anyhow::Result<Envelope> {
-    let meta = Some(EventMeta {
-        event_id: tunemesh_events::new_event_id(),
-        occurred_at: Some(convert::timestamp_ms(record.update_ms)),
-        trace_context: None,
-        producer: "player-svc".to_owned(),
-    });
-    let track = Some(convert::track(record));
-    let event = if updated {
-        catalog_event::Event::TrackUpdated(TrackUpdated { meta, track })
-    } else {
-        catalog_event::Event::TrackAdded(TrackAdded { meta, track })
-    };
-    Ok(Envelope::from_event(&CatalogEvent { event: Some(event) })?)
 }

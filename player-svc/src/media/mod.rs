@@ -45,6 +45,20 @@ use source::Source;
 
 /// Reads the file at `path` and [`transcode`]s it; its name is the format hint.
 pub fn ingest_file(path: &Path, options: &TranscodeOptions) -> Result<MediaBundle, MediaError> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    transcode_file(path, name, options)
+}
+
+/// Reads the file at `path` (at most `options.limits.max_file_bytes`) and [`transcode`]s it
+/// with `name_hint` as the format hint: for spooled uploads, whose own name says nothing.
+pub fn transcode_file(
+    path: &Path,
+    name_hint: &str,
+    options: &TranscodeOptions,
+) -> Result<MediaBundle, MediaError> {
     let io = |source| MediaError::Io {
         path: path.to_owned(),
         source,
@@ -60,11 +74,7 @@ pub fn ingest_file(path: &Path, options: &TranscodeOptions) -> Result<MediaBundl
     file.take(max.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    transcode(&bytes, name, options)
+    transcode(&bytes, name_hint, options)
 }
 
 /// Decodes `bytes` (a whole audio file; `name_hint` is its file name, used only as a format

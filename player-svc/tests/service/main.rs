@@ -7,5 +7,6 @@ mod player;
 mod upload;
 
 mod ingest;
+mod library;
 mod playback;
 mod streaming;

@@ -9,12 +9,77 @@ use tunemesh_player::media::{MediaBundle, TranscodeOptions, ingest_file, transco
 pub const VORBIS_TAGGED: &str = "/usr/share/games/singularity/music/lose/Chimes They Fade.ogg";
 /// Ogg Vorbis, 48 kHz stereo, 104.5 s: the one cut in half.
 pub const VORBIS_LONG: &str = "/usr/share/games/singularity/music/win/Apex Aleph.ogg";
-/// MP3, 44.1 kHz (asc-music).
+/// MP3, 22.05 kHz (asc-music).
 pub const MP3: &str = "/usr/share/games/asc/music/machine_wars.mp3";
 /// Ogg Vorbis at 44.1 kHz with a page whose granule position is -104 (hyperrogue-music).
 pub const NEGATIVE_GRANULE: &str = "/usr/share/hyperrogue/music/hr-savino-ocean.ogg";
 /// Ogg Opus, 48 kHz (warzone2100-music), 3 min.
 pub const OPUS: &str = "/usr/share/games/warzone2100/music/menu.opus";
+
+/// Where singularity-music keeps its tracks (some in subfolders).
+pub const SINGULARITY_DIR: &str = "/usr/share/games/singularity/music";
+/// Where asc-music keeps its tracks.
+pub const ASC_DIR: &str = "/usr/share/games/asc/music";
+
+/// Every audio file of singularity-music and asc-music, plus [`NEGATIVE_GRANULE`], sorted.
+pub fn test_library() -> Vec<PathBuf> {
+    let mut files = vec![music(NEGATIVE_GRANULE)];
+    let mut dirs = vec![music_dir(SINGULARITY_DIR), music_dir(ASC_DIR)];
+    while let Some(dir) = dirs.pop() {
+        let entries = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+        for entry in entries {
+            let path = entry
+                .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+                .path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "ogg" || e == "mp3") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn music_dir(dir: &str) -> PathBuf {
+    let path = PathBuf::from(dir);
+    assert!(
+        path.is_dir(),
+        "{dir} is missing: run scripts/music.sh to install the Debian music packages the media tests read"
+    );
+    path
+}
+
+/// `check` applied to every item on one thread per core (longest work first is not worth
+/// the bother at this size); results in input order. A panic in any check fails the caller.
+pub fn in_parallel<T: Sync, R: Send>(items: &[T], check: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let next = AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+    let mut results: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads.min(items.len()))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        done.push((i, check(item)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
 
 /// The path of a real music file, failing the test with the fix when it is missing.
 pub fn music(path: &str) -> PathBuf {

@@ -1,0 +1,185 @@
+//! A listener's view of a running cluster: REST through the gateways, and gRPC through the
+//! same balanced, retrying mesh channel the gateway uses (over the cluster's Consul) for the
+//! services the gateway has no routes for yet (playlist, search, reco).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::Context as _;
+use serde_json::{Value, json};
+use tunemesh::Settings;
+use tunemesh::cluster::Cluster;
+use tunemesh_discovery::{ConsulRegistry, Mesh, RetryChannel};
+use tunemesh_proto::tonic;
+use tunemesh_runtime::SettingsSource;
+use tunemesh_runtime::identity::{Caller, MeshIdentity};
+use tunemesh_runtime::settings::load;
+
+/// The real music the test ingests (Debian `singularity-music`, `scripts/music.sh`).
+pub const MUSIC: [&str; 2] = [
+    "/usr/share/games/singularity/music/lose/Chimes They Fade.ogg",
+    "/usr/share/games/singularity/music/win/Apex Aleph.ogg",
+];
+
+/// Idempotent RPCs the mesh may retry on another replica when one fails to answer.
+const IDEMPOTENT: [&str; 4] = [
+    "/tunemesh.playlist.v1.PlaylistService/GetPlaylist",
+    "/tunemesh.playlist.v1.PlaylistService/CreatePlaylist",
+    "/tunemesh.search.v1.SearchService/",
+    "/tunemesh.reco.v1.RecommendationService/",
+];
+
+/// A signed-up listener with clients for the gateways and the mesh.
+#[derive(Clone)]
+pub struct Listener {
+    pub http: reqwest::Client,
+    pub gateways: Vec<SocketAddr>,
+    pub token: String,
+    pub user_id: String,
+    pub mesh: Mesh,
+    pub identity: MeshIdentity,
+    next: Arc<AtomicUsize>,
+}
+
+impl Listener {
+    /// Signs up a new account through a gateway.
+    pub async fn sign_up(cluster: &Cluster) -> anyhow::Result<Self> {
+        let http = reqwest::Client::new();
+        let gateways = cluster.gateways();
+        let session: Value = http
+            .post(format!("http://{}/v1/auth/signup", gateways[0]))
+            .json(&json!({
+                "email": "listener@example.com",
+                "username": "listener",
+                "password": "a long enough passphrase",
+            }))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let text = |key: &str| {
+            session[key]
+                .as_str()
+                .map(str::to_owned)
+                .with_context(|| format!("sign-up answered no {key}: {session}"))
+        };
+        let settings: Settings = load(&SettingsSource::from_env([
+            ("TUNEMESH_IDENTITY__SECRET", cluster.identity_secret()),
+            ("TUNEMESH_CONSUL__ADDR", cluster.consul_addr()),
+        ]))?;
+        let registry = Arc::new(ConsulRegistry::new(settings.consul.clone())?);
+        Ok(Self {
+            token: text("access_token")?,
+            user_id: text("user_id")?,
+            http,
+            gateways,
+            mesh: Mesh::new(registry, settings.mesh.clone()),
+            identity: MeshIdentity::new(&settings.identity),
+            next: Arc::default(),
+        })
+    }
+
+    /// `http://<gateway>/path`, alternating between the gateways like a load balancer.
+    pub fn url(&self, path: &str) -> String {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.gateways.len();
+        format!("http://{}{path}", self.gateways[i])
+    }
+
+    /// GET with the access token; fails on a non-2xx answer.
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        let status = response.status();
+        anyhow::ensure!(status.is_success(), "GET {path}: {status}");
+        Ok(response.json().await?)
+    }
+
+    /// Bytes `start..end` of a track's Ogg Opus file. A response cut short (the replica
+    /// serving it died) is resumed from where it stopped with a new Range request.
+    pub async fn audio_range(&self, track: &str, start: u64, end: u64) -> anyhow::Result<u64> {
+        let mut got = start;
+        let mut attempts = 0;
+        while got < end {
+            attempts += 1;
+            anyhow::ensure!(attempts <= 3, "audio of {track} still incomplete at {got}");
+            let response = self
+                .http
+                .get(self.url(&format!("/v1/tracks/{track}/audio")))
+                .bearer_auth(&self.token)
+                .header("range", format!("bytes={got}-{}", end - 1))
+                .send()
+                .await?;
+            let status = response.status();
+            anyhow::ensure!(status == 206, "audio of {track}: {status}");
+            let mut response = response;
+            while let Ok(Some(chunk)) = response.chunk().await {
+                got += chunk.len() as u64;
+            }
+        }
+        anyhow::ensure!(got == end, "audio of {track}: {got} bytes, wanted {end}");
+        Ok(got - start)
+    }
+
+    /// Reports a whole play of `track` in one session; true when it counted.
+    pub async fn play(&self, session: &str, track: &str, duration_ms: u64) -> anyhow::Result<bool> {
+        let reports = [
+            json!({"play_session_id": session, "sequence": 0, "track_id": track,
+                   "state": "playing", "position_ms": 0, "played_ms": 0}),
+            json!({"play_session_id": session, "sequence": 1, "track_id": track,
+                   "state": "ended", "end_reason": "completed",
+                   "position_ms": duration_ms, "played_ms": duration_ms}),
+        ];
+        let mut counted = false;
+        for report in reports {
+            let response = self
+                .http
+                .post(self.url("/v1/playback/report"))
+                .bearer_auth(&self.token)
+                .json(&report)
+                .send()
+                .await?;
+            let status = response.status();
+            anyhow::ensure!(status.is_success(), "playback report: {status}");
+            let answer: Value = response.json().await?;
+            counted = answer["play_counted"].as_bool().unwrap_or(false);
+        }
+        Ok(counted)
+    }
+
+    /// A gRPC request to a service signed as this listener.
+    pub fn signed<T>(&self, message: T) -> anyhow::Result<tonic::Request<T>> {
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(std::time::Duration::from_secs(5));
+        let caller = Caller {
+            user_id: self.user_id.clone(),
+            roles: Vec::new(),
+        };
+        self.identity.attach(&caller, request.metadata_mut())?;
+        Ok(request)
+    }
+
+    /// The balanced, retrying channel to `service`.
+    pub fn channel(&self, service: &str) -> RetryChannel {
+        self.mesh.channel(service).retrying(IDEMPOTENT)
+    }
+}
+
+/// Copies [`MUSIC`] into a fresh folder to ingest; fails with a hint when it is missing.
+pub fn music_folder(root: &Path) -> anyhow::Result<PathBuf> {
+    let dir = root.join("music");
+    std::fs::create_dir_all(&dir)?;
+    for file in MUSIC {
+        let source = Path::new(file);
+        anyhow::ensure!(source.is_file(), "{file} is missing: run scripts/music.sh");
+        let name = source.file_name().context("file name")?;
+        std::fs::copy(source, dir.join(name))?;
+    }
+    Ok(dir)
+}
