@@ -40,3 +40,11 @@ if ! command -v kubernetes-validate >/dev/null 2>&1 ||
     python3 -m pip install -q --disable-pip-version-check "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION" ||
         python3 -m pip install -q --disable-pip-version-check --break-system-packages "kubernetes-validate==$KUBERNETES_VALIDATE_VERSION"
 fi
+
+# player-svc's S3 blob tests start moto's S3-compatible server (PyPI `moto[server]`) on a
+# free loopback port; they find `moto_server` on PATH or in ~/.local/bin.
+if ! command -v moto_server >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/moto_server" ]; then
+    echo "deps.sh: installing moto[server] from PyPI" >&2
+    python3 -m pip install -q --disable-pip-version-check 'moto[server]' ||
+        python3 -m pip install -q --disable-pip-version-check --break-system-packages 'moto[server]'
+fi
