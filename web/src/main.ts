@@ -10,7 +10,7 @@ import { queuePanel } from "./ui/queue_panel";
 import { authView } from "./views/auth";
 import { artistsView } from "./views/browse";
 import type { App, View } from "./views/context";
-import { addToPlaylist, playlistsView } from "./views/playlists";
+import { addToPlaylist, likedView, playlistsView } from "./views/playlists";
 import { forYouView, radioView } from "./views/reco";
 import { searchBox } from "./views/search";
 
@@ -52,6 +52,7 @@ const sections: Record<string, () => void> = {
   browse: () => app.show("Artists", artistsView(app), "browse"),
   "for-you": () => app.show("For you", forYouView(app), "for-you"),
   playlists: () => app.show("Playlists", playlistsView(app), "playlists"),
+  liked: () => app.show("Liked songs", likedView(app), "liked"),
   radio: () => {
     const current = player.queue.current;
     if (current) app.radio(current.track);
@@ -68,7 +69,7 @@ byId("logout").addEventListener("click", () => {
 });
 byId("dialog-close").addEventListener("click", () => byId<HTMLDialogElement>("playlist-dialog").close());
 searchBox(app, byId<HTMLInputElement>("search"));
-playerBar(player);
+playerBar(player, (track) => app.addToPlaylist(track));
 queuePanel(player);
 
 const signedOut = byId("signed-out");

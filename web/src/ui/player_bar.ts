@@ -4,8 +4,9 @@
 import { AudioQuality } from "../gen/tunemesh/catalog/v1/audio_quality_pb";
 import { qualityName } from "../player/abr";
 import type { Player } from "../player/controller";
-import { clock } from "../player/track";
+import { clock, type QueueTrack } from "../player/track";
 import { byId, h, mount } from "./dom";
+import { icon } from "./icons";
 
 const QUALITY_KEYS: Record<string, AudioQuality | null> = {
   auto: null,
@@ -21,13 +22,25 @@ function kbps(bps: number | null): string {
 }
 
 /** Builds the bar into `#player-bar` and keeps it current. */
-export function playerBar(player: Player): void {
+export function playerBar(player: Player, addToPlaylist: (track: QueueTrack) => void): void {
   const audio = player.audio;
   const title = h("div", { class: "now-title", id: "now-title" }, "Nothing playing");
   const artist = h("div", { class: "now-artist", id: "now-artist" });
-  const playButton = h("button", { id: "play-pause", class: "round", "aria-label": "Play", onclick: () => void player.toggle() }, "▶");
-  const previous = h("button", { id: "previous", "aria-label": "Previous track", onclick: () => void player.previous() }, "⏮");
-  const next = h("button", { id: "next", "aria-label": "Next track", onclick: () => void player.next() }, "⏭");
+  const save = h(
+    "button",
+    {
+      id: "save-current",
+      class: "small",
+      onclick: () => {
+        const entry = player.queue.current;
+        if (entry) addToPlaylist(entry.track);
+      },
+    },
+    "+ Playlist",
+  );
+  const playButton = h("button", { id: "play-pause", class: "round", "aria-label": "Play", onclick: () => void player.toggle() }, icon("play"));
+  const previous = h("button", { id: "previous", "aria-label": "Previous track", onclick: () => void player.previous() }, icon("previous"));
+  const next = h("button", { id: "next", "aria-label": "Next track", onclick: () => void player.next() }, icon("next"));
   const elapsed = h("span", { class: "time", id: "elapsed" }, "0:00");
   const total = h("span", { class: "time", id: "total" }, "0:00");
   const seek = h("input", { type: "range", id: "seek", min: 0, max: 0, step: 0.1, value: 0, "aria-label": "Seek" });
@@ -57,7 +70,7 @@ export function playerBar(player: Player): void {
 
   mount(
     byId("player-bar"),
-    h("div", { class: "now" }, title, artist),
+    h("div", { class: "now" }, title, artist, save),
     h(
       "div",
       { class: "transport" },
@@ -102,11 +115,13 @@ export function playerBar(player: Player): void {
     artist.textContent = entry ? [entry.track.artist, entry.track.album].filter(Boolean).join(" — ") : "";
     error.textContent = player.error;
     previous.disabled = !entry;
+    save.disabled = !entry;
+    save.setAttribute("aria-label", entry ? `Add ${entry.track.title} to a playlist` : "Add the current track to a playlist");
     next.disabled = player.queue.position + 1 >= player.queue.items.length;
     renderStatus();
   };
   const renderPlaying = () => {
-    playButton.textContent = audio.paused ? "▶" : "⏸";
+    playButton.replaceChildren(icon(audio.paused ? "play" : "pause"));
     playButton.setAttribute("aria-label", audio.paused ? "Play" : "Pause");
   };
 

@@ -63,21 +63,62 @@ export function playlistView(app: App, playlistId: string) {
     const { playlist, items } = await playlists.getPlaylist({ playlistId, pageSize: 500 });
     const tracks = await tracksByIds(items.map((item) => item.trackId));
     // Items whose track left the catalogue are skipped, so map positions back to item ids.
-    const itemIds = items.filter((item) => tracks.some((track) => track.id === item.trackId)).map((item) => item.itemId);
+    const shown = items.filter((item) => tracks.some((track) => track.id === item.trackId));
+    const itemIds = shown.map((item) => item.itemId);
+    const positions = shown.map((item) => item.position);
     const context = { type: PlayContextType.PLAYLIST, id: playlistId };
+    const reload = () => app.show(playlist?.name ?? "Playlist", playlistView(app, playlistId), "playlists");
+    const name = h("input", { id: "rename-playlist", value: playlist?.name ?? "", required: true, maxlength: 100 });
+    const rename = h(
+      "form",
+      { class: "inline-form", "aria-label": "Rename the playlist" },
+      h("label", { for: "rename-playlist", class: "visually-hidden" }, "Playlist name"),
+      name,
+      h("button", { type: "submit" }, "Rename"),
+    );
+    rename.addEventListener("submit", (event) => {
+      event.preventDefault();
+      void playlists.updatePlaylistDetails({ playlistId, name: name.value.trim() }).then(() => {
+        if (playlist) playlist.name = name.value.trim();
+        reload();
+      });
+    });
     return h(
       "div",
       {},
+      rename,
       h("p", { class: "sub" }, playlist?.description ?? ""),
       h("button", { class: "primary", disabled: tracks.length === 0, onclick: () => void app.player.playList(tracks, 0, context) }, "Play"),
       trackList(app, tracks, {
         context,
         empty: "This playlist is empty: add tracks with “+ Playlist”.",
-        remove: (position) =>
+        remove: (position) => void playlists.removePlaylistItems({ playlistId, itemIds: [itemIds[position]] }).then(reload),
+        // The contract moves a range before an index of the list as it was.
+        move: (from, to) =>
           void playlists
-            .removePlaylistItems({ playlistId, itemIds: [itemIds[position]] })
-            .then(() => app.show(playlist?.name ?? "Playlist", playlistView(app, playlistId), "playlists")),
+            .movePlaylistItems({
+              playlistId,
+              rangeStart: positions[from],
+              rangeLength: 1,
+              insertBefore: to > from ? positions[to] + 1 : positions[to],
+            })
+            .then(reload),
       }),
+    );
+  };
+}
+
+/** The listener's liked songs. */
+export function likedView(app: App) {
+  return async (): Promise<Node> => {
+    const { tracks: liked } = await playlists.listLikedTracks({ pageSize: 200 });
+    const tracks = await tracksByIds(liked.map((item) => item.trackId));
+    const context = { type: PlayContextType.LIKED_SONGS, id: "" };
+    return h(
+      "div",
+      {},
+      h("button", { class: "primary", disabled: tracks.length === 0, onclick: () => void app.player.playList(tracks, 0, context) }, "Play"),
+      trackList(app, tracks, { context, empty: "No liked songs yet: press ♥ on a track." }),
     );
   };
 }

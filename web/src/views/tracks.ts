@@ -1,6 +1,7 @@
 // A list of tracks with the actions every list offers: play from here, queue, add to a
 // playlist, start a radio; optionally remove (playlists).
 
+import { playlists } from "../api/clients";
 import { h } from "../ui/dom";
 import type { Context } from "../player/reporter";
 import { clock, type QueueTrack } from "../player/track";
@@ -14,6 +15,8 @@ export interface ListOptions {
   empty: string;
   /** Adds a remove button per row. */
   remove?: (position: number) => void;
+  /** Makes rows reorderable (drag and drop, or the move buttons): `from` goes before `to`. */
+  move?: (from: number, to: number) => void;
 }
 
 /** A table of `tracks`; a row's Play button plays the list from that row. */
@@ -22,7 +25,19 @@ export function trackList(app: App, tracks: QueueTrack[], options: ListOptions):
   const rows = tracks.map((track, position) =>
     h(
       "tr",
-      { "data-track-id": track.id },
+      {
+        "data-track-id": track.id,
+        draggable: options.move ? "true" : undefined,
+        ondragstart: options.move ? (event: Event) => (event as DragEvent).dataTransfer?.setData("text/plain", String(position)) : undefined,
+        ondragover: options.move ? (event: Event) => event.preventDefault() : undefined,
+        ondrop: options.move
+          ? (event: Event) => {
+              event.preventDefault();
+              const from = Number((event as DragEvent).dataTransfer?.getData("text/plain"));
+              if (Number.isInteger(from) && from !== position) options.move?.(from, position);
+            }
+          : undefined,
+      },
       h("td", { class: "num" }, String(position + 1)),
       h(
         "td",
@@ -54,6 +69,13 @@ export function trackList(app: App, tracks: QueueTrack[], options: ListOptions):
           "+ Playlist",
         ),
         h("button", { "aria-label": `Radio from ${track.title}`, title: "Radio", onclick: () => app.radio(track) }, "Radio"),
+        h("button", { "aria-label": `Like ${track.title}`, title: "Like", onclick: (event: Event) => like(event, track.id) }, "♥"),
+        options.move &&
+          position > 0 &&
+          h("button", { "aria-label": `Move ${track.title} up`, title: "Move up", onclick: () => options.move?.(position, position - 1) }, "↑"),
+        options.move &&
+          position + 1 < tracks.length &&
+          h("button", { "aria-label": `Move ${track.title} down`, title: "Move down", onclick: () => options.move?.(position, position + 1) }, "↓"),
         options.remove &&
           h(
             "button",
@@ -81,4 +103,18 @@ export function trackList(app: App, tracks: QueueTrack[], options: ListOptions):
     ),
     h("tbody", {}, ...rows),
   );
+}
+
+function like(event: Event, trackId: string): void {
+  const button = event.currentTarget as HTMLButtonElement;
+  button.disabled = true;
+  void playlists
+    .likeTracks({ trackIds: [trackId] })
+    .then(() => {
+      button.textContent = "♥ Liked";
+      button.classList.add("liked");
+    })
+    .catch(() => {
+      button.disabled = false;
+    });
 }
