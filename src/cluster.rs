@@ -11,15 +11,18 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 mod command;
+mod process;
+
 pub use command::{ClusterArgs, run};
+use process::{
+    admin_client, database_url, free_port, path_text, spawn, start_consul, terminate,
+    wait_ready_one,
+};
 
 /// The services a cluster runs, in start order (the gateway last: its readiness needs them).
 pub const SERVICES: [&str; 4] = ["player", "playlist", "search", "reco"];
@@ -304,185 +307,5 @@ impl Cluster {
                 .await?;
         }
         Ok(())
-    }
-}
-
-/// Starts `tunemesh serve` for `replica`, logging to `<logs>/<service>-<index>.log`. The
-/// environment is cleared first so nothing of the caller's (a stray `TUNEMESH_*`) leaks in.
-fn spawn(
-    binary: &PathBuf,
-    settings: &PathBuf,
-    logs: &std::path::Path,
-    replica: &Replica,
-) -> anyhow::Result<Child> {
-    let log_path = logs.join(format!("{}-{}.log", replica.service, replica.index));
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&log_path)?;
-    let mut command = Command::new(binary);
-    command
-        .args(["--config"])
-        .arg(settings)
-        .args(["serve", replica.service])
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(replica.env.iter().map(|(k, v)| (k, v)))
-        .current_dir(logs)
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true);
-    command
-        .spawn()
-        .with_context(|| format!("cannot run {}", binary.display()))
-}
-
-/// Polls `/readyz` until 200; fails early, with the log's tail, if the process exits.
-async fn wait_ready_one(replica: &Replica) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    loop {
-        if http_status(replica.admin, "/readyz").await == Some(200) {
-            return Ok(());
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{}-{} not ready within 60 s",
-            replica.service,
-            replica.index
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// A private Consul dev agent on free loopback ports, once it has elected itself leader.
-async fn start_consul(options: &ClusterOptions) -> anyhow::Result<(Child, String)> {
-    let [http, serf_lan, serf_wan, server] =
-        [free_port()?, free_port()?, free_port()?, free_port()?];
-    let log = std::fs::File::create(options.dir.join("logs/consul.log"))?;
-    let port = |a: SocketAddr| a.port().to_string();
-    let mut child = Command::new(&options.consul_bin)
-        .args([
-            "agent",
-            "-dev",
-            "-client",
-            "127.0.0.1",
-            "-bind",
-            "127.0.0.1",
-        ])
-        .args(["-node", &options.name, "-log-level", "warn"])
-        .args(["-dns-port", "-1", "-grpc-port", "-1"])
-        .args(["-http-port", &port(http), "-serf-lan-port", &port(serf_lan)])
-        .args([
-            "-serf-wan-port",
-            &port(serf_wan),
-            "-server-port",
-            &port(server),
-        ])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("cannot run {}", options.consul_bin.display()))?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while http_body(http, "/v1/status/leader")
-        .await
-        .is_none_or(|b| !b.contains("127.0.0.1"))
-    {
-        if let Some(status) = child.try_wait()? {
-            anyhow::bail!("consul exited with {status}; see {}", options.dir.display());
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "consul elected no leader"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok((child, format!("http://{http}")))
-}
-
-async fn terminate(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        // tokio can only SIGKILL; SIGTERM lets the process drain and deregister.
-        let _ = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .await;
-    }
-    if tokio::time::timeout(Duration::from_secs(15), child.wait())
-        .await
-        .is_err()
-    {
-        let _ = child.kill().await;
-    }
-}
-
-/// A loopback port nothing listens on now (the OS picks it; the listener is closed at once).
-fn free_port() -> anyhow::Result<SocketAddr> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?)
-}
-
-fn path_text(path: &std::path::Path) -> anyhow::Result<String> {
-    path.to_str()
-        .map(str::to_owned)
-        .with_context(|| format!("{} is not UTF-8", path.display()))
-}
-
-/// `admin_url` with its database replaced by `database`.
-fn database_url(admin_url: &str, database: &str) -> anyhow::Result<String> {
-    let (base, _) = admin_url
-        .rsplit_once('/')
-        .filter(|(base, _)| base.contains("://"))
-        .with_context(|| "the postgres url names no database".to_owned())?;
-    Ok(format!("{base}/{database}"))
-}
-
-async fn admin_client(url: &str) -> anyhow::Result<tokio_postgres::Client> {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .context("cannot reach postgresql")?;
-    tokio::spawn(connection);
-    Ok(client)
-}
-
-async fn http_status(addr: SocketAddr, path: &str) -> Option<u16> {
-    let response = http_get(addr, path).await?;
-    response.split_whitespace().nth(1)?.parse().ok()
-}
-
-async fn http_body(addr: SocketAddr, path: &str) -> Option<String> {
-    let response = http_get(addr, path).await?;
-    Some(response.split_once("\r\n\r\n")?.1.to_owned())
-}
-
-/// A bare HTTP/1.0 GET: enough for health endpoints, and no HTTP client in the binary.
-async fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
-    let exchange = async {
-        let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
-        stream.write_all(request.as_bytes()).await.ok()?;
-        let mut response = String::new();
-        stream.read_to_string(&mut response).await.ok()?;
-        Some(response)
-    };
-    tokio::time::timeout(Duration::from_secs(2), exchange)
-        .await
-        .ok()
-        .flatten()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn database_url_replaces_only_the_database() {
-        let url = database_url("postgres://postgres@127.0.0.1:5432/postgres", "c_player");
-        assert_eq!(
-            url.expect("valid"),
-            "postgres://postgres@127.0.0.1:5432/c_player"
-        );
-        assert!(database_url("nonsense", "x").is_err());
     }
 }
