@@ -14,6 +14,9 @@
 
 ARG RUST_VERSION=1.95
 ARG CARGO_CHEF_VERSION=0.1.71
+# Optional cargo features, e.g. `--build-arg FEATURES=tunemesh-player/s3` for media blobs in an
+# S3-compatible bucket (`[player.s3]`) instead of a shared volume.
+ARG FEATURES=""
 
 FROM rust:${RUST_VERSION}-bookworm AS chef
 ARG CARGO_CHEF_VERSION
@@ -29,15 +32,17 @@ COPY . .
 RUN cargo chef prepare --recipe-path recipe.json
 
 FROM chef AS builder
+ARG FEATURES
 COPY --from=planner /src/recipe.json recipe.json
 # Dependencies only: this layer is reused until Cargo.toml or Cargo.lock change.
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
-    cargo chef cook --release --locked --recipe-path recipe.json --bin tunemesh
+    cargo chef cook --release --locked --recipe-path recipe.json --bin tunemesh \
+      ${FEATURES:+--features "$FEATURES"}
 COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
-    cargo build --release --locked --bin tunemesh \
+    cargo build --release --locked --bin tunemesh ${FEATURES:+--features "$FEATURES"} \
  && install -D -m 0755 target/release/tunemesh /out/tunemesh \
  # Writable directories the runtime image needs, owned by the non-root user.
  && install -d -o 65532 -g 65532 /out/data /out/tmp
