@@ -38,24 +38,9 @@ use load::Fixture;
 async fn a_two_replica_cluster_loses_no_request_and_no_event_when_replicas_are_killed()
 -> anyhow::Result<()> {
     tunemesh_testkit::init_tracing();
-    let servers = servers();
     let dir = tempfile::tempdir()?;
-    let options = ClusterOptions {
-        binary: env!("CARGO_BIN_EXE_tunemesh").into(),
-        name: unique_prefix("cluster"),
-        replicas: 2,
-        dir: dir.path().to_owned(),
-        postgres_url: servers.postgres_url.clone(),
-        redis_url: servers.redis_url.clone(),
-        nats_url: servers.nats_url.clone(),
-        consul_bin: servers
-            .consul_bin
-            .clone()
-            .context("run scripts/servers.sh")?,
-        // Two rungs of the ladder are enough to stream and keep ingest short.
-        settings_toml: "[player]\nqualities = [\"low\", \"normal\"]\n".to_owned(),
-        env: Vec::new(),
-    };
+    // Two rungs of the ladder are enough to stream and keep ingest short.
+    let options = test_options("cluster", 2, dir.path(), &["low", "normal"])?;
     let mut cluster = Cluster::start(options).await?;
     let result = scenario(&mut cluster, dir.path()).await;
     let stream_prefix = cluster.stream_prefix().to_owned();
@@ -66,6 +51,32 @@ async fn a_two_replica_cluster_loses_no_request_and_no_event_when_replicas_are_k
         eprintln!("cluster logs kept in {}", dir.keep().display());
     }
     result.and(stopped)
+}
+
+/// A cluster of `replicas` on the test servers, named after `label`, in `dir`, encoding only
+/// the given `qualities`.
+pub(crate) fn test_options(
+    label: &str,
+    replicas: usize,
+    dir: &std::path::Path,
+    qualities: &[&str],
+) -> anyhow::Result<ClusterOptions> {
+    let servers = servers();
+    Ok(ClusterOptions {
+        binary: env!("CARGO_BIN_EXE_tunemesh").into(),
+        name: unique_prefix(label),
+        replicas,
+        dir: dir.to_owned(),
+        postgres_url: servers.postgres_url.clone(),
+        redis_url: servers.redis_url.clone(),
+        nats_url: servers.nats_url.clone(),
+        consul_bin: servers
+            .consul_bin
+            .clone()
+            .context("run scripts/servers.sh")?,
+        settings_toml: format!("[player]\nqualities = {qualities:?}\n"),
+        env: Vec::new(),
+    })
 }
 
 async fn scenario(cluster: &mut Cluster, dir: &std::path::Path) -> anyhow::Result<()> {

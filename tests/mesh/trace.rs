@@ -17,11 +17,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use tunemesh::cluster::{Cluster, ClusterOptions};
+use tunemesh::cluster::Cluster;
 use tunemesh_proto::tonic;
-use tunemesh_testkit::{servers, unique_prefix};
 
-use crate::cluster::{Listener, ingest};
+use crate::cluster::{Listener, ingest, test_options};
 
 /// Every span received: (service name, trace id as hex, span name).
 #[derive(Clone, Default)]
@@ -107,32 +106,18 @@ async fn one_play_is_one_trace_from_the_gateway_through_jetstream_into_reco() ->
 async fn traced_play() -> anyhow::Result<BTreeSet<String>> {
     tunemesh_testkit::init_tracing();
     let (receiver, otlp) = start_receiver().await?;
-    let servers = servers();
     let dir = tempfile::tempdir()?;
-    let options = ClusterOptions {
-        binary: env!("CARGO_BIN_EXE_tunemesh").into(),
-        name: unique_prefix("trace"),
-        replicas: 1,
-        dir: dir.path().to_owned(),
-        postgres_url: servers.postgres_url.clone(),
-        redis_url: servers.redis_url.clone(),
-        nats_url: servers.nats_url.clone(),
-        consul_bin: servers
-            .consul_bin
-            .clone()
-            .context("run scripts/servers.sh")?,
-        settings_toml: "[player]\nqualities = [\"low\"]\n".to_owned(),
-        env: vec![
-            (
-                "TUNEMESH_TELEMETRY__OTLP_ENDPOINT".to_owned(),
-                format!("http://{otlp}"),
-            ),
-            (
-                "TUNEMESH_TELEMETRY__LOG_FILTER".to_owned(),
-                "info".to_owned(),
-            ),
-        ],
-    };
+    let mut options = test_options("trace", 1, dir.path(), &["low"])?;
+    options.env = vec![
+        (
+            "TUNEMESH_TELEMETRY__OTLP_ENDPOINT".to_owned(),
+            format!("http://{otlp}"),
+        ),
+        (
+            "TUNEMESH_TELEMETRY__LOG_FILTER".to_owned(),
+            "info".to_owned(),
+        ),
+    ];
     let cluster = Cluster::start(options).await?;
     let played = play_once(&cluster, dir.path()).await;
     let prefix = cluster.stream_prefix().to_owned();
