@@ -1,8 +1,10 @@
 //! The production topology on one machine (`tunemesh cluster`): two replicas of every service
 //! and of the gateway as separate processes on real Consul, NATS, PostgreSQL and Redis. A
 //! listener signs up, music is ingested, streamed, put in a playlist, searched and
-//! recommended; then, under steady load, one replica of each service is SIGKILLed in turn and
-//! no request may fail (an audio range may resume) and no counted play may miss its event.
+//! recommended; then, under steady load, one replica of each service and then one gateway is
+//! SIGKILLed in turn and no request may fail (an audio range may resume; the client, like a
+//! load balancer, tries the other gateway when one gives no answer) and no counted play may
+//! miss its event.
 
 mod client;
 mod load;
@@ -87,7 +89,7 @@ async fn scenario(cluster: &mut Cluster, dir: &std::path::Path) -> anyhow::Resul
     let stop = Arc::new(AtomicBool::new(false));
     let load = tokio::spawn(load::run(listener.clone(), fixture, 4, stop.clone()));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    for service in SERVICES {
+    for service in SERVICES.into_iter().chain(["gateway"]) {
         cluster.kill(service, 0).await?;
         tokio::time::sleep(Duration::from_secs(4)).await;
     }

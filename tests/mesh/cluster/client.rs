@@ -82,23 +82,42 @@ impl Listener {
         })
     }
 
-    /// `http://<gateway>/path`, alternating between the gateways like a load balancer.
-    pub fn url(&self, path: &str) -> String {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.gateways.len();
-        format!("http://{}{path}", self.gateways[i])
+    /// Sends a request built for `http://<gateway>/path`, alternating between the gateways
+    /// like a load balancer, and like one, tries the other gateway when one gave no answer at
+    /// all (refused or reset: it died). Every request sent here is idempotent.
+    pub async fn send(
+        &self,
+        path: &str,
+        build: impl Fn(String) -> reqwest::RequestBuilder,
+    ) -> anyhow::Result<reqwest::Response> {
+        let first = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut last_error = None;
+        for attempt in 0..self.gateways.len() {
+            let gateway = self.gateways[(first + attempt) % self.gateways.len()];
+            match build(format!("http://{gateway}{path}")).send().await {
+                Ok(response) => return Ok(response),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        Err(last_error.map_or_else(|| anyhow::anyhow!("no gateway"), Into::into))
     }
 
-    /// GET with the access token; fails on a non-2xx answer.
+    /// GET with the access token; fails on a non-2xx answer. A body cut short by a dying
+    /// gateway is fetched again, as a client would.
     pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
-        let response = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(&self.token)
-            .send()
-            .await?;
-        let status = response.status();
-        anyhow::ensure!(status.is_success(), "GET {path}: {status}");
-        Ok(response.json().await?)
+        let fetch = || async {
+            let response = self
+                .send(path, |url| self.http.get(url).bearer_auth(&self.token))
+                .await?;
+            let status = response.status();
+            anyhow::ensure!(status.is_success(), "GET {path}: {status}");
+            Ok::<_, anyhow::Error>(response.json::<Value>().await?)
+        };
+        match fetch().await {
+            Ok(value) => Ok(value),
+            Err(error) if error.downcast_ref::<reqwest::Error>().is_some() => fetch().await,
+            Err(error) => Err(error),
+        }
     }
 
     /// Bytes `start..end` of a track's Ogg Opus file. A response cut short (the replica
@@ -109,12 +128,12 @@ impl Listener {
         while got < end {
             attempts += 1;
             anyhow::ensure!(attempts <= 3, "audio of {track} still incomplete at {got}");
+            let range = format!("bytes={got}-{}", end - 1);
             let response = self
-                .http
-                .get(self.url(&format!("/v1/tracks/{track}/audio")))
-                .bearer_auth(&self.token)
-                .header("range", format!("bytes={got}-{}", end - 1))
-                .send()
+                .send(&format!("/v1/tracks/{track}/audio"), |url| {
+                    let request = self.http.get(url).bearer_auth(&self.token);
+                    request.header("range", &range)
+                })
                 .await?;
             let status = response.status();
             anyhow::ensure!(status == 206, "audio of {track}: {status}");
@@ -139,11 +158,9 @@ impl Listener {
         let mut counted = false;
         for report in reports {
             let response = self
-                .http
-                .post(self.url("/v1/playback/report"))
-                .bearer_auth(&self.token)
-                .json(&report)
-                .send()
+                .send("/v1/playback/report", |url| {
+                    self.http.post(url).bearer_auth(&self.token).json(&report)
+                })
                 .await?;
             let status = response.status();
             anyhow::ensure!(status.is_success(), "playback report: {status}");
