@@ -159,8 +159,15 @@ async fn play_once(cluster: &Cluster, dir: &std::path::Path) -> anyhow::Result<S
         listener.play("traced-play", id, duration).await?,
         "not counted"
     );
-    // Give the outbox relay and any consumer time to work before the cluster stops.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // Wait until the relay published the event, then give consumers a moment before the stop.
+    let js = async_nats::jetstream::new(tunemesh_testkit::nats_client().await?);
+    tunemesh_testkit::eventually(Duration::from_secs(30), || async {
+        let published = event_traceparent(&js, cluster.stream_prefix(), "traced-play").await?;
+        anyhow::ensure!(published.is_some(), "the play event is not on the bus yet");
+        Ok(())
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
     Ok("traced-play".to_owned())
 }
 
