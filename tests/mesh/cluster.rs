@@ -49,6 +49,9 @@ async fn a_two_replica_cluster_loses_no_request_and_no_event_when_replicas_are_k
     let stopped = cluster.stop().await;
     let js = async_nats::jetstream::new(tunemesh_testkit::nats_client().await?);
     tunemesh_testkit::delete_nats_streams(&js, &stream_prefix).await?;
+    // Every process's Redis prefix starts with the cluster's name (`<name>:<service>:`).
+    let redis = tunemesh_testkit::redis_client().await?;
+    tunemesh_testkit::delete_redis_keys(&redis, &format!("{stream_prefix}:")).await?;
     if result.is_err() {
         eprintln!("cluster logs kept in {}", dir.keep().display());
     }

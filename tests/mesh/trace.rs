@@ -129,6 +129,9 @@ async fn traced_play() -> anyhow::Result<BTreeSet<String>> {
         Err(_) => Ok(None),
     };
     tunemesh_testkit::delete_nats_streams(&js, &prefix).await?;
+    // Every process's Redis prefix starts with the cluster's name (`<name>:<service>:`).
+    let redis = tunemesh_testkit::redis_client().await?;
+    tunemesh_testkit::delete_redis_keys(&redis, &format!("{prefix}:")).await?;
     played?;
     stopped?;
 
