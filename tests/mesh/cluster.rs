@@ -101,7 +101,8 @@ async fn scenario(cluster: &mut Cluster, dir: &std::path::Path) -> anyhow::Resul
 
     let failures = outcome.failures.lock().expect("not poisoned").clone();
     let requests = outcome.requests.load(Ordering::Relaxed);
-    assert!(
+    // Errors, not panics: the caller then stops the cluster, cleans up and keeps the logs.
+    anyhow::ensure!(
         failures.is_empty(),
         "{} of {requests} requests failed:\n{}",
         failures.len(),
@@ -111,7 +112,7 @@ async fn scenario(cluster: &mut Cluster, dir: &std::path::Path) -> anyhow::Resul
         eprintln!("NOTE: reco-svc answers UNIMPLEMENTED; recommendations were not checked");
     }
     let counted = outcome.counted.lock().expect("not poisoned").clone();
-    assert!(counted.len() > 5, "only {} plays counted", counted.len());
+    anyhow::ensure!(counted.len() > 5, "only {} plays counted", counted.len());
     // A killed player may hold outbox claims for their lease (30 s) before another publishes.
     eventually(Duration::from_secs(60), || async {
         let published = play_sessions_on_bus(cluster.stream_prefix()).await?;
@@ -155,12 +156,11 @@ async fn first_listens(listener: &Listener) -> anyhow::Result<Fixture> {
         .collect();
     anyhow::ensure!(tracks.len() == 2, "catalogue lists {page}");
     let streamed = listener.audio_range(&tracks[0].0, 0, 256 * 1024).await?;
-    assert_eq!(streamed, 256 * 1024);
-    assert!(
-        listener
-            .play("first-play", &tracks[0].0, tracks[0].1)
-            .await?
-    );
+    anyhow::ensure!(streamed == 256 * 1024, "streamed {streamed} bytes");
+    let counted = listener
+        .play("first-play", &tracks[0].0, tracks[0].1)
+        .await?;
+    anyhow::ensure!(counted, "a whole play did not count");
 
     let mut playlists = PlaylistServiceClient::new(listener.channel("playlist"));
     let created = playlists
@@ -183,7 +183,11 @@ async fn first_listens(listener: &Listener) -> anyhow::Result<Fixture> {
         })?)
         .await?
         .into_inner();
-    assert_eq!(added.version, created.version + 1);
+    anyhow::ensure!(
+        added.version == created.version + 1,
+        "version {}",
+        added.version
+    );
 
     let title = page["tracks"][0]["title"].as_str().context("a title")?;
     let search = SearchServiceClient::new(listener.channel("search"));
