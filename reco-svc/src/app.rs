@@ -1,27 +1,58 @@
-//! Builds the reco service: binds its gRPC server and mounts its APIs.
+//! Builds the reco service: the store the storage mode calls for, the feed that fills it
+//! from the event bus, and the gRPC server.
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
+use tokio::sync::watch;
 use tunemesh_events::EventBus;
-use tunemesh_runtime::grpc::GrpcServer;
-use tunemesh_runtime::{App, ServiceContext};
-
-use crate::grpc::RecommendationApi;
-use crate::{RecoSettings, SERVICE_NAME};
 use tunemesh_proto::reco::v1::recommendation_service_server::RecommendationServiceServer;
+use tunemesh_runtime::grpc::GrpcServer;
+use tunemesh_runtime::redis::KeyPrefix;
+use tunemesh_runtime::{App, ServiceContext, Storage};
 
-/// Binds the service on `ctx.grpc.addr` and returns it ready to run.
+use crate::feed::Feed;
+use crate::grpc::RecommendationApi;
+use crate::service::ModelRecommender;
+use crate::store::RecoStore;
+use crate::store::memory::MemoryStore;
+use crate::store::redis::RedisStore;
+use crate::{RecoSettings, SERVICE_NAME};
+
+/// Binds the service on `ctx.grpc.addr` and returns it ready to run. Requests answer
+/// UNAVAILABLE until the feed has caught up with the event stream.
 pub async fn build(
-    _settings: &RecoSettings,
+    settings: &RecoSettings,
     ctx: &ServiceContext,
-    _bus: Arc<dyn EventBus>,
+    bus: Arc<dyn EventBus>,
 ) -> anyhow::Result<App> {
+    let (store, replica): (Arc<dyn RecoStore>, Option<String>) = match &ctx.storage {
+        // Memory starts empty at every start: a replica-own consumer replays everything.
+        Storage::Embedded { .. } => {
+            let replica = uuid::Uuid::new_v4().simple().to_string();
+            (Arc::new(MemoryStore::new()), Some(replica[..12].to_owned()))
+        }
+        Storage::Production { redis, .. } => {
+            let pool = tunemesh_runtime::redis::connect(redis)
+                .await
+                .context("reco needs redis for its model")?;
+            let prefix = KeyPrefix::from(redis).scoped(SERVICE_NAME);
+            let store = RedisStore::new(pool, prefix, settings.dedup_ttl);
+            (Arc::new(store), None)
+        }
+    };
+    let (ready_tx, ready_rx) = watch::channel(false);
+    let domain = ModelRecommender::new(store.clone(), settings.model.clone(), ready_rx);
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     let limit = ctx.grpc.max_message_bytes;
     server.add_service(
-        RecommendationServiceServer::new(RecommendationApi)
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
+        RecommendationServiceServer::new(RecommendationApi::new(
+            Arc::new(domain),
+            ctx.identity.clone(),
+        ))
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit),
     );
-    Ok(App::new(server))
+    let feed = Feed::new(bus, store, settings, replica.as_deref());
+    Ok(App::new(server).with_task("reco-feed", move |token| feed.run(ready_tx, token)))
 }

@@ -2,12 +2,24 @@
 //!
 //! # Layout
 //! - [`settings`]: the `[reco]` settings.
-//! - [`app`]: builds the service: adapters, gRPC server, background tasks.
-//! - [`grpc`]: thin adapters from the generated server traits.
+//! - [`model`]: the model in plain Rust: what an event writes, decay, ranking.
+//! - [`store`]: the model's state behind a port: Redis (production) and memory (embedded).
+//! - [`feed`]: the durable consumers of play and catalogue events that update the model.
+//! - [`service`]: the domain: `Recommend`, `Radio`, `SimilarTracks` without tonic types.
+//! - [`radio`]: the radio's page token (the station's recent tracks).
+//! - [`error`]: the service's errors and their codes.
+//! - [`grpc`]: the thin adapter from the generated server trait.
+//! - [`app`]: builds the service: store, feed, gRPC server.
 
 pub mod app;
+pub mod error;
+pub mod feed;
 pub mod grpc;
+pub mod model;
+pub mod radio;
+pub mod service;
 pub mod settings;
+pub mod store;
 
 pub use app::build;
 pub use settings::RecoSettings;

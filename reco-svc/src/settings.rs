@@ -1,8 +1,41 @@
 //! Settings of the reco service (`[reco]`).
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
+use crate::model::ModelParams;
+
 /// What the reco service can be configured with; the defaults serve `tunemesh up`.
-#[derive(Debug, Clone, Default, Deserialize)]
+///
+/// Where the state lives follows the process's storage: in memory under `tunemesh up`
+/// (rebuilt by replay at each start), in Redis under `<redis.key_prefix>reco:` in production.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct RecoSettings {}
+pub struct RecoSettings {
+    /// The model's knobs (`[reco.model]`).
+    pub model: ModelParams,
+    /// Durable consumer names start with this, then `-play` or `-catalog` (production, shared
+    /// by replicas) or `-play-<replica>` (embedded: a fresh consumer replays everything).
+    pub consumer_prefix: String,
+    /// How long applied event ids are remembered in Redis to drop redeliveries.
+    #[serde(with = "humantime_serde")]
+    pub dedup_ttl: Duration,
+    /// How often the consumer lag gauge is refreshed.
+    #[serde(with = "humantime_serde")]
+    pub lag_interval: Duration,
+    /// Events pulled from the bus per request (and twice that unsettled at most).
+    pub batch_size: usize,
+}
+
+impl Default for RecoSettings {
+    fn default() -> Self {
+        Self {
+            model: ModelParams::default(),
+            consumer_prefix: "reco".to_owned(),
+            dedup_ttl: Duration::from_secs(7 * 24 * 3600),
+            lag_interval: Duration::from_secs(5),
+            batch_size: 128,
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! Keeps the model current from the event bus, and says when it has caught up.
+//!
+//! Two durable consumers, of `events.play` and `events.catalog`, both from the start of the
+//! stream, each run by the events crate's [`run_consumer`] (ack on success, retry with
+//! backoff on a store failure, terminate a malformed event). Every event becomes one write
+//! batch, applied atomically and at most once per event id by the store, so redeliveries
+//! and replays change nothing twice.
+//!
+//! Metrics: `tunemesh_consumer_lag` / `tunemesh_consumer_in_flight` (events not yet
+//! delivered / unsettled, from the bus), `tunemesh_reco_seconds_behind` (wall clock minus the
+//! event time of the last event applied) and `tunemesh_reco_events_total` (label `outcome`),
+//! all labelled with the consumer.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tunemesh_events::consumer::{Handler, HandlerError, RunSettings, run_consumer};
+use tunemesh_events::{ConsumerSpec, Envelope, EventBus};
+use tunemesh_proto::events::v1::{CatalogEvent, PlayEvent, catalog_event};
+use tunemesh_proto::subjects;
+
+use crate::model::update::{plan_listen, plan_track};
+use crate::model::{Listen, ListenKind, ModelParams};
+use crate::settings::RecoSettings;
+use crate::store::{Applied, RecoStore};
+
+/// How long to wait before subscribing again after the bus failed.
+const RETRY_DELAY: Duration = Duration::from_millis(500);
+/// How often readiness looks at the consumers until they have caught up.
+const CATCH_UP_CHECK: Duration = Duration::from_millis(100);
+/// Plans retried after a listener changed under them, before the event is retried later.
+const CONFLICT_RETRIES: usize = 8;
+
+/// The consumers that feed one model.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    bus: Arc<dyn EventBus>,
+    store: Arc<dyn RecoStore>,
+    settings: RecoSettings,
+    play_consumer: String,
+    catalog_consumer: String,
+}
+
+impl Feed {
+    /// A feed of `store`. With a `replica` name the consumers are this replica's own (a
+    /// fresh in-memory model replays everything); without, they are shared by every
+    /// replica of the deployment (the model lives in Redis and resumes where it was).
+    pub fn new(
+        bus: Arc<dyn EventBus>,
+        store: Arc<dyn RecoStore>,
+        settings: &RecoSettings,
+        replica: Option<&str>,
+    ) -> Self {
+        let name = |what: &str| match replica {
+            Some(replica) => format!("{}-{what}-{replica}", settings.consumer_prefix),
+            None => format!("{}-{what}", settings.consumer_prefix),
+        };
+        Self {
+            bus,
+            store,
+            settings: settings.clone(),
+            play_consumer: name("play"),
+            catalog_consumer: name("catalog"),
+        }
+    }
+
+    /// Runs both consumers until `shutdown`, turning `ready` true once both have caught up
+    /// with the stream as it was when they started.
+    pub async fn run(self, ready: watch::Sender<bool>, shutdown: CancellationToken) {
+        let plays = PlayHandler {
+            store: self.store.clone(),
+            params: self.settings.model.clone(),
+            consumer: self.play_consumer.clone(),
+        };
+        let catalog = CatalogHandler {
+            store: self.store.clone(),
+            consumer: self.catalog_consumer.clone(),
+        };
+        tokio::join!(
+            self.consume(&self.play_consumer, subjects::PLAY, &plays, &shutdown),
+            self.consume(
+                &self.catalog_consumer,
+                subjects::CATALOG,
+                &catalog,
+                &shutdown
+            ),
+            self.follow_catch_up(&ready, &shutdown),
+        );
+    }
+
+    /// One consumer, subscribed again after any bus failure.
+    async fn consume<H: Handler>(
+        &self,
+        name: &str,
+        subject: &str,
+        handler: &H,
+        shutdown: &CancellationToken,
+    ) {
+        while !shutdown.is_cancelled() {
+            let spec = ConsumerSpec {
+                batch_size: self.settings.batch_size,
+                max_in_flight: self.settings.batch_size * 2,
+                ..ConsumerSpec::new(name, &[subject])
+            };
+            let result = match self.bus.subscribe(spec).await {
+                Ok(subscription) => {
+                    let settings = RunSettings {
+                        lag_from: Some(self.bus.clone()),
+                        lag_interval: self.settings.lag_interval,
+                        ..RunSettings::default()
+                    };
+                    run_consumer(subscription, handler, settings, shutdown.clone()).await
+                }
+                Err(error) => Err(error),
+            };
+            match result {
+                Ok(()) => return,
+                Err(error) => {
+                    let error = tunemesh_runtime::error::DisplayChain(&error).to_string();
+                    tracing::warn!(consumer = name, %error, "reco consumer failed; retrying");
+                    tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        () = tokio::time::sleep(RETRY_DELAY) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Turns `ready` true once neither consumer has anything pending or unsettled.
+    async fn follow_catch_up(&self, ready: &watch::Sender<bool>, shutdown: &CancellationToken) {
+        loop {
+            let mut drained = true;
+            for name in [&self.play_consumer, &self.catalog_consumer] {
+                drained &= match self.bus.consumer_state(name).await {
+                    Ok(state) => state.pending == 0 && state.in_flight == 0,
+                    Err(_) => false, // not subscribed yet
+                };
+            }
+            if drained {
+                tracing::info!("recommendation model caught up with the event stream");
+                ready.send_replace(true);
+                return;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                () = tokio::time::sleep(CATCH_UP_CHECK) => {}
+            }
+        }
+    }
+}
+
+/// Applies play events: plan from the listener's state, apply, plan again on a conflict.
+struct PlayHandler {
+    store: Arc<dyn RecoStore>,
+    params: ModelParams,
+    consumer: String,
+}
+
+#[async_trait]
+impl Handler for PlayHandler {
+    async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
+        let event: PlayEvent = envelope.decode()?;
+        let Some(listen) = Listen::from_event(&event, &envelope.id, envelope.occurred_at_millis())
+        else {
+            count(&self.consumer, "ignored");
+            return Ok(());
+        };
+        for _ in 0..CONFLICT_RETRIES {
+            let listener = self
+                .store
+                .listener(&listen.user_id, self.params.recent_size)
+                .await
+                .map_err(transient)?;
+            let batch = plan_listen(&listen, &listener, &self.params);
+            match self.store.apply(&batch).await.map_err(transient)? {
+                Applied::Conflict => continue,
+                Applied::Duplicate => count(&self.consumer, "duplicate"),
+                Applied::Done => {
+                    let outcome = match listen.kind {
+                        ListenKind::Play { .. } => "play",
+                        ListenKind::Skip => "skip",
+                    };
+                    count(&self.consumer, outcome);
+                    behind(&self.consumer, envelope);
+                }
+            }
+            return Ok(());
+        }
+        Err(HandlerError::Transient(anyhow::anyhow!(
+            "listener {} kept changing while the play was applied",
+            listen.user_id
+        )))
+    }
+}
+
+/// Applies catalogue events: the track's artist and title, newest update wins.
+struct CatalogHandler {
+    store: Arc<dyn RecoStore>,
+    consumer: String,
+}
+
+#[async_trait]
+impl Handler for CatalogHandler {
+    async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
+        let event: CatalogEvent = envelope.decode()?;
+        let track = match event.event {
+            Some(catalog_event::Event::TrackAdded(added)) => added.track,
+            Some(catalog_event::Event::TrackUpdated(updated)) => updated.track,
+            None => None,
+        };
+        let Some(batch) = track.and_then(|t| plan_track(&envelope.id, &t)) else {
+            count(&self.consumer, "ignored");
+            return Ok(());
+        };
+        let outcome = match self.store.apply(&batch).await.map_err(transient)? {
+            Applied::Duplicate => "duplicate",
+            Applied::Done | Applied::Conflict => "track",
+        };
+        count(&self.consumer, outcome);
+        behind(&self.consumer, envelope);
+        Ok(())
+    }
+}
+
+fn transient(error: crate::store::StoreError) -> HandlerError {
+    HandlerError::Transient(error.into())
+}
+
+fn count(consumer: &str, outcome: &'static str) {
+    metrics::counter!("tunemesh_reco_events_total", "consumer" => consumer.to_owned(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// How far behind the event stream the model is, by the time of the last event applied.
+fn behind(consumer: &str, envelope: &Envelope) {
+    let seconds = SystemTime::now()
+        .duration_since(envelope.occurred_at)
+        .map_or(0.0, |d| d.as_secs_f64());
+    metrics::gauge!("tunemesh_reco_seconds_behind", "consumer" => consumer.to_owned()).set(seconds);
+}

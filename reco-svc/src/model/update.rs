@@ -1,0 +1,255 @@
+//! What one event writes: the plan is computed here from the event and the listener's
+//! recent plays; the store applies it atomically, once per event id.
+
+use tunemesh_proto::catalog::v1::Track;
+
+use super::{Listen, ListenKind, ModelParams, ms};
+use crate::store::{CLOCK, Listener, Op, SetKey, TrackInfo, WriteBatch};
+
+/// The writes of a listen, planned from `listener` as read just before.
+///
+/// A play adds to the track's popularity and the listener's taste, pairs the track with the
+/// listener's plays within `session_gap` (the closer in time, the stronger), and marks it
+/// recently played. A skip subtracts from taste and marks the track skipped.
+pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -> WriteBatch {
+    let (user, track, at) = (&listen.user_id, &listen.track_id, listen.at_ms);
+    let taste = SetKey::Taste(user.clone());
+    let decay = |key: SetKey, member: &str, weight: f64, half_life| Op::Decay {
+        key,
+        member: member.to_owned(),
+        weight,
+        at_ms: at,
+        half_life_ms: ms(half_life),
+    };
+    let mut ops = Vec::new();
+    #[allow(clippy::cast_precision_loss)] // event times in ms stay below 2^53
+    let at_score = at as f64;
+    match listen.kind {
+        ListenKind::Play { weight } => {
+            ops.push(decay(
+                SetKey::Popularity,
+                track,
+                weight,
+                params.popularity_half_life,
+            ));
+            ops.push(decay(taste.clone(), track, weight, params.taste_half_life));
+            for (other, pair_weight) in session_partners(listen, listener, params) {
+                ops.push(decay(
+                    SetKey::Neighbours(track.clone()),
+                    &other,
+                    weight * pair_weight,
+                    params.co_half_life,
+                ));
+                ops.push(decay(
+                    SetKey::Neighbours(other.clone()),
+                    track,
+                    weight * pair_weight,
+                    params.co_half_life,
+                ));
+                ops.push(Op::Trim {
+                    key: SetKey::Neighbours(other),
+                    keep: params.neighbours,
+                });
+            }
+            ops.push(Op::Trim {
+                key: SetKey::Neighbours(track.clone()),
+                keep: params.neighbours,
+            });
+            let recent = SetKey::Recent(user.clone());
+            ops.push(max(recent.clone(), track, at_score));
+            ops.push(Op::Trim {
+                key: recent,
+                keep: params.recent_size,
+            });
+        }
+        ListenKind::Skip => {
+            ops.push(decay(
+                taste.clone(),
+                track,
+                -params.skip_weight,
+                params.taste_half_life,
+            ));
+            let skips = SetKey::Skips(user.clone());
+            ops.push(max(skips.clone(), track, at_score));
+            ops.push(Op::Trim {
+                key: skips,
+                keep: params.recent_size,
+            });
+        }
+    }
+    ops.push(Op::Trim {
+        key: taste,
+        keep: params.taste_size,
+    });
+    ops.push(max(SetKey::Meta, CLOCK, at_score));
+    WriteBatch {
+        event_id: listen.event_id.clone(),
+        guard: Some((user.clone(), listener.version)),
+        ops,
+    }
+}
+
+/// The writes of a catalogue event about `track` (the main artist is the one that counts).
+pub fn plan_track(event_id: &str, track: &Track) -> Option<WriteBatch> {
+    let artist = track.artists.first()?;
+    if track.id.is_empty() || artist.id.is_empty() {
+        return None;
+    }
+    let updated_ms = track.update_time.or(track.create_time).map_or(0, |t| {
+        t.seconds.saturating_mul(1000) + i64::from(t.nanos / 1_000_000)
+    });
+    Some(WriteBatch {
+        event_id: event_id.to_owned(),
+        guard: None,
+        ops: vec![Op::Track(TrackInfo {
+            track_id: track.id.clone(),
+            artist_id: artist.id.clone(),
+            artist_name: artist.name.clone(),
+            title: track.title.clone(),
+            updated_ms,
+        })],
+    })
+}
+
+/// The listener's other plays within the session gap of this one, closest first, at most
+/// `max_pairs`, each with a weight falling from 1 (same instant) to 1/e (a whole gap away).
+/// Pairs are symmetric in time, so events applied out of order find the same partners.
+fn session_partners(
+    listen: &Listen,
+    listener: &Listener,
+    params: &ModelParams,
+) -> Vec<(String, f64)> {
+    let gap = ms(params.session_gap);
+    let mut partners: Vec<(String, i64)> = listener
+        .recent
+        .iter()
+        .filter(|(track, at)| *track != listen.track_id && (at - listen.at_ms).abs() <= gap)
+        .map(|(track, at)| (track.clone(), (at - listen.at_ms).abs()))
+        .collect();
+    partners.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+    partners.truncate(params.max_pairs);
+    #[allow(clippy::cast_precision_loss)]
+    partners
+        .into_iter()
+        .map(|(track, distance)| (track, (-(distance as f64) / gap as f64).exp()))
+        .collect()
+}
+
+fn max(key: SetKey, member: &str, score: f64) -> Op {
+    Op::Max {
+        key,
+        member: member.to_owned(),
+        score,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000;
+
+    fn play(track: &str, at_ms: i64) -> Listen {
+        Listen {
+            event_id: format!("e-{track}-{at_ms}"),
+            user_id: "u".into(),
+            track_id: track.into(),
+            at_ms,
+            kind: ListenKind::Play { weight: 1.0 },
+        }
+    }
+
+    fn pairs(batch: &WriteBatch) -> Vec<(String, String)> {
+        batch
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Decay {
+                    key: SetKey::Neighbours(of),
+                    member,
+                    ..
+                } => Some((of.clone(), member.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_play_pairs_with_the_session_only() {
+        let listener = Listener {
+            version: 3,
+            recent: vec![("a".into(), 100 * MIN), ("old".into(), 10 * MIN)],
+        };
+        let batch = plan_listen(&play("b", 110 * MIN), &listener, &ModelParams::default());
+        assert_eq!(
+            pairs(&batch),
+            [("b".to_owned(), "a".to_owned()), ("a".into(), "b".into())]
+        );
+        assert_eq!(batch.guard, Some(("u".to_owned(), 3)));
+    }
+
+    #[test]
+    fn closer_plays_pair_more_strongly_and_replays_do_not_pair_with_themselves() {
+        let listener = Listener {
+            version: 0,
+            recent: vec![
+                ("b".into(), 100 * MIN),
+                ("near".into(), 99 * MIN),
+                ("far".into(), 75 * MIN),
+            ],
+        };
+        let batch = plan_listen(&play("b", 100 * MIN), &listener, &ModelParams::default());
+        let weights: Vec<(String, f64)> = batch
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Decay {
+                    key: SetKey::Neighbours(of),
+                    member,
+                    weight,
+                    ..
+                } if of == "b" => Some((member.clone(), *weight)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(weights.len(), 2);
+        assert_eq!(weights[0].0, "near");
+        assert!(weights[0].1 > weights[1].1);
+    }
+
+    #[test]
+    fn a_skip_counts_against_taste_and_pairs_with_nothing() {
+        let listen = Listen {
+            kind: ListenKind::Skip,
+            ..play("b", MIN)
+        };
+        let listener = Listener {
+            version: 0,
+            recent: vec![("a".into(), MIN)],
+        };
+        let batch = plan_listen(&listen, &listener, &ModelParams::default());
+        assert!(pairs(&batch).is_empty());
+        assert!(batch.ops.iter().any(|op| matches!(
+            op,
+            Op::Decay { key: SetKey::Taste(_), weight, .. } if *weight < 0.0
+        )));
+        assert!(batch.ops.iter().any(|op| matches!(
+            op,
+            Op::Max { key: SetKey::Skips(_), member, .. } if member == "b"
+        )));
+    }
+
+    #[test]
+    fn pairs_per_play_are_bounded() {
+        let params = ModelParams {
+            max_pairs: 3,
+            ..ModelParams::default()
+        };
+        let listener = Listener {
+            version: 0,
+            recent: (0..50).map(|i| (format!("t{i}"), i * 1000)).collect(),
+        };
+        let batch = plan_listen(&play("x", 50_000), &listener, &params);
+        assert_eq!(pairs(&batch).len(), 6);
+    }
+}

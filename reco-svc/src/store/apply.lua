@@ -1,0 +1,67 @@
+-- Applies one write batch atomically, once per event id (see store/redis.rs for ARGV).
+-- Returns 1 when applied, 0 for an event id applied before, -1 when the listener's version
+-- moved since the batch was planned.
+local seen, ttl, versions, user, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local landmarks, tracks, artist_prefix, rebase = ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9])
+if redis.call('EXISTS', seen) == 1 then return 0 end
+if user ~= '' then
+  local version = tonumber(redis.call('HGET', versions, user) or '0')
+  if version ~= tonumber(expected) then return -1 end
+  redis.call('HSET', versions, user, version + 1)
+end
+-- Full precision: Lua's own number-to-string keeps only 14 digits.
+local function num(x) return string.format('%.17g', x) end
+local i = 10
+while i <= #ARGV do
+  local op = ARGV[i]
+  if op == 'D' then
+    local key, member = ARGV[i + 1], ARGV[i + 2]
+    local weight, at, half_life = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
+    local landmark = tonumber(redis.call('HGET', landmarks, key))
+    if not landmark then
+      landmark = at
+      redis.call('HSET', landmarks, key, ARGV[i + 4])
+    end
+    if (at - landmark) / half_life > rebase then
+      local factor = 2 ^ ((landmark - at) / half_life)
+      local all = redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
+      for j = 1, #all, 2 do
+        redis.call('ZADD', key, num(tonumber(all[j + 1]) * factor), all[j])
+      end
+      redis.call('HSET', landmarks, key, ARGV[i + 4])
+      landmark = at
+    end
+    redis.call('ZINCRBY', key, num(weight * 2 ^ ((at - landmark) / half_life)), member)
+    i = i + 6
+  elseif op == 'M' then
+    redis.call('ZADD', ARGV[i + 1], 'GT', ARGV[i + 3], ARGV[i + 2])
+    i = i + 4
+  elseif op == 'T' then
+    redis.call('ZREMRANGEBYRANK', ARGV[i + 1], 0, -(tonumber(ARGV[i + 2]) + 1))
+    i = i + 3
+  elseif op == 'K' then
+    local track, record, artist, updated = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+    local old = redis.call('HGET', tracks, track)
+    local stale = false
+    if old then
+      local sep = string.find(old, '\31', 1, true)
+      local old_updated = tonumber(string.sub(old, 1, sep - 1))
+      local rest = string.sub(old, sep + 1)
+      local old_artist = string.sub(rest, 1, string.find(rest, '\31', 1, true) - 1)
+      if old_updated > updated then
+        stale = true
+      elseif old_artist ~= artist then
+        redis.call('ZREM', artist_prefix .. old_artist, track)
+      end
+    end
+    if not stale then
+      redis.call('ZADD', artist_prefix .. artist, 'GT', ARGV[i + 4], track)
+      redis.call('HSET', tracks, track, record)
+    end
+    i = i + 5
+  else
+    return redis.error_reply('unknown op ' .. tostring(op))
+  end
+end
+redis.call('SET', seen, '1', 'PX', ttl)
+return 1

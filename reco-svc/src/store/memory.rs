@@ -1,0 +1,238 @@
+//! The embedded store for `tunemesh up`: the whole model in process memory, rebuilt at
+//! every start by replaying the embedded bus from its beginning.
+//!
+//! One mutex guards everything: a batch is applied under it in one go (atomic), and no
+//! await ever happens while it is held.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Mutex, PoisonError};
+
+use async_trait::async_trait;
+
+use super::{
+    Applied, Listener, Op, Ranked, RecoStore, SetKey, StoreError, TrackInfo, WriteBatch,
+    decode_track, encode_track,
+};
+use crate::model::decay;
+
+/// The model's state in memory.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    sets: HashMap<SetKey, SortedSet>,
+    landmarks: HashMap<SetKey, i64>,
+    tracks: HashMap<String, TrackInfo>,
+    /// Every applied event id; bounded by the embedded bus's retention, which is all a
+    /// replay can bring back.
+    seen: HashSet<String>,
+    versions: HashMap<String, u64>,
+}
+
+/// A sorted set with Redis's order: score, then member, both ascending; read backwards.
+#[derive(Debug, Default)]
+struct SortedSet {
+    scores: HashMap<String, f64>,
+    order: BTreeSet<(Score, String)>,
+}
+
+/// An `f64` ordered by `total_cmp`, as a BTreeSet key.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Score(f64);
+
+impl Eq for Score {}
+
+impl PartialOrd for Score {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Score {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl SortedSet {
+    fn set(&mut self, member: &str, score: f64) {
+        if let Some(old) = self.scores.insert(member.to_owned(), score) {
+            self.order.remove(&(Score(old), member.to_owned()));
+        }
+        self.order.insert((Score(score), member.to_owned()));
+    }
+
+    fn remove(&mut self, member: &str) {
+        if let Some(old) = self.scores.remove(member) {
+            self.order.remove(&(Score(old), member.to_owned()));
+        }
+    }
+
+    fn trim(&mut self, keep: usize) {
+        while self.order.len() > keep {
+            if let Some((_, member)) = self.order.pop_first() {
+                self.scores.remove(&member);
+            }
+        }
+    }
+
+    fn top(&self, n: usize) -> Vec<(String, f64)> {
+        self.order
+            .iter()
+            .rev()
+            .take(n)
+            .map(|(score, member)| (member.clone(), score.0))
+            .collect()
+    }
+}
+
+impl State {
+    fn apply(&mut self, op: &Op) {
+        match op {
+            Op::Decay {
+                key,
+                member,
+                weight,
+                at_ms,
+                half_life_ms,
+            } => {
+                let landmark = *self.landmarks.entry(key.clone()).or_insert(*at_ms);
+                let set = self.sets.entry(key.clone()).or_default();
+                let landmark = if decay::needs_rebase(*at_ms, landmark, *half_life_ms) {
+                    let factor = decay::growth(landmark, *at_ms, *half_life_ms);
+                    for (member, score) in set.top(usize::MAX) {
+                        set.set(&member, score * factor);
+                    }
+                    self.landmarks.insert(key.clone(), *at_ms);
+                    *at_ms
+                } else {
+                    landmark
+                };
+                let old = set.scores.get(member).copied().unwrap_or(0.0);
+                let add = weight * decay::growth(*at_ms, landmark, *half_life_ms);
+                set.set(member, old + add);
+            }
+            Op::Max { key, member, score } => {
+                let set = self.sets.entry(key.clone()).or_default();
+                if set.scores.get(member).is_none_or(|old| old < score) {
+                    set.set(member, *score);
+                }
+            }
+            Op::Trim { key, keep } => {
+                if let Some(set) = self.sets.get_mut(key) {
+                    set.trim(*keep);
+                }
+            }
+            Op::Track(info) => {
+                let stale = self
+                    .tracks
+                    .get(&info.track_id)
+                    .is_some_and(|old| old.updated_ms > info.updated_ms);
+                if stale {
+                    return;
+                }
+                if let Some(old) = self.tracks.get(&info.track_id)
+                    && old.artist_id != info.artist_id
+                    && let Some(set) = self
+                        .sets
+                        .get_mut(&SetKey::ArtistTracks(old.artist_id.clone()))
+                {
+                    set.remove(&info.track_id);
+                }
+                #[allow(clippy::cast_precision_loss)]
+                self.apply(&Op::Max {
+                    key: SetKey::ArtistTracks(info.artist_id.clone()),
+                    member: info.track_id.clone(),
+                    score: info.updated_ms as f64,
+                });
+                // Stored as Redis stores it, so both answer the same.
+                let stored = decode_track(&info.track_id, &encode_track(info));
+                self.tracks.insert(
+                    info.track_id.clone(),
+                    stored.unwrap_or_else(|| info.clone()),
+                );
+            }
+        }
+    }
+}
+
+impl MemoryStore {
+    /// An empty model.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        // A panic mid-batch cannot leave a half-applied batch visible to a retry that matters:
+        // the event id was not recorded, so the batch is replayed; keep serving.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl RecoStore for MemoryStore {
+    async fn apply(&self, batch: &WriteBatch) -> Result<Applied, StoreError> {
+        let mut state = self.state();
+        if state.seen.contains(&batch.event_id) {
+            return Ok(Applied::Duplicate);
+        }
+        if let Some((user, expected)) = &batch.guard {
+            let version = state.versions.get(user).copied().unwrap_or(0);
+            if version != *expected {
+                return Ok(Applied::Conflict);
+            }
+            state.versions.insert(user.clone(), version + 1);
+        }
+        for op in &batch.ops {
+            state.apply(op);
+        }
+        state.seen.insert(batch.event_id.clone());
+        Ok(Applied::Done)
+    }
+
+    async fn top(&self, keys: &[SetKey], n: usize) -> Result<Vec<Ranked>, StoreError> {
+        let state = self.state();
+        Ok(keys
+            .iter()
+            .map(|key| Ranked {
+                landmark_ms: state.landmarks.get(key).copied(),
+                entries: state.sets.get(key).map(|s| s.top(n)).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn scores(
+        &self,
+        key: &SetKey,
+        members: &[String],
+    ) -> Result<Vec<Option<f64>>, StoreError> {
+        let state = self.state();
+        let set = state.sets.get(key);
+        Ok(members
+            .iter()
+            .map(|m| set.and_then(|s| s.scores.get(m).copied()))
+            .collect())
+    }
+
+    async fn tracks(&self, ids: &[String]) -> Result<Vec<Option<TrackInfo>>, StoreError> {
+        let state = self.state();
+        Ok(ids.iter().map(|id| state.tracks.get(id).cloned()).collect())
+    }
+
+    async fn listener(&self, user_id: &str, recent: usize) -> Result<Listener, StoreError> {
+        let state = self.state();
+        let recent = state
+            .sets
+            .get(&SetKey::Recent(user_id.to_owned()))
+            .map(|s| s.top(recent))
+            .unwrap_or_default();
+        Ok(Listener {
+            version: state.versions.get(user_id).copied().unwrap_or(0),
+            #[allow(clippy::cast_possible_truncation)] // times were written as whole ms
+            recent: recent.into_iter().map(|(t, at)| (t, at as i64)).collect(),
+        })
+    }
+}

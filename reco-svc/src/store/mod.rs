@@ -1,0 +1,185 @@
+//! The model's state behind a port: sorted sets of decayed scores, track facts, and
+//! per-event atomic write batches deduplicated by event id.
+//!
+//! Two adapters, [`redis::RedisStore`] (production: replicas share it) and
+//! [`memory::MemoryStore`] (`tunemesh up`: rebuilt by replaying the embedded bus), run the
+//! same contract suite (`tests/reco/contract.rs`). A write batch is applied whole or not at
+//! all; a batch whose event id was applied before changes nothing, so redeliveries are
+//! harmless; a batch guarded by a listener's version fails with [`Applied::Conflict`] when
+//! another event of that listener landed since the read it was planned from.
+
+pub mod memory;
+pub mod redis;
+
+use async_trait::async_trait;
+
+/// A sorted set of the model. Each kind has one meaning for its scores.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SetKey {
+    /// Decayed plays per track, over everyone.
+    Popularity,
+    /// Decayed co-listening weight of other tracks with this track.
+    Neighbours(String),
+    /// A listener's decayed taste per track (plays add, skips subtract).
+    Taste(String),
+    /// A listener's recent plays: track → time of the last play (ms).
+    Recent(String),
+    /// A listener's skips: track → time of the last skip (ms).
+    Skips(String),
+    /// An artist's tracks: track → time it was credited to the artist (ms).
+    ArtistTracks(String),
+    /// Model-wide facts: `clock` → the latest event time seen (ms).
+    Meta,
+}
+
+/// The `Meta` member holding the model clock.
+pub const CLOCK: &str = "clock";
+
+/// One write of a batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Adds `weight` at time `at_ms` to a forward-decayed member (see [`crate::model::decay`]).
+    Decay {
+        /// The set.
+        key: SetKey,
+        /// The member.
+        member: String,
+        /// The weight (negative for skips).
+        weight: f64,
+        /// Event time (ms).
+        at_ms: i64,
+        /// Half-life of this set (ms); the same for every write to it.
+        half_life_ms: i64,
+    },
+    /// Sets a member to `score` unless it already holds a greater one (or adds it).
+    Max {
+        /// The set.
+        key: SetKey,
+        /// The member.
+        member: String,
+        /// The score.
+        score: f64,
+    },
+    /// Keeps the `keep` highest-scored members of a set, dropping the rest.
+    Trim {
+        /// The set.
+        key: SetKey,
+        /// How many to keep.
+        keep: usize,
+    },
+    /// Records a track's facts if `info.updated_ms` is not older than what is stored, moving
+    /// it between artists' track sets as needed.
+    Track(TrackInfo),
+}
+
+/// What the model knows about a track from the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackInfo {
+    /// The track.
+    pub track_id: String,
+    /// Its main artist's id.
+    pub artist_id: String,
+    /// Its main artist's name, for reasons.
+    pub artist_name: String,
+    /// Its title, for reasons.
+    pub title: String,
+    /// When the catalogue last changed it (ms): older updates never overwrite newer ones.
+    pub updated_ms: i64,
+}
+
+/// The writes one event causes, applied atomically and at most once per event id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteBatch {
+    /// The event id; a second batch with the same id changes nothing.
+    pub event_id: String,
+    /// Applies only if the listener's version is still this (read with
+    /// [`RecoStore::listener`]); the version then moves on.
+    pub guard: Option<(String, u64)>,
+    /// The writes, in order.
+    pub ops: Vec<Op>,
+}
+
+/// What became of a write batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Every write was applied.
+    Done,
+    /// The event id was applied before: nothing changed.
+    Duplicate,
+    /// The listener changed since the batch was planned: nothing changed; plan again.
+    Conflict,
+}
+
+/// The top of a sorted set, highest score first, with the set's decay landmark.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Ranked {
+    /// Landmark of a forward-decayed set (ms); `None` for plain sets and empty ones.
+    pub landmark_ms: Option<i64>,
+    /// Members and their stored scores, highest first (ties by member, ascending).
+    pub entries: Vec<(String, f64)>,
+}
+
+/// A listener's state an update is planned from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Listener {
+    /// Moves on with every applied batch guarded by this listener.
+    pub version: u64,
+    /// Recent plays: track and time (ms), latest first.
+    pub recent: Vec<(String, i64)>,
+}
+
+/// Why the store failed; always worth a retry (the store was unreachable or slow).
+#[derive(Debug, thiserror::Error)]
+#[error("reco store failed: {0}")]
+pub struct StoreError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// The model's state.
+#[async_trait]
+pub trait RecoStore: Send + Sync + std::fmt::Debug {
+    /// Applies `batch` atomically unless its event id was applied before or its guard fails.
+    async fn apply(&self, batch: &WriteBatch) -> Result<Applied, StoreError>;
+
+    /// The top `n` of each set in `keys` (all of a set for `usize::MAX`), in order.
+    async fn top(&self, keys: &[SetKey], n: usize) -> Result<Vec<Ranked>, StoreError>;
+
+    /// The stored score of each member in `key`, in order.
+    async fn scores(
+        &self,
+        key: &SetKey,
+        members: &[String],
+    ) -> Result<Vec<Option<f64>>, StoreError>;
+
+    /// What the catalogue said about each track, in order.
+    async fn tracks(&self, ids: &[String]) -> Result<Vec<Option<TrackInfo>>, StoreError>;
+
+    /// The listener's version and recent plays (at most `recent` of them).
+    async fn listener(&self, user_id: &str, recent: usize) -> Result<Listener, StoreError>;
+}
+
+/// Splits a stored track record `updated|artist id|artist name|title` (unit separators).
+pub(crate) fn decode_track(track_id: &str, record: &str) -> Option<TrackInfo> {
+    let mut parts = record.splitn(4, SEPARATOR);
+    let updated_ms = parts.next()?.parse().ok()?;
+    Some(TrackInfo {
+        track_id: track_id.to_owned(),
+        artist_id: parts.next()?.to_owned(),
+        artist_name: parts.next()?.to_owned(),
+        title: parts.next()?.to_owned(),
+        updated_ms,
+    })
+}
+
+/// Joins a track record; control characters in names are dropped so the separator is unique.
+pub(crate) fn encode_track(info: &TrackInfo) -> String {
+    let clean = |s: &str| s.chars().filter(|c| !c.is_control()).collect::<String>();
+    format!(
+        "{}{SEPARATOR}{}{SEPARATOR}{}{SEPARATOR}{}",
+        info.updated_ms,
+        clean(&info.artist_id),
+        clean(&info.artist_name),
+        clean(&info.title)
+    )
+}
+
+/// The ASCII unit separator between fields of a track record.
+const SEPARATOR: char = '\u{1f}';

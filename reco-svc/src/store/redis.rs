@@ -1,0 +1,247 @@
+//! The production store on Redis (fred): sorted sets under one key prefix, so every replica
+//! shares the model; each batch runs as one Lua script (atomic, deduplicated by event id).
+//!
+//! Keys under the prefix `p`: `p pop`, `p co:<track>`, `p taste:<user>`, `p recent:<user>`,
+//! `p skips:<user>`, `p artist:<artist>`, `p meta` (sorted sets); `p landmarks` (key →
+//! decay landmark), `p tracks` (track → record), `p versions` (user → version) (hashes);
+//! `p seen:<event id>` (strings with a TTL). Scripts name keys in ARGV, so the store needs
+//! a single Redis node (or a proxy that keeps one prefix on one node), not Redis Cluster.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use fred::prelude::{HashesInterface as _, Pool, SortedSetsInterface as _};
+use fred::types::Value;
+use fred::types::scripts::Script;
+use tunemesh_runtime::redis::KeyPrefix;
+
+use super::{
+    Applied, Listener, Op, Ranked, RecoStore, SetKey, StoreError, TrackInfo, WriteBatch,
+    decode_track, encode_track,
+};
+use crate::model::decay::REBASE_EXPONENT;
+
+/// The model's state in Redis.
+#[derive(Clone)]
+pub struct RedisStore {
+    pool: Pool,
+    prefix: KeyPrefix,
+    dedup_ttl: Duration,
+    apply: Script,
+    top: Script,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn failed(error: fred::error::Error) -> StoreError {
+    StoreError(Box::new(error))
+}
+
+impl RedisStore {
+    /// A store under `prefix`; applied event ids are remembered for `dedup_ttl` (longer
+    /// than any redelivery can lag, shorter than forever).
+    pub fn new(pool: Pool, prefix: KeyPrefix, dedup_ttl: Duration) -> Self {
+        Self {
+            pool,
+            prefix,
+            dedup_ttl,
+            apply: Script::from_lua(include_str!("apply.lua")),
+            top: Script::from_lua(include_str!("top.lua")),
+        }
+    }
+
+    fn key(&self, key: &SetKey) -> String {
+        match key {
+            SetKey::Popularity => self.prefix.key("pop"),
+            SetKey::Neighbours(track) => self.prefix.key(format_args!("co:{track}")),
+            SetKey::Taste(user) => self.prefix.key(format_args!("taste:{user}")),
+            SetKey::Recent(user) => self.prefix.key(format_args!("recent:{user}")),
+            SetKey::Skips(user) => self.prefix.key(format_args!("skips:{user}")),
+            SetKey::ArtistTracks(artist) => self.prefix.key(format_args!("artist:{artist}")),
+            SetKey::Meta => self.prefix.key("meta"),
+        }
+    }
+
+    /// The script's arguments: a fixed header, then each op's code and operands.
+    fn apply_args(&self, batch: &WriteBatch) -> Vec<String> {
+        let ttl = self.dedup_ttl.as_millis().max(1).to_string();
+        let (user, version) = batch
+            .guard
+            .as_ref()
+            .map_or((String::new(), String::new()), |(u, v)| {
+                (u.clone(), v.to_string())
+            });
+        let mut args = vec![
+            self.prefix.key(format_args!("seen:{}", batch.event_id)),
+            ttl,
+            self.prefix.key("versions"),
+            user,
+            version,
+            self.prefix.key("landmarks"),
+            self.prefix.key("tracks"),
+            self.prefix.key("artist:"),
+            REBASE_EXPONENT.to_string(),
+        ];
+        for op in &batch.ops {
+            match op {
+                Op::Decay {
+                    key,
+                    member,
+                    weight,
+                    at_ms,
+                    half_life_ms,
+                } => args.extend([
+                    "D".to_owned(),
+                    self.key(key),
+                    member.clone(),
+                    float(*weight),
+                    at_ms.to_string(),
+                    half_life_ms.to_string(),
+                ]),
+                Op::Max { key, member, score } => {
+                    args.extend(["M".to_owned(), self.key(key), member.clone(), float(*score)])
+                }
+                Op::Trim { key, keep } => {
+                    args.extend(["T".to_owned(), self.key(key), keep.to_string()]);
+                }
+                Op::Track(info) => args.extend([
+                    "K".to_owned(),
+                    info.track_id.clone(),
+                    encode_track(info),
+                    info.artist_id.clone(),
+                    info.updated_ms.to_string(),
+                ]),
+            }
+        }
+        args
+    }
+}
+
+/// A float as Redis reads it back bit for bit.
+fn float(value: f64) -> String {
+    format!("{value:e}")
+}
+
+#[async_trait]
+impl RecoStore for RedisStore {
+    async fn apply(&self, batch: &WriteBatch) -> Result<Applied, StoreError> {
+        let args = self.apply_args(batch);
+        let outcome: i64 = self
+            .apply
+            .evalsha_with_reload(self.pool.next(), Vec::<String>::new(), args)
+            .await
+            .map_err(failed)?;
+        Ok(match outcome {
+            1 => Applied::Done,
+            0 => Applied::Duplicate,
+            _ => Applied::Conflict,
+        })
+    }
+
+    async fn top(&self, keys: &[SetKey], n: usize) -> Result<Vec<Ranked>, StoreError> {
+        if keys.is_empty() || n == 0 {
+            return Ok(vec![Ranked::default(); keys.len()]);
+        }
+        let stop = if n == usize::MAX {
+            "-1".to_owned()
+        } else {
+            (n - 1).to_string()
+        };
+        let mut args = vec![stop, self.prefix.key("landmarks")];
+        args.extend(keys.iter().map(|k| self.key(k)));
+        let value: Value = self
+            .top
+            .evalsha_with_reload(self.pool.next(), Vec::<String>::new(), args)
+            .await
+            .map_err(failed)?;
+        let Value::Array(per_key) = value else {
+            return Err(StoreError("unexpected reply to the top script".into()));
+        };
+        Ok(per_key.into_iter().map(ranked).collect())
+    }
+
+    async fn scores(
+        &self,
+        key: &SetKey,
+        members: &[String],
+    ) -> Result<Vec<Option<f64>>, StoreError> {
+        if members.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values: Vec<Option<f64>> = self
+            .pool
+            .zmscore(self.key(key), members.to_vec())
+            .await
+            .map_err(failed)?;
+        Ok(values)
+    }
+
+    async fn tracks(&self, ids: &[String]) -> Result<Vec<Option<TrackInfo>>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let records: Vec<Option<String>> = self
+            .pool
+            .hmget(self.prefix.key("tracks"), ids.to_vec())
+            .await
+            .map_err(failed)?;
+        // HMGET of one field answers a bare value, which converts to a one-item list too.
+        Ok(ids
+            .iter()
+            .zip(records)
+            .map(|(id, record)| record.and_then(|r| decode_track(id, &r)))
+            .collect())
+    }
+
+    async fn listener(&self, user_id: &str, recent: usize) -> Result<Listener, StoreError> {
+        let versions = self.prefix.key("versions");
+        let recent_key = [SetKey::Recent(user_id.to_owned())];
+        let (version, recent) = tokio::try_join!(
+            async {
+                let version: Option<u64> =
+                    self.pool.hget(versions, user_id).await.map_err(failed)?;
+                Ok::<_, StoreError>(version)
+            },
+            self.top(&recent_key, recent),
+        )?;
+        let recent = recent.into_iter().next().unwrap_or_default();
+        Ok(Listener {
+            version: version.unwrap_or(0),
+            #[allow(clippy::cast_possible_truncation)] // times were written as whole ms
+            recent: recent
+                .entries
+                .into_iter()
+                .map(|(t, at)| (t, at as i64))
+                .collect(),
+        })
+    }
+}
+
+/// One key's part of the top script's reply: `[landmark or "", member, score, ...]`.
+fn ranked(value: Value) -> Ranked {
+    let Value::Array(items) = value else {
+        return Ranked::default();
+    };
+    let mut items = items.into_iter();
+    let landmark_ms = items
+        .next()
+        .and_then(|v| v.as_string())
+        .and_then(|s| s.parse().ok());
+    let mut entries = Vec::with_capacity(items.len() / 2);
+    while let (Some(member), Some(score)) = (items.next(), items.next()) {
+        let score = score.as_string().and_then(|s| s.parse::<f64>().ok());
+        if let (Some(member), Some(score)) = (member.as_string(), score) {
+            entries.push((member, score));
+        }
+    }
+    Ranked {
+        landmark_ms,
+        entries,
+    }
+}

@@ -1,0 +1,233 @@
+//! One contract, two stores: every case runs on Redis (its own key prefix) and in memory,
+//! so the production and embedded models cannot drift apart.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tunemesh_reco::store::memory::MemoryStore;
+use tunemesh_reco::store::redis::RedisStore;
+use tunemesh_reco::store::{Applied, Op, RecoStore, SetKey, TrackInfo, WriteBatch};
+use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
+use tunemesh_testkit::{delete_redis_keys, redis_client, servers};
+
+const HOUR: i64 = 3_600_000;
+
+/// Runs `case` on a fresh Redis store and a fresh memory store.
+async fn on_both<F, Fut>(label: &str, case: F) -> anyhow::Result<()>
+where
+    F: Fn(Arc<dyn RecoStore>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    case(Arc::new(MemoryStore::new()))
+        .await
+        .map_err(|e| e.context("memory store"))?;
+    let prefix = format!("{}:", tunemesh_testkit::unique_prefix(label));
+    let settings = RedisSettings {
+        url: servers().redis_url.clone().into(),
+        key_prefix: prefix.clone(),
+        ..RedisSettings::default()
+    };
+    let pool = tunemesh_runtime::redis::connect(&settings).await?;
+    let store = RedisStore::new(
+        pool,
+        KeyPrefix::new(prefix.clone()),
+        Duration::from_secs(60),
+    );
+    let result = case(Arc::new(store))
+        .await
+        .map_err(|e| e.context("redis store"));
+    delete_redis_keys(&redis_client().await?, &prefix).await?;
+    result
+}
+
+fn decay(key: SetKey, member: &str, weight: f64, at_ms: i64) -> Op {
+    Op::Decay {
+        key,
+        member: member.to_owned(),
+        weight,
+        at_ms,
+        half_life_ms: HOUR,
+    }
+}
+
+fn batch(id: &str, ops: Vec<Op>) -> WriteBatch {
+    WriteBatch {
+        event_id: id.to_owned(),
+        guard: None,
+        ops,
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0)
+}
+
+#[tokio::test]
+async fn a_batch_applied_twice_changes_the_state_once() -> anyhow::Result<()> {
+    on_both("contract dup", |store| async move {
+        let write = batch("e1", vec![decay(SetKey::Popularity, "t", 1.0, 0)]);
+        assert_eq!(store.apply(&write).await?, Applied::Done);
+        assert_eq!(store.apply(&write).await?, Applied::Duplicate);
+        let scores = store.scores(&SetKey::Popularity, &["t".to_owned()]).await?;
+        assert_eq!(scores, [Some(1.0)]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn weights_decay_by_half_life_in_any_order() -> anyhow::Result<()> {
+    on_both("contract decay", |store| async move {
+        store
+            .apply(&batch(
+                "late",
+                vec![decay(SetKey::Popularity, "a", 1.0, 2 * HOUR)],
+            ))
+            .await?;
+        store
+            .apply(&batch(
+                "early",
+                vec![decay(SetKey::Popularity, "a", 1.0, 0)],
+            ))
+            .await?;
+        store
+            .apply(&batch("b", vec![decay(SetKey::Popularity, "b", 1.0, HOUR)]))
+            .await?;
+        let top = store.top(&[SetKey::Popularity], 10).await?.remove(0);
+        // The landmark is the first event applied (2 h): a at 2 h is 1 + 1/4, b at 1 h is 1/2.
+        assert_eq!(top.landmark_ms, Some(2 * HOUR));
+        assert_eq!(top.entries[0].0, "a");
+        assert!(close(top.entries[0].1, 1.25), "{top:?}");
+        assert!(close(top.entries[1].1, 0.5), "{top:?}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_key_far_past_its_landmark_is_rebased_without_changing_values() -> anyhow::Result<()> {
+    on_both("contract rebase", |store| async move {
+        store
+            .apply(&batch("old", vec![decay(SetKey::Popularity, "a", 1.0, 0)]))
+            .await?;
+        let far = 300 * HOUR;
+        store
+            .apply(&batch(
+                "new",
+                vec![decay(SetKey::Popularity, "b", 1.0, far)],
+            ))
+            .await?;
+        let top = store.top(&[SetKey::Popularity], 10).await?.remove(0);
+        assert_eq!(top.landmark_ms, Some(far));
+        assert_eq!(top.entries[0], ("b".to_owned(), 1.0));
+        assert!(
+            top.entries[1].1 < 1e-80 && top.entries[1].1 >= 0.0,
+            "{top:?}"
+        );
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn max_trim_and_order_follow_redis() -> anyhow::Result<()> {
+    on_both("contract max", |store| async move {
+        let key = SetKey::Recent("u".to_owned());
+        let max = |member: &str, score: f64| Op::Max {
+            key: key.clone(),
+            member: member.to_owned(),
+            score,
+        };
+        let ops = vec![
+            max("a", 5.0),
+            max("a", 3.0),
+            max("b", 4.0),
+            max("c", 4.0),
+            max("d", 1.0),
+            Op::Trim {
+                key: key.clone(),
+                keep: 3,
+            },
+        ];
+        store.apply(&batch("e", ops)).await?;
+        let top = store
+            .top(std::slice::from_ref(&key), usize::MAX)
+            .await?
+            .remove(0);
+        let entries: Vec<(&str, f64)> = top.entries.iter().map(|(m, s)| (m.as_str(), *s)).collect();
+        assert_eq!(entries, [("a", 5.0), ("c", 4.0), ("b", 4.0)]);
+        assert_eq!(top.landmark_ms, None);
+        let two = store.top(&[key, SetKey::Popularity], 2).await?;
+        assert_eq!(two[0].entries.len(), 2);
+        assert!(two[1].entries.is_empty());
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_guarded_batch_conflicts_once_the_listener_moved_on() -> anyhow::Result<()> {
+    on_both("contract guard", |store| async move {
+        let guarded = |id: &str, version| WriteBatch {
+            guard: Some(("u".to_owned(), version)),
+            ..batch(
+                id,
+                vec![Op::Max {
+                    key: SetKey::Recent("u".to_owned()),
+                    member: id.to_owned(),
+                    score: 1.0,
+                }],
+            )
+        };
+        assert_eq!(store.listener("u", 10).await?.version, 0);
+        assert_eq!(store.apply(&guarded("a", 0)).await?, Applied::Done);
+        assert_eq!(store.apply(&guarded("b", 0)).await?, Applied::Conflict);
+        let listener = store.listener("u", 10).await?;
+        assert_eq!(listener.version, 1);
+        assert_eq!(listener.recent, [("a".to_owned(), 1)]);
+        assert_eq!(store.apply(&guarded("b", 1)).await?, Applied::Done);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_newest_track_facts_win_and_artists_follow() -> anyhow::Result<()> {
+    on_both("contract track", |store| async move {
+        let info = |artist: &str, updated_ms| TrackInfo {
+            track_id: "t".to_owned(),
+            artist_id: artist.to_owned(),
+            artist_name: format!("Name\u{1f} of {artist}"),
+            title: "Intro".to_owned(),
+            updated_ms,
+        };
+        store
+            .apply(&batch("1", vec![Op::Track(info("x", 10))]))
+            .await?;
+        store
+            .apply(&batch("2", vec![Op::Track(info("y", 20))]))
+            .await?;
+        store
+            .apply(&batch("3", vec![Op::Track(info("x", 15))]))
+            .await?;
+        let stored = store.tracks(&["t".to_owned(), "none".to_owned()]).await?;
+        let expected = TrackInfo {
+            artist_name: "Name of y".to_owned(),
+            ..info("y", 20)
+        };
+        assert_eq!(stored, [Some(expected), None]);
+        let by_artist = store
+            .top(
+                &[
+                    SetKey::ArtistTracks("x".to_owned()),
+                    SetKey::ArtistTracks("y".to_owned()),
+                ],
+                10,
+            )
+            .await?;
+        assert!(by_artist[0].entries.is_empty());
+        assert_eq!(by_artist[1].entries, [("t".to_owned(), 20.0)]);
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,248 @@
+//! The reco service on real servers: its own JetStream stream and Redis prefix per test,
+//! events published the way player-svc publishes them.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
+use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
+use tunemesh_events::{Envelope, EventBus};
+use tunemesh_proto::catalog::v1::{ArtistRef, Track};
+use tunemesh_proto::events::v1::{CatalogEvent, EventMeta, PlayEvent, TrackAdded, catalog_event};
+use tunemesh_proto::player::v1::PlaybackEndReason;
+use tunemesh_proto::prost_types::Timestamp;
+use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
+use tunemesh_proto::reco::v1::{RecommendRequest, Recommendation};
+use tunemesh_proto::tonic::transport::Channel;
+use tunemesh_proto::tonic::{self, Request, Status};
+use tunemesh_reco::RecoSettings;
+use tunemesh_reco::store::redis::RedisStore;
+use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::postgres::PostgresSettings;
+use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
+use tunemesh_runtime::{ServiceContext, Storage};
+use tunemesh_testkit::{
+    SpawnedApp, delete_nats_streams, delete_redis_keys, grpc_settings, nats_client, redis_client,
+    servers, spawn_app,
+};
+
+/// One test's bus: a JetStream stream of its own, deleted at the end.
+pub struct TestBus {
+    pub bus: Arc<dyn EventBus>,
+    js: async_nats::jetstream::Context,
+    prefix: String,
+}
+
+impl TestBus {
+    /// A stream whose duplicate window is `window` (short ones let a test get a duplicate
+    /// past JetStream to the consumer).
+    pub async fn with_window(label: &str, window: Duration) -> anyhow::Result<Self> {
+        let prefix = tunemesh_testkit::unique_prefix(label);
+        let js = async_nats::jetstream::new(nats_client().await?);
+        let settings = JetStreamSettings {
+            duplicate_window: window,
+            ..JetStreamSettings::default()
+        };
+        let bus = JetStreamBus::new(js.clone(), &prefix, &settings).await?;
+        Ok(Self {
+            bus: Arc::new(bus),
+            js,
+            prefix,
+        })
+    }
+
+    pub async fn new(label: &str) -> anyhow::Result<Self> {
+        Self::with_window(label, Duration::from_secs(120)).await
+    }
+
+    /// Publishes `event`; true when the bus stored it (not a duplicate).
+    pub async fn publish<E: tunemesh_events::Event>(&self, event: &E) -> anyhow::Result<bool> {
+        let published = self.bus.publish(&Envelope::from_event(event)?).await?;
+        Ok(!published.duplicate)
+    }
+
+    pub async fn cleanup(self) -> anyhow::Result<()> {
+        delete_nats_streams(&self.js, &self.prefix).await?;
+        Ok(())
+    }
+}
+
+/// The reco service under test on Redis, and a client that carries an identity.
+pub struct TestReco {
+    pub app: SpawnedApp,
+    pub client: RecommendationServiceClient<Channel>,
+    pub store: RedisStore,
+    identity: MeshIdentity,
+    redis_prefix: String,
+}
+
+impl TestReco {
+    /// Builds the service on `bus` with its own Redis prefix and consumers, and connects.
+    pub async fn start(bus: &TestBus, label: &str) -> anyhow::Result<Self> {
+        let redis_prefix = format!("{}:", tunemesh_testkit::unique_prefix(label));
+        let redis = RedisSettings {
+            url: servers().redis_url.clone().into(),
+            key_prefix: redis_prefix.clone(),
+            ..RedisSettings::default()
+        };
+        let identity = MeshIdentity::new(&IdentitySettings::default());
+        let ctx = ServiceContext {
+            grpc: grpc_settings(),
+            storage: Storage::Production {
+                postgres: PostgresSettings::default(),
+                redis: redis.clone(),
+            },
+            identity: identity.clone(),
+            mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
+        };
+        let settings = RecoSettings {
+            consumer_prefix: tunemesh_testkit::unique_prefix("reco"),
+            lag_interval: Duration::from_millis(200),
+            ..RecoSettings::default()
+        };
+        let app = tunemesh_reco::build(&settings, &ctx, bus.bus.clone()).await?;
+        let app = spawn_app(app, None);
+        let client = RecommendationServiceClient::new(app.channel().await?);
+        let pool = tunemesh_runtime::redis::connect(&redis).await?;
+        let store = RedisStore::new(
+            pool,
+            KeyPrefix::from(&redis).scoped("reco"),
+            settings.dedup_ttl,
+        );
+        let reco = Self {
+            app,
+            client,
+            store,
+            identity,
+            redis_prefix,
+        };
+        reco.wait_ready().await?;
+        Ok(reco)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        tunemesh_testkit::eventually(Duration::from_secs(30), || async {
+            match self.recommend("readiness-probe", 1).await {
+                Err(status) if status.code() == tonic::Code::Unavailable => {
+                    anyhow::bail!("still loading: {status}")
+                }
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
+    /// Attaches `user`'s identity to `request`.
+    pub fn signed<T>(&self, user: &str, message: T) -> Result<Request<T>, Status> {
+        let mut request = Request::new(message);
+        let caller = Caller {
+            user_id: user.to_owned(),
+            roles: Vec::new(),
+        };
+        self.identity
+            .attach(&caller, request.metadata_mut())
+            .map_err(Status::from)?;
+        Ok(request)
+    }
+
+    pub async fn recommend(&self, user: &str, limit: u32) -> Result<Vec<Recommendation>, Status> {
+        let request = self.signed(
+            user,
+            RecommendRequest {
+                limit,
+                exclude_track_ids: Vec::new(),
+            },
+        )?;
+        Ok(self
+            .client
+            .clone()
+            .recommend(request)
+            .await?
+            .into_inner()
+            .recommendations)
+    }
+
+    /// Track ids recommended to `user`, best first.
+    pub async fn ids(&self, user: &str, limit: u32) -> anyhow::Result<Vec<String>> {
+        Ok(self
+            .recommend(user, limit)
+            .await?
+            .into_iter()
+            .map(|r| r.track_id)
+            .collect())
+    }
+
+    pub async fn cleanup(self) -> anyhow::Result<()> {
+        self.app.stop().await?;
+        delete_redis_keys(&redis_client().await?, &self.redis_prefix).await?;
+        Ok(())
+    }
+}
+
+fn meta(event_id: String, at: SystemTime) -> Option<EventMeta> {
+    Some(EventMeta {
+        event_id,
+        occurred_at: Some(Timestamp::from(at)),
+        trace_context: None,
+        producer: "reco-tests".to_owned(),
+    })
+}
+
+/// A whole, counted play of `track` by `user` ending at `at`.
+pub fn play_at(user: &str, track: &str, at: SystemTime) -> PlayEvent {
+    PlayEvent {
+        meta: meta(tunemesh_events::new_event_id(), at),
+        user_id: user.to_owned(),
+        track_id: track.to_owned(),
+        play_session_id: tunemesh_events::new_event_id(),
+        end_reason: PlaybackEndReason::Completed as i32,
+        counted: true,
+        ..PlayEvent::default()
+    }
+}
+
+/// A whole play ending now.
+pub fn play(user: &str, track: &str) -> PlayEvent {
+    play_at(user, track, SystemTime::now())
+}
+
+/// An early skip of `track` by `user`, now.
+pub fn skip(user: &str, track: &str) -> PlayEvent {
+    PlayEvent {
+        end_reason: PlaybackEndReason::Skipped as i32,
+        counted: false,
+        ..play(user, track)
+    }
+}
+
+/// `TrackAdded` for a track by `artist`.
+pub fn track_added(id: &str, artist: &str) -> CatalogEvent {
+    CatalogEvent {
+        event: Some(catalog_event::Event::TrackAdded(TrackAdded {
+            meta: meta(tunemesh_events::new_event_id(), SystemTime::now()),
+            track: Some(Track {
+                id: id.to_owned(),
+                title: format!("Title of {id}"),
+                artists: vec![ArtistRef {
+                    id: artist.to_owned(),
+                    name: format!("Artist {artist}"),
+                }],
+                ..Track::default()
+            }),
+        })),
+    }
+}
+
+/// Listening sessions of several other users, so tracks have neighbours: each user plays
+/// every track of one group in a row.
+pub async fn seed_sessions(bus: &TestBus, groups: &[&[&str]]) -> anyhow::Result<()> {
+    for (g, group) in groups.iter().enumerate() {
+        for u in 0..3 {
+            let user = format!("other-{g}-{u}");
+            for track in *group {
+                bus.publish(&play(&user, track)).await?;
+            }
+        }
+    }
+    Ok(())
+}
