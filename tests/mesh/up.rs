@@ -79,7 +79,7 @@ async fn services_refuse_callers_without_a_signed_identity() -> anyhow::Result<(
 }
 
 #[tokio::test]
-async fn reco_answers_unimplemented_until_it_is_built() -> anyhow::Result<()> {
+async fn reco_refuses_callers_without_identity() -> anyhow::Result<()> {
     let mesh = RunningMesh::start().await?;
     mesh.wait_ready().await?;
     let channel = Channel::from_shared(format!("http://{}", mesh.service("reco")))?
@@ -88,8 +88,8 @@ async fn reco_answers_unimplemented_until_it_is_built() -> anyhow::Result<()> {
     let error = RecommendationServiceClient::new(channel)
         .recommend(RecommendRequest::default())
         .await
-        .expect_err("no recommendations yet");
-    assert_eq!(error.code(), Code::Unimplemented);
+        .expect_err("no identity attached");
+    assert_eq!(error.code(), Code::Unauthenticated);
     mesh.stop().await
 }
 
