@@ -8,6 +8,7 @@
 //! instead of overwriting each other, so concurrent appends all land.
 
 pub mod postgres;
+pub mod rules;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -86,15 +87,4 @@ pub trait PlaylistStore: Send + Sync + std::fmt::Debug {
         user: &str,
         track_ids: &[String],
     ) -> Result<(Vec<bool>, u64), PlaylistError>;
-}
-
-/// Positions of a move after the guard passed: `None` for a no-op (the insertion point lies
-/// inside the range or right after it).
-pub fn move_bounds(start: u32, length: u32, before: u32) -> Option<(u32, u32, u32)> {
-    let length = length.max(1);
-    let end = start + length;
-    if before >= start && before <= end {
-        return None;
-    }
-    Some((start, length, before))
 }

@@ -10,15 +10,13 @@ use tunemesh_proto::events::v1::PlaylistChangeKind;
 use super::{PLAYLIST_COLUMNS, PostgresStore, pg, playlist, to_u64};
 use crate::error::PlaylistError;
 use crate::events::{kind_of, liked_changed, playlist_changed};
-use crate::model::{
-    DetailsChange, Edit, EditOp, Edited, Item, NewPlaylist, Playlist, new_id, now_ms,
-};
+use crate::model::{DetailsChange, Edit, EditOp, Edited, Item, NewPlaylist, Playlist, now_ms};
 use crate::rank::n_between;
-use crate::store::{LikesChanged, move_bounds};
-
-fn internal(error: impl Into<anyhow::Error>) -> PlaylistError {
-    PlaylistError::Internal(error.into())
-}
+use crate::store::LikesChanged;
+use crate::store::rules::{
+    check_follow, check_liked_version, check_unfollow, follow_kind, internal, item_missing,
+    move_bounds, neighbour_positions, new_items,
+};
 
 /// The playlist row, locked until the transaction ends.
 async fn lock(tx: &Transaction<'_>, id: &str) -> Result<Option<Playlist>, PlaylistError> {
@@ -52,15 +50,14 @@ async fn neighbours(
         row.map(|row| row.try_get::<_, String>(0).map_err(pg))
             .transpose()
     };
-    let low = if position > 0 {
-        rank_at(position - 1).await?
-    } else {
-        None
+    let (low, high) = neighbour_positions(position, count);
+    let low = match low {
+        Some(at) => rank_at(at).await?,
+        None => None,
     };
-    let high = if position < count {
-        rank_at(position).await?
-    } else {
-        None
+    let high = match high {
+        Some(at) => rank_at(at).await?,
+        None => None,
     };
     Ok((low, high))
 }
@@ -75,8 +72,9 @@ async fn insert_items(
 ) -> Result<Vec<Item>, PlaylistError> {
     let (low, high) = neighbours(tx, id, position, count).await?;
     let ranks = n_between(low.as_deref(), high.as_deref(), track_ids.len()).map_err(internal)?;
-    let item_ids: Vec<String> = track_ids.iter().map(|_| new_id()).collect();
     let now = now_ms();
+    let items = new_items(track_ids, position, added_by, now);
+    let item_ids: Vec<&str> = items.iter().map(|i| i.item_id.as_str()).collect();
     tx.execute(
         "INSERT INTO playlist_items (playlist_id, item_id, rank, track_id, added_by, add_ms)
          SELECT $1, u.item_id, u.rank, u.track_id, $5, $6
@@ -85,18 +83,7 @@ async fn insert_items(
     )
     .await
     .map_err(pg)?;
-    Ok(item_ids
-        .into_iter()
-        .zip(track_ids)
-        .zip(position..)
-        .map(|((item_id, track_id), position)| Item {
-            item_id,
-            track_id: track_id.clone(),
-            position,
-            added_by: added_by.to_owned(),
-            add_ms: now,
-        })
-        .collect())
+    Ok(items)
 }
 
 /// Appends the event, commits and pokes the relay.
@@ -216,9 +203,7 @@ pub(super) async fn edit(store: &PostgresStore, edit: Edit) -> Result<Edited, Pl
                     .cloned()
                     .unwrap_or_default();
                 // Dropping the transaction rolls the partial delete back.
-                return Err(PlaylistError::NotFound(format!(
-                    "item {missing} is not in playlist {id}; nothing was removed"
-                )));
+                return Err(item_missing(id, &missing));
             }
             track_ids = rows.iter().filter_map(|r| r.try_get(1).ok()).collect();
             count_delta = -i32::try_from(rows.len()).map_err(internal)?;
@@ -368,14 +353,7 @@ pub(super) async fn follow(
         .await?
         .ok_or_else(|| PlaylistError::PlaylistNotFound(id.to_owned()))?;
     let changed = if follow {
-        if !current.visible_to(user) {
-            return Err(PlaylistError::PlaylistNotFound(id.to_owned()));
-        }
-        if current.owner_id == user {
-            return Err(PlaylistError::FailedPrecondition(
-                "you own this playlist; it is in your library already".to_owned(),
-            ));
-        }
+        check_follow(&current, user)?;
         tx.execute(
             "INSERT INTO playlist_followers (playlist_id, user_id, follow_ms) VALUES ($1, $2, $3)
              ON CONFLICT DO NOTHING",
@@ -391,10 +369,11 @@ pub(super) async fn follow(
             )
             .await
             .map_err(pg)?;
-        // Unfollowing what one may no longer see is allowed; revealing it is not.
-        if removed == 0 && !current.visible_to(user) {
-            return Err(PlaylistError::PlaylistNotFound(id.to_owned()));
-        }
+        check_unfollow(
+            &current,
+            user,
+            usize::try_from(removed).unwrap_or(usize::MAX),
+        )?;
         removed
     };
     if changed == 0 {
@@ -409,11 +388,7 @@ pub(super) async fn follow(
     .await
     .map_err(pg)?;
     let after = reread(&tx, id).await?;
-    let kind = if follow {
-        PlaylistChangeKind::Followed
-    } else {
-        PlaylistChangeKind::Unfollowed
-    };
+    let kind = follow_kind(follow);
     let event = playlist_changed(id, &after.owner_id, user, after.version, kind, Vec::new())?;
     commit(store, tx, &event).await?;
     Ok(after)
@@ -443,15 +418,7 @@ pub(super) async fn like(
         .and_then(|row| row.try_get(0))
         .map_err(pg)?;
     let version = to_u64(version);
-    if let Some(expected) = expected_version
-        && expected != version
-    {
-        return Err(PlaylistError::VersionMismatch {
-            id: "liked songs".to_owned(),
-            expected,
-            current: version,
-        });
-    }
+    check_liked_version(expected_version, version)?;
     let sql = if liked {
         "INSERT INTO liked_tracks (user_id, track_id, like_ms)
          SELECT $1, t, $3 FROM unnest($2::text[]) AS t

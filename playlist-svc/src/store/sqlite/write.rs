@@ -9,13 +9,13 @@ use tunemesh_proto::events::v1::PlaylistChangeKind;
 use super::{load, sqlite};
 use crate::error::PlaylistError;
 use crate::events::{kind_of, liked_changed, playlist_changed};
-use crate::model::{Edit, EditOp, Edited, Item, NewPlaylist, Playlist, new_id, now_ms};
+use crate::model::{Edit, EditOp, Edited, Item, NewPlaylist, Playlist, now_ms};
 use crate::rank::n_between;
-use crate::store::{LikesChanged, move_bounds};
-
-fn internal(error: impl Into<anyhow::Error>) -> PlaylistError {
-    PlaylistError::Internal(error.into())
-}
+use crate::store::LikesChanged;
+use crate::store::rules::{
+    check_follow, check_liked_version, check_unfollow, follow_kind, internal, item_missing,
+    move_bounds, neighbour_positions, new_items,
+};
 
 fn begin(conn: &mut Connection) -> Result<Transaction<'_>, PlaylistError> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
@@ -43,16 +43,9 @@ fn neighbours(
     position: u32,
     count: u32,
 ) -> Result<(Option<String>, Option<String>), PlaylistError> {
-    let low = if position > 0 {
-        rank_at(tx, id, position - 1)?
-    } else {
-        None
-    };
-    let high = if position < count {
-        rank_at(tx, id, position)?
-    } else {
-        None
-    };
+    let (low, high) = neighbour_positions(position, count);
+    let low = low.map(|at| rank_at(tx, id, at)).transpose()?.flatten();
+    let high = high.map(|at| rank_at(tx, id, at)).transpose()?.flatten();
     Ok((low, high))
 }
 
@@ -73,19 +66,18 @@ fn insert_items(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )
         .map_err(sqlite)?;
-    let mut items = Vec::with_capacity(track_ids.len());
-    for ((track_id, rank), position) in track_ids.iter().zip(&ranks).zip(position..) {
-        let item_id = new_id();
+    let items = new_items(track_ids, position, added_by, now);
+    for (item, rank) in items.iter().zip(&ranks) {
         statement
-            .execute(params![id, item_id, rank, track_id, added_by, now])
+            .execute(params![
+                id,
+                item.item_id,
+                rank,
+                item.track_id,
+                added_by,
+                now
+            ])
             .map_err(sqlite)?;
-        items.push(Item {
-            item_id,
-            track_id: track_id.clone(),
-            position,
-            added_by: added_by.to_owned(),
-            add_ms: now,
-        });
     }
     Ok(items)
 }
@@ -177,11 +169,7 @@ pub(super) fn edit(conn: &mut Connection, edit: &Edit) -> Result<Edited, Playlis
                 match track {
                     Some(track) => track_ids.push(track),
                     // Dropping the transaction rolls the partial delete back.
-                    None => {
-                        return Err(PlaylistError::NotFound(format!(
-                            "item {item_id} is not in playlist {id}; nothing was removed"
-                        )));
-                    }
+                    None => return Err(item_missing(id, item_id)),
                 }
             }
             count_delta = -i64::try_from(item_ids.len()).map_err(internal)?;
@@ -304,14 +292,7 @@ pub(super) fn follow(
     let tx = begin(conn)?;
     let current = reread(&tx, id)?;
     let changed = if follow {
-        if !current.visible_to(user) {
-            return Err(PlaylistError::PlaylistNotFound(id.to_owned()));
-        }
-        if current.owner_id == user {
-            return Err(PlaylistError::FailedPrecondition(
-                "you own this playlist; it is in your library already".to_owned(),
-            ));
-        }
+        check_follow(&current, user)?;
         tx.execute(
             "INSERT OR IGNORE INTO playlist_followers (playlist_id, user_id, follow_ms) VALUES (?1, ?2, ?3)",
             params![id, user, now_ms()],
@@ -324,9 +305,7 @@ pub(super) fn follow(
                 params![id, user],
             )
             .map_err(sqlite)?;
-        if removed == 0 && !current.visible_to(user) {
-            return Err(PlaylistError::PlaylistNotFound(id.to_owned()));
-        }
+        check_unfollow(&current, user, removed)?;
         removed
     };
     if changed == 0 {
@@ -339,11 +318,7 @@ pub(super) fn follow(
     )
     .map_err(sqlite)?;
     let after = reread(&tx, id)?;
-    let kind = if follow {
-        PlaylistChangeKind::Followed
-    } else {
-        PlaylistChangeKind::Unfollowed
-    };
+    let kind = follow_kind(follow);
     let event = playlist_changed(id, &after.owner_id, user, after.version, kind, Vec::new())?;
     finish(tx, &event)?;
     Ok(after)
@@ -358,15 +333,7 @@ pub(super) fn like(
 ) -> Result<LikesChanged, PlaylistError> {
     let tx = begin(conn)?;
     let version = super::liked_version(&tx, user)?;
-    if let Some(expected) = expected_version
-        && expected != version
-    {
-        return Err(PlaylistError::VersionMismatch {
-            id: "liked songs".to_owned(),
-            expected,
-            current: version,
-        });
-    }
+    check_liked_version(expected_version, version)?;
     let now = now_ms();
     let mut changed = Vec::new();
     for track in track_ids {
