@@ -5,3 +5,4 @@ mod cluster;
 mod support;
 mod trace;
 mod up;
+mod web_player;
