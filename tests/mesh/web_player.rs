@@ -162,7 +162,8 @@ async fn wait_for_library(url: &str) -> anyhow::Result<()> {
         let ready = page
             .tracks
             .iter()
-            .filter(|track| track.available_qualities.len() >= 2)
+            // All four, so the page can switch between any two.
+            .filter(|track| track.available_qualities.len() >= 4)
             .count();
         anyhow::ensure!(ready >= TRACKS, "{ready} of {TRACKS} tracks ingested");
         Ok(())
