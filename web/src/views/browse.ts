@@ -3,6 +3,7 @@
 import { catalog } from "../api/clients";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
 import { fromTrack } from "../player/track";
+import { cards } from "../ui/cards";
 import { h } from "../ui/dom";
 import type { App } from "./context";
 import { trackList } from "./tracks";
@@ -15,24 +16,13 @@ export function artistsView(app: App) {
   return async (): Promise<Node> => {
     const { artists } = await catalog.listArtists({ pageSize: PAGE });
     if (artists.length === 0) return h("p", { class: "empty" }, "The library is empty: start tunemesh with --library DIR.");
-    return h(
-      "ul",
-      { class: "cards" },
-      ...artists.map((artist) =>
-        h(
-          "li",
-          {},
-          h(
-            "button",
-            {
-              class: "card artist-link",
-              onclick: () => app.show(artist.name, albumsView(app, artist.id), "browse"),
-            },
-            h("span", { class: "card-title" }, artist.name),
-            h("span", { class: "sub" }, `${artist.albumCount} albums · ${artist.trackCount} tracks`),
-          ),
-        ),
-      ),
+    return cards(
+      artists.map((artist) => ({
+        title: artist.name,
+        sub: `${artist.albumCount} albums · ${artist.trackCount} tracks`,
+        kind: "artist-link",
+        open: () => app.show(artist.name, albumsView(app, artist.id), "browse"),
+      })),
     );
   };
 }
@@ -41,21 +31,13 @@ export function artistsView(app: App) {
 export function albumsView(app: App, artistId: string) {
   return async (): Promise<Node> => {
     const { albums } = await catalog.listAlbums({ pageSize: PAGE, artistId });
-    return h(
-      "ul",
-      { class: "cards" },
-      ...albums.map((album) =>
-        h(
-          "li",
-          {},
-          h(
-            "button",
-            { class: "card album-link", onclick: () => app.show(album.title, albumView(app, album.id), "browse") },
-            h("span", { class: "card-title" }, album.title),
-            h("span", { class: "sub" }, [album.year || "", `${album.trackCount} tracks`].filter(Boolean).join(" · ")),
-          ),
-        ),
-      ),
+    return cards(
+      albums.map((album) => ({
+        title: album.title,
+        sub: [album.year || "", `${album.trackCount} tracks`].filter(Boolean).join(" · "),
+        kind: "album-link",
+        open: () => app.show(album.title, albumView(app, album.id), "browse"),
+      })),
     );
   };
 }

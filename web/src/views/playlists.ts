@@ -4,6 +4,7 @@
 import { describeError, playlists } from "../api/clients";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
 import { tracksByIds, type QueueTrack } from "../player/track";
+import { cards } from "../ui/cards";
 import { byId, h, mount } from "../ui/dom";
 import type { App } from "./context";
 import { trackList } from "./tracks";
@@ -33,22 +34,16 @@ export function playlistsView(app: App) {
       form,
       mine.length === 0
         ? h("p", { class: "empty" }, "No playlists yet.")
-        : h(
-            "ul",
-            { class: "cards" },
-            ...mine.flatMap(({ playlist }) =>
+        : cards(
+            mine.flatMap(({ playlist }) =>
               playlist
                 ? [
-                    h(
-                      "li",
-                      {},
-                      h(
-                        "button",
-                        { class: "card playlist-link", onclick: () => app.show(playlist.name, playlistView(app, playlist.id), "playlists") },
-                        h("span", { class: "card-title" }, playlist.name),
-                        h("span", { class: "sub" }, `${playlist.itemCount} tracks`),
-                      ),
-                    ),
+                    {
+                      title: playlist.name,
+                      sub: `${playlist.itemCount} tracks`,
+                      kind: "playlist-link",
+                      open: () => app.show(playlist.name, playlistView(app, playlist.id), "playlists"),
+                    },
                   ]
                 : [],
             ),

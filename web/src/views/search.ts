@@ -3,6 +3,7 @@
 import { describeError, search } from "../api/clients";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
 import { fromTrack } from "../player/track";
+import { cards } from "../ui/cards";
 import { h } from "../ui/dom";
 import { albumView, albumsView } from "./browse";
 import type { App } from "./context";
@@ -43,38 +44,15 @@ async function resultsFor(app: App, query: string): Promise<Node> {
     tracks.length > 0 && trackList(app, tracks, { context: { type: PlayContextType.SEARCH, id: query }, empty: "" }),
     albums.length > 0 && h("h2", {}, "Albums"),
     albums.length > 0 &&
-      h(
-        "ul",
-        { class: "cards" },
-        ...albums.map((album) =>
-          h(
-            "li",
-            {},
-            h(
-              "button",
-              { class: "card", onclick: () => app.show(album.title, albumView(app, album.id), "browse") },
-              h("span", { class: "card-title" }, album.title),
-              h("span", { class: "sub" }, album.artists.map((artist) => artist.name).join(", ")),
-            ),
-          ),
-        ),
+      cards(
+        albums.map((album) => ({
+          title: album.title,
+          sub: album.artists.map((artist) => artist.name).join(", "),
+          open: () => app.show(album.title, albumView(app, album.id), "browse"),
+        })),
       ),
     artists.length > 0 && h("h2", {}, "Artists"),
     artists.length > 0 &&
-      h(
-        "ul",
-        { class: "cards" },
-        ...artists.map((artist) =>
-          h(
-            "li",
-            {},
-            h(
-              "button",
-              { class: "card", onclick: () => app.show(artist.name, albumsView(app, artist.id), "browse") },
-              h("span", { class: "card-title" }, artist.name),
-            ),
-          ),
-        ),
-      ),
+      cards(artists.map((artist) => ({ title: artist.name, open: () => app.show(artist.name, albumsView(app, artist.id), "browse") }))),
   );
 }
