@@ -1,0 +1,291 @@
+//! Streaming benchmark of reco-svc: how many play events per second the consumer sustains
+//! through the real path (JetStream durable consumer → plan → Redis Lua batch), and how
+//! fresh the model is at a fixed share of that rate.
+//!
+//! ```sh
+//! bash scripts/servers.sh && source .servers/env
+//! cargo run --release -p tunemesh-bench --bin reco_stream
+//! ```
+//!
+//! Baseline, same run: the same events planned and applied straight to Redis by one caller,
+//! with no bus (the ceiling the consumer can reach). Then the events are published to a
+//! JetStream stream of their own and the feed catches up from the start (sustained rate).
+//! Last, events are published at `--rate-share` of that rate for `--seconds`, and freshness
+//! is the time from each publish to its batch being applied in Redis (after which the next
+//! `Recommend` sees it: answers read Redis directly). Keys and stream are deleted at the end.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use clap::Parser;
+use futures::StreamExt as _;
+use rand::rngs::StdRng;
+use rand::{Rng as _, SeedableRng as _};
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
+use tunemesh_events::{Envelope, EventBus};
+use tunemesh_proto::events::v1::{EventMeta, PlayEvent};
+use tunemesh_proto::player::v1::PlaybackEndReason;
+use tunemesh_proto::prost_types::Timestamp;
+use tunemesh_reco::RecoSettings;
+use tunemesh_reco::feed::Feed;
+use tunemesh_reco::model::update::plan_listen;
+use tunemesh_reco::model::{Listen, ModelParams};
+use tunemesh_reco::store::redis::RedisStore;
+use tunemesh_reco::store::{
+    Applied, Listener, Ranked, RecoStore, SetKey, StoreError, TrackInfo, WriteBatch,
+};
+use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
+use tunemesh_testkit::{delete_nats_streams, delete_redis_keys, nats_client, redis_client};
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+struct Args {
+    /// Play events in the throughput phases.
+    #[arg(long, default_value_t = 20_000)]
+    events: usize,
+    /// Distinct listeners.
+    #[arg(long, default_value_t = 2_000)]
+    users: usize,
+    /// Distinct tracks (drawn with a skew towards the first ones).
+    #[arg(long, default_value_t = 5_000)]
+    tracks: usize,
+    /// Seconds of the freshness phase.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    /// Share of the sustained rate the freshness phase publishes at.
+    #[arg(long, default_value_t = 0.7)]
+    rate_share: f64,
+}
+
+/// The Redis store, counting applied batches and timing the ones a publish was timed for.
+#[derive(Debug)]
+struct Timed {
+    inner: RedisStore,
+    applied: AtomicUsize,
+    sent: Mutex<HashMap<String, Instant>>,
+    fresh: Mutex<Vec<Duration>>,
+}
+
+#[async_trait]
+impl RecoStore for Timed {
+    async fn apply(&self, batch: &WriteBatch) -> Result<Applied, StoreError> {
+        let applied = self.inner.apply(batch).await?;
+        if applied == Applied::Done {
+            self.applied.fetch_add(1, Ordering::Relaxed);
+            let sent = lock(&self.sent).remove(&batch.event_id);
+            if let Some(sent) = sent {
+                lock(&self.fresh).push(sent.elapsed());
+            }
+        }
+        Ok(applied)
+    }
+    async fn top(&self, keys: &[SetKey], n: usize) -> Result<Vec<Ranked>, StoreError> {
+        self.inner.top(keys, n).await
+    }
+    async fn scores(&self, key: &SetKey, m: &[String]) -> Result<Vec<Option<f64>>, StoreError> {
+        self.inner.scores(key, m).await
+    }
+    async fn tracks(&self, ids: &[String]) -> Result<Vec<Option<TrackInfo>>, StoreError> {
+        self.inner.tracks(ids).await
+    }
+    async fn listener(&self, user: &str, recent: usize) -> Result<Listener, StoreError> {
+        self.inner.listener(user, recent).await
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A play of a skewed-random track by a random listener, ending now.
+fn event(rng: &mut StdRng, args: &Args) -> PlayEvent {
+    let user = rng.random_range(0..args.users);
+    // Squaring a uniform draw skews towards popular tracks, as real listening is.
+    let draw: f64 = rng.random();
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let track = ((draw * draw) * args.tracks as f64) as usize;
+    PlayEvent {
+        meta: Some(EventMeta {
+            event_id: tunemesh_events::new_event_id(),
+            occurred_at: Some(Timestamp::from(SystemTime::now())),
+            trace_context: None,
+            producer: "reco-bench".to_owned(),
+        }),
+        user_id: format!("u{user}"),
+        track_id: format!("t{track}"),
+        end_reason: PlaybackEndReason::Completed as i32,
+        counted: true,
+        ..PlayEvent::default()
+    }
+}
+
+async fn store(prefix: &str) -> anyhow::Result<RedisStore> {
+    let settings = RedisSettings {
+        url: tunemesh_testkit::servers().redis_url.clone().into(),
+        key_prefix: prefix.to_owned(),
+        pool_size: 4,
+        ..RedisSettings::default()
+    };
+    let pool = tunemesh_runtime::redis::connect(&settings).await?;
+    Ok(RedisStore::new(
+        pool,
+        KeyPrefix::new(prefix),
+        Duration::from_secs(3600),
+    ))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
+    let i = ((sorted.len().saturating_sub(1)) as f64 * p).round() as usize;
+    sorted.get(i).copied().unwrap_or_default()
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let mut rng = StdRng::seed_from_u64(8);
+    let events: Vec<PlayEvent> = (0..args.events).map(|_| event(&mut rng, &args)).collect();
+    let params = ModelParams::default();
+    let run = tunemesh_testkit::unique_prefix("reco bench");
+
+    // Baseline: plan and apply straight to Redis, one caller, no bus.
+    let direct_prefix = format!("{run}_direct:");
+    let direct = store(&direct_prefix).await?;
+    let started = Instant::now();
+    for play in &events {
+        let id = play
+            .meta
+            .as_ref()
+            .map(|m| m.event_id.clone())
+            .unwrap_or_default();
+        let listen =
+            Listen::from_event(play, &id, 0).ok_or_else(|| anyhow::anyhow!("no listen"))?;
+        let listener = direct.listener(&listen.user_id, params.recent_size).await?;
+        direct
+            .apply(&plan_listen(&listen, &listener, &params))
+            .await?;
+    }
+    let direct_time = started.elapsed();
+
+    // The real path: publish everything, then let the feed catch up from the start.
+    let js = async_nats::jetstream::new(nats_client().await?);
+    let bus: Arc<dyn EventBus> =
+        Arc::new(JetStreamBus::new(js.clone(), &run, &JetStreamSettings::default()).await?);
+    let envelopes: Vec<Envelope> = events
+        .iter()
+        .map(Envelope::from_event)
+        .collect::<Result<_, _>>()?;
+    let published: Vec<_> = futures::stream::iter(envelopes)
+        .map(|e| {
+            let bus = bus.clone();
+            async move { bus.publish(&e).await }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    for result in published {
+        result?;
+    }
+    let feed_prefix = format!("{run}_feed:");
+    let timed = Arc::new(Timed {
+        inner: store(&feed_prefix).await?,
+        applied: AtomicUsize::new(0),
+        sent: Mutex::default(),
+        fresh: Mutex::default(),
+    });
+    let settings = RecoSettings {
+        consumer_prefix: run.clone(),
+        ..RecoSettings::default()
+    };
+    let feed = Feed::new(bus.clone(), timed.clone(), &settings, None);
+    let shutdown = CancellationToken::new();
+    let (ready, _ready_rx) = watch::channel(false);
+    let started = Instant::now();
+    let task = tokio::spawn(feed.run(ready, shutdown.clone()));
+    while timed.applied.load(Ordering::Relaxed) < args.events {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "feed stalled");
+    }
+    let feed_time = started.elapsed();
+    #[allow(clippy::cast_precision_loss)]
+    let (direct_rate, feed_rate) = (
+        args.events as f64 / direct_time.as_secs_f64(),
+        args.events as f64 / feed_time.as_secs_f64(),
+    );
+
+    // Freshness at a fixed share of the sustained rate.
+    let rate = (feed_rate * args.rate_share).max(1.0);
+    let interval = Duration::from_secs_f64(1.0 / rate);
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let phase = Instant::now();
+    let mut sent = 0usize;
+    let mut acks = futures::stream::FuturesUnordered::new();
+    while phase.elapsed().as_secs_f64() < args.seconds {
+        ticker.tick().await;
+        let play = event(&mut rng, &args);
+        let envelope = Envelope::from_event(&play)?;
+        lock(&timed.sent).insert(envelope.id.clone(), Instant::now());
+        let bus = bus.clone();
+        acks.push(async move { bus.publish(&envelope).await });
+        sent += 1;
+        while let Some(Some(result)) = futures::FutureExt::now_or_never(acks.next()) {
+            result?;
+        }
+    }
+    while let Some(result) = acks.next().await {
+        result?;
+    }
+    let target = args.events + sent;
+    let drain = Instant::now();
+    while timed.applied.load(Ordering::Relaxed) < target
+        && drain.elapsed() < Duration::from_secs(60)
+    {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    shutdown.cancel();
+    task.await?;
+    let mut fresh = lock(&timed.fresh).clone();
+    fresh.sort();
+
+    println!("| measure | value |");
+    println!("|---|---|");
+    println!(
+        "| baseline: plan + Redis apply, one caller, no bus | {direct_rate:.0} events/s ({} events in {direct_time:.2?}) |",
+        args.events
+    );
+    println!(
+        "| JetStream durable consumer → plan → Redis, catching up | {feed_rate:.0} events/s ({:.2}× baseline) |",
+        feed_rate / direct_rate
+    );
+    println!(
+        "| freshness phase: published | {sent} events at {rate:.0}/s for {:.0} s |",
+        args.seconds
+    );
+    println!(
+        "| freshness p50 / p99 / max (publish → applied in Redis) | {:.1?} / {:.1?} / {:.1?} ({} timed) |",
+        percentile(&fresh, 0.5),
+        percentile(&fresh, 0.99),
+        fresh.last().copied().unwrap_or_default(),
+        fresh.len()
+    );
+
+    let redis = redis_client().await?;
+    delete_redis_keys(&redis, &direct_prefix).await?;
+    delete_redis_keys(&redis, &feed_prefix).await?;
+    delete_nats_streams(&js, &run).await?;
+    Ok(())
+}
