@@ -3,7 +3,8 @@
 # on a machine without npm, and which the gateway embeds.
 #
 #   scripts/web.sh           install the locked npm tools, generate the TypeScript stubs from
-#                            proto/ (buf generate + protoc-gen-es), type-check, bundle (esbuild)
+#                            proto/ (buf generate + protoc-gen-es), type-check, unit-test,
+#                            bundle (esbuild)
 #   scripts/web.sh --check   the same into a temporary folder; fails if web/dist differs from
 #                            it (someone changed web/ or proto/ without rebuilding)
 #
@@ -33,6 +34,8 @@ fi
 rm -rf web/src/gen
 node_modules/.bin/buf generate --template web/buf.gen.yaml
 node_modules/.bin/tsc -p web/tsconfig.json
+# The player's pure logic (adaptive quality) has unit tests; they run on every build.
+node --test web/tests/unit/ >&2
 
 if ! $check; then
     node web/build.mjs web/dist
