@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::ServiceExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::Mesh;
@@ -15,7 +16,8 @@ use crate::GatewaySettings;
 use crate::accounts::{AccountStore, PostgresAccounts, SqliteAccounts, StoreError};
 use crate::auth::password::HashError;
 use crate::auth::tokens::TokenError;
-use crate::auth::{AccessTokens, Auth, Passwords};
+use crate::auth::{AccessTokens, Auth, MediaTokens, Passwords};
+use crate::grpc::{GrpcRoutes, ProxyParts};
 use crate::layers::cors::InvalidOrigin;
 use crate::ratelimit::Limits;
 use crate::readiness::MeshReadiness;
@@ -72,7 +74,7 @@ pub enum BuildError {
 pub struct Gateway {
     listener: TcpListener,
     local_addr: SocketAddr,
-    router: axum::Router,
+    app: crate::router::App,
     limits: Arc<Limits>,
     settings: GatewaySettings,
 }
@@ -87,17 +89,20 @@ impl Gateway {
         let store = open_store(&ctx.storage).await?;
         let tokens = AccessTokens::new(&settings.auth)?;
         let passwords = Passwords::new(&settings.auth).await?;
-        let auth = Auth::new(store, passwords, tokens, settings.auth.refresh_ttl);
-        let state = AppState::new(
-            auth,
-            ctx.identity,
-            ctx.mesh.clone(),
-            settings.player_upstream.clone(),
-            &settings.http,
-        );
+        let auth = Auth::new(store, passwords, tokens.clone(), settings.auth.refresh_ttl);
         let limits = Limits::new(&settings.rate_limits);
+        let grpc = crate::grpc::edge(ProxyParts {
+            routes: GrpcRoutes::new(settings),
+            tokens,
+            identity: ctx.identity.clone(),
+            mesh: ctx.mesh.clone(),
+            limits: limits.clone(),
+            max_request_bytes: settings.http.max_body_bytes,
+        });
+        let media = MediaTokens::new(&settings.auth);
+        let state = AppState::new(auth, media, ctx.identity, ctx.mesh.clone(), settings);
         let readiness = Arc::new(MeshReadiness::new(ctx.mesh, settings.clone()));
-        let router = crate::router::router(state, limits.clone(), readiness, &settings.http)?;
+        let app = crate::router::app(state, limits.clone(), readiness, &settings.http, grpc)?;
         let listener =
             TcpListener::bind(settings.addr)
                 .await
@@ -112,7 +117,7 @@ impl Gateway {
         Ok(Self {
             listener,
             local_addr,
-            router,
+            app,
             limits,
             settings: settings.clone(),
         })
@@ -128,10 +133,10 @@ impl Gateway {
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr, "gateway listening");
         let pruner = tokio::spawn(prune_limits(self.limits.clone(), shutdown.clone()));
-        // The peer address is what per-address rate limits key on.
-        let app = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
+        // The peer address is what per-address rate limits key on. `axum::serve` speaks
+        // HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on the same port, which native gRPC
+        // clients need.
+        let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
         let serve = axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .into_future();

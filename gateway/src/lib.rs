@@ -5,7 +5,8 @@
 //! - [`settings`]: the `[gateway]` settings.
 //! - [`app`]: opens the account store, binds the listener, serves until shutdown.
 //! - [`router`]: every route and the layers around them; [`layers`]: CORS, security
-//!   headers, timeout, one per file.
+//!   headers, timeout, the REST/gRPC switch, one per file.
+//! - [`grpc`]: native gRPC and gRPC-web on the same port, proxied to the services.
 //! - [`accounts`]: the account store port with its PostgreSQL and SQLite adapters.
 //! - [`auth`]: passwords (argon2id), access and refresh tokens, the guard of protected routes.
 //! - [`ratelimit`]: per-address, per-user and login limits.
@@ -21,6 +22,7 @@ pub mod auth;
 mod clock;
 pub mod error;
 pub mod extract;
+pub mod grpc;
 pub mod layers;
 pub mod model;
 pub mod openapi;

@@ -15,7 +15,9 @@ use crate::routes;
 #[openapi(
     info(
         title = "tunemesh",
-        description = "The tunemesh REST API: accounts, the music catalogue and playback. \
+        description = "The tunemesh REST API: accounts, the music catalogue, playback, \
+            playlists, search and recommendations. The same port serves native gRPC and \
+            gRPC-web for the public services (see the gateway's `grpc` module). \
             Every route except sign-up, login, refresh, health, metrics and this document \
             needs `Authorization: Bearer <access_token>`. Errors answer \
             `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`."
@@ -33,12 +35,37 @@ use crate::routes;
         routes::catalog::get_artist,
         routes::playback::report,
         routes::audio::audio,
+        routes::media::manifest,
+        routes::media::segment,
+        routes::media::audio_url,
+        routes::playlists::create,
+        routes::playlists::list_mine,
+        routes::playlists::get,
+        routes::playlists::update,
+        routes::playlists::delete,
+        routes::playlists::add_items,
+        routes::playlists::remove_item,
+        routes::playlists::move_items,
+        routes::library::add_collaborator,
+        routes::library::remove_collaborator,
+        routes::library::follow,
+        routes::library::unfollow,
+        routes::library::list_liked,
+        routes::library::like,
+        routes::library::unlike,
+        routes::library::check_liked,
+        routes::discover::search,
+        routes::discover::recommendations,
+        routes::discover::radio,
+        routes::discover::similar,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "catalog", description = "Tracks, albums and artists"),
-        (name = "playback", description = "Play reports"),
+        (name = "playback", description = "Audio delivery and play reports"),
+        (name = "playlists", description = "Playlists and liked songs"),
+        (name = "discover", description = "Search and recommendations"),
     )
 )]
 pub struct ApiDoc;

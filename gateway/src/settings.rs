@@ -16,6 +16,12 @@ pub struct GatewaySettings {
     pub upstreams: Vec<String>,
     /// The discovery name of the service serving `CatalogService` and `PlayerService`.
     pub player_upstream: String,
+    /// The discovery name of the service serving `PlaylistService`.
+    pub playlist_upstream: String,
+    /// The discovery name of the service serving `SearchService`.
+    pub search_upstream: String,
+    /// The discovery name of the service serving `RecommendationService`.
+    pub reco_upstream: String,
     /// How long `/readyz` waits for one upstream's health answer.
     #[serde(with = "humantime_serde")]
     pub readiness_timeout: Duration,
@@ -38,6 +44,9 @@ impl Default for GatewaySettings {
                 .map(str::to_owned)
                 .to_vec(),
             player_upstream: "player".to_owned(),
+            playlist_upstream: "playlist".to_owned(),
+            search_upstream: "search".to_owned(),
+            reco_upstream: "reco".to_owned(),
             readiness_timeout: Duration::from_secs(1),
             drain_grace: Duration::from_secs(20),
             http: HttpSettings::default(),
@@ -90,6 +99,10 @@ pub struct AuthSettings {
     /// Lifetime of a refresh token (each refresh issues a new one).
     #[serde(with = "humantime_serde")]
     pub refresh_ttl: Duration,
+    /// Lifetime of a signed media link (`GET /v1/tracks/{id}/audio-link`): long enough to
+    /// play a track with pauses and seeks, short enough that a leaked link soon dies.
+    #[serde(with = "humantime_serde")]
+    pub media_link_ttl: Duration,
     /// Argon2id memory cost in KiB (OWASP: 19 MiB with 2 passes).
     pub argon2_memory_kib: u32,
     /// Argon2id passes.
@@ -105,6 +118,7 @@ impl Default for AuthSettings {
             jwt_secret: SecretString::from("tunemesh-dev-access-token-secret-change-me"),
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            media_link_ttl: Duration::from_secs(60 * 60),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             max_concurrent_hashes: 2,

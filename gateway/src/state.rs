@@ -6,9 +6,9 @@ use std::time::Duration;
 use tunemesh_discovery::{Mesh, MeshChannel};
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
-use crate::auth::Auth;
+use crate::auth::{Auth, MediaTokens};
 use crate::error::ApiError;
-use crate::settings::HttpSettings;
+use crate::settings::GatewaySettings;
 
 /// The state of every handler; cheap to clone.
 #[derive(Debug, Clone)]
@@ -19,9 +19,13 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     auth: Auth,
+    media: MediaTokens,
     identity: MeshIdentity,
     mesh: Mesh,
     player_upstream: String,
+    playlist_upstream: String,
+    search_upstream: String,
+    reco_upstream: String,
     upstream_timeout: Duration,
     audio_timeout: Duration,
 }
@@ -30,21 +34,30 @@ impl AppState {
     /// State over the given parts.
     pub fn new(
         auth: Auth,
+        media: MediaTokens,
         identity: MeshIdentity,
         mesh: Mesh,
-        player_upstream: String,
-        http: &HttpSettings,
+        settings: &GatewaySettings,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 auth,
+                media,
                 identity,
                 mesh,
-                player_upstream,
-                upstream_timeout: http.request_timeout,
-                audio_timeout: http.audio_timeout,
+                player_upstream: settings.player_upstream.clone(),
+                playlist_upstream: settings.playlist_upstream.clone(),
+                search_upstream: settings.search_upstream.clone(),
+                reco_upstream: settings.reco_upstream.clone(),
+                upstream_timeout: settings.http.request_timeout,
+                audio_timeout: settings.http.audio_timeout,
             }),
         }
+    }
+
+    /// Signed media links.
+    pub fn media(&self) -> &MediaTokens {
+        &self.inner.media
     }
 
     /// Accounts and sessions.
@@ -55,6 +68,21 @@ impl AppState {
     /// The channel to the service serving the catalogue and audio.
     pub fn player(&self) -> MeshChannel {
         self.inner.mesh.channel(&self.inner.player_upstream)
+    }
+
+    /// The channel to the service serving playlists and liked songs.
+    pub fn playlist(&self) -> MeshChannel {
+        self.inner.mesh.channel(&self.inner.playlist_upstream)
+    }
+
+    /// The channel to the search service.
+    pub fn search(&self) -> MeshChannel {
+        self.inner.mesh.channel(&self.inner.search_upstream)
+    }
+
+    /// The channel to the recommendation service.
+    pub fn reco(&self) -> MeshChannel {
+        self.inner.mesh.channel(&self.inner.reco_upstream)
     }
 
     /// A downstream request carrying `caller`'s signed identity and the gateway's deadline.

@@ -1,12 +1,16 @@
 //! Who is calling: accounts, passwords, access and refresh tokens, and the layer that
 //! guards every protected route.
 
+pub mod media_guard;
+pub mod media_url;
 pub mod password;
 pub mod require;
 pub mod service;
 pub mod tokens;
 pub mod validate;
 
+pub use media_guard::{MediaCaller, MediaGuard, require_media_caller};
+pub use media_url::MediaTokens;
 pub use password::Passwords;
 pub use require::{Authenticated, require_caller};
 pub use service::Auth;

@@ -26,7 +26,9 @@ pub async fn require_caller(
     Ok(next.run(request).await)
 }
 
-fn caller_of(headers: &http::HeaderMap, tokens: &AccessTokens) -> Result<Caller, ApiError> {
+/// The caller named by the `authorization` header's bearer token; 401 when it is missing,
+/// malformed, repeated or not valid.
+pub fn caller_of(headers: &http::HeaderMap, tokens: &AccessTokens) -> Result<Caller, ApiError> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let value = match (values.next(), values.next()) {
         (Some(value), None) => value,

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use http::Method;
 use http::header::{
     ACCEPT_RANGES, AUTHORIZATION, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderValue, IF_RANGE, RANGE,
     RETRY_AFTER, WWW_AUTHENTICATE,
 };
+use http::{HeaderName, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// Why the CORS settings were refused.
@@ -41,13 +41,27 @@ pub fn layer(origins: &[String]) -> Result<Option<CorsLayer>, InvalidOrigin> {
             Method::PATCH,
             Method::DELETE,
         ])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE, RANGE, IF_RANGE])
+        // The last four are what gRPC-web clients send (connect-web, grpc-web).
+        .allow_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            RANGE,
+            IF_RANGE,
+            HeaderName::from_static("x-grpc-web"),
+            HeaderName::from_static("x-user-agent"),
+            HeaderName::from_static("grpc-timeout"),
+            HeaderName::from_static("connect-protocol-version"),
+        ])
+        // gRPC-web answers without a body carry their status in headers a script must read.
         .expose_headers([
             CONTENT_RANGE,
             ACCEPT_RANGES,
             ETAG,
             RETRY_AFTER,
             WWW_AUTHENTICATE,
+            HeaderName::from_static("grpc-status"),
+            HeaderName::from_static("grpc-message"),
+            HeaderName::from_static("grpc-status-details-bin"),
         ])
         // Preflights are cached an hour, so a browser does not send one per request.
         .max_age(Duration::from_secs(3600));

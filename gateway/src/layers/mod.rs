@@ -1,5 +1,6 @@
 //! The HTTP layers of the edge, one per file, composed in [`crate::router`].
 
 pub mod cors;
+pub mod grpc_switch;
 pub mod security_headers;
 pub mod timeout;

@@ -145,7 +145,25 @@ impl Quality {
         }
     }
 
-    fn from_proto(raw: i32) -> Option<Self> {
+    /// The word used in URLs and JSON, e.g. `very_high`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Normal => "normal",
+            Self::High => "high",
+            Self::VeryHigh => "very_high",
+        }
+    }
+
+    /// The quality named `word` (as in [`Quality::as_str`]).
+    pub fn parse(word: &str) -> Option<Self> {
+        [Self::Low, Self::Normal, Self::High, Self::VeryHigh]
+            .into_iter()
+            .find(|q| q.as_str() == word)
+    }
+
+    /// The quality of a protobuf value, if it names one.
+    pub fn from_proto(raw: i32) -> Option<Self> {
         match pb::AudioQuality::try_from(raw).ok()? {
             pb::AudioQuality::Low => Some(Self::Low),
             pb::AudioQuality::Normal => Some(Self::Normal),
@@ -197,7 +215,8 @@ pub fn millis(duration: Option<&prost_types::Duration>) -> u64 {
     })
 }
 
-fn rfc3339(time: Option<&prost_types::Timestamp>) -> Option<String> {
+/// A protobuf timestamp as RFC 3339.
+pub fn rfc3339(time: Option<&prost_types::Timestamp>) -> Option<String> {
     time.map(ToString::to_string)
 }
 

@@ -3,4 +3,7 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod discover;
+pub mod media;
 pub mod playback;
+pub mod playlist;

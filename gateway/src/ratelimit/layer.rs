@@ -1,15 +1,14 @@
 //! The rate-limit middleware, one function per limiter (use with
 //! `axum::middleware::from_fn_with_state`).
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use tunemesh_runtime::identity::Caller;
 
-use super::{Limits, client_key};
+use super::Limits;
 use crate::error::ApiError;
 
 /// Every request, by client address.
@@ -18,7 +17,7 @@ pub async fn limit_by_ip(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    limits.per_ip.check(&client_of(&request))?;
+    limits.per_ip.check(&limits.client(&request))?;
     Ok(next.run(request).await)
 }
 
@@ -28,7 +27,7 @@ pub async fn limit_auth_by_ip(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    limits.auth_per_ip.check(&client_of(&request))?;
+    limits.auth_per_ip.check(&limits.client(&request))?;
     Ok(next.run(request).await)
 }
 
@@ -42,14 +41,4 @@ pub async fn limit_by_user(
         limits.per_user.check(&caller.user_id)?;
     }
     Ok(next.run(request).await)
-}
-
-/// The peer address of the connection. Forwarded-for headers are not trusted: any client
-/// can write them.
-fn client_of(request: &Request) -> std::net::IpAddr {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |info| info.0);
-    client_key(peer)
 }

@@ -10,10 +10,11 @@
 mod layer;
 
 use std::hash::Hash;
-use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use axum::extract::ConnectInfo;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
@@ -84,6 +85,16 @@ impl Limits {
             auth_per_ip: Limiter::new(settings.auth_per_ip),
             per_user: Limiter::new(settings.per_user),
         })
+    }
+
+    /// The rate-limit key of the client sending `request`: the peer address of the
+    /// connection. Forwarded-for headers are not trusted: any client can write them.
+    pub fn client<B>(&self, request: &http::Request<B>) -> IpAddr {
+        let peer = request
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |info| info.0);
+        client_key(peer)
     }
 
     /// Drops the buckets that are full again (their clients went quiet).

@@ -1,5 +1,6 @@
 //! `GET /v1/tracks/{id}/audio`: the progressive Ogg Opus file of a track with HTTP Range
-//! support, read from `PlayerService.ReadAudioRange`, for `<audio>` elements.
+//! support, read from `PlayerService.ReadAudioRange`, for `<audio>` elements. It takes the
+//! bearer header or a signed media link (`?token=`, see `crate::auth::media_url`).
 //!
 //! The body streams straight from the gRPC stream: hyper pulls the next chunk only when the
 //! client socket takes more, and the gRPC stream is flow-controlled by HTTP/2, so a slow
@@ -21,7 +22,8 @@ use tunemesh_runtime::ErrorCode;
 use utoipa::IntoParams;
 
 use super::check_id;
-use crate::auth::Authenticated;
+use super::media::fetch_manifest;
+use crate::auth::MediaCaller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiQuery;
 use crate::model::catalog::Quality;
@@ -39,7 +41,10 @@ pub struct AudioQuery {
 /// The progressive Ogg Opus file of a track; honours `Range` and `If-Range`.
 #[utoipa::path(
     get, path = "/v1/tracks/{id}/audio", tag = "playback",
-    params(("id" = String, Path, description = "track id"), AudioQuery),
+    params(
+        ("id" = String, Path, description = "track id"), AudioQuery,
+        ("token" = Option<String>, Query, description = "a media token from `/audio-url`, instead of the bearer header"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "the whole file", content_type = "audio/ogg"),
@@ -51,25 +56,16 @@ pub struct AudioQuery {
 )]
 pub async fn audio(
     State(state): State<AppState>,
-    Authenticated(caller): Authenticated,
+    media: MediaCaller,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<AudioQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_id("track id", &id)?;
     let quality = query.quality.unwrap_or(Quality::Normal);
-    let mut player = PlayerServiceClient::new(state.player());
-    let manifest = player
-        .get_audio_manifest(state.downstream(
-            &caller,
-            pb::GetAudioManifestRequest {
-                track_id: id.clone(),
-            },
-        )?)
-        .await?
-        .into_inner()
-        .manifest
-        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "internal error"))?;
+    media.allow(&id, quality)?;
+    let caller = media.caller;
+    let manifest = fetch_manifest(&state, &caller, &id).await?;
     let wanted: i32 = quality.to_proto().into();
     let rendition = manifest
         .renditions
@@ -108,7 +104,7 @@ pub async fn audio(
         offset: start,
         length,
     };
-    let stream = player
+    let stream = PlayerServiceClient::new(state.player())
         .read_audio_range(state.audio_downstream(&caller, request)?)
         .await?
         .into_inner();

@@ -3,7 +3,11 @@
 pub mod audio;
 pub mod auth;
 pub mod catalog;
+pub mod discover;
+pub mod library;
+pub mod media;
 pub mod playback;
+pub mod playlists;
 pub mod web;
 
 use serde::Deserialize;

@@ -1,10 +1,17 @@
 //! The gateway's tests, one binary: each test runs its own gateway on port 0 against its own
-//! PostgreSQL database and a fake player-svc reached through a real mesh.
+//! PostgreSQL database, a fake player-svc, the real playlist-svc and stand-ins for search and
+//! reco, all reached through a real mesh.
 
 mod accounts_contract;
 mod audio;
 mod auth;
 mod catalog;
+mod discover;
 mod edge;
+mod grpc;
+mod grpc_web;
+mod media;
+mod playlists;
+mod services;
 mod support;
 mod upstream;

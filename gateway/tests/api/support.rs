@@ -16,6 +16,7 @@ use tunemesh_runtime::identity::{IdentitySettings, MeshIdentity};
 use tunemesh_runtime::postgres::PostgresSettings;
 use tunemesh_testkit::TestDatabase;
 
+use crate::services::{self, Services};
 use crate::upstream::{self, Upstream};
 
 /// The access-token key every test gateway uses, so tests can forge tokens against it.
@@ -30,6 +31,8 @@ pub struct TestGateway {
     pub addr: SocketAddr,
     /// The fake player-svc.
     pub upstream: Upstream,
+    /// playlist-svc and the search and reco stand-ins.
+    pub services: Services,
     client: reqwest::Client,
     shutdown: CancellationToken,
     _db: TestDatabase,
@@ -77,6 +80,8 @@ pub async fn spawn_with(mut settings: GatewaySettings) -> anyhow::Result<TestGat
     let db = tunemesh_testkit::test_database().await?;
     let registry = EmbeddedRegistry::new();
     let upstream = upstream::start(&registry, "player", mesh_identity()).await?;
+    let mesh = Mesh::new(Arc::new(registry.clone()), MeshSettings::default());
+    let services = services::start(&registry, &mesh, mesh_identity()).await?;
     let ctx = GatewayContext {
         storage: Storage::Production {
             postgres: PostgresSettings {
@@ -87,7 +92,7 @@ pub async fn spawn_with(mut settings: GatewaySettings) -> anyhow::Result<TestGat
             redis: Default::default(),
         },
         identity: mesh_identity(),
-        mesh: Mesh::new(Arc::new(registry), MeshSettings::default()),
+        mesh,
     };
     let gateway = Gateway::build(&settings, ctx).await?;
     let addr = gateway.local_addr();
@@ -96,6 +101,7 @@ pub async fn spawn_with(mut settings: GatewaySettings) -> anyhow::Result<TestGat
     Ok(TestGateway {
         addr,
         upstream,
+        services,
         client: reqwest::Client::new(),
         shutdown,
         _db: db,

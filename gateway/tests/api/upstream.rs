@@ -54,6 +54,46 @@ pub fn audio_bytes(start: u64, end: u64) -> Vec<u8> {
     (start..end).map(|i| (i % 251) as u8).collect()
 }
 
+/// Media segments per rendition; each lasts [`SEGMENT_SECONDS`] except the last.
+pub const SEGMENTS: u32 = 3;
+/// Length of a full media segment.
+pub const SEGMENT_SECONDS: i64 = 5;
+/// The segmented MIME type.
+pub const WEBM: &str = "audio/webm; codecs=\"opus\"";
+
+/// The bytes of a segment (`None`: the init segment) of a quality: different per quality
+/// and index, so a mixed-up segment shows.
+pub fn segment_bytes(quality: i32, index: Option<u32>) -> Vec<u8> {
+    let tag = index.map_or(255, |i| i as u8);
+    let mut bytes = vec![quality as u8, tag];
+    bytes.extend(std::iter::repeat_n(tag ^ 0x5a, 1000));
+    bytes
+}
+
+fn rendition_segments() -> Vec<player::AudioSegment> {
+    (0..SEGMENTS)
+        .map(|index| player::AudioSegment {
+            index,
+            start_time: Some(prost_types::Duration {
+                seconds: i64::from(index) * SEGMENT_SECONDS,
+                nanos: 0,
+            }),
+            duration: Some(if index + 1 < SEGMENTS {
+                prost_types::Duration {
+                    seconds: SEGMENT_SECONDS,
+                    nanos: 0,
+                }
+            } else {
+                prost_types::Duration {
+                    seconds: 2,
+                    nanos: 500_000_000,
+                }
+            }),
+            size_bytes: 1002,
+        })
+        .collect()
+}
+
 /// The track every test reads.
 pub fn sample_track(id: &str) -> catalog::Track {
     catalog::Track {
@@ -90,6 +130,7 @@ pub fn sample_track(id: &str) -> catalog::Track {
 }
 
 /// `GetTrack` answers by id: `missing` → NOT_FOUND, `down` → UNAVAILABLE, `slow` → late.
+/// `BatchGetTracks` knows every id except those starting with `missing`.
 #[tonic::async_trait]
 impl CatalogService for Fake {
     async fn get_track(
@@ -130,6 +171,22 @@ impl CatalogService for Fake {
         }))
     }
 
+    async fn batch_get_tracks(
+        &self,
+        request: Request<catalog::BatchGetTracksRequest>,
+    ) -> Result<Response<catalog::BatchGetTracksResponse>, Status> {
+        self.verify(&request)?;
+        let (missing, found): (Vec<String>, Vec<String>) = request
+            .into_inner()
+            .track_ids
+            .into_iter()
+            .partition(|id| id.starts_with("missing"));
+        Ok(Response::new(catalog::BatchGetTracksResponse {
+            tracks: found.iter().map(|id| sample_track(id)).collect(),
+            missing_track_ids: missing,
+        }))
+    }
+
     async fn get_artist(
         &self,
         request: Request<catalog::GetArtistRequest>,
@@ -165,15 +222,28 @@ impl PlayerService for Fake {
         let renditions = [catalog::AudioQuality::Normal, catalog::AudioQuality::High]
             .map(|quality| player::AudioRendition {
                 quality: quality.into(),
+                codec: player::AudioCodec::Opus.into(),
+                bitrate_bps: if quality == catalog::AudioQuality::High {
+                    96_000
+                } else {
+                    64_000
+                },
+                sample_rate_hz: 48_000,
+                channels: 2,
+                segmented_mime_type: WEBM.into(),
+                init_segment: segment_bytes(quality.into(), None),
+                segments: rendition_segments(),
                 progressive_mime_type: "audio/ogg; codecs=opus".into(),
                 progressive_size_bytes: AUDIO_SIZE,
-                ..Default::default()
             })
             .to_vec();
         Ok(Response::new(player::GetAudioManifestResponse {
             manifest: Some(player::AudioManifest {
                 track_id,
-                duration: None,
+                duration: Some(prost_types::Duration {
+                    seconds: 12,
+                    nanos: 500_000_000,
+                }),
                 renditions,
             }),
         }))
@@ -205,6 +275,66 @@ impl PlayerService for Fake {
             })
             .collect();
         Ok(Response::new(Box::pin(futures::stream::iter(chunks))))
+    }
+
+    async fn stream_audio(
+        &self,
+        request: Request<player::StreamAudioRequest>,
+    ) -> Result<Response<tonic::codegen::BoxStream<player::StreamAudioResponse>>, Status> {
+        use player::stream_audio_response::Message;
+        self.verify(&request)?;
+        let track_id = request.into_inner().track_id;
+        if track_id == "missing" {
+            return Err(Status::not_found("track missing not found"));
+        }
+        let header = Message::Header(player::AudioStreamHeader {
+            track_id,
+            mime_type: "audio/ogg; codecs=opus".into(),
+            total_bytes: AUDIO_SIZE,
+            ..Default::default()
+        });
+        let chunks = (0..AUDIO_SIZE).step_by(CHUNK).map(|offset| {
+            let stop = (offset + CHUNK as u64).min(AUDIO_SIZE);
+            Message::Chunk(player::AudioChunk {
+                byte_offset: offset,
+                data: audio_bytes(offset, stop),
+                media_time: None,
+            })
+        });
+        let messages: Vec<_> = std::iter::once(header)
+            .chain(chunks)
+            .map(|message| {
+                Ok(player::StreamAudioResponse {
+                    message: Some(message),
+                })
+            })
+            .collect();
+        Ok(Response::new(Box::pin(futures::stream::iter(messages))))
+    }
+
+    async fn get_audio_segment(
+        &self,
+        request: Request<player::GetAudioSegmentRequest>,
+    ) -> Result<Response<player::GetAudioSegmentResponse>, Status> {
+        use player::get_audio_segment_request::Segment;
+        self.verify(&request)?;
+        let request = request.into_inner();
+        let data = match request.segment {
+            Some(Segment::InitSegment(true)) => segment_bytes(request.quality, None),
+            Some(Segment::MediaSegmentIndex(i)) if i < SEGMENTS => {
+                segment_bytes(request.quality, Some(i))
+            }
+            Some(Segment::MediaSegmentIndex(_)) => {
+                return Err(Status::out_of_range("segment index past the last segment"));
+            }
+            _ => return Err(Status::invalid_argument("segment is required")),
+        };
+        Ok(Response::new(player::GetAudioSegmentResponse {
+            data,
+            mime_type: WEBM.into(),
+            start_time: None,
+            duration: None,
+        }))
     }
 
     async fn report_playback(

@@ -1,0 +1,176 @@
+//! Signed media links: an `<audio src>` cannot send a bearer header, so the gateway mints a
+//! short-lived token bound to one user, one track and one quality, carried in the link's
+//! `token` query parameter. The audio and segment routes take it instead of the header.
+//!
+//! The token is an HS256 JWT with audience `tunemesh-media` under a key derived from the
+//! access-token secret, so it is never accepted as an access token (other audience, other
+//! key) and an access token is never accepted here.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use tunemesh_runtime::identity::Caller;
+
+use super::tokens::{MAX_TOKEN_BYTES, TokenError};
+use crate::model::catalog::Quality;
+use crate::settings::AuthSettings;
+
+/// `aud` of every media token.
+const AUDIENCE: &str = "tunemesh-media";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    trk: String,
+    q: Quality,
+    aud: String,
+    exp: u64,
+}
+
+/// What a valid media token allows: `caller` may fetch `track_id` at `quality`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaGrant {
+    /// Who the link was minted for.
+    pub caller: Caller,
+    /// The only track it opens.
+    pub track_id: String,
+    /// The only quality it opens.
+    pub quality: Quality,
+}
+
+/// Mints and verifies media tokens.
+#[derive(Clone)]
+pub struct MediaTokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: Duration,
+}
+
+impl std::fmt::Debug for MediaTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MediaTokens")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MediaTokens {
+    /// Keys derived from the access-token secret.
+    pub fn new(settings: &AuthSettings) -> Self {
+        let key = Sha256::new()
+            .chain_update(b"tunemesh media link key\0")
+            .chain_update(settings.jwt_secret.expose_secret().as_bytes())
+            .finalize();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "aud", "sub"]);
+        validation.leeway = 0;
+        Self {
+            encoding: EncodingKey::from_secret(&key),
+            decoding: DecodingKey::from_secret(&key),
+            validation,
+            ttl: settings.media_link_ttl,
+        }
+    }
+
+    /// A token for `caller` to fetch `track_id` at `quality`, valid from `now_s` (seconds since
+    /// the epoch) for the configured lifetime; with its expiry.
+    pub fn mint(
+        &self,
+        caller: &Caller,
+        track_id: &str,
+        quality: Quality,
+        now_s: u64,
+    ) -> Result<(String, u64), jsonwebtoken::errors::Error> {
+        let exp = now_s.saturating_add(self.ttl.as_secs().max(1));
+        let claims = Claims {
+            sub: caller.user_id.clone(),
+            trk: track_id.to_owned(),
+            q: quality,
+            aud: AUDIENCE.to_owned(),
+            exp,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
+        Ok((token, exp))
+    }
+
+    /// What `token` allows, if it is genuine and current.
+    pub fn verify(&self, token: &str) -> Result<MediaGrant, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::Invalid);
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?;
+        let claims = data.claims;
+        if claims.sub.is_empty() {
+            return Err(TokenError::Invalid);
+        }
+        Ok(MediaGrant {
+            caller: Caller {
+                user_id: claims.sub,
+                // A link opens one file; it never carries the user's roles.
+                roles: Vec::new(),
+            },
+            track_id: claims.trk,
+            quality: claims.q,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::SecretString;
+
+    use super::*;
+
+    fn tokens(secret: &str) -> MediaTokens {
+        MediaTokens::new(&AuthSettings {
+            jwt_secret: SecretString::from(secret),
+            ..AuthSettings::default()
+        })
+    }
+
+    fn now() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+
+    #[test]
+    fn a_token_opens_exactly_its_track_and_quality() {
+        let media = tokens("a-secret-of-at-least-thirty-two-bytes!");
+        let ann = Caller {
+            user_id: "ann".into(),
+            roles: vec!["admin".into()],
+        };
+        let (token, exp) = media.mint(&ann, "t1", Quality::High, now()).expect("mint");
+        assert!(exp > now());
+        let grant = media.verify(&token).expect("valid");
+        assert_eq!(grant.track_id, "t1");
+        assert_eq!(grant.quality, Quality::High);
+        assert_eq!(grant.caller.user_id, "ann");
+        assert!(grant.caller.roles.is_empty());
+    }
+
+    #[test]
+    fn expired_forged_and_foreign_tokens_are_refused() {
+        let media = tokens("a-secret-of-at-least-thirty-two-bytes!");
+        let ann = Caller {
+            user_id: "ann".into(),
+            roles: vec![],
+        };
+        let (old, _) = media.mint(&ann, "t1", Quality::Low, 1_000).expect("mint");
+        assert!(matches!(media.verify(&old), Err(TokenError::Expired)));
+        let other = tokens("another-secret-of-thirty-two-bytes-or-more");
+        let (forged, _) = other.mint(&ann, "t1", Quality::Low, now()).expect("mint");
+        assert!(matches!(media.verify(&forged), Err(TokenError::Invalid)));
+        assert!(media.verify("x.y.z").is_err());
+    }
+}

@@ -1,0 +1,312 @@
+//! Playlists: create, read, list mine, change, delete, and their items, collaborators and
+//! followers, through `PlaylistService`. Writes may carry `expected_version` and answer 412
+//! when the playlist changed meanwhile; a private playlist of someone else is a 404.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use tunemesh_discovery::MeshChannel;
+use tunemesh_proto::playlist::v1 as pb;
+use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
+use utoipa::IntoParams;
+
+use super::{Paging, check_id};
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::model::catalog::next_page;
+use crate::model::playlist::{
+    AddedItems, ItemMove, LibraryPage, NewItems, NewPlaylist, Playlist, PlaylistChanges,
+    PlaylistPage, Version,
+};
+use crate::state::AppState;
+
+fn playlists(state: &AppState) -> PlaylistServiceClient<MeshChannel> {
+    PlaylistServiceClient::new(state.playlist())
+}
+
+fn missing() -> ApiError {
+    tracing::error!("playlist-svc answered without the playlist");
+    ApiError::new(tunemesh_runtime::ErrorCode::Internal, "internal error")
+}
+
+/// The optimistic-concurrency guard of writes without a body.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Expected {
+    /// Apply only if the playlist is still at this version (412 otherwise).
+    pub expected_version: Option<u64>,
+}
+
+/// Creates a playlist owned by the caller.
+#[utoipa::path(
+    post, path = "/v1/playlists", tag = "playlists", request_body = NewPlaylist,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = Playlist),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "a track does not exist", body = ErrorBody),
+    )
+)]
+pub async fn create(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiJson(body): ApiJson<NewPlaylist>,
+) -> Result<(StatusCode, Json<Playlist>), ApiError> {
+    let request = pb::CreatePlaylistRequest {
+        request_id: body.request_id,
+        name: body.name,
+        description: body.description,
+        public: body.public,
+        collaborative: body.collaborative,
+        track_ids: body.track_ids,
+    };
+    let answer = playlists(&state)
+        .create_playlist(state.downstream(&caller, request)?)
+        .await?
+        .into_inner();
+    let playlist = answer.playlist.ok_or_else(missing)?;
+    Ok((StatusCode::CREATED, Json(playlist.into())))
+}
+
+/// Lists the playlists in the caller's library: owned, collaborating on, followed.
+#[utoipa::path(
+    get, path = "/v1/me/playlists", tag = "playlists", params(Paging),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = LibraryPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    )
+)]
+pub async fn list_mine(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> Result<Json<LibraryPage>, ApiError> {
+    let (page_size, page_token) = paging.checked()?;
+    let request = pb::ListMyPlaylistsRequest {
+        page_size,
+        page_token,
+        relations: Vec::new(),
+    };
+    let page = playlists(&state)
+        .list_my_playlists(state.downstream(&caller, request)?)
+        .await?
+        .into_inner();
+    Ok(Json(page.into()))
+}
+
+/// Returns a playlist with one page of its items.
+#[utoipa::path(
+    get, path = "/v1/playlists/{id}", tag = "playlists",
+    params(("id" = String, Path, description = "playlist id"), Paging),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = PlaylistPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, description = "no such playlist, or a private one of someone else", body = ErrorBody),
+    )
+)]
+pub async fn get(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    ApiQuery(paging): ApiQuery<Paging>,
+) -> Result<Json<PlaylistPage>, ApiError> {
+    check_id("playlist id", &id)?;
+    let (page_size, page_token) = paging.checked()?;
+    let request = pb::GetPlaylistRequest {
+        playlist_id: id,
+        page_size,
+        page_token,
+    };
+    let answer = playlists(&state)
+        .get_playlist(state.downstream(&caller, request)?)
+        .await?
+        .into_inner();
+    Ok(Json(PlaylistPage {
+        playlist: answer.playlist.ok_or_else(missing)?.into(),
+        items: answer.items.into_iter().map(Into::into).collect(),
+        next_page_token: next_page(answer.next_page_token),
+    }))
+}
+
+/// Changes a playlist's name, description, visibility or collaborative flag.
+#[utoipa::path(
+    patch, path = "/v1/playlists/{id}", tag = "playlists", request_body = PlaylistChanges,
+    params(("id" = String, Path, description = "playlist id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Playlist),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, description = "the caller may read but not change it", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 412, description = "the playlist is no longer at expected_version", body = ErrorBody),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PlaylistChanges>,
+) -> Result<Json<Playlist>, ApiError> {
+    check_id("playlist id", &id)?;
+    let request = pb::UpdatePlaylistDetailsRequest {
+        playlist_id: id,
+        expected_version: body.expected_version,
+        name: body.name,
+        description: body.description,
+        public: body.public,
+        collaborative: body.collaborative,
+        cover_image_id: None,
+    };
+    let answer = playlists(&state)
+        .update_playlist_details(state.downstream(&caller, request)?)
+        .await?
+        .into_inner();
+    Ok(Json(answer.playlist.ok_or_else(missing)?.into()))
+}
+
+/// Deletes a playlist (owner only).
+#[utoipa::path(
+    delete, path = "/v1/playlists/{id}", tag = "playlists",
+    params(("id" = String, Path, description = "playlist id"), Expected),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 412, body = ErrorBody),
+    )
+)]
+pub async fn delete(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    ApiQuery(expected): ApiQuery<Expected>,
+) -> Result<StatusCode, ApiError> {
+    check_id("playlist id", &id)?;
+    let request = pb::DeletePlaylistRequest {
+        playlist_id: id,
+        expected_version: expected.expected_version,
+    };
+    playlists(&state)
+        .delete_playlist(state.downstream(&caller, request)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Adds tracks at a position (the end by default).
+#[utoipa::path(
+    post, path = "/v1/playlists/{id}/items", tag = "playlists", request_body = NewItems,
+    params(("id" = String, Path, description = "playlist id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = AddedItems),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, description = "no such playlist or track", body = ErrorBody),
+        (status = 412, body = ErrorBody),
+    )
+)]
+pub async fn add_items(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<NewItems>,
+) -> Result<(StatusCode, Json<AddedItems>), ApiError> {
+    check_id("playlist id", &id)?;
+    let track_ids: Vec<String> = body.track_id.into_iter().chain(body.track_ids).collect();
+    if track_ids.is_empty() {
+        return Err(ApiError::invalid("give track_id or track_ids"));
+    }
+    let request = pb::AddPlaylistItemsRequest {
+        playlist_id: id,
+        expected_version: body.expected_version,
+        track_ids,
+        position: body.position,
+    };
+    let answer = playlists(&state)
+        .add_playlist_items(state.downstream(&caller, request)?)
+        .await?
+        .into_inner();
+    Ok((
+        StatusCode::CREATED,
+        Json(AddedItems {
+            items: answer.items.into_iter().map(Into::into).collect(),
+            version: answer.version,
+        }),
+    ))
+}
+
+/// Removes one item.
+#[utoipa::path(
+    delete, path = "/v1/playlists/{id}/items/{item_id}", tag = "playlists",
+    params(
+        ("id" = String, Path, description = "playlist id"),
+        ("item_id" = String, Path, description = "item id"), Expected,
+    ),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Version),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 412, body = ErrorBody),
+    )
+)]
+pub async fn remove_item(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path((id, item_id)): Path<(String, String)>,
+    ApiQuery(expected): ApiQuery<Expected>,
+) -> Result<Json<Version>, ApiError> {
+    check_id("playlist id", &id)?;
+    check_id("item id", &item_id)?;
+    let request = pb::RemovePlaylistItemsRequest {
+        playlist_id: id,
+        expected_version: expected.expected_version,
+        item_ids: vec![item_id],
+    };
+    let answer = playlists(&state)
+        .remove_playlist_items(state.downstream(&caller, request)?)
+        .await?
+        .into_inner();
+    Ok(Json(Version {
+        version: answer.version,
+    }))
+}
+
+/// Moves a run of items before another position.
+#[utoipa::path(
+    post, path = "/v1/playlists/{id}/items/move", tag = "playlists", request_body = ItemMove,
+    params(("id" = String, Path, description = "playlist id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Version),
+        (status = 400, description = "positions out of range", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 412, body = ErrorBody),
+    )
+)]
+pub async fn move_items(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ItemMove>,
+) -> Result<Json<Version>, ApiError> {
+    check_id("playlist id", &id)?;
+    let request = pb::MovePlaylistItemsRequest {
+        playlist_id: id,
+        expected_version: body.expected_version,
+        range_start: body.range_start,
+        range_length: body.range_length.unwrap_or(1),
+        insert_before: body.insert_before,
+    };
+    let answer = playlists(&state)
+        .move_playlist_items(state.downstream(&caller, request)?)
+        .await?
+        .into_inner();
+    Ok(Json(Version {
+        version: answer.version,
+    }))
+}

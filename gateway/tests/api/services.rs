@@ -1,0 +1,205 @@
+//! What stands behind the gateway besides the fake player: the real playlist-svc (embedded
+//! storage in a temporary folder, embedded event bus) and small stand-ins for search-svc and
+//! reco-svc that verify the caller identity and answer canned results.
+
+use std::sync::{Arc, Mutex};
+
+use tokio_util::sync::CancellationToken;
+use tonic::{Request, Response, Status};
+use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registration, Registry};
+use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
+use tunemesh_proto::reco::v1 as reco;
+use tunemesh_proto::reco::v1::recommendation_service_server::{
+    RecommendationService, RecommendationServiceServer,
+};
+use tunemesh_proto::search::v1 as search;
+use tunemesh_proto::search::v1::search_service_server::{SearchService, SearchServiceServer};
+use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::{ServiceContext, Storage};
+
+use crate::upstream::sample_track;
+
+/// The running services; dropping it stops them.
+#[derive(Debug)]
+pub struct Services {
+    /// The last search request the stand-in saw.
+    pub last_search: Arc<Mutex<Option<search::SearchRequest>>>,
+    shutdown: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+#[derive(Clone)]
+struct Fakes {
+    identity: MeshIdentity,
+    last_search: Arc<Mutex<Option<search::SearchRequest>>>,
+}
+
+/// `Search` answers one track per query; the query `down` → UNAVAILABLE.
+#[tonic::async_trait]
+impl SearchService for Fakes {
+    async fn search(
+        &self,
+        request: Request<search::SearchRequest>,
+    ) -> Result<Response<search::SearchResponse>, Status> {
+        self.identity.caller(&request)?;
+        let request = request.into_inner();
+        if request.query == "down" {
+            return Err(Status::unavailable("index shard 3 at 10.0.0.9 down"));
+        }
+        *self
+            .last_search
+            .lock()
+            .map_err(|_| Status::internal("poisoned"))? = Some(request);
+        let track = sample_track("t1");
+        Ok(Response::new(search::SearchResponse {
+            results: vec![search::SearchResult {
+                item: Some(search::search_result::Item::Track(search::TrackSummary {
+                    id: track.id,
+                    title: track.title,
+                    artists: track.artists,
+                    album: track.album,
+                    duration: track.duration,
+                    cover: None,
+                })),
+                score: 1.5,
+                highlights: vec![search::Highlight {
+                    field: search::HighlightField::TrackTitle.into(),
+                    text: "Ascension".into(),
+                    ranges: vec![search::TextRange { start: 0, end: 3 }],
+                }],
+            }],
+            total_hits_estimate: 1,
+            next_page_token: String::new(),
+        }))
+    }
+}
+
+fn recommendation(track_id: &str, kind: reco::RecommendationReasonKind) -> reco::Recommendation {
+    reco::Recommendation {
+        track_id: track_id.to_owned(),
+        score: 0.5,
+        reason: Some(reco::RecommendationReason {
+            kind: kind.into(),
+            related_id: String::new(),
+            text: String::new(),
+        }),
+    }
+}
+
+/// Canned recommendations; the seed or track `missing` → NOT_FOUND, `new` → UNIMPLEMENTED
+/// (what reco-svc answered before it was built).
+#[tonic::async_trait]
+impl RecommendationService for Fakes {
+    async fn recommend(
+        &self,
+        request: Request<reco::RecommendRequest>,
+    ) -> Result<Response<reco::RecommendResponse>, Status> {
+        self.identity.caller(&request)?;
+        let limit = request.into_inner().limit.max(1);
+        Ok(Response::new(reco::RecommendResponse {
+            recommendations: (0..limit.min(3))
+                .map(|i| recommendation(&format!("t{i}"), reco::RecommendationReasonKind::Popular))
+                .collect(),
+        }))
+    }
+
+    async fn radio(
+        &self,
+        request: Request<reco::RadioRequest>,
+    ) -> Result<Response<reco::RadioResponse>, Status> {
+        self.identity.caller(&request)?;
+        let request = request.into_inner();
+        seed_status(&request.seed_track_id)?;
+        Ok(Response::new(reco::RadioResponse {
+            tracks: vec![recommendation(
+                "t9",
+                reco::RecommendationReasonKind::RadioSeed,
+            )],
+            next_page_token: "r2".into(),
+        }))
+    }
+
+    async fn similar_tracks(
+        &self,
+        request: Request<reco::SimilarTracksRequest>,
+    ) -> Result<Response<reco::SimilarTracksResponse>, Status> {
+        self.identity.caller(&request)?;
+        seed_status(&request.into_inner().track_id)?;
+        Ok(Response::new(reco::SimilarTracksResponse {
+            tracks: vec![recommendation(
+                "t8",
+                reco::RecommendationReasonKind::ListenersAlsoPlayed,
+            )],
+        }))
+    }
+}
+
+fn seed_status(track_id: &str) -> Result<(), Status> {
+    match track_id {
+        "missing" => Err(Status::not_found("track missing not found")),
+        "new" => Err(Status::unimplemented("not implemented")),
+        _ => Ok(()),
+    }
+}
+
+/// Starts the real playlist-svc and the stand-ins, registered in `registry`; `mesh` is how
+/// playlist-svc reaches the (fake) catalogue.
+pub async fn start(
+    registry: &EmbeddedRegistry,
+    mesh: &Mesh,
+    identity: MeshIdentity,
+) -> anyhow::Result<Services> {
+    let shutdown = CancellationToken::new();
+    let dir = tempfile::tempdir()?;
+    let bus = EmbeddedBus::open(&EmbeddedSettings::new(dir.path().join("events.sqlite"))).await?;
+    let ctx = ServiceContext {
+        grpc: tunemesh_testkit::grpc_settings(),
+        storage: Storage::Embedded {
+            data_dir: dir.path().to_owned(),
+        },
+        identity: identity.clone(),
+        mesh: mesh.clone(),
+    };
+    let playlist = tunemesh_playlist::build(&Default::default(), &ctx, Arc::new(bus)).await?;
+    let registry_dyn: Arc<dyn Registry> = Arc::new(registry.clone());
+    tokio::spawn(playlist.run_until(Some(registry_dyn), shutdown.clone()));
+
+    let fakes = Fakes {
+        identity,
+        last_search: Arc::default(),
+    };
+    for (name, server) in [
+        (
+            "search",
+            tonic::service::Routes::new(SearchServiceServer::new(fakes.clone())),
+        ),
+        (
+            "reco",
+            tonic::service::Routes::new(RecommendationServiceServer::new(fakes.clone())),
+        ),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let serve = tonic::transport::Server::builder()
+            .add_routes(server)
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                shutdown.clone().cancelled_owned(),
+            );
+        tokio::spawn(serve);
+        registry
+            .register(&Registration::for_service(name, addr, "test"))
+            .await?;
+    }
+    Ok(Services {
+        last_search: fakes.last_search,
+        shutdown,
+        _dir: dir,
+    })
+}
