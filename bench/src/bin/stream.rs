@@ -1,0 +1,426 @@
+//! Streaming: N concurrent `StreamAudio` consumers, each playing at real-time pace, against a
+//! player-svc in this process; and, in the same run, N readers of the same Ogg Opus files
+//! straight from disk at the same pace. Doubles N until a consumer starves (or `--max`).
+//!
+//! A consumer keeps `--ahead` seconds of audio buffered, like a player: it asks for more only
+//! when its buffer falls below that, and playback runs from its first chunk. It is starved
+//! when its buffered audio ahead of playback reaches zero before the track ends. Reported
+//! per N: time to first chunk p50/p99, starved consumers, and CPU per stream (this process's
+//! CPU from the kernel's accounting, server and clients together, over the phase).
+//!
+//! ```sh
+//! bash scripts/music.sh
+//! cargo run --release -p tunemesh-bench --bin stream -- [--seconds 20] [--start 16] [--max 4096]
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use futures::StreamExt as _;
+use tokio::io::AsyncReadExt as _;
+use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
+use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
+use tunemesh_player::PlayerSettings;
+use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
+use tunemesh_proto::catalog::v1::{AudioQuality, ListTracksRequest, ScanLibraryRequest};
+use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
+use tunemesh_proto::player::v1::{AudioContainer, StreamAudioRequest, stream_audio_response};
+use tunemesh_proto::tonic::Request;
+use tunemesh_proto::tonic::transport::Channel;
+use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::{ServiceContext, Storage};
+use tunemesh_testkit::{grpc_settings, spawn_app};
+
+#[path = "../media/cpu.rs"]
+mod cpu;
+
+const MUSIC: &str = "/usr/share/games/singularity/music";
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Wall-clock seconds each consumer plays.
+    #[arg(long, default_value_t = 20)]
+    seconds: u64,
+    /// Seconds of audio a consumer keeps buffered ahead of playback.
+    #[arg(long, default_value_t = 10.0)]
+    ahead: f64,
+    /// First N; then doubled.
+    #[arg(long, default_value_t = 16)]
+    start: usize,
+    /// Largest N tried.
+    #[arg(long, default_value_t = 4096)]
+    max: usize,
+    /// Tracks streamed (the first of singularity-music); consumers take them in turn.
+    #[arg(long, default_value_t = 4)]
+    tracks: usize,
+    /// gRPC connections the consumers share (HTTP/2 multiplexes the rest).
+    #[arg(long, default_value_t = 8)]
+    connections: usize,
+}
+
+/// One stored rendition: its track, its file on disk and its duration.
+#[derive(Debug, Clone)]
+struct Rendition {
+    track_id: String,
+    file: PathBuf,
+    duration: f64,
+}
+
+/// What one consumer saw.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    first_chunk: Option<Duration>,
+    starved: bool,
+}
+
+/// What one phase saw.
+#[derive(Debug)]
+struct Phase {
+    ttfc: Vec<Duration>,
+    starved: usize,
+    failed: usize,
+    cpu_per_stream: f64,
+}
+
+impl Phase {
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.ttfc.clone();
+        sorted.sort();
+        let at = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
+        sorted.get(at).copied().unwrap_or_default()
+    }
+
+    fn line(&self, name: &str, n: usize) -> String {
+        format!(
+            "{name:>6} N={n:>5}: first chunk p50 {:>7.2} ms p99 {:>7.2} ms; starved {}/{n}, \
+             failed {}; CPU per stream {:.3} % of a core",
+            self.percentile(0.5).as_secs_f64() * 1e3,
+            self.percentile(0.99).as_secs_f64() * 1e3,
+            self.starved,
+            self.failed,
+            self.cpu_per_stream * 100.0
+        )
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let work = tempfile::tempdir()?;
+    let (channels, identity, renditions) = start_player(&args, work.path()).await?;
+    println!(
+        "{} tracks at very_high 160 kbit/s Ogg Opus ({} connections); each consumer plays {} s \
+         keeping {} s ahead",
+        renditions.len(),
+        channels.len(),
+        args.seconds,
+        args.ahead
+    );
+    println!("load before: {}", cpu::load());
+    let mut n = args.start;
+    let mut largest_ok = (0, 0);
+    let (ahead, window) = (args.ahead, Duration::from_secs(args.seconds));
+    while n <= args.max {
+        let grpc = phase(n, |i| {
+            let client = PlayerServiceClient::new(channels[i % channels.len()].clone());
+            let request = request(&identity, &renditions[i % renditions.len()].track_id);
+            grpc_consumer(client, request, ahead, window)
+        })
+        .await;
+        let disk = phase(n, |i| {
+            disk_consumer(renditions[i % renditions.len()].clone(), ahead, window)
+        })
+        .await;
+        println!("{}", grpc.line("grpc", n));
+        println!("{}", disk.line("disk", n));
+        if grpc.starved == 0 && grpc.failed == 0 {
+            largest_ok.0 = n;
+        }
+        if disk.starved == 0 && disk.failed == 0 {
+            largest_ok.1 = n;
+        }
+        if grpc.starved > 0 || grpc.failed > 0 {
+            break;
+        }
+        n *= 2;
+    }
+    println!("load after: {}", cpu::load());
+    println!(
+        "largest N with no consumer starved: grpc {}, disk {} (tried up to {})",
+        largest_ok.0,
+        largest_ok.1,
+        n.min(args.max)
+    );
+    Ok(())
+}
+
+/// Runs `n` consumers at once and gathers what they saw and the CPU they cost.
+async fn phase<F, Fut>(n: usize, consumer: F) -> Phase
+where
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Seen>> + Send + 'static,
+{
+    let (started, cpu_started) = (Instant::now(), cpu::process());
+    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(consumer(i))).collect();
+    let (mut ttfc, mut starved, mut failed) = (Vec::with_capacity(n), 0, 0);
+    for task in tasks {
+        match task.await {
+            Ok(Ok(seen)) => {
+                ttfc.extend(seen.first_chunk);
+                starved += usize::from(seen.starved);
+            }
+            _ => failed += 1,
+        }
+    }
+    let (cpu, wall) = (
+        cpu::process() - cpu_started,
+        started.elapsed().as_secs_f64(),
+    );
+    Phase {
+        ttfc,
+        starved,
+        failed,
+        cpu_per_stream: cpu / wall / n as f64,
+    }
+}
+
+/// A listener's pacing: how much audio it holds and when playback passes it.
+struct Pacing {
+    first: Option<Instant>,
+    /// Media seconds received so far (from the start of the track).
+    received: f64,
+    ahead: f64,
+    starved: bool,
+}
+
+impl Pacing {
+    fn new(ahead: f64) -> Self {
+        Self {
+            first: None,
+            received: 0.0,
+            ahead,
+            starved: false,
+        }
+    }
+
+    /// Audio buffered ahead of playback now.
+    fn buffered(&self) -> f64 {
+        self.first
+            .map_or(f64::INFINITY, |f| self.received - f.elapsed().as_secs_f64())
+    }
+
+    /// Waits until the player wants more; returns how long the next read may take before
+    /// the buffer runs dry (None: no limit yet, nothing plays).
+    async fn want_more(&self) -> Option<Duration> {
+        let buffered = self.buffered();
+        if buffered.is_infinite() {
+            return None;
+        }
+        if buffered > self.ahead {
+            tokio::time::sleep(Duration::from_secs_f64(buffered - self.ahead)).await;
+        }
+        Some(Duration::from_secs_f64(self.buffered().max(0.0)))
+    }
+}
+
+async fn grpc_consumer(
+    mut client: PlayerServiceClient<Channel>,
+    request: Request<StreamAudioRequest>,
+    ahead: f64,
+    window: Duration,
+) -> anyhow::Result<Seen> {
+    let started = Instant::now();
+    let mut stream = client.stream_audio(request).await?.into_inner();
+    let (mut pacing, mut first_chunk) = (Pacing::new(ahead), None);
+    let (mut total_bytes, mut duration) = (1u64, 0.0);
+    while started.elapsed() < window {
+        let deadline = pacing.want_more().await;
+        let next = match deadline {
+            None => stream.next().await,
+            Some(limit) => match tokio::time::timeout(limit, stream.next()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    pacing.starved = true;
+                    break;
+                }
+            },
+        };
+        match next.transpose()?.and_then(|m| m.message) {
+            Some(stream_audio_response::Message::Header(h)) => {
+                total_bytes = h.total_bytes.max(1);
+                duration = h
+                    .duration
+                    .and_then(|d| Duration::try_from(d).ok())
+                    .map_or(0.0, |d| d.as_secs_f64());
+            }
+            Some(stream_audio_response::Message::Chunk(c)) => {
+                if first_chunk.is_none() {
+                    first_chunk = Some(started.elapsed());
+                    pacing.first = Some(Instant::now());
+                }
+                let end = (c.byte_offset + c.data.len() as u64) as f64 / total_bytes as f64;
+                pacing.received = end * duration;
+            }
+            None => break, // the whole track arrived: nothing can starve it now
+        }
+    }
+    Ok(Seen {
+        first_chunk,
+        starved: pacing.starved,
+    })
+}
+
+async fn disk_consumer(rendition: Rendition, ahead: f64, window: Duration) -> anyhow::Result<Seen> {
+    let started = Instant::now();
+    let mut file = tokio::fs::File::open(&rendition.file).await?;
+    let size = file.metadata().await?.len().max(1);
+    let (mut pacing, mut first_chunk, mut read) = (Pacing::new(ahead), None, 0u64);
+    let mut buffer = vec![0u8; 64 * 1024];
+    while started.elapsed() < window {
+        let deadline = pacing.want_more().await;
+        let next = file.read(&mut buffer);
+        let n = match deadline {
+            None => next.await?,
+            Some(limit) => match tokio::time::timeout(limit, next).await {
+                Ok(n) => n?,
+                Err(_) => {
+                    pacing.starved = true;
+                    break;
+                }
+            },
+        };
+        if n == 0 {
+            break;
+        }
+        if first_chunk.is_none() {
+            first_chunk = Some(started.elapsed());
+            pacing.first = Some(Instant::now());
+        }
+        read += n as u64;
+        pacing.received = read as f64 / size as f64 * rendition.duration;
+    }
+    Ok(Seen {
+        first_chunk,
+        starved: pacing.starved,
+    })
+}
+
+fn request(identity: &MeshIdentity, track_id: &str) -> Request<StreamAudioRequest> {
+    let message = StreamAudioRequest {
+        track_id: track_id.to_owned(),
+        quality: AudioQuality::VeryHigh as i32,
+        start_position: None,
+        container: AudioContainer::Ogg as i32,
+    };
+    admin(identity, message).unwrap_or_else(|e| panic!("cannot mint identity: {e}"))
+}
+
+/// Starts the player, ingests the tracks, and finds their renditions on disk.
+async fn start_player(
+    args: &Args,
+    work: &Path,
+) -> anyhow::Result<(Vec<Channel>, MeshIdentity, Vec<Rendition>)> {
+    let library = work.join("library");
+    std::fs::create_dir_all(&library)?;
+    let mut sources: Vec<PathBuf> = std::fs::read_dir(MUSIC)
+        .map_err(|e| anyhow::anyhow!("{MUSIC}: {e}: run scripts/music.sh"))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "ogg"))
+        .collect();
+    sources.sort();
+    for source in sources.iter().take(args.tracks) {
+        std::fs::copy(source, library.join(source.file_name().unwrap_or_default()))?;
+    }
+    let blobs = work.join("blobs");
+    let settings = PlayerSettings {
+        blob_dir: Some(blobs.clone()),
+        scan_roots: vec![library.clone()],
+        qualities: vec!["very_high".to_owned()],
+        ..PlayerSettings::default()
+    };
+    let identity = MeshIdentity::new(&IdentitySettings::default());
+    let ctx = ServiceContext {
+        grpc: grpc_settings(),
+        storage: Storage::Embedded {
+            data_dir: work.to_owned(),
+        },
+        identity: identity.clone(),
+        mesh: Mesh::new(
+            Arc::new(EmbeddedRegistry::default()),
+            MeshSettings::default(),
+        ),
+    };
+    let bus =
+        Arc::new(EmbeddedBus::open(&EmbeddedSettings::new(work.join("events.sqlite"))).await?);
+    let app = spawn_app(tunemesh_player::build(&settings, &ctx, bus).await?, None);
+    let mut channels = Vec::new();
+    for _ in 0..args.connections.max(1) {
+        channels.push(app.channel().await?);
+    }
+    // Leaked: the server runs until the process exits.
+    std::mem::forget(app);
+    let mut scan = IngestServiceClient::new(channels[0].clone())
+        .scan_library(admin(
+            &identity,
+            ScanLibraryRequest {
+                path: library.display().to_string(),
+            },
+        )?)
+        .await?
+        .into_inner();
+    while let Some(message) = scan.next().await {
+        let message = message?;
+        println!("ingested {}", message.file_path);
+    }
+    let tracks = CatalogServiceClient::new(channels[0].clone())
+        .list_tracks(admin(&identity, ListTracksRequest::default())?)
+        .await?
+        .into_inner()
+        .tracks;
+    let files = ogg_files(&blobs)?;
+    let renditions = tracks
+        .iter()
+        .filter_map(|t| {
+            let file = files
+                .iter()
+                .find(|f| f.to_string_lossy().contains(&format!("/{}/", t.id)))?;
+            Some(Rendition {
+                track_id: t.id.clone(),
+                file: file.clone(),
+                duration: t
+                    .duration
+                    .and_then(|d| Duration::try_from(d).ok())
+                    .map_or(0.0, |d| d.as_secs_f64()),
+            })
+        })
+        .collect::<Vec<_>>();
+    anyhow::ensure!(!renditions.is_empty(), "no track was ingested");
+    Ok((channels, identity, renditions))
+}
+
+/// `message` from an admin of this benchmark.
+fn admin<T>(identity: &MeshIdentity, message: T) -> anyhow::Result<Request<T>> {
+    let mut request = Request::new(message);
+    let caller = Caller {
+        user_id: "bench".to_owned(),
+        roles: vec!["admin".to_owned()],
+    };
+    identity.attach(&caller, request.metadata_mut())?;
+    Ok(request)
+}
+
+fn ogg_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            found.extend(ogg_files(&path)?);
+        } else if path.file_name().is_some_and(|n| n == "audio.ogg") {
+            found.push(path);
+        }
+    }
+    Ok(found)
+}
