@@ -64,6 +64,9 @@ pub enum BuildError {
     /// The argon2 settings are unusable.
     #[error("invalid gateway.auth settings")]
     Hash(#[from] HashError),
+    /// A trusted proxy is malformed.
+    #[error("invalid gateway.rate_limits settings")]
+    TrustedProxy(#[from] crate::ratelimit::InvalidCidr),
     /// A CORS origin is malformed.
     #[error("invalid gateway.http settings")]
     Cors(#[from] InvalidOrigin),
@@ -90,7 +93,7 @@ impl Gateway {
         let tokens = AccessTokens::new(&settings.auth)?;
         let passwords = Passwords::new(&settings.auth).await?;
         let auth = Auth::new(store, passwords, tokens.clone(), settings.auth.refresh_ttl);
-        let limits = Limits::new(&settings.rate_limits);
+        let limits = Limits::new(&settings.rate_limits)?;
         let grpc = crate::grpc::edge(ProxyParts {
             routes: GrpcRoutes::new(settings),
             tokens,

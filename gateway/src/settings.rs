@@ -146,6 +146,9 @@ pub struct RateLimitSettings {
     pub per_user: Quota,
     /// Sign-up, login and refresh, per client address: strict, against password guessing.
     pub auth_per_ip: Quota,
+    /// Proxies in front of the gateway (`10.0.0.0/8`, `fd00::/8`, or single addresses)
+    /// whose `X-Forwarded-For` names the client; from anyone else the header is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for RateLimitSettings {
@@ -163,6 +166,7 @@ impl Default for RateLimitSettings {
                 per_minute: 10,
                 burst: 5,
             },
+            trusted_proxies: Vec::new(),
         }
     }
 }

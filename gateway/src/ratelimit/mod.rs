@@ -7,6 +7,7 @@
 //! on every request). Idle buckets are dropped by [`Limits::prune`], which the gateway runs
 //! every minute, so memory follows the number of recently active clients.
 
+pub mod client_ip;
 mod layer;
 
 use std::hash::Hash;
@@ -18,6 +19,7 @@ use axum::extract::ConnectInfo;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
+pub use client_ip::{Cidr, InvalidCidr};
 pub use layer::{limit_auth_by_ip, limit_by_ip, limit_by_user};
 
 use crate::error::ApiError;
@@ -75,26 +77,40 @@ pub struct Limits {
     pub auth_per_ip: Limiter<IpAddr>,
     /// Authenticated requests, by user id.
     pub per_user: Limiter<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    trusted_proxies: Vec<Cidr>,
 }
 
 impl Limits {
-    /// Limiters with the configured quotas.
-    pub fn new(settings: &RateLimitSettings) -> Arc<Self> {
-        Arc::new(Self {
+    /// Limiters with the configured quotas; fails on a malformed trusted proxy.
+    pub fn new(settings: &RateLimitSettings) -> Result<Arc<Self>, InvalidCidr> {
+        let trusted_proxies = settings
+            .trusted_proxies
+            .iter()
+            .map(|cidr| Cidr::parse(cidr))
+            .collect::<Result<_, _>>()?;
+        Ok(Arc::new(Self {
             per_ip: Limiter::new(settings.per_ip),
             auth_per_ip: Limiter::new(settings.auth_per_ip),
             per_user: Limiter::new(settings.per_user),
-        })
+            trusted_proxies,
+        }))
     }
 
     /// The rate-limit key of the client sending `request`: the peer address of the
-    /// connection. Forwarded-for headers are not trusted: any client can write them.
+    /// connection, or the address a trusted proxy reports (see [`client_ip`]).
     pub fn client<B>(&self, request: &http::Request<B>) -> IpAddr {
         let peer = request
             .extensions()
             .get::<ConnectInfo<SocketAddr>>()
             .map_or(SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)), |info| info.0);
-        client_key(peer)
+        let forwarded = request
+            .headers()
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let ip = client_ip::client_ip(peer.ip(), forwarded, &self.trusted_proxies);
+        client_key(SocketAddr::new(ip, 0))
     }
 
     /// Drops the buckets that are full again (their clients went quiet).

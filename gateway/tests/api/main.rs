@@ -12,6 +12,7 @@ mod grpc;
 mod grpc_web;
 mod media;
 mod playlists;
+mod proxies;
 mod services;
 mod support;
 mod upstream;
