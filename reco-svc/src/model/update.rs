@@ -159,7 +159,8 @@ mod tests {
         }
     }
 
-    fn pairs(batch: &WriteBatch) -> Vec<(String, String)> {
+    /// The co-listening writes of a batch: (track, neighbour, weight).
+    fn weighted_pairs(batch: &WriteBatch) -> Vec<(String, String, f64)> {
         batch
             .ops
             .iter()
@@ -167,10 +168,18 @@ mod tests {
                 Op::Decay {
                     key: SetKey::Neighbours(of),
                     member,
+                    weight,
                     ..
-                } => Some((of.clone(), member.clone())),
+                } => Some((of.clone(), member.clone(), *weight)),
                 _ => None,
             })
+            .collect()
+    }
+
+    fn pairs(batch: &WriteBatch) -> Vec<(String, String)> {
+        weighted_pairs(batch)
+            .into_iter()
+            .map(|(of, member, _)| (of, member))
             .collect()
     }
 
@@ -199,18 +208,10 @@ mod tests {
             ],
         };
         let batch = plan_listen(&play("b", 100 * MIN), &listener, &ModelParams::default());
-        let weights: Vec<(String, f64)> = batch
-            .ops
-            .iter()
-            .filter_map(|op| match op {
-                Op::Decay {
-                    key: SetKey::Neighbours(of),
-                    member,
-                    weight,
-                    ..
-                } if of == "b" => Some((member.clone(), *weight)),
-                _ => None,
-            })
+        let weights: Vec<(String, f64)> = weighted_pairs(&batch)
+            .into_iter()
+            .filter(|(of, _, _)| of == "b")
+            .map(|(_, member, weight)| (member, weight))
             .collect();
         assert_eq!(weights.len(), 2);
         assert_eq!(weights[0].0, "near");
