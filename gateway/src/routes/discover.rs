@@ -10,7 +10,7 @@ use tunemesh_proto::search::v1 as search;
 use tunemesh_proto::search::v1::search_service_client::SearchServiceClient;
 use utoipa::IntoParams;
 
-use super::check_id;
+use super::{check_id, check_page_token};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiQuery;
@@ -21,8 +21,6 @@ use crate::state::AppState;
 const QUERY_MAX_CHARS: usize = 256;
 /// Most results of one page.
 const LIMIT_MAX: u32 = 100;
-/// Longest page token passed on.
-const TOKEN_MAX: usize = 1024;
 
 /// Query of `GET /v1/search`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -46,16 +44,6 @@ fn limit(limit: Option<u32>) -> Result<u32, ApiError> {
             "limit must be between 1 and {LIMIT_MAX}"
         ))),
     }
-}
-
-fn page_token(token: Option<String>) -> Result<String, ApiError> {
-    let token = token.unwrap_or_default();
-    if token.len() > TOKEN_MAX || !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(ApiError::invalid(
-            "page_token is not a token this api issued",
-        ));
-    }
-    Ok(token)
 }
 
 /// Searches tracks, albums and artists.
@@ -96,7 +84,7 @@ pub async fn search(
         query: query.q,
         types,
         page_size: i32::try_from(limit(query.limit)?).unwrap_or(0),
-        page_token: page_token(query.page_token)?,
+        page_token: check_page_token(query.page_token)?,
     };
     let page = SearchServiceClient::new(state.search())
         .search(state.downstream(&caller, request)?)
@@ -178,7 +166,7 @@ pub async fn radio(
     let request = reco::RadioRequest {
         seed_track_id: track_id,
         limit: limit(query.limit)?,
-        page_token: page_token(query.page_token)?,
+        page_token: check_page_token(query.page_token)?,
     };
     let answer = reco(&state)
         .radio(state.downstream(&caller, request)?)

@@ -58,12 +58,17 @@ impl Paging {
                 "page_size must be between 1 and {PAGE_SIZE_MAX}"
             )));
         }
-        let token = self.page_token.unwrap_or_default();
-        if token.len() > PAGE_TOKEN_MAX || !token.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ApiError::invalid(
-                "page_token is not a token this api issued",
-            ));
-        }
-        Ok((size, token))
+        Ok((size, check_page_token(self.page_token)?))
     }
+}
+
+/// A page token to pass on ("" for the first page), after bounds checks.
+pub fn check_page_token(token: Option<String>) -> Result<String, ApiError> {
+    let token = token.unwrap_or_default();
+    if token.len() > PAGE_TOKEN_MAX || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::invalid(
+            "page_token is not a token this api issued",
+        ));
+    }
+    Ok(token)
 }

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 
-use crate::support::{self, TestGateway, error_code, status_and_json, text};
+use crate::support::{self, TestGateway, error_code, header, status_and_json, text};
 use crate::upstream::{AUDIO_SIZE, audio_bytes};
 
 const PATH: &str = "/v1/tracks/t1/audio";
@@ -18,15 +18,6 @@ async fn fetch(
         request = request.header(*name, *value);
     }
     Ok(request.send().await?)
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use tunemesh_gateway::auth::MediaTokens;
 use tunemesh_gateway::model::catalog::Quality;
 use tunemesh_runtime::identity::Caller;
 
-use crate::support::{self, TestGateway, error_code, status_and_json, text};
+use crate::support::{self, TestGateway, error_code, header, status_and_json, text};
 use crate::upstream::{AUDIO_SIZE, SEGMENTS, WEBM, audio_bytes, segment_bytes};
 
 async fn token(gateway: &TestGateway) -> anyhow::Result<(String, String)> {
@@ -15,15 +15,6 @@ async fn token(gateway: &TestGateway) -> anyhow::Result<(String, String)> {
         text(&session, "/access_token").to_owned(),
         text(&session, "/user_id").to_owned(),
     ))
-}
-
-fn header(response: &reqwest::Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[tokio::test]

@@ -148,6 +148,16 @@ pub async fn status_and_json(response: Response) -> anyhow::Result<(u16, Value)>
     Ok((status, response.json().await?))
 }
 
+/// A response header as text, or "".
+pub fn header(response: &Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// A string field of a JSON value, or "".
 pub fn text<'a>(value: &'a Value, pointer: &str) -> &'a str {
     value
