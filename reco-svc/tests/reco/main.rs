@@ -4,5 +4,6 @@
 //! Needs `bash scripts/servers.sh` (Redis, NATS JetStream) and `source .servers/env`.
 
 mod contract;
+mod embedded;
 mod service;
 mod support;

@@ -236,11 +236,17 @@ pub fn track_added(id: &str, artist: &str) -> CatalogEvent {
 /// Listening sessions of several other users, so tracks have neighbours: each user plays
 /// every track of one group in a row.
 pub async fn seed_sessions(bus: &TestBus, groups: &[&[&str]]) -> anyhow::Result<()> {
+    seed_sessions_on(&bus.bus, groups).await
+}
+
+/// [`seed_sessions`] on any bus.
+pub async fn seed_sessions_on(bus: &Arc<dyn EventBus>, groups: &[&[&str]]) -> anyhow::Result<()> {
     for (g, group) in groups.iter().enumerate() {
         for u in 0..3 {
             let user = format!("other-{g}-{u}");
             for track in *group {
-                bus.publish(&play(&user, track)).await?;
+                bus.publish(&Envelope::from_event(&play(&user, track))?)
+                    .await?;
             }
         }
     }
