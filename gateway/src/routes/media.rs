@@ -26,8 +26,10 @@ use crate::model::catalog::{Quality, millis};
 use crate::model::media::{Manifest, ManifestQuality, ManifestSegment, MediaLink, Progressive};
 use crate::state::AppState;
 
-/// Segments never change (new audio is a new track), so any cache may keep them for good.
-const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Segments never change (new audio is a new track), so the listener's browser keeps them for
+/// good; `private` because they are served only to a signed-in caller, and a shared cache
+/// (a CDN) would otherwise hand them to anyone without a token.
+const IMMUTABLE: &str = "private, max-age=31536000, immutable";
 
 /// The manifest of track `id` from player-svc.
 pub async fn fetch_manifest(

@@ -65,7 +65,7 @@ async fn segments_are_immutable_webm_with_a_strong_etag() -> anyhow::Result<()> 
         assert!(header(&response, "content-type").starts_with("audio/webm"));
         assert_eq!(
             header(&response, "cache-control"),
-            "public, max-age=31536000, immutable"
+            "private, max-age=31536000, immutable"
         );
         let etag = header(&response, "etag");
         assert!(etag.starts_with('"') && etag.len() > 10, "{etag}");
