@@ -256,6 +256,8 @@ impl Cluster {
         if service == "search" {
             let dir = o.dir.join(format!("search-{index}"));
             set("SEARCH__INDEX_DIR", path_text(&dir)?);
+            // Its durable consumers are named after it; the host name would be shared.
+            set("SEARCH__REPLICA", format!("search-{index}"));
         }
         env.extend(o.env.iter().cloned());
         let mut replica = Replica {
