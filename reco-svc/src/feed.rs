@@ -17,6 +17,8 @@ use std::time::{Duration, SystemTime};
 use async_trait::async_trait;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tunemesh_events::consumer::{Handler, HandlerError, RunSettings, run_consumer};
 use tunemesh_events::{ConsumerSpec, Envelope, EventBus};
 use tunemesh_proto::events::v1::{CatalogEvent, PlayEvent, catalog_event};
@@ -163,6 +165,16 @@ struct PlayHandler {
 #[async_trait]
 impl Handler for PlayHandler {
     async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
+        let span = tracing::info_span!("reco.apply_play", event_id = %envelope.id);
+        // Continue the trace of the request that caused the play (carried in the event's
+        // headers); a span that cannot be re-parented only starts its own trace.
+        let _ = span.set_parent(envelope.trace_context());
+        self.apply(envelope).instrument(span).await
+    }
+}
+
+impl PlayHandler {
+    async fn apply(&self, envelope: &Envelope) -> Result<(), HandlerError> {
         let event: PlayEvent = envelope.decode()?;
         let Some(listen) = Listen::from_event(&event, &envelope.id, envelope.occurred_at_millis())
         else {
