@@ -36,6 +36,9 @@ pub fn app(
     let rest = router(state, limits, readiness, http);
     let cors = layers::cors::layer(&http.cors_allowed_origins)?;
     let app = ServiceBuilder::new()
+        // Outermost: one span (continuing the client's trace) and one count per request,
+        // whatever answers it.
+        .layer(layers::observe::ObserveLayer)
         // CORS answers preflights itself, so it wraps everything, security headers included.
         .option_layer(cors)
         // So every answer (errors, 429s and gRPC included) carries them.

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tunemesh_discovery::{Mesh, MeshChannel};
+use tunemesh_discovery::{Mesh, MeshChannel, RetryChannel};
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
 use crate::auth::{Auth, MediaTokens};
@@ -65,9 +65,17 @@ impl AppState {
         &self.inner.auth
     }
 
-    /// The channel to the service serving the catalogue and audio.
-    pub fn player(&self) -> MeshChannel {
-        self.inner.mesh.channel(&self.inner.player_upstream)
+    /// The channel to the service serving the catalogue and audio. Its reads are idempotent
+    /// and `ReportPlayback` is idempotent per (session, sequence), so a call that met a replica
+    /// that just died is retried on another (within the mesh's retry budget and the deadline).
+    pub fn player(&self) -> RetryChannel {
+        self.inner
+            .mesh
+            .channel(&self.inner.player_upstream)
+            .retrying([
+                "/tunemesh.catalog.v1.CatalogService/",
+                "/tunemesh.player.v1.PlayerService/",
+            ])
     }
 
     /// The channel to the service serving playlists and liked songs.

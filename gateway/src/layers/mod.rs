@@ -2,5 +2,6 @@
 
 pub mod cors;
 pub mod grpc_switch;
+pub mod observe;
 pub mod security_headers;
 pub mod timeout;

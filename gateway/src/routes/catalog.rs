@@ -15,7 +15,7 @@ use crate::extract::ApiQuery;
 use crate::model::catalog::{Album, AlbumPage, Artist, ArtistPage, Track, TrackPage, next_page};
 use crate::state::AppState;
 
-fn catalog(state: &AppState) -> CatalogServiceClient<tunemesh_discovery::MeshChannel> {
+fn catalog(state: &AppState) -> CatalogServiceClient<tunemesh_discovery::RetryChannel> {
     CatalogServiceClient::new(state.player())
 }
 

@@ -1,0 +1,151 @@
+//! The edge's span and metrics per request: every call, REST or gRPC, runs inside an
+//! `http.server` span that continues the client's W3C trace (so the mesh channel's `traceparent`
+//! carries one trace from the edge through every service), and is counted by kind and status,
+//! with its latency to the response head. For audio that latency is the time to first byte.
+
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::Body;
+use futures::future::{BoxFuture, FutureExt as _};
+use http::{Request, Response};
+use tower::{Layer, Service};
+use tracing::Instrument as _;
+use tunemesh_runtime::trace_context;
+
+use crate::layers::grpc_switch::is_grpc;
+
+/// Requests answered, by `kind`, `method` and `status` (the HTTP status class, e.g. `2xx`).
+pub const REQUESTS_TOTAL: &str = "tunemesh_gateway_requests_total";
+/// Seconds from the request to the response head, by `kind`. Audio and segment bodies stream
+/// after the head, so for them this is the time to the first audio byte.
+pub const RESPONSE_HEAD_SECONDS: &str = "tunemesh_gateway_response_head_seconds";
+
+/// Wraps the edge with [`Observe`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ObserveLayer;
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe { inner }
+    }
+}
+
+/// See [`ObserveLayer`].
+#[derive(Debug, Clone)]
+pub struct Observe<S> {
+    inner: S,
+}
+
+impl<S, B> Service<Request<Body>> for Observe<S>
+where
+    S: Service<Request<Body>, Response = Response<B>> + Send,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let kind = kind_of(&request);
+        let method = request.method().as_str().to_owned();
+        // The raw path is an attribute, never a metric label: ids would explode cardinality.
+        let span = tracing::info_span!(
+            "http.server",
+            otel.name = %format_args!("{method} {kind}"),
+            otel.kind = "server",
+            http.request.method = %method,
+            url.path = %request.uri().path(),
+            http.response.status_code = tracing::field::Empty,
+        );
+        trace_context::continue_from_headers(&span, request.headers());
+        let started = Instant::now();
+        let answer = self.inner.call(request).instrument(span.clone());
+        async move {
+            let result = answer.await;
+            let status = match &result {
+                Ok(response) => {
+                    span.record("http.response.status_code", response.status().as_u16());
+                    status_class(response.status().as_u16())
+                }
+                Err(_) => "error",
+            };
+            metrics::histogram!(RESPONSE_HEAD_SECONDS, "kind" => kind).record(started.elapsed());
+            metrics::counter!(REQUESTS_TOTAL, "kind" => kind, "method" => method, "status" => status)
+                .increment(1);
+            result
+        }
+        .boxed()
+    }
+}
+
+/// A small closed set of labels: what sort of work the request is.
+fn kind_of<B>(request: &Request<B>) -> &'static str {
+    let path = request.uri().path();
+    if is_grpc(request) {
+        "grpc"
+    } else if path.starts_with("/v1/tracks/")
+        && (path.ends_with("/audio") || path.contains("/segments/"))
+    {
+        "audio"
+    } else if path.starts_with("/v1/") {
+        "api"
+    } else if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        "admin"
+    } else {
+        "web"
+    }
+}
+
+fn status_class(status: u16) -> &'static str {
+    match status {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str, content_type: Option<&str>) -> Request<()> {
+        let mut builder = Request::builder().uri(path);
+        if let Some(value) = content_type {
+            builder = builder.header(http::header::CONTENT_TYPE, value);
+        }
+        builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn requests_are_sorted_into_a_few_kinds() {
+        assert_eq!(kind_of(&request("/v1/tracks/t1/audio", None)), "audio");
+        assert_eq!(
+            kind_of(&request("/v1/tracks/t1/segments/high/3", None)),
+            "audio"
+        );
+        assert_eq!(kind_of(&request("/v1/tracks/t1", None)), "api");
+        assert_eq!(kind_of(&request("/readyz", None)), "admin");
+        assert_eq!(kind_of(&request("/", None)), "web");
+        let grpc = request(
+            "/tunemesh.search.v1.SearchService/Search",
+            Some("application/grpc-web+proto"),
+        );
+        assert_eq!(kind_of(&grpc), "grpc");
+    }
+
+    #[test]
+    fn statuses_are_counted_by_class() {
+        assert_eq!(status_class(206), "2xx");
+        assert_eq!(status_class(429), "4xx");
+        assert_eq!(status_class(503), "5xx");
+    }
+}
