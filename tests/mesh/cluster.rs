@@ -32,11 +32,10 @@ pub(crate) use client::Listener;
 use client::music_folder;
 use load::Fixture;
 
-/// Passes once the gateway retries idempotent player calls on another replica (its player
+/// Relies on the gateway retrying idempotent player calls on another replica (its player
 /// channel `.retrying([...CatalogService/, ...PlayerService/])`): without that, calls the
 /// gateway sends to a just-killed player fail with 503 until its breaker or Consul drops it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "the gateway does not retry idempotent calls yet; run with --ignored"]
 async fn a_two_replica_cluster_loses_no_request_and_no_event_when_replicas_are_killed()
 -> anyhow::Result<()> {
     tunemesh_testkit::init_tracing();

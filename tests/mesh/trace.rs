@@ -1,8 +1,7 @@
 //! One play followed across processes: a cluster exporting spans over OTLP/gRPC to a receiver
-//! inside the test. What holds today: player-svc's ReportPlayback span and the play event on
-//! JetStream (its `traceparent` header, written to the outbox in the same transaction) share one
-//! trace. The whole chain gateway -> player-svc -> outbox -> JetStream -> reco-svc is asserted by
-//! an ignored test until the gateway starts traces and consumers continue them.
+//! inside the test. player-svc's ReportPlayback span and the play event on JetStream (its
+//! `traceparent` header, written to the outbox in the same transaction) share one trace, and
+//! that trace runs gateway -> player-svc -> outbox -> JetStream -> reco-svc.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -81,14 +80,10 @@ async fn a_play_report_s_trace_travels_with_its_event_through_the_outbox_and_jet
     Ok(())
 }
 
-/// The whole chain the issue asks for. Missing today, so ignored (run with `--ignored`):
-/// - the gateway opens no span for an HTTP request (no request span or tower-http
-///   `TraceLayer` in `gateway/src/router.rs`), so `tunemesh_discovery::mesh::trace::inject`
-///   finds no current span and sends no `traceparent`: the trace starts in player-svc;
-/// - no consumer continues an event's trace: `tunemesh_events::consumer` never calls
-///   `span.set_parent(envelope.trace_context())` (and reco-svc does not consume plays yet).
+/// The whole chain: the gateway's request span (gateway/src/layers/observe.rs) is the root,
+/// the mesh channel carries its `traceparent` to player-svc, the outbox row and the JetStream
+/// message carry it on, and reco-svc's feed continues it when it applies the play.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "the gateway starts no trace and consumers do not continue the event's traceparent"]
 async fn one_play_is_one_trace_from_the_gateway_through_jetstream_into_reco() -> anyhow::Result<()>
 {
     let services = traced_play().await?;
