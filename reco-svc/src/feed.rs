@@ -79,6 +79,7 @@ impl Feed {
         };
         let catalog = CatalogHandler {
             store: self.store.clone(),
+            params: self.settings.model.clone(),
             consumer: self.catalog_consumer.clone(),
         };
         tokio::join!(
@@ -209,9 +210,11 @@ impl PlayHandler {
     }
 }
 
-/// Applies catalogue events: the track's artist and title, newest update wins.
+/// Applies catalogue events: the track's artist and title, newest update wins; a new track
+/// also gets its first, small share of popularity.
 struct CatalogHandler {
     store: Arc<dyn RecoStore>,
+    params: ModelParams,
     consumer: String,
 }
 
@@ -219,12 +222,13 @@ struct CatalogHandler {
 impl Handler for CatalogHandler {
     async fn handle(&self, envelope: &Envelope) -> Result<(), HandlerError> {
         let event: CatalogEvent = envelope.decode()?;
-        let track = match event.event {
-            Some(catalog_event::Event::TrackAdded(added)) => added.track,
-            Some(catalog_event::Event::TrackUpdated(updated)) => updated.track,
-            None => None,
+        let (track, added) = match event.event {
+            Some(catalog_event::Event::TrackAdded(added)) => (added.track, true),
+            Some(catalog_event::Event::TrackUpdated(updated)) => (updated.track, false),
+            None => (None, false),
         };
-        let Some(batch) = track.and_then(|t| plan_track(&envelope.id, &t)) else {
+        let plan = |t| plan_track(&envelope.id, &t, added, &self.params);
+        let Some(batch) = track.and_then(plan) else {
             count(&self.consumer, "ignored");
             return Ok(());
         };

@@ -89,8 +89,18 @@ pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -
     }
 }
 
-/// The writes of a catalogue event about `track` (the main artist is the one that counts).
-pub fn plan_track(event_id: &str, track: &Track) -> Option<WriteBatch> {
+/// Popularity a track gets when it enters the catalogue, in plays: enough to rank new tracks
+/// for a listener of a catalogue nobody has played yet, far too little to outrank one real play.
+pub const NEW_TRACK_WEIGHT: f64 = 0.01;
+
+/// The writes of a catalogue event about `track` (the main artist is the one that counts). A
+/// track just `added` also gets [`NEW_TRACK_WEIGHT`] of popularity at the time it was added.
+pub fn plan_track(
+    event_id: &str,
+    track: &Track,
+    added: bool,
+    params: &ModelParams,
+) -> Option<WriteBatch> {
     let artist = track.artists.first()?;
     if track.id.is_empty() || artist.id.is_empty() {
         return None;
@@ -98,16 +108,27 @@ pub fn plan_track(event_id: &str, track: &Track) -> Option<WriteBatch> {
     let updated_ms = track.update_time.or(track.create_time).map_or(0, |t| {
         t.seconds.saturating_mul(1000) + i64::from(t.nanos / 1_000_000)
     });
+    let mut ops = vec![Op::Track(TrackInfo {
+        track_id: track.id.clone(),
+        artist_id: artist.id.clone(),
+        artist_name: artist.name.clone(),
+        title: track.title.clone(),
+        updated_ms,
+    })];
+    // Without a time the share could not be placed on the decay clock: skip it.
+    if added && updated_ms > 0 {
+        ops.push(Op::Decay {
+            key: SetKey::Popularity,
+            member: track.id.clone(),
+            weight: NEW_TRACK_WEIGHT,
+            at_ms: updated_ms,
+            half_life_ms: ms(params.popularity_half_life),
+        });
+    }
     Some(WriteBatch {
         event_id: event_id.to_owned(),
         guard: None,
-        ops: vec![Op::Track(TrackInfo {
-            track_id: track.id.clone(),
-            artist_id: artist.id.clone(),
-            artist_name: artist.name.clone(),
-            title: track.title.clone(),
-            updated_ms,
-        })],
+        ops,
     })
 }
 
@@ -181,6 +202,42 @@ mod tests {
             .into_iter()
             .map(|(of, member, _)| (of, member))
             .collect()
+    }
+
+    #[test]
+    fn a_new_track_gets_a_small_share_of_popularity_and_an_update_none() {
+        let track = Track {
+            id: "t1".to_owned(),
+            title: "Song".to_owned(),
+            artists: vec![tunemesh_proto::catalog::v1::ArtistRef {
+                id: "a1".to_owned(),
+                name: "Artist".to_owned(),
+            }],
+            create_time: Some(tunemesh_proto::prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            ..Track::default()
+        };
+        let params = ModelParams::default();
+        let popularity = |batch: WriteBatch| -> Vec<f64> {
+            batch
+                .ops
+                .into_iter()
+                .filter_map(|op| match op {
+                    Op::Decay {
+                        key: SetKey::Popularity,
+                        weight,
+                        ..
+                    } => Some(weight),
+                    _ => None,
+                })
+                .collect()
+        };
+        let added = plan_track("e1", &track, true, &params).expect("a valid track");
+        assert_eq!(popularity(added), vec![NEW_TRACK_WEIGHT]);
+        let updated = plan_track("e2", &track, false, &params).expect("a valid track");
+        assert!(popularity(updated).is_empty());
     }
 
     #[test]
