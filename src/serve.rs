@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::{ConsulRegistry, Mesh, Registry};
 use tunemesh_events::EventBus;
-use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
+use tunemesh_events::jetstream::JetStreamBus;
 use tunemesh_gateway::{Gateway, GatewayContext};
 use tunemesh_runtime::admin::{self, Readiness};
 use tunemesh_runtime::identity::MeshIdentity;
@@ -29,7 +29,7 @@ pub async fn serve(
         return serve_gateway(settings, registry, shutdown).await;
     }
     let bus: Arc<dyn EventBus> = Arc::new(
-        JetStreamBus::connect(&settings.nats, &JetStreamSettings::default())
+        JetStreamBus::connect(&settings.nats, &settings.jetstream)
             .await
             .context("cannot reach the event bus")?,
     );

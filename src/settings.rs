@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 use tunemesh_discovery::{ConsulSettings, MeshSettings};
+use tunemesh_events::jetstream::JetStreamSettings;
 use tunemesh_events::nats::NatsSettings;
 use tunemesh_gateway::GatewaySettings;
 use tunemesh_player::PlayerSettings;
@@ -42,6 +43,8 @@ pub struct Settings {
     pub redis: RedisSettings,
     /// NATS JetStream, the production event bus.
     pub nats: NatsSettings,
+    /// The deployment's event stream: retention, dedup window, replicas (3 on a NATS cluster).
+    pub jetstream: JetStreamSettings,
     /// The edge.
     pub gateway: GatewaySettings,
     /// player-svc.
@@ -67,6 +70,7 @@ impl Default for Settings {
             postgres: PostgresSettings::default(),
             redis: RedisSettings::default(),
             nats: NatsSettings::default(),
+            jetstream: JetStreamSettings::default(),
             gateway: GatewaySettings::default(),
             player: PlayerSettings::default(),
             playlist: PlaylistSettings::default(),
@@ -88,6 +92,24 @@ mod tests {
         let settings: Settings = load(&SettingsSource::default()).expect("defaults");
         assert_eq!(settings.gateway.addr.port(), 8080);
         assert_eq!(settings.data_dir, PathBuf::from("tunemesh-data"));
+    }
+
+    #[test]
+    fn the_event_stream_is_configured_from_the_environment() {
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_JETSTREAM__REPLICAS", "3"),
+            ("TUNEMESH_JETSTREAM__MAX_AGE", "90d"),
+            (
+                "TUNEMESH_NATS__URL",
+                "nats://nats-0:4222,nats://nats-1:4222",
+            ),
+        ]);
+        let settings: Settings = load(&source).expect("overrides");
+        assert_eq!(settings.jetstream.replicas, 3);
+        assert_eq!(
+            settings.jetstream.max_age,
+            std::time::Duration::from_secs(90 * 86_400)
+        );
     }
 
     #[test]

@@ -83,7 +83,7 @@ pub async fn connect(
     let client = async_nats::ConnectOptions::new()
         .connection_timeout(settings.connect_timeout)
         .request_timeout(Some(settings.request_timeout))
-        .connect(settings.url.as_str())
+        .connect(servers(&settings.url))
         .await
         .map_err(|source| NatsError::Unreachable {
             address: address.clone(),
@@ -131,6 +131,15 @@ async fn check_jetstream(
     }
 }
 
+/// The servers of a comma-separated URL list, each tried in turn by the client (a cluster's
+/// seed list: `nats://nats-0:4222,nats://nats-1:4222`).
+fn servers(url: &str) -> Vec<&str> {
+    url.split(',')
+        .map(str::trim)
+        .filter(|one| !one.is_empty())
+        .collect()
+}
+
 /// `host:port` of each server in a (comma-separated) URL, without scheme or credentials.
 fn address(url: &str) -> String {
     url.split(',')
@@ -148,16 +157,16 @@ fn address(url: &str) -> String {
 ///
 /// Kept local because this crate does not depend on `humantime-serde`; once it does, the
 /// fields above switch to `#[serde(with = "humantime_serde")]` and this module goes away.
-mod duration_text {
+pub(crate) mod duration_text {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, de::Error as _};
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(de)?;
         parse(&text).ok_or_else(|| {
             D::Error::custom(format!(
-                "invalid duration {text:?}: expected e.g. 500ms, 2s, 1m"
+                "invalid duration {text:?}: expected e.g. 500ms, 2s, 1m, 30d"
             ))
         })
     }
@@ -171,6 +180,7 @@ mod duration_text {
             "s" => Some(Duration::from_secs(value)),
             "m" => Some(Duration::from_secs(value.checked_mul(60)?)),
             "h" => Some(Duration::from_secs(value.checked_mul(3600)?)),
+            "d" => Some(Duration::from_secs(value.checked_mul(86_400)?)),
             _ => None,
         }
     }
@@ -201,8 +211,24 @@ mod tests {
         );
         assert_eq!(duration_text::parse("2s"), Some(Duration::from_secs(2)));
         assert_eq!(duration_text::parse("1m"), Some(Duration::from_secs(60)));
+        assert_eq!(
+            duration_text::parse("30d"),
+            Some(Duration::from_secs(30 * 86_400))
+        );
         assert_eq!(duration_text::parse("2"), None);
         assert_eq!(duration_text::parse("fast"), None);
+    }
+
+    #[test]
+    fn a_url_list_is_every_server_of_the_cluster() {
+        assert_eq!(
+            servers("nats://a:4222, nats://b:4222,,nats://c:4222"),
+            vec!["nats://a:4222", "nats://b:4222", "nats://c:4222"]
+        );
+        assert_eq!(
+            servers("nats://127.0.0.1:4222"),
+            vec!["nats://127.0.0.1:4222"]
+        );
     }
 
     #[test]

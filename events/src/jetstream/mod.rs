@@ -22,17 +22,19 @@ use crate::nats::{NatsSettings, connect};
 /// Header carrying [`Envelope::occurred_at`] (milliseconds since the epoch) across the bus.
 pub(crate) const OCCURRED_AT: &str = "Tunemesh-Occurred-At";
 
-/// How the deployment's stream is configured (`[events.jetstream]` in settings).
+/// How the deployment's stream is configured (`[jetstream]` in settings, `TUNEMESH_JETSTREAM__*`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JetStreamSettings {
     /// Events older than this are discarded (zero keeps them forever).
+    #[serde(with = "crate::nats::duration_text")]
     pub max_age: Duration,
     /// Bytes kept at most; the oldest events go first (-1: unlimited).
     pub max_bytes: i64,
     /// Events kept at most; the oldest go first (-1: unlimited).
     pub max_messages: i64,
     /// How long JetStream remembers event ids to drop duplicates.
+    #[serde(with = "crate::nats::duration_text")]
     pub duplicate_window: Duration,
     /// Replicas of the stream (3 in production clusters).
     pub replicas: usize,
