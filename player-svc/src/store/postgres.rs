@@ -19,6 +19,9 @@ mod embedded {
     refinery::embed_migrations!("migrations/postgres");
 }
 
+/// The advisory lock key of the catalogue's migrations (any fixed number unique to them).
+const MIGRATION_LOCK: i64 = 0x7475_6e65_706c_6179; // "tuneplay"
+
 /// The catalogue in PostgreSQL.
 #[derive(Debug, Clone)]
 pub struct PostgresStore {
@@ -26,13 +29,26 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Applies the migrations on `pool`'s database and returns the store.
+    /// Applies the migrations on `pool`'s database and returns the store. Replicas starting
+    /// together take turns on a session advisory lock: refinery itself does not serialise two
+    /// runners, which would race on its history table and on each migration.
     pub async fn migrate(pool: Pool) -> Result<Self, StoreError> {
         let mut client = pool.get().await.map_err(StoreError::backend)?;
-        embedded::migrations::runner()
-            .run_async(&mut **client)
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
             .await
             .map_err(StoreError::backend)?;
+        let migrated = embedded::migrations::runner()
+            .run_async(&mut **client)
+            .await
+            .map_err(StoreError::backend);
+        // Released even when a migration failed; a lost session releases it too.
+        let unlocked = client
+            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+            .await
+            .map_err(StoreError::backend);
+        migrated?;
+        unlocked?;
         Ok(Self { pool })
     }
 

@@ -65,3 +65,24 @@ contract!(
     re_putting_a_source_keeps_its_id_and_creation_time,
     sessions_are_updated_under_the_domain_rule_and_found_when_stale,
 );
+
+/// Replicas of a deployment start together and each migrates: they take turns, and all of
+/// them end up with the same, complete schema.
+#[tokio::test]
+async fn replicas_migrating_at_once_all_succeed() -> anyhow::Result<()> {
+    let db = test_database().await?;
+    let settings = PostgresSettings {
+        url: db.url().to_owned().into(),
+        ..PostgresSettings::default()
+    };
+    let mut replicas = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let pool = connect(&settings).await?;
+        replicas.spawn(PostgresStore::migrate(pool));
+    }
+    while let Some(joined) = replicas.join_next().await {
+        joined??;
+    }
+    let store = PostgresStore::migrate(connect(&settings).await?).await?;
+    cases::artists_list_by_sort_name(Arc::new(store)).await
+}
