@@ -3,7 +3,7 @@
 //! straight from disk at the same pace. Doubles N until a consumer starves (or `--max`).
 //!
 //! A consumer keeps `--ahead` seconds of audio buffered, like a player: it asks for more only
-//! when its buffer falls below that, and playback runs from its first chunk. It is starved
+//! when its buffer falls below that, and playback starts once 0.5 s is buffered. It is starved
 //! when its buffered audio ahead of playback reaches zero before the track ends. Reported
 //! per N: time to first chunk p50/p99, starved consumers, and CPU per stream (this process's
 //! CPU from the kernel's accounting, server and clients together, over the phase).
@@ -38,6 +38,8 @@ use tunemesh_testkit::{grpc_settings, spawn_app};
 mod cpu;
 
 const MUSIC: &str = "/usr/share/games/singularity/music";
+/// Seconds of audio a consumer buffers before playback starts.
+const STARTUP: f64 = 0.5;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -74,6 +76,9 @@ struct Rendition {
 struct Seen {
     first_chunk: Option<Duration>,
     starved: bool,
+    /// Seconds of playback (from the first chunk) when it starved, to tell startup from
+    /// steady-state starvation.
+    starved_at: Option<f64>,
 }
 
 /// What one phase saw.
@@ -81,6 +86,7 @@ struct Seen {
 struct Phase {
     ttfc: Vec<Duration>,
     starved: usize,
+    starved_at: Vec<f64>,
     failed: usize,
     cpu_per_stream: f64,
 }
@@ -96,12 +102,17 @@ impl Phase {
     fn line(&self, name: &str, n: usize) -> String {
         format!(
             "{name:>6} N={n:>5}: first chunk p50 {:>7.2} ms p99 {:>7.2} ms; starved {}/{n}, \
-             failed {}; CPU per stream {:.3} % of a core",
+             failed {}; CPU per stream {:.3} % of a core{}",
             self.percentile(0.5).as_secs_f64() * 1e3,
             self.percentile(0.99).as_secs_f64() * 1e3,
             self.starved,
             self.failed,
-            self.cpu_per_stream * 100.0
+            self.cpu_per_stream * 100.0,
+            if self.starved_at.is_empty() {
+                String::new()
+            } else {
+                format!("; starved after {:.1?} s of playback", self.starved_at)
+            }
         )
     }
 }
@@ -166,11 +177,13 @@ where
     let (started, cpu_started) = (Instant::now(), cpu::process());
     let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(consumer(i))).collect();
     let (mut ttfc, mut starved, mut failed) = (Vec::with_capacity(n), 0, 0);
+    let mut starved_at = Vec::new();
     for task in tasks {
         match task.await {
             Ok(Ok(seen)) => {
                 ttfc.extend(seen.first_chunk);
                 starved += usize::from(seen.starved);
+                starved_at.extend(seen.starved_at);
             }
             _ => failed += 1,
         }
@@ -182,6 +195,7 @@ where
     Phase {
         ttfc,
         starved,
+        starved_at,
         failed,
         cpu_per_stream: cpu / wall / n as f64,
     }
@@ -203,6 +217,15 @@ impl Pacing {
             received: 0.0,
             ahead,
             starved: false,
+        }
+    }
+
+    /// Records that audio up to `media_end` seconds has arrived; playback starts once
+    /// [`STARTUP`] seconds are buffered (a first chunk may be only the stream's headers).
+    fn received(&mut self, media_end: f64) {
+        self.received = media_end;
+        if self.first.is_none() && media_end >= STARTUP {
+            self.first = Some(Instant::now());
         }
     }
 
@@ -257,12 +280,9 @@ async fn grpc_consumer(
                     .map_or(0.0, |d| d.as_secs_f64());
             }
             Some(stream_audio_response::Message::Chunk(c)) => {
-                if first_chunk.is_none() {
-                    first_chunk = Some(started.elapsed());
-                    pacing.first = Some(Instant::now());
-                }
+                first_chunk.get_or_insert_with(|| started.elapsed());
                 let end = (c.byte_offset + c.data.len() as u64) as f64 / total_bytes as f64;
-                pacing.received = end * duration;
+                pacing.received(end * duration);
             }
             None => break, // the whole track arrived: nothing can starve it now
         }
@@ -270,6 +290,10 @@ async fn grpc_consumer(
     Ok(Seen {
         first_chunk,
         starved: pacing.starved,
+        starved_at: pacing
+            .first
+            .filter(|_| pacing.starved)
+            .map(|f| f.elapsed().as_secs_f64()),
     })
 }
 
@@ -295,16 +319,17 @@ async fn disk_consumer(rendition: Rendition, ahead: f64, window: Duration) -> an
         if n == 0 {
             break;
         }
-        if first_chunk.is_none() {
-            first_chunk = Some(started.elapsed());
-            pacing.first = Some(Instant::now());
-        }
+        first_chunk.get_or_insert_with(|| started.elapsed());
         read += n as u64;
-        pacing.received = read as f64 / size as f64 * rendition.duration;
+        pacing.received(read as f64 / size as f64 * rendition.duration);
     }
     Ok(Seen {
         first_chunk,
         starved: pacing.starved,
+        starved_at: pacing
+            .first
+            .filter(|_| pacing.starved)
+            .map(|f| f.elapsed().as_secs_f64()),
     })
 }
 
