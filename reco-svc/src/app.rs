@@ -19,8 +19,9 @@ use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::{RecoSettings, SERVICE_NAME};
 
-/// Binds the service on `ctx.grpc.addr` and returns it ready to run. Requests answer
-/// UNAVAILABLE until the feed has caught up with the event stream.
+/// Binds the service on `ctx.grpc.addr` and returns it ready to run. Until the feed has
+/// caught up with the event stream the server stays NOT_SERVING and unregistered, and
+/// requests that reach it anyway answer UNAVAILABLE.
 pub async fn build(
     settings: &RecoSettings,
     ctx: &ServiceContext,
@@ -42,8 +43,10 @@ pub async fn build(
         }
     };
     let (ready_tx, ready_rx) = watch::channel(false);
-    let domain = ModelRecommender::new(store.clone(), settings.model.clone(), ready_rx);
+    let domain = ModelRecommender::new(store.clone(), settings.model.clone(), ready_rx.clone());
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
+    // NOT_SERVING and out of discovery until the replay has caught up.
+    server.ready_when(ready_rx);
     let limit = ctx.grpc.max_message_bytes;
     server.add_service(
         RecommendationServiceServer::new(RecommendationApi::new(

@@ -160,6 +160,56 @@ async fn registers_once_serving_and_deregisters_on_shutdown() {
 }
 
 #[tokio::test]
+async fn a_server_gated_on_readiness_serves_and_registers_only_once_ready() {
+    let registry = Arc::new(EmbeddedRegistry::default());
+    let name = unique_prefix("search");
+    let mut server = GrpcServer::bind(&name, &settings()).await.expect("binds");
+    let (ready, gate) = tokio::sync::watch::channel(false);
+    server.ready_when(gate);
+    let addr = server.local_addr();
+    let shutdown = CancellationToken::new();
+    let registry_dyn: Arc<dyn Registry> = registry.clone();
+    let task = tokio::spawn(server.run(Some(registry_dyn), shutdown.clone()));
+
+    let channel = channel(addr).await;
+    // Health answers (the server is up) but says NOT_SERVING, and nobody can discover it.
+    assert_eq!(
+        status_of(channel.clone(), "").await,
+        Some(ServingStatus::NotServing)
+    );
+    assert!(registry.watch(&name).borrow().is_empty());
+
+    ready.send(true).expect("the server waits");
+    assert_eventually!(status_of(channel.clone(), "").await == Some(ServingStatus::Serving));
+    assert_eventually!(
+        registry
+            .watch(&name)
+            .borrow()
+            .iter()
+            .any(|i| i.addr == addr)
+    );
+    shutdown.cancel();
+    task.await.expect("joins").expect("drains cleanly");
+}
+
+#[tokio::test]
+async fn a_server_never_ready_still_shuts_down_cleanly() {
+    let mut server = GrpcServer::bind("reco", &settings()).await.expect("binds");
+    let (_ready, gate) = tokio::sync::watch::channel(false);
+    server.ready_when(gate);
+    let addr = server.local_addr();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(server.run(None, shutdown.clone()));
+    let channel = channel(addr).await;
+    assert_eq!(
+        status_of(channel, "").await,
+        Some(ServingStatus::NotServing)
+    );
+    shutdown.cancel();
+    task.await.expect("joins").expect("drains cleanly");
+}
+
+#[tokio::test]
 async fn shutdown_lets_in_flight_calls_finish() {
     let calls = Arc::new(AtomicUsize::new(0));
     let mut server = GrpcServer::bind("slow", &settings()).await.expect("binds");

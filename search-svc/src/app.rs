@@ -1,6 +1,6 @@
 //! Builds the search service: the index (reopened from disk when it can be), the feed that
-//! keeps it current from the event bus, the readiness that follows the feed, and the gRPC
-//! server.
+//! keeps it current from the event bus, and the gRPC server, held NOT_SERVING until the feed
+//! has caught up.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use crate::feed::{self, Feed};
 use crate::grpc::SearchApi;
 use crate::index::{Opened, SearchIndex};
 use crate::service::IndexSearch;
-use crate::{SERVICE_NAME, SearchSettings, readiness};
+use crate::{SERVICE_NAME, SearchSettings};
 
 /// Binds the service on `ctx.grpc.addr` and returns it ready to run, NOT_SERVING until the
 /// feed has caught up. An index kept on disk by this replica's last run is reopened and its
@@ -51,13 +51,10 @@ pub async fn build(
             .max_decoding_message_size(limit)
             .max_encoding_message_size(limit),
     );
-    let reporter = server.health_reporter();
+    // NOT_SERVING and out of discovery until the replay has caught up.
+    server.ready_when(ready_rx);
     let feed = Feed::new(bus, index, restored, settings, &replica, ready_tx);
-    Ok(App::new(server)
-        .with_task("search-readiness", move |token| {
-            readiness::follow(reporter, ready_rx, token)
-        })
-        .with_task("search-feed", move |token| feed.run(token)))
+    Ok(App::new(server).with_task("search-feed", move |token| feed.run(token)))
 }
 
 /// Opens (or creates) the index, and rebuilds the catalogue model of a resumed one.

@@ -19,7 +19,6 @@
 //! - [`index`]: the tantivy index: batched commits kept across restarts, two-step searches.
 //! - [`catalog`]: the catalogue model that turns events into document changes.
 //! - [`feed`]: the durable consumers that keep the index current.
-//! - [`readiness`]: health that follows the replay.
 //! - [`highlight`], [`page_token`]: response details.
 
 pub mod app;
@@ -34,7 +33,6 @@ pub mod index;
 pub mod page_token;
 pub mod query;
 pub mod rank;
-pub mod readiness;
 pub mod schema;
 pub mod service;
 pub mod settings;

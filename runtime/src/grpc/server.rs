@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use http::Request;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tonic::body::Body;
 use tonic::server::NamedService;
@@ -58,6 +59,7 @@ pub struct GrpcServer {
     routes: RoutesBuilder,
     health: ServiceHealth,
     settings: GrpcServerSettings,
+    ready: Option<watch::Receiver<bool>>,
 }
 
 impl GrpcServer {
@@ -97,7 +99,16 @@ impl GrpcServer {
             routes,
             health,
             settings: settings.clone(),
+            ready: None,
         })
+    }
+
+    /// Holds the server NOT_SERVING and out of discovery until `ready` turns true (e.g. a
+    /// replica rebuilding its state from the event stream): callers and probes see it only
+    /// once it can answer. Calls that arrive earlier are still served by the handlers.
+    pub fn ready_when(&mut self, ready: watch::Receiver<bool>) -> &mut Self {
+        self.ready = Some(ready);
+        self
     }
 
     /// Serves `service` too; its health is reported under its gRPC name.
@@ -159,6 +170,32 @@ impl GrpcServer {
             .serve_with_incoming_shutdown(incoming, stop_accepting.clone().cancelled_owned());
         let mut server = tokio::spawn(server);
 
+        if let Some(mut ready) = self.ready {
+            tracing::info!(service = %self.name, "waiting to be ready before serving");
+            tokio::select! {
+                // The guard `wait_for` returns is not Send: keep only whether it succeeded.
+                gate = async { ready.wait_for(|ready| *ready).await.is_ok() } => {
+                    if !gate {
+                        // Whatever was to make it ready is gone: stay out of rotation.
+                        tracing::warn!(service = %self.name, "never became ready");
+                        shutdown.cancelled().await;
+                    }
+                }
+                () = shutdown.cancelled() => {}
+                result = &mut server => return flatten(result),
+            }
+            if shutdown.is_cancelled() {
+                // Never registered: nothing to deregister, only calls to let finish.
+                stop_accepting.cancel();
+                return match tokio::time::timeout(settings.drain_grace, &mut server).await {
+                    Ok(result) => flatten(result),
+                    Err(_) => {
+                        server.abort();
+                        Ok(())
+                    }
+                };
+            }
+        }
         self.health.set_all(ServingStatus::Serving).await;
         let instance = instance(&self.name, self.local_addr, &settings);
         if let Some(registry) = &registry {
