@@ -14,7 +14,7 @@
 
 ARG RUST_VERSION=1.95
 ARG CARGO_CHEF_VERSION=0.1.71
-# Optional cargo features, e.g. `--build-arg FEATURES=tunemesh-player/s3` for media blobs in an
+# Optional cargo features, e.g. `--build-arg FEATURES=s3` for media blobs in an
 # S3-compatible bucket (`[player.s3]`) instead of a shared volume.
 ARG FEATURES=""
 

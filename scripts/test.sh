@@ -45,10 +45,17 @@ cargo fmt --all -- --check
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The S3 blob store is behind a feature; lint it too.
+cargo clippy -p tunemesh-player --features s3 --all-targets --locked -- -D warnings
 
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --no-fail-fast "$@"
+    # S3 media blobs are a cargo feature (it builds aws-lc): their contract runs against a real
+    # S3-compatible server (moto, one per test) only with it on.
+    if [ "$#" -eq 0 ]; then
+        cargo nextest run -p tunemesh-player --features s3 --locked --test blobs
+    fi
     # nextest does not run doctests.
     cargo test --workspace --locked --doc "$@"
 else
