@@ -207,6 +207,24 @@ async fn first_listens(listener: &Listener) -> anyhow::Result<Fixture> {
         Ok(())
     })
     .await?;
+    // Each search replica indexes on its own: the load below expects every one of them to
+    // know the catalogue, so wait until a run of searches (spread over the replicas by the
+    // balancer) all find the query the load uses.
+    eventually(Duration::from_secs(20), || async {
+        for _ in 0..8 {
+            let answer = search
+                .clone()
+                .search(listener.signed(SearchRequest {
+                    query: load::SEARCH_QUERY.to_owned(),
+                    ..SearchRequest::default()
+                })?)
+                .await?
+                .into_inner();
+            anyhow::ensure!(!answer.results.is_empty(), "a search replica is behind");
+        }
+        Ok(())
+    })
+    .await?;
 
     let reco = RecommendationServiceClient::new(listener.channel("reco"))
         .recommend(listener.signed(RecommendRequest {

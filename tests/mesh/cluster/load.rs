@@ -65,6 +65,9 @@ pub async fn run(
     outcome
 }
 
+/// What the load searches for: a word of a title in the ingested fixture.
+pub(crate) const SEARCH_QUERY: &str = "chimes";
+
 /// One user request; which one depends on `step`.
 async fn request(
     listener: &Listener,
@@ -107,7 +110,7 @@ async fn request(
         }
         4 => {
             let request = listener.signed(SearchRequest {
-                query: "chimes".to_owned(),
+                query: SEARCH_QUERY.to_owned(),
                 ..SearchRequest::default()
             })?;
             let answer = SearchServiceClient::new(listener.channel("search"))
