@@ -5,51 +5,19 @@ mod support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use support::{Env, Mode, track};
-use tokio::sync::Notify;
 use tunemesh_events::dedup::MemoryProcessed;
 use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
 use tunemesh_events::nats::{NatsSettings, connect};
-use tunemesh_events::{
-    BusError, ConsumerSpec, ConsumerState, Envelope, EventBus, Published, Subscription,
-};
+use tunemesh_events::{ConsumerSpec, EventBus, Subscription};
 use tunemesh_playlist::PlaylistSettings;
 use tunemesh_proto::events::v1::{PlaylistEvent, playlist_event};
 use tunemesh_proto::playlist::v1::*;
-use tunemesh_testkit::{assert_eventually, delete_nats_streams, servers, unique_prefix};
-
-/// Passes the first publish to the real bus, then never answers it: the relay is "killed"
-/// after the bus stored the event but before the outbox row was marked.
-#[derive(Debug)]
-struct StallingBus {
-    inner: Arc<dyn EventBus>,
-    stalled: AtomicBool,
-    reached: Notify,
-}
-
-#[async_trait]
-impl EventBus for StallingBus {
-    async fn publish(&self, envelope: &Envelope) -> Result<Published, BusError> {
-        let published = self.inner.publish(envelope).await?;
-        if !self.stalled.swap(true, Ordering::SeqCst) {
-            self.reached.notify_one();
-            std::future::pending::<()>().await;
-        }
-        Ok(published)
-    }
-
-    async fn subscribe(&self, spec: ConsumerSpec) -> Result<Subscription, BusError> {
-        self.inner.subscribe(spec).await
-    }
-
-    async fn consumer_state(&self, name: &str) -> Result<ConsumerState, BusError> {
-        self.inner.consumer_state(name).await
-    }
-}
+use tunemesh_testkit::{
+    StallingBus, assert_eventually, delete_nats_streams, servers, unique_prefix,
+};
 
 /// `(playlist id, version)` of every event handled for the first time, read until `want`
 /// arrived and then for a quiet second more.
@@ -108,11 +76,7 @@ async fn each_change_reaches_a_deduplicating_consumer_once_despite_a_killed_rela
         ..PlaylistSettings::default()
     };
 
-    let stalling = Arc::new(StallingBus {
-        inner: real.clone(),
-        stalled: AtomicBool::new(false),
-        reached: Notify::new(),
-    });
+    let stalling = Arc::new(StallingBus::new(real.clone(), None));
     let first = env.spawn(&settings, stalling.clone()).await?;
     let request = CreatePlaylistRequest {
         name: "events".into(),
@@ -125,7 +89,7 @@ async fn each_change_reaches_a_deduplicating_consumer_once_despite_a_killed_rela
         .into_inner()
         .playlist
         .unwrap_or_default();
-    tokio::time::timeout(Duration::from_secs(10), stalling.reached.notified()).await?;
+    tokio::time::timeout(Duration::from_secs(10), stalling.stalled()).await?;
     for n in 0..2 {
         let add = AddPlaylistItemsRequest {
             playlist_id: playlist.id.clone(),

@@ -24,6 +24,7 @@ mod postgres;
 mod redis;
 mod servers;
 mod spawn;
+mod stalling_bus;
 mod telemetry;
 
 pub use eventually::{DEFAULT_TIMEOUT, POLL_INTERVAL, eventually};
@@ -33,6 +34,7 @@ pub use postgres::{TestDatabase, test_database};
 pub use redis::{delete_redis_keys, redis_client};
 pub use servers::{TestServers, servers};
 pub use spawn::{SpawnedApp, grpc_settings, spawn_app};
+pub use stalling_bus::StallingBus;
 pub use telemetry::init_tracing;
 
 /// What [`assert_eventually!`] expands to; not part of the API.

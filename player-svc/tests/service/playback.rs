@@ -2,52 +2,18 @@
 //! JetStream, even when the relay dies between publishing and marking its outbox row.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use async_trait::async_trait;
-use tokio::sync::Notify;
 use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
 use tunemesh_events::nats::{NatsSettings, connect};
-use tunemesh_events::{
-    BusError, ConsumerSpec, ConsumerState, Envelope, EventBus, Published, Subscription,
-};
+use tunemesh_events::{ConsumerSpec, EventBus, Subscription};
 use tunemesh_proto::events::v1::PlayEvent;
 use tunemesh_proto::player::v1::*;
 use tunemesh_proto::tonic::Code;
-use tunemesh_testkit::{delete_nats_streams, servers, unique_prefix};
+use tunemesh_testkit::{StallingBus, delete_nats_streams, servers, unique_prefix};
 
 use crate::player::{CHIMES, Player, embedded_bus, music, quick_settings};
 use crate::upload::upload;
-
-/// Passes publishes on; the first play event reaches the bus and then never returns, like a
-/// relay killed after the bus acknowledged and before it marked the row.
-#[derive(Debug)]
-struct StallOnFirstPlay {
-    inner: Arc<dyn EventBus>,
-    stalled: AtomicBool,
-    notify: Notify,
-}
-
-#[async_trait]
-impl EventBus for StallOnFirstPlay {
-    async fn publish(&self, envelope: &Envelope) -> Result<Published, BusError> {
-        let published = self.inner.publish(envelope).await?;
-        if envelope.subject == tunemesh_proto::subjects::PLAY
-            && !self.stalled.swap(true, Ordering::SeqCst)
-        {
-            self.notify.notify_one();
-            std::future::pending::<()>().await;
-        }
-        Ok(published)
-    }
-    async fn subscribe(&self, spec: ConsumerSpec) -> Result<Subscription, BusError> {
-        self.inner.subscribe(spec).await
-    }
-    async fn consumer_state(&self, name: &str) -> Result<ConsumerState, BusError> {
-        self.inner.consumer_state(name).await
-    }
-}
 
 /// Play events that arrive until nothing comes for a second, acked.
 async fn drain(subscription: &mut Subscription) -> anyhow::Result<Vec<(String, PlayEvent)>> {
@@ -105,11 +71,10 @@ async fn a_full_play_makes_exactly_one_event_even_when_the_relay_dies_after_publ
     };
     let bus: Arc<dyn EventBus> =
         Arc::new(JetStreamBus::connect(&nats, &JetStreamSettings::default()).await?);
-    let stalling = Arc::new(StallOnFirstPlay {
-        inner: bus.clone(),
-        stalled: AtomicBool::new(false),
-        notify: Notify::new(),
-    });
+    let stalling = Arc::new(StallingBus::new(
+        bus.clone(),
+        Some(tunemesh_proto::subjects::PLAY),
+    ));
     let data = Arc::new(tempfile::tempdir()?);
     let mut player = Player::start_in(quick_settings(), data.clone(), stalling.clone()).await?;
     let track = upload(&player, "chimes.ogg", std::fs::read(music(CHIMES))?)
@@ -139,7 +104,7 @@ async fn a_full_play_makes_exactly_one_event_even_when_the_relay_dies_after_publ
         .await?
         .into_inner();
     assert!(ended.play_counted);
-    stalling.notify.notified().await;
+    stalling.stalled().await;
     player.stop().await?;
 
     // A restarted service (same data) publishes the row again; JetStream drops the copy.
