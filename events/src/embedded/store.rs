@@ -63,7 +63,7 @@ pub(super) fn prune(
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     tx.execute(
-        "DELETE FROM bus_event_ids WHERE stored_at_ms < ?1",
+        "DELETE FROM bus_event_ids WHERE stored_at_ms <= ?1",
         [now_ms - window_ms],
     )?;
     if let Some(max_age_ms) = max_age_ms {
@@ -75,7 +75,9 @@ pub(super) fn prune(
     tx.commit()
 }
 
-/// Appends the event unless its id was stored within the window; true when it was new.
+/// Appends the event unless its id was stored within the window; true when it was new. The
+/// window is half-open: an id stored exactly `window_ms` ago has expired, so a zero window
+/// turns deduplication off even for two publishes in the same millisecond.
 pub(super) fn append(
     conn: &mut Connection,
     envelope: &Envelope,
@@ -85,7 +87,7 @@ pub(super) fn append(
 ) -> rusqlite::Result<bool> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute(
-        "DELETE FROM bus_event_ids WHERE id = ?1 AND stored_at_ms < ?2",
+        "DELETE FROM bus_event_ids WHERE id = ?1 AND stored_at_ms <= ?2",
         params![envelope.id, now_ms - window_ms],
     )?;
     let fresh = tx.execute(
