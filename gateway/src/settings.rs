@@ -28,6 +28,11 @@ pub struct GatewaySettings {
     /// How long the gateway waits for in-flight requests on shutdown.
     #[serde(with = "humantime_serde")]
     pub drain_grace: Duration,
+    /// Tracks whose file sizes and audio version the audio route keeps (`audio_info.rs`).
+    pub audio_info_capacity: u64,
+    /// Longest those are kept; outdated ones are noticed and refreshed on use anyway.
+    #[serde(with = "humantime_serde")]
+    pub audio_info_ttl: Duration,
     /// Limits and browser-facing headers of the HTTP edge.
     pub http: HttpSettings,
     /// Accounts, passwords and tokens.
@@ -49,6 +54,8 @@ impl Default for GatewaySettings {
             reco_upstream: "reco".to_owned(),
             readiness_timeout: Duration::from_secs(1),
             drain_grace: Duration::from_secs(20),
+            audio_info_capacity: 100_000,
+            audio_info_ttl: Duration::from_secs(300),
             http: HttpSettings::default(),
             auth: AuthSettings::default(),
             rate_limits: RateLimitSettings::default(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tunemesh_discovery::{Mesh, MeshChannel, RetryChannel};
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
+use crate::audio_info::AudioInfos;
 use crate::auth::{Auth, MediaTokens};
 use crate::error::ApiError;
 use crate::settings::GatewaySettings;
@@ -28,6 +29,7 @@ struct Inner {
     reco_upstream: String,
     upstream_timeout: Duration,
     audio_timeout: Duration,
+    audio_infos: AudioInfos,
 }
 
 impl AppState {
@@ -51,8 +53,14 @@ impl AppState {
                 reco_upstream: settings.reco_upstream.clone(),
                 upstream_timeout: settings.http.request_timeout,
                 audio_timeout: settings.http.audio_timeout,
+                audio_infos: AudioInfos::new(settings.audio_info_capacity, settings.audio_info_ttl),
             }),
         }
+    }
+
+    /// What the audio route keeps of tracks.
+    pub fn audio_infos(&self) -> &AudioInfos {
+        &self.inner.audio_infos
     }
 
     /// Signed media links.

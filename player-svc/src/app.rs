@@ -20,6 +20,7 @@ use crate::catalog::Catalog;
 use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
 use crate::ingest::Ingest;
 use crate::media::TranscodeOptions;
+use crate::playable::PlayableTracks;
 use crate::store::CatalogStore;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
@@ -112,15 +113,21 @@ pub async fn build(
     );
     let pool = TranscodePool::start(settings.workers(), settings.ingest_nice)
         .context("cannot start the transcoding threads")?;
+    let catalog = Catalog::new(stores.catalog.clone());
+    let playing = PlayableTracks::new(
+        catalog.clone(),
+        settings.track_cache_capacity,
+        settings.track_cache_ttl,
+    );
     let ingest = Ingest::new(
         stores.catalog.clone(),
         blobs.clone(),
         transcode_options(settings)?,
         pool,
         waker.clone(),
+        playing.clone(),
     );
-    let catalog = Catalog::new(stores.catalog.clone());
-    let player = Player::new(catalog.clone(), blobs, settings.stream_buffer_chunks);
+    let player = Player::new(playing, blobs, settings.stream_buffer_chunks);
     let mut roots = settings.scan_roots.clone();
     roots.extend(settings.library.clone());
 

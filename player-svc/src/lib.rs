@@ -22,6 +22,7 @@ pub mod ids;
 pub mod ingest;
 pub mod library;
 pub mod media;
+pub mod playable;
 pub mod playback;
 pub mod seek;
 pub mod settings;

@@ -37,6 +37,12 @@ pub struct PlayerSettings {
     pub max_upload_bytes: u64,
     /// Chunks of audio a stream may hold ready ahead of its consumer: the only read-ahead.
     pub stream_buffer_chunks: usize,
+    /// Tracks whose manifests are kept in memory for delivery (see `playable.rs`).
+    pub track_cache_capacity: u64,
+    /// Longest a kept manifest is used: how soon a track re-ingested by another replica
+    /// plays its new audio here.
+    #[serde(with = "humantime_serde")]
+    pub track_cache_ttl: Duration,
     /// A play session without a report for this long is closed as timed out.
     #[serde(with = "humantime_serde")]
     pub session_timeout: Duration,
@@ -61,6 +67,8 @@ impl Default for PlayerSettings {
                 .to_vec(),
             max_upload_bytes: 2 << 30,
             stream_buffer_chunks: 4,
+            track_cache_capacity: 10_000,
+            track_cache_ttl: Duration::from_secs(30),
             session_timeout: Duration::from_secs(600),
             session_sweep_interval: Duration::from_secs(30),
         }

@@ -12,9 +12,9 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use crate::blobs::Blobs;
-use crate::catalog::Catalog;
 use crate::error::PlayerError;
 use crate::media::Quality;
+use crate::playable::PlayableTracks;
 use crate::seek;
 use crate::store::{RenditionManifest, TrackRecord};
 
@@ -38,7 +38,7 @@ pub enum Container {
 #[derive(Debug, Clone)]
 pub struct StreamHeader {
     /// The track.
-    pub track: TrackRecord,
+    pub track: Arc<TrackRecord>,
     /// The quality served.
     pub quality: Quality,
     /// The stored form.
@@ -65,13 +65,39 @@ pub struct Chunk {
 /// Chunks as they are read; an `Err` ends the stream.
 pub type Chunks = mpsc::Receiver<Result<Chunk, PlayerError>>;
 
+/// A byte range of a progressive file being read.
+#[derive(Debug)]
+pub struct FileRange {
+    /// Size of the whole file.
+    pub size: u64,
+    /// The version of the track's audio (`TrackManifest::version`).
+    pub version: String,
+    /// The range's chunks, offsets in the file.
+    pub chunks: Chunks,
+}
+
 /// Audio delivery over the catalogue and the blob store.
 #[derive(Debug, Clone)]
 pub struct Player {
-    catalog: Catalog,
+    tracks: PlayableTracks,
     blobs: Blobs,
     /// Chunks read ahead of the consumer, at most.
     buffer: usize,
+}
+
+/// A track's rendition of one quality, found for a read.
+struct Rendition {
+    track: Arc<TrackRecord>,
+    /// Of the rendition in `track.manifest.renditions`.
+    index: usize,
+    /// Blob directory of the rendition.
+    dir: String,
+}
+
+impl Rendition {
+    fn manifest(&self) -> &RenditionManifest {
+        &self.track.manifest.renditions[self.index]
+    }
 }
 
 /// One blob range to send, in order.
@@ -82,29 +108,26 @@ struct Part {
 }
 
 impl Player {
-    /// Delivery of `catalog`'s tracks from `blobs`, reading at most `buffer` chunks ahead.
-    pub fn new(catalog: Catalog, blobs: Blobs, buffer: usize) -> Self {
+    /// Delivery of `tracks` from `blobs`, reading at most `buffer` chunks ahead.
+    pub fn new(tracks: PlayableTracks, blobs: Blobs, buffer: usize) -> Self {
         Self {
-            catalog,
+            tracks,
             blobs,
             buffer: buffer.max(1),
         }
     }
 
     /// The track and its rendition of `quality`, or NOT_FOUND.
-    pub async fn rendition(
-        &self,
-        track_id: &str,
-        quality: Quality,
-    ) -> Result<(TrackRecord, RenditionManifest, String), PlayerError> {
-        let track = self.catalog.track(track_id).await?;
-        let rendition = track
+    async fn rendition(&self, track_id: &str, quality: Quality) -> Result<Rendition, PlayerError> {
+        let track = self.tracks.get(track_id).await?;
+        let index = track
             .manifest
-            .rendition(quality.as_str())
-            .cloned()
+            .renditions
+            .iter()
+            .position(|r| r.quality == quality.as_str())
             .ok_or_else(|| PlayerError::not_found("quality", quality.as_str()))?;
         let dir = format!("{}/{}", track.manifest.blob_prefix, quality.as_str());
-        Ok((track, rendition, dir))
+        Ok(Rendition { track, index, dir })
     }
 
     /// Streams `track_id` at `quality` from `start_us`: the header, and the chunks as the
@@ -116,7 +139,8 @@ impl Player {
         container: Container,
         start_us: u64,
     ) -> Result<(StreamHeader, Chunks), PlayerError> {
-        let (track, r, dir) = self.rendition(track_id, quality).await?;
+        let rendition = self.rendition(track_id, quality).await?;
+        let (track, r, dir) = (&rendition.track, rendition.manifest(), &rendition.dir);
         let duration = u64::try_from(track.duration_us).unwrap_or(0);
         if start_us >= duration {
             return Err(PlayerError::OutOfRange {
@@ -178,7 +202,7 @@ impl Player {
         };
         let total_bytes = parts.iter().map(|p| p.range.end - p.range.start).sum();
         let header = StreamHeader {
-            track,
+            track: Arc::clone(track),
             quality,
             container,
             bitrate_bps: r.bitrate_bps,
@@ -189,16 +213,16 @@ impl Player {
         Ok((header, chunks))
     }
 
-    /// Reads `length` bytes (0: to the end) of the progressive file from `offset`: the file
-    /// size and the chunks (offsets in the file).
+    /// Reads `length` bytes (0: to the end) of the progressive file from `offset`.
     pub async fn read_range(
         &self,
         track_id: &str,
         quality: Quality,
         offset: u64,
         length: u64,
-    ) -> Result<(u64, Chunks), PlayerError> {
-        let (_, r, dir) = self.rendition(track_id, quality).await?;
+    ) -> Result<FileRange, PlayerError> {
+        let rendition = self.rendition(track_id, quality).await?;
+        let (r, dir) = (rendition.manifest(), &rendition.dir);
         if offset >= r.ogg_size {
             return Err(PlayerError::OutOfRange {
                 what: "offset",
@@ -213,7 +237,11 @@ impl Player {
             path: format!("{dir}/audio.ogg"),
             range: offset..end,
         };
-        Ok((r.ogg_size, self.spawn_reader(vec![part], None)))
+        Ok(FileRange {
+            size: r.ogg_size,
+            version: rendition.track.manifest.version().to_owned(),
+            chunks: self.spawn_reader(vec![part], None),
+        })
     }
 
     /// The init segment (`None`) or media segment `index` of a rendition, with its
@@ -224,7 +252,8 @@ impl Player {
         quality: Quality,
         index: Option<u32>,
     ) -> Result<(Bytes, Option<(u64, u64)>), PlayerError> {
-        let (_, r, dir) = self.rendition(track_id, quality).await?;
+        let rendition = self.rendition(track_id, quality).await?;
+        let (r, dir) = (rendition.manifest(), &rendition.dir);
         let (range, times) = match index {
             None => (0..r.webm_init_size, None),
             Some(i) => {
@@ -253,8 +282,8 @@ impl Player {
     pub async fn manifest(
         &self,
         track_id: &str,
-    ) -> Result<(TrackRecord, Vec<(RenditionManifest, Bytes)>), PlayerError> {
-        let track = self.catalog.track(track_id).await?;
+    ) -> Result<(Arc<TrackRecord>, Vec<(RenditionManifest, Bytes)>), PlayerError> {
+        let track = self.tracks.get(track_id).await?;
         let mut out = Vec::with_capacity(track.manifest.renditions.len());
         for r in &track.manifest.renditions {
             let path = format!("{}/{}/audio.webm", track.manifest.blob_prefix, r.quality);

@@ -2,6 +2,10 @@
 //! support, read from `PlayerService.ReadAudioRange`, for `<audio>` elements. It takes the
 //! bearer header or a signed media link (`?token=`, see `crate::auth::media_url`).
 //!
+//! The file's size and version come from what the gateway keeps of the track
+//! (`crate::audio_info`), so a byte range is one call to player-svc; its first chunk is
+//! checked against them before any header is sent.
+//!
 //! The body streams straight from the gRPC stream: hyper pulls the next chunk only when the
 //! client socket takes more, and the gRPC stream is flow-controlled by HTTP/2, so a slow
 //! listener slows player-svc down instead of filling the gateway's memory.
@@ -9,7 +13,7 @@
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt as _;
+use futures::{Stream, StreamExt as _};
 use http::header::{
     ACCEPT_RANGES, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, IF_RANGE,
     RANGE,
@@ -21,8 +25,10 @@ use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_runtime::ErrorCode;
 use utoipa::IntoParams;
 
+use tunemesh_runtime::identity::Caller;
+
 use super::check_id;
-use super::media::fetch_manifest;
+use crate::audio_info::AudioInfo;
 use crate::auth::MediaCaller;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiQuery;
@@ -65,24 +71,50 @@ pub async fn audio(
     let quality = query.quality.unwrap_or(Quality::Normal);
     media.allow(&id, quality)?;
     let caller = media.caller;
-    let manifest = fetch_manifest(&state, &caller, &id).await?;
+    // The kept facts of the track are outdated at most once per request: the second try
+    // asks player-svc afresh.
+    for fresh in [false, true] {
+        let info = state.audio_infos().get(&state, &caller, &id).await?;
+        match respond(&state, &caller, &id, quality, &info, &headers).await? {
+            Answer::Ready(response) => return Ok(response),
+            Answer::Outdated if fresh => break,
+            Answer::Outdated => state.audio_infos().forget(&id).await,
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::Unavailable,
+        "the track's audio changed while it was read, retry",
+    ))
+}
+
+/// A response, or word that the kept facts of the track no longer hold.
+enum Answer {
+    Ready(Response),
+    Outdated,
+}
+
+async fn respond(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    quality: Quality,
+    info: &AudioInfo,
+    headers: &HeaderMap,
+) -> Result<Answer, ApiError> {
     let wanted: i32 = quality.to_proto().into();
-    let rendition = manifest
-        .renditions
-        .iter()
-        .find(|r| r.quality == wanted)
-        .ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::NotFound,
-                "this quality is not available for the track",
-            )
-        })?;
-    let size = rendition.progressive_size_bytes;
-    // Audio of a track never changes (a different file is a different track), so id,
-    // quality and size name the bytes exactly: a strong validator.
-    let etag = format!("\"{id}.{}.{size}\"", quality.to_proto().as_str_name());
-    let mime = HeaderValue::from_str(&rendition.progressive_mime_type)
-        .unwrap_or(HeaderValue::from_static("audio/ogg"));
+    let file = info.file(wanted).ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            "this quality is not available for the track",
+        )
+    })?;
+    let size = file.size;
+    // The same id, quality and version always name the same bytes: a strong validator.
+    let etag = format!(
+        "\"{id}.{}.{}\"",
+        quality.to_proto().as_str_name(),
+        info.version
+    );
 
     let range_header = headers.get(RANGE).and_then(|v| v.to_str().ok());
     // If-Range: serve the range only if the client's copy is this one (strong comparison;
@@ -92,26 +124,42 @@ pub async fn audio(
         _ => range_header,
     };
     let (status, start, end) = match resolve(range_header, size) {
-        RangeAnswer::Unsatisfiable => return Ok(unsatisfiable(size)),
-        RangeAnswer::Full if size == 0 => return Ok(empty(&etag, mime)),
+        RangeAnswer::Unsatisfiable => return Ok(Answer::Ready(unsatisfiable(size))),
+        RangeAnswer::Full if size == 0 => {
+            return Ok(Answer::Ready(empty(&etag, file.mime.clone())));
+        }
         RangeAnswer::Full => (StatusCode::OK, 0, size - 1),
         RangeAnswer::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
     };
     let length = end - start + 1;
     let request = pb::ReadAudioRangeRequest {
-        track_id: id,
+        track_id: id.to_owned(),
         quality: wanted,
         offset: start,
         length,
     };
-    let stream = PlayerServiceClient::new(state.player())
-        .read_audio_range(state.audio_downstream(&caller, request)?)
+    let mut stream = PlayerServiceClient::new(state.player())
+        .read_audio_range(state.audio_downstream(caller, request)?)
         .await?
         .into_inner();
+    // Nothing is promised before the first chunk says which file it is from.
+    let first = match stream.message().await {
+        Ok(Some(first)) => first,
+        Ok(None) => {
+            tracing::error!(track = id, "player-svc sent an empty audio range");
+            return Err(ApiError::new(ErrorCode::Internal, "internal error"));
+        }
+        // Past the end of the file as it now is: it changed since the facts were kept.
+        Err(status) if status.code() == tonic::Code::OutOfRange => return Ok(Answer::Outdated),
+        Err(status) => return Err(status.into()),
+    };
+    if first.version != info.version || first.file_size_bytes != size {
+        return Ok(Answer::Outdated);
+    }
 
     let mut builder = Response::builder()
         .status(status)
-        .header(CONTENT_TYPE, mime)
+        .header(CONTENT_TYPE, file.mime.clone())
         .header(CONTENT_LENGTH, length)
         .header(ACCEPT_RANGES, "bytes")
         .header(ETAG, &etag)
@@ -119,8 +167,10 @@ pub async fn audio(
     if status == StatusCode::PARTIAL_CONTENT {
         builder = builder.header(CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
     }
+    let chunks = futures::stream::iter([Ok(first)]).chain(stream);
     builder
-        .body(Body::from_stream(checked(stream, start, length)))
+        .body(Body::from_stream(checked(chunks, start, length)))
+        .map(Answer::Ready)
         .map_err(|e| ApiError::internal(&e))
 }
 
@@ -129,10 +179,10 @@ pub async fn audio(
 /// stream that strays ends the body with an error (the client sees a cut connection, never
 /// wrong audio).
 fn checked(
-    stream: tonic::Streaming<pb::ReadAudioRangeResponse>,
+    stream: impl Stream<Item = Result<pb::ReadAudioRangeResponse, tonic::Status>> + Send + Unpin,
     start: u64,
     length: u64,
-) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> {
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
     let end = start + length;
     futures::stream::unfold(
         (stream, start, false),

@@ -125,6 +125,54 @@ async fn if_range_serves_the_range_only_for_the_current_validator() -> anyhow::R
 }
 
 #[tokio::test]
+async fn a_track_is_looked_up_once_and_a_reingested_one_gets_a_new_validator() -> anyhow::Result<()>
+{
+    let gateway = support::spawn().await?;
+    let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();
+    let manifests = || {
+        gateway
+            .upstream
+            .seen
+            .lock()
+            .map(|s| s.manifests)
+            .unwrap_or(0)
+    };
+    let old = header(&fetch(&gateway, &token, PATH, &[]).await?, "etag");
+    let range = fetch(&gateway, &token, PATH, &[("range", "bytes=0-9")]).await?;
+    assert_eq!(range.status(), 206);
+    // One manifest for both: a byte range is one call to player-svc.
+    assert_eq!(manifests(), 1);
+
+    // Re-ingested: same size, other bytes. The kept facts are outdated; the first chunk
+    // tells, and the old validator no longer matches.
+    if let Ok(mut seen) = gateway.upstream.seen.lock() {
+        seen.audio_version = "v2".to_owned();
+    }
+    let response = fetch(
+        &gateway,
+        &token,
+        PATH,
+        &[("range", "bytes=0-9"), ("if-range", &old)],
+    )
+    .await?;
+    assert_eq!(response.status(), 200);
+    let new = header(&response, "etag");
+    assert_ne!(new, old);
+    assert_eq!(response.bytes().await?.len() as u64, AUDIO_SIZE);
+    assert_eq!(manifests(), 2);
+    let matching = fetch(
+        &gateway,
+        &token,
+        PATH,
+        &[("range", "bytes=0-9"), ("if-range", &new)],
+    )
+    .await?;
+    assert_eq!(matching.status(), 206);
+    assert_eq!(manifests(), 2);
+    Ok(())
+}
+
+#[tokio::test]
 async fn qualities_and_tracks_that_do_not_exist_are_404_and_bad_ones_400() -> anyhow::Result<()> {
     let gateway = support::spawn().await?;
     let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();

@@ -23,6 +23,21 @@ pub struct Seen {
     pub list_tracks: Option<catalog::ListTracksRequest>,
     /// The last `ReportPlayback` request.
     pub report: Option<player::ReportPlaybackRequest>,
+    /// `GetAudioManifest` calls answered.
+    pub manifests: usize,
+    /// The version of every track's audio: a test changes it to re-ingest the tracks
+    /// (same size, other bytes). Empty means `v1`.
+    pub audio_version: String,
+}
+
+impl Seen {
+    fn audio_version(&self) -> String {
+        if self.audio_version.is_empty() {
+            "v1".to_owned()
+        } else {
+            self.audio_version.clone()
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -32,6 +47,11 @@ struct Fake {
 }
 
 impl Fake {
+    fn audio_version(&self) -> Result<String, Status> {
+        let seen = self.seen.lock().map_err(|_| Status::internal("poisoned"))?;
+        Ok(seen.audio_version())
+    }
+
     fn verify<T>(&self, request: &Request<T>) -> Result<(), Status> {
         let caller = self.identity.caller(request)?;
         self.seen
@@ -218,6 +238,11 @@ impl PlayerService for Fake {
         if track_id == "missing" {
             return Err(Status::not_found("track missing not found"));
         }
+        let version = {
+            let mut seen = self.seen.lock().map_err(|_| Status::internal("poisoned"))?;
+            seen.manifests += 1;
+            seen.audio_version()
+        };
         // Normal and high only: `low` is "not available".
         let renditions = [catalog::AudioQuality::Normal, catalog::AudioQuality::High]
             .map(|quality| player::AudioRendition {
@@ -245,6 +270,7 @@ impl PlayerService for Fake {
                     nanos: 500_000_000,
                 }),
                 renditions,
+                version,
             }),
         }))
     }
@@ -254,6 +280,7 @@ impl PlayerService for Fake {
         request: Request<player::ReadAudioRangeRequest>,
     ) -> Result<Response<tonic::codegen::BoxStream<player::ReadAudioRangeResponse>>, Status> {
         self.verify(&request)?;
+        let version = self.audio_version()?;
         let request = request.into_inner();
         if request.offset >= AUDIO_SIZE {
             return Err(Status::out_of_range("offset past the end"));
@@ -271,6 +298,7 @@ impl PlayerService for Fake {
                     data: audio_bytes(offset, stop),
                     file_size_bytes: AUDIO_SIZE,
                     mime_type: "audio/ogg; codecs=opus".into(),
+                    version: version.clone(),
                 })
             })
             .collect();

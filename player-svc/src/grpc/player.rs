@@ -167,6 +167,7 @@ impl PlayerService for PlayerApi {
                 track_id: track.id.clone(),
                 duration: Some(duration_us(track.duration_us)),
                 renditions,
+                version: track.manifest.version().to_owned(),
             }),
         }))
     }
@@ -178,17 +179,19 @@ impl PlayerService for PlayerApi {
         caller(&self.identity, &request)?;
         let r = request.into_inner();
         let q = quality(r.quality)?;
-        let (size, chunks) = self
+        let range = self
             .player
             .read_range(&r.track_id, q, r.offset, r.length)
             .await
             .map_err(|e| e.to_status())?;
-        let out = ReceiverStream::new(chunks).map(move |chunk| match chunk {
+        let (size, version) = (range.size, range.version);
+        let out = ReceiverStream::new(range.chunks).map(move |chunk| match chunk {
             Ok(c) => Ok(ReadAudioRangeResponse {
                 offset: c.offset,
                 data: Vec::from(c.data),
                 file_size_bytes: size,
                 mime_type: OGG_MIME.to_owned(),
+                version: version.clone(),
             }),
             Err(e) => Err(e.to_status()),
         });

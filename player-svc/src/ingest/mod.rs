@@ -21,6 +21,7 @@ use tunemesh_events::outbox::OutboxWaker;
 
 use crate::blobs::Blobs;
 use crate::media::{self, MediaBundle, MediaError, TranscodeOptions};
+use crate::playable::PlayableTracks;
 use crate::store::{CatalogStore, Cover, RenditionManifest, SegmentEntry, TrackManifest};
 use crate::workers::TranscodePool;
 use crate::{ids, seek};
@@ -129,16 +130,19 @@ pub struct Ingest {
     options: Arc<TranscodeOptions>,
     pool: TranscodePool,
     waker: OutboxWaker,
+    playing: PlayableTracks,
 }
 
 impl Ingest {
-    /// A pipeline writing to `store` and `blobs`, transcoding on `pool`.
+    /// A pipeline writing to `store` and `blobs`, transcoding on `pool`; a track stored
+    /// anew is dropped from `playing`, so its new audio plays at once.
     pub fn new(
         store: Arc<dyn CatalogStore>,
         blobs: Blobs,
         options: TranscodeOptions,
         pool: TranscodePool,
         waker: OutboxWaker,
+        playing: PlayableTracks,
     ) -> Self {
         Self {
             store,
@@ -146,6 +150,7 @@ impl Ingest {
             options: Arc::new(options),
             pool,
             waker,
+            playing,
         }
     }
 
@@ -336,6 +341,7 @@ impl Ingest {
         let updated = existing.is_some();
         let event = catalog_event(&record, updated)?;
         self.store.put_track(&record, &event).await?;
+        self.playing.forget(&id).await;
         self.waker.wake();
         tracing::info!(track = %id, %source, updated, "track ingested");
         Ok(Outcome::Ingested {

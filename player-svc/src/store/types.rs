@@ -195,6 +195,14 @@ impl TrackManifest {
     pub fn rendition(&self, quality: &str) -> Option<&RenditionManifest> {
         self.renditions.iter().find(|r| r.quality == quality)
     }
+
+    /// Names this version of the audio: the last part of the blob prefix, which is the
+    /// source's hash prefix, so a re-ingested source (same track id) gets a new one.
+    pub fn version(&self) -> &str {
+        self.blob_prefix
+            .rsplit_once('/')
+            .map_or(self.blob_prefix.as_str(), |(_, version)| version)
+    }
 }
 
 impl RenditionManifest {
