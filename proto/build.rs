@@ -10,6 +10,13 @@ use std::path::{Path, PathBuf};
 /// Root of the proto import tree: files import each other as `tunemesh/<area>/v1/<file>.proto`.
 const PROTO_ROOT: &str = "tunemesh";
 
+/// The fields carrying audio, generated as `Bytes`.
+const AUDIO_PAYLOADS: [&str; 3] = [
+    ".tunemesh.player.v1.ReadAudioRangeResponse.data",
+    ".tunemesh.player.v1.AudioChunk.data",
+    ".tunemesh.player.v1.GetAudioSegmentResponse.data",
+];
+
 fn main() -> Result<(), Box<dyn Error>> {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
@@ -36,7 +43,14 @@ fn main() -> Result<(), Box<dyn Error>> {
     // The well-known types (`google/protobuf/*.proto`) ship with the vendored protoc.
     let includes = [manifest_dir.clone(), protoc_bin_vendored::include_path()?];
 
-    tonic_prost_build::configure()
+    let mut builder = tonic_prost_build::configure();
+    // Audio payloads as `bytes::Bytes`: player-svc sends the buffers it read without
+    // copying them into a `Vec`, and a receiver's decoded payload shares the receive
+    // buffer instead of being copied out of it.
+    for path in AUDIO_PAYLOADS {
+        builder = builder.bytes(path);
+    }
+    builder
         .build_client(true)
         .build_server(true)
         // Every server trait method gets a default body answering UNIMPLEMENTED, so a

@@ -193,7 +193,7 @@ fn checked(
             let item = match stream.next().await? {
                 Ok(chunk) if chunk.offset == next && next + chunk.data.len() as u64 <= end => {
                     let next = next + chunk.data.len() as u64;
-                    return Some((Ok(Bytes::from(chunk.data)), (stream, next, false)));
+                    return Some((Ok(chunk.data), (stream, next, false)));
                 }
                 Ok(_) => std::io::Error::other("player-svc sent audio out of order"),
                 Err(status) => {

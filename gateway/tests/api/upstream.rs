@@ -295,7 +295,7 @@ impl PlayerService for Fake {
                 let stop = (offset + CHUNK as u64).min(end);
                 Ok(player::ReadAudioRangeResponse {
                     offset,
-                    data: audio_bytes(offset, stop),
+                    data: audio_bytes(offset, stop).into(),
                     file_size_bytes: AUDIO_SIZE,
                     mime_type: "audio/ogg; codecs=opus".into(),
                     version: version.clone(),
@@ -325,7 +325,7 @@ impl PlayerService for Fake {
             let stop = (offset + CHUNK as u64).min(AUDIO_SIZE);
             Message::Chunk(player::AudioChunk {
                 byte_offset: offset,
-                data: audio_bytes(offset, stop),
+                data: audio_bytes(offset, stop).into(),
                 media_time: None,
             })
         });
@@ -358,7 +358,7 @@ impl PlayerService for Fake {
             _ => return Err(Status::invalid_argument("segment is required")),
         };
         Ok(Response::new(player::GetAudioSegmentResponse {
-            data,
+            data: data.into(),
             mime_type: WEBM.into(),
             start_time: None,
             duration: None,

@@ -115,7 +115,7 @@ impl PlayerService for PlayerApi {
             Ok(c) => Ok(StreamAudioResponse {
                 message: Some(stream_audio_response::Message::Chunk(AudioChunk {
                     byte_offset: c.offset,
-                    data: Vec::from(c.data),
+                    data: c.data,
                     media_time: Some(duration_us(i64::try_from(c.media_us).unwrap_or(0))),
                 })),
             }),
@@ -188,7 +188,7 @@ impl PlayerService for PlayerApi {
         let out = ReceiverStream::new(range.chunks).map(move |chunk| match chunk {
             Ok(c) => Ok(ReadAudioRangeResponse {
                 offset: c.offset,
-                data: Vec::from(c.data),
+                data: c.data,
                 file_size_bytes: size,
                 mime_type: OGG_MIME.to_owned(),
                 version: version.clone(),
@@ -223,7 +223,7 @@ impl PlayerService for PlayerApi {
             .map_err(|e| e.to_status())?;
         let to_d = |us: u64| Some(duration_us(i64::try_from(us).unwrap_or(0)));
         Ok(Response::new(GetAudioSegmentResponse {
-            data: Vec::from(data),
+            data,
             mime_type: WEBM_MIME.to_owned(),
             start_time: times.and_then(|(s, _)| to_d(s)),
             duration: times.and_then(|(_, d)| to_d(d)),
