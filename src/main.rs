@@ -8,6 +8,12 @@ use tunemesh::{Settings, Up, serve};
 use tunemesh_runtime::settings::{SettingsSource, load};
 use tunemesh_runtime::{shutdown, telemetry};
 
+/// mimalloc instead of glibc's malloc: the audio path allocates and frees 64 KiB buffers
+/// on every thread, which glibc serves from its shared bins under a lock (a fifth of the
+/// serving CPU in a profile at 12,800 listeners, see BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

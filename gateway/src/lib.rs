@@ -18,6 +18,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod audio_cache;
 pub mod audio_info;
 pub mod auth;
 mod clock;

@@ -33,6 +33,8 @@ pub struct GatewaySettings {
     /// Longest those are kept; outdated ones are noticed and refreshed on use anyway.
     #[serde(with = "humantime_serde")]
     pub audio_info_ttl: Duration,
+    /// Memory for the edge cache of audio bytes (`audio_cache.rs`); 0 turns it off.
+    pub audio_cache_bytes: u64,
     /// Limits and browser-facing headers of the HTTP edge.
     pub http: HttpSettings,
     /// Accounts, passwords and tokens.
@@ -56,6 +58,7 @@ impl Default for GatewaySettings {
             drain_grace: Duration::from_secs(20),
             audio_info_capacity: 100_000,
             audio_info_ttl: Duration::from_secs(300),
+            audio_cache_bytes: 256 << 20,
             http: HttpSettings::default(),
             auth: AuthSettings::default(),
             rate_limits: RateLimitSettings::default(),

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tunemesh_discovery::{Mesh, MeshChannel, RetryChannel};
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
+use crate::audio_cache::AudioCache;
 use crate::audio_info::AudioInfos;
 use crate::auth::{Auth, MediaTokens};
 use crate::error::ApiError;
@@ -30,6 +31,7 @@ struct Inner {
     upstream_timeout: Duration,
     audio_timeout: Duration,
     audio_infos: AudioInfos,
+    audio_cache: AudioCache,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
                 upstream_timeout: settings.http.request_timeout,
                 audio_timeout: settings.http.audio_timeout,
                 audio_infos: AudioInfos::new(settings.audio_info_capacity, settings.audio_info_ttl),
+                audio_cache: AudioCache::new(settings.audio_cache_bytes),
             }),
         }
     }
@@ -61,6 +64,11 @@ impl AppState {
     /// What the audio route keeps of tracks.
     pub fn audio_infos(&self) -> &AudioInfos {
         &self.inner.audio_infos
+    }
+
+    /// The edge cache of audio bytes.
+    pub fn audio_cache(&self) -> &AudioCache {
+        &self.inner.audio_cache
     }
 
     /// Signed media links.

@@ -4,11 +4,14 @@
 //!
 //! The file's size and version come from what the gateway keeps of the track
 //! (`crate::audio_info`), so a byte range is one call to player-svc; its first chunk is
-//! checked against them before any header is sent.
+//! checked against them before any header is sent. Ranges of popular tracks are answered
+//! from the edge cache (`crate::audio_cache`) without a call at all.
 //!
 //! The body streams straight from the gRPC stream: hyper pulls the next chunk only when the
 //! client socket takes more, and the gRPC stream is flow-controlled by HTTP/2, so a slow
 //! listener slows player-svc down instead of filling the gateway's memory.
+
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -28,6 +31,7 @@ use utoipa::IntoParams;
 use tunemesh_runtime::identity::Caller;
 
 use super::check_id;
+use crate::audio_cache::part;
 use crate::audio_info::AudioInfo;
 use crate::auth::MediaCaller;
 use crate::error::{ApiError, ErrorBody};
@@ -132,11 +136,36 @@ async fn respond(
         RangeAnswer::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
     };
     let length = end - start + 1;
+    let head = || {
+        let mut builder = Response::builder()
+            .status(status)
+            .header(CONTENT_TYPE, file.mime.clone())
+            .header(CONTENT_LENGTH, length)
+            .header(ACCEPT_RANGES, "bytes")
+            .header(ETAG, &etag)
+            .header(CACHE_CONTROL, "private, max-age=86400");
+        if status == StatusCode::PARTIAL_CONTENT {
+            builder = builder.header(CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
+        }
+        builder
+    };
+    let cache = state.audio_cache().clone();
+    let name: Arc<str> = Arc::from(etag.as_str());
+    if let Some(parts) = cache.get(&name, start, end) {
+        let body = futures::stream::iter(parts.into_iter().map(Ok::<_, std::io::Error>));
+        return head()
+            .body(Body::from_stream(body))
+            .map(Answer::Ready)
+            .map_err(|e| ApiError::internal(&e));
+    }
+
+    let (read_start, read_end) = cache.read_range(start, end, size);
+    let read_length = read_end - read_start + 1;
     let request = pb::ReadAudioRangeRequest {
         track_id: id.to_owned(),
         quality: wanted,
-        offset: start,
-        length,
+        offset: read_start,
+        length: read_length,
     };
     let mut stream = PlayerServiceClient::new(state.player())
         .read_audio_range(state.audio_downstream(caller, request)?)
@@ -156,25 +185,25 @@ async fn respond(
     if first.version != info.version || first.file_size_bytes != size {
         return Ok(Answer::Outdated);
     }
-
-    let mut builder = Response::builder()
-        .status(status)
-        .header(CONTENT_TYPE, file.mime.clone())
-        .header(CONTENT_LENGTH, length)
-        .header(ACCEPT_RANGES, "bytes")
-        .header(ETAG, &etag)
-        .header(CACHE_CONTROL, "private, max-age=86400");
-    if status == StatusCode::PARTIAL_CONTENT {
-        builder = builder.header(CONTENT_RANGE, format!("bytes {start}-{end}/{size}"));
-    }
     let chunks = futures::stream::iter([Ok(first)]).chain(stream);
-    builder
-        .body(Body::from_stream(checked(chunks, start, length)))
+    // Each chunk is kept (when it is a whole block), then trimmed to the client's range.
+    let body = checked(chunks, read_start, read_length).filter_map(move |chunk| {
+        let item = match chunk {
+            Ok((offset, data)) => {
+                cache.put(&name, offset, &data, size);
+                part(&data, offset, start, end).map(Ok)
+            }
+            Err(error) => Some(Err(error)),
+        };
+        std::future::ready(item)
+    });
+    head()
+        .body(Body::from_stream(body))
         .map(Answer::Ready)
         .map_err(|e| ApiError::internal(&e))
 }
 
-/// The chunks as body frames, checked to be contiguous from `start` and to stop at
+/// The chunks with their offsets, checked to be contiguous from `start` and to stop at
 /// `length` bytes: the response promised exactly those bytes in `Content-Length`, so a
 /// stream that strays ends the body with an error (the client sees a cut connection, never
 /// wrong audio).
@@ -182,7 +211,7 @@ fn checked(
     stream: impl Stream<Item = Result<pb::ReadAudioRangeResponse, tonic::Status>> + Send + Unpin,
     start: u64,
     length: u64,
-) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
+) -> impl Stream<Item = Result<(u64, Bytes), std::io::Error>> {
     let end = start + length;
     futures::stream::unfold(
         (stream, start, false),
@@ -193,7 +222,7 @@ fn checked(
             let item = match stream.next().await? {
                 Ok(chunk) if chunk.offset == next && next + chunk.data.len() as u64 <= end => {
                     let next = next + chunk.data.len() as u64;
-                    return Some((Ok(chunk.data), (stream, next, false)));
+                    return Some((Ok((chunk.offset, chunk.data)), (stream, next, false)));
                 }
                 Ok(_) => std::io::Error::other("player-svc sent audio out of order"),
                 Err(status) => {

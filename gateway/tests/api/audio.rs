@@ -1,6 +1,7 @@
 //! `GET /v1/tracks/{id}/audio`: whole files, byte ranges, validators and their failures.
 
 use reqwest::Method;
+use tunemesh_gateway::settings::GatewaySettings;
 
 use crate::support::{self, TestGateway, error_code, header, status_and_json, text};
 use crate::upstream::{AUDIO_SIZE, audio_bytes};
@@ -127,7 +128,12 @@ async fn if_range_serves_the_range_only_for_the_current_validator() -> anyhow::R
 #[tokio::test]
 async fn a_track_is_looked_up_once_and_a_reingested_one_gets_a_new_validator() -> anyhow::Result<()>
 {
-    let gateway = support::spawn().await?;
+    // Without the edge cache, every range goes to player-svc and meets the new version.
+    let gateway = support::spawn_with(GatewaySettings {
+        audio_cache_bytes: 0,
+        ..support::settings()
+    })
+    .await?;
     let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();
     let manifests = || {
         gateway
@@ -169,6 +175,37 @@ async fn a_track_is_looked_up_once_and_a_reingested_one_gets_a_new_validator() -
     .await?;
     assert_eq!(matching.status(), 206);
     assert_eq!(manifests(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn ranges_read_once_are_answered_from_the_edge_cache_with_the_same_bytes()
+-> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let token = text(&gateway.signup("ann").await?, "/access_token").to_owned();
+    let ranges = || gateway.upstream.seen.lock().map(|s| s.ranges).unwrap_or(0);
+    let last = AUDIO_SIZE - 1;
+    let cases = [(100, 199), (65_000, 140_000), (199_990, last), (0, last)];
+    for round in 0..2 {
+        for (start, end) in cases {
+            let range = format!("bytes={start}-{end}");
+            let response = fetch(&gateway, &token, PATH, &[("range", &range)]).await?;
+            assert_eq!(response.status(), 206, "{range}");
+            assert_eq!(
+                header(&response, "content-length"),
+                (end - start + 1).to_string()
+            );
+            let body = response.bytes().await?;
+            assert_eq!(
+                body.to_vec(),
+                audio_bytes(start, end + 1),
+                "{range}, round {round}"
+            );
+        }
+        // The first round read the blocks of the first three ranges, which cover the whole
+        // file, so the fourth was a hit; the second round asked player-svc for nothing.
+        assert_eq!(ranges(), 3, "round {round}");
+    }
     Ok(())
 }
 

@@ -25,6 +25,8 @@ pub struct Seen {
     pub report: Option<player::ReportPlaybackRequest>,
     /// `GetAudioManifest` calls answered.
     pub manifests: usize,
+    /// `ReadAudioRange` calls answered.
+    pub ranges: usize,
     /// The version of every track's audio: a test changes it to re-ingest the tracks
     /// (same size, other bytes). Empty means `v1`.
     pub audio_version: String,
@@ -47,11 +49,6 @@ struct Fake {
 }
 
 impl Fake {
-    fn audio_version(&self) -> Result<String, Status> {
-        let seen = self.seen.lock().map_err(|_| Status::internal("poisoned"))?;
-        Ok(seen.audio_version())
-    }
-
     fn verify<T>(&self, request: &Request<T>) -> Result<(), Status> {
         let caller = self.identity.caller(request)?;
         self.seen
@@ -280,7 +277,11 @@ impl PlayerService for Fake {
         request: Request<player::ReadAudioRangeRequest>,
     ) -> Result<Response<tonic::codegen::BoxStream<player::ReadAudioRangeResponse>>, Status> {
         self.verify(&request)?;
-        let version = self.audio_version()?;
+        let version = {
+            let mut seen = self.seen.lock().map_err(|_| Status::internal("poisoned"))?;
+            seen.ranges += 1;
+            seen.audio_version()
+        };
         let request = request.into_inner();
         if request.offset >= AUDIO_SIZE {
             return Err(Status::out_of_range("offset past the end"));
