@@ -21,6 +21,10 @@ use moka::sync::Cache;
 /// Bytes per block: the largest chunk player-svc sends.
 pub const BLOCK: u64 = 64 * 1024;
 
+/// Audio ranges by how they were answered, `result` = `hit` (from memory) or `miss` (read
+/// from player-svc): the hit rate says whether `gateway.audio_cache_bytes` is big enough.
+pub const RANGES_TOTAL: &str = "tunemesh_gateway_audio_cache_ranges_total";
+
 /// Blocks by (file validator, block index).
 #[derive(Debug, Clone)]
 pub struct AudioCache {
@@ -43,12 +47,10 @@ impl AudioCache {
     /// The bytes `start..=end` of `file`, as slices of kept blocks, if every block is kept.
     pub fn get(&self, file: &Arc<str>, start: u64, end: u64) -> Option<Vec<Bytes>> {
         let blocks = self.blocks.as_ref()?;
-        let mut out = Vec::with_capacity(usize::try_from((end - start) / BLOCK + 1).ok()?);
-        for index in start / BLOCK..=end / BLOCK {
-            let block = blocks.get(&(Arc::clone(file), index))?;
-            out.push(part(&block, index * BLOCK, start, end)?);
-        }
-        Some(out)
+        let found = kept(blocks, file, start, end);
+        let result = if found.is_some() { "hit" } else { "miss" };
+        metrics::counter!(RANGES_TOTAL, "result" => result).increment(1);
+        found
     }
 
     /// The range to read from player-svc for `start..=end` of a file of `size` bytes: whole
@@ -71,6 +73,20 @@ impl AudioCache {
             blocks.insert((Arc::clone(file), offset / BLOCK), data.clone());
         }
     }
+}
+
+fn kept(
+    blocks: &Cache<(Arc<str>, u64), Bytes>,
+    file: &Arc<str>,
+    start: u64,
+    end: u64,
+) -> Option<Vec<Bytes>> {
+    let mut out = Vec::with_capacity(usize::try_from((end - start) / BLOCK + 1).ok()?);
+    for index in start / BLOCK..=end / BLOCK {
+        let block = blocks.get(&(Arc::clone(file), index))?;
+        out.push(part(&block, index * BLOCK, start, end)?);
+    }
+    Some(out)
 }
 
 /// The part of `data` (read at `offset`) inside `start..=end`, if any; shares its memory.
