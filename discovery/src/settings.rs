@@ -33,6 +33,15 @@ pub struct MeshSettings {
     pub retry: RetrySettings,
     /// Share of a service's calls (0.0 to 1.0) sent to its instances tagged `canary`.
     pub canary: BTreeMap<String, f64>,
+    /// HTTP/2 receive window of one call: how much of a response may wait unread. Streams
+    /// share their connection's window, so a few listeners who pause (or a slow browser
+    /// behind the gateway) each holding hyper's default 2 MiB would exhaust the 5 MiB
+    /// connection window and stall every other stream on it.
+    pub stream_window_bytes: u32,
+    /// HTTP/2 receive window of a connection: room for `stream_window_bytes` on each of
+    /// the 256 streams a server allows (`grpc.max_concurrent_streams`), so no stream waits
+    /// on another one's unread data.
+    pub connection_window_bytes: u32,
 }
 
 impl Default for MeshSettings {
@@ -47,6 +56,8 @@ impl Default for MeshSettings {
             breaker: BreakerSettings::default(),
             retry: RetrySettings::default(),
             canary: BTreeMap::new(),
+            stream_window_bytes: 128 * 1024,
+            connection_window_bytes: 256 * 128 * 1024,
         }
     }
 }

@@ -382,8 +382,15 @@ async fn start_player(
         Arc::new(EmbeddedBus::open(&EmbeddedSettings::new(work.join("events.sqlite"))).await?);
     let app = spawn_app(tunemesh_player::build(&settings, &ctx, bus).await?, None);
     let mut channels = Vec::new();
+    // Flow-control windows as the mesh's (the gateway's connections to player-svc).
+    let mesh = MeshSettings::default();
     for _ in 0..args.connections.max(1) {
-        channels.push(app.channel().await?);
+        let channel = Channel::from_shared(format!("http://{}", app.addr()))?
+            .initial_stream_window_size(mesh.stream_window_bytes)
+            .initial_connection_window_size(mesh.connection_window_bytes)
+            .connect()
+            .await?;
+        channels.push(channel);
     }
     // Leaked: the server runs until the process exits.
     std::mem::forget(app);

@@ -108,6 +108,8 @@ fn endpoint(
         .connect_timeout(settings.connect_timeout)
         .http2_keep_alive_interval(settings.keep_alive_interval)
         .keep_alive_while_idle(true)
+        .initial_stream_window_size(settings.stream_window_bytes)
+        .initial_connection_window_size(settings.connection_window_bytes)
         .tcp_nodelay(true)
         // Lazy: connect failures surface per call, where the breaker counts them.
         .connect_lazy();
