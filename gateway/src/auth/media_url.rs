@@ -8,13 +8,14 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tunemesh_runtime::identity::Caller;
 
-use super::tokens::{MAX_TOKEN_BYTES, TokenError};
+use super::hs256::Hs256;
+use super::tokens::TokenError;
 use crate::model::catalog::Quality;
 use crate::settings::AuthSettings;
 
@@ -42,20 +43,10 @@ pub struct MediaGrant {
 }
 
 /// Mints and verifies media tokens.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct MediaTokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    keys: Hs256,
     ttl: Duration,
-}
-
-impl std::fmt::Debug for MediaTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MediaTokens")
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
-    }
 }
 
 impl MediaTokens {
@@ -70,9 +61,7 @@ impl MediaTokens {
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
         validation.leeway = 0;
         Self {
-            encoding: EncodingKey::from_secret(&key),
-            decoding: DecodingKey::from_secret(&key),
-            validation,
+            keys: Hs256::new(&key, validation),
             ttl: settings.media_link_ttl,
         }
     }
@@ -94,21 +83,12 @@ impl MediaTokens {
             aud: AUDIENCE.to_owned(),
             exp,
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?;
-        Ok((token, exp))
+        Ok((self.keys.sign(&claims)?, exp))
     }
 
     /// What `token` allows, if it is genuine and current.
     pub fn verify(&self, token: &str) -> Result<MediaGrant, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::Invalid);
-        }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|error| match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            })?;
-        let claims = data.claims;
+        let claims: Claims = self.keys.verify(token)?;
         if claims.sub.is_empty() {
             return Err(TokenError::Invalid);
         }

@@ -1,6 +1,7 @@
 //! Who is calling: accounts, passwords, access and refresh tokens, and the layer that
 //! guards every protected route.
 
+pub mod hs256;
 pub mod media_guard;
 pub mod media_url;
 pub mod password;

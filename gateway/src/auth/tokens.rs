@@ -6,13 +6,14 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, Validation};
 use rand::RngCore as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tunemesh_runtime::identity::Caller;
 
+use super::hs256::Hs256;
 use crate::settings::AuthSettings;
 
 /// `iss` of every access token.
@@ -53,20 +54,10 @@ pub enum TokenError {
 }
 
 /// Mints and verifies access tokens.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct AccessTokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-    validation: Validation,
+    keys: Hs256,
     ttl: Duration,
-}
-
-impl std::fmt::Debug for AccessTokens {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessTokens")
-            .field("ttl", &self.ttl)
-            .finish_non_exhaustive()
-    }
 }
 
 impl AccessTokens {
@@ -77,15 +68,12 @@ impl AccessTokens {
             return Err(TokenError::WeakSecret);
         }
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.algorithms = vec![Algorithm::HS256];
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         Ok(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
-            validation,
+            keys: Hs256::new(secret, validation),
             ttl: settings.access_ttl,
         })
     }
@@ -111,25 +99,18 @@ impl AccessTokens {
             iat: now,
             exp: now.saturating_add(ttl),
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        self.keys.sign(&claims)
     }
 
     /// The caller a token names, if it is genuine and current.
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::Invalid);
-        }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|error| match error.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            })?;
-        if data.claims.sub.is_empty() {
+        let claims: Claims = self.keys.verify(token)?;
+        if claims.sub.is_empty() {
             return Err(TokenError::Invalid);
         }
         Ok(Caller {
-            user_id: data.claims.sub,
-            roles: data.claims.roles,
+            user_id: claims.sub,
+            roles: claims.roles,
         })
     }
 }
