@@ -1,8 +1,9 @@
 //! The real `tunemesh` binary: help, bad input, and Ctrl-C.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use crate::support::announced_url;
 
 /// The real `tunemesh` binary, run outside the repository so no `tunemesh.toml` is picked up.
 fn tunemesh() -> Command {
@@ -57,19 +58,7 @@ fn ctrl_c_drains_and_exits_zero() {
         .stderr(Stdio::null())
         .spawn()
         .expect("starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut stdout = BufReader::new(stdout);
-    let mut line = String::new();
-    let url = loop {
-        line.clear();
-        let read = stdout.read_line(&mut line).expect("reads");
-        assert!(read > 0, "tunemesh exited before saying where it listens");
-        if let Some(url) = line.trim().strip_prefix("tunemesh is up: ") {
-            break url.to_owned();
-        }
-    };
-    // Keep draining, so output never fills the pipe and blocks the server.
-    std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(drop));
+    let url = announced_url(child.stdout.take().expect("piped stdout"));
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime

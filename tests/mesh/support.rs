@@ -1,6 +1,8 @@
 //! Starting the whole mesh for a test: its own data dir, every listener on a free port.
 
+use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
+use std::process::ChildStdout;
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
@@ -75,4 +77,22 @@ impl RunningMesh {
         self.shutdown.cancel();
         self.task.await?
     }
+}
+
+/// Reads the stdout of a `tunemesh up` child until it says where it listens and returns that
+/// URL; then keeps draining it on a thread, so output never fills the pipe and blocks the
+/// server.
+pub fn announced_url(stdout: ChildStdout) -> String {
+    let mut stdout = BufReader::new(stdout);
+    let mut line = String::new();
+    let url = loop {
+        line.clear();
+        let read = stdout.read_line(&mut line).expect("reads stdout");
+        assert!(read > 0, "tunemesh exited before saying where it listens");
+        if let Some(url) = line.trim().strip_prefix("tunemesh is up: ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(drop));
+    url
 }

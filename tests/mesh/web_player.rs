@@ -3,12 +3,13 @@
 //! switches quality, seeks and checks play reports. The screenshot lands in
 //! `target/test-artifacts/web-player.png`.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::support::announced_url;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// Real tracks copied into the library: enough for an artist, an album and a queue, few
@@ -38,18 +39,7 @@ impl Mesh {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("tunemesh starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut line = String::new();
-        let url = loop {
-            line.clear();
-            let read = stdout.read_line(&mut line).expect("reads stdout");
-            assert!(read > 0, "tunemesh exited before saying where it listens");
-            if let Some(url) = line.trim().strip_prefix("tunemesh is up: ") {
-                break url.to_owned();
-            }
-        };
-        // Keep draining, so output never fills the pipe and blocks the server.
-        std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(drop));
+        let url = announced_url(child.stdout.take().expect("piped stdout"));
         Mesh { child, url }
     }
 }
