@@ -36,6 +36,11 @@ use serde_json::{Value, json};
 
 const MUSIC: &str = "/usr/share/games/singularity/music";
 
+#[path = "../audio/popularity.rs"]
+mod popularity;
+
+use popularity::Popularity;
+
 #[derive(Debug, Parser)]
 struct Args {
     /// Directory of music to ingest (its first `--tracks` files, by name).
@@ -69,6 +74,12 @@ struct Args {
     /// Bytes per Range request.
     #[arg(long, default_value_t = 65536)]
     chunk: u64,
+    /// Listener i plays track i mod `--tracks` unless this is set: then tracks are drawn from
+    /// a Zipf curve with this exponent (1.0 is typical of play counts), so the gateway's edge
+    /// cache meets hits and misses (make it smaller than the library with
+    /// `TUNEMESH_GATEWAY__AUDIO_CACHE_BYTES`); its hit ratio per step is printed.
+    #[arg(long)]
+    zipf: Option<f64>,
     /// Quality played (`low`, `normal`, `high`, `very_high`).
     #[arg(long, default_value = "normal")]
     quality: String,
@@ -239,7 +250,9 @@ async fn main() -> anyhow::Result<()> {
             if !alive[i] {
                 continue;
             }
+            let hits_before = edge_cache(&http, target).await;
             let step = run_step(target, &tracks, n, &args).await;
+            let hits_after = edge_cache(&http, target).await;
             println!(
                 "| {} | {} | {:.1} | {:.1} | {} | {} | {} | {} | {:.2} | {:.2} | {:.0} | {:.2} | {} |",
                 target.name,
@@ -258,6 +271,16 @@ async fn main() -> anyhow::Result<()> {
             );
             if let Some(error) = &step.first_error {
                 println!("  {} at {n}: first failure: {error}", target.name);
+            }
+            if let (Some((h0, m0)), Some((h1, m1))) = (hits_before, hits_after) {
+                let (hits, misses) = (h1 - h0, m1 - m0);
+                if hits + misses > 0.0 {
+                    println!(
+                        "  {} at {n}: edge cache hit ratio {:.1} % ({hits:.0} hits, {misses:.0} misses)",
+                        target.name,
+                        100.0 * hits / (hits + misses)
+                    );
+                }
             }
             std::io::stdout().flush()?;
             alive[i] = step.clean();
@@ -605,14 +628,38 @@ async fn wait_for_target(
     Ok(())
 }
 
+/// The gateway's edge cache counters (hits, misses) from its `/metrics`; `None` for nginx.
+async fn edge_cache(http: &reqwest::Client, target: &Target) -> Option<(f64, f64)> {
+    if !target.gateway {
+        return None;
+    }
+    let text = http
+        .get(format!("{}/metrics", target.base))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let count = |result: &str| {
+        text.lines()
+            .filter(|l| l.starts_with("tunemesh_gateway_audio_cache_ranges_total{"))
+            .filter(|l| l.contains(&format!("result=\"{result}\"")))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    };
+    Some((count("hit"), count("miss")))
+}
+
 async fn run_step(target: &Target, tracks: &[Track], n: usize, args: &Args) -> Step {
     let server_before = tree_cpu(target.pid);
     let client_before = own_cpu();
     let started = Instant::now();
     let t0 = tokio::time::Instant::now() + Duration::from_millis(100);
+    let popularity = Popularity::new(tracks.len(), args.zipf);
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
-        let track = tracks[i % tracks.len()].clone();
+        let track = tracks[popularity.track(i)].clone();
         let url = target.url(&track);
         let bearer = target.bearer.clone();
         let start = t0 + Duration::from_secs_f64(args.ramp * i as f64 / n as f64);
