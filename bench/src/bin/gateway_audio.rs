@@ -36,6 +36,8 @@ use serde_json::{Value, json};
 
 const MUSIC: &str = "/usr/share/games/singularity/music";
 
+#[path = "../media/cpu.rs"]
+mod cpu;
 #[path = "../audio/popularity.rs"]
 mod popularity;
 
@@ -234,7 +236,7 @@ async fn main() -> anyhow::Result<()> {
         args.ramp,
         args.ahead,
         args.chunk / 1024,
-        load()
+        cpu::load()
     );
     println!(
         "| target | listeners | first byte p50 ms | p99 ms | stutters | stuttering listeners | failed | requests | server CPU s | CPU ms per listener | server CPU % of a core | bench CPU s | load |"
@@ -267,7 +269,7 @@ async fn main() -> anyhow::Result<()> {
                 step.server_cpu * 1000.0 / n as f64,
                 step.server_cpu * 100.0 / step.wall,
                 step.client_cpu,
-                load()
+                cpu::load()
             );
             if let Some(error) = &step.first_error {
                 println!("  {} at {n}: first failure: {error}", target.name);
@@ -335,7 +337,7 @@ async fn main() -> anyhow::Result<()> {
             fast.map_or("none".to_owned(), |s| s.listeners.to_string())
         );
     }
-    println!("load after: {}", load());
+    println!("load after: {}", cpu::load());
     drop(nginx);
     drop(gateway);
     Ok(())
@@ -653,7 +655,7 @@ async fn edge_cache(http: &reqwest::Client, target: &Target) -> Option<(f64, f64
 
 async fn run_step(target: &Target, tracks: &[Track], n: usize, args: &Args) -> Step {
     let server_before = tree_cpu(target.pid);
-    let client_before = own_cpu();
+    let client_before = cpu::process();
     let started = Instant::now();
     let t0 = tokio::time::Instant::now() + Duration::from_millis(100);
     let popularity = Popularity::new(tracks.len(), args.zipf);
@@ -678,7 +680,7 @@ async fn run_step(target: &Target, tracks: &[Track], n: usize, args: &Args) -> S
     }
     let wall = started.elapsed().as_secs_f64();
     let server_cpu = tree_cpu(target.pid) - server_before;
-    let client_cpu = own_cpu() - client_before;
+    let client_cpu = cpu::process() - client_before;
 
     let mut first: Vec<f64> = heard
         .iter()
@@ -833,20 +835,9 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 }
 
 /// utime + stime in seconds of `/proc/<path>/stat`.
-fn stat_cpu(path: &str) -> f64 {
-    let stat = std::fs::read_to_string(path).unwrap_or_default();
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    rest.split_whitespace()
-        .skip(11)
-        .take(2)
-        .map(|f| f.parse::<f64>().unwrap_or(0.0))
-        .sum::<f64>()
-        / 100.0
-}
-
 /// CPU seconds of a process and of its live descendants.
 fn tree_cpu(pid: u32) -> f64 {
-    let mut total = stat_cpu(&format!("/proc/{pid}/stat"));
+    let mut total = cpu::of_pid(pid);
     let mut children = Vec::new();
     if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
         for task in tasks.flatten() {
@@ -862,17 +853,4 @@ fn tree_cpu(pid: u32) -> f64 {
         total += tree_cpu(child);
     }
     total
-}
-
-fn own_cpu() -> f64 {
-    stat_cpu("/proc/self/stat")
-}
-
-fn load() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }

@@ -30,6 +30,11 @@ pub fn process() -> f64 {
     seconds("/proc/self/stat", 11)
 }
 
+/// CPU seconds process `pid` has used, every thread (its own threads only, not children).
+pub fn of_pid(pid: u32) -> f64 {
+    seconds(&format!("/proc/{pid}/stat"), 11)
+}
+
 /// CPU seconds of this process's children that were waited for (RUSAGE_CHILDREN).
 pub fn children() -> f64 {
     seconds("/proc/self/stat", 13)
