@@ -90,9 +90,6 @@ impl AudioInfos {
         caller: &Caller,
         id: &str,
     ) -> Result<Arc<AudioInfo>, ApiError> {
-        if let Some(info) = self.cache.get(id).await {
-            return Ok(info);
-        }
         self.cache
             .try_get_with_by_ref(id, async {
                 let manifest = fetch_manifest(state, caller, id).await?;

@@ -40,9 +40,6 @@ impl PlayableTracks {
     /// The track, from memory or the catalogue; NOT_FOUND is not remembered, so a track
     /// plays as soon as it is ingested.
     pub async fn get(&self, id: &str) -> Result<Arc<TrackRecord>, PlayerError> {
-        if let Some(track) = self.cache.get(id).await {
-            return Ok(track);
-        }
         let catalog = &self.catalog;
         self.cache
             .try_get_with_by_ref(id, async { catalog.track(id).await.map(Arc::new) })
