@@ -2,6 +2,7 @@
 
 mod cli;
 mod cluster;
+mod hostile;
 mod support;
 mod trace;
 mod up;

@@ -1,0 +1,1 @@
+//! Hostile: accounts (filled in by its fix).

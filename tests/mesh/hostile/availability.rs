@@ -1,0 +1,1 @@
+//! Hostile: availability (filled in by its fix).

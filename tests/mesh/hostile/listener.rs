@@ -1,0 +1,1 @@
+//! Hostile: listener (filled in by its fix).

@@ -1,0 +1,1 @@
+//! Hostile: metrics (filled in by its fix).

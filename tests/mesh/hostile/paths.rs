@@ -1,0 +1,1 @@
+//! Hostile: paths (filled in by its fix).

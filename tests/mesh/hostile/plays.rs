@@ -1,0 +1,1 @@
+//! Hostile: plays (filled in by its fix).

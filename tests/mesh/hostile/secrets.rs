@@ -1,0 +1,1 @@
+//! Hostile: secrets (filled in by its fix).
