@@ -2,9 +2,15 @@
 //!
 //! gRPC puts the outcome in trailers, after the whole response body, so the body is wrapped to
 //! see them; a stream the client abandons is counted as `Cancelled` when its body is dropped.
+//!
+//! Labels come from a closed set: a path names a method only when the contracts (or health
+//! and reflection) define it; any other path a caller makes up is counted as `other`, so a
+//! flood of invented paths adds one series, not one per path.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::LazyLock;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
@@ -13,6 +19,8 @@ use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::Code;
 use tower::{Layer, Service};
+use tunemesh_proto::prost::Message as _;
+use tunemesh_proto::prost_types::FileDescriptorSet;
 
 use super::trace::split_path;
 
@@ -60,6 +68,52 @@ where
     }
 }
 
+/// The label of every path no contract defines.
+pub const OTHER: &str = "other";
+
+/// Every `/pkg.Service/Method` the descriptor sets define: the tunemesh contracts, health and
+/// reflection. Read once from the descriptors the servers already embed for reflection, so a
+/// new RPC is labelled by name without anyone keeping a list.
+static KNOWN_PATHS: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    let sets = [
+        tunemesh_proto::FILE_DESCRIPTOR_SET,
+        tonic_health::pb::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+    ];
+    let mut paths = HashSet::new();
+    for bytes in sets {
+        // Embedded at build time by the same prost: a failure is a build defect, and the
+        // only cost is that the set's methods are labelled `other`.
+        let Ok(set) = FileDescriptorSet::decode(bytes) else {
+            continue;
+        };
+        for file in set.file {
+            let package = file.package().to_owned();
+            for service in file.service {
+                let full = if package.is_empty() {
+                    service.name().to_owned()
+                } else {
+                    format!("{package}.{}", service.name())
+                };
+                for method in service.method {
+                    paths.insert(format!("/{full}/{}", method.name()));
+                }
+            }
+        }
+    }
+    paths
+});
+
+/// `(service, method)` labels of `path`: its names when a contract defines it, `other` twice
+/// otherwise.
+pub fn labels_of(path: &str) -> (&str, &str) {
+    if KNOWN_PATHS.contains(path) {
+        split_path(path)
+    } else {
+        (OTHER, OTHER)
+    }
+}
+
 /// One call being measured; finishing it records the metrics exactly once.
 #[derive(Debug)]
 struct CallRecord {
@@ -70,7 +124,7 @@ struct CallRecord {
 
 impl CallRecord {
     fn start(path: &str) -> Self {
-        let (service, method) = split_path(path);
+        let (service, method) = labels_of(path);
         Self {
             service: service.to_owned(),
             method: method.to_owned(),
@@ -212,5 +266,34 @@ pub fn code_label(code: Code) -> &'static str {
         Code::Unavailable => "UNAVAILABLE",
         Code::DataLoss => "DATA_LOSS",
         Code::Unauthenticated => "UNAUTHENTICATED",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_methods_keep_their_names() {
+        assert_eq!(
+            labels_of("/tunemesh.player.v1.PlayerService/ReportPlayback"),
+            ("tunemesh.player.v1.PlayerService", "ReportPlayback")
+        );
+        assert_eq!(
+            labels_of("/grpc.health.v1.Health/Check"),
+            ("grpc.health.v1.Health", "Check")
+        );
+    }
+
+    #[test]
+    fn invented_paths_share_one_label() {
+        for path in [
+            "/tunemesh.player.v1.PlayerService/Nope",
+            "/x.Y/Z",
+            "/",
+            "/../../etc/passwd",
+        ] {
+            assert_eq!(labels_of(path), (OTHER, OTHER), "{path}");
+        }
     }
 }
