@@ -3,6 +3,10 @@
 //! Liveness (`/healthz`) never looks at dependencies: a process that answers is alive, and
 //! restarting it would not bring a database back. Readiness (`/readyz`) answers 200 only when
 //! every component reports SERVING, and lists each one either way.
+//!
+//! `/metrics` is served only on the admin listener, never merged into a public router: it
+//! names internals and costs a full render per scrape. The probes may be public too
+//! ([`probes`]), since load balancers in front of a public port ask for them.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -106,14 +110,55 @@ impl Readiness for ServiceHealth {
     }
 }
 
-/// The admin routes, to serve on their own port or merge into another router.
+/// The admin routes (`/metrics` and the probes), for the admin listener only.
 pub fn router(readiness: Arc<dyn Readiness>) -> axum::Router {
     crate::metrics::prometheus();
+    probes(readiness).route("/metrics", get(metrics))
+}
+
+/// `/healthz` and `/readyz` alone, the part of [`router`] that may be merged into a public
+/// router.
+pub fn probes(readiness: Arc<dyn Readiness>) -> axum::Router {
     axum::Router::new()
-        .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(readiness)
+}
+
+/// An admin listener, bound and ready to serve.
+#[derive(Debug)]
+pub struct AdminServer {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+}
+
+impl AdminServer {
+    /// Binds `addr` (port 0 picks a free port).
+    pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let local_addr = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            local_addr,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves [`router`] until `shutdown` is cancelled.
+    pub async fn run_until(
+        self,
+        readiness: Arc<dyn Readiness>,
+        shutdown: CancellationToken,
+    ) -> std::io::Result<()> {
+        tracing::info!(addr = %self.local_addr, "admin endpoint listening");
+        axum::serve(self.listener, router(readiness))
+            .with_graceful_shutdown(shutdown.cancelled_owned())
+            .await
+    }
 }
 
 /// Serves [`router`] on `addr` until `shutdown` is cancelled.
@@ -122,10 +167,9 @@ pub async fn serve(
     readiness: Arc<dyn Readiness>,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    let listener = TcpListener::bind(addr).await?;
-    tracing::info!(addr = %listener.local_addr()?, "admin endpoint listening");
-    axum::serve(listener, router(readiness))
-        .with_graceful_shutdown(shutdown.cancelled_owned())
+    AdminServer::bind(addr)
+        .await?
+        .run_until(readiness, shutdown)
         .await
 }
 
