@@ -10,7 +10,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use serde::Deserialize;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -40,6 +40,9 @@ pub struct TelemetrySettings {
     pub otlp_endpoint: Option<String>,
     /// Service name reported in exported spans.
     pub service_name: String,
+    /// Share of traces recorded and exported, 0.0 to 1.0. The edge decides for each request
+    /// (a client's sampled flag is not obeyed); services follow the decision they receive.
+    pub sample_ratio: f64,
     /// How long shutdown waits for the last spans to be exported.
     #[serde(with = "humantime_serde")]
     pub export_timeout: Duration,
@@ -52,6 +55,7 @@ impl Default for TelemetrySettings {
             log_format: LogFormat::Pretty,
             otlp_endpoint: None,
             service_name: "tunemesh".into(),
+            sample_ratio: 1.0,
             export_timeout: Duration::from_secs(3),
         }
     }
@@ -114,6 +118,7 @@ where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+    crate::trace_context::set_edge_sample_ratio(settings.sample_ratio);
     let filter =
         EnvFilter::try_new(&settings.log_filter).map_err(|source| TelemetryError::Filter {
             filter: settings.log_filter.clone(),
@@ -127,7 +132,7 @@ where
     let provider = settings
         .otlp_endpoint
         .as_deref()
-        .map(|endpoint| tracer_provider(endpoint, &settings.service_name))
+        .map(|endpoint| tracer_provider(endpoint, settings))
         .transpose()?;
     let otel = provider
         .as_ref()
@@ -147,10 +152,11 @@ where
     })
 }
 
-/// A batch-exporting tracer provider sending OTLP/gRPC to `endpoint`.
+/// A batch-exporting tracer provider sending OTLP/gRPC to `endpoint`: new traces are sampled
+/// at `sample_ratio`, continued ones as their (edge-decided) parent says.
 fn tracer_provider(
     endpoint: &str,
-    service_name: &str,
+    settings: &TelemetrySettings,
 ) -> Result<SdkTracerProvider, TelemetryError> {
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
@@ -161,9 +167,13 @@ fn tracer_provider(
             source,
         })?;
     let resource = Resource::builder()
-        .with_service_name(service_name.to_owned())
+        .with_service_name(settings.service_name.clone())
         .build();
+    let ratio = settings.sample_ratio.clamp(0.0, 1.0);
     Ok(SdkTracerProvider::builder()
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
+            ratio,
+        ))))
         .with_batch_exporter(exporter)
         .with_resource(resource)
         .build())

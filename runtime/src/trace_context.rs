@@ -3,9 +3,17 @@
 //!
 //! All of them go through the global propagator that [`crate::telemetry`] installs, so the wire
 //! format is defined in one place.
+//!
+//! Inside the mesh a `traceparent` is trusted, sampled flag included: the gateway wrote it.
+//! At the edge it comes from a client, so [`continue_untrusted`] keeps the client's trace id
+//! (for correlation) but replaces its sampled flag with the edge's own decision: a client
+//! cannot force every request it sends to be recorded and exported.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use opentelemetry::Context;
 use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::{SpanContext, TraceContextExt as _, TraceFlags};
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use tracing::Span;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -44,6 +52,47 @@ pub fn continue_from_headers(span: &Span, headers: &http::HeaderMap) {
     // A span can only be re-parented before it is entered; a failure means it was already
     // recorded under another parent, which is harmless for the request itself.
     let _ = span.set_parent(parent);
+}
+
+/// The share of traces the edge records, as `f64` bits; 1.0 until telemetry says otherwise.
+static EDGE_SAMPLE_RATIO: AtomicU64 = AtomicU64::new(0x3FF0_0000_0000_0000);
+
+/// Sets the share of requests (0.0 to 1.0) whose traces the edge records; [`crate::telemetry`]
+/// calls it with `telemetry.sample_ratio`.
+pub fn set_edge_sample_ratio(ratio: f64) {
+    EDGE_SAMPLE_RATIO.store(ratio.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
+}
+
+/// Makes `span` continue the trace a client's `headers` carry, sampled by the edge's own
+/// decision (see the module's notes) at the configured ratio.
+pub fn continue_untrusted(span: &Span, headers: &http::HeaderMap) {
+    let ratio = f64::from_bits(EDGE_SAMPLE_RATIO.load(Ordering::Relaxed));
+    continue_at_edge(span, headers, rand::random::<f64>() < ratio);
+}
+
+/// Makes `span` continue the trace in `headers` with `sampled` as the decision, whatever the
+/// client's flag said. Without a valid `traceparent` the span starts its own trace.
+pub fn continue_at_edge(span: &Span, headers: &http::HeaderMap, sampled: bool) {
+    let remote = extract_headers(headers);
+    let client = remote.span().span_context().clone();
+    if !client.is_valid() {
+        // A root span: the tracer's own sampler decides.
+        return;
+    }
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    let decided = SpanContext::new(
+        client.trace_id(),
+        client.span_id(),
+        flags,
+        true,
+        // Vendor state is the client's too: dropped rather than carried into the mesh.
+        opentelemetry::trace::TraceState::default(),
+    );
+    let _ = span.set_parent(Context::new().with_remote_span_context(decided));
 }
 
 /// The current span's `traceparent`, for messages (events) that carry it as a field.
