@@ -6,6 +6,7 @@
 //! - [`metrics`]: the Prometheus recorder; [`admin`]: `/metrics`, `/healthz`, `/readyz`.
 //! - [`grpc`]: the standard gRPC server with health, reflection, layers and drain.
 //! - [`error`]: the one error-code table (domain code → gRPC code and HTTP status).
+//! - [`ids`]: the one shape check for ids from outside (nothing that can climb a path).
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
 //! - [`postgres`], [`redis`]: connection pools for the production adapters.
 
@@ -15,6 +16,7 @@ pub mod context;
 pub mod error;
 pub mod grpc;
 pub mod identity;
+pub mod ids;
 pub mod metrics;
 pub mod postgres;
 pub mod redis;
