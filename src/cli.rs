@@ -54,6 +54,9 @@ pub struct UpArgs {
     /// Where the gateway listens [default: 127.0.0.1:8080].
     #[arg(long, value_name = "HOST:PORT")]
     pub addr: Option<SocketAddr>,
+    /// Where `/metrics`, `/healthz` and `/readyz` listen [default: 127.0.0.1:9090].
+    #[arg(long, value_name = "HOST:PORT")]
+    pub admin_addr: Option<SocketAddr>,
     /// A music folder to ingest at start and watch for added or changed files.
     #[arg(long, value_name = "DIR")]
     pub library: Option<PathBuf>,

@@ -62,7 +62,7 @@ pub struct Replica {
     pub index: usize,
     /// The gRPC address (services) or the HTTP address (gateway).
     pub addr: SocketAddr,
-    /// `/readyz`, `/healthz`, `/metrics` (the gateway serves them on `addr`).
+    /// `/readyz`, `/healthz`, `/metrics` (the gateway serves its probes on `addr` too).
     pub admin: SocketAddr,
     env: Vec<(String, String)>,
     child: Option<Child>,
@@ -230,6 +230,8 @@ impl Cluster {
         set("TELEMETRY__LOG_FORMAT", "json".into());
         set("GRPC__DRAIN_GRACE", "5s".into());
         set("GRPC__DEREGISTER_DELAY", "500ms".into());
+        // Every process, the gateway too, serves `/metrics` on its own admin port.
+        set("ADMIN__ADDR", admin.to_string());
         match service {
             "gateway" => {
                 set("GATEWAY__ADDR", addr.to_string());
@@ -245,7 +247,6 @@ impl Cluster {
             }
             _ => {
                 set("GRPC__ADDR", addr.to_string());
-                set("ADMIN__ADDR", admin.to_string());
             }
         }
         if service == "player" {
@@ -264,7 +265,7 @@ impl Cluster {
             service,
             index,
             addr,
-            admin: if service == "gateway" { addr } else { admin },
+            admin,
             env: env.into_iter().collect(),
             child: None,
         };

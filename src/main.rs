@@ -32,6 +32,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Up(args) = &command {
         settings.data_dir = args.data_dir.clone().unwrap_or(settings.data_dir);
         settings.gateway.addr = args.addr.unwrap_or(settings.gateway.addr);
+        if let Some(admin) = args.admin_addr {
+            settings.admin.addr = Some(admin);
+        }
         if let Some(library) = &args.library {
             settings.player.library = Some(library.clone());
         }
@@ -42,6 +45,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up(_) => {
             let up = Up::build(&settings).await?;
             println!("tunemesh is up: http://{}", up.gateway_addr());
+            if let Some(addr) = up.admin_addr() {
+                println!("  {:<9} http://{addr}/metrics", "admin");
+            }
             for (service, addr) in up.service_addrs() {
                 println!("  {service:<9} grpc://{addr}");
             }

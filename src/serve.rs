@@ -61,7 +61,8 @@ pub async fn serve(
     Ok(result?)
 }
 
-/// The gateway serves its admin routes on its own port, so it needs no admin listener.
+/// The gateway serves its probes on its public port too, but `/metrics` only on the admin
+/// listener.
 async fn serve_gateway(
     settings: &Settings,
     registry: Arc<dyn Registry>,
@@ -78,5 +79,14 @@ async fn serve_gateway(
     let gateway = Gateway::build(&settings.gateway, ctx)
         .await
         .context("cannot start the gateway")?;
-    Ok(gateway.run_until(shutdown).await?)
+    let admin = settings
+        .admin
+        .addr
+        .map(|addr| tokio::spawn(admin::serve(addr, gateway.readiness(), shutdown.clone())));
+    let result = gateway.run_until(shutdown.clone()).await;
+    shutdown.cancel();
+    if let Some(admin) = admin {
+        admin.await.context("admin endpoint panicked")??;
+    }
+    Ok(result?)
 }

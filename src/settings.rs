@@ -27,7 +27,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Logs and trace export.
     pub telemetry: TelemetrySettings,
-    /// `/metrics`, `/healthz`, `/readyz` of `tunemesh serve`.
+    /// `/metrics`, `/healthz`, `/readyz` of `tunemesh serve` and `tunemesh up` (the only place
+    /// `/metrics` is served: never on the gateway's public port).
     pub admin: AdminSettings,
     /// The gRPC server of each service.
     pub grpc: GrpcServerSettings,

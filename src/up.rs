@@ -12,6 +12,7 @@ use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registry};
 use tunemesh_events::EventBus;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
 use tunemesh_gateway::{Gateway, GatewayContext};
+use tunemesh_runtime::admin::AdminServer;
 use tunemesh_runtime::identity::MeshIdentity;
 use tunemesh_runtime::{App, ServiceContext, Storage};
 
@@ -23,11 +24,14 @@ pub struct Up {
     registry: Arc<dyn Registry>,
     services: Vec<(&'static str, App)>,
     gateway: Gateway,
+    /// `/metrics` and the probes, on their own (loopback by default) port: the gateway's
+    /// public port serves the probes but never `/metrics`.
+    admin: Option<AdminServer>,
 }
 
 impl Up {
-    /// Creates the data directory and binds every service (each on a free loopback port) and
-    /// the gateway (on `settings.gateway.addr`).
+    /// Creates the data directory and binds every service (each on a free loopback port), the
+    /// gateway (on `settings.gateway.addr`) and the admin endpoint (on `settings.admin.addr`).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let data_dir = &settings.data_dir;
         tokio::fs::create_dir_all(data_dir)
@@ -75,16 +79,30 @@ impl Up {
         let gateway = Gateway::build(&settings.gateway, gateway_ctx)
             .await
             .context("cannot start the gateway")?;
+        let admin = match settings.admin.addr {
+            Some(addr) => Some(
+                AdminServer::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (admin.addr)"))?,
+            ),
+            None => None,
+        };
         Ok(Self {
             registry,
             services,
             gateway,
+            admin,
         })
     }
 
     /// Where the gateway listens.
     pub fn gateway_addr(&self) -> SocketAddr {
         self.gateway.local_addr()
+    }
+
+    /// Where `/metrics`, `/healthz` and `/readyz` listen, unless turned off.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(AdminServer::local_addr)
     }
 
     /// Where each service's gRPC server listens.
@@ -104,6 +122,14 @@ impl Up {
             parts.spawn(async move {
                 let result = app.run_until(Some(registry), token).await;
                 result.with_context(|| format!("{name} failed"))
+            });
+        }
+        if let Some(admin) = self.admin {
+            // The whole mesh is ready when the gateway finds every service ready.
+            let (readiness, token) = (self.gateway.readiness(), shutdown.clone());
+            parts.spawn(async move {
+                let result = admin.run_until(readiness, token).await;
+                result.context("admin endpoint failed")
             });
         }
         let token = shutdown.clone();

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::Mesh;
 use tunemesh_runtime::Storage;
+use tunemesh_runtime::admin::Readiness;
 use tunemesh_runtime::identity::MeshIdentity;
 use tunemesh_runtime::postgres::PostgresError;
 
@@ -79,6 +80,7 @@ pub struct Gateway {
     local_addr: SocketAddr,
     app: crate::router::App,
     limits: Arc<Limits>,
+    readiness: MeshReadiness,
     settings: GatewaySettings,
 }
 
@@ -104,8 +106,14 @@ impl Gateway {
         });
         let media = MediaTokens::new(&settings.auth);
         let state = AppState::new(auth, media, ctx.identity, ctx.mesh.clone(), settings);
-        let readiness = Arc::new(MeshReadiness::new(ctx.mesh, settings.clone()));
-        let app = crate::router::app(state, limits.clone(), readiness, &settings.http, grpc)?;
+        let readiness = MeshReadiness::new(ctx.mesh, settings.clone());
+        let app = crate::router::app(
+            state,
+            limits.clone(),
+            Arc::new(readiness.clone()),
+            &settings.http,
+            grpc,
+        )?;
         let listener =
             TcpListener::bind(settings.addr)
                 .await
@@ -122,8 +130,15 @@ impl Gateway {
             local_addr,
             app,
             limits,
+            readiness,
             settings: settings.clone(),
         })
+    }
+
+    /// The readiness of the mesh as the gateway sees it, for an admin listener: the gateway
+    /// serves its probes publicly but never `/metrics`.
+    pub fn readiness(&self) -> Arc<dyn Readiness> {
+        Arc::new(self.readiness.clone())
     }
 
     /// The address the gateway listens on.

@@ -135,7 +135,8 @@ pub fn router(
         .merge(media)
         .with_state(state)
         .route("/openapi.json", get(crate::openapi::document))
-        .merge(admin::router(readiness))
+        // The probes only: `/metrics` is on the admin listener, never on the public port.
+        .merge(admin::probes(readiness))
         // The web player's files and page: only what no route above answers.
         .fallback(web::serve)
         .layer(

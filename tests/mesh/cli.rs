@@ -51,7 +51,8 @@ fn bad_settings_exit_non_zero_with_a_one_line_reason() {
 fn ctrl_c_drains_and_exits_zero() {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut child = tunemesh()
-        .args(["up", "--addr", "127.0.0.1:0", "--data-dir"])
+        .args(["up", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+        .arg("--data-dir")
         .arg(data_dir.path())
         .env("TUNEMESH_GRPC__DRAIN_GRACE", "5s")
         .stdout(Stdio::piped())

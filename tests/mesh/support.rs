@@ -12,6 +12,8 @@ use tunemesh_runtime::CancellationToken;
 /// A running `tunemesh up`, stopped and drained when the test calls [`RunningMesh::stop`].
 pub struct RunningMesh {
     pub gateway: SocketAddr,
+    /// `/metrics` and the probes; never the gateway's public port.
+    pub admin: SocketAddr,
     pub services: Vec<(&'static str, SocketAddr)>,
     pub http: reqwest::Client,
     shutdown: CancellationToken,
@@ -22,6 +24,11 @@ pub struct RunningMesh {
 impl RunningMesh {
     /// Builds and starts the mesh with default settings, a fresh data dir and a free port.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like [`RunningMesh::start`], with `configure` applied to the settings first.
+    pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
         tunemesh_testkit::init_tracing();
         let data_dir = tempfile::tempdir()?;
         let mut settings = Settings {
@@ -29,13 +36,17 @@ impl RunningMesh {
             ..Settings::default()
         };
         settings.gateway.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.admin.addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         settings.grpc.drain_grace = Duration::from_secs(5);
+        configure(&mut settings);
         let up = Up::build(&settings).await?;
         let (gateway, services) = (up.gateway_addr(), up.service_addrs());
+        let admin = up.admin_addr().expect("the admin endpoint is on");
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(up.run_until(shutdown.clone()));
         Ok(Self {
             gateway,
+            admin,
             services,
             http: reqwest::Client::new(),
             shutdown,
@@ -47,6 +58,11 @@ impl RunningMesh {
     /// `http://gateway/path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.gateway)
+    }
+
+    /// `http://admin/path`: the admin endpoint (`/metrics`).
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.admin)
     }
 
     /// The gRPC address of one service.

@@ -99,7 +99,7 @@ async fn metrics_count_the_rpcs_readiness_made() -> anyhow::Result<()> {
     mesh.wait_ready().await?;
     let body = mesh
         .http
-        .get(mesh.url("/metrics"))
+        .get(mesh.admin_url("/metrics"))
         .send()
         .await?
         .text()

@@ -31,7 +31,8 @@ impl Mesh {
     fn start(data_dir: &Path, library: &Path) -> Mesh {
         let mut child = Command::new(env!("CARGO_BIN_EXE_tunemesh"))
             .current_dir(std::env::temp_dir())
-            .args(["up", "--addr", "127.0.0.1:0", "--data-dir"])
+            .args(["up", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+            .arg("--data-dir")
             .arg(data_dir)
             .arg("--library")
             .arg(library)

@@ -379,7 +379,8 @@ fn start_tunemesh(
     let log = std::fs::File::create(work.join("tunemesh.log"))?;
     let mut command = Command::new(binary);
     command
-        .args(["up", "--addr", "127.0.0.1:0", "--data-dir"])
+        .args(["up", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+        .arg("--data-dir")
         .arg(data_dir)
         .arg("--library")
         .arg(library)

@@ -1,7 +1,8 @@
 //! The edge's span and metrics per request: every call, REST or gRPC, runs inside an
-//! `http.server` span that continues the client's W3C trace (so the mesh channel's `traceparent`
-//! carries one trace from the edge through every service), and is counted by kind and status,
-//! with its latency to the response head. For audio that latency is the time to first byte.
+//! `http.server` span that continues the client's W3C trace id, with the edge's own sampling
+//! decision (so the mesh channel's `traceparent` carries one trace from the edge through every
+//! service), and is counted by kind, method and status, with its latency to the response
+//! head. For audio that latency is the time to first byte.
 
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -16,6 +17,8 @@ use tunemesh_runtime::trace_context;
 use crate::layers::grpc_switch::is_grpc;
 
 /// Requests answered, by `kind`, `method` and `status` (the HTTP status class, e.g. `2xx`).
+/// Every label comes from a small closed set, whatever the client sends: a flood of random
+/// paths or invented methods adds no series.
 pub const REQUESTS_TOTAL: &str = "tunemesh_gateway_requests_total";
 /// Seconds from the request to the response head, by `kind`. Audio and segment bodies stream
 /// after the head, so for them this is the time to the first audio byte.
@@ -54,7 +57,7 @@ where
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let kind = kind_of(&request);
-        let method = request.method().as_str().to_owned();
+        let method = method_label(request.method());
         // The raw path is an attribute, never a metric label: ids would explode cardinality.
         let span = tracing::info_span!(
             "http.server",
@@ -64,7 +67,9 @@ where
             url.path = %request.uri().path(),
             http.response.status_code = tracing::field::Empty,
         );
-        trace_context::continue_from_headers(&span, request.headers());
+        // The client's trace id is kept for correlation, but not its sampled flag: the edge
+        // decides what is recorded, so a client cannot force every request to be exported.
+        trace_context::continue_untrusted(&span, request.headers());
         let started = Instant::now();
         let answer = self.inner.call(request).instrument(span.clone());
         async move {
@@ -85,6 +90,25 @@ where
     }
 }
 
+/// The method as a label: the standard ones by name, anything a client invents as `other`
+/// (HTTP allows any token as a method, so the raw one would be a label an attacker picks).
+fn method_label(method: &http::Method) -> &'static str {
+    const KNOWN: [http::Method; 7] = [
+        http::Method::GET,
+        http::Method::HEAD,
+        http::Method::POST,
+        http::Method::PUT,
+        http::Method::PATCH,
+        http::Method::DELETE,
+        http::Method::OPTIONS,
+    ];
+    const NAMES: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+    KNOWN
+        .iter()
+        .position(|known| known == method)
+        .map_or("other", |i| NAMES[i])
+}
+
 /// A small closed set of labels: what sort of work the request is.
 fn kind_of<B>(request: &Request<B>) -> &'static str {
     let path = request.uri().path();
@@ -96,7 +120,7 @@ fn kind_of<B>(request: &Request<B>) -> &'static str {
         "audio"
     } else if path.starts_with("/v1/") {
         "api"
-    } else if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+    } else if matches!(path, "/healthz" | "/readyz") {
         "admin"
     } else {
         "web"
@@ -140,6 +164,14 @@ mod tests {
             Some("application/grpc-web+proto"),
         );
         assert_eq!(kind_of(&grpc), "grpc");
+    }
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label(&http::Method::GET), "GET");
+        let invented = http::Method::from_bytes(b"X-RANDOM-123").unwrap();
+        assert_eq!(method_label(&invented), "other");
+        assert_eq!(method_label(&http::Method::TRACE), "other");
     }
 
     #[test]
