@@ -63,10 +63,7 @@ fn check_id(field: &'static str, id: &str) -> Result<(), PlayerError> {
     if ids::valid(id) {
         Ok(())
     } else {
-        Err(PlayerError::invalid(
-            field,
-            "must be 1 to 64 printable ascii characters",
-        ))
+        Err(PlayerError::invalid(field, tunemesh_runtime::ids::RULE))
     }
 }
 

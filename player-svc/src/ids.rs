@@ -52,9 +52,10 @@ pub fn sort_name(name: &str) -> String {
     name.to_owned()
 }
 
-/// Accepts an id from a request: 1 to 64 printable ASCII characters.
+/// Accepts an id from a request: the mesh-wide rule ([`tunemesh_runtime::ids`]), so `..` or
+/// a `/` never reaches a store key or a blob path.
 pub fn valid(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_graphic())
+    tunemesh_runtime::ids::is_valid(id)
 }
 
 #[cfg(test)]

@@ -9,9 +9,11 @@ pub fn id(field: &str, value: &str) -> Result<(), PlaylistError> {
     if value.is_empty() {
         return Err(PlaylistError::invalid(format!("{field} is required")));
     }
-    if value.len() > MAX_ID_LEN || !value.bytes().all(|b| b.is_ascii_graphic()) {
+    // The mesh-wide rule: printable ascii, and nothing that could climb a path.
+    if value.len() > MAX_ID_LEN || !tunemesh_runtime::ids::is_valid(value) {
         return Err(PlaylistError::invalid(format!(
-            "{field} must be 1 to {MAX_ID_LEN} printable ascii characters"
+            "{field} {}",
+            tunemesh_runtime::ids::RULE
         )));
     }
     Ok(())

@@ -48,12 +48,13 @@ pub trait Recommender: Send + Sync + std::fmt::Debug {
     ) -> Result<SimilarTracksResponse, RecoError>;
 }
 
-/// A track id as the catalogue makes them: 1 to 64 printable ASCII characters.
+/// A track id as the catalogue makes them: the mesh-wide id rule (`tunemesh_runtime::ids`).
 pub fn check_track_id(id: &str) -> Result<(), RecoError> {
-    if id.is_empty() || id.len() > MAX_ID || !id.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(RecoError::invalid(
-            "track ids must be 1 to 64 printable ascii characters",
-        ));
+    if id.len() > MAX_ID || !tunemesh_runtime::ids::is_valid(id) {
+        return Err(RecoError::invalid(format!(
+            "track ids {}",
+            tunemesh_runtime::ids::RULE
+        )));
     }
     Ok(())
 }

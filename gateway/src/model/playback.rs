@@ -123,13 +123,13 @@ impl From<pb::ReportPlaybackResponse> for PlaybackReportResult {
 impl PlaybackReport {
     /// The request to the player service, after the checks the gateway can make alone.
     pub fn into_proto(self) -> Result<pb::ReportPlaybackRequest, ApiError> {
-        let id_ok = !self.play_session_id.is_empty()
-            && self.play_session_id.len() <= SESSION_ID_MAX
-            && self.play_session_id.bytes().all(|b| b.is_ascii_graphic());
+        let id_ok = self.play_session_id.len() <= SESSION_ID_MAX
+            && tunemesh_runtime::ids::is_valid(&self.play_session_id);
         if !id_ok {
-            return Err(ApiError::invalid(
-                "play_session_id must be 1 to 64 printable ascii characters",
-            ));
+            return Err(ApiError::invalid(format!(
+                "play_session_id {}",
+                tunemesh_runtime::ids::RULE
+            )));
         }
         crate::routes::check_id("track_id", &self.track_id)?;
         let client_time = self

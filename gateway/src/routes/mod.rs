@@ -25,7 +25,8 @@ const PAGE_SIZE_MAX: i32 = 500;
 
 /// Checks that `value`, the `name` parameter, has the shape of an id.
 pub fn check_id(name: &str, value: &str) -> Result<(), ApiError> {
-    let ok = !value.is_empty()
+    // The shared rule (no `..`, no leading `.`) on top of the edge's narrower alphabet.
+    let ok = tunemesh_runtime::ids::is_valid(value)
         && value.len() <= ID_MAX
         && value
             .bytes()
@@ -34,7 +35,7 @@ pub fn check_id(name: &str, value: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::invalid(format!(
-            "{name} must be 1 to {ID_MAX} letters, digits, '-', '_', '.' or ':'"
+            "{name} must be 1 to {ID_MAX} letters, digits, '-', '_', '.' or ':', without '..' or a leading '.'"
         )))
     }
 }
