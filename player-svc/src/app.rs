@@ -20,7 +20,9 @@ use crate::catalog::Catalog;
 use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
 use crate::ingest::Ingest;
 use crate::media::TranscodeOptions;
+use crate::play_budget::PlayBudget;
 use crate::playable::PlayableTracks;
+use crate::playback::PlayRules;
 use crate::store::CatalogStore;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
@@ -152,12 +154,17 @@ pub async fn build(
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit),
     );
+    let rules = PlayRules {
+        clock_slack_us: i64::try_from(settings.play_clock_slack.as_micros()).unwrap_or(i64::MAX),
+        budget: PlayBudget::new(settings.play_budget_burst),
+    };
+    let budget = rules.budget.clone();
     server.add_service(
         PlayerServiceServer::new(PlayerApi::new(
             player,
             catalog,
             stores.catalog.clone(),
-            waker.clone(),
+            (waker.clone(), rules),
             ctx.identity.clone(),
         ))
         .max_decoding_message_size(limit)
@@ -171,7 +178,7 @@ pub async fn build(
     let mut app = App::new(server)
         .with_task("outbox-relay", move |token| relay.run(token))
         .with_task("session-sweeper", move |token| {
-            playback::sweep_stale_sessions(store, waker, timeout, every, token)
+            playback::sweep_stale_sessions(store, waker, (timeout, every), budget, token)
         });
     if let Some(root) = settings.library.clone() {
         let every = settings.rescan_interval;

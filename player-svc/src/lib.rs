@@ -8,7 +8,8 @@
 //! - [`ingest`], [`library`]: files to tracks; [`media`]: the transcoder; [`workers`]: the
 //!   niced thread pool it runs on.
 //! - [`stream`], [`seek`]: audio delivery from [`blobs`].
-//! - [`playback`]: play sessions and their events.
+//! - [`playback`]: play sessions and their events; [`play_budget`]: counted play time per
+//!   user, bounded by real time.
 //! - [`convert`], [`ids`]: contract messages and stable ids.
 //! - [`upload`]: the client of `tunemesh ingest DIR`.
 
@@ -22,6 +23,7 @@ pub mod ids;
 pub mod ingest;
 pub mod library;
 pub mod media;
+pub mod play_budget;
 pub mod playable;
 pub mod playback;
 pub mod seek;

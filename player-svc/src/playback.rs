@@ -5,6 +5,11 @@
 //! A session counts once 30 s are heard (or the whole of a shorter track). Every session
 //! emits exactly one `PlayEvent`, when it ends or times out; its event id is derived from
 //! the session id (UUID v5), so even a duplicate append is one event downstream.
+//!
+//! Heard time is the client's claim, so it is held to the server's clock: a session is
+//! credited at most the time it has been open (since its first report, by the server's
+//! clock) plus a small slack, and a play counts only if the user's play budget
+//! ([`PlayBudget`]) still holds the listening it took. Re-sent reports change nothing.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +24,7 @@ use uuid::Uuid;
 use crate::convert::{duration_us, timestamp_ms};
 use crate::error::PlayerError;
 use crate::ingest::now_ms;
+use crate::play_budget::PlayBudget;
 use crate::store::{CatalogStore, PlaySession, SessionDecision};
 
 /// Heard time that makes a play.
@@ -49,8 +55,28 @@ pub struct Report {
     pub context: Option<PlayContext>,
     /// `AudioQuality`.
     pub quality: i32,
-    /// Client time of the report, ms.
+    /// Client time of the report, ms: informative only, never used to time a session.
     pub client_ms: Option<i64>,
+}
+
+/// What makes a claimed play believable, checked on the server's clock.
+#[derive(Debug, Clone)]
+pub struct PlayRules {
+    /// Heard time a session may claim beyond how long it has been open (report latency).
+    pub clock_slack_us: i64,
+    /// Counted play time left per user.
+    pub budget: PlayBudget,
+}
+
+/// Why a claim was not taken as sent: a label of `tunemesh_player_plays_held_back_total`.
+fn held_back(reason: &'static str, r: &Report) {
+    tracing::debug!(session = %r.session_id, user = %r.user_id, reason, "play report held back");
+    metrics::counter!("tunemesh_player_plays_held_back_total", "reason" => reason).increment(1);
+}
+
+/// Listening a play needs before it counts: 30 s, or the whole of a shorter track.
+fn needed_us(duration_us: i64) -> i64 {
+    PLAY_THRESHOLD_US.min((duration_us - END_SLACK_US).max(0))
 }
 
 /// The id of a session's one `PlayEvent`.
@@ -63,7 +89,7 @@ pub fn event_id(session_id: &str) -> String {
 }
 
 fn counts(played_us: i64, duration_us: i64) -> bool {
-    played_us >= PLAY_THRESHOLD_US.min((duration_us - END_SLACK_US).max(0))
+    played_us >= needed_us(duration_us)
 }
 
 /// The `PlayEvent` of an ended session.
@@ -92,9 +118,13 @@ pub fn play_event(s: &PlaySession, ended_ms: i64) -> Result<Envelope, PlayerErro
     Envelope::from_event(&event).map_err(|e| PlayerError::Unexpected(e.into()))
 }
 
-/// Applies `report` to the stored session.
-pub fn apply(current: Option<PlaySession>, r: &Report) -> Result<SessionDecision, PlayerError> {
-    let now = now_ms();
+/// Applies `report` to the stored session at `now` (ms since the epoch, server clock).
+pub fn apply(
+    current: Option<PlaySession>,
+    r: &Report,
+    rules: &PlayRules,
+    now: i64,
+) -> Result<SessionDecision, PlayerError> {
     let sequence = i64::from(r.sequence);
     let mut s = match current {
         Some(s) => {
@@ -132,13 +162,29 @@ pub fn apply(current: Option<PlaySession>, r: &Report) -> Result<SessionDecision
             context_type: 0,
             context_id: String::new(),
             quality: r.quality,
-            started_ms: r.client_ms.unwrap_or(now),
+            // The server's clock: a client's own time would let it open sessions in the past.
+            started_ms: now,
             updated_ms: now,
         },
     };
     s.last_sequence = sequence;
-    s.played_us = s.played_us.max(r.played_us);
-    s.counted = s.counted || counts(s.played_us, s.track_duration_us);
+    let open_us = (now - s.started_ms).max(0).saturating_mul(1000);
+    let credible = open_us.saturating_add(rules.clock_slack_us);
+    if r.played_us > credible {
+        held_back("ahead_of_session", r);
+    }
+    s.played_us = s.played_us.max(r.played_us.min(credible));
+    if !s.counted && counts(s.played_us, s.track_duration_us) {
+        if rules
+            .budget
+            .take(&s.user_id, needed_us(s.track_duration_us))
+        {
+            s.counted = true;
+        } else {
+            // Not counted yet: a later report counts it once the budget has refilled.
+            held_back("user_budget", r);
+        }
+    }
     s.quality = r.quality;
     s.updated_ms = now;
     if let Some(context) = &r.context {
@@ -160,12 +206,13 @@ pub fn apply(current: Option<PlaySession>, r: &Report) -> Result<SessionDecision
     })
 }
 
-/// Closes sessions without a report for `timeout`, every `every`, until cancelled.
+/// Closes sessions without a report for `timeout`, every `every`, until cancelled; forgets
+/// the play budgets of users who have been idle long enough to have a full one.
 pub async fn sweep_stale_sessions(
     store: Arc<dyn CatalogStore>,
     waker: OutboxWaker,
-    timeout: Duration,
-    every: Duration,
+    (timeout, every): (Duration, Duration),
+    budget: PlayBudget,
     shutdown: CancellationToken,
 ) {
     let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
@@ -174,6 +221,7 @@ pub async fn sweep_stale_sessions(
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
+        budget.prune();
         let stale = match store.stale_sessions(now_ms() - timeout_ms, 100).await {
             Ok(stale) => stale,
             Err(error) => {
@@ -237,20 +285,79 @@ mod tests {
         }
     }
 
+    const T0: i64 = 1_800_000_000_000;
+
+    fn rules() -> PlayRules {
+        PlayRules {
+            clock_slack_us: 5_000_000,
+            budget: PlayBudget::new(Duration::from_secs(45)),
+        }
+    }
+
     #[test]
     fn thirty_seconds_count_and_the_end_emits_one_event() -> Result<(), PlayerError> {
-        let first = apply(None, &report(0, 10, PlaybackState::Playing))?;
+        let rules = rules();
+        let first = apply(None, &report(0, 10, PlaybackState::Playing), &rules, T0)?;
         assert!(!first.session.counted && first.event.is_none());
-        let second = apply(Some(first.session), &report(1, 31, PlaybackState::Playing))?;
+        let at = |s: i64| T0 + s * 1000;
+        let second = apply(
+            Some(first.session),
+            &report(1, 31, PlaybackState::Playing),
+            &rules,
+            at(31),
+        )?;
         assert!(second.session.counted && second.event.is_none());
-        let end = apply(Some(second.session), &report(2, 200, PlaybackState::Ended))?;
+        let end = apply(
+            Some(second.session),
+            &report(2, 200, PlaybackState::Ended),
+            &rules,
+            at(200),
+        )?;
         assert!(end.event.is_some());
         let retry = apply(
             Some(end.session.clone()),
             &report(2, 200, PlaybackState::Ended),
+            &rules,
+            at(201),
         )?;
         assert!(!retry.changed && retry.event.is_none());
-        assert!(apply(Some(end.session), &report(3, 200, PlaybackState::Playing)).is_err());
+        let late = report(3, 200, PlaybackState::Playing);
+        assert!(apply(Some(end.session), &late, &rules, at(202)).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn heard_time_beyond_the_session_s_open_time_is_not_credited() -> Result<(), PlayerError> {
+        let rules = rules();
+        let opened = apply(None, &report(0, 0, PlaybackState::Playing), &rules, T0)?;
+        let claimed = apply(
+            Some(opened.session),
+            &report(1, 180, PlaybackState::Ended),
+            &rules,
+            T0 + 1000,
+        )?;
+        assert!(!claimed.session.counted);
+        assert_eq!(
+            claimed.session.played_us, 6_000_000,
+            "1 s open plus the slack"
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn parallel_sessions_of_one_user_count_at_the_pace_of_real_time() -> Result<(), PlayerError> {
+        let rules = rules();
+        let mut counted = 0;
+        for i in 0..20 {
+            let mut r = report(0, 0, PlaybackState::Playing);
+            r.session_id = format!("s{i}");
+            let opened = apply(None, &r, &rules, T0)?;
+            r.sequence = 1;
+            r.played_us = 35_000_000;
+            let later = apply(Some(opened.session), &r, &rules, T0 + 35_000)?;
+            counted += usize::from(later.session.counted);
+        }
+        assert_eq!(counted, 1, "35 s of wall clock hold one 30-second play");
         Ok(())
     }
 

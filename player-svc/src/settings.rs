@@ -49,6 +49,14 @@ pub struct PlayerSettings {
     /// How often the sweeper looks for sessions past `session_timeout`.
     #[serde(with = "humantime_serde")]
     pub session_sweep_interval: Duration,
+    /// Heard time a play session may claim beyond how long it has been open on the server's
+    /// clock (report latency); anything more is not credited.
+    #[serde(with = "humantime_serde")]
+    pub play_clock_slack: Duration,
+    /// Counted listening a user may have ahead of the wall clock, across all sessions: plays
+    /// count against a budget refilled in real time up to this (never below one play).
+    #[serde(with = "humantime_serde")]
+    pub play_budget_burst: Duration,
 }
 
 impl Default for PlayerSettings {
@@ -71,6 +79,8 @@ impl Default for PlayerSettings {
             track_cache_ttl: Duration::from_secs(30),
             session_timeout: Duration::from_secs(600),
             session_sweep_interval: Duration::from_secs(30),
+            play_clock_slack: Duration::from_secs(5),
+            play_budget_burst: Duration::from_secs(45),
         }
     }
 }

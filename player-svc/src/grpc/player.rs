@@ -14,9 +14,12 @@ use crate::catalog::Catalog;
 use crate::convert::{self, duration_us, quality_to_proto, to_us};
 use crate::error::PlayerError;
 use crate::media::Quality;
-use crate::playback::{self, Report};
+use crate::playback::{self, PlayRules, Report};
 use crate::store::CatalogStore;
 use crate::stream::{Container, OGG_MIME, Player, WEBM_MIME};
+
+/// Longest `context.id` a report may carry (the REST contract's limit).
+const MAX_CONTEXT_ID: usize = 256;
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
@@ -28,15 +31,17 @@ pub struct PlayerApi {
     sessions: std::sync::Arc<dyn CatalogStore>,
     waker: tunemesh_events::outbox::OutboxWaker,
     identity: MeshIdentity,
+    rules: PlayRules,
 }
 
 impl PlayerApi {
-    /// The API; `waker` is poked after a report wrote an event.
+    /// The API; `waker` is poked after a report wrote an event; `rules` decide which claimed
+    /// plays are believed.
     pub fn new(
         player: Player,
         catalog: Catalog,
         sessions: std::sync::Arc<dyn CatalogStore>,
-        waker: tunemesh_events::outbox::OutboxWaker,
+        (waker, rules): (tunemesh_events::outbox::OutboxWaker, PlayRules),
         identity: MeshIdentity,
     ) -> Self {
         Self {
@@ -45,6 +50,7 @@ impl PlayerApi {
             sessions,
             waker,
             identity,
+            rules,
         }
     }
 }
@@ -241,7 +247,11 @@ impl PlayerService for PlayerApi {
             .await
             .map_err(|e| e.to_status())?;
         let session_id = report.session_id.clone();
-        let update = Box::new(move |current| playback::apply(current, &report));
+        let rules = self.rules.clone();
+        // The clock is read under the session's lock, so concurrent reports see time in order.
+        let update = Box::new(move |current| {
+            playback::apply(current, &report, &rules, crate::ingest::now_ms())
+        });
         let decision = self
             .sessions
             .update_session(&session_id, update)
@@ -267,7 +277,7 @@ impl PlayerApi {
         if !crate::ids::valid(&r.play_session_id) {
             return Err(PlayerError::invalid(
                 "play_session_id",
-                "must be 1 to 64 ascii characters",
+                tunemesh_runtime::ids::RULE,
             ));
         }
         let state = match PlaybackState::try_from(r.state) {
@@ -308,6 +318,22 @@ impl PlayerApi {
                     "past the end of the track",
                 ));
             }
+        }
+        // The limits the REST route had alone, here so every path (REST, native gRPC and
+        // gRPC-web through the gateway) gets them.
+        if let Some(context) = &r.context {
+            if PlayContextType::try_from(context.r#type).is_err() {
+                return Err(PlayerError::invalid("context.type", "unknown value"));
+            }
+            if context.id.len() > MAX_CONTEXT_ID {
+                return Err(PlayerError::invalid(
+                    "context.id",
+                    "must be at most 256 characters",
+                ));
+            }
+        }
+        if r.quality != 0 && convert::quality_from_request(r.quality).is_none() {
+            return Err(PlayerError::invalid("quality", "unknown value"));
         }
         let client_ms = r.client_time.and_then(|t| {
             let t = std::time::SystemTime::try_from(t).ok()?;

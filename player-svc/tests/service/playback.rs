@@ -76,7 +76,12 @@ async fn a_full_play_makes_exactly_one_event_even_when_the_relay_dies_after_publ
         Some(tunemesh_proto::subjects::PLAY),
     ));
     let data = Arc::new(tempfile::tempdir()?);
-    let mut player = Player::start_in(quick_settings(), data.clone(), stalling.clone()).await?;
+    // A whole play is claimed at once here; the server-clock check has its own tests.
+    let settings = || tunemesh_player::PlayerSettings {
+        play_clock_slack: Duration::from_secs(3600),
+        ..quick_settings()
+    };
+    let mut player = Player::start_in(settings(), data.clone(), stalling.clone()).await?;
     let track = upload(&player, "chimes.ogg", std::fs::read(music(CHIMES))?)
         .await?
         .track_id;
@@ -108,7 +113,7 @@ async fn a_full_play_makes_exactly_one_event_even_when_the_relay_dies_after_publ
     player.stop().await?;
 
     // A restarted service (same data) publishes the row again; JetStream drops the copy.
-    let player = Player::start_in(quick_settings(), data, bus.clone()).await?;
+    let player = Player::start_in(settings(), data, bus.clone()).await?;
     let retried = player
         .player()
         .report_playback(player.req(end))
