@@ -1,6 +1,6 @@
 //! `catalog.v1.IngestService`: admin-only uploads and server-side library scans.
 
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 use std::pin::Pin;
 
 use futures::{Stream, StreamExt as _};
@@ -48,6 +48,60 @@ impl IngestApi {
             max_upload,
             spool,
         }
+    }
+
+    /// The directory `path` names, once it is known to lie under a scan root. Nothing outside
+    /// the roots is touched: the path is refused on its text first (relative, `..`, or not
+    /// under a root), and only then resolved, so symlinks are followed only from inside a
+    /// root, and a link that leads out is refused as well. Every refusal reads the same
+    /// whether the path outside exists or not.
+    async fn confine(&self, raw: &str) -> Result<PathBuf, Status> {
+        let path = Path::new(raw);
+        if !path.is_absolute() {
+            return Err(invalid("path", "must be absolute"));
+        }
+        if path.components().any(|c| matches!(c, Component::ParentDir)) {
+            return Err(invalid("path", "must not contain '..'"));
+        }
+        let outside = || {
+            PlayerError::PermissionDenied(
+                "the path is outside the directories this server may scan".to_owned(),
+            )
+            .to_status()
+        };
+        // The roots are the server's own settings: resolving them touches nothing a caller
+        // chose.
+        let resolved: Vec<PathBuf> = self
+            .roots
+            .iter()
+            .filter_map(|root| std::fs::canonicalize(root).ok())
+            .collect();
+        // A root may be named through a link (`/music` -> `/mnt/music`): either spelling.
+        let named = self
+            .roots
+            .iter()
+            .chain(&resolved)
+            .any(|r| path.starts_with(r));
+        if !named {
+            return Err(outside());
+        }
+        let canonical = tokio::fs::canonicalize(path)
+            .await
+            .map_err(|_| PlayerError::not_found("path", path.display().to_string()).to_status())?;
+        if !resolved.iter().any(|root| canonical.starts_with(root)) {
+            return Err(outside());
+        }
+        let meta = tokio::fs::metadata(&canonical)
+            .await
+            .map_err(|_| PlayerError::not_found("path", path.display().to_string()).to_status())?;
+        if !meta.is_dir() {
+            return Err(PlayerError::FailedPrecondition(format!(
+                "{} is not a directory",
+                path.display()
+            ))
+            .to_status());
+        }
+        Ok(canonical)
     }
 
     fn admin<T>(&self, request: &Request<T>) -> Result<(), Status> {
@@ -238,33 +292,7 @@ impl IngestService for IngestApi {
         request: Request<ScanLibraryRequest>,
     ) -> Result<Response<ScanStream>, Status> {
         self.admin(&request)?;
-        let path = PathBuf::from(&request.get_ref().path);
-        if !path.is_absolute() {
-            return Err(invalid("path", "must be absolute"));
-        }
-        let meta = tokio::fs::metadata(&path)
-            .await
-            .map_err(|_| PlayerError::not_found("path", path.display().to_string()).to_status())?;
-        if !meta.is_dir() {
-            return Err(PlayerError::FailedPrecondition(format!(
-                "{} is not a directory",
-                path.display()
-            ))
-            .to_status());
-        }
-        let canonical = tokio::fs::canonicalize(&path).await.map_err(|_| {
-            PlayerError::PermissionDenied("cannot read the path".to_owned()).to_status()
-        })?;
-        let allowed = self
-            .roots
-            .iter()
-            .any(|root| std::fs::canonicalize(root).is_ok_and(|root| canonical.starts_with(root)));
-        if !allowed {
-            return Err(PlayerError::PermissionDenied(
-                "the path is outside the directories this server may scan".to_owned(),
-            )
-            .to_status());
-        }
+        let canonical = self.confine(&request.get_ref().path).await?;
         let walked = tokio::task::spawn_blocking(move || library::walk(&canonical))
             .await
             .map_err(|e| PlayerError::Unexpected(e.into()).to_status())?;

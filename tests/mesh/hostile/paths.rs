@@ -1,1 +1,146 @@
-//! Hostile: paths (filled in by its fix).
+//! Hostile: paths. Ids that could climb a path (`..`, `%2e%2e`, `/`, NUL) are refused by the
+//! gateway and by every service, and `ScanLibrary` refuses anything outside its roots before
+//! it touches the path (the same answer whether the outside path exists or not).
+
+use tunemesh::Settings;
+use tunemesh_proto::catalog::v1 as catalog;
+use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
+use tunemesh_proto::playlist::v1 as playlist;
+use tunemesh_proto::reco::v1 as reco;
+use tunemesh_proto::tonic::transport::Channel;
+use tunemesh_proto::tonic::{self, Code};
+use tunemesh_runtime::identity::{Caller, MeshIdentity};
+
+use super::plays::{grpc_web, sign_up};
+use crate::support::RunningMesh;
+
+const INVALID_ARGUMENT: &str = "3";
+
+#[tokio::test]
+async fn ids_that_climb_are_refused_over_rest_and_grpc_web() -> anyhow::Result<()> {
+    let mesh = RunningMesh::start().await?;
+    mesh.wait_ready().await?;
+    let token = sign_up(&mesh, "climber").await?;
+
+    // REST: the router decodes `%2e%2e` to `..` before the handler sees it.
+    for path in [
+        "/v1/tracks/%2e%2e",
+        "/v1/tracks/..%2f..%2fetc",
+        "/v1/albums/%2E%2E",
+        "/v1/artists/.hidden",
+        "/v1/playlists/%2e%2e",
+        "/v1/tracks/%2e%2e/similar",
+        "/v1/radio/%2e%2e",
+        "/v1/tracks/a%00b",
+    ] {
+        let response = mesh
+            .http
+            .get(mesh.url(path))
+            .bearer_auth(&token)
+            .send()
+            .await?;
+        assert_eq!(response.status(), 400, "{path}");
+    }
+    let liked = mesh
+        .http
+        .put(mesh.url("/v1/me/liked/%2e%2e"))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(liked.status(), 400, "PUT /v1/me/liked/..");
+
+    // gRPC-web goes through the gateway's proxy untouched: the services refuse on their own.
+    for id in ["..", "../etc/passwd", "a/b", "%2e%2e", ".x"] {
+        let get_track = catalog::GetTrackRequest {
+            track_id: id.to_owned(),
+        };
+        let path = "/tunemesh.catalog.v1.CatalogService/GetTrack";
+        let (_, status) = grpc_web(&mesh, path, &token, &get_track).await?;
+        assert_eq!(status, INVALID_ARGUMENT, "GetTrack {id:?}");
+
+        let get_playlist = playlist::GetPlaylistRequest {
+            playlist_id: id.to_owned(),
+            ..playlist::GetPlaylistRequest::default()
+        };
+        let path = "/tunemesh.playlist.v1.PlaylistService/GetPlaylist";
+        let (_, status) = grpc_web(&mesh, path, &token, &get_playlist).await?;
+        assert_eq!(status, INVALID_ARGUMENT, "GetPlaylist {id:?}");
+
+        let similar = reco::SimilarTracksRequest {
+            track_id: id.to_owned(),
+            ..reco::SimilarTracksRequest::default()
+        };
+        let path = "/tunemesh.reco.v1.RecommendationService/SimilarTracks";
+        let (_, status) = grpc_web(&mesh, path, &token, &similar).await?;
+        assert_eq!(status, INVALID_ARGUMENT, "SimilarTracks {id:?}");
+    }
+    mesh.stop().await
+}
+
+/// `ScanLibrary` on `path` as an admin; the error code, or OK.
+async fn scan(channel: &Channel, path: &str) -> anyhow::Result<Code> {
+    let identity = MeshIdentity::new(&Settings::default().identity);
+    let admin = Caller {
+        user_id: "hostile-admin".to_owned(),
+        roles: vec!["admin".to_owned()],
+    };
+    let mut request = tonic::Request::new(catalog::ScanLibraryRequest {
+        path: path.to_owned(),
+    });
+    identity.attach(&admin, request.metadata_mut())?;
+    Ok(
+        match IngestServiceClient::new(channel.clone())
+            .scan_library(request)
+            .await
+        {
+            Ok(_) => Code::Ok,
+            Err(status) => status.code(),
+        },
+    )
+}
+
+#[tokio::test]
+async fn scan_library_refuses_outside_its_root_before_touching_the_path() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let outside = tempfile::tempdir()?;
+    std::fs::create_dir(root.path().join("albums"))?;
+    std::os::unix::fs::symlink(outside.path(), root.path().join("escape"))?;
+    let scan_root = root.path().to_owned();
+    let mesh = RunningMesh::start_with(|settings| {
+        settings.player.scan_roots = vec![scan_root];
+    })
+    .await?;
+    mesh.wait_ready().await?;
+    let channel = Channel::from_shared(format!("http://{}", mesh.service("player")))?
+        .connect()
+        .await?;
+    let root = root.path().display().to_string();
+    let outside = outside.path().display().to_string();
+
+    // Outside the root: one answer, whether the path exists or not (no existence oracle).
+    assert_eq!(scan(&channel, &outside).await?, Code::PermissionDenied);
+    let missing = format!("{outside}/not-there");
+    assert_eq!(scan(&channel, &missing).await?, Code::PermissionDenied);
+    assert_eq!(
+        scan(&channel, "/nonexistent-hostile-dir").await?,
+        Code::PermissionDenied
+    );
+    // `..` is refused on sight, whatever it would resolve to.
+    for path in [
+        format!("{root}/../not-there"),
+        format!("{root}/albums/../../etc"),
+        format!("{root}/albums/.."),
+    ] {
+        assert_eq!(
+            scan(&channel, &path).await?,
+            Code::InvalidArgument,
+            "{path}"
+        );
+    }
+    // A link inside the root that leads out of it.
+    let escape = format!("{root}/escape");
+    assert_eq!(scan(&channel, &escape).await?, Code::PermissionDenied);
+    // Inside the root: allowed.
+    assert_eq!(scan(&channel, &format!("{root}/albums")).await?, Code::Ok);
+    mesh.stop().await
+}
