@@ -115,8 +115,9 @@ pub struct ConnectionSettings {
     /// Open connections from one client address (IPv6 per /64) at most; trusted proxies are
     /// exempt. 0 disables the cap.
     pub max_per_ip: usize,
-    /// Longest a connection may take to send a whole request head (the first one, and each
-    /// next one on a kept-alive HTTP/1.1 connection).
+    /// Longest a connection may take to send a whole request head: the first one, and each
+    /// next one on a kept-alive HTTP/1.1 connection (so it is also how long such a connection
+    /// may sit idle between requests).
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
     /// A connection that neither reads nor writes a byte for this long is closed: idle
