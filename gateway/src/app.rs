@@ -4,7 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::ServiceExt as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::Mesh;
@@ -20,6 +19,7 @@ use crate::auth::tokens::TokenError;
 use crate::auth::{AccessTokens, Auth, MediaTokens, Passwords};
 use crate::grpc::{GrpcRoutes, ProxyParts};
 use crate::layers::cors::InvalidOrigin;
+use crate::listener::{Bounds, Caps};
 use crate::ratelimit::Limits;
 use crate::readiness::MeshReadiness;
 use crate::state::AppState;
@@ -96,16 +96,25 @@ impl Gateway {
         let passwords = Passwords::new(&settings.auth).await?;
         let auth = Auth::new(store, passwords, tokens.clone(), settings.auth.refresh_ttl);
         let limits = Limits::new(&settings.rate_limits)?;
+        let media = MediaTokens::new(&settings.auth);
+        let state = AppState::new(
+            auth,
+            media,
+            ctx.identity.clone(),
+            ctx.mesh.clone(),
+            settings,
+        );
         let grpc = crate::grpc::edge(ProxyParts {
             routes: GrpcRoutes::new(settings),
             tokens,
-            identity: ctx.identity.clone(),
+            identity: ctx.identity,
             mesh: ctx.mesh.clone(),
             limits: limits.clone(),
             max_request_bytes: settings.http.max_body_bytes,
+            body_timeout: settings.http.request_timeout,
+            streams: state.streams().clone(),
+            audio_timeout: settings.http.audio_timeout,
         });
-        let media = MediaTokens::new(&settings.auth);
-        let state = AppState::new(auth, media, ctx.identity, ctx.mesh.clone(), settings);
         let readiness = MeshReadiness::new(ctx.mesh, settings.clone());
         let app = crate::router::app(
             state,
@@ -149,30 +158,28 @@ impl Gateway {
     /// Serves until `shutdown` is cancelled, then lets in-flight requests finish within the
     /// drain grace period.
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
-        tracing::info!(addr = %self.local_addr, "gateway listening");
+        let connections = &self.settings.connections;
+        let caps = Caps::new(connections, self.limits.trusted_proxies().to_vec());
+        tracing::info!(addr = %self.local_addr, max_connections = caps.max(), "gateway listening");
         let pruner = tokio::spawn(prune_limits(self.limits.clone(), shutdown.clone()));
-        // The peer address is what per-address rate limits key on. `axum::serve` speaks
-        // HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on the same port, which native gRPC
-        // clients need.
-        let app = self.app.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .into_future();
+        let bounds = Bounds {
+            header_read_timeout: connections.header_read_timeout,
+            idle_timeout: connections.idle_timeout,
+        };
+        // HTTP/1.1 and HTTP/2 cleartext (prior knowledge, which native gRPC clients need) on
+        // the same port, under the connection caps and timeouts.
+        let serve = crate::listener::serve(self.listener, self.app, caps, bounds, shutdown.clone());
         tokio::pin!(serve);
-        let result = tokio::select! {
-            result = &mut serve => result,
+        tokio::select! {
+            () = &mut serve => {}
             () = shutdown.cancelled() => {
-                match tokio::time::timeout(self.settings.drain_grace, serve).await {
-                    Ok(result) => result,
-                    Err(_) => {
-                        tracing::warn!("gateway requests still in flight after the grace period");
-                        Ok(())
-                    }
+                if tokio::time::timeout(self.settings.drain_grace, serve).await.is_err() {
+                    tracing::warn!("gateway requests still in flight after the grace period");
                 }
             }
-        };
+        }
         pruner.abort();
-        result
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 //! # Layout
 //! - [`settings`]: the `[gateway]` settings.
 //! - [`app`]: opens the account store, binds the listener, serves until shutdown.
+//! - [`listener`]: the accept loop with connection caps, header and idle timeouts.
 //! - [`router`]: every route and the layers around them; [`layers`]: CORS, security
 //!   headers, timeout, the REST/gRPC switch, one per file.
 //! - [`grpc`]: native gRPC and gRPC-web on the same port, proxied to the services.
@@ -13,6 +14,7 @@
 //! - [`range`]: HTTP Range resolution for the audio route.
 //! - [`routes`]: the REST handlers; [`model`]: their JSON shapes; [`openapi`]: the document.
 //! - [`state`]: what handlers share and how they call services with the caller attached.
+//! - [`streams`]: the cap on open audio streams per account.
 //! - [`error`]: the JSON error body and the mapping of downstream gRPC errors.
 //! - [`readiness`]: `/readyz` over the gRPC health of every upstream service.
 
@@ -26,6 +28,7 @@ pub mod error;
 pub mod extract;
 pub mod grpc;
 pub mod layers;
+pub mod listener;
 pub mod model;
 pub mod openapi;
 pub mod range;
@@ -35,6 +38,7 @@ pub mod router;
 pub mod routes;
 pub mod settings;
 pub mod state;
+pub mod streams;
 
 pub use app::{BuildError, Gateway, GatewayContext};
 pub use settings::GatewaySettings;

@@ -37,6 +37,8 @@ pub struct GatewaySettings {
     pub audio_cache_bytes: u64,
     /// Limits and browser-facing headers of the HTTP edge.
     pub http: HttpSettings,
+    /// Caps and timeouts of client connections.
+    pub connections: ConnectionSettings,
     /// Accounts, passwords and tokens.
     pub auth: AuthSettings,
     /// Request rates per client address and per user.
@@ -60,6 +62,7 @@ impl Default for GatewaySettings {
             audio_info_ttl: Duration::from_secs(300),
             audio_cache_bytes: 256 << 20,
             http: HttpSettings::default(),
+            connections: ConnectionSettings::default(),
             auth: AuthSettings::default(),
             rate_limits: RateLimitSettings::default(),
         }
@@ -74,10 +77,14 @@ pub struct HttpSettings {
     /// to the services behind.
     #[serde(with = "humantime_serde")]
     pub request_timeout: Duration,
-    /// Longest an audio response may stream: its body outlives `request_timeout`, but a
-    /// client that stops reading must not hold a stream to player-svc forever.
+    /// Longest an audio response may stream (HTTP audio and `StreamAudio`): its body
+    /// outlives `request_timeout`, but a client that stops reading must not hold a stream to
+    /// player-svc forever. A body still streaming then ends cut short.
     #[serde(with = "humantime_serde")]
     pub audio_timeout: Duration,
+    /// Audio streams (HTTP audio, segments, `StreamAudio`) one account may have open at
+    /// once; more answer 429 / RESOURCE_EXHAUSTED. 0 disables the cap.
+    pub max_streams_per_user: usize,
     /// Largest request body accepted; every JSON request here is small.
     pub max_body_bytes: usize,
     /// Origins allowed to call the API from a browser (`https://app.example.com`); empty
@@ -90,8 +97,42 @@ impl Default for HttpSettings {
         Self {
             request_timeout: Duration::from_secs(15),
             audio_timeout: Duration::from_secs(10 * 60),
+            max_streams_per_user: 16,
             max_body_bytes: 64 * 1024,
             cors_allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Caps and timeouts of client connections (`[gateway.connections]`), against slowloris and
+/// connection floods (`crate::listener`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionSettings {
+    /// Open client connections at most; unset, three quarters of the process's open-file
+    /// limit, so a flood is refused before accepting fails for everyone.
+    pub max: Option<usize>,
+    /// Open connections from one client address (IPv6 per /64) at most; trusted proxies are
+    /// exempt. 0 disables the cap.
+    pub max_per_ip: usize,
+    /// Longest a connection may take to send a whole request head: the first one, and each
+    /// next one on a kept-alive HTTP/1.1 connection (so it is also how long such a connection
+    /// may sit idle between requests).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// A connection that neither reads nor writes a byte for this long is closed: idle
+    /// kept-alive connections, and clients that stopped reading a response.
+    #[serde(with = "humantime_serde")]
+    pub idle_timeout: Duration,
+}
+
+impl Default for ConnectionSettings {
+    fn default() -> Self {
+        Self {
+            max: None,
+            max_per_ip: 256,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }

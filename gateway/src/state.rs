@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tunemesh_discovery::{Mesh, MeshChannel, RetryChannel};
+use tunemesh_discovery::{Mesh, MeshChannel, RetryChannel, Streaming};
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
 use crate::audio_cache::AudioCache;
@@ -11,6 +11,7 @@ use crate::audio_info::AudioInfos;
 use crate::auth::{Auth, MediaTokens};
 use crate::error::ApiError;
 use crate::settings::GatewaySettings;
+use crate::streams::StreamPermits;
 
 /// The state of every handler; cheap to clone.
 #[derive(Debug, Clone)]
@@ -32,6 +33,7 @@ struct Inner {
     audio_timeout: Duration,
     audio_infos: AudioInfos,
     audio_cache: AudioCache,
+    streams: StreamPermits,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
                 audio_timeout: settings.http.audio_timeout,
                 audio_infos: AudioInfos::new(settings.audio_info_capacity, settings.audio_info_ttl),
                 audio_cache: AudioCache::new(settings.audio_cache_bytes),
+                streams: StreamPermits::new(settings.http.max_streams_per_user),
             }),
         }
     }
@@ -69,6 +72,16 @@ impl AppState {
     /// The edge cache of audio bytes.
     pub fn audio_cache(&self) -> &AudioCache {
         &self.inner.audio_cache
+    }
+
+    /// Open audio streams per account (shared with the gRPC proxy's `StreamAudio`).
+    pub fn streams(&self) -> &StreamPermits {
+        &self.inner.streams
+    }
+
+    /// Longest an audio body may stream.
+    pub fn audio_timeout(&self) -> Duration {
+        self.inner.audio_timeout
     }
 
     /// Signed media links.
@@ -120,13 +133,16 @@ impl AppState {
         self.downstream_within(caller, message, self.inner.upstream_timeout)
     }
 
-    /// A downstream request for a streamed audio body, with the longer audio deadline.
+    /// A downstream request for a streamed audio body, with the longer audio deadline, sent
+    /// over the endpoint's streaming connection (so a stalled one never holds up unary calls).
     pub fn audio_downstream<T>(
         &self,
         caller: &Caller,
         message: T,
     ) -> Result<tonic::Request<T>, ApiError> {
-        self.downstream_within(caller, message, self.inner.audio_timeout)
+        let mut request = self.downstream_within(caller, message, self.inner.audio_timeout)?;
+        request.extensions_mut().insert(Streaming);
+        Ok(request)
     }
 
     fn downstream_within<T>(

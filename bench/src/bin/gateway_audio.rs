@@ -7,7 +7,8 @@
 //! `--tracks` files of singularity-music, a fresh data dir, free ports), waits until every track
 //! is listed with its qualities, finds the stored `<quality>/audio.ogg` files on disk and starts
 //! `nginx -g 'daemon off;'` on them. Per-address and per-user rate limits are off for the run
-//! (every listener comes from 127.0.0.1 as one user; nginx has none either).
+//! (every listener comes from 127.0.0.1 as one user; nginx has none either), and so are the
+//! per-address connection cap and the per-account stream cap.
 //!
 //! A listener has its own HTTP/1.1 connection and plays one track at its real byte rate
 //! (file size / duration): it fetches `--chunk` bytes with `Range` whenever less than
@@ -395,6 +396,10 @@ fn start_tunemesh(
             );
         }
     }
+    // Every listener is one account on one address: the per-address connection cap and the
+    // per-account stream cap are off too.
+    command.env("TUNEMESH_GATEWAY__CONNECTIONS__MAX_PER_IP", "0");
+    command.env("TUNEMESH_GATEWAY__HTTP__MAX_STREAMS_PER_USER", "0");
     let mut child = Process(command.spawn().context("cannot start tunemesh")?);
     let stdout = child.0.stdout.take().context("piped stdout")?;
     let mut stdout = BufReader::new(stdout);

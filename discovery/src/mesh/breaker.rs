@@ -20,7 +20,7 @@ use tokio::time::{Instant, Sleep};
 use tower::load::Load;
 use tower::{Layer, Service};
 
-use super::classify::Outcome;
+use super::classify::{CallerDeadlineOf, Outcome};
 use super::error::BoxError;
 use super::stack::EndpointLabels;
 use crate::settings::BreakerSettings;
@@ -101,6 +101,14 @@ impl Shared {
     }
 
     fn record(&self, outcome: Outcome, probe: bool) {
+        if outcome == Outcome::CallerDeadline {
+            // Says nothing about the endpoint: no count either way, but a probe that ended
+            // so frees its slot for the next one.
+            if probe {
+                self.release_probe();
+            }
+            return;
+        }
         let mut inner = self.lock();
         inner.last_failure = outcome.is_failure().then(Instant::now);
         let next = match (inner.state, outcome.is_failure()) {
@@ -201,6 +209,7 @@ impl<S> Breaker<S> {
 
 impl<S, Req> Service<Req> for Breaker<S>
 where
+    Req: CallerDeadlineOf,
     S: Service<Req, Response = http::Response<tonic::body::Body>>,
     S::Error: Into<BoxError>,
 {
@@ -268,12 +277,14 @@ where
                 _ => false,
             }
         };
+        let caller_deadline = req.caller_deadline();
         ResponseFuture {
             inner: self.inner.call(req),
             guard: Guard {
                 shared: self.shared.clone(),
                 probe,
                 done: false,
+                caller_deadline,
             },
         }
     }
@@ -285,6 +296,8 @@ struct Guard {
     shared: Arc<Shared>,
     probe: bool,
     done: bool,
+    // The caller's own deadline, if it set the binding one (`classify::CallerDeadline`).
+    caller_deadline: Option<Instant>,
 }
 
 impl Drop for Guard {
@@ -314,12 +327,14 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let result = ready!(this.inner.poll(cx));
+        let result = ready!(this.inner.poll(cx)).map_err(Into::into);
         this.guard.done = true;
-        this.guard
-            .shared
-            .record(Outcome::of(&result), this.guard.probe);
-        Poll::Ready(result.map_err(Into::into))
+        let outcome = Outcome::of(
+            result.as_ref().map_err(|e| &**e as _),
+            this.guard.caller_deadline,
+        );
+        this.guard.shared.record(outcome, this.guard.probe);
+        Poll::Ready(result)
     }
 }
 

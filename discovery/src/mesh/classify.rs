@@ -1,7 +1,39 @@
 //! Classifies a call's result once, for the breaker, the metrics and the retries.
+//!
+//! Only what the endpoint did counts against it. A call the caller gave up on (its future
+//! dropped) is never classified at all, and one that ran out of the caller's own deadline is
+//! [`Outcome::CallerDeadline`]: neither a failure nor a success, so one client sending tiny
+//! deadlines cannot open a breaker that every other caller shares.
+
+use std::error::Error;
 
 use http::HeaderMap;
+use tokio::time::Instant;
 use tonic::Code;
+
+/// Marks a call whose deadline came from the caller (shorter than the mesh's own timeout), as
+/// the fail-fast layer found it; the endpoint layers read it to tell whose timeout fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CallerDeadline(pub(crate) Instant);
+
+/// The caller's deadline carried by a request, if any.
+pub(crate) trait CallerDeadlineOf {
+    /// The deadline, when the caller set the binding one.
+    fn caller_deadline(&self) -> Option<Instant>;
+}
+
+impl<B> CallerDeadlineOf for http::Request<B> {
+    fn caller_deadline(&self) -> Option<Instant> {
+        self.extensions().get::<CallerDeadline>().map(|d| d.0)
+    }
+}
+
+#[cfg(test)]
+impl CallerDeadlineOf for () {
+    fn caller_deadline(&self) -> Option<Instant> {
+        None
+    }
+}
 
 /// How one call to an endpoint went, as far as the endpoint's health is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,19 +44,26 @@ pub(crate) enum Outcome {
     Unavailable,
     /// No answer: connection refused, reset, or broken.
     Transport,
+    /// No answer within the deadline the caller set: says nothing about the endpoint.
+    CallerDeadline,
 }
 
 impl Outcome {
     /// Whether the endpoint failed to serve the call.
     pub(crate) fn is_failure(self) -> bool {
-        self != Outcome::Answered
+        matches!(self, Outcome::Unavailable | Outcome::Transport)
     }
 
-    /// Classifies an endpoint's result.
-    pub(crate) fn of<B, E>(result: &Result<http::Response<B>, E>) -> Self {
+    /// Classifies an endpoint's result; `caller_deadline` is the request's
+    /// [`CallerDeadline`], if it carried one.
+    pub(crate) fn of<B>(
+        result: Result<&http::Response<B>, &(dyn Error + 'static)>,
+        caller_deadline: Option<Instant>,
+    ) -> Self {
         match result {
             Ok(response) if grpc_unavailable(response.headers()) => Outcome::Unavailable,
             Ok(_) => Outcome::Answered,
+            Err(error) if caller_deadline.is_some() && timed_out(error) => Outcome::CallerDeadline,
             Err(_) => Outcome::Transport,
         }
     }
@@ -35,8 +74,21 @@ impl Outcome {
             Outcome::Answered => "answered",
             Outcome::Unavailable => "unavailable",
             Outcome::Transport => "transport",
+            Outcome::CallerDeadline => "caller_deadline",
         }
     }
+}
+
+/// Whether `error` (or what caused it) is the channel's `grpc-timeout` firing.
+fn timed_out(error: &(dyn Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if error.is::<tonic::TimeoutExpired>() {
+            return true;
+        }
+        next = error.source();
+    }
+    false
 }
 
 /// Whether response headers carry `grpc-status: 14` (a trailers-only UNAVAILABLE).
@@ -47,4 +99,26 @@ pub(crate) fn grpc_unavailable(headers: &HeaderMap) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<i32>().ok())
         .is_some_and(|code| code == unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mesh::BoxError;
+
+    fn failed(error: &BoxError) -> Result<&http::Response<()>, &(dyn Error + 'static)> {
+        Err(&**error)
+    }
+
+    #[test]
+    fn the_callers_own_deadline_is_not_the_endpoints_failure() {
+        let timeout: BoxError = Box::new(tonic::TimeoutExpired(()));
+        let reset: BoxError = "connection reset".into();
+        let now = Some(Instant::now());
+        assert_eq!(Outcome::of(failed(&timeout), now), Outcome::CallerDeadline);
+        assert!(!Outcome::CallerDeadline.is_failure());
+        // The mesh's own timeout is the endpoint being slow: it counts.
+        assert_eq!(Outcome::of(failed(&timeout), None), Outcome::Transport);
+        assert_eq!(Outcome::of(failed(&reset), now), Outcome::Transport);
+    }
 }

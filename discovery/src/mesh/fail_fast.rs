@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
+use super::classify::CallerDeadline;
 use super::error::MeshError;
 use crate::deadline::{Deadline, GRPC_TIMEOUT, encode_grpc_timeout};
 
@@ -63,10 +64,15 @@ where
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let now = Instant::now();
+        let own = now + self.timeout;
         let deadline = [Deadline::current(), Deadline::from_headers(req.headers())]
             .into_iter()
             .flatten()
-            .fold(now + self.timeout, |earliest, d| earliest.min(d.instant()));
+            .fold(own, |earliest, d| earliest.min(d.instant()));
+        if deadline < own {
+            // The caller's deadline binds: when it fires below, the endpoint is not to blame.
+            req.extensions_mut().insert(CallerDeadline(deadline));
+        }
         let budget = deadline.saturating_duration_since(now);
         let service = self.service.clone();
         if budget.is_zero() {

@@ -9,7 +9,7 @@ use pin_project_lite::pin_project;
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
-use super::classify::Outcome;
+use super::classify::{CallerDeadlineOf, Outcome};
 use super::stack::EndpointLabels;
 
 /// Wraps an endpoint in [`Metered`].
@@ -49,6 +49,7 @@ struct Handles {
     requests: Counter,
     unavailable: Counter,
     transport: Counter,
+    caller_deadline: Counter,
     latency: Histogram,
 }
 
@@ -65,6 +66,7 @@ impl Handles {
                 "service" => service.clone(), "endpoint" => endpoint.clone()),
             unavailable: error("unavailable"),
             transport: error("transport"),
+            caller_deadline: error("caller_deadline"),
             latency: metrics::histogram!("tunemesh_mesh_endpoint_latency_seconds",
                 "service" => service.clone(), "endpoint" => endpoint.clone()),
         }
@@ -75,13 +77,16 @@ impl Handles {
             Outcome::Answered => self.latency.record(started.elapsed().as_secs_f64()),
             Outcome::Unavailable => self.unavailable.increment(1),
             Outcome::Transport => self.transport.increment(1),
+            Outcome::CallerDeadline => self.caller_deadline.increment(1),
         }
     }
 }
 
 impl<S, Req, B> Service<Req> for Metered<S>
 where
+    Req: CallerDeadlineOf,
     S: Service<Req, Response = http::Response<B>>,
+    S::Error: std::error::Error + 'static,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -93,10 +98,12 @@ where
 
     fn call(&mut self, req: Req) -> Self::Future {
         self.handles.requests.increment(1);
+        let caller_deadline = req.caller_deadline();
         ResponseFuture {
             inner: self.inner.call(req),
             handles: self.handles.clone(),
             started: Instant::now(),
+            caller_deadline,
         }
     }
 }
@@ -109,19 +116,22 @@ pin_project! {
         inner: F,
         handles: Handles,
         started: Instant,
+        caller_deadline: Option<Instant>,
     }
 }
 
 impl<F, B, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<http::Response<B>, E>>,
+    E: std::error::Error + 'static,
 {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
-        this.handles.record(Outcome::of(&result), *this.started);
+        let outcome = Outcome::of(result.as_ref().map_err(|e| e as _), *this.caller_deadline);
+        this.handles.record(outcome, *this.started);
         Poll::Ready(result)
     }
 }

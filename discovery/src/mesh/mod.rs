@@ -2,7 +2,8 @@
 //!
 //! Layers, outermost first (composed in `stack.rs`): trace context → fail-fast timeout
 //! (deadline-aware) → error wrapper → canary route → buffer → p2c balance → breaker →
-//! PeakEWMA → metrics → lazily connected tonic channel. The breaker sits above PeakEWMA
+//! PeakEWMA → metrics → two lazily connected tonic channels, one for unary calls and one for
+//! long streams (`split.rs`). The breaker sits above PeakEWMA
 //! (not below) so the load p2c compares can rank recently failing endpoints last.
 
 mod breaker;
@@ -13,6 +14,7 @@ mod fail_fast;
 mod metered;
 mod retry;
 mod route;
+mod split;
 mod stack;
 mod trace;
 
@@ -32,6 +34,7 @@ pub use error::{BoxError, MeshError, MeshErrorKind};
 pub use fail_fast::{FailFast, FailFastLayer};
 pub use metered::{Metered, MeteredLayer};
 pub use retry::RetryChannel;
+pub use split::{Split, Streaming};
 pub use stack::EndpointLabels;
 pub use trace::{HeaderInjector, TraceContext, TraceContextLayer, inject};
 

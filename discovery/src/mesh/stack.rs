@@ -15,6 +15,7 @@ use super::error::{BoxError, MeshError};
 use super::fail_fast::FailFastLayer;
 use super::metered::{Metered, MeteredLayer};
 use super::route::{Pool, PoolFuture, Route};
+use super::split::Split;
 use super::trace::TraceContextLayer;
 use crate::registry::InstanceSet;
 use crate::{MeshSettings, ServiceInstance};
@@ -29,7 +30,7 @@ pub struct EndpointLabels {
 }
 
 /// One endpoint as the balancer sees it.
-pub(crate) type Endpoint = Breaker<PeakEwma<Metered<Channel>, CompleteOnResponse>>;
+pub(crate) type Endpoint = Breaker<PeakEwma<Metered<Split>, CompleteOnResponse>>;
 
 /// The service behind a [`crate::MeshChannel`].
 pub(crate) type MeshService = BoxCloneSyncService<
@@ -104,15 +105,16 @@ fn endpoint(
             return None;
         }
     };
-    let channel = endpoint
+    let endpoint = endpoint
         .connect_timeout(settings.connect_timeout)
         .http2_keep_alive_interval(settings.keep_alive_interval)
         .keep_alive_while_idle(true)
         .initial_stream_window_size(settings.stream_window_bytes)
         .initial_connection_window_size(settings.connection_window_bytes)
-        .tcp_nodelay(true)
-        // Lazy: connect failures surface per call, where the breaker counts them.
-        .connect_lazy();
+        .tcp_nodelay(true);
+    // Lazy: connect failures surface per call, where the breaker counts them. Streaming
+    // calls get their own connection, so stalled streams never hold up unary calls.
+    let channel = Split::new(endpoint.connect_lazy(), endpoint.connect_lazy());
     let (rtt, decay_ns) = (settings.default_rtt, settings.decay.as_nanos() as f64);
     let service = ServiceBuilder::new()
         // Takes a failing endpoint out of rotation (Pending) and probes it back in; above

@@ -3,7 +3,8 @@
 //! Apps call the services' gRPC methods natively over HTTP/2; browsers call them over
 //! gRPC-web, which [`tonic_web`] translates to gRPC in front of the same proxy. Every call
 //! needs `authorization: Bearer <access token>` (UNAUTHENTICATED otherwise), counts against
-//! the caller's per-address and per-user quotas (RESOURCE_EXHAUSTED), and reaches the
+//! the caller's per-address and per-user quotas (RESOURCE_EXHAUSTED), as does a request
+//! message over the size limit or a stream over the account's share, and reaches the
 //! service with a freshly signed identity, never one the client sent. Methods not listed in
 //! [`routes`] answer UNIMPLEMENTED without leaving the gateway.
 //!
@@ -11,7 +12,9 @@
 //! - [`routes`]: the exposed methods and the service behind each.
 //! - [`proxy`]: authentication, quotas, identity swap and forwarding.
 //! - [`status`]: server errors of the services classified as the REST routes do.
+//! - [`deadline`]: the bound on how long a proxied stream may last.
 
+pub mod deadline;
 pub mod proxy;
 pub mod routes;
 pub mod status;

@@ -6,23 +6,27 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use futures::future::BoxFuture;
-use http::header::{AUTHORIZATION, COOKIE, HOST, TE};
+use http::header::{AUTHORIZATION, CONTENT_LENGTH, COOKIE, HOST, TE};
 use http::{HeaderMap, HeaderValue, Request, Response, Uri, Version};
-use http_body_util::{BodyStream, Limited, StreamBody};
+use http_body_util::{BodyExt as _, Full, LengthLimitError, Limited};
 use tonic::Status;
 use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 use tower::{Service, ServiceExt as _};
-use tunemesh_discovery::{Mesh, MeshError, MeshErrorKind};
+use tunemesh_discovery::{Mesh, MeshError, MeshErrorKind, Streaming};
 use tunemesh_runtime::identity::MeshIdentity;
 
+use super::deadline::Deadlined;
 use super::routes::GrpcRoutes;
 use super::status::{Scrubbed, scrub, status_of};
 use crate::auth::AccessTokens;
 use crate::auth::require::caller_of;
 use crate::ratelimit::Limits;
+use crate::streams::{Held, StreamPermits};
 
 /// Headers a client may not pass to a service: its credentials (the service gets the signed
 /// identity instead), anything in the mesh's reserved `tunemesh-` namespace, and HTTP/1
@@ -50,6 +54,12 @@ pub struct ProxyParts {
     pub limits: Arc<Limits>,
     /// Largest request body; every exposed method takes one small message.
     pub max_request_bytes: usize,
+    /// Longest wait for the whole request body.
+    pub body_timeout: Duration,
+    /// Open streams per account, shared with the REST audio routes.
+    pub streams: StreamPermits,
+    /// Longest a streaming response (`StreamAudio`) may last.
+    pub audio_timeout: Duration,
 }
 
 /// The proxy as a tower service over HTTP/2 gRPC requests; it never fails, errors are gRPC
@@ -104,8 +114,18 @@ async fn forward(proxy: &ProxyParts, request: Request<Body>) -> Result<Response<
         .per_user
         .check(&caller.user_id)
         .map_err(|e| status_of(&e))?;
+    let streaming = GrpcRoutes::streams(request.uri().path());
+    // A stream holds one of the account's stream permits until its body is dropped.
+    let permit = streaming
+        .then(|| proxy.streams.acquire(&caller.user_id))
+        .transpose()
+        .map_err(|e| status_of(&e))?;
 
     let (mut head, body) = request.into_parts();
+    // The whole (small) request message is read here, before a service is chosen: a body
+    // too large, malformed or cut off is the client's doing and is answered here, never
+    // sent on to fail mid-call where it would count against the service's health.
+    let message = read_message(body, proxy.max_request_bytes, proxy.body_timeout).await?;
     strip_client_headers(&mut head.headers);
     let mut identity = MetadataMap::new();
     proxy
@@ -127,11 +147,14 @@ async fn forward(proxy: &ProxyParts, request: Request<Body>) -> Result<Response<
     head.version = Version::HTTP_2;
     // Nothing the connection attached (peer address, matched routes) concerns the service.
     head.extensions = http::Extensions::new();
-    // Re-streamed so the body reports no size: tonic-web passes on the size of the base64
-    // text of a grpc-web-text request, which hyper would send as a `content-length` the
-    // decoded body does not match (the service then resets the stream).
-    let limited = Limited::new(body, proxy.max_request_bytes);
-    let body = Body::new(StreamBody::new(BodyStream::new(limited)));
+    if streaming {
+        // Over the endpoint's streaming connection: a stalled stream never blocks unary calls.
+        head.extensions.insert(Streaming);
+    }
+    // A grpc-web-text request's length is that of its base64 text: the decoded message's
+    // own (exact) size is what hyper sends.
+    head.headers.remove(CONTENT_LENGTH);
+    let body = Body::new(Full::new(message));
 
     let channel = proxy.mesh.channel(upstream);
     let response = channel
@@ -140,7 +163,35 @@ async fn forward(proxy: &ProxyParts, request: Request<Body>) -> Result<Response<
         .map_err(|error| mesh_status(&error))?;
     let (mut head, body) = response.into_parts();
     scrub(&mut head.headers);
-    Ok(Response::from_parts(head, Body::new(Scrubbed::new(body))))
+    let body = Scrubbed::new(body);
+    let body = match permit {
+        Some(permit) => {
+            let deadline = Instant::now() + proxy.audio_timeout;
+            Body::new(Held::new(Deadlined::new(body, deadline), permit))
+        }
+        None => Body::new(body),
+    };
+    Ok(Response::from_parts(head, body))
+}
+
+/// The request body, whole, if it is at most `max` bytes and arrives within `timeout`.
+async fn read_message(body: Body, max: usize, timeout: Duration) -> Result<Bytes, Status> {
+    let read = tokio::time::timeout(timeout, Limited::new(body, max).collect()).await;
+    match read {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => Err(Status::resource_exhausted(
+            format!("the request message is larger than {max} bytes"),
+        )),
+        Ok(Err(error)) => {
+            tracing::debug!(%error, "cannot read a grpc request body");
+            Err(Status::invalid_argument(
+                "the request body could not be read",
+            ))
+        }
+        Err(_elapsed) => Err(Status::deadline_exceeded(
+            "the request body did not arrive in time",
+        )),
+    }
 }
 
 fn strip_client_headers(headers: &mut HeaderMap) {

@@ -72,6 +72,10 @@ pub const EXPOSED: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// The exposed methods whose response is a stream (server streaming): each holds one of the
+/// caller's stream permits and goes over the service's streaming connection.
+pub const STREAMING: &[&str] = &["/tunemesh.player.v1.PlayerService/StreamAudio"];
+
 /// Methods of exposed services that stay internal, with the reason.
 pub const INTERNAL: &[(&str, &str)] = &[(
     "/tunemesh.player.v1.PlayerService/ReadAudioRange",
@@ -113,6 +117,11 @@ impl GrpcRoutes {
             })
             .collect();
         Self { paths }
+    }
+
+    /// Whether `path` is a method whose response streams.
+    pub fn streams(path: &str) -> bool {
+        STREAMING.contains(&path)
     }
 
     /// The discovery name of the service behind `path`, if the path is exposed.
@@ -163,6 +172,29 @@ mod tests {
             decided, contract,
             "a method is listed but absent, or undecided"
         );
+    }
+
+    #[test]
+    fn every_server_streaming_method_exposed_is_marked_streaming() {
+        let set = FileDescriptorSet::decode(tunemesh_proto::FILE_DESCRIPTOR_SET).expect("set");
+        let routes = GrpcRoutes::new(&GatewaySettings::default());
+        let streaming: BTreeSet<String> = set
+            .file
+            .iter()
+            .flat_map(|file| {
+                file.service.iter().flat_map(move |service| {
+                    let name = format!("{}.{}", file.package(), service.name());
+                    service
+                        .method
+                        .iter()
+                        .filter(|m| m.server_streaming())
+                        .map(move |m| format!("/{name}/{}", m.name()))
+                })
+            })
+            .filter(|path| routes.upstream(path).is_some())
+            .collect();
+        let marked: BTreeSet<String> = STREAMING.iter().map(|p| (*p).to_owned()).collect();
+        assert_eq!(streaming, marked);
     }
 
     #[test]

@@ -113,6 +113,11 @@ impl Limits {
         client_key(SocketAddr::new(ip, 0))
     }
 
+    /// The proxies whose `X-Forwarded-For` names the client.
+    pub fn trusted_proxies(&self) -> &[Cidr] {
+        &self.trusted_proxies
+    }
+
     /// Drops the buckets that are full again (their clients went quiet).
     pub fn prune(&self) {
         self.per_ip.prune();

@@ -12,6 +12,7 @@
 //! listener slows player-svc down instead of filling the gateway's memory.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -149,10 +150,17 @@ async fn respond(
         }
         builder
     };
+    // Held by the body until it ends or the client goes: one account cannot keep more
+    // streams open than its share.
+    let permit = state.streams().acquire(&caller.user_id)?;
     let cache = state.audio_cache().clone();
     let name: Arc<str> = Arc::from(etag.as_str());
     if let Some(parts) = cache.get(&name, start, end) {
-        let body = futures::stream::iter(parts.into_iter().map(Ok::<_, std::io::Error>));
+        let body = futures::stream::iter(parts.into_iter().map(Ok::<_, std::io::Error>)).inspect(
+            move |_| {
+                let _held = &permit;
+            },
+        );
         return head()
             .body(Body::from_stream(body))
             .map(Answer::Ready)
@@ -186,9 +194,16 @@ async fn respond(
         return Ok(Answer::Outdated);
     }
     let chunks = futures::stream::iter([Ok(first)]).chain(stream);
+    // The body's bound: a client that keeps reading still cannot hold the stream past
+    // `audio_timeout` (one that stops reading is closed by the listener's idle timeout).
+    let deadline = Instant::now() + state.audio_timeout();
     // Each chunk is kept (when it is a whole block), then trimmed to the client's range.
     let body = checked(chunks, read_start, read_length).filter_map(move |chunk| {
+        let _held = &permit;
         let item = match chunk {
+            Ok(_) if Instant::now() >= deadline => Some(Err(std::io::Error::other(
+                "audio response outlived audio_timeout",
+            ))),
             Ok((offset, data)) => {
                 cache.put(&name, offset, &data, size);
                 part(&data, offset, start, end).map(Ok)

@@ -25,6 +25,7 @@ use crate::extract::ApiQuery;
 use crate::model::catalog::{Quality, millis};
 use crate::model::media::{Manifest, ManifestQuality, ManifestSegment, MediaLink, Progressive};
 use crate::state::AppState;
+use crate::streams::Held;
 
 /// Segments never change (new audio is a new track), so the listener's browser keeps them for
 /// good; `private` because they are served only to a signed-in caller, and a shared cache
@@ -198,6 +199,8 @@ pub async fn segment(
         quality: quality.to_proto().into(),
         segment: Some(which),
     };
+    // Held until the body is sent or the client goes (`crate::streams`).
+    let permit = state.streams().acquire(&media.caller.user_id)?;
     let answer = PlayerServiceClient::new(state.player())
         .get_audio_segment(state.downstream(&media.caller, request)?)
         .await
@@ -215,7 +218,7 @@ pub async fn segment(
     {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        Response::new(Body::from(answer.data))
+        Response::new(Body::new(Held::new(Body::from(answer.data), permit)))
     };
     let mime = HeaderValue::from_str(&answer.mime_type)
         .ok()
