@@ -8,6 +8,7 @@
 //! - [`error`]: the one error-code table (domain code → gRPC code and HTTP status).
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
 //! - [`postgres`], [`redis`]: connection pools for the production adapters.
+//! - [`secret`]: signing secrets from values or files, rotation, and `up`'s generated ones.
 
 pub mod admin;
 pub mod app;
@@ -18,6 +19,7 @@ pub mod identity;
 pub mod metrics;
 pub mod postgres;
 pub mod redis;
+pub mod secret;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
