@@ -61,6 +61,9 @@ pub enum BuildError {
     /// The auth settings are unusable.
     #[error("invalid gateway.auth settings")]
     Tokens(#[from] TokenError),
+    /// The access-token secret is missing, weak or unreadable.
+    #[error("invalid gateway.auth settings")]
+    Secret(#[source] tunemesh_runtime::secret::SecretError),
     /// The argon2 settings are unusable.
     #[error("invalid gateway.auth settings")]
     Hash(#[from] HashError),
@@ -79,6 +82,7 @@ pub struct Gateway {
     local_addr: SocketAddr,
     app: crate::router::App,
     limits: Arc<Limits>,
+    auth: Auth,
     settings: GatewaySettings,
 }
 
@@ -89,11 +93,20 @@ impl Gateway {
         settings: &GatewaySettings,
         ctx: GatewayContext,
     ) -> Result<Self, BuildError> {
+        // Secrets first: a missing one is a configuration error, whatever else is reachable.
+        let keys = settings.auth.keys().map_err(BuildError::Secret)?;
+        let tokens = AccessTokens::new(&keys, settings.auth.access_ttl)?;
+        let media = MediaTokens::new(&keys, settings.auth.media_link_ttl);
         let store = open_store(&ctx.storage).await?;
-        let tokens = AccessTokens::new(&settings.auth)?;
         let passwords = Passwords::new(&settings.auth).await?;
-        let auth = Auth::new(store, passwords, tokens.clone(), settings.auth.refresh_ttl);
         let limits = Limits::new(&settings.rate_limits)?;
+        let auth = Auth::new(
+            store,
+            passwords,
+            tokens.clone(),
+            limits.login.clone(),
+            &settings.auth,
+        );
         let grpc = crate::grpc::edge(ProxyParts {
             routes: GrpcRoutes::new(settings),
             tokens,
@@ -102,8 +115,13 @@ impl Gateway {
             limits: limits.clone(),
             max_request_bytes: settings.http.max_body_bytes,
         });
-        let media = MediaTokens::new(&settings.auth);
-        let state = AppState::new(auth, media, ctx.identity, ctx.mesh.clone(), settings);
+        let state = AppState::new(
+            auth.clone(),
+            media,
+            ctx.identity,
+            ctx.mesh.clone(),
+            settings,
+        );
         let readiness = Arc::new(MeshReadiness::new(ctx.mesh, settings.clone()));
         let app = crate::router::app(state, limits.clone(), readiness, &settings.http, grpc)?;
         let listener =
@@ -122,6 +140,7 @@ impl Gateway {
             local_addr,
             app,
             limits,
+            auth,
             settings: settings.clone(),
         })
     }
@@ -136,6 +155,11 @@ impl Gateway {
     pub async fn run_until(self, shutdown: CancellationToken) -> std::io::Result<()> {
         tracing::info!(addr = %self.local_addr, "gateway listening");
         let pruner = tokio::spawn(prune_limits(self.limits.clone(), shutdown.clone()));
+        let revocations = tokio::spawn(poll_revocations(
+            self.auth.clone(),
+            self.settings.auth.revocation_poll,
+            shutdown.clone(),
+        ));
         // The peer address is what per-address rate limits key on. `axum::serve` speaks
         // HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on the same port, which native gRPC
         // clients need.
@@ -157,6 +181,7 @@ impl Gateway {
             }
         };
         pruner.abort();
+        revocations.abort();
         result
     }
 }
@@ -177,6 +202,23 @@ async fn open_store(storage: &Storage) -> Result<Arc<dyn AccountStore>, BuildErr
         Storage::Production { postgres, .. } => {
             let pool = tunemesh_runtime::postgres::connect(postgres).await?;
             Ok(Arc::new(PostgresAccounts::open(pool).await?))
+        }
+    }
+}
+
+/// Reads the sessions ended on other replicas; a failed read is retried on the next tick (the
+/// store being down costs only that delay).
+async fn poll_revocations(auth: Auth, every: Duration, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(every.max(Duration::from_millis(100)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(error) = auth.poll_revocations().await {
+                    tracing::warn!(error = %error, "cannot read ended sessions");
+                }
+            }
+            () = shutdown.cancelled() => return,
         }
     }
 }

@@ -37,4 +37,4 @@ pub mod settings;
 pub mod state;
 
 pub use app::{BuildError, Gateway, GatewayContext};
-pub use settings::GatewaySettings;
+pub use settings::{AuthSettings, GatewaySettings};
