@@ -13,7 +13,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use tokio::process::Child;
+use tunemesh_runtime::secret::generate;
 
 mod command;
 mod process;
@@ -54,7 +56,6 @@ pub struct ClusterOptions {
 }
 
 /// One `tunemesh serve` process.
-#[derive(Debug)]
 pub struct Replica {
     /// `player`, ..., or `gateway`.
     pub service: &'static str,
@@ -66,6 +67,18 @@ pub struct Replica {
     pub admin: SocketAddr,
     env: Vec<(String, String)>,
     child: Option<Child>,
+}
+
+impl std::fmt::Debug for Replica {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Not its environment: it holds the secrets.
+        f.debug_struct("Replica")
+            .field("service", &self.service)
+            .field("index", &self.index)
+            .field("addr", &self.addr)
+            .field("pid", &self.pid())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Replica {
@@ -81,7 +94,8 @@ impl Replica {
 pub struct Cluster {
     options: ClusterOptions,
     consul_addr: String,
-    identity_secret: String,
+    identity_secret: SecretString,
+    jwt_secret: SecretString,
     replicas: Vec<Replica>,
     consul: Child,
 }
@@ -92,10 +106,13 @@ impl Cluster {
     pub async fn start(options: ClusterOptions) -> anyhow::Result<Self> {
         std::fs::create_dir_all(options.dir.join("logs"))?;
         let (consul, consul_addr) = start_consul(&options).await?;
-        let identity_secret = format!("{}-mesh-identity-{}", options.name, std::process::id());
+        // Fresh random secrets per cluster: the gateways share the access-token one, every
+        // process the mesh one, and nothing outside knows either until it is printed.
+        let (identity_secret, jwt_secret) = (generate(), generate());
         let mut cluster = Self {
             consul_addr,
             identity_secret,
+            jwt_secret,
             replicas: Vec::new(),
             consul,
             options,
@@ -142,7 +159,7 @@ impl Cluster {
 
     /// The mesh identity secret every process shares (callers sign with it).
     pub fn identity_secret(&self) -> &str {
-        &self.identity_secret
+        self.identity_secret.expose_secret()
     }
 
     /// The JetStream stream prefix (`<name>`; the stream is `<name>_events`).
@@ -216,7 +233,10 @@ impl Cluster {
         let mut env: BTreeMap<String, String> = BTreeMap::new();
         let mut set = |k: &str, v: String| env.insert(format!("TUNEMESH_{k}"), v);
         set("CONSUL__ADDR", self.consul_addr.clone());
-        set("IDENTITY__SECRET", self.identity_secret.clone());
+        set(
+            "IDENTITY__SECRET",
+            self.identity_secret.expose_secret().to_owned(),
+        );
         set(
             "POSTGRES__URL",
             database_url(&o.postgres_url, &self.database(service))?,
@@ -235,6 +255,10 @@ impl Cluster {
         match service {
             "gateway" => {
                 set("GATEWAY__ADDR", addr.to_string());
+                set(
+                    "GATEWAY__AUTH__JWT_SECRET",
+                    self.jwt_secret.expose_secret().to_owned(),
+                );
                 set("GATEWAY__DRAIN_GRACE", "5s".into());
                 // One client address sends everything here: per-address limits would bite.
                 for quota in ["PER_IP", "PER_USER", "AUTH_PER_IP"] {

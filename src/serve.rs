@@ -22,6 +22,8 @@ pub async fn serve(
     settings: &Settings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    // Before anything is reached: without its secrets a process must not start at all.
+    settings.check_secrets(service == ServiceName::Gateway)?;
     let consul = ConsulRegistry::new(settings.consul.clone())
         .with_context(|| format!("invalid consul settings (addr {})", settings.consul.addr))?;
     let registry: Arc<dyn Registry> = Arc::new(consul);
@@ -39,7 +41,7 @@ pub async fn serve(
             postgres: settings.postgres.clone(),
             redis: settings.redis.clone(),
         },
-        identity: MeshIdentity::new(&settings.identity),
+        identity: MeshIdentity::new(&settings.identity)?,
         mesh: Mesh::new(registry.clone(), settings.mesh.clone()),
     };
     let app = match service {
@@ -73,7 +75,7 @@ async fn serve_gateway(
             postgres: settings.postgres.clone(),
             redis: settings.redis.clone(),
         },
-        identity: MeshIdentity::new(&settings.identity),
+        identity: MeshIdentity::new(&settings.identity)?,
         mesh: Mesh::new(registry, settings.mesh.clone()),
     };
     let gateway = Gateway::build(&settings.gateway, ctx)

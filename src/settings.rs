@@ -3,11 +3,12 @@
 
 use std::path::PathBuf;
 
+use secrecy::ExposeSecret as _;
 use serde::Deserialize;
 use tunemesh_discovery::{ConsulSettings, MeshSettings};
 use tunemesh_events::jetstream::JetStreamSettings;
 use tunemesh_events::nats::NatsSettings;
-use tunemesh_gateway::GatewaySettings;
+use tunemesh_gateway::{AuthSettings, GatewaySettings};
 use tunemesh_player::PlayerSettings;
 use tunemesh_playlist::PlaylistSettings;
 use tunemesh_reco::RecoSettings;
@@ -16,6 +17,7 @@ use tunemesh_runtime::grpc::GrpcServerSettings;
 use tunemesh_runtime::identity::IdentitySettings;
 use tunemesh_runtime::postgres::PostgresSettings;
 use tunemesh_runtime::redis::RedisSettings;
+use tunemesh_runtime::secret::SecretError;
 use tunemesh_runtime::telemetry::TelemetrySettings;
 use tunemesh_search::SearchSettings;
 
@@ -56,6 +58,30 @@ pub struct Settings {
     pub search: SearchSettings,
     /// reco-svc.
     pub reco: RecoSettings,
+}
+
+impl Settings {
+    /// Where `tunemesh up` keeps the secrets it generated, and `tunemesh ingest` finds them.
+    pub fn up_secret_path(&self, name: &str) -> PathBuf {
+        self.data_dir.join("secrets").join(name)
+    }
+
+    /// Checks the secrets a process needs before it reaches anything: the mesh identity
+    /// secret always, the access-token secret for the gateway (and that the two differ, so
+    /// one leaked key does not open both doors).
+    pub fn check_secrets(&self, gateway: bool) -> Result<(), SecretError> {
+        let identity = self.identity.keys()?;
+        if gateway {
+            let access = self.gateway.auth.keys()?;
+            if access.current.expose_secret() == identity.current.expose_secret() {
+                return Err(SecretError::Shared {
+                    setting: AuthSettings::SECRET_SETTING,
+                    other: IdentitySettings::SECRET_SETTING,
+                });
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for Settings {
@@ -123,6 +149,31 @@ mod tests {
         let settings: Settings = load(&source).expect("overrides");
         assert_eq!(settings.gateway.addr.port(), 9999);
         assert_eq!(settings.grpc.drain_grace.as_secs(), 5);
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_must_differ() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("key");
+        std::fs::write(&file, "0123456789abcdef0123456789abcdef\n").expect("write");
+        let file = file.to_str().expect("utf-8");
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", file),
+        ]);
+        let settings: Settings = load(&source).expect("loads");
+        settings
+            .check_secrets(false)
+            .expect("the identity secret is read");
+        let error = settings.check_secrets(true).expect_err("same secret twice");
+        assert!(
+            error.to_string().contains("gateway.auth.jwt_secret"),
+            "{error}"
+        );
+        let none = Settings::default()
+            .check_secrets(false)
+            .expect_err("no secret");
+        assert!(none.to_string().contains("identity.secret"), "{none}");
     }
 
     #[test]

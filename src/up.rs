@@ -32,11 +32,15 @@ pub struct Up {
 impl Up {
     /// Creates the data directory and binds every service (each on a free loopback port), the
     /// gateway (on `settings.gateway.addr`) and the admin endpoint (on `settings.admin.addr`).
+    /// Secrets not configured are generated on the first start and kept in the data dir (see
+    /// [`with_kept_secrets`]).
     pub async fn build(settings: &Settings) -> anyhow::Result<Self> {
         let data_dir = &settings.data_dir;
         tokio::fs::create_dir_all(data_dir)
             .await
             .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
+        let settings = &with_kept_secrets(settings)?;
+        settings.check_secrets(true)?;
         let registry: Arc<dyn Registry> = Arc::new(EmbeddedRegistry::default());
         let mesh = Mesh::new(registry.clone(), settings.mesh.clone());
         let bus_settings = EmbeddedSettings::new(data_dir.join("events.sqlite"));
@@ -50,7 +54,7 @@ impl Up {
             storage: Storage::Embedded {
                 data_dir: data_dir.clone(),
             },
-            identity: MeshIdentity::new(&settings.identity),
+            identity: MeshIdentity::new(&settings.identity)?,
             mesh: mesh.clone(),
         };
         let services = vec![
@@ -150,3 +154,30 @@ impl Up {
         first_error.map_or(Ok(()), Err)
     }
 }
+
+/// `settings` with each secret that is not configured pointed at a file in the data dir
+/// (`secrets/identity`, `secrets/jwt`, mode 0600), generated on the first start and kept, so a
+/// restart keeps sessions valid and `tunemesh ingest` finds the mesh secret.
+pub fn with_kept_secrets(settings: &Settings) -> anyhow::Result<Settings> {
+    let mut settings = settings.clone();
+    let keep = |path: &std::path::Path| {
+        tunemesh_runtime::secret::load_or_create(path)
+            .with_context(|| format!("cannot keep a secret in {}", path.display()))
+    };
+    if !settings.identity.has_secret() {
+        let path = settings.up_secret_path(UP_IDENTITY_SECRET);
+        keep(&path)?;
+        settings.identity.secret_file = Some(path);
+    }
+    if !settings.gateway.auth.has_secret() {
+        let path = settings.up_secret_path(UP_JWT_SECRET);
+        keep(&path)?;
+        settings.gateway.auth.jwt_secret_file = Some(path);
+    }
+    Ok(settings)
+}
+
+/// The file under `data_dir/secrets/` holding `up`'s mesh identity secret.
+pub const UP_IDENTITY_SECRET: &str = "identity";
+/// The file under `data_dir/secrets/` holding `up`'s access-token secret.
+pub const UP_JWT_SECRET: &str = "jwt";

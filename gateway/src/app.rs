@@ -62,6 +62,9 @@ pub enum BuildError {
     /// The auth settings are unusable.
     #[error("invalid gateway.auth settings")]
     Tokens(#[from] TokenError),
+    /// The access-token secret is missing, weak or unreadable.
+    #[error("invalid gateway.auth settings")]
+    Secret(#[source] tunemesh_runtime::secret::SecretError),
     /// The argon2 settings are unusable.
     #[error("invalid gateway.auth settings")]
     Hash(#[from] HashError),
@@ -81,6 +84,7 @@ pub struct Gateway {
     app: crate::router::App,
     limits: Arc<Limits>,
     readiness: MeshReadiness,
+    auth: Auth,
     settings: GatewaySettings,
 }
 
@@ -91,14 +95,22 @@ impl Gateway {
         settings: &GatewaySettings,
         ctx: GatewayContext,
     ) -> Result<Self, BuildError> {
+        // Secrets first: a missing one is a configuration error, whatever else is reachable.
+        let keys = settings.auth.keys().map_err(BuildError::Secret)?;
+        let tokens = AccessTokens::new(&keys, settings.auth.access_ttl)?;
+        let media = MediaTokens::new(&keys, settings.auth.media_link_ttl);
         let store = open_store(&ctx.storage).await?;
-        let tokens = AccessTokens::new(&settings.auth)?;
         let passwords = Passwords::new(&settings.auth).await?;
-        let auth = Auth::new(store, passwords, tokens.clone(), settings.auth.refresh_ttl);
         let limits = Limits::new(&settings.rate_limits)?;
-        let media = MediaTokens::new(&settings.auth);
+        let auth = Auth::new(
+            store,
+            passwords,
+            tokens.clone(),
+            limits.login.clone(),
+            &settings.auth,
+        );
         let state = AppState::new(
-            auth,
+            auth.clone(),
             media,
             ctx.identity.clone(),
             ctx.mesh.clone(),
@@ -140,6 +152,7 @@ impl Gateway {
             app,
             limits,
             readiness,
+            auth,
             settings: settings.clone(),
         })
     }
@@ -162,6 +175,11 @@ impl Gateway {
         let caps = Caps::new(connections, self.limits.trusted_proxies().to_vec());
         tracing::info!(addr = %self.local_addr, max_connections = caps.max(), "gateway listening");
         let pruner = tokio::spawn(prune_limits(self.limits.clone(), shutdown.clone()));
+        let revocations = tokio::spawn(poll_revocations(
+            self.auth.clone(),
+            self.settings.auth.revocation_poll,
+            shutdown.clone(),
+        ));
         let bounds = Bounds {
             header_read_timeout: connections.header_read_timeout,
             idle_timeout: connections.idle_timeout,
@@ -179,6 +197,7 @@ impl Gateway {
             }
         }
         pruner.abort();
+        revocations.abort();
         Ok(())
     }
 }
@@ -199,6 +218,23 @@ async fn open_store(storage: &Storage) -> Result<Arc<dyn AccountStore>, BuildErr
         Storage::Production { postgres, .. } => {
             let pool = tunemesh_runtime::postgres::connect(postgres).await?;
             Ok(Arc::new(PostgresAccounts::open(pool).await?))
+        }
+    }
+}
+
+/// Reads the sessions ended on other replicas; a failed read is retried on the next tick (the
+/// store being down costs only that delay).
+async fn poll_revocations(auth: Auth, every: Duration, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(every.max(Duration::from_millis(100)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {
+                if let Err(error) = auth.poll_revocations().await {
+                    tracing::warn!(error = %error, "cannot read ended sessions");
+                }
+            }
+            () = shutdown.cancelled() => return,
         }
     }
 }

@@ -41,4 +41,4 @@ pub mod state;
 pub mod streams;
 
 pub use app::{BuildError, Gateway, GatewayContext};
-pub use settings::GatewaySettings;
+pub use settings::{AuthSettings, GatewaySettings};

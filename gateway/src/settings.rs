@@ -1,12 +1,15 @@
 //! Settings of the gateway (`[gateway]`, `TUNEMESH_GATEWAY__*`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::SecretString;
 use serde::Deserialize;
+use tunemesh_runtime::secret::{self, KeyRing, SecretError, SecretSetting};
 
-/// What the gateway can be configured with; the defaults serve `tunemesh up`.
+/// What the gateway can be configured with; the defaults serve `tunemesh up`, which also
+/// provides the secret (see [`AuthSettings::jwt_secret`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct GatewaySettings {
@@ -141,15 +144,35 @@ impl Default for ConnectionSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
-    /// HS256 key of access tokens, at least 32 bytes. The default serves `tunemesh up` only:
-    /// production must set its own (and it must differ from the mesh identity secret).
-    pub jwt_secret: SecretString,
-    /// Lifetime of an access token. Short, because an access token cannot be revoked.
+    /// HS256 key of access tokens (and, derived, of media links): at least 32 random bytes,
+    /// different from the mesh identity secret. There is no default: `tunemesh serve gateway`
+    /// refuses to start without it; `tunemesh up` generates one in its data dir.
+    pub jwt_secret: Option<SecretString>,
+    /// A file holding `jwt_secret` instead (a mounted Kubernetes or Docker secret).
+    pub jwt_secret_file: Option<PathBuf>,
+    /// During a rotation, the key being replaced: still verified (never used to sign) for
+    /// `rotation_overlap` after start.
+    pub previous_jwt_secret: Option<SecretString>,
+    /// A file holding `previous_jwt_secret` instead.
+    pub previous_jwt_secret_file: Option<PathBuf>,
+    /// How long after start `previous_jwt_secret` is still accepted; the default outlives an
+    /// access token and a media link minted just before the rotation.
+    #[serde(with = "humantime_serde")]
+    pub rotation_overlap: Duration,
+    /// Lifetime of an access token. Short: logout revokes it, but a stolen one works until
+    /// its session is ended.
     #[serde(with = "humantime_serde")]
     pub access_ttl: Duration,
     /// Lifetime of a refresh token (each refresh issues a new one).
     #[serde(with = "humantime_serde")]
     pub refresh_ttl: Duration,
+    /// Longest a login lasts however often it is refreshed; then the user logs in again.
+    #[serde(with = "humantime_serde")]
+    pub session_ttl: Duration,
+    /// How often each gateway reads sessions ended elsewhere (logout on another replica), so
+    /// their access tokens are refused here too.
+    #[serde(with = "humantime_serde")]
+    pub revocation_poll: Duration,
     /// Lifetime of a signed media link (`GET /v1/tracks/{id}/audio-link`): long enough to
     /// play a track with pauses and seeks, short enough that a leaked link soon dies.
     #[serde(with = "humantime_serde")]
@@ -166,14 +189,58 @@ pub struct AuthSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         Self {
-            jwt_secret: SecretString::from("tunemesh-dev-access-token-secret-change-me"),
+            jwt_secret: None,
+            jwt_secret_file: None,
+            previous_jwt_secret: None,
+            previous_jwt_secret_file: None,
+            rotation_overlap: Duration::from_secs(2 * 60 * 60),
             access_ttl: Duration::from_secs(15 * 60),
             refresh_ttl: Duration::from_secs(30 * 24 * 60 * 60),
+            session_ttl: Duration::from_secs(90 * 24 * 60 * 60),
+            revocation_poll: Duration::from_secs(1),
             media_link_ttl: Duration::from_secs(60 * 60),
             argon2_memory_kib: 19 * 1024,
             argon2_iterations: 2,
             max_concurrent_hashes: 2,
         }
+    }
+}
+
+impl AuthSettings {
+    /// The name of the secret setting, as errors say it.
+    pub const SECRET_SETTING: &'static str = "gateway.auth.jwt_secret";
+
+    /// Settings with one random secret per process (not the mesh identity's), for tests.
+    pub fn for_tests() -> Self {
+        static SECRET: std::sync::OnceLock<SecretString> = std::sync::OnceLock::new();
+        Self {
+            jwt_secret: Some(SECRET.get_or_init(secret::generate).clone()),
+            ..Self::default()
+        }
+    }
+
+    /// Whether a secret (value or file) is configured.
+    pub fn has_secret(&self) -> bool {
+        self.jwt_secret.is_some() || self.jwt_secret_file.is_some()
+    }
+
+    /// The current and (during a rotation) previous key, read and checked.
+    pub fn keys(&self) -> Result<KeyRing, SecretError> {
+        KeyRing::new(
+            SecretSetting {
+                name: Self::SECRET_SETTING,
+                env: "TUNEMESH_GATEWAY__AUTH__JWT_SECRET",
+                value: self.jwt_secret.as_ref(),
+                file: self.jwt_secret_file.as_deref(),
+            },
+            SecretSetting {
+                name: "gateway.auth.previous_jwt_secret",
+                env: "TUNEMESH_GATEWAY__AUTH__PREVIOUS_JWT_SECRET",
+                value: self.previous_jwt_secret.as_ref(),
+                file: self.previous_jwt_secret_file.as_deref(),
+            },
+            self.rotation_overlap,
+        )
     }
 }
 
@@ -197,6 +264,12 @@ pub struct RateLimitSettings {
     pub per_user: Quota,
     /// Sign-up, login and refresh, per client address: strict, against password guessing.
     pub auth_per_ip: Quota,
+    /// Logins per account and client address: one address cannot spend the account's budget
+    /// below.
+    pub login_per_account_ip: Quota,
+    /// Failed logins per account, from every address that has not signed in to it before:
+    /// against guessing one account's password from many addresses (see `ratelimit::login`).
+    pub login_failures_per_account: Quota,
     /// Proxies in front of the gateway (`10.0.0.0/8`, `fd00::/8`, or single addresses)
     /// whose `X-Forwarded-For` names the client; from anyone else the header is ignored.
     pub trusted_proxies: Vec<String>,
@@ -216,6 +289,14 @@ impl Default for RateLimitSettings {
             auth_per_ip: Quota {
                 per_minute: 10,
                 burst: 5,
+            },
+            login_per_account_ip: Quota {
+                per_minute: 5,
+                burst: 5,
+            },
+            login_failures_per_account: Quota {
+                per_minute: 2,
+                burst: 10,
             },
             trusted_proxies: Vec::new(),
         }

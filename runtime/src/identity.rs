@@ -6,12 +6,15 @@
 //! `tunemesh-mesh`, one-minute lifetime) can only come from something holding that secret.
 //! Services answer UNAUTHENTICATED when it is missing, forged or expired.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tonic::metadata::{MetadataMap, MetadataValue};
+
+use crate::secret::{self, KeyRing, SecretError, SecretSetting};
 
 /// The metadata key carrying the signed identity.
 pub const IDENTITY_METADATA: &str = tunemesh_proto::metadata::IDENTITY;
@@ -22,9 +25,21 @@ const AUDIENCE: &str = "tunemesh-mesh";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IdentitySettings {
-    /// The secret shared by the gateway (which signs) and the services (which verify). The
-    /// default serves `tunemesh up` only: production must set its own.
-    pub secret: SecretString,
+    /// The secret shared by the gateway (which signs) and the services (which verify): at
+    /// least 32 random bytes, different from `gateway.auth.jwt_secret`. There is no default:
+    /// `tunemesh serve` refuses to start without it; `tunemesh up` generates one in its data
+    /// dir.
+    pub secret: Option<SecretString>,
+    /// A file holding `secret` instead (a mounted Kubernetes or Docker secret).
+    pub secret_file: Option<PathBuf>,
+    /// During a rotation, the secret being replaced: still verified (never used to sign) for
+    /// `rotation_overlap` after start.
+    pub previous_secret: Option<SecretString>,
+    /// A file holding `previous_secret` instead.
+    pub previous_secret_file: Option<PathBuf>,
+    /// How long after start `previous_secret` is still accepted.
+    #[serde(with = "humantime_serde")]
+    pub rotation_overlap: Duration,
     /// How long a minted identity stays valid.
     #[serde(with = "humantime_serde")]
     pub ttl: Duration,
@@ -33,9 +48,57 @@ pub struct IdentitySettings {
 impl Default for IdentitySettings {
     fn default() -> Self {
         Self {
-            secret: SecretString::from("tunemesh-dev-mesh-secret-change-me"),
+            secret: None,
+            secret_file: None,
+            previous_secret: None,
+            previous_secret_file: None,
+            rotation_overlap: Duration::from_secs(10 * 60),
             ttl: Duration::from_secs(60),
         }
+    }
+}
+
+impl IdentitySettings {
+    /// The name of the secret setting, as errors say it.
+    pub const SECRET_SETTING: &'static str = "identity.secret";
+
+    /// Settings with `secret`.
+    pub fn with_secret(secret: SecretString) -> Self {
+        Self {
+            secret: Some(secret),
+            ..Self::default()
+        }
+    }
+
+    /// Settings with one random secret per process: every caller in a test process shares it,
+    /// as a deployment shares its configured secret.
+    pub fn for_tests() -> Self {
+        static SECRET: std::sync::OnceLock<SecretString> = std::sync::OnceLock::new();
+        Self::with_secret(SECRET.get_or_init(secret::generate).clone())
+    }
+
+    /// Whether a secret (value or file) is configured.
+    pub fn has_secret(&self) -> bool {
+        self.secret.is_some() || self.secret_file.is_some()
+    }
+
+    /// The current and (during a rotation) previous secret, read and checked.
+    pub fn keys(&self) -> Result<KeyRing, SecretError> {
+        KeyRing::new(
+            SecretSetting {
+                name: Self::SECRET_SETTING,
+                env: "TUNEMESH_IDENTITY__SECRET",
+                value: self.secret.as_ref(),
+                file: self.secret_file.as_deref(),
+            },
+            SecretSetting {
+                name: "identity.previous_secret",
+                env: "TUNEMESH_IDENTITY__PREVIOUS_SECRET",
+                value: self.previous_secret.as_ref(),
+                file: self.previous_secret_file.as_deref(),
+            },
+            self.rotation_overlap,
+        )
     }
 }
 
@@ -88,6 +151,8 @@ impl From<IdentityError> for tonic::Status {
 pub struct MeshIdentity {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// During a rotation: the previous secret's key and when it stops verifying.
+    previous: Option<(DecodingKey, Instant)>,
     validation: Validation,
     ttl: Duration,
 }
@@ -101,9 +166,15 @@ impl std::fmt::Debug for MeshIdentity {
 }
 
 impl MeshIdentity {
-    /// Keys from the configured secret.
-    pub fn new(settings: &IdentitySettings) -> Self {
-        let secret = settings.secret.expose_secret().as_bytes();
+    /// Keys from the configured secret; fails when it is missing, short, published or
+    /// unreadable.
+    pub fn new(settings: &IdentitySettings) -> Result<Self, SecretError> {
+        Ok(Self::from_keys(&settings.keys()?, settings.ttl))
+    }
+
+    /// Keys from `keys`, minting identities valid for `ttl`.
+    pub fn from_keys(keys: &KeyRing, ttl: Duration) -> Self {
+        let secret = keys.current.expose_secret().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
@@ -111,8 +182,14 @@ impl MeshIdentity {
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
+            previous: keys.previous.as_ref().map(|(previous, until)| {
+                (
+                    DecodingKey::from_secret(previous.expose_secret().as_bytes()),
+                    *until,
+                )
+            }),
             validation,
-            ttl: settings.ttl,
+            ttl,
         }
     }
 
@@ -135,8 +212,14 @@ impl MeshIdentity {
 
     /// The caller a token names, if the token is genuine and current.
     pub fn verify(&self, token: &str) -> Result<Caller, IdentityError> {
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|error| IdentityError::Invalid(error.kind_description()))?;
+        let mut decoded = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation);
+        if let (Err(error), Some((previous, until))) = (&decoded, &self.previous)
+            && *error.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature
+            && Instant::now() < *until
+        {
+            decoded = jsonwebtoken::decode::<Claims>(token, previous, &self.validation);
+        }
+        let data = decoded.map_err(|error| IdentityError::Invalid(error.kind_description()))?;
         Ok(Caller {
             user_id: data.claims.sub,
             roles: data.claims.roles,
@@ -187,10 +270,10 @@ mod tests {
     use super::*;
 
     fn identity(secret: &str) -> MeshIdentity {
-        MeshIdentity::new(&IdentitySettings {
-            secret: SecretString::from(secret),
-            ttl: Duration::from_secs(60),
-        })
+        MeshIdentity::from_keys(
+            &KeyRing::single(SecretString::from(secret)),
+            Duration::from_secs(60),
+        )
     }
 
     fn alice() -> Caller {
@@ -212,6 +295,38 @@ mod tests {
         let token = identity("other").mint(&alice()).expect("mints");
         assert_eq!(
             identity("s3cret").verify(&token),
+            Err(IdentityError::Invalid("bad signature".into()))
+        );
+    }
+
+    #[test]
+    fn no_secret_means_no_identity() {
+        let error = MeshIdentity::new(&IdentitySettings::default()).expect_err("no secret");
+        assert!(error.to_string().contains("identity.secret"), "{error}");
+    }
+
+    #[test]
+    fn the_previous_secret_verifies_during_its_overlap_only() {
+        let old = secret::generate();
+        let new = secret::generate();
+        let rotating = |overlap: Duration| {
+            MeshIdentity::new(&IdentitySettings {
+                previous_secret: Some(old.clone()),
+                rotation_overlap: overlap,
+                ..IdentitySettings::with_secret(new.clone())
+            })
+            .expect("keys")
+        };
+        let token = MeshIdentity::new(&IdentitySettings::with_secret(old.clone()))
+            .expect("keys")
+            .mint(&alice())
+            .expect("mints");
+        assert_eq!(
+            rotating(Duration::from_secs(60)).verify(&token),
+            Ok(alice())
+        );
+        assert_eq!(
+            rotating(Duration::ZERO).verify(&token),
             Err(IdentityError::Invalid("bad signature".into()))
         );
     }

@@ -9,6 +9,7 @@
 //! - [`ids`]: the one shape check for ids from outside (nothing that can climb a path).
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
 //! - [`postgres`], [`redis`]: connection pools for the production adapters.
+//! - [`secret`]: signing secrets from values or files, rotation, and `up`'s generated ones.
 
 pub mod admin;
 pub mod app;
@@ -20,6 +21,7 @@ pub mod ids;
 pub mod metrics;
 pub mod postgres;
 pub mod redis;
+pub mod secret;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;

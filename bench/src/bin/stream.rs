@@ -366,7 +366,7 @@ async fn start_player(
         qualities: vec!["very_high".to_owned()],
         ..PlayerSettings::default()
     };
-    let identity = MeshIdentity::new(&IdentitySettings::default());
+    let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
     let ctx = ServiceContext {
         grpc: grpc_settings(),
         storage: Storage::Embedded {

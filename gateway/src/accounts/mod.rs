@@ -60,6 +60,8 @@ pub struct RefreshToken {
     pub family_id: String,
     /// When it stops being accepted, milliseconds since the Unix epoch.
     pub expires_at_ms: i64,
+    /// When its login ends however often it is refreshed: no successor outlives it.
+    pub session_expires_at_ms: i64,
 }
 
 /// The token that replaces a presented one.
@@ -75,7 +77,12 @@ pub struct Successor {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rotation {
     /// The token was current: it is now used and its successor is stored.
-    Rotated(User),
+    Rotated {
+        /// Whose token it was.
+        user: User,
+        /// Its family: the session id of the access tokens minted with the successor.
+        family: String,
+    },
     /// The token had been rotated already: its family is now revoked.
     Reused,
     /// Unknown, expired or revoked: nothing changed.
@@ -112,8 +119,9 @@ pub trait AccountStore: Send + Sync + fmt::Debug + 'static {
     async fn insert_refresh(&self, token: &RefreshToken) -> Result<(), StoreError>;
 
     /// Presents the token hashed `presented` at `now_ms`: if current, marks it used and stores
-    /// its successor (same user, same family). Atomic: of two concurrent presentations of one
-    /// token, exactly one rotates it.
+    /// its successor (same user, same family, expiring no later than the session). Atomic: of
+    /// two concurrent presentations of one token, exactly one rotates it. A token whose
+    /// session has ended is rejected.
     async fn rotate_refresh(
         &self,
         presented: &str,
@@ -121,14 +129,19 @@ pub trait AccountStore: Send + Sync + fmt::Debug + 'static {
         now_ms: i64,
     ) -> Result<Rotation, StoreError>;
 
-    /// Revokes the family of the token hashed `token_hash` if it belongs to `user_id`; false
-    /// when `user_id` has no such token. Revoking a revoked family again succeeds.
+    /// Revokes the family of the token hashed `token_hash` if it belongs to `user_id` and
+    /// returns the family (the session id of its access tokens); `None` when `user_id` has no
+    /// such token. Revoking a revoked family again succeeds.
     async fn revoke_family(
         &self,
         token_hash: &str,
         user_id: &str,
         now_ms: i64,
-    ) -> Result<bool, StoreError>;
+    ) -> Result<Option<String>, StoreError>;
+
+    /// The families revoked after `since_ms`, each with when it was revoked: what every
+    /// gateway replica polls to refuse the access tokens of sessions ended elsewhere.
+    async fn revoked_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>, StoreError>;
 }
 
 /// Roles are stored as one comma-separated column: few, short, and never queried by.

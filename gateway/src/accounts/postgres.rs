@@ -29,8 +29,11 @@ CREATE TABLE IF NOT EXISTS gateway.refresh_tokens (
     used_at_ms    BIGINT,
     revoked_at_ms BIGINT
 );
+ALTER TABLE gateway.refresh_tokens ADD COLUMN IF NOT EXISTS session_expires_at_ms BIGINT;
 CREATE INDEX IF NOT EXISTS refresh_tokens_family ON gateway.refresh_tokens (family_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON gateway.refresh_tokens (expires_at_ms);
+CREATE INDEX IF NOT EXISTS refresh_tokens_revoked ON gateway.refresh_tokens (revoked_at_ms)
+    WHERE revoked_at_ms IS NOT NULL;
 ";
 
 /// How many expired tokens one insert deletes: keeps the table bounded without a sweeper and
@@ -129,13 +132,15 @@ impl AccountStore for PostgresAccounts {
             .map_err(StoreError::database)?;
         client
             .execute(
-                "INSERT INTO gateway.refresh_tokens (token_hash, user_id, family_id, expires_at_ms)
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO gateway.refresh_tokens
+                     (token_hash, user_id, family_id, expires_at_ms, session_expires_at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
                 &[
                     &token.token_hash,
                     &token.user_id,
                     &token.family_id,
                     &token.expires_at_ms,
+                    &token.session_expires_at_ms,
                 ],
             )
             .await
@@ -155,6 +160,7 @@ impl AccountStore for PostgresAccounts {
         let row = tx
             .query_opt(
                 "SELECT t.family_id, t.expires_at_ms, t.used_at_ms, t.revoked_at_ms,
+                        COALESCE(t.session_expires_at_ms, t.expires_at_ms) AS session_expires_at_ms,
                         u.id, u.email, u.username, u.roles, u.created_at_ms
                  FROM gateway.refresh_tokens t JOIN gateway.users u ON u.id = t.user_id
                  WHERE t.token_hash = $1 FOR UPDATE OF t",
@@ -169,7 +175,8 @@ impl AccountStore for PostgresAccounts {
         let expires_at_ms: i64 = row.get("expires_at_ms");
         let used = row.get::<_, Option<i64>>("used_at_ms").is_some();
         let revoked = row.get::<_, Option<i64>>("revoked_at_ms").is_some();
-        let outcome = if revoked || expires_at_ms <= now_ms {
+        let session_expires_at_ms: i64 = row.get("session_expires_at_ms");
+        let outcome = if revoked || expires_at_ms.min(session_expires_at_ms) <= now_ms {
             Rotation::Rejected
         } else if used {
             tx.execute(
@@ -189,18 +196,20 @@ impl AccountStore for PostgresAccounts {
             .await
             .map_err(StoreError::database)?;
             tx.execute(
-                "INSERT INTO gateway.refresh_tokens (token_hash, user_id, family_id, expires_at_ms)
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO gateway.refresh_tokens
+                     (token_hash, user_id, family_id, expires_at_ms, session_expires_at_ms)
+                 VALUES ($1, $2, $3, $4, $5)",
                 &[
                     &successor.token_hash,
                     &user.id,
                     &family,
-                    &successor.expires_at_ms,
+                    &successor.expires_at_ms.min(session_expires_at_ms),
+                    &session_expires_at_ms,
                 ],
             )
             .await
             .map_err(StoreError::database)?;
-            Rotation::Rotated(user)
+            Rotation::Rotated { user, family }
         };
         tx.commit().await.map_err(StoreError::database)?;
         Ok(outcome)
@@ -211,7 +220,7 @@ impl AccountStore for PostgresAccounts {
         token_hash: &str,
         user_id: &str,
         now_ms: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let row = self
             .client()
             .await?
@@ -223,11 +232,28 @@ impl AccountStore for PostgresAccounts {
                      UPDATE gateway.refresh_tokens SET revoked_at_ms = $3
                      WHERE revoked_at_ms IS NULL AND family_id IN (SELECT family_id FROM owned)
                      RETURNING 1)
-                 SELECT EXISTS (SELECT 1 FROM owned) AS owned",
+                 SELECT (SELECT family_id FROM owned) AS family",
                 &[&token_hash, &user_id, &now_ms],
             )
             .await
             .map_err(StoreError::database)?;
-        Ok(row.get("owned"))
+        Ok(row.get("family"))
+    }
+
+    async fn revoked_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT family_id, MAX(revoked_at_ms) AS revoked_at_ms
+                 FROM gateway.refresh_tokens WHERE revoked_at_ms > $1 GROUP BY family_id",
+                &[&since_ms],
+            )
+            .await
+            .map_err(StoreError::database)?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("family_id"), row.get("revoked_at_ms")))
+            .collect())
     }
 }

@@ -27,11 +27,19 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     family_id     TEXT NOT NULL,
     expires_at_ms INTEGER NOT NULL,
     used_at_ms    INTEGER,
-    revoked_at_ms INTEGER
+    revoked_at_ms INTEGER,
+    session_expires_at_ms INTEGER
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family_id);
 CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens (expires_at_ms);
+CREATE INDEX IF NOT EXISTS refresh_tokens_revoked ON refresh_tokens (revoked_at_ms)
+    WHERE revoked_at_ms IS NOT NULL;
 ";
+
+/// Files made before sessions had an absolute lifetime lack its column; SQLite has no
+/// `ADD COLUMN IF NOT EXISTS`, so it is added when `pragma_table_info` misses it.
+const HAS_SESSION_EXPIRY: &str =
+    "SELECT COUNT(*) FROM pragma_table_info('refresh_tokens') WHERE name = 'session_expires_at_ms'";
 
 /// See the PostgreSQL adapter: bounded pruning of expired tokens on every insert.
 const PRUNE_BATCH: i64 = 100;
@@ -58,7 +66,25 @@ impl SqliteAccounts {
             .map_err(StoreError::database)?;
         let store = Self { db };
         store
-            .call(|conn| conn.execute_batch(SCHEMA).map_err(StoreError::database))
+            .call(|conn| {
+                let has: i64 = conn
+                    .query_row(HAS_SESSION_EXPIRY, [], |row| row.get(0))
+                    .map_err(StoreError::database)?;
+                let table: i64 = conn
+                    .query_row(
+                        "SELECT COUNT(*) FROM sqlite_master WHERE name = 'refresh_tokens'",
+                        [],
+                        |row| row.get(0),
+                    )
+                    .map_err(StoreError::database)?;
+                if table == 1 && has == 0 {
+                    conn.execute_batch(
+                        "ALTER TABLE refresh_tokens ADD COLUMN session_expires_at_ms INTEGER",
+                    )
+                    .map_err(StoreError::database)?;
+                }
+                conn.execute_batch(SCHEMA).map_err(StoreError::database)
+            })
             .await?;
         Ok(store)
     }
@@ -156,13 +182,15 @@ impl AccountStore for SqliteAccounts {
             )
             .map_err(db)?;
             conn.execute(
-                "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at_ms)
-                 VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO refresh_tokens
+                     (token_hash, user_id, family_id, expires_at_ms, session_expires_at_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
                     token.token_hash,
                     token.user_id,
                     token.family_id,
-                    token.expires_at_ms
+                    token.expires_at_ms,
+                    token.session_expires_at_ms
                 ],
             )
             .map_err(db)?;
@@ -185,6 +213,7 @@ impl AccountStore for SqliteAccounts {
             let found = tx
                 .query_row(
                     "SELECT t.family_id, t.expires_at_ms, t.used_at_ms, t.revoked_at_ms,
+                            COALESCE(t.session_expires_at_ms, t.expires_at_ms) AS session_end,
                             u.id, u.email, u.username, u.roles, u.created_at_ms
                      FROM refresh_tokens t JOIN users u ON u.id = t.user_id
                      WHERE t.token_hash = ?1",
@@ -195,16 +224,17 @@ impl AccountStore for SqliteAccounts {
                             row.get::<_, i64>("expires_at_ms")?,
                             row.get::<_, Option<i64>>("used_at_ms")?.is_some(),
                             row.get::<_, Option<i64>>("revoked_at_ms")?.is_some(),
+                            row.get::<_, i64>("session_end")?,
                             user_from(row)?,
                         ))
                     },
                 )
                 .optional()
                 .map_err(db)?;
-            let Some((family, expires_at_ms, used, revoked, user)) = found else {
+            let Some((family, expires_at_ms, used, revoked, session_end, user)) = found else {
                 return Ok(Rotation::Rejected);
             };
-            let outcome = if revoked || expires_at_ms <= now_ms {
+            let outcome = if revoked || expires_at_ms.min(session_end) <= now_ms {
                 Rotation::Rejected
             } else if used {
                 tx.execute(
@@ -221,17 +251,19 @@ impl AccountStore for SqliteAccounts {
                 )
                 .map_err(db)?;
                 tx.execute(
-                    "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at_ms)
-                     VALUES (?1, ?2, ?3, ?4)",
+                    "INSERT INTO refresh_tokens
+                         (token_hash, user_id, family_id, expires_at_ms, session_expires_at_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![
                         successor.token_hash,
                         user.id,
                         family,
-                        successor.expires_at_ms
+                        successor.expires_at_ms.min(session_end),
+                        session_end
                     ],
                 )
                 .map_err(db)?;
-                Rotation::Rotated(user)
+                Rotation::Rotated { user, family }
             };
             tx.commit().map_err(db)?;
             Ok(outcome)
@@ -244,7 +276,7 @@ impl AccountStore for SqliteAccounts {
         token_hash: &str,
         user_id: &str,
         now_ms: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<String>, StoreError> {
         let (token_hash, user_id) = (token_hash.to_owned(), user_id.to_owned());
         self.call(move |conn| {
             let tx = conn
@@ -259,7 +291,7 @@ impl AccountStore for SqliteAccounts {
                 .optional()
                 .map_err(db)?;
             let Some(family) = family else {
-                return Ok(false);
+                return Ok(None);
             };
             tx.execute(
                 "UPDATE refresh_tokens SET revoked_at_ms = ?2
@@ -268,7 +300,23 @@ impl AccountStore for SqliteAccounts {
             )
             .map_err(db)?;
             tx.commit().map_err(db)?;
-            Ok(true)
+            Ok(Some(family))
+        })
+        .await
+    }
+
+    async fn revoked_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        self.call(move |conn| {
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT family_id, MAX(revoked_at_ms) FROM refresh_tokens
+                     WHERE revoked_at_ms > ?1 GROUP BY family_id",
+                )
+                .map_err(db)?;
+            let rows = statement
+                .query_map([since_ms], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
         })
         .await
     }

@@ -1,10 +1,14 @@
-//! One HS256 key with the validation its tokens must pass, shared by access tokens and media
-//! links: both sign claims and verify tokens the same way and differ only in key, audience
-//! and claims.
+//! One HS256 key (and, during a rotation, the previous one) with the validation its tokens
+//! must pass, shared by access tokens and media links: both sign claims and verify tokens the
+//! same way and differ only in key, audience and claims.
+
+use std::time::Instant;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::ExposeSecret as _;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use tunemesh_runtime::secret::KeyRing;
 
 use super::tokens::{MAX_TOKEN_BYTES, TokenError};
 
@@ -13,6 +17,8 @@ use super::tokens::{MAX_TOKEN_BYTES, TokenError};
 pub struct Hs256 {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    /// The previous key of a rotation, verifying (never signing) until the instant.
+    previous: Option<(DecodingKey, Instant)>,
     validation: Validation,
 }
 
@@ -33,8 +39,24 @@ impl Hs256 {
         Self {
             encoding: EncodingKey::from_secret(key),
             decoding: DecodingKey::from_secret(key),
+            previous: None,
             validation,
         }
+    }
+
+    /// Tokens under the keys `derive` makes of `ring`'s secrets: the current one signs and
+    /// verifies, the previous one (if any) verifies until its overlap ends.
+    pub fn from_ring(
+        ring: &KeyRing,
+        derive: impl Fn(&[u8]) -> Vec<u8>,
+        validation: Validation,
+    ) -> Self {
+        let mut keys = Self::new(&derive(ring.current.expose_secret().as_bytes()), validation);
+        keys.previous = ring.previous.as_ref().map(|(secret, until)| {
+            let key = derive(secret.expose_secret().as_bytes());
+            (DecodingKey::from_secret(&key), *until)
+        });
+        keys
     }
 
     /// A token carrying `claims`.
@@ -48,7 +70,14 @@ impl Hs256 {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::Invalid);
         }
-        jsonwebtoken::decode::<C>(token, &self.decoding, &self.validation)
+        let mut decoded = jsonwebtoken::decode::<C>(token, &self.decoding, &self.validation);
+        if let (Err(error), Some((previous, until))) = (&decoded, &self.previous)
+            && *error.kind() == jsonwebtoken::errors::ErrorKind::InvalidSignature
+            && Instant::now() < *until
+        {
+            decoded = jsonwebtoken::decode::<C>(token, previous, &self.validation);
+        }
+        decoded
             .map(|data| data.claims)
             .map_err(|error| match error.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,

@@ -9,15 +9,14 @@
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, Validation};
-use secrecy::ExposeSecret as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tunemesh_runtime::identity::Caller;
+use tunemesh_runtime::secret::KeyRing;
 
 use super::hs256::Hs256;
 use super::tokens::TokenError;
 use crate::model::catalog::Quality;
-use crate::settings::AuthSettings;
 
 /// `aud` of every media token.
 const AUDIENCE: &str = "tunemesh-media";
@@ -50,19 +49,23 @@ pub struct MediaTokens {
 }
 
 impl MediaTokens {
-    /// Keys derived from the access-token secret.
-    pub fn new(settings: &AuthSettings) -> Self {
-        let key = Sha256::new()
-            .chain_update(b"tunemesh media link key\0")
-            .chain_update(settings.jwt_secret.expose_secret().as_bytes())
-            .finalize();
+    /// Keys derived from the access-token secrets `keys` (the previous key of a rotation
+    /// still verifies), links living `ttl`.
+    pub fn new(keys: &KeyRing, ttl: Duration) -> Self {
+        let derive = |secret: &[u8]| {
+            Sha256::new()
+                .chain_update(b"tunemesh media link key\0")
+                .chain_update(secret)
+                .finalize()
+                .to_vec()
+        };
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
         validation.leeway = 0;
         Self {
-            keys: Hs256::new(&key, validation),
-            ttl: settings.media_link_ttl,
+            keys: Hs256::from_ring(keys, derive, validation),
+            ttl,
         }
     }
 
@@ -111,10 +114,10 @@ mod tests {
     use super::*;
 
     fn tokens(secret: &str) -> MediaTokens {
-        MediaTokens::new(&AuthSettings {
-            jwt_secret: SecretString::from(secret),
-            ..AuthSettings::default()
-        })
+        MediaTokens::new(
+            &KeyRing::single(SecretString::from(secret)),
+            Duration::from_secs(3600),
+        )
     }
 
     fn now() -> u64 {

@@ -6,6 +6,7 @@ pub mod media_guard;
 pub mod media_url;
 pub mod password;
 pub mod require;
+pub mod revocation;
 pub mod service;
 pub mod tokens;
 pub mod validate;

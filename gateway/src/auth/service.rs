@@ -1,5 +1,6 @@
 //! Sign-up, login, refresh and logout over the account store.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use crate::accounts::{
 use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::model::auth::{LoginRequest, Session, SignupRequest};
+use crate::ratelimit::login::LoginLimits;
+use crate::settings::AuthSettings;
 
 /// The one message for every failed login, so it never says whether the account exists.
 const BAD_LOGIN: &str = "invalid login or password";
@@ -28,23 +31,33 @@ pub struct Auth {
     store: Arc<dyn AccountStore>,
     passwords: Passwords,
     tokens: AccessTokens,
+    login_limits: Arc<LoginLimits>,
     refresh_ttl: Duration,
+    session_ttl: Duration,
 }
 
 impl Auth {
-    /// Sessions over `store`.
+    /// Sessions over `store`, lasting as `settings` say; logins limited by `login_limits`.
     pub fn new(
         store: Arc<dyn AccountStore>,
         passwords: Passwords,
         tokens: AccessTokens,
-        refresh_ttl: Duration,
+        login_limits: Arc<LoginLimits>,
+        settings: &AuthSettings,
     ) -> Self {
         Self {
             store,
             passwords,
             tokens,
-            refresh_ttl,
+            login_limits,
+            refresh_ttl: settings.refresh_ttl,
+            session_ttl: settings.session_ttl,
         }
+    }
+
+    /// Reads the sessions other replicas ended, so their access tokens are refused here too.
+    pub async fn poll_revocations(&self) -> Result<(), crate::accounts::StoreError> {
+        self.tokens.revocations().poll(self.store.as_ref()).await
     }
 
     /// The access-token verifier.
@@ -81,9 +94,12 @@ impl Auth {
         self.start_session(&user).await
     }
 
-    /// Signs in with an email or user name and a password.
-    pub async fn login(&self, request: LoginRequest) -> Result<Session, ApiError> {
+    /// Signs in with an email or user name and a password, from `client`.
+    pub async fn login(&self, request: LoginRequest, client: IpAddr) -> Result<Session, ApiError> {
         let key = validate::login(&request.login);
+        if let Some(key) = &key {
+            self.login_limits.per_account_ip(key, client)?;
+        }
         let credentials = match &key {
             Some(key) => self
                 .store
@@ -96,6 +112,12 @@ impl Auth {
             Some(c) => (Some(c.user), Some(c.password_hash)),
             None => (None, None),
         };
+        // An account is keyed by its id, so its email and its user name share one budget; an
+        // unknown login by what was typed, so both answer alike (no account enumeration).
+        let account = user
+            .as_ref()
+            .map_or_else(|| key.clone().unwrap_or_default(), |u| u.id.clone());
+        self.login_limits.per_account(&account, client)?;
         // Verified even when no account matched (against a decoy), so timing says nothing.
         let matches = self
             .passwords
@@ -103,7 +125,10 @@ impl Auth {
             .await
             .map_err(|e| ApiError::internal(&e))?;
         match user {
-            Some(user) if matches => self.start_session(&user).await,
+            Some(user) if matches => {
+                self.login_limits.signed_in(&account, client);
+                self.start_session(&user).await
+            }
             _ => Err(ApiError::unauthenticated(BAD_LOGIN)),
         }
     }
@@ -126,7 +151,7 @@ impl Auth {
             .await
             .map_err(store_error)?;
         match rotation {
-            Rotation::Rotated(user) => self.session(&user, next),
+            Rotation::Rotated { user, family } => self.session(&user, &family, next),
             Rotation::Reused => {
                 tracing::warn!(
                     "a rotated refresh token was presented again; its family is revoked"
@@ -149,42 +174,49 @@ impl Auth {
             return Err(ApiError::unauthenticated(BAD_REFRESH));
         }
         let hash = tokens::refresh_token_hash(presented);
+        let now = now_ms();
         let revoked = self
             .store
-            .revoke_family(&hash, &caller.user_id, now_ms())
+            .revoke_family(&hash, &caller.user_id, now)
             .await
             .map_err(store_error)?;
-        if revoked {
-            Ok(())
-        } else {
-            Err(ApiError::unauthenticated(BAD_REFRESH))
+        match revoked {
+            Some(session) => {
+                // Here at once; the other replicas read it from the store on their next poll.
+                self.tokens.revocations().revoke(session, now);
+                Ok(())
+            }
+            None => Err(ApiError::unauthenticated(BAD_REFRESH)),
         }
     }
 
     /// Starts a new refresh-token family for `user`.
     async fn start_session(&self, user: &User) -> Result<Session, ApiError> {
         let refresh = tokens::new_refresh_token();
+        let session_ttl = i64::try_from(self.session_ttl.as_millis()).unwrap_or(i64::MAX);
         let record = RefreshToken {
             token_hash: tokens::refresh_token_hash(refresh.expose_secret()),
             user_id: user.id.clone(),
             family_id: uuid::Uuid::new_v4().to_string(),
             expires_at_ms: self.refresh_expiry(),
+            session_expires_at_ms: now_ms().saturating_add(session_ttl),
         };
         self.store
             .insert_refresh(&record)
             .await
             .map_err(store_error)?;
-        self.session(user, refresh)
+        self.session(user, &record.family_id, refresh)
     }
 
-    fn session(&self, user: &User, refresh: SecretString) -> Result<Session, ApiError> {
+    /// Tokens of session (refresh-token family) `sid`.
+    fn session(&self, user: &User, sid: &str, refresh: SecretString) -> Result<Session, ApiError> {
         let caller = Caller {
             user_id: user.id.clone(),
             roles: user.roles.clone(),
         };
         let access_token = self
             .tokens
-            .mint(&caller, now_ms())
+            .mint(&caller, sid, now_ms())
             .map_err(|e| ApiError::internal(&e))?;
         Ok(Session {
             user_id: user.id.clone(),

@@ -1,8 +1,9 @@
 //! Access tokens (short-lived HS256 JWTs) and refresh tokens (random, opaque, stored hashed).
 //!
-//! The verifier accepts exactly one algorithm, HS256, and requires issuer, audience, subject
-//! and expiry: `alg: none`, a token signed with another algorithm (e.g. RS256 with the secret
-//! as "public key") or one minted for the mesh (audience `tunemesh-mesh`) is refused.
+//! The verifier accepts exactly one algorithm, HS256, and requires issuer, audience, subject,
+//! session and expiry: `alg: none`, a token signed with another algorithm (e.g. RS256 with the
+//! secret as "public key") or one minted for the mesh (audience `tunemesh-mesh`) is refused,
+//! and so is a token of a session that has ended (see [`super::revocation`]).
 
 use std::time::Duration;
 
@@ -12,9 +13,10 @@ use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 use tunemesh_runtime::identity::Caller;
+use tunemesh_runtime::secret::KeyRing;
 
 use super::hs256::Hs256;
-use crate::settings::AuthSettings;
+use super::revocation::Revocations;
 
 /// `iss` of every access token.
 pub const ISSUER: &str = "tunemesh-gateway";
@@ -33,6 +35,8 @@ struct Claims {
     sub: String,
     #[serde(default)]
     roles: Vec<String>,
+    /// The session (refresh-token family) the token belongs to; logout ends it.
+    sid: String,
     iss: String,
     aud: String,
     iat: i64,
@@ -51,6 +55,9 @@ pub enum TokenError {
     /// Forged, malformed, for another audience or algorithm.
     #[error("the access token is not valid")]
     Invalid,
+    /// Its session has ended (logout).
+    #[error("the access token's session has ended")]
+    Revoked,
 }
 
 /// Mints and verifies access tokens.
@@ -58,13 +65,15 @@ pub enum TokenError {
 pub struct AccessTokens {
     keys: Hs256,
     ttl: Duration,
+    revocations: Revocations,
 }
 
 impl AccessTokens {
-    /// Keys from the configured secret; refuses a secret shorter than 32 bytes.
-    pub fn new(settings: &AuthSettings) -> Result<Self, TokenError> {
-        let secret = settings.jwt_secret.expose_secret().as_bytes();
-        if secret.len() < MIN_SECRET_BYTES {
+    /// Tokens signed with `keys` (the previous key of a rotation still verifies), living
+    /// `ttl`; refuses a secret shorter than 32 bytes.
+    pub fn new(keys: &KeyRing, ttl: Duration) -> Result<Self, TokenError> {
+        let short = |secret: &SecretString| secret.expose_secret().len() < MIN_SECRET_BYTES;
+        if short(&keys.current) || keys.previous.as_ref().is_some_and(|(p, _)| short(p)) {
             return Err(TokenError::WeakSecret);
         }
         let mut validation = Validation::new(Algorithm::HS256);
@@ -73,9 +82,15 @@ impl AccessTokens {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = 5;
         Ok(Self {
-            keys: Hs256::new(secret, validation),
-            ttl: settings.access_ttl,
+            keys: Hs256::from_ring(keys, <[u8]>::to_vec, validation),
+            ttl,
+            revocations: Revocations::new(ttl),
         })
+    }
+
+    /// The sessions ended before their tokens expire.
+    pub fn revocations(&self) -> &Revocations {
+        &self.revocations
     }
 
     /// How long minted tokens live.
@@ -83,10 +98,11 @@ impl AccessTokens {
         self.ttl
     }
 
-    /// A token for `caller`, valid from `now_ms` for the configured lifetime.
+    /// A token for `caller` in session `sid`, valid from `now_ms` for the configured lifetime.
     pub fn mint(
         &self,
         caller: &Caller,
+        sid: &str,
         now_ms: i64,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = now_ms / 1000;
@@ -94,6 +110,7 @@ impl AccessTokens {
         let claims = Claims {
             sub: caller.user_id.clone(),
             roles: caller.roles.clone(),
+            sid: sid.to_owned(),
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             iat: now,
@@ -102,11 +119,14 @@ impl AccessTokens {
         self.keys.sign(&claims)
     }
 
-    /// The caller a token names, if it is genuine and current.
+    /// The caller a token names, if it is genuine, current and its session has not ended.
     pub fn verify(&self, token: &str) -> Result<Caller, TokenError> {
         let claims: Claims = self.keys.verify(token)?;
-        if claims.sub.is_empty() {
+        if claims.sub.is_empty() || claims.sid.is_empty() {
             return Err(TokenError::Invalid);
+        }
+        if self.revocations.is_revoked(&claims.sid) {
+            return Err(TokenError::Revoked);
         }
         Ok(Caller {
             user_id: claims.sub,
@@ -151,7 +171,8 @@ mod tests {
     use super::*;
 
     fn tokens() -> AccessTokens {
-        AccessTokens::new(&AuthSettings::default()).expect("default secret is long enough")
+        let keys = KeyRing::single(tunemesh_runtime::secret::generate());
+        AccessTokens::new(&keys, Duration::from_secs(900)).expect("a generated secret is long")
     }
 
     fn alice() -> Caller {
@@ -165,27 +186,36 @@ mod tests {
     fn a_minted_token_verifies_to_its_caller() {
         let tokens = tokens();
         let token = tokens
-            .mint(&alice(), crate::clock::now_ms())
+            .mint(&alice(), "s1", crate::clock::now_ms())
             .expect("mints");
         assert_eq!(tokens.verify(&token), Ok(alice()));
+    }
+
+    #[test]
+    fn a_token_of_an_ended_session_is_refused() {
+        let tokens = tokens();
+        let token = tokens
+            .mint(&alice(), "s1", crate::clock::now_ms())
+            .expect("mints");
+        tokens
+            .revocations()
+            .revoke("s1".into(), crate::clock::now_ms());
+        assert_eq!(tokens.verify(&token), Err(TokenError::Revoked));
     }
 
     #[test]
     fn an_old_token_is_expired() {
         let tokens = tokens();
         let long_ago = crate::clock::now_ms() - 3_600_000;
-        let token = tokens.mint(&alice(), long_ago).expect("mints");
+        let token = tokens.mint(&alice(), "s1", long_ago).expect("mints");
         assert_eq!(tokens.verify(&token), Err(TokenError::Expired));
     }
 
     #[test]
     fn a_short_secret_is_refused() {
-        let settings = AuthSettings {
-            jwt_secret: SecretString::from("short"),
-            ..AuthSettings::default()
-        };
+        let keys = KeyRing::single(SecretString::from("short"));
         assert!(matches!(
-            AccessTokens::new(&settings),
+            AccessTokens::new(&keys, Duration::from_secs(60)),
             Err(TokenError::WeakSecret)
         ));
     }

@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tunemesh_runtime::identity::Caller;
 
-use super::Limits;
+use super::{ClientAddr, Limits};
 use crate::error::ApiError;
 
 /// Every request, by client address.
@@ -21,13 +21,15 @@ pub async fn limit_by_ip(
     Ok(next.run(request).await)
 }
 
-/// Sign-up, login and refresh, by client address.
+/// Sign-up, login and refresh, by client address; records the address for the login limits.
 pub async fn limit_auth_by_ip(
     State(limits): State<Arc<Limits>>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    limits.auth_per_ip.check(&limits.client(&request))?;
+    let client = limits.client(&request);
+    limits.auth_per_ip.check(&client)?;
+    request.extensions_mut().insert(ClientAddr(client));
     Ok(next.run(request).await)
 }
 

@@ -1,6 +1,7 @@
-//! Rate limits: token buckets per client address, per user, and a strict one per address for
-//! sign-up, login and refresh (password guessing). A request over its limit gets 429 with a
-//! `Retry-After` saying when the bucket has a token again.
+//! Rate limits: token buckets per client address, per user, a strict one per address for
+//! sign-up, login and refresh (password guessing), and per-account login limits ([`login`]).
+//! A request over its limit gets 429 with a `Retry-After` saying when the bucket has a token
+//! again.
 //!
 //! Buckets live in memory, per gateway replica: with N replicas a client gets up to N times
 //! the quota, which is acceptable for abuse protection (exact global quotas would need Redis
@@ -9,6 +10,7 @@
 
 pub mod client_ip;
 mod layer;
+pub mod login;
 
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -24,6 +26,11 @@ pub use layer::{limit_auth_by_ip, limit_by_ip, limit_by_user};
 
 use crate::error::ApiError;
 use crate::settings::{Quota, RateLimitSettings};
+
+/// The client address of an auth request (after trusted proxies), recorded by
+/// [`limit_auth_by_ip`] for the per-account login limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
 
 /// One keyed limiter, or none when its quota is 0 per minute.
 #[derive(Debug)]
@@ -77,6 +84,8 @@ pub struct Limits {
     pub auth_per_ip: Limiter<IpAddr>,
     /// Authenticated requests, by user id.
     pub per_user: Limiter<String>,
+    /// Logins per account.
+    pub login: Arc<login::LoginLimits>,
     /// Proxies whose `X-Forwarded-For` names the client.
     trusted_proxies: Vec<Cidr>,
 }
@@ -93,6 +102,7 @@ impl Limits {
             per_ip: Limiter::new(settings.per_ip),
             auth_per_ip: Limiter::new(settings.auth_per_ip),
             per_user: Limiter::new(settings.per_user),
+            login: Arc::new(login::LoginLimits::new(settings)),
             trusted_proxies,
         }))
     }
@@ -123,6 +133,7 @@ impl Limits {
         self.per_ip.prune();
         self.auth_per_ip.prune();
         self.per_user.prune();
+        self.login.prune();
     }
 }
 

@@ -1,8 +1,10 @@
 //! `/v1/auth/*`: sign-up, login, refresh, logout.
 
-use axum::Json;
+use std::net::{IpAddr, Ipv4Addr};
+
 use axum::extract::State;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, HeaderValue};
 
@@ -10,6 +12,7 @@ use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::model::auth::{LoginRequest, RefreshRequest, Session, SignupRequest};
+use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
 
 /// Token responses must not be cached by any intermediary (RFC 6749 §5.1).
@@ -53,9 +56,12 @@ pub async fn signup(
 )]
 pub async fn login(
     State(state): State<AppState>,
+    client: Option<Extension<ClientAddr>>,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let session = state.auth().login(request).await?;
+    // Mounted behind `limit_auth_by_ip`, which records the address; unspecified otherwise.
+    let client = client.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |Extension(c)| c.0);
+    let session = state.auth().login(request, client).await?;
     Ok(no_store(StatusCode::OK, session))
 }
 
@@ -78,8 +84,9 @@ pub async fn refresh(
     Ok(no_store(StatusCode::OK, session))
 }
 
-/// Ends the session the refresh token belongs to. The access token stays valid until it
-/// expires (at most its short lifetime).
+/// Ends the session the refresh token belongs to: its refresh token and every access token
+/// minted for it are refused from now on (by every gateway replica within one revocation
+/// poll).
 #[utoipa::path(
     post, path = "/v1/auth/logout", tag = "auth",
     request_body = RefreshRequest,

@@ -66,6 +66,7 @@ fn token(hash: &str, user: &str, family: &str, expires_at_ms: i64) -> RefreshTok
         user_id: format!("id-{user}"),
         family_id: family.to_owned(),
         expires_at_ms,
+        session_expires_at_ms: expires_at_ms + 24 * HOUR_MS,
     }
 }
 
@@ -113,7 +114,13 @@ async fn a_current_refresh_token_rotates_once_and_its_reuse_revokes_the_family()
             .await?;
 
         let rotated = store.rotate_refresh("a", &successor("b"), now).await?;
-        assert_eq!(rotated, Rotation::Rotated(credentials("ann").user));
+        assert_eq!(
+            rotated,
+            Rotation::Rotated {
+                user: credentials("ann").user,
+                family: "f1".into()
+            }
+        );
         assert_eq!(
             store.rotate_refresh("a", &successor("c"), now).await?,
             Rotation::Reused
@@ -125,7 +132,7 @@ async fn a_current_refresh_token_rotates_once_and_its_reuse_revokes_the_family()
         );
         assert!(matches!(
             store.rotate_refresh("other", &successor("e"), now).await?,
-            Rotation::Rotated(_)
+            Rotation::Rotated { .. }
         ));
         Ok(())
     })
@@ -163,9 +170,23 @@ async fn a_family_is_revoked_only_by_its_owner() -> anyhow::Result<()> {
             .insert_refresh(&token("a", "ann", "f1", now + HOUR_MS))
             .await?;
 
-        assert!(!store.revoke_family("a", "id-bob", now).await?);
-        assert!(store.revoke_family("a", "id-ann", now).await?);
-        assert!(store.revoke_family("a", "id-ann", now).await?, "idempotent");
+        assert_eq!(store.revoke_family("a", "id-bob", now).await?, None);
+        assert!(store.revoked_since(now - HOUR_MS).await?.is_empty());
+        assert_eq!(
+            store.revoke_family("a", "id-ann", now).await?,
+            Some("f1".into())
+        );
+        assert_eq!(
+            store.revoke_family("a", "id-ann", now + 1).await?,
+            Some("f1".into()),
+            "idempotent"
+        );
+        // What every replica polls to refuse the session's access tokens.
+        assert_eq!(
+            store.revoked_since(now - HOUR_MS).await?,
+            vec![("f1".to_owned(), now)]
+        );
+        assert!(store.revoked_since(now).await?.is_empty());
         assert_eq!(
             store.rotate_refresh("a", &successor("b"), now).await?,
             Rotation::Rejected
@@ -191,10 +212,46 @@ async fn of_two_concurrent_rotations_exactly_one_wins() -> anyhow::Result<()> {
         let outcomes = [first?, second?];
         let rotated = outcomes
             .iter()
-            .filter(|o| matches!(o, Rotation::Rotated(_)))
+            .filter(|o| matches!(o, Rotation::Rotated { .. }))
             .count();
         assert_eq!(rotated, 1, "{outcomes:?}");
         assert!(outcomes.contains(&Rotation::Reused), "{outcomes:?}");
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed()
+-> anyhow::Result<()> {
+    on_both(|store| async move {
+        store.create_user(&credentials("ann")).await?;
+        let now = now_ms();
+        let mut first = token("a", "ann", "f1", now + HOUR_MS);
+        let session_end = now + HOUR_MS + HOUR_MS / 2;
+        first.session_expires_at_ms = session_end;
+        store.insert_refresh(&first).await?;
+        // Each refresh would give another hour, but never past the session's end.
+        let later = now + HOUR_MS - 1;
+        let next = Successor {
+            token_hash: "b".into(),
+            expires_at_ms: later + HOUR_MS,
+        };
+        assert!(matches!(
+            store.rotate_refresh("a", &next, later).await?,
+            Rotation::Rotated { .. }
+        ));
+        // "b" alone would live until now + 2 hours.
+        let at_end = session_end;
+        let after = Successor {
+            token_hash: "c".into(),
+            expires_at_ms: at_end + HOUR_MS,
+        };
+        assert_eq!(
+            store.rotate_refresh("b", &after, at_end).await?,
+            Rotation::Rejected,
+            "the session has ended although its last token was fresh"
+        );
         Ok(())
     })
     .await

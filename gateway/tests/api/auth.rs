@@ -13,7 +13,10 @@ fn now() -> i64 {
 }
 
 fn claims(sub: &str, exp: i64) -> Value {
-    json!({"sub": sub, "iss": "tunemesh-gateway", "aud": "tunemesh-api", "iat": now(), "exp": exp})
+    json!({
+        "sub": sub, "sid": "s1", "iss": "tunemesh-gateway", "aud": "tunemesh-api",
+        "iat": now(), "exp": exp,
+    })
 }
 
 fn base64url(bytes: &[u8]) -> String {
@@ -300,6 +303,21 @@ async fn logout_ends_the_session_and_refuses_another_users_token() -> anyhow::Re
     let own = logout(text(&ann, "/access_token"), text(&ann, "/refresh_token")).await?;
     assert_eq!(own.status(), 204);
     assert_unauthorized(refresh(&gateway, text(&ann, "/refresh_token")).await?).await?;
+    // The session's access token died with it; bob's session is untouched.
+    let message = assert_unauthorized(
+        gateway
+            .get("/v1/tracks/t1", text(&ann, "/access_token"))
+            .await?,
+    )
+    .await?;
+    assert!(message.contains("session has ended"), "{message}");
+    assert_eq!(
+        gateway
+            .get("/v1/tracks/t1", text(&bob, "/access_token"))
+            .await?
+            .status(),
+        200
+    );
     assert_eq!(
         refresh(&gateway, text(&bob, "/refresh_token"))
             .await?

@@ -14,5 +14,6 @@ mod media;
 mod playlists;
 mod proxies;
 mod services;
+mod sessions;
 mod support;
 mod upstream;

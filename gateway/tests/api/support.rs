@@ -22,7 +22,7 @@ use crate::upstream::{self, Upstream};
 /// The access-token key every test gateway uses, so tests can forge tokens against it.
 pub const JWT_SECRET: &str = "test-access-token-secret-0123456789abcdef";
 /// The mesh secret shared by the test gateway and the fake upstream.
-pub const MESH_SECRET: &str = "test-mesh-secret-0123456789";
+pub const MESH_SECRET: &str = "test-mesh-secret-0123456789abcdef";
 
 /// A running gateway and what stands behind it.
 #[derive(Debug)]
@@ -35,7 +35,7 @@ pub struct TestGateway {
     pub services: Services,
     client: reqwest::Client,
     shutdown: CancellationToken,
-    _db: TestDatabase,
+    _db: Option<TestDatabase>,
 }
 
 impl Drop for TestGateway {
@@ -50,22 +50,24 @@ pub fn settings() -> GatewaySettings {
         addr: SocketAddr::from(([127, 0, 0, 1], 0)),
         ..GatewaySettings::default()
     };
-    settings.auth.jwt_secret = SecretString::from(JWT_SECRET);
+    settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
     settings.auth.argon2_memory_kib = 1024;
     settings.auth.argon2_iterations = 1;
     settings.rate_limits.auth_per_ip = Quota {
         per_minute: 600,
         burst: 100,
     };
+    settings.rate_limits.login_per_account_ip = settings.rate_limits.auth_per_ip;
+    settings.rate_limits.login_failures_per_account = settings.rate_limits.auth_per_ip;
     settings
 }
 
 /// The mesh identity of the test gateway and upstream.
 pub fn mesh_identity() -> MeshIdentity {
-    MeshIdentity::new(&IdentitySettings {
-        secret: SecretString::from(MESH_SECRET),
-        ..IdentitySettings::default()
-    })
+    MeshIdentity::new(&IdentitySettings::with_secret(SecretString::from(
+        MESH_SECRET,
+    )))
+    .expect("a long enough test secret")
 }
 
 /// A gateway with [`settings`].
@@ -74,10 +76,33 @@ pub async fn spawn() -> anyhow::Result<TestGateway> {
 }
 
 /// A gateway with `settings` (its address is replaced by port 0).
-pub async fn spawn_with(mut settings: GatewaySettings) -> anyhow::Result<TestGateway> {
+pub async fn spawn_with(settings: GatewaySettings) -> anyhow::Result<TestGateway> {
+    let db = tunemesh_testkit::test_database().await?;
+    spawn_on(settings, db).await
+}
+
+/// Two gateway replicas with `settings` on one account database, as a deployment runs them.
+pub async fn spawn_pair(settings: GatewaySettings) -> anyhow::Result<(TestGateway, TestGateway)> {
+    let db = tunemesh_testkit::test_database().await?;
+    let second_url = db.url().to_owned();
+    let first = spawn_on(settings.clone(), db).await?;
+    let second = spawn_at(settings, &second_url, None).await?;
+    Ok((first, second))
+}
+
+async fn spawn_on(settings: GatewaySettings, db: TestDatabase) -> anyhow::Result<TestGateway> {
+    let url = db.url().to_owned();
+    spawn_at(settings, &url, Some(db)).await
+}
+
+/// A gateway on the database at `url`; `db` (if any) is dropped with it.
+async fn spawn_at(
+    mut settings: GatewaySettings,
+    url: &str,
+    db: Option<TestDatabase>,
+) -> anyhow::Result<TestGateway> {
     tunemesh_testkit::init_tracing();
     settings.addr = SocketAddr::from(([127, 0, 0, 1], 0));
-    let db = tunemesh_testkit::test_database().await?;
     let registry = EmbeddedRegistry::new();
     let upstream = upstream::start(&registry, "player", mesh_identity()).await?;
     let mesh = Mesh::new(Arc::new(registry.clone()), MeshSettings::default());
@@ -85,7 +110,7 @@ pub async fn spawn_with(mut settings: GatewaySettings) -> anyhow::Result<TestGat
     let ctx = GatewayContext {
         storage: Storage::Production {
             postgres: PostgresSettings {
-                url: SecretString::from(db.url().to_owned()),
+                url: SecretString::from(url.to_owned()),
                 max_connections: 4,
                 ..PostgresSettings::default()
             },

@@ -75,7 +75,7 @@ impl Player {
         data: Arc<tempfile::TempDir>,
         bus: Arc<dyn EventBus>,
     ) -> anyhow::Result<Self> {
-        let identity = MeshIdentity::new(&IdentitySettings::default());
+        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
         let ctx = ServiceContext {
             grpc: grpc_settings(),
             storage: Storage::Embedded {

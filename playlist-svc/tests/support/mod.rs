@@ -101,7 +101,7 @@ impl Env {
         let registry = EmbeddedRegistry::new();
         start_catalog(&registry).await?;
         let registry: Arc<dyn Registry> = Arc::new(registry);
-        let identity = MeshIdentity::new(&IdentitySettings::default());
+        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
         let dir = tempfile::tempdir()?;
         let redis_prefix = format!("{}:", unique_prefix("playlist"));
         let (storage, db) = match mode {

@@ -24,7 +24,7 @@ async fn answers_of_a_fresh_start(
     data: &std::path::Path,
     user: &str,
 ) -> anyhow::Result<Vec<String>> {
-    let identity = MeshIdentity::new(&IdentitySettings::default());
+    let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
     let ctx = ServiceContext {
         grpc: grpc_settings(),
         storage: Storage::Embedded {

@@ -85,7 +85,7 @@ impl TestReco {
             key_prefix: redis_prefix.clone(),
             ..RedisSettings::default()
         };
-        let identity = MeshIdentity::new(&IdentitySettings::default());
+        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
         let ctx = ServiceContext {
             grpc: grpc_settings(),
             storage: Storage::Production {

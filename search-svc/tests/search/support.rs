@@ -124,7 +124,7 @@ impl TestSearch {
     /// Builds the service as replica `replica` with its embedded storage in `data` (kept
     /// by the caller, so a restart can find it again).
     pub async fn start_in(bus: &TestBus, data: &Path, replica: &str) -> anyhow::Result<Self> {
-        let identity = MeshIdentity::new(&IdentitySettings::default());
+        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
         let ctx = ServiceContext {
             grpc: grpc_settings(),
             storage: Storage::Embedded {

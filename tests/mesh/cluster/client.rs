@@ -77,7 +77,7 @@ impl Listener {
             http,
             gateways,
             mesh: Mesh::new(registry, settings.mesh.clone()),
-            identity: MeshIdentity::new(&settings.identity),
+            identity: MeshIdentity::new(&settings.identity)?,
             next: Arc::default(),
         })
     }
