@@ -37,7 +37,10 @@ fn encode_token(listing: &str, key: SortKey) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
 }
 
-fn decode_token(listing: &str, token: &str) -> Result<Option<SortKey>, PlayerError> {
+/// The resume key a page token of `listing` holds; `None` for the empty token (first page).
+/// Public only for the fuzz target (`fuzz/fuzz_targets/page_token_player.rs`).
+#[doc(hidden)]
+pub fn decode_token(listing: &str, token: &str) -> Result<Option<SortKey>, PlayerError> {
     if token.is_empty() {
         return Ok(None);
     }

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# fuzz.sh: runs every fuzz target of fuzz/ (cargo-fuzz, libFuzzer) for a while each.
+#
+#   bash scripts/fuzz.sh [seconds per target, default 60] [target...]
+#
+# Builds all targets once with the nightly toolchain (installing cargo-fuzz if missing), seeds
+# each target's corpus (fuzz/corpus/<target>, kept between runs, not committed) from
+# fuzz/seeds/<target> and, for the media target, from the heads of the real music of
+# scripts/music.sh, then runs each target with memory, time and input-size limits. Fails if
+# any target crashes, naming the input that did it (fuzz/artifacts/<target>/crash-*); replay
+# one with `fuzz/target/x86_64-unknown-linux-gnu/release/<target> <file>`.
+#
+# Prints per target: executions, coverage (libFuzzer's cov: edges, ft: features), corpus size.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+seconds="${1:-60}"
+shift || true
+
+log() { echo "fuzz.sh: $*" >&2; }
+
+all_targets=(range page_token_player page_token_playlist page_token_reco page_token_search
+    jwt grpc_timeout grpc_web gateway_http query_strings search_query media)
+if (($#)); then targets=("$@"); else targets=("${all_targets[@]}"); fi
+
+# Tooling: nightly (libFuzzer's sanitizer flags need it) and cargo-fuzz.
+if ! cargo +nightly --version >/dev/null 2>&1; then
+    log "installing the nightly toolchain"
+    rustup toolchain install nightly --profile minimal
+fi
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    log "installing cargo-fuzz"
+    cargo install cargo-fuzz --locked
+fi
+
+# One build for every target: release with debug assertions and overflow checks (cargo-fuzz's
+# default), address sanitizer.
+log "building the fuzz targets (nightly)"
+started=$(date +%s)
+cargo +nightly fuzz build
+log "built in $(($(date +%s) - started)) s"
+
+triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
+bin_dir="fuzz/target/$triple/release"
+
+# Seeds for the media target: the first bytes of real music in each container the packages
+# ship (Ogg Vorbis, MP3, Ogg Opus), a few files per package; not committed (they are big).
+media_seeds() {
+    local dir=fuzz/corpus/media pkg
+    mkdir -p "$dir"
+    command -v dpkg >/dev/null 2>&1 || return 0
+    for pkg in singularity-music asc-music hyperrogue-music warzone2100-music; do
+        dpkg -L "$pkg" 2>/dev/null | grep -E '\.(ogg|opus|mp3|flac|wav)$' | head -n 4 |
+            while IFS= read -r file; do
+                local name
+                name="seed-$pkg-$(basename "$file" | tr -c 'A-Za-z0-9._-' _)"
+                [ -e "$dir/$name" ] || head -c 98304 "$file" >"$dir/$name"
+            done
+    done
+}
+
+# Per-target limits: the media target decodes and encodes seconds of audio per input.
+max_len() {
+    case "$1" in
+        media) echo 131072 ;;
+        gateway_http | grpc_web) echo 16384 ;;
+        *) echo 4096 ;;
+    esac
+}
+timeout_of() {
+    case "$1" in
+        media | gateway_http | grpc_web | search_query) echo 20 ;;
+        *) echo 5 ;;
+    esac
+}
+
+failed=()
+summary=()
+for target in "${targets[@]}"; do
+    corpus="fuzz/corpus/$target"
+    artifacts="fuzz/artifacts/$target"
+    mkdir -p "$corpus" "$artifacts"
+    [ "$target" = media ] && media_seeds
+    seeds=()
+    [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
+    log_file="$artifacts/last-run.log"
+    log "$target: ${seconds} s"
+    status=0
+    # New inputs go to the corpus (first directory); seeds are read only. -detect_leaks=0:
+    # caches and the runtime built once per process are not leaks.
+    "$bin_dir/$target" "$corpus" "${seeds[@]}" \
+        -max_total_time="$seconds" -max_len="$(max_len "$target")" \
+        -timeout="$(timeout_of "$target")" -rss_limit_mb=2048 -malloc_limit_mb=1024 \
+        -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+        >"$log_file" 2>&1 || status=$?
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log_file" | tail -n 1)
+    cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log_file" | tail -n 1)
+    if [ "$status" -ne 0 ]; then
+        crash=$(grep -oE "$artifacts/[a-z-]+-[0-9a-f]+" "$log_file" | tail -n 1)
+        summary+=("$target: FAILED (exit $status) after ${execs:-?} executions; input: ${crash:-none}; log: $log_file")
+        failed+=("$target")
+        tail -n 40 "$log_file" >&2
+    else
+        summary+=("$target: ${execs:-?} executions, ${cov:-no coverage line}")
+    fi
+done
+
+echo
+echo "== fuzzing summary (${seconds} s per target)"
+printf '%s\n' "${summary[@]}"
+if ((${#failed[@]})); then
+    log "crashed: ${failed[*]}"
+    exit 1
+fi
