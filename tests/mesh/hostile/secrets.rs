@@ -350,3 +350,55 @@ async fn secrets_come_from_files_and_a_rotated_key_works_only_during_its_overlap
     assert_eq!(mesh.tracks_with(access).await?, 200);
     mesh.stop().await
 }
+
+#[test]
+fn ingest_signs_with_the_secret_up_keeps_in_its_data_dir() {
+    use std::io::{BufRead as _, BufReader};
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = dir.path().join("data");
+    let mut up = Command::new(env!("CARGO_BIN_EXE_tunemesh"))
+        .args(["up", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .current_dir(std::env::temp_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starts");
+    let mut lines = BufReader::new(up.stdout.take().expect("stdout")).lines();
+    let player = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|line| {
+            line.trim()
+                .strip_prefix("player")
+                .map(|rest| rest.trim().to_owned())
+        })
+        .expect("up names the player's address");
+    std::thread::spawn(move || lines.for_each(drop));
+    // Not audio: the player only looks at it after the caller's identity passed.
+    let files = dir.path().join("files");
+    std::fs::create_dir_all(&files).expect("dir");
+    std::fs::write(files.join("noise.ogg"), b"not an ogg file").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_tunemesh"))
+        .args([
+            "ingest",
+            "--server",
+            &player.replace("grpc://", "http://"),
+            "--data-dir",
+        ])
+        .arg(&data)
+        .arg(&files)
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("ingest runs");
+    let _ = up.kill();
+    let _ = up.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // Let in, the player looks at the file and skips it; refused, it would count a failure.
+    assert!(stdout.contains("failed 0"), "{stdout}{stderr}");
+    assert!(
+        !stderr.to_lowercase().contains("identity") && !stderr.contains("nauthenticated"),
+        "ingest was not let in: {stderr}"
+    );
+}
