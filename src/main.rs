@@ -68,19 +68,8 @@ async fn ingest(args: &tunemesh::cli::IngestArgs, settings: &Settings) -> anyhow
     bar.set_style(indicatif::ProgressStyle::with_template(
         "{bar:40} {pos}/{len} {wide_msg}",
     )?);
-    // Against `tunemesh up` nothing needs configuring: its generated secret is read from the
-    // data dir it keeps it in.
-    let mut identity_settings = settings.identity.clone();
-    let data_dir = args.data_dir.clone().unwrap_or(settings.data_dir.clone());
-    let kept = Settings {
-        data_dir,
-        ..Settings::default()
-    }
-    .up_secret_path(tunemesh::up::UP_IDENTITY_SECRET);
-    if !identity_settings.has_secret() && kept.exists() {
-        identity_settings.secret_file = Some(kept);
-    }
-    let identity = tunemesh_runtime::identity::MeshIdentity::new(&identity_settings)?;
+    let data_dir = args.data_dir.as_deref().unwrap_or(&settings.data_dir);
+    let identity = tunemesh::up::ingest_identity(&settings.identity, data_dir)?;
     let mut counts = [0u32; 3];
     tunemesh_player::upload::upload_files(&args.server, &identity, files, |path, result| {
         let (slot, note) = match result {

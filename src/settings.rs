@@ -61,7 +61,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Where `tunemesh up` keeps the secrets it generated, and `tunemesh ingest` finds them.
+    /// Where `tunemesh up` keeps the secrets it generated (`data_dir/secrets/<name>`).
     pub fn up_secret_path(&self, name: &str) -> PathBuf {
         self.data_dir.join("secrets").join(name)
     }

@@ -177,6 +177,20 @@ pub fn with_kept_secrets(settings: &Settings) -> anyhow::Result<Settings> {
     Ok(settings)
 }
 
+/// The mesh identity `tunemesh ingest` signs with: the configured secret, else the one a
+/// `tunemesh up` keeps in `data_dir`, so ingesting into `up` needs no configuration.
+pub fn ingest_identity(
+    settings: &tunemesh_runtime::identity::IdentitySettings,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<MeshIdentity> {
+    let mut settings = settings.clone();
+    let kept = data_dir.join("secrets").join(UP_IDENTITY_SECRET);
+    if !settings.has_secret() && kept.exists() {
+        settings.secret_file = Some(kept);
+    }
+    Ok(MeshIdentity::new(&settings)?)
+}
+
 /// The file under `data_dir/secrets/` holding `up`'s mesh identity secret.
 pub const UP_IDENTITY_SECRET: &str = "identity";
 /// The file under `data_dir/secrets/` holding `up`'s access-token secret.
