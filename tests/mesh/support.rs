@@ -18,6 +18,8 @@ pub struct RunningMesh {
     pub http: reqwest::Client,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
+    /// The mesh identity secret `up` generated and keeps in its data dir.
+    identity_file: std::path::PathBuf,
     _data_dir: tempfile::TempDir,
 }
 
@@ -42,6 +44,7 @@ impl RunningMesh {
         let up = Up::build(&settings).await?;
         let (gateway, services) = (up.gateway_addr(), up.service_addrs());
         let admin = up.admin_addr().expect("the admin endpoint is on");
+        let identity_file = settings.up_secret_path("identity");
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(up.run_until(shutdown.clone()));
         Ok(Self {
@@ -51,8 +54,16 @@ impl RunningMesh {
             http: reqwest::Client::new(),
             shutdown,
             task,
+            identity_file,
             _data_dir: data_dir,
         })
+    }
+
+    /// Mints caller identities the services of this mesh accept, as the gateway does.
+    pub fn identity(&self) -> tunemesh_runtime::identity::MeshIdentity {
+        let mut settings = tunemesh_runtime::identity::IdentitySettings::default();
+        settings.secret_file = Some(self.identity_file.clone());
+        tunemesh_runtime::identity::MeshIdentity::new(&settings).expect("up kept its secret")
     }
 
     /// `http://gateway/path`.

@@ -2,14 +2,13 @@
 //! gateway and by every service, and `ScanLibrary` refuses anything outside its roots before
 //! it touches the path (the same answer whether the outside path exists or not).
 
-use tunemesh::Settings;
 use tunemesh_proto::catalog::v1 as catalog;
 use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::playlist::v1 as playlist;
 use tunemesh_proto::reco::v1 as reco;
 use tunemesh_proto::tonic::transport::Channel;
 use tunemesh_proto::tonic::{self, Code};
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
+use tunemesh_runtime::identity::Caller;
 
 use super::plays::{grpc_web, sign_up};
 use crate::support::RunningMesh;
@@ -89,8 +88,8 @@ async fn raw_request(
 }
 
 /// `ScanLibrary` on `path` as an admin; the error code, or OK.
-async fn scan(channel: &Channel, path: &str) -> anyhow::Result<Code> {
-    let identity = MeshIdentity::new(&Settings::default().identity);
+async fn scan(mesh: &RunningMesh, channel: &Channel, path: &str) -> anyhow::Result<Code> {
+    let identity = mesh.identity();
     let admin = Caller {
         user_id: "hostile-admin".to_owned(),
         roles: vec!["admin".to_owned()],
@@ -129,11 +128,17 @@ async fn scan_library_refuses_outside_its_root_before_touching_the_path() -> any
     let outside = outside.path().display().to_string();
 
     // Outside the root: one answer, whether the path exists or not (no existence oracle).
-    assert_eq!(scan(&channel, &outside).await?, Code::PermissionDenied);
-    let missing = format!("{outside}/not-there");
-    assert_eq!(scan(&channel, &missing).await?, Code::PermissionDenied);
     assert_eq!(
-        scan(&channel, "/nonexistent-hostile-dir").await?,
+        scan(&mesh, &channel, &outside).await?,
+        Code::PermissionDenied
+    );
+    let missing = format!("{outside}/not-there");
+    assert_eq!(
+        scan(&mesh, &channel, &missing).await?,
+        Code::PermissionDenied
+    );
+    assert_eq!(
+        scan(&mesh, &channel, "/nonexistent-hostile-dir").await?,
         Code::PermissionDenied
     );
     // `..` is refused on sight, whatever it would resolve to.
@@ -143,15 +148,21 @@ async fn scan_library_refuses_outside_its_root_before_touching_the_path() -> any
         format!("{root}/albums/.."),
     ] {
         assert_eq!(
-            scan(&channel, &path).await?,
+            scan(&mesh, &channel, &path).await?,
             Code::InvalidArgument,
             "{path}"
         );
     }
     // A link inside the root that leads out of it.
     let escape = format!("{root}/escape");
-    assert_eq!(scan(&channel, &escape).await?, Code::PermissionDenied);
+    assert_eq!(
+        scan(&mesh, &channel, &escape).await?,
+        Code::PermissionDenied
+    );
     // Inside the root: allowed.
-    assert_eq!(scan(&channel, &format!("{root}/albums")).await?, Code::Ok);
+    assert_eq!(
+        scan(&mesh, &channel, &format!("{root}/albums")).await?,
+        Code::Ok
+    );
     mesh.stop().await
 }

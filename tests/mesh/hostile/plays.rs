@@ -10,7 +10,6 @@ use serde_json::{Value, json};
 use tunemesh::Settings;
 use tunemesh_proto::player::v1 as pb;
 use tunemesh_proto::prost::Message;
-use tunemesh_runtime::identity::MeshIdentity;
 
 use crate::support::RunningMesh;
 
@@ -31,7 +30,7 @@ pub(super) async fn mesh_with_a_track(
         std::path::Path::new(MARCH).is_file(),
         "{MARCH} is missing: run scripts/music.sh"
     );
-    let identity = MeshIdentity::new(&Settings::default().identity);
+    let identity = mesh.identity();
     let mut track = None;
     tunemesh_player::upload::upload_files(
         &format!("http://{}", mesh.service("player")),
