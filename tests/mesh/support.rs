@@ -22,6 +22,12 @@ pub struct RunningMesh {
 impl RunningMesh {
     /// Builds and starts the mesh with default settings, a fresh data dir and a free port.
     pub async fn start() -> anyhow::Result<Self> {
+        Self::start_with(|_| ()).await
+    }
+
+    /// As [`RunningMesh::start`], with `adjust` applied to the settings first (a music
+    /// library, a shorter quality ladder).
+    pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> anyhow::Result<Self> {
         tunemesh_testkit::init_tracing();
         let data_dir = tempfile::tempdir()?;
         let mut settings = Settings {
@@ -30,6 +36,7 @@ impl RunningMesh {
         };
         settings.gateway.addr = SocketAddr::from(([127, 0, 0, 1], 0));
         settings.grpc.drain_grace = Duration::from_secs(5);
+        adjust(&mut settings);
         let up = Up::build(&settings).await?;
         let (gateway, services) = (up.gateway_addr(), up.service_addrs());
         let shutdown = CancellationToken::new();
