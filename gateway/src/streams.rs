@@ -13,17 +13,20 @@ use tunemesh_runtime::ErrorCode;
 
 use crate::error::ApiError;
 
+/// Open streams per account, shared by the permits and every permit handed out.
+type Counts = Arc<Mutex<HashMap<Arc<str>, usize>>>;
+
 /// Open streams per account, up to a cap.
 #[derive(Debug, Clone)]
 pub struct StreamPermits {
     max: usize,
-    open: Arc<Mutex<HashMap<Arc<str>, usize>>>,
+    open: Counts,
 }
 
 /// One open stream of an account; dropping it gives the place back.
 #[derive(Debug)]
 pub struct StreamPermit {
-    owner: Option<(Arc<str>, Arc<Mutex<HashMap<Arc<str>, usize>>>)>,
+    owner: Option<(Arc<str>, Counts)>,
 }
 
 fn lock(open: &Mutex<HashMap<Arc<str>, usize>>) -> MutexGuard<'_, HashMap<Arc<str>, usize>> {

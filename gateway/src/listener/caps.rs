@@ -31,13 +31,16 @@ impl Refused {
     }
 }
 
+/// Open connections per client address, shared by the caps and every admission.
+type Counts = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
 /// The connection caps of one listener.
 #[derive(Debug)]
 pub struct Caps {
     total: Arc<Semaphore>,
     max: usize,
     max_per_ip: usize,
-    per_ip: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    per_ip: Counts,
     trusted_proxies: Vec<Cidr>,
     // Unix second of the last "limit reached" warning.
     warned_at: AtomicU64,
@@ -47,7 +50,7 @@ pub struct Caps {
 #[derive(Debug)]
 pub struct Admission {
     _total: OwnedSemaphorePermit,
-    ip: Option<(IpAddr, Arc<Mutex<HashMap<IpAddr, usize>>>)>,
+    ip: Option<(IpAddr, Counts)>,
 }
 
 impl Drop for Admission {
