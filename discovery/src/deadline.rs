@@ -166,7 +166,18 @@ mod tests {
     /// made `split_at` cut inside it and panic.
     #[test]
     fn malformed_grpc_timeouts_are_refused_without_panicking() {
-        for text in ["", "S", "1é", "é", "12345678é", "+5S", "-5S", " 5S", "123456789S", "5x"] {
+        for text in [
+            "",
+            "S",
+            "1é",
+            "é",
+            "12345678é",
+            "+5S",
+            "-5S",
+            " 5S",
+            "123456789S",
+            "5x",
+        ] {
             assert_eq!(parse_grpc_timeout(text), None, "{text:?}");
         }
     }
