@@ -8,7 +8,8 @@
 #    lints the protobuf contracts (buf, from npm); checks the committed web player build is
 #    current and the Kubernetes manifests, alert rules and dashboards are valid;
 # 3. checks formatting and clippy (warnings are errors);
-# 4. runs every test of the workspace against those real servers.
+# 4. runs every test of the workspace against those real servers;
+# 5. runs every fuzz target of fuzz/ briefly (scripts/fuzz.sh; nightly), on a full run only.
 #
 # Extra arguments go to the test runner, e.g. `scripts/test.sh -p tunemesh-runtime`.
 set -euo pipefail
@@ -42,6 +43,8 @@ bash scripts/k8s-check.sh
 
 step "format"
 cargo fmt --all -- --check
+# fuzz/ is its own workspace (nightly only), so `--all` does not reach it.
+cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 
 step "clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -60,4 +63,12 @@ if cargo nextest --version >/dev/null 2>&1; then
     cargo test --workspace --locked --doc "$@"
 else
     cargo test --workspace --locked --no-fail-fast "$@"
+fi
+
+# A smoke run of every fuzz target (10 s each): a parser that panics on the inputs a few
+# seconds of fuzzing find fails CI. Its cost is the nightly build of fuzz/ (its own target
+# dir, fuzz/target): measured on a 2-core machine, see README "Fuzzing".
+if [ "$#" -eq 0 ]; then
+    step "fuzzing (smoke)"
+    bash scripts/fuzz.sh 10
 fi

@@ -63,10 +63,14 @@ impl Deadline {
     }
 }
 
-/// Parses a `grpc-timeout` value: at most 8 digits and a unit (`H M S m u n`).
+/// Parses a `grpc-timeout` value: 1 to 8 ASCII digits and a unit (`H M S m u n`); anything
+/// else is `None`, never a panic (the value may come from any client).
 pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
-    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
-    if digits.is_empty() || digits.len() > 8 {
+    // Split off the last character, not the last byte: a value ending in a multi-byte
+    // character has no unit, and splitting inside it would panic.
+    let (unit_at, _) = value.char_indices().next_back()?;
+    let (digits, unit) = value.split_at(unit_at);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let n: u64 = digits.parse().ok()?;
@@ -155,6 +159,26 @@ mod tests {
             let encoded = encode_grpc_timeout(d);
             assert_eq!(encoded, text);
             assert_eq!(parse_grpc_timeout(text), Some(d));
+        }
+    }
+
+    /// Found by the `grpc_timeout` fuzz target: a value ending in a multi-byte character
+    /// made `split_at` cut inside it and panic.
+    #[test]
+    fn malformed_grpc_timeouts_are_refused_without_panicking() {
+        for text in [
+            "",
+            "S",
+            "1é",
+            "é",
+            "12345678é",
+            "+5S",
+            "-5S",
+            " 5S",
+            "123456789S",
+            "5x",
+        ] {
+            assert_eq!(parse_grpc_timeout(text), None, "{text:?}");
         }
     }
 

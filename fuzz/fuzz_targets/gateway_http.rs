@@ -192,7 +192,7 @@ const CONTENT_TYPES: &[&str] = &[
 ];
 
 #[derive(Debug, Arbitrary)]
-enum Auth<'a> {
+enum Credential<'a> {
     None,
     Bearer,
     /// The media link in `?token=` (after the fuzzer's query).
@@ -209,7 +209,7 @@ struct Input<'a> {
     params: Vec<&'a str>,
     raw_params: bool,
     query: Option<&'a str>,
-    auth: Auth<'a>,
+    auth: Credential<'a>,
     content_type: Option<Result<u8, &'a str>>,
     headers: Vec<(u8, &'a [u8])>,
     body: &'a [u8],
@@ -268,7 +268,7 @@ fn request(input: &Input<'_>, edge: &Edge) -> Option<Request<Body>> {
     };
     let mut uri = path;
     let mut query = input.query.map(str::to_owned);
-    if matches!(input.auth, Auth::MediaLink) {
+    if matches!(input.auth, Credential::MediaLink) {
         let link = format!("token={}", edge.media);
         query = Some(query.map_or(link.clone(), |q| format!("{q}&{link}")));
     }
@@ -278,13 +278,13 @@ fn request(input: &Input<'_>, edge: &Edge) -> Option<Request<Body>> {
     }
     let mut builder = Request::builder().method(method).uri(uri);
     match input.auth {
-        Auth::Bearer => {
+        Credential::Bearer => {
             builder = builder.header("authorization", format!("Bearer {}", edge.bearer))
         }
-        Auth::Raw(value) => {
+        Credential::Raw(value) => {
             builder = builder.header("authorization", HeaderValue::from_bytes(value).ok()?)
         }
-        Auth::None | Auth::MediaLink => {}
+        Credential::None | Credential::MediaLink => {}
     }
     if let Some(content_type) = input.content_type {
         let value = match content_type {

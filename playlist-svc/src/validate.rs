@@ -110,6 +110,11 @@ pub fn decode_token(kind: &str, token: &str, n: usize) -> Result<Vec<String>, Pl
         .collect::<Option<Vec<u8>>>()
         .ok_or_else(invalid)?;
     let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    // Fields become SQL parameters, and PostgreSQL text cannot hold NUL: a token with one was
+    // never issued, and would fail the query (an internal error) instead of being refused.
+    if text.contains('\0') {
+        return Err(invalid());
+    }
     let mut fields = text.split('\n').map(str::to_owned);
     if fields.next().as_deref() != Some(kind) {
         return Err(invalid());
@@ -141,6 +146,9 @@ mod tests {
         assert!(decode_token("l1", &token, 3).is_err());
         assert!(decode_token("g1", "zz", 3).is_err());
         assert!(decode_token("g1", "abc", 3).is_err());
+        // Found by the page_token_playlist fuzz target: a NUL reached the SQL parameters.
+        let nul = encode_token("c1", &["5", "it\0em"]);
+        assert!(decode_token("c1", &nul, 2).is_err());
         Ok(())
     }
 
