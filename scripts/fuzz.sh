@@ -3,6 +3,9 @@
 #
 #   bash scripts/fuzz.sh [seconds per target, default 60] [target...]
 #
+# TUNEMESH_FUZZ_SEED fixes libFuzzer's seed (0, the default, picks one at random); CI's smoke
+# run fixes it, so it replays the same mutations instead of exploring on every landing.
+#
 # Builds all targets once with the nightly toolchain (installing cargo-fuzz if missing), seeds
 # each target's corpus (fuzz/corpus/<target>, kept between runs, not committed) from
 # fuzz/seeds/<target> and, for the media target, from the heads of the real music of
@@ -93,6 +96,7 @@ for target in "${targets[@]}"; do
         -max_total_time="$seconds" -max_len="$(max_len "$target")" \
         -timeout="$(timeout_of "$target")" -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" \
+        -seed="${TUNEMESH_FUZZ_SEED:-0}" \
         >"$log_file" 2>&1 || status=$?
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log_file" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log_file" | tail -n 1)
