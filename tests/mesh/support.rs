@@ -61,8 +61,10 @@ impl RunningMesh {
 
     /// Mints caller identities the services of this mesh accept, as the gateway does.
     pub fn identity(&self) -> tunemesh_runtime::identity::MeshIdentity {
-        let mut settings = tunemesh_runtime::identity::IdentitySettings::default();
-        settings.secret_file = Some(self.identity_file.clone());
+        let settings = tunemesh_runtime::identity::IdentitySettings {
+            secret_file: Some(self.identity_file.clone()),
+            ..Default::default()
+        };
         tunemesh_runtime::identity::MeshIdentity::new(&settings).expect("up kept its secret")
     }
 
