@@ -42,6 +42,7 @@ impl Mesh {
             ..Settings::default()
         };
         settings.gateway.addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        settings.admin.addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         settings.grpc.drain_grace = Duration::from_secs(5);
         settings.gateway.auth.argon2_memory_kib = 1024;
         tweak(&mut settings);
@@ -357,7 +358,14 @@ fn ingest_signs_with_the_secret_up_keeps_in_its_data_dir() {
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     let mut up = Command::new(env!("CARGO_BIN_EXE_tunemesh"))
-        .args(["up", "--addr", "127.0.0.1:0", "--data-dir"])
+        .args([
+            "up",
+            "--addr",
+            "127.0.0.1:0",
+            "--admin-addr",
+            "127.0.0.1:0",
+            "--data-dir",
+        ])
         .arg(&data)
         .current_dir(std::env::temp_dir())
         .stdout(Stdio::piped())
