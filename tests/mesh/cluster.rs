@@ -81,7 +81,7 @@ pub(crate) fn test_options(
         // The listeners here report whole plays at once, and many of them: the clock and
         // budget checks of plays have their own tests (hostile::plays).
         settings_toml: format!(
-            "[player]\nqualities = {qualities:?}\nplay_clock_slack = \"1h\"\nplay_budget_burst = \"1h\"\n"
+            "[player]\nqualities = {qualities:?}\nplay_clock_slack = \"1h\"\nplay_budget_burst = \"10000h\"\n"
         ),
         env: Vec::new(),
     })
