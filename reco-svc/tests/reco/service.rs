@@ -22,6 +22,15 @@ async fn a_play_changes_that_users_recommendations_within_a_second() -> anyhow::
     let bus = TestBus::new("reco fresh").await?;
     seed_sessions(&bus, &[&["a1", "a2", "a3"], &["b1", "b2", "b3"]]).await?;
     let reco = TestReco::start(&bus, "reco fresh").await?;
+    // Ready means the consumer reached the stream's end, not that every seeded play is in
+    // the answers yet: a change caused by a late seed would pass for the play's (it failed
+    // so under load, b1 still listed). Start from the answer that holds all six tracks.
+    tunemesh_testkit::eventually(Duration::from_secs(5), || async {
+        let ids = reco.ids("listener", 10).await?;
+        anyhow::ensure!(ids.len() == 6, "seeds not all applied yet: {ids:?}");
+        Ok(())
+    })
+    .await?;
     let before = reco.ids("listener", 10).await?;
 
     bus.publish(&play("listener", "b1")).await?;
