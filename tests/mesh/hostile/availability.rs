@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::task::JoinSet;
 use tunemesh_proto::catalog::v1::AudioQuality;
 use tunemesh_proto::player::v1 as player;
@@ -18,6 +18,7 @@ use tunemesh_proto::search::v1 as search;
 use tunemesh_proto::tonic;
 use tunemesh_runtime::CancellationToken;
 
+use super::plays::sign_up;
 use crate::support::RunningMesh;
 
 const SEARCH: &str = "/tunemesh.search.v1.SearchService/Search";
@@ -26,27 +27,6 @@ const SEARCH: &str = "/tunemesh.search.v1.SearchService/Search";
 const LONG_TRACK: &str = "/usr/share/games/singularity/music/win/Apex Aleph.ogg";
 /// `gateway.http.max_streams_per_user` by default.
 const STREAMS_PER_USER: usize = 16;
-
-/// Signs up `name` and returns its access token.
-async fn sign_up(mesh: &RunningMesh, name: &str) -> anyhow::Result<String> {
-    let session: Value = mesh
-        .http
-        .post(mesh.url("/v1/auth/signup"))
-        .json(&json!({
-            "email": format!("{name}@example.com"),
-            "username": name,
-            "password": "a long enough passphrase",
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    session["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("sign-up answered no token: {session}"))
-}
 
 /// One gRPC-web frame around `message`.
 fn frame(message: &impl Message) -> Vec<u8> {
