@@ -12,7 +12,7 @@ pub const JWT_SECRET: &str = "fuzzing-secret-of-at-least-thirty-two-bytes";
 /// Auth settings with [`JWT_SECRET`] and cheap argon2 (a fuzzer may sign up thousands).
 pub fn auth_settings() -> AuthSettings {
     AuthSettings {
-        jwt_secret: SecretString::from(JWT_SECRET),
+        jwt_secret: Some(SecretString::from(JWT_SECRET)),
         argon2_memory_kib: 1024,
         argon2_iterations: 1,
         ..AuthSettings::default()
