@@ -16,7 +16,9 @@
 //! - `telemetry.rs`: `init_tracing`
 //!
 //! - `spawn.rs`: run a built service on port 0 for the length of a test
+//! - `accounts.rs`: a listener's account through a gateway (sign up, log in)
 
+pub mod accounts;
 mod eventually;
 mod names;
 mod nats;

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+use tunemesh_testkit::accounts;
 
 use crate::support::announced_url;
 
@@ -98,18 +100,6 @@ fn fill_library(music: &Path, library: &Path) {
     }
 }
 
-#[derive(Serialize)]
-struct Signup<'a> {
-    email: &'a str,
-    username: &'a str,
-    password: &'a str,
-}
-
-#[derive(Deserialize)]
-struct Session {
-    access_token: String,
-}
-
 #[derive(Deserialize)]
 struct TrackPage {
     tracks: Vec<TrackJson>,
@@ -129,22 +119,12 @@ async fn wait_for_library(url: &str) -> anyhow::Result<()> {
         Ok(())
     })
     .await?;
-    let session: Session = http
-        .post(format!("{url}/v1/auth/signup"))
-        .json(&Signup {
-            email: "librarian@example.com",
-            username: "librarian",
-            password: "correct horse battery",
-        })
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let session = accounts::sign_up(&http, url, "librarian", "correct horse battery").await?;
+    let access_token = accounts::access_token(&session)?;
     tunemesh_testkit::eventually(Duration::from_secs(180), || async {
         let page: TrackPage = http
             .get(format!("{url}/v1/tracks?page_size=100"))
-            .bearer_auth(&session.access_token)
+            .bearer_auth(&access_token)
             .send()
             .await?
             .error_for_status()?

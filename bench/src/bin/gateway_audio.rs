@@ -33,7 +33,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::Value;
+use tunemesh_testkit::accounts;
 
 const MUSIC: &str = "/usr/share/games/singularity/music";
 
@@ -420,22 +421,8 @@ fn start_tunemesh(
 }
 
 async fn sign_up(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
-    let response = http
-        .post(format!("{base}/v1/auth/signup"))
-        .json(&json!({
-            "email": "bench@example.com",
-            "username": "bench",
-            "password": "bench-password-1",
-        }))
-        .send()
-        .await?;
-    let status = response.status();
-    let body: Value = response.json().await?;
-    ensure!(status.is_success(), "sign-up answered {status}: {body}");
-    body["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .context("no access_token in the session")
+    let session = accounts::sign_up(http, base, "bench", "bench-password-1").await?;
+    accounts::access_token(&session)
 }
 
 async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<Value> {

@@ -65,8 +65,11 @@ impl Auth {
         &self.tokens
     }
 
-    /// Creates an account and signs it in.
-    pub async fn signup(&self, request: SignupRequest) -> Result<Session, ApiError> {
+    /// Creates an account if its email and user name are free, and answers the same either
+    /// way: a taken email or user name is never revealed (no account enumeration). The caller
+    /// logs in next; docs/operations.md "Accounts" explains this mail-less flow. Both paths
+    /// hash the password and try the insert, so their timing says nothing either.
+    pub async fn signup(&self, request: SignupRequest) -> Result<(), ApiError> {
         let email = validate::email(&request.email)?;
         let username = validate::username(&request.username)?;
         validate::new_password(request.password.expose_secret())?;
@@ -83,15 +86,16 @@ impl Auth {
             created_at_ms: now_ms(),
         };
         let credentials = Credentials {
-            user: user.clone(),
+            user,
             password_hash,
         };
-        self.store
-            .create_user(&credentials)
-            .await
-            .map_err(store_error)?;
-        tracing::info!(user_id = %user.id, "account created");
-        self.start_session(&user).await
+        match self.store.create_user(&credentials).await {
+            Ok(()) => tracing::info!(user_id = %credentials.user.id, "account created"),
+            // Neither the email nor the name goes to the log: it would make the log the oracle.
+            Err(StoreError::Conflict) => tracing::info!("sign-up for a taken email or user name"),
+            Err(error) => return Err(store_error(error)),
+        }
+        Ok(())
     }
 
     /// Signs in with an email or user name and a password, from `client`.

@@ -19,6 +19,34 @@ pub struct SignupRequest {
     pub password: SecretString,
 }
 
+/// What `POST /v1/auth/signup` answers, whether or not it created an account: a taken email
+/// or user name is not revealed. Log in next with the user name (or email) and password.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SignupAccepted {
+    /// What happened and what to do next, for a person.
+    #[schema(
+        example = "if the email and user name were free, the account exists now: log in with them"
+    )]
+    pub message: String,
+}
+
+impl SignupAccepted {
+    /// The one answer.
+    pub fn new() -> Self {
+        Self {
+            message: "if the email and user name were free, the account exists now: log in \
+                      with them"
+                .to_owned(),
+        }
+    }
+}
+
+impl Default for SignupAccepted {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// `POST /v1/auth/login`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -11,7 +11,7 @@ use http::header::{CACHE_CONTROL, HeaderValue};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
-use crate::model::auth::{LoginRequest, RefreshRequest, Session, SignupRequest};
+use crate::model::auth::{LoginRequest, RefreshRequest, Session, SignupAccepted, SignupRequest};
 use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
 
@@ -24,14 +24,15 @@ fn no_store(status: StatusCode, session: Session) -> impl IntoResponse {
     )
 }
 
-/// Creates an account and signs it in.
+/// Creates an account if its email and user name are free. The answer is the same either way
+/// (a taken name or email is never revealed); log in next.
 #[utoipa::path(
     post, path = "/v1/auth/signup", tag = "auth",
     request_body = SignupRequest,
     responses(
-        (status = 201, description = "account created, signed in", body = Session),
+        (status = 202, description = "accepted: the account exists now unless its email or \
+            user name was taken; log in next", body = SignupAccepted),
         (status = 400, description = "malformed email, username or password", body = ErrorBody),
-        (status = 409, description = "email or username taken", body = ErrorBody),
         (status = 429, description = "too many attempts", body = ErrorBody),
     )
 )]
@@ -39,8 +40,12 @@ pub async fn signup(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<SignupRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let session = state.auth().signup(request).await?;
-    Ok(no_store(StatusCode::CREATED, session))
+    state.auth().signup(request).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        [(CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        Json(SignupAccepted::new()),
+    ))
 }
 
 /// Signs in with an email or username and a password.

@@ -4,7 +4,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::support::{self, JWT_SECRET, error_code, status_and_json, text};
+use crate::support::{self, JWT_SECRET, error_code, header, status_and_json, text};
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -46,7 +46,8 @@ async fn assert_unauthorized(response: reqwest::Response) -> anyhow::Result<Stri
 }
 
 #[tokio::test]
-async fn signup_returns_a_session_whose_token_opens_protected_routes() -> anyhow::Result<()> {
+async fn signup_then_login_gives_a_session_whose_token_opens_protected_routes() -> anyhow::Result<()>
+{
     let gateway = support::spawn().await?;
     let session = gateway.signup("ann").await?;
     assert_eq!(text(&session, "/token_type"), "Bearer");
@@ -61,18 +62,47 @@ async fn signup_returns_a_session_whose_token_opens_protected_routes() -> anyhow
     Ok(())
 }
 
+/// Before, a taken email or name answered 409 `already_exists`: anyone could test a list of
+/// addresses for accounts by signing up.
 #[tokio::test]
-async fn signup_twice_conflicts() -> anyhow::Result<()> {
+async fn signup_answers_alike_for_a_taken_and_a_free_email_or_name() -> anyhow::Result<()> {
     let gateway = support::spawn().await?;
     gateway.signup("ann").await?;
-    let same_email =
-        json!({"email": "ANN@example.com", "username": "other", "password": "correct horse"});
-    let same_name =
-        json!({"email": "x@example.com", "username": "Ann", "password": "correct horse"});
-    for body in [same_email, same_name] {
-        let (status, body) = status_and_json(gateway.post("/v1/auth/signup", &body).await?).await?;
-        assert_eq!(status, 409, "{body}");
-        error_code(&body, "already_exists");
+    let signup = |email: &str, name: &str| json!({"email": email, "username": name, "password": "another horse"});
+    let gateway = &gateway;
+    let answer = |body: Value| async move {
+        let response = gateway.post("/v1/auth/signup", &body).await?;
+        let status = response.status().as_u16();
+        let cache = header(&response, "cache-control");
+        anyhow::Ok((status, cache, response.bytes().await?))
+    };
+    let free = answer(signup("bob@example.com", "bob")).await?;
+    assert_eq!(free.0, 202);
+    assert_eq!(free.1, "no-store");
+    let body: Value = serde_json::from_slice(&free.2)?;
+    assert!(body.get("access_token").is_none(), "no session: {body}");
+    for taken in [
+        signup("ANN@example.com", "other"),
+        signup("x@example.com", "Ann"),
+    ] {
+        assert_eq!(
+            answer(taken).await?,
+            free,
+            "a taken email or name answers as a free one"
+        );
+    }
+
+    // Neither taken sign-up created an account or touched ann's.
+    for (login, password, expected) in [
+        ("other", "another horse", 401),
+        ("x@example.com", "another horse", 401),
+        ("ann", "another horse", 401),
+        ("ann", "correct horse", 200),
+        ("bob", "another horse", 200),
+    ] {
+        let body = json!({"login": login, "password": password});
+        let status = gateway.post("/v1/auth/login", &body).await?.status();
+        assert_eq!(status, expected, "{login} / {password}");
     }
     Ok(())
 }

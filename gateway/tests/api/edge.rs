@@ -141,7 +141,7 @@ async fn the_embedded_gateway_keeps_accounts_in_sqlite_under_the_data_dir() -> a
         .json(&signup)
         .send()
         .await?;
-    assert_eq!(response.status(), 201);
+    assert_eq!(response.status(), 202);
     let login = json!({"login": "ann", "password": "correct horse"});
     let response = client
         .post(format!("{base}/v1/auth/login"))

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use reqwest::{Method, RequestBuilder, Response};
 use secrecy::SecretString;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
 use tunemesh_gateway::settings::Quota;
@@ -154,16 +154,11 @@ impl TestGateway {
         Ok(self.request(Method::POST, path).json(body).send().await?)
     }
 
-    /// Signs up `name` (email `name@example.com`, password `correct horse`); the session.
+    /// Signs up `name` (email `name@example.com`, password `correct horse`) and logs in, as
+    /// a client does (sign-up starts no session); the session.
     pub async fn signup(&self, name: &str) -> anyhow::Result<Value> {
-        let body = json!({
-            "email": format!("{name}@example.com"),
-            "username": name,
-            "password": "correct horse",
-        });
-        let response = self.post("/v1/auth/signup", &body).await?;
-        anyhow::ensure!(response.status() == 201, "signup: {}", response.status());
-        Ok(response.json().await?)
+        let base = format!("http://{}", self.addr);
+        tunemesh_testkit::accounts::sign_up(&self.client, &base, name, "correct horse").await
     }
 }
 

@@ -16,6 +16,7 @@ use tunemesh_proto::tonic;
 use tunemesh_runtime::SettingsSource;
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
 use tunemesh_runtime::settings::load;
+use tunemesh_testkit::accounts;
 
 /// The real music the test ingests (Debian `singularity-music`, `scripts/music.sh`).
 pub const MUSIC: [&str; 2] = [
@@ -48,18 +49,9 @@ impl Listener {
     pub async fn sign_up(cluster: &Cluster) -> anyhow::Result<Self> {
         let http = reqwest::Client::new();
         let gateways = cluster.gateways();
-        let session: Value = http
-            .post(format!("http://{}/v1/auth/signup", gateways[0]))
-            .json(&json!({
-                "email": "listener@example.com",
-                "username": "listener",
-                "password": "a long enough passphrase",
-            }))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let base = format!("http://{}", gateways[0]);
+        let session = accounts::sign_up(&http, &base, "listener", "a long enough passphrase");
+        let session = session.await?;
         let text = |key: &str| {
             session[key]
                 .as_str()

@@ -1,10 +1,12 @@
 //! Hostile: accounts. Guessing one account's password from many addresses is cut off after a
 //! few guesses while its owner still logs in; a logout ends the session's access token at
-//! once.
+//! once; sign-up does not say whether an email or user name is taken.
 
 use std::net::IpAddr;
 
 use serde_json::{Value, json};
+
+use tunemesh_testkit::accounts;
 
 use crate::support::RunningMesh;
 
@@ -33,16 +35,9 @@ async fn many_addresses_guessing_one_password_are_cut_off_while_the_owner_logs_i
     let mesh = RunningMesh::start().await?;
     mesh.wait_ready().await?;
     let home = client_from([127, 0, 0, 1].into());
-    let signup = json!({
-        "email": "victim@example.com",
-        "username": "victim",
-        "password": "the owner's long passphrase",
-    });
-    let created = home.post(mesh.url("/v1/auth/signup")).json(&signup).send();
-    anyhow::ensure!(created.await?.status().is_success(), "signup");
-    // The owner has signed in from home before the attack.
-    let (status, _) = login(&mesh, &home, "the owner's long passphrase").await;
-    assert_eq!(status, 200);
+    // The owner signs up and logs in from home before the attack.
+    let base = mesh.url("");
+    accounts::sign_up(&home, &base, "victim", "the owner's long passphrase").await?;
 
     // 40 addresses, each staying under the per-address limit (5 at once).
     let (mut evaluated, mut refused) = (0, 0);
@@ -76,20 +71,8 @@ async fn many_addresses_guessing_one_password_are_cut_off_while_the_owner_logs_i
 async fn an_access_token_is_refused_right_after_logout() -> anyhow::Result<()> {
     let mesh = RunningMesh::start().await?;
     mesh.wait_ready().await?;
-    let signup = json!({
-        "email": "ann@example.com",
-        "username": "ann",
-        "password": "correct horse battery",
-    });
-    let session: Value = mesh
-        .http
-        .post(mesh.url("/v1/auth/signup"))
-        .json(&signup)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
+    let base = mesh.url("");
+    let session = accounts::sign_up(&mesh.http, &base, "ann", "correct horse battery").await?;
     let access = session["access_token"].as_str().unwrap_or_default();
     let refresh = session["refresh_token"].as_str().unwrap_or_default();
     let tracks = || {
@@ -109,5 +92,28 @@ async fn an_access_token_is_refused_right_after_logout() -> anyhow::Result<()> {
     assert_eq!(logout.status(), 204);
     // Before, a stolen access token kept working for its whole lifetime (15 minutes).
     assert_eq!(tracks().await?.status(), 401);
+    mesh.stop().await
+}
+
+/// Before, sign-up answered 409 for a taken email or name, so anyone could check a list of
+/// addresses for accounts; now a taken one answers byte for byte as a free one.
+#[tokio::test]
+async fn signup_does_not_say_whether_an_email_or_name_is_taken() -> anyhow::Result<()> {
+    let mesh = RunningMesh::start().await?;
+    mesh.wait_ready().await?;
+    let base = mesh.url("");
+    accounts::sign_up(&mesh.http, &base, "ann", "correct horse battery").await?;
+    let answer = |email: &str, name: &str| {
+        let body = json!({"email": email, "username": name, "password": "another passphrase"});
+        let request = mesh.http.post(mesh.url("/v1/auth/signup")).json(&body);
+        async move {
+            let response = request.send().await?;
+            anyhow::Ok((response.status().as_u16(), response.bytes().await?))
+        }
+    };
+    let free = answer("bob@example.com", "bob").await?;
+    assert_eq!(free.0, 202);
+    assert_eq!(answer("ann@example.com", "carol").await?, free);
+    assert_eq!(answer("dave@example.com", "ANN").await?, free);
     mesh.stop().await
 }

@@ -6,10 +6,10 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::task::JoinSet;
+use tunemesh_testkit::accounts;
 
 use crate::support::RunningMesh;
 
@@ -132,19 +132,9 @@ async fn slowloris_and_idle_floods_are_closed_and_other_clients_served() -> anyh
         .local_address(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
         .timeout(Duration::from_secs(5))
         .build()?;
-    let session: serde_json::Value = victim
-        .post(mesh.url("/v1/auth/signup"))
-        .json(&json!({
-            "email": "victim@example.com",
-            "username": "victim",
-            "password": "a long enough passphrase",
-        }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let token = session["access_token"].as_str().unwrap_or_default();
+    let base = mesh.url("");
+    let session = accounts::sign_up(&victim, &base, "victim", "a long enough passphrase").await?;
+    let token = accounts::access_token(&session)?;
     let tracks = victim
         .get(mesh.url("/v1/tracks"))
         .bearer_auth(token)

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use tunemesh::Settings;
 use tunemesh_proto::player::v1 as pb;
 use tunemesh_proto::prost::Message;
+use tunemesh_testkit::accounts;
 
 use crate::support::RunningMesh;
 
@@ -47,27 +48,9 @@ pub(super) async fn mesh_with_a_track(
 
 /// Signs up a fresh listener and returns its access token.
 pub(super) async fn sign_up(mesh: &RunningMesh, name: &str) -> anyhow::Result<String> {
-    let body = json!({
-        "email": format!("{name}@example.com"),
-        "username": name,
-        "password": "correct horse battery",
-    });
-    let response = mesh
-        .http
-        .post(mesh.url("/v1/auth/signup"))
-        .json(&body)
-        .send()
-        .await?;
-    anyhow::ensure!(
-        response.status().is_success(),
-        "signup: {}",
-        response.status()
-    );
-    let answer: Value = response.json().await?;
-    answer["access_token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no access token in {answer}"))
+    let base = mesh.url("");
+    let session = accounts::sign_up(&mesh.http, &base, name, "correct horse battery").await?;
+    accounts::access_token(&session)
 }
 
 /// `POST /v1/playback/report`; the answer's `play_counted`.

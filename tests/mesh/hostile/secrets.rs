@@ -69,18 +69,8 @@ impl Mesh {
     }
 
     async fn signup(&self, name: &str) -> anyhow::Result<Value> {
-        let body = json!({
-            "email": format!("{name}@example.com"),
-            "username": name,
-            "password": "correct horse battery",
-        });
-        let response = self
-            .http
-            .post(self.url("/v1/auth/signup"))
-            .json(&body)
-            .send();
-        let response = response.await?.error_for_status()?;
-        Ok(response.json().await?)
+        let base = self.url("");
+        tunemesh_testkit::accounts::sign_up(&self.http, &base, name, "correct horse battery").await
     }
 
     /// The status of `GET /v1/tracks` with `token`.

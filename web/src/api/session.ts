@@ -4,7 +4,7 @@
 
 const REFRESH_KEY = "tunemesh.refresh_token";
 
-/** What the gateway answers for sign-up, login and refresh. */
+/** What the gateway answers for login and refresh. */
 interface SessionJson {
   user_id: string;
   access_token: string;
@@ -49,7 +49,8 @@ async function postJson(path: string, body: unknown): Promise<SessionJson | null
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
   });
-  if (response.status === 204) return null;
+  // 204 (logout) and 202 (sign-up, which starts no session) carry no session.
+  if (response.status === 204 || response.status === 202) return null;
   const text = await response.text();
   let json: unknown = null;
   try {
@@ -72,10 +73,21 @@ function adopt(session: SessionJson): void {
   listeners.forEach((listener) => listener(true));
 }
 
-/** Creates an account and signs in. */
+/**
+ * Creates an account and signs in. The gateway answers sign-up alike whether or not the email
+ * or user name was taken (it never says which), so the login that follows is what tells: its
+ * refusal here means one of them is in use already.
+ */
 export async function signUp(email: string, username: string, password: string): Promise<void> {
-  const session = await postJson("/v1/auth/signup", { email, username, password });
-  if (session) adopt(session);
+  await postJson("/v1/auth/signup", { email, username, password });
+  try {
+    await logIn(username, password);
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      throw new ApiError(401, "Could not sign in with these details: the email or user name may be in use already. Log in instead, or choose others.");
+    }
+    throw error;
+  }
 }
 
 /** Signs in with an email address or user name. */
