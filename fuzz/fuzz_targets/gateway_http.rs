@@ -18,14 +18,11 @@ use libfuzzer_sys::fuzz_target;
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
-use tunemesh_gateway::accounts::SqliteAccounts;
-use tunemesh_gateway::auth::{AccessTokens, Auth, MediaTokens, Passwords};
-use tunemesh_gateway::grpc::{GrpcRoutes, ProxyParts};
+use tunemesh_gateway::GatewayContext;
+use tunemesh_gateway::auth::{AccessTokens, MediaTokens};
 use tunemesh_gateway::model::catalog::Quality;
-use tunemesh_gateway::ratelimit::Limits;
-use tunemesh_gateway::readiness::MeshReadiness;
 use tunemesh_gateway::router::App;
-use tunemesh_gateway::state::AppState;
+use tunemesh_runtime::Storage;
 use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
 
 static RUNTIME: LazyLock<Runtime> = LazyLock::new(tunemesh_fuzz::runtime);
@@ -50,19 +47,6 @@ static EDGE: LazyLock<Edge> = LazyLock::new(|| {
         let dir = tempfile::tempdir_in("/dev/shm")
             .or_else(|_| tempfile::tempdir())
             .expect("a temporary directory");
-        let store = SqliteAccounts::open(&dir.path().join("accounts.sqlite"))
-            .await
-            .expect("the account store");
-        let tokens = AccessTokens::new(&settings.auth).expect("tokens");
-        let passwords = Passwords::new(&settings.auth).await.expect("passwords");
-        let auth = Auth::new(
-            Arc::new(store),
-            passwords,
-            tokens.clone(),
-            settings.auth.refresh_ttl,
-        );
-        let limits = Limits::new(&settings.rate_limits).expect("limits");
-        let identity = MeshIdentity::new(&IdentitySettings::default());
         // No service is registered: a call fails when this short timeout runs out.
         let mesh = Mesh::new(
             Arc::new(EmbeddedRegistry::new()),
@@ -72,15 +56,20 @@ static EDGE: LazyLock<Edge> = LazyLock::new(|| {
                 ..MeshSettings::default()
             },
         );
-        let grpc = tunemesh_gateway::grpc::edge(ProxyParts {
-            routes: GrpcRoutes::new(&settings),
-            tokens: tokens.clone(),
-            identity: identity.clone(),
-            mesh: mesh.clone(),
-            limits: limits.clone(),
-            max_request_bytes: settings.http.max_body_bytes,
-        });
-        let media = MediaTokens::new(&settings.auth);
+        let ctx = GatewayContext {
+            storage: Storage::Embedded {
+                data_dir: dir.path().to_owned(),
+            },
+            identity: MeshIdentity::new(&IdentitySettings::for_tests()).expect("identity"),
+            mesh,
+        };
+        let app = tunemesh_gateway::app::service(&settings, ctx)
+            .await
+            .expect("the app");
+        // Tokens the gateway accepts, minted with its keys.
+        let keys = settings.auth.keys().expect("keys");
+        let tokens = AccessTokens::new(&keys, settings.auth.access_ttl).expect("tokens");
+        let media = MediaTokens::new(&keys, settings.auth.media_link_ttl);
         let ann = Caller {
             user_id: "ann".into(),
             roles: vec![],
@@ -93,12 +82,8 @@ static EDGE: LazyLock<Edge> = LazyLock::new(|| {
             .mint(&ann, "t1", Quality::Normal, now + 30 * 24 * 3600)
             .expect("a media link");
         let bearer = tokens
-            .mint(&ann, i64::try_from(now * 1000).unwrap_or(0))
+            .mint(&ann, "fuzz-session", i64::try_from(now * 1000).unwrap_or(0))
             .expect("a token");
-        let state = AppState::new(auth, media, identity, mesh.clone(), &settings);
-        let readiness = Arc::new(MeshReadiness::new(mesh, settings.clone()));
-        let app = tunemesh_gateway::router::app(state, limits, readiness, &settings.http, grpc)
-            .expect("the app");
         Edge {
             app: Mutex::new(app),
             bearer,

@@ -16,7 +16,6 @@ use http_body_util::{BodyExt as _, Full};
 use libfuzzer_sys::arbitrary::{self, Arbitrary};
 use libfuzzer_sys::fuzz_target;
 use prost::Message as _;
-use secrecy::SecretString;
 use tokio::runtime::Runtime;
 use tonic::metadata::MetadataMap;
 use tower::ServiceExt as _;
@@ -34,10 +33,11 @@ struct Edge {
 
 static EDGE: LazyLock<Edge> = LazyLock::new(|| {
     let identity = MeshIdentity::new(&IdentitySettings {
-        secret: SecretString::from("fuzzing-mesh-secret-of-at-least-32-bytes"),
         // Minted once for the whole run, which may last days.
         ttl: Duration::from_secs(30 * 24 * 3600),
-    });
+        ..IdentitySettings::for_tests()
+    })
+    .expect("the mesh identity");
     let caller = Caller {
         user_id: "ann".into(),
         roles: vec![],

@@ -28,9 +28,10 @@ struct Keys {
 
 static KEYS: LazyLock<Keys> = LazyLock::new(|| {
     let settings = tunemesh_fuzz::auth_settings();
+    let ring = settings.keys().expect("a long enough secret");
     let keys = Keys {
-        access: AccessTokens::new(&settings).expect("a long enough secret"),
-        media: MediaTokens::new(&settings),
+        access: AccessTokens::new(&ring, settings.access_ttl).expect("the access-token keys"),
+        media: MediaTokens::new(&ring, settings.media_link_ttl),
         access_key: EncodingKey::from_secret(tunemesh_fuzz::JWT_SECRET.as_bytes()),
         media_key: EncodingKey::from_secret(&tunemesh_fuzz::media_key()),
     };

@@ -88,13 +88,16 @@ pub struct Gateway {
     settings: GatewaySettings,
 }
 
-impl Gateway {
-    /// Opens the account store, binds `settings.addr` and assembles the routes; services are
-    /// reached through `ctx.mesh`.
-    pub async fn build(
-        settings: &GatewaySettings,
-        ctx: GatewayContext,
-    ) -> Result<Self, BuildError> {
+/// The gateway's request handling, assembled: everything [`Gateway`] serves but the socket.
+struct Parts {
+    app: crate::router::App,
+    limits: Arc<Limits>,
+    readiness: MeshReadiness,
+    auth: Auth,
+}
+
+impl Parts {
+    async fn assemble(settings: &GatewaySettings, ctx: GatewayContext) -> Result<Self, BuildError> {
         // Secrets first: a missing one is a configuration error, whatever else is reachable.
         let keys = settings.auth.keys().map_err(BuildError::Secret)?;
         let tokens = AccessTokens::new(&keys, settings.auth.access_ttl)?;
@@ -135,6 +138,38 @@ impl Gateway {
             &settings.http,
             grpc,
         )?;
+        Ok(Self {
+            app,
+            limits,
+            readiness,
+            auth,
+        })
+    }
+}
+
+/// The gateway's whole request handling (routes, layers, the gRPC edge) as one service, without
+/// a listener or its background tasks: what [`Gateway::build`] serves, for driving in process
+/// (the fuzz targets), so nothing outside this file repeats the assembly.
+pub async fn service(
+    settings: &GatewaySettings,
+    ctx: GatewayContext,
+) -> Result<crate::router::App, BuildError> {
+    Ok(Parts::assemble(settings, ctx).await?.app)
+}
+
+impl Gateway {
+    /// Opens the account store, binds `settings.addr` and assembles the routes; services are
+    /// reached through `ctx.mesh`.
+    pub async fn build(
+        settings: &GatewaySettings,
+        ctx: GatewayContext,
+    ) -> Result<Self, BuildError> {
+        let Parts {
+            app,
+            limits,
+            readiness,
+            auth,
+        } = Parts::assemble(settings, ctx).await?;
         let listener =
             TcpListener::bind(settings.addr)
                 .await
