@@ -119,27 +119,38 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// What the edge makes of a downstream gRPC status: its code in the table and, when the
+/// service's own message must not reach the client, the message to send instead. The one
+/// classification of the REST routes (`From<tonic::Status> for ApiError`) and the gRPC proxy
+/// (`crate::grpc::status::scrub`), so the two cannot disagree.
+pub fn classify_downstream(code: tonic::Code, message: &str) -> (ErrorCode, Option<&'static str>) {
+    let code = ErrorCode::from_grpc(code).unwrap_or(ErrorCode::Internal);
+    match code {
+        // The listener's token was checked here already: a service refusing the identity the
+        // gateway minted is a misconfiguration (e.g. mismatched mesh secrets), not the
+        // client's fault, and must not tell the client to log in again.
+        ErrorCode::Unauthenticated | ErrorCode::Internal => {
+            tracing::error!(%code, message, "downstream failed");
+            (ErrorCode::Internal, Some("internal error"))
+        }
+        ErrorCode::Unavailable => {
+            tracing::warn!(message, "downstream unavailable");
+            (code, Some("the service is unavailable, retry later"))
+        }
+        ErrorCode::DeadlineExceeded => (code, Some("the service did not answer in time")),
+        ErrorCode::Unimplemented => (code, Some("not implemented yet")),
+        // Client errors: the service's message says what to fix.
+        _ => (code, None),
+    }
+}
+
 impl From<tonic::Status> for ApiError {
-    /// Classifies a downstream error once, at the edge.
+    /// Classifies a downstream error once, at the edge ([`classify_downstream`]).
     fn from(status: tonic::Status) -> Self {
-        let code = ErrorCode::from_grpc(status.code()).unwrap_or(ErrorCode::Internal);
-        match code {
-            // The listener's token was checked here already: a service refusing the identity
-            // the gateway minted is a misconfiguration (e.g. mismatched mesh secrets), not
-            // the client's fault, and must not tell the client to log in again.
-            ErrorCode::Unauthenticated | ErrorCode::Internal => {
-                tracing::error!(code = ?status.code(), message = status.message(), "downstream failed");
-                Self::new(ErrorCode::Internal, "internal error")
-            }
-            ErrorCode::Unavailable => {
-                tracing::warn!(message = status.message(), "downstream unavailable");
-                Self::new(code, "the service is unavailable, retry later")
-            }
-            ErrorCode::DeadlineExceeded => Self::new(code, "the service did not answer in time"),
-            ErrorCode::Unimplemented => Self::new(code, "not implemented yet"),
-            // Client errors: the service's message says what to fix. Kept bounded, since it
-            // ends up in a response body.
-            _ => Self::new(code, lowercase_first(truncate(status.message(), 512))),
+        match classify_downstream(status.code(), status.message()) {
+            (code, Some(replacement)) => Self::new(code, replacement),
+            // Kept bounded, since it ends up in a response body.
+            (code, None) => Self::new(code, lowercase_first(truncate(status.message(), 512))),
         }
     }
 }
@@ -171,6 +182,7 @@ mod tests {
             (tonic::Code::Unavailable, 503),
             (tonic::Code::InvalidArgument, 400),
             (tonic::Code::OutOfRange, 400),
+            (tonic::Code::Aborted, 409),
             (tonic::Code::DeadlineExceeded, 504),
             (tonic::Code::Unauthenticated, 500),
             (tonic::Code::DataLoss, 500),

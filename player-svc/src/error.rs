@@ -1,6 +1,6 @@
 //! The service's errors and their codes (the one table lives in `tunemesh_runtime::error`).
 
-use tunemesh_runtime::{ErrorCode, ServiceError};
+use tunemesh_runtime::{ErrorCode, ServiceError, SharedError};
 
 /// Everything a player-svc RPC can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -13,7 +13,7 @@ pub enum PlayerError {
         /// What is wrong with it.
         reason: String,
     },
-    /// A position or byte offset at or past the end (OUT_OF_RANGE, HTTP 416).
+    /// A position or byte offset at or past the end (OUT_OF_RANGE).
     #[error("{what} is past the end ({limit})")]
     OutOfRange {
         /// What was out of range.
@@ -44,6 +44,9 @@ pub enum PlayerError {
     /// A bug or an unexpected failure.
     #[error("unexpected error")]
     Unexpected(#[source] anyhow::Error),
+    /// A copy of an error other callers of one coalesced read got too.
+    #[error(transparent)]
+    Shared(#[from] SharedError),
 }
 
 impl PlayerError {
@@ -62,29 +65,20 @@ impl PlayerError {
             id: id.into(),
         }
     }
-
-    /// The gRPC status; OUT_OF_RANGE is not in the shared table (it folds into
-    /// INVALID_ARGUMENT there), but the contract promises it, so it is mapped here.
-    pub fn to_status(&self) -> tunemesh_proto::tonic::Status {
-        match self {
-            Self::OutOfRange { .. } => {
-                tunemesh_proto::tonic::Status::out_of_range(self.to_string())
-            }
-            other => tunemesh_runtime::error::to_status(other),
-        }
-    }
 }
 
 impl ServiceError for PlayerError {
     fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidArgument { .. } | Self::OutOfRange { .. } => ErrorCode::InvalidArgument,
+            Self::InvalidArgument { .. } => ErrorCode::InvalidArgument,
+            Self::OutOfRange { .. } => ErrorCode::OutOfRange,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
             Self::FailedPrecondition(_) => ErrorCode::FailedPrecondition,
             Self::ResourceExhausted(_) => ErrorCode::ResourceExhausted,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Unexpected(_) => ErrorCode::Internal,
+            Self::Shared(shared) => shared.code(),
         }
     }
 }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use moka::future::Cache;
+use tunemesh_runtime::SharedError;
 
 use crate::catalog::Catalog;
 use crate::error::PlayerError;
@@ -44,42 +45,11 @@ impl PlayableTracks {
         self.cache
             .try_get_with_by_ref(id, async { catalog.track(id).await.map(Arc::new) })
             .await
-            .map_err(|shared| unshare(&shared))
+            .map_err(|shared| SharedError::of(&*shared).into())
     }
 
     /// Drops `id`, after it was stored anew.
     pub async fn forget(&self, id: &str) {
         self.cache.invalidate(id).await;
-    }
-}
-
-/// The error of a read other callers waited on too: each gets an equal one.
-fn unshare(error: &PlayerError) -> PlayerError {
-    match error {
-        PlayerError::NotFound { kind, id } => PlayerError::not_found(kind, id.clone()),
-        PlayerError::InvalidArgument { field, reason } => PlayerError::invalid(field, reason),
-        PlayerError::Unavailable(source) => PlayerError::Unavailable(anyhow::anyhow!("{source:#}")),
-        other => PlayerError::Unexpected(anyhow::anyhow!("{other}")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_shared_error_keeps_its_kind() {
-        let not_found = unshare(&PlayerError::not_found("track", "t1"));
-        assert!(matches!(not_found, PlayerError::NotFound { kind: "track", ref id } if id == "t1"));
-        let invalid = unshare(&PlayerError::invalid("track_id", "empty"));
-        assert!(matches!(
-            invalid,
-            PlayerError::InvalidArgument {
-                field: "track_id",
-                ..
-            }
-        ));
-        let down = unshare(&PlayerError::Unavailable(anyhow::anyhow!("db down")));
-        assert!(matches!(down, PlayerError::Unavailable(_)));
     }
 }

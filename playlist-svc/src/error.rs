@@ -1,6 +1,6 @@
 //! The service's one error enum and its codes (see `tunemesh_runtime::error`).
 
-use tunemesh_runtime::{ErrorCode, ServiceError};
+use tunemesh_runtime::{ErrorCode, ServiceError, SharedError};
 
 /// Everything a playlist operation can fail with. Messages are for people: lowercase, no
 /// trailing punctuation, naming the offending value.
@@ -55,6 +55,9 @@ pub enum PlaylistError {
     /// A bug or an unexpected failure; logged, never sent.
     #[error("unexpected failure")]
     Internal(#[source] anyhow::Error),
+    /// A copy of an error other readers of one coalesced load got too.
+    #[error(transparent)]
+    Shared(#[from] SharedError),
 }
 
 impl PlaylistError {
@@ -75,18 +78,6 @@ impl PlaylistError {
             }
         }
     }
-
-    /// A copy that keeps the code and message (for errors shared by coalesced readers).
-    pub fn duplicate(&self) -> Self {
-        match self {
-            Self::Unavailable { what, source } => Self::Unavailable {
-                what,
-                source: anyhow::anyhow!("{source:#}"),
-            },
-            Self::PlaylistNotFound(id) => Self::PlaylistNotFound(id.clone()),
-            other => Self::Internal(anyhow::anyhow!("{other}")),
-        }
-    }
 }
 
 impl ServiceError for PlaylistError {
@@ -95,27 +86,14 @@ impl ServiceError for PlaylistError {
             Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
             Self::PlaylistNotFound(_) | Self::NotFound(_) => ErrorCode::NotFound,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
-            Self::VersionMismatch { .. } | Self::FailedPrecondition(_) | Self::PageStale { .. } => {
+            Self::VersionMismatch { .. } | Self::FailedPrecondition(_) => {
                 ErrorCode::FailedPrecondition
             }
+            // The contract promises ABORTED for a page token of a playlist that changed.
+            Self::PageStale { .. } => ErrorCode::Aborted,
             Self::Unavailable { .. } => ErrorCode::Unavailable,
             Self::Internal(_) => ErrorCode::Internal,
+            Self::Shared(shared) => shared.code(),
         }
-    }
-}
-
-/// The gRPC status of an error. A stale page token is ABORTED, as the contract says; the
-/// shared table has no ABORTED row (it folds it into FAILED_PRECONDITION), so it is the one
-/// code set here rather than in the table.
-pub fn to_status(error: &PlaylistError) -> tunemesh_proto::tonic::Status {
-    match error {
-        PlaylistError::PageStale { .. } => {
-            tunemesh_proto::tonic::Status::aborted(error.to_string())
-        }
-        PlaylistError::Unavailable { source, .. } => {
-            tracing::warn!(error = format!("{source:#}"), "dependency unavailable");
-            tunemesh_runtime::error::to_status(error)
-        }
-        _ => tunemesh_runtime::error::to_status(error),
     }
 }

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use tunemesh_proto::playlist::v1 as pb;
 use tunemesh_proto::playlist::v1::playlist_service_server::PlaylistService;
 use tunemesh_proto::tonic::{Request, Response, Status, async_trait};
+use tunemesh_runtime::error::to_status;
 use tunemesh_runtime::identity::MeshIdentity;
 
-use crate::error::to_status;
 use crate::service::Playlists;
 
 /// `playlist.v1.PlaylistService` over a [`Playlists`] domain.

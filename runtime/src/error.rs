@@ -23,8 +23,15 @@ pub enum ErrorCode {
     NotFound,
     /// The resource to create exists already.
     AlreadyExists,
+    /// A position or offset at or past the end of what exists (a byte offset past the file's
+    /// end, a segment past the last): unlike [`Self::InvalidArgument`], the same request may
+    /// pass once there is more.
+    OutOfRange,
     /// The system is not in the state the request expects (e.g. a stale version): re-read, retry.
     FailedPrecondition,
+    /// A read or write raced a change and was abandoned (e.g. a page token of a list that
+    /// changed since the first page): redo the whole operation from its start.
+    Aborted,
     /// A quota or rate limit is used up; retry later.
     ResourceExhausted,
     /// The caller gave up, or went away.
@@ -40,13 +47,15 @@ pub enum ErrorCode {
 }
 
 /// Every code, in table order; the round-trip test walks it.
-pub const ALL_CODES: [ErrorCode; 12] = [
+pub const ALL_CODES: [ErrorCode; 14] = [
     ErrorCode::InvalidArgument,
     ErrorCode::Unauthenticated,
     ErrorCode::PermissionDenied,
     ErrorCode::NotFound,
     ErrorCode::AlreadyExists,
+    ErrorCode::OutOfRange,
     ErrorCode::FailedPrecondition,
+    ErrorCode::Aborted,
     ErrorCode::ResourceExhausted,
     ErrorCode::Cancelled,
     ErrorCode::DeadlineExceeded,
@@ -67,7 +76,11 @@ impl ErrorCode {
             Self::PermissionDenied => (Code::PermissionDenied, 403, "permission_denied"),
             Self::NotFound => (Code::NotFound, 404, "not_found"),
             Self::AlreadyExists => (Code::AlreadyExists, 409, "already_exists"),
+            // As google.rpc.Code maps them: 416 is for Range headers (the audio routes answer
+            // it themselves), a JSON API's position past the end is a 400.
+            Self::OutOfRange => (Code::OutOfRange, 400, "out_of_range"),
             Self::FailedPrecondition => (Code::FailedPrecondition, 412, "failed_precondition"),
+            Self::Aborted => (Code::Aborted, 409, "aborted"),
             Self::ResourceExhausted => (Code::ResourceExhausted, 429, "resource_exhausted"),
             Self::Cancelled => (Code::Cancelled, CLIENT_CLOSED_REQUEST, "cancelled"),
             Self::DeadlineExceeded => (Code::DeadlineExceeded, 504, "deadline_exceeded"),
@@ -97,18 +110,10 @@ impl ErrorCode {
     pub fn from_grpc(code: Code) -> Option<Self> {
         let folded = match code {
             Code::Ok => return None,
-            Code::OutOfRange => Self::InvalidArgument,
-            // ABORTED asks the client to redo its read-modify-write, as a stale version does.
-            Code::Aborted => Self::FailedPrecondition,
             Code::Unknown | Code::DataLoss => Self::Internal,
             other => return ALL_CODES.into_iter().find(|c| c.grpc_code() == other),
         };
         Some(folded)
-    }
-
-    /// The code for an HTTP status, for clients of the REST edge; only statuses in the table.
-    pub fn from_http(status: StatusCode) -> Option<Self> {
-        ALL_CODES.into_iter().find(|c| c.http_status() == status)
     }
 }
 
@@ -122,17 +127,67 @@ impl std::fmt::Display for ErrorCode {
 pub trait ServiceError: std::error::Error {
     /// The code this error is reported with.
     fn code(&self) -> ErrorCode;
+
+    /// The gRPC status of this error ([`to_status`]).
+    fn to_status(&self) -> tonic::Status {
+        to_status(self)
+    }
 }
 
 /// The gRPC status for a domain error. Internal errors are logged here, with their whole cause
-/// chain, and leave the process only as "internal error" so no detail leaks to clients.
+/// chain, and leave the process only as "internal error" so no detail leaks to clients; an
+/// unavailable dependency is logged with its cause as a warning and keeps its message.
 pub fn to_status<E: ServiceError + ?Sized>(error: &E) -> tonic::Status {
     let code = error.code();
-    if code == ErrorCode::Internal {
-        tracing::error!(error = %DisplayChain(error), "internal error");
-        return tonic::Status::internal("internal error");
+    match code {
+        ErrorCode::Internal => {
+            tracing::error!(error = %DisplayChain(error), "internal error");
+            return tonic::Status::internal("internal error");
+        }
+        ErrorCode::Unavailable => {
+            tracing::warn!(error = %DisplayChain(error), "dependency unavailable");
+        }
+        _ => {}
     }
     tonic::Status::new(code.grpc_code(), error.to_string())
+}
+
+/// An equal copy of an error that several callers waited on (one coalesced load, many
+/// waiters, as with moka's `try_get_with`, which hands each an `Arc` of the one error): its
+/// code and message, with its causes kept as text for the log. The one way a service turns a
+/// shared error into one of its own (`From<SharedError>` for its error enum).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct SharedError {
+    code: ErrorCode,
+    message: String,
+    #[source]
+    causes: Option<SharedCauses>,
+}
+
+/// The causes of a [`SharedError`], as the text [`DisplayChain`] writes.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct SharedCauses(String);
+
+impl SharedError {
+    /// A copy of `error`.
+    pub fn of<E: ServiceError + ?Sized>(error: &E) -> Self {
+        let causes = error
+            .source()
+            .map(|cause| SharedCauses(DisplayChain(cause).to_string()));
+        Self {
+            code: error.code(),
+            message: error.to_string(),
+            causes,
+        }
+    }
+}
+
+impl ServiceError for SharedError {
+    fn code(&self) -> ErrorCode {
+        self.code
+    }
 }
 
 /// Formats an error with its sources, `a: b: c`, for logs.
@@ -158,28 +213,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_code_round_trips_through_grpc_and_http() {
+    fn every_code_round_trips_through_grpc() {
         for code in ALL_CODES {
             assert_eq!(
                 ErrorCode::from_grpc(code.grpc_code()),
                 Some(code),
                 "{code} via grpc"
             );
-            assert_eq!(
-                ErrorCode::from_http(code.http_status()),
-                Some(code),
-                "{code} via http"
-            );
         }
     }
 
+    /// HTTP statuses may repeat (OUT_OF_RANGE and INVALID_ARGUMENT are both 400): the body's
+    /// code name tells them apart, so the names and gRPC codes must not.
     #[test]
-    fn table_columns_are_unique() {
+    fn grpc_codes_and_names_are_unique() {
         let grpc: HashSet<_> = ALL_CODES.iter().map(|c| c.grpc_code()).collect();
-        let http: HashSet<_> = ALL_CODES.iter().map(|c| c.http_status()).collect();
         let names: HashSet<_> = ALL_CODES.iter().map(|c| c.as_str()).collect();
         assert_eq!(grpc.len(), ALL_CODES.len());
-        assert_eq!(http.len(), ALL_CODES.len());
         assert_eq!(names.len(), ALL_CODES.len());
     }
 
@@ -221,5 +271,19 @@ mod tests {
         let status = to_status(&SampleError::Db(std::io::Error::other("password=hunter2")));
         assert_eq!(status.code(), Code::Internal);
         assert_eq!(status.message(), "internal error");
+    }
+
+    #[test]
+    fn a_shared_copy_keeps_the_code_the_message_and_the_causes() {
+        let original = SharedError::of(&SampleError::Db(std::io::Error::other("disk full")));
+        assert_eq!(original.code(), ErrorCode::Internal);
+        assert_eq!(original.to_string(), "database failed");
+        assert_eq!(
+            DisplayChain(&original).to_string(),
+            "database failed: disk full"
+        );
+        let missing = SharedError::of(&SampleError::Missing("t1".into()));
+        assert_eq!(to_status(&missing).code(), Code::NotFound);
+        assert_eq!(to_status(&missing).message(), "track t1 not found");
     }
 }

@@ -29,6 +29,6 @@ pub mod trace_context;
 
 pub use app::App;
 pub use context::{ServiceContext, Storage};
-pub use error::{ErrorCode, ServiceError};
+pub use error::{ErrorCode, ServiceError, SharedError};
 pub use settings::{SettingsError, SettingsSource};
 pub use tokio_util::sync::CancellationToken;

@@ -91,14 +91,18 @@ fn timed_out(error: &(dyn Error + 'static)) -> bool {
     false
 }
 
-/// Whether response headers carry `grpc-status: 14` (a trailers-only UNAVAILABLE).
-pub(crate) fn grpc_unavailable(headers: &HeaderMap) -> bool {
-    let unavailable = Code::Unavailable as i32;
+/// The gRPC status in `headers` (response headers of a trailers-only answer, or trailers), if
+/// they carry one; a value that is not a known code reads as `UNKNOWN`. The one place
+/// `grpc-status` is read: the mesh, the services' metrics and the gateway's edge use it.
+pub fn grpc_status(headers: &HeaderMap) -> Option<Code> {
     headers
         .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i32>().ok())
-        .is_some_and(|code| code == unavailable)
+        .map(|value| Code::from_bytes(value.as_bytes()))
+}
+
+/// Whether response headers carry `grpc-status: 14` (a trailers-only UNAVAILABLE).
+pub(crate) fn grpc_unavailable(headers: &HeaderMap) -> bool {
+    grpc_status(headers) == Some(Code::Unavailable)
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ use tonic::body::Body;
 use tower::Service;
 
 pub use breaker::{Breaker, BreakerLayer, BreakerLoad};
+pub use classify::grpc_status;
 pub use error::{BoxError, MeshError, MeshErrorKind};
 pub use fail_fast::{FailFast, FailFastLayer};
 pub use metered::{Metered, MeteredLayer};

@@ -13,7 +13,9 @@ use http::{HeaderMap, HeaderValue};
 use http_body::{Body, Frame, SizeHint};
 use tonic::Code;
 
-use crate::error::ApiError;
+use tunemesh_discovery::mesh::grpc_status;
+
+use crate::error::{ApiError, classify_downstream};
 
 const GRPC_STATUS: &str = "grpc-status";
 const GRPC_MESSAGE: &str = "grpc-message";
@@ -24,32 +26,25 @@ pub fn status_of(error: &ApiError) -> tonic::Status {
     tonic::Status::new(error.code().grpc_code(), error.message().to_owned())
 }
 
-/// Rewrites the status in `map` (headers or trailers) when it is a server error.
+/// Rewrites the status in `map` (headers or trailers) as [`classify_downstream`] says: a
+/// server error leaves as a generic one; a client error keeps the service's message.
 pub fn scrub(map: &mut HeaderMap) {
-    let Some(code) = map
-        .get(GRPC_STATUS)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<i32>().ok())
-        .map(Code::from_i32)
-    else {
+    let Some(code) = grpc_status(map).filter(|&code| code != Code::Ok) else {
         return;
     };
-    let message = map.get(GRPC_MESSAGE).and_then(|v| v.to_str().ok());
-    let replacement = match code {
-        // The listener's token was checked here: a service refusing the identity the gateway
-        // minted is a misconfiguration, not the client's fault (as in `ApiError::from`).
-        Code::Unknown | Code::Internal | Code::DataLoss | Code::Unauthenticated => {
-            tracing::error!(?code, message, "downstream failed");
-            (Code::Internal, "internal error")
-        }
-        Code::Unavailable => {
-            tracing::warn!(message, "downstream unavailable");
-            (Code::Unavailable, "the service is unavailable, retry later")
-        }
-        _ => return,
+    let message = map
+        .get(GRPC_MESSAGE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let (classified, replacement) = classify_downstream(code, message);
+    let Some(replacement) = replacement else {
+        return;
     };
-    map.insert(GRPC_STATUS, HeaderValue::from(replacement.0 as i32));
-    map.insert(GRPC_MESSAGE, HeaderValue::from_static(replacement.1));
+    map.insert(
+        GRPC_STATUS,
+        HeaderValue::from(classified.grpc_code() as i32),
+    );
+    map.insert(GRPC_MESSAGE, HeaderValue::from_static(replacement));
     map.remove(GRPC_DETAILS);
 }
 
@@ -122,7 +117,13 @@ mod tests {
 
     #[test]
     fn client_errors_and_success_pass_unchanged() {
-        for code in [Code::Ok, Code::NotFound, Code::FailedPrecondition] {
+        for code in [
+            Code::Ok,
+            Code::NotFound,
+            Code::FailedPrecondition,
+            Code::Aborted,
+            Code::OutOfRange,
+        ] {
             let mut map = with_status(code, "playlist p1 not found");
             scrub(&mut map);
             assert_eq!(map, with_status(code, "playlist p1 not found"));

@@ -4,6 +4,7 @@ use tunemesh_proto::catalog::v1::catalog_service_server::CatalogService;
 use tunemesh_proto::catalog::v1::list_tracks_request::Filter;
 use tunemesh_proto::catalog::v1::*;
 use tunemesh_proto::tonic::{self, Request, Response, Status};
+use tunemesh_runtime::ServiceError as _;
 use tunemesh_runtime::identity::MeshIdentity;
 
 use super::caller;

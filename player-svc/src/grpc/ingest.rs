@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tunemesh_proto::catalog::v1::ingest_service_server::IngestService;
 use tunemesh_proto::catalog::v1::*;
 use tunemesh_proto::tonic::{self, Request, Response, Status, Streaming};
+use tunemesh_runtime::ServiceError as _;
 use tunemesh_runtime::identity::MeshIdentity;
 
 use super::caller;

@@ -7,6 +7,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tunemesh_proto::player::v1::player_service_server::PlayerService;
 use tunemesh_proto::player::v1::*;
 use tunemesh_proto::tonic::{self, Request, Response, Status};
+use tunemesh_runtime::ServiceError as _;
 use tunemesh_runtime::identity::MeshIdentity;
 
 use super::caller;

@@ -24,6 +24,8 @@ use async_trait::async_trait;
 use futures::FutureExt as _;
 use futures::future::{BoxFuture, Shared};
 
+use tunemesh_runtime::SharedError;
+
 use crate::error::PlaylistError;
 use crate::model::PlaylistPage;
 use crate::store::PlaylistStore;
@@ -97,12 +99,16 @@ impl ReadThrough {
             return Ok(Some(page));
         }
         metrics::counter!("tunemesh_playlist_cache_total", "result" => "miss").increment(1);
-        self.load(id).await.map_err(|error| error.duplicate())
+        self.load(id)
+            .await
+            .map_err(|error| SharedError::of(&*error).into())
     }
 
     /// Reads from the store, bypassing the cache (and filling it).
     pub async fn reload(&self, id: &str) -> Result<Option<Arc<PlaylistPage>>, PlaylistError> {
-        self.load(id).await.map_err(|error| error.duplicate())
+        self.load(id)
+            .await
+            .map_err(|error| SharedError::of(&*error).into())
     }
 
     async fn load(&self, id: &str) -> Result<Option<Arc<PlaylistPage>>, Arc<PlaylistError>> {

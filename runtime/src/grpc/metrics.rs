@@ -14,11 +14,12 @@ use std::sync::LazyLock;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use http::{HeaderMap, Request, Response};
+use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 use tonic::Code;
 use tower::{Layer, Service};
+use tunemesh_discovery::mesh::grpc_status;
 use tunemesh_proto::prost::Message as _;
 use tunemesh_proto::prost_types::FileDescriptorSet;
 
@@ -144,13 +145,6 @@ impl CallRecord {
     }
 }
 
-/// The gRPC status in `headers`, if they carry one.
-fn status_in(headers: &HeaderMap) -> Option<Code> {
-    headers
-        .get("grpc-status")
-        .map(|value| Code::from_bytes(value.as_bytes()))
-}
-
 pin_project! {
     /// Future of [`Metrics`]: hands the measurement to the body unless the outcome is known.
     #[derive(Debug)]
@@ -174,7 +168,7 @@ where
         Poll::Ready(match result {
             Ok(response) => {
                 // A trailers-only response (most errors) has its status in the headers.
-                let call = match (status_in(response.headers()), call) {
+                let call = match (grpc_status(response.headers()), call) {
                     (Some(code), Some(call)) => {
                         call.finish(code);
                         None
@@ -224,7 +218,7 @@ impl<B: Body> Body for MetricsBody<B> {
         let outcome = match &frame {
             Some(Ok(frame)) => frame
                 .trailers_ref()
-                .map(|trailers| status_in(trailers).unwrap_or(Code::Unknown)),
+                .map(|trailers| grpc_status(trailers).unwrap_or(Code::Unknown)),
             Some(Err(_)) => Some(Code::Internal),
             None => Some(Code::Unknown),
         };
