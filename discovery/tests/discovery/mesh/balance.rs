@@ -3,7 +3,7 @@
 use crate::support::harness::unique_prefix;
 use tunemesh_discovery::MeshSettings;
 
-use crate::{client, embedded_mesh, traffic};
+use super::{client, embedded_mesh, traffic};
 
 #[tokio::test]
 async fn mesh_channel_balances_calls_over_registered_replicas() -> anyhow::Result<()> {

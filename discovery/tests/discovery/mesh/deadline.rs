@@ -7,7 +7,7 @@ use crate::support::harness::unique_prefix;
 use tunemesh_discovery::deadline::parse_grpc_timeout;
 use tunemesh_discovery::{Deadline, MeshSettings};
 
-use crate::{client, embedded_mesh, traffic};
+use super::{client, embedded_mesh, traffic};
 
 #[tokio::test]
 async fn caller_deadline_bounds_the_call_and_travels_downstream() -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
-//! A tonic health server with switchable behaviour, used in-process by tests and as the
-//! `tunemesh-test-replica` child process.
+//! A tonic health server with switchable behaviour, used in-process by the integration tests
+//! and the mesh bench, and as the `tunemesh-test-replica` child process. Behind the
+//! `testsuite` feature: production builds never compile it.
 //!
 //! The overall health (`service: ""`) is what the registry checks; any other `service` is
 //! "traffic", answered according to the mode (ok, slow, unavailable), so a replica can fail its

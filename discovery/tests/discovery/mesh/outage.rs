@@ -10,9 +10,9 @@ use anyhow::Context as _;
 use tokio::process::{Child, Command};
 use tunemesh_discovery::{MeshSettings, Registry};
 
+use super::{Mesh, consul_at, retrying_client, until_watched};
 use crate::support::Server;
 use crate::support::load::Load;
-use crate::{Mesh, consul_at, retrying_client, until_watched};
 
 /// A dev-mode Consul agent of this test's own, killed when dropped.
 struct PrivateConsul {

@@ -5,9 +5,9 @@ use std::time::Duration;
 use crate::support::harness::{assert_eventually, unique_prefix};
 use tunemesh_discovery::{BreakerSettings, MeshSettings};
 
+use super::{consul_mesh, deregister_all, retrying_client};
 use crate::support::Server;
 use crate::support::load::Load;
-use crate::{consul_mesh, deregister_all, retrying_client};
 
 const PACE: Duration = Duration::from_millis(4);
 
@@ -115,7 +115,7 @@ async fn application_errors_do_not_trip_the_breaker() -> anyhow::Result<()> {
         ..Default::default()
     };
     let (servers, registry, mesh) = consul_mesh(&service, 1, settings).await?;
-    let mut client = crate::client(mesh.channel(&service));
+    let mut client = super::client(mesh.channel(&service));
     for _ in 0..10 {
         let status = client
             .watch(tonic_health::pb::HealthCheckRequest::default())
@@ -125,7 +125,7 @@ async fn application_errors_do_not_trip_the_breaker() -> anyhow::Result<()> {
             tonic::Code::Unimplemented
         );
     }
-    client.check(crate::traffic()).await?;
+    client.check(super::traffic()).await?;
     deregister_all(&*registry, &servers).await;
     Ok(())
 }

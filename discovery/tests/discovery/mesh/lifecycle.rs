@@ -5,9 +5,9 @@ use std::time::Duration;
 use crate::support::harness::{assert_eventually, eventually, servers, unique_prefix};
 use tunemesh_discovery::{MeshSettings, Registry};
 
+use super::{Mesh, consul, retrying_client, until_watched};
 use crate::support::ChildReplica;
 use crate::support::load::{Load, Stats};
-use crate::{Mesh, consul, retrying_client, until_watched};
 
 /// Load pace per worker: light enough for a loaded 2-core machine, steady enough to matter.
 const PACE: Duration = Duration::from_millis(4);

@@ -4,7 +4,6 @@
 
 pub mod harness;
 pub mod load;
-pub mod replica;
 
 use std::net::SocketAddr;
 use std::process::Stdio;
@@ -20,7 +19,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::pb::health_server::HealthServer;
 use tunemesh_discovery::{HealthCheck, Registration, ServiceInstance};
 
-pub use replica::{Behaviour, REPLICA_HEADER, TRAFFIC};
+pub use tunemesh_discovery::testsuite::{Behaviour, REPLICA_HEADER, TRAFFIC};
 
 /// A health check fast enough for tests.
 pub fn fast_check() -> HealthCheck {
@@ -46,7 +45,7 @@ impl Server {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let behaviour = Arc::new(Behaviour::default());
-        let health = replica::Replica::new(id, behaviour.clone())?;
+        let health = tunemesh_discovery::testsuite::Replica::new(id, behaviour.clone())?;
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tonic::transport::Server::builder()
             .add_service(HealthServer::new(health))

@@ -1,8 +1,6 @@
 //! One contract, two adapters: the same test functions run against Consul and the embedded
 //! registry. Instances are real tonic health servers so Consul's gRPC checks pass.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +12,7 @@ use tunemesh_discovery::{
     ConsulRegistry, ConsulSettings, EmbeddedRegistry, InstanceSet, Registry, ServiceInstance,
 };
 
-use support::Server;
+use crate::support::Server;
 
 /// Consul needs a few check intervals to mark a new instance passing.
 const WAIT: Duration = Duration::from_secs(15);

@@ -9,7 +9,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::layer::SubscriberExt;
 use tunemesh_discovery::MeshSettings;
 
-use crate::{client, embedded_mesh, traffic};
+use super::{client, embedded_mesh, traffic};
 
 // Current-thread runtime: the subscriber below is thread-local and every task must see it.
 #[tokio::test(flavor = "current_thread")]

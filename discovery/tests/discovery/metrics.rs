@@ -1,8 +1,7 @@
 //! The mesh's metrics through the `metrics` facade: per-endpoint requests, errors and latency,
 //! breaker transitions and endpoint counts. A test recorder is installed process-wide, so this
-//! file holds one test.
-
-mod support;
+//! module holds one test; it reads only its own service's series, so the other tests that
+//! share the process under `cargo test` cannot move its numbers.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -15,7 +14,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings, Registry};
 
-use support::{Server, TRAFFIC};
+use crate::support::{Server, TRAFFIC};
 
 /// Every series as `name{label=value,...}` → its atomic value (gauges as f64 bits).
 #[derive(Debug, Default, Clone)]

@@ -1,8 +1,5 @@
 //! The mesh channel against real tonic servers and a real Consul agent.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod balance;
 mod canary;
 mod deadline;
@@ -23,7 +20,7 @@ use tunemesh_discovery::{
     Registry, RetryChannel,
 };
 
-use support::{Server, TRAFFIC};
+use crate::support::{Server, TRAFFIC};
 
 /// A traffic call (answered according to the replica's mode).
 fn traffic() -> HealthCheckRequest {

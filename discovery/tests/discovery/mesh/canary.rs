@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use crate::support::harness::unique_prefix;
 use tunemesh_discovery::{MeshSettings, Registry};
 
+use super::{consul, deregister_all, until_watched};
 use crate::support::Server;
-use crate::{consul, deregister_all, until_watched};
 
 #[tokio::test]
 async fn canary_gets_its_configured_share_of_ten_thousand_calls() -> anyhow::Result<()> {
@@ -32,10 +32,10 @@ async fn canary_gets_its_configured_share_of_ten_thousand_calls() -> anyhow::Res
 
     let mut calls = tokio::task::JoinSet::new();
     for _ in 0..8 {
-        let mut client = crate::client(mesh.channel(&service));
+        let mut client = super::client(mesh.channel(&service));
         calls.spawn(async move {
             for _ in 0..1250 {
-                client.check(crate::traffic()).await?;
+                client.check(super::traffic()).await?;
             }
             Ok::<_, tonic::Status>(())
         });
@@ -74,9 +74,9 @@ async fn without_canary_instances_the_stable_ones_take_everything() -> anyhow::R
     };
     let mesh = tunemesh_discovery::Mesh::new(registry.clone(), settings);
 
-    let mut client = crate::client(mesh.channel(&service));
+    let mut client = super::client(mesh.channel(&service));
     for _ in 0..50 {
-        client.check(crate::traffic()).await?;
+        client.check(super::traffic()).await?;
     }
     assert_eq!(server.behaviour.calls(), 50);
     deregister_all(&*registry, std::slice::from_ref(&server)).await;
