@@ -12,8 +12,8 @@ macro_rules! contract {
             $(
                 #[tokio::test]
                 async fn $case() -> anyhow::Result<()> {
-                    let fixture = crate::harness::Fixture::jetstream().await?;
-                    crate::cases::$case(&fixture).await?;
+                    let fixture = crate::contract::harness::Fixture::jetstream().await?;
+                    crate::contract::cases::$case(&fixture).await?;
                     fixture.cleanup().await
                 }
             )*
@@ -22,8 +22,8 @@ macro_rules! contract {
             $(
                 #[tokio::test]
                 async fn $case() -> anyhow::Result<()> {
-                    let fixture = crate::harness::Fixture::embedded().await?;
-                    crate::cases::$case(&fixture).await?;
+                    let fixture = crate::contract::harness::Fixture::embedded().await?;
+                    crate::contract::cases::$case(&fixture).await?;
                     fixture.cleanup().await
                 }
             )*

@@ -15,7 +15,7 @@ use tunemesh_events::{Envelope, EventBus};
 use tunemesh_proto::events::v1::PlayEvent;
 use tunemesh_testkit::{TestDatabase, assert_eventually, init_tracing, test_database};
 
-use crate::support::{
+use super::support::{
     TestBus, drain, drop_streams, jetstream, play, plays, relay_settings, spawn_relay,
 };
 

@@ -9,7 +9,7 @@ use tunemesh_proto::events::v1::PlayEvent;
 use tunemesh_proto::subjects;
 use tunemesh_testkit::assert_eventually;
 
-use crate::harness::{Fixture, is_invalid_spec, next, next_within};
+use super::harness::{Fixture, is_invalid_spec, next, next_within};
 
 /// Short waits keep the suite fast; the quiet period proves "nothing more comes".
 const ACK_WAIT: Duration = Duration::from_millis(400);

@@ -193,7 +193,8 @@ fn prometheus() -> &'static metrics_exporter_prometheus::PrometheusHandle {
     HANDLE.get_or_init(|| {
         let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
-        // Only this test binary installs one, once.
+        // Only this module installs one, once; its labels ("metered") are used by no other test
+        // in the binary, so counts stay exact under `cargo test` too.
         let _ = metrics::set_global_recorder(recorder);
         handle
     })

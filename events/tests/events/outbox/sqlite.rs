@@ -9,7 +9,7 @@ use tunemesh_events::outbox::sqlite::{MIGRATION, SqliteOutbox, append};
 use tunemesh_events::outbox::{OutboxWaker, RelaySettings};
 use tunemesh_testkit::{assert_eventually, init_tracing};
 
-use crate::support::{TestBus, drain, play, plays, relay_settings, spawn_relay};
+use super::support::{TestBus, drain, play, plays, relay_settings, spawn_relay};
 
 struct Setup {
     _dir: tempfile::TempDir,
