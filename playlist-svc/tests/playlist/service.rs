@@ -1,11 +1,9 @@
 //! playlist-svc end to end through its gRPC API, on PostgreSQL + Redis and on the embedded
 //! SQLite + moka adapters: the same cases run against both (the store contract).
 
-mod support;
-
 use std::collections::HashSet;
 
-use support::{Mode, Service, start, track};
+use crate::support::{Mode, Service, start, track};
 use tunemesh_proto::playlist::v1::*;
 use tunemesh_proto::tonic::Code;
 

@@ -1,13 +1,11 @@
 //! Dependencies going away under a running service: Redis (the cache) and PostgreSQL (the
 //! store), each a private server of this test that it can kill.
 
-mod support;
-
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::{Env, Mode, Service, track};
+use crate::support::{Env, Mode, Service, track};
 use tokio::process::{Child, Command};
 use tunemesh_playlist::PlaylistSettings;
 use tunemesh_proto::playlist::v1::*;

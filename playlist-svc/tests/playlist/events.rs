@@ -1,13 +1,11 @@
 //! Playlist events end to end on the real NATS JetStream: each committed change reaches a
 //! deduplicating consumer once, even when the relay is killed in the middle of a publish.
 
-mod support;
-
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use support::{Env, Mode, track};
+use crate::support::{Env, Mode, track};
 use tunemesh_events::dedup::MemoryProcessed;
 use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
 use tunemesh_events::nats::{NatsSettings, connect};
