@@ -1,11 +1,6 @@
 //! player-svc through its gRPC API on port 0: real music files ingested, listed, streamed
 //! and reported, on the embedded stores (and JetStream for play events).
 
-#[path = "../support/player.rs"]
-mod player;
-#[path = "../support/upload.rs"]
-mod upload;
-
 mod ingest;
 mod library;
 mod playback;

@@ -11,8 +11,8 @@ use tunemesh_proto::player::v1::*;
 use tunemesh_proto::subjects;
 use tunemesh_testkit::eventually;
 
-use crate::player::{CHIMES, MARCH, Player, embedded_bus, music, quick_settings};
-use crate::upload::upload;
+use crate::support::player::{CHIMES, MARCH, Player, embedded_bus, music, quick_settings};
+use crate::support::upload::upload;
 
 /// Generous: a rescan transcodes a real file in a debug build on a shared machine.
 const INGEST_WAIT: Duration = Duration::from_secs(120);

@@ -4,10 +4,8 @@
 //!
 //! Needs the Debian music packages: run `scripts/music.sh` first.
 
-#[path = "support/media_check.rs"]
-mod check;
-#[path = "support/media_music.rs"]
-mod music;
+use crate::support::media_check as check;
+use crate::support::media_music as music;
 
 use std::path::Path;
 use std::time::Duration;

@@ -3,16 +3,11 @@
 //! a real track uploaded, stored in the bucket and streamed back.
 //!
 //! The S3 tests need the crate's `s3` feature:
-//! `cargo nextest run -p tunemesh-player --features s3 --test blobs`.
+//! `cargo nextest run -p tunemesh-player --features s3 --test player blobs::`.
 
+use crate::support::player;
 #[cfg(feature = "s3")]
-#[path = "support/moto.rs"]
-mod moto;
-#[path = "support/player.rs"]
-mod player;
-#[cfg(feature = "s3")]
-#[path = "support/upload.rs"]
-mod upload;
+use crate::support::{moto, upload};
 
 use bytes::Bytes;
 use tunemesh_player::blobs::Blobs;

@@ -7,8 +7,8 @@ use tunemesh_proto::catalog::v1::{AudioQuality, IngestOutcome};
 use tunemesh_proto::player::v1::*;
 use tunemesh_proto::tonic::Code;
 
-use crate::player::{APEX, Player, music, quick_settings};
-use crate::upload::upload;
+use crate::support::player::{APEX, Player, music, quick_settings};
+use crate::support::upload::upload;
 
 fn code<T>(r: Result<T, tunemesh_proto::tonic::Status>) -> Option<Code> {
     r.err().map(|s| s.code())

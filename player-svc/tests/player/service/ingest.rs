@@ -7,8 +7,8 @@ use futures::StreamExt as _;
 use tunemesh_proto::catalog::v1::*;
 use tunemesh_proto::tonic::Code;
 
-use crate::player::{CHIMES, MARCH, Player, music, quick_settings};
-use crate::upload::upload;
+use crate::support::player::{CHIMES, MARCH, Player, music, quick_settings};
+use crate::support::upload::upload;
 
 /// Scans `dir` through the RPC and returns `(file name, result)` per file.
 async fn scan(

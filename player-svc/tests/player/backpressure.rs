@@ -1,12 +1,10 @@
 //! A listener who stops reading stalls the server's blob reads instead of growing memory:
 //! the read-ahead is the bounded channel plus HTTP/2 flow-control windows.
 //!
-//! Its own test binary, because it watches the process-wide count of blob bytes read.
+//! It watches the process-wide count of blob bytes read, so it must be alone in its process:
+//! nextest gives every test its own; under `cargo test` it reruns itself in a child process.
 
-#[path = "support/player.rs"]
-mod player;
-#[path = "support/upload.rs"]
-mod upload;
+use crate::support::{player, upload};
 
 use std::time::Duration;
 
@@ -30,9 +28,37 @@ async fn settled() -> u64 {
     }
 }
 
+/// Set in the child process that runs one test alone.
+const ALONE: &str = "TUNEMESH_TEST_ALONE";
+
+/// Whether this test is alone in its process: under nextest (a process per test) or in the
+/// child this spawns. Otherwise (`cargo test`, tests as threads of one process) it runs the
+/// test `name` alone in a child process of this test binary and reports its outcome.
+fn alone_in_process(name: &str) -> anyhow::Result<bool> {
+    let nextest =
+        std::env::var_os("NEXTEST_EXECUTION_MODE").is_some_and(|m| m == "process-per-test");
+    if nextest || std::env::var_os(ALONE).is_some() {
+        return Ok(true);
+    }
+    let status = std::process::Command::new(std::env::current_exe()?)
+        .args([name, "--exact", "--test-threads=1"])
+        .env(ALONE, "1")
+        .status()?;
+    anyhow::ensure!(
+        status.success(),
+        "{name} failed alone in a child process: {status}"
+    );
+    Ok(false)
+}
+
 #[tokio::test]
 async fn a_consumer_that_stops_reading_stalls_the_blob_reads_until_it_reads_again()
 -> anyhow::Result<()> {
+    if !alone_in_process(
+        "backpressure::a_consumer_that_stops_reading_stalls_the_blob_reads_until_it_reads_again",
+    )? {
+        return Ok(());
+    }
     let player = Player::start(quick_settings()).await?;
     let result = upload::upload(&player, "apex.ogg", std::fs::read(music(APEX))?).await?;
     let request = player.req(StreamAudioRequest {

@@ -3,10 +3,7 @@
 //! stall the others. With hyper's default windows (2 MiB per stream, 5 MiB per connection)
 //! three paused streams holding unread audio were enough to stop every other stream.
 
-#[path = "support/player.rs"]
-mod player;
-#[path = "support/upload.rs"]
-mod upload;
+use crate::support::{player, upload};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -12,8 +12,8 @@ use tunemesh_proto::player::v1::*;
 use tunemesh_proto::tonic::Code;
 use tunemesh_testkit::{StallingBus, delete_nats_streams, servers, unique_prefix};
 
-use crate::player::{CHIMES, Player, embedded_bus, music, quick_settings};
-use crate::upload::upload;
+use crate::support::player::{CHIMES, Player, embedded_bus, music, quick_settings};
+use crate::support::upload::upload;
 
 /// Play events that arrive until nothing comes for a second, acked.
 async fn drain(subscription: &mut Subscription) -> anyhow::Result<Vec<(String, PlayEvent)>> {
