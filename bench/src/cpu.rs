@@ -1,6 +1,5 @@
 //! CPU time from the kernel's accounting (`/proc`, the same counters `getrusage` reads):
 //! this thread, this process, and its waited-for children. Linux only; 0 elsewhere.
-#![allow(dead_code)] // each benchmark uses its own part of it
 
 /// Clock ticks per second of the `/proc` counters (USER_HZ, 100 on Linux).
 const TICKS: f64 = 100.0;
