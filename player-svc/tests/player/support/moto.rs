@@ -1,6 +1,6 @@
 //! A private S3-compatible server for one test: moto (PyPI `moto[server]`, installed by
 //! scripts/deps.sh) on a free loopback port, stopped when the handle drops.
-#![allow(dead_code)] // each test binary uses its own part of it
+#![allow(dead_code)] // not every part is called in every build (the `s3` feature on or off)
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

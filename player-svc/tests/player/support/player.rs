@@ -1,6 +1,6 @@
 //! A player service on port 0 with its own data directory, and requests carrying a signed
 //! caller identity.
-#![allow(dead_code)] // each test binary uses its own part of it
+#![allow(dead_code)] // not every part is called in every build (the `s3` feature on or off)
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
