@@ -67,7 +67,7 @@ if cargo nextest --version >/dev/null 2>&1; then
     # S3 media blobs are a cargo feature (it builds aws-lc): their contract runs against a real
     # S3-compatible server (moto, one per test) only with it on.
     if [ "$#" -eq 0 ]; then
-        cargo nextest run -p tunemesh-player --features s3 --locked --test blobs
+        cargo nextest run -p tunemesh-player --features s3 --locked --test player blobs::
     fi
     # nextest does not run doctests.
     cargo test --workspace --locked --doc "$@"

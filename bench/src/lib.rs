@@ -1,1 +1,5 @@
-//! load generator and benchmark scenarios
+//! load generator and benchmark scenarios: one binary per benchmark in `src/bin/`, and the
+//! helpers they share as modules of this library.
+
+pub mod cpu;
+pub mod popularity;

@@ -4,10 +4,6 @@
 //! `cargo run --release -p tunemesh-discovery --example mesh_bench -- [seconds] [workers]`
 //! (defaults: 5 s per run, 16 closed-loop workers). Servers run in this process.
 
-#[path = "../tests/support/replica.rs"]
-#[allow(dead_code)]
-mod replica;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +15,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_server::HealthServer;
+use tunemesh_discovery::testsuite;
 use tunemesh_discovery::{
     EmbeddedRegistry, HealthCheck, Mesh, MeshSettings, Registration, Registry, ServiceInstance,
 };
@@ -59,11 +56,11 @@ impl Run {
     }
 }
 
-async fn serve(id: &str) -> Result<(SocketAddr, Arc<replica::Behaviour>), Error> {
+async fn serve(id: &str) -> Result<(SocketAddr, Arc<testsuite::Behaviour>), Error> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let behaviour = Arc::new(replica::Behaviour::default());
-    let service = HealthServer::new(replica::Replica::new(id, behaviour.clone())?);
+    let behaviour = Arc::new(testsuite::Behaviour::default());
+    let service = HealthServer::new(testsuite::Replica::new(id, behaviour.clone())?);
     let server = tonic::transport::Server::builder()
         .add_service(service)
         .serve_with_incoming(TcpListenerStream::new(listener));
@@ -89,7 +86,7 @@ where
             let mut run = Run::default();
             while Instant::now() < until {
                 let request = HealthCheckRequest {
-                    service: replica::TRAFFIC.into(),
+                    service: testsuite::TRAFFIC.into(),
                 };
                 let sent = Instant::now();
                 match client.check(request).await {

@@ -7,6 +7,8 @@
 //!   per-endpoint breaker, fail-fast timeout, canary split, retries ([`RetryChannel`]),
 //!   deadline propagation ([`Deadline`], [`DeadlineLayer`]) and trace context injection.
 //! - [`lifecycle`]: register once ready, deregister and drain on shutdown.
+//! - `testsuite` (feature `testsuite`, tests and the mesh bench only): a replica with
+//!   switchable behaviour, served in-process or as the `tunemesh-test-replica` child process.
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), Box<dyn std::error::Error>> {
@@ -31,6 +33,8 @@ pub mod lifecycle;
 pub mod mesh;
 mod registry;
 mod settings;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
 
 pub use consul::{ConsulRegistry, ConsulSettings};
 pub use deadline::{Deadline, DeadlineLayer};

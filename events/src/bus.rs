@@ -2,7 +2,7 @@
 //!
 //! Two adapters implement it, [`JetStreamBus`](crate::jetstream::JetStreamBus) for production
 //! and [`EmbeddedBus`](crate::embedded::EmbeddedBus) for `tunemesh up`; one contract suite
-//! (`events/tests/contract/`) runs against both so they cannot drift apart.
+//! (`events/tests/events/contract/`) runs against both so they cannot drift apart.
 
 use std::fmt;
 use std::time::Duration;

@@ -38,12 +38,8 @@ use tunemesh_testkit::accounts;
 
 const MUSIC: &str = "/usr/share/games/singularity/music";
 
-#[path = "../media/cpu.rs"]
-mod cpu;
-#[path = "../audio/popularity.rs"]
-mod popularity;
-
-use popularity::Popularity;
+use tunemesh_bench::cpu;
+use tunemesh_bench::popularity::Popularity;
 
 #[derive(Debug, Parser)]
 struct Args {

@@ -20,8 +20,7 @@ use std::time::Instant;
 
 use tunemesh_player::media::{Quality, TranscodeOptions, ingest_file};
 
-#[path = "../media/cpu.rs"]
-mod cpu;
+use tunemesh_bench::cpu;
 
 const LIBRARY: [&str; 2] = [
     "/usr/share/games/singularity/music",

@@ -34,8 +34,7 @@ use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
 use tunemesh_runtime::{ServiceContext, Storage};
 use tunemesh_testkit::{grpc_settings, spawn_app};
 
-#[path = "../media/cpu.rs"]
-mod cpu;
+use tunemesh_bench::cpu;
 
 const MUSIC: &str = "/usr/share/games/singularity/music";
 /// Seconds of audio a consumer buffers before playback starts.

@@ -5,10 +5,6 @@
 //! port 0, prints `listening <addr>` once registered, and on SIGTERM leaves the mesh the way
 //! a real service does: NOT_SERVING, deregister, settle, drain, exit.
 
-#[path = "../../tests/support/replica.rs"]
-#[allow(dead_code)]
-mod replica;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +15,7 @@ use tokio::sync::oneshot;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::pb::health_server::HealthServer;
 use tunemesh_discovery::lifecycle::Registered;
+use tunemesh_discovery::testsuite;
 use tunemesh_discovery::{
     ConsulRegistry, ConsulSettings, HealthCheck, Registration, ServiceInstance,
 };
@@ -35,10 +32,10 @@ async fn main() -> Result<(), Error> {
     let mut term = signal(SignalKind::terminate())?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr: SocketAddr = listener.local_addr()?;
-    let behaviour = Arc::new(replica::Behaviour::default());
+    let behaviour = Arc::new(testsuite::Behaviour::default());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
-        .add_service(HealthServer::new(replica::Replica::new(
+        .add_service(HealthServer::new(testsuite::Replica::new(
             id,
             behaviour.clone(),
         )?))

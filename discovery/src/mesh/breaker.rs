@@ -339,5 +339,4 @@ where
 }
 
 #[cfg(test)]
-#[path = "breaker_tests.rs"]
 mod tests;
