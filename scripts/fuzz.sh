@@ -62,7 +62,9 @@ media_seeds() {
     mkdir -p "$dir"
     command -v dpkg >/dev/null 2>&1 || return 0
     for pkg in singularity-music asc-music hyperrogue-music warzone2100-music; do
-        dpkg -L "$pkg" 2>/dev/null | grep -E '\.(ogg|opus|mp3|flac|wav)$' | head -n 4 |
+        # `head` closing the pipe early fails grep with SIGPIPE under pipefail; a package
+        # that is missing or has fewer files is fine too, hence `|| true`.
+        { dpkg -L "$pkg" 2>/dev/null | grep -E '\.(ogg|opus|mp3|flac|wav)$' | head -n 4 || true; } |
             while IFS= read -r file; do
                 local name
                 name="seed-$pkg-$(basename "$file" | tr -c 'A-Za-z0-9._-' _)"
@@ -92,7 +94,7 @@ for target in "${targets[@]}"; do
     corpus="fuzz/corpus/$target"
     artifacts="fuzz/artifacts/$target"
     mkdir -p "$corpus" "$artifacts"
-    [ "$target" = media ] && media_seeds
+    if [ "$target" = media ]; then media_seeds; fi
     seeds=()
     [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
     log_file="$artifacts/last-run.log"
