@@ -47,7 +47,10 @@ pub fn decode_token(listing: &str, token: &str) -> Result<Option<SortKey>, Playe
     let bad = || PlayerError::invalid("page_token", "not a token issued for this request");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     let token: Token = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    if token.l != listing {
+    // The key's text fields become SQL parameters, and PostgreSQL text cannot hold NUL: a
+    // token with one (JSON may spell it `\u0000`) was never issued, and would fail the query
+    // (an internal error) instead of being refused.
+    if token.l != listing || token.k.1.contains('\0') || token.k.4.contains('\0') {
         return Err(bad());
     }
     Ok(Some(token.k))
@@ -250,5 +253,18 @@ mod tests {
         assert!(decode_token("albums/x", &token).is_ok_and(|k| k.is_some()));
         assert!(decode_token("albums/y", &token).is_err());
         assert!(decode_token("albums/x", "garbage!").is_err());
+    }
+
+    /// Before, a crafted token carried a NUL into the SQL parameters: an internal error from
+    /// PostgreSQL instead of INVALID_ARGUMENT (the playlist service had the same hole).
+    #[test]
+    fn a_token_with_a_nul_in_its_key_is_refused() {
+        for key in [
+            SortKey(1, "a\0b".into(), 0, 0, "id".into()),
+            SortKey(1, "a".into(), 0, 0, "i\0d".into()),
+        ] {
+            let token = encode_token("albums/x", key);
+            assert!(decode_token("albums/x", &token).is_err());
+        }
     }
 }
