@@ -47,7 +47,7 @@ impl TraceService for Receiver {
                 .unwrap_or_default();
             for scope in resource.scope_spans {
                 for span in scope.spans {
-                    spans.push((service.clone(), hex(&span.trace_id), span.name));
+                    spans.push((service.clone(), hex::encode(&span.trace_id), span.name));
                 }
             }
         }
@@ -55,9 +55,6 @@ impl TraceService for Receiver {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Serves the OTLP trace collector on a free loopback port.
 async fn start_receiver() -> anyhow::Result<(Receiver, SocketAddr)> {

@@ -139,14 +139,14 @@ impl AccessTokens {
 pub fn new_refresh_token() -> SecretString {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    SecretString::from(format!("{REFRESH_PREFIX}{}", hex(&bytes)))
+    SecretString::from(format!("{REFRESH_PREFIX}{}", hex::encode(bytes)))
 }
 
 /// What the store keeps of a refresh token. A fast hash is enough (and a salt useless): the
 /// token has 256 bits of entropy, so there is nothing to brute-force; it only keeps a stolen
 /// database from yielding usable tokens.
 pub fn refresh_token_hash(token: &str) -> String {
-    hex(&Sha256::digest(token.as_bytes()))
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Whether `token` has the shape of a refresh token, checked before touching the store.
@@ -156,15 +156,6 @@ pub fn looks_like_refresh_token(token: &str) -> bool {
         .is_some_and(|rest| rest.len() == 64 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
-}
 
 #[cfg(test)]
 mod tests {

@@ -211,7 +211,7 @@ pub async fn segment(
         .into_inner();
     // The bytes name themselves: a strong validator that holds across gateway replicas.
     let digest = Sha256::digest(&answer.data);
-    let etag = format!("\"{}\"", hex(&digest[..16]));
+    let etag = format!("\"{}\"", hex::encode(&digest[..16]));
     let mut response = if headers
         .get(IF_NONE_MATCH)
         .is_some_and(|v| v.as_bytes() == etag.as_bytes() || v.as_bytes() == b"*")
@@ -233,6 +233,3 @@ pub async fn segment(
     Ok(response)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

@@ -75,7 +75,7 @@ fn last_segment_has_extension(name: &str) -> bool {
 }
 
 fn file_response(name: &str, file: rust_embed::EmbeddedFile, headers: &HeaderMap) -> Response {
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()));
+    let etag = format!("\"{}\"", hex::encode(file.metadata.sha256_hash()));
     let cache = if name.starts_with(HASHED_PREFIX) {
         "public, max-age=31536000, immutable"
     } else {
@@ -119,9 +119,6 @@ fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
         .any(|tag| tag == "*" || tag == etag)
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
 
 fn not_found() -> Response {
     ApiError::new(ErrorCode::NotFound, "no such route").into_response()

@@ -185,16 +185,13 @@ fn check_header(h: &UploadTrackHeader, max: u64) -> Result<[u8; 32], Status> {
         ))
         .to_status());
     }
-    let hex = h.sha256.as_bytes();
+    let digits = h.sha256.as_bytes();
     let lower_hex = |c: &u8| c.is_ascii_digit() || (b'a'..=b'f').contains(c);
-    if hex.len() != 64 || !hex.iter().all(lower_hex) {
+    if digits.len() != 64 || !digits.iter().all(lower_hex) {
         return Err(invalid("sha256", "must be 64 lowercase hex digits"));
     }
     let mut digest = [0u8; 32];
-    for (i, pair) in hex.chunks(2).enumerate() {
-        let s = std::str::from_utf8(pair).map_err(|_| invalid("sha256", "not hex"))?;
-        digest[i] = u8::from_str_radix(s, 16).map_err(|_| invalid("sha256", "not hex"))?;
-    }
+    hex::decode_to_slice(digits, &mut digest).map_err(|_| invalid("sha256", "not hex"))?;
     Ok(digest)
 }
 
