@@ -3,8 +3,14 @@
 #
 #   bash scripts/fuzz.sh [seconds per target, default 60] [target...]
 #
-# TUNEMESH_FUZZ_SEED fixes libFuzzer's seed (0, the default, picks one at random); CI's smoke
-# run fixes it, so it replays the same mutations instead of exploring on every landing.
+# TUNEMESH_FUZZ_SEED fixes libFuzzer's seed (0, the default, picks one at random).
+#
+# TUNEMESH_FUZZ_SMOKE=1 is CI's reproducible mode: each target starts from a fresh corpus (the
+# committed seeds only, never what earlier runs kept) and runs a fixed number of executions
+# (runs_of below) with the seed fixed, so what it tries depends on the code alone: a smoke
+# that passes here passes in CI. Without it, a run explores for a time from the kept corpus,
+# and a CI smoke timed in seconds tried different inputs on a slower machine, found a bug a
+# local run had not, and failed a landing.
 #
 # TUNEMESH_FUZZ_SANITIZER=address builds with AddressSanitizer (default: none, see the build).
 #
@@ -81,6 +87,15 @@ max_len() {
         *) echo 4096 ;;
     esac
 }
+# Executions per target in smoke mode: about 10 s each on one core.
+runs_of() {
+    case "$1" in
+        media) echo 150 ;;
+        gateway_http | search_query) echo 20000 ;;
+        grpc_web | jwt | query_strings) echo 100000 ;;
+        *) echo 300000 ;;
+    esac
+}
 timeout_of() {
     case "$1" in
         media | gateway_http | grpc_web | search_query) echo 20 ;;
@@ -92,18 +107,24 @@ failed=()
 summary=()
 for target in "${targets[@]}"; do
     corpus="fuzz/corpus/$target"
+    budget=(-max_total_time="$seconds")
+    if [ "${TUNEMESH_FUZZ_SMOKE:-0}" = 1 ]; then
+        corpus="fuzz/corpus/smoke/$target"
+        rm -rf "$corpus"
+        budget=(-runs="$(runs_of "$target")" -max_total_time="$((seconds * 30))")
+    fi
     artifacts="fuzz/artifacts/$target"
     mkdir -p "$corpus" "$artifacts"
     if [ "$target" = media ]; then media_seeds; fi
     seeds=()
     [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
     log_file="$artifacts/last-run.log"
-    log "$target: ${seconds} s"
+    log "$target: ${budget[*]}"
     status=0
     # New inputs go to the corpus (first directory); seeds are read only. -detect_leaks=0:
     # caches and the runtime built once per process are not leaks.
     "$bin_dir/$target" "$corpus" "${seeds[@]}" \
-        -max_total_time="$seconds" -max_len="$(max_len "$target")" \
+        "${budget[@]}" -max_len="$(max_len "$target")" \
         -timeout="$(timeout_of "$target")" -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" \
         -seed="${TUNEMESH_FUZZ_SEED:-0}" \
@@ -121,7 +142,7 @@ for target in "${targets[@]}"; do
 done
 
 echo
-echo "== fuzzing summary (${seconds} s per target)"
+echo "== fuzzing summary (${TUNEMESH_FUZZ_SMOKE:+smoke: fixed executions, }${seconds} s per target)"
 printf '%s\n' "${summary[@]}"
 if ((${#failed[@]})); then
     log "crashed: ${failed[*]}"

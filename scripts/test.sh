@@ -75,17 +75,18 @@ else
     cargo test --workspace --locked --no-fail-fast "$@"
 fi
 
-# A smoke run of every fuzz target (10 s each): a parser that panics on the inputs a few
+# A smoke run of every fuzz target (about 10 s each): a parser that panics on the inputs a few
 # seconds of fuzzing find fails CI. Its cost is the nightly build of fuzz/ (its own target
 # dir, fuzz/target): measured on a 2-core machine, see README "Fuzzing".
-# The smoke replays a fixed seed (exploring is scripts/fuzz.sh's job, not CI's), and its cold
+# The smoke is reproducible (TUNEMESH_FUZZ_SMOKE: fixed seed, fresh corpus from the committed
+# seeds, fixed executions per target; exploring is scripts/fuzz.sh's job, not CI's), and its cold
 # nightly build with the sanitizer shares nothing with the stable target dir: it is bounded so
 # a slow machine skips the smoke with a warning instead of losing the whole run; a crash or
 # a build error still fails.
 if [ "$#" -eq 0 ]; then
     step "fuzzing (smoke)"
     status=0
-    TUNEMESH_FUZZ_SEED=1 timeout -k 30s 35m bash scripts/fuzz.sh 10 || status=$?
+    TUNEMESH_FUZZ_SEED=1 TUNEMESH_FUZZ_SMOKE=1 timeout -k 30s 35m bash scripts/fuzz.sh 10 || status=$?
     if [ "$status" -eq 124 ]; then
         echo "WARNING: the fuzzing smoke did not finish within 35 minutes (cold nightly build); not run" >&2
     elif [ "$status" -ne 0 ]; then
