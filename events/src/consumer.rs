@@ -162,7 +162,7 @@ async fn export_lag(settings: &RunSettings, consumer: &str) {
     match bus.consumer_state(consumer).await {
         Ok(state) => {
             let labels = [("consumer", consumer.to_owned())];
-            #[allow(clippy::cast_precision_loss)] // a gauge; precision past 2^53 is moot
+            // a gauge; precision past 2^53 is moot
             {
                 metrics::gauge!("tunemesh_consumer_lag", &labels).set(state.pending as f64);
                 metrics::gauge!("tunemesh_consumer_in_flight", &labels).set(state.in_flight as f64);

@@ -27,6 +27,8 @@
 //! - `embedded/`: the SQLite adapter for `tunemesh up`
 //! - `outbox/`: the transactional outbox (PostgreSQL, SQLite) and its relay
 //! - `consumer.rs`: [`run_consumer`](consumer::run_consumer), the ack / nak / term loop
+//! - `projection.rs`: what a read model rebuilt by replay runs on: consumer names,
+//!   resubscribing after failures, readiness once caught up
 //! - `dedup.rs`: processed-event tables and a bounded in-memory set, to handle each id once
 //! - `retry.rs`: jittered backoff shared by the relay and the consumer loop
 //!
@@ -45,6 +47,7 @@ pub mod envelope;
 pub mod jetstream;
 pub mod nats;
 pub mod outbox;
+pub mod projection;
 mod retry;
 
 pub use bus::{

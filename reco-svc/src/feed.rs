@@ -12,7 +12,7 @@
 //! all labelled with the consumer.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tunemesh_events::consumer::{Handler, HandlerError, RunSettings, run_consumer};
-use tunemesh_events::{ConsumerSpec, Envelope, EventBus};
+use tunemesh_events::{ConsumerSpec, Envelope, EventBus, projection};
 use tunemesh_proto::events::v1::{CatalogEvent, PlayEvent, catalog_event};
 use tunemesh_proto::subjects;
 
@@ -29,10 +29,6 @@ use crate::model::{Listen, ListenKind, ModelParams};
 use crate::settings::RecoSettings;
 use crate::store::{Applied, RecoStore};
 
-/// How long to wait before subscribing again after the bus failed.
-const RETRY_DELAY: Duration = Duration::from_millis(500);
-/// How often readiness looks at the consumers until they have caught up.
-const CATCH_UP_CHECK: Duration = Duration::from_millis(100);
 /// Plans retried after a listener changed under them, before the event is retried later.
 const CONFLICT_RETRIES: usize = 8;
 
@@ -56,10 +52,7 @@ impl Feed {
         settings: &RecoSettings,
         replica: Option<&str>,
     ) -> Self {
-        let name = |what: &str| match replica {
-            Some(replica) => format!("{}-{what}-{replica}", settings.consumer_prefix),
-            None => format!("{}-{what}", settings.consumer_prefix),
-        };
+        let name = |what| projection::consumer_name(&settings.consumer_prefix, what, replica);
         Self {
             bus,
             store,
@@ -102,56 +95,29 @@ impl Feed {
         handler: &H,
         shutdown: &CancellationToken,
     ) {
-        while !shutdown.is_cancelled() {
+        projection::resubscribing(name, shutdown, || async {
             let spec = ConsumerSpec {
                 batch_size: self.settings.batch_size,
                 max_in_flight: self.settings.batch_size * 2,
                 ..ConsumerSpec::new(name, &[subject])
             };
-            let result = match self.bus.subscribe(spec).await {
-                Ok(subscription) => {
-                    let settings = RunSettings {
-                        lag_from: Some(self.bus.clone()),
-                        lag_interval: self.settings.lag_interval,
-                        ..RunSettings::default()
-                    };
-                    run_consumer(subscription, handler, settings, shutdown.clone()).await
-                }
-                Err(error) => Err(error),
+            let subscription = self.bus.subscribe(spec).await?;
+            let settings = RunSettings {
+                lag_from: Some(self.bus.clone()),
+                lag_interval: self.settings.lag_interval,
+                ..RunSettings::default()
             };
-            match result {
-                Ok(()) => return,
-                Err(error) => {
-                    let error = tunemesh_runtime::error::DisplayChain(&error).to_string();
-                    tracing::warn!(consumer = name, %error, "reco consumer failed; retrying");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(RETRY_DELAY) => {}
-                    }
-                }
-            }
-        }
+            Ok(run_consumer(subscription, handler, settings, shutdown.clone()).await?)
+        })
+        .await;
     }
 
     /// Turns `ready` true once neither consumer has anything pending or unsettled.
     async fn follow_catch_up(&self, ready: &watch::Sender<bool>, shutdown: &CancellationToken) {
-        loop {
-            let mut drained = true;
-            for name in [&self.play_consumer, &self.catalog_consumer] {
-                drained &= match self.bus.consumer_state(name).await {
-                    Ok(state) => state.pending == 0 && state.in_flight == 0,
-                    Err(_) => false, // not subscribed yet
-                };
-            }
-            if drained {
-                tracing::info!("recommendation model caught up with the event stream");
-                ready.send_replace(true);
-                return;
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(CATCH_UP_CHECK) => {}
-            }
+        let names = [self.play_consumer.as_str(), self.catalog_consumer.as_str()];
+        projection::follow_catch_up(self.bus.as_ref(), &names, ready, shutdown).await;
+        if *ready.borrow() {
+            tracing::info!("recommendation model caught up with the event stream");
         }
     }
 }

@@ -19,23 +19,19 @@
 //! is committed; from then on, searches are answered and health reports SERVING.
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tunemesh_events::dedup::MemoryProcessed;
-use tunemesh_events::{BusError, ConsumerSpec, Delivery, EventBus};
+use tunemesh_events::{BusError, ConsumerSpec, Delivery, EventBus, projection};
 use tunemesh_proto::events::v1::{CatalogEvent, PlayEvent, catalog_event};
 use tunemesh_proto::subjects;
 
 use crate::catalog::Catalog;
 use crate::index::{Opened, SearchIndex};
 use crate::settings::SearchSettings;
-
-/// How long to wait before retrying after the bus failed.
-const RETRY_DELAY: Duration = Duration::from_millis(500);
 
 /// The feed: consumers, the catalogue model and the index they update.
 #[derive(Debug)]
@@ -61,11 +57,8 @@ enum Source {
 
 /// The durable consumer names of `replica`: catalogue, then plays.
 pub fn consumer_names(settings: &SearchSettings, replica: &str) -> [String; 2] {
-    let prefix = &settings.consumer_prefix;
-    [
-        format!("{prefix}-catalog-{replica}"),
-        format!("{prefix}-play-{replica}"),
-    ]
+    let name = |what| projection::consumer_name(&settings.consumer_prefix, what, Some(replica));
+    [name("catalog"), name("play")]
 }
 
 impl Feed {
@@ -142,28 +135,8 @@ impl Feed {
 
     /// Runs until `shutdown`, resubscribing after bus failures.
     pub async fn run(self, shutdown: CancellationToken) {
-        while let Err(error) = self.align().await {
-            tracing::warn!(
-                error = format!("{error:#}"),
-                "search feed cannot start; retrying"
-            );
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(RETRY_DELAY) => {}
-            }
-        }
-        while !shutdown.is_cancelled() {
-            match self.consume(&shutdown).await {
-                Ok(()) => return,
-                Err(error) => {
-                    tracing::warn!(error = format!("{error:#}"), "search feed failed; retrying");
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(RETRY_DELAY) => {}
-                    }
-                }
-            }
-        }
+        projection::resubscribing("search feed start", &shutdown, || self.align()).await;
+        projection::resubscribing("search feed", &shutdown, || self.consume(&shutdown)).await;
     }
 
     async fn consume(&self, shutdown: &CancellationToken) -> anyhow::Result<()> {
@@ -278,17 +251,8 @@ impl Feed {
         if *self.ready.borrow() {
             return;
         }
-        let mut drained = true;
-        for name in [&self.catalog_consumer, &self.play_consumer] {
-            let name = name.as_str();
-            match self.bus.consumer_state(name).await {
-                Ok(state) => drained &= state.pending == 0 && state.in_flight == 0,
-                Err(error) => {
-                    tracing::debug!(%error, consumer = name, "consumer state unavailable");
-                    drained = false;
-                }
-            }
-        }
+        let names = [self.catalog_consumer.as_str(), self.play_consumer.as_str()];
+        let drained = projection::drained(self.bus.as_ref(), &names).await;
         if drained {
             let tracks = self
                 .catalog

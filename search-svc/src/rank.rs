@@ -30,7 +30,6 @@ const POPULARITY_WEIGHT: f32 = 0.1;
 /// The popularity factor of a document played `plays` times.
 pub fn popularity(plays: u64) -> f32 {
     // Plays fit an f32's range; precision loss is irrelevant here.
-    #[allow(clippy::cast_precision_loss)]
     let plays = plays as f32;
     1.0 + POPULARITY_WEIGHT * plays.ln_1p()
 }

@@ -70,20 +70,17 @@ impl Score {
         self.users += 1;
         if let Some(rank) = ranked.iter().position(|i| i == held_out) {
             self.hits += 1.0;
-            #[allow(clippy::cast_precision_loss)]
             let gain = 1.0 / ((rank + 2) as f64).log2();
             self.ndcg += gain;
         }
     }
 
     fn hr(&self) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
         let users = self.users.max(1) as f64;
         self.hits / users
     }
 
     fn ndcg(&self) -> f64 {
-        #[allow(clippy::cast_precision_loss)]
         let users = self.users.max(1) as f64;
         self.ndcg / users
     }
@@ -231,7 +228,6 @@ fn load(path: &PathBuf) -> anyhow::Result<Vec<Rating>> {
             rating: rating
                 .parse()
                 .with_context(|| format!("rating on line {}", n + 1))?,
-            #[allow(clippy::cast_possible_truncation)]
             at: at
                 .parse::<f64>()
                 .with_context(|| format!("time on line {}", n + 1))? as i64,

@@ -220,7 +220,6 @@ async fn main() -> anyhow::Result<()> {
         anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "feed stalled");
     }
     let feed_time = started.elapsed();
-    #[allow(clippy::cast_precision_loss)]
     let (direct_rate, feed_rate) = (
         args.events as f64 / direct_time.as_secs_f64(),
         args.events as f64 / feed_time.as_secs_f64(),

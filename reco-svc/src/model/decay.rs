@@ -12,7 +12,7 @@ pub const REBASE_EXPONENT: f64 = 256.0;
 
 /// `2^((at − landmark) / half_life)`: what a unit weight at `at` is stored as.
 pub fn growth(at_ms: i64, landmark_ms: i64, half_life_ms: i64) -> f64 {
-    #[allow(clippy::cast_precision_loss)] // millisecond differences stay far below 2^53
+    // millisecond differences stay far below 2^53
     let exponent = (at_ms - landmark_ms) as f64 / half_life_ms.max(1) as f64;
     // `powf` (C `pow`) rather than `exp2`, so Lua's `2^x` in Redis computes the same bits.
     2f64.powf(exponent)
@@ -25,7 +25,6 @@ pub fn value_at(stored: f64, landmark_ms: i64, now_ms: i64, half_life_ms: i64) -
 
 /// True when a weight at `at_ms` would be stored with an exponent past [`REBASE_EXPONENT`].
 pub fn needs_rebase(at_ms: i64, landmark_ms: i64, half_life_ms: i64) -> bool {
-    #[allow(clippy::cast_precision_loss)]
     let exponent = (at_ms - landmark_ms) as f64 / half_life_ms.max(1) as f64;
     exponent > REBASE_EXPONENT
 }

@@ -109,7 +109,6 @@ pub fn seeds(
         }
     }
     for (i, track) in recent_latest_first.iter().take(session_seeds).enumerate() {
-        #[allow(clippy::cast_precision_loss)]
         let boost = 1.0 / (1.0 + i as f64);
         *weights.entry(track).or_default() += boost;
     }

@@ -22,7 +22,7 @@ pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -
         half_life_ms: ms(half_life),
     };
     let mut ops = Vec::new();
-    #[allow(clippy::cast_precision_loss)] // event times in ms stay below 2^53
+    // event times in ms stay below 2^53
     let at_score = at as f64;
     match listen.kind {
         ListenKind::Play { weight } => {
@@ -149,7 +149,6 @@ fn session_partners(
         .collect();
     partners.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
     partners.truncate(params.max_pairs);
-    #[allow(clippy::cast_precision_loss)]
     partners
         .into_iter()
         .map(|(track, distance)| (track, (-(distance as f64) / gap as f64).exp()))

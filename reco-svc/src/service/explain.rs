@@ -15,7 +15,7 @@ pub(super) fn all(
     candidates
         .into_iter()
         .map(|c| {
-            #[allow(clippy::cast_possible_truncation)] // a score in [0, 1]
+            // a score in [0, 1]
             let score = c.score as f32;
             Recommendation {
                 track_id: c.track_id,

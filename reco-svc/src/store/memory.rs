@@ -142,7 +142,6 @@ impl State {
                 {
                     set.remove(&info.track_id);
                 }
-                #[allow(clippy::cast_precision_loss)]
                 self.apply(&Op::Max {
                     key: SetKey::ArtistTracks(info.artist_id.clone()),
                     member: info.track_id.clone(),
@@ -231,7 +230,7 @@ impl RecoStore for MemoryStore {
             .unwrap_or_default();
         Ok(Listener {
             version: state.versions.get(user_id).copied().unwrap_or(0),
-            #[allow(clippy::cast_possible_truncation)] // times were written as whole ms
+            // times were written as whole ms
             recent: recent.into_iter().map(|(t, at)| (t, at as i64)).collect(),
         })
     }

@@ -213,7 +213,7 @@ impl RecoStore for RedisStore {
         let recent = recent.into_iter().next().unwrap_or_default();
         Ok(Listener {
             version: version.unwrap_or(0),
-            #[allow(clippy::cast_possible_truncation)] // times were written as whole ms
+            // times were written as whole ms
             recent: recent
                 .entries
                 .into_iter()
