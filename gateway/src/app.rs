@@ -171,12 +171,10 @@ impl Gateway {
             auth,
         } = Parts::assemble(settings, ctx).await?;
         let listener =
-            TcpListener::bind(settings.addr)
-                .await
-                .map_err(|source| BuildError::Bind {
-                    addr: settings.addr,
-                    source,
-                })?;
+            tunemesh_runtime::listen::bind(settings.addr).map_err(|source| BuildError::Bind {
+                addr: settings.addr,
+                source,
+            })?;
         let local_addr = listener.local_addr().map_err(|source| BuildError::Bind {
             addr: settings.addr,
             source,

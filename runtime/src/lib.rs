@@ -18,6 +18,7 @@ pub mod error;
 pub mod grpc;
 pub mod identity;
 pub mod ids;
+pub mod listen;
 pub mod metrics;
 pub mod postgres;
 pub mod redis;

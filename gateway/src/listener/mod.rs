@@ -37,8 +37,11 @@ pub async fn serve(
 ) {
     let connections = TaskTracker::new();
     loop {
+        // Unconstrained by tokio's cooperative budget: accepting is cheap next to serving, and
+        // an accept loop that yields after every 128 accepts waits behind thousands of busy
+        // connections while the kernel's queue overflows (the caps bound what it lets in).
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = tokio::task::unconstrained(listener.accept()) => accepted,
             () = shutdown.cancelled() => break,
         };
         let (stream, peer) = match accepted {

@@ -67,13 +67,10 @@ impl GrpcServer {
     /// mounts health and reflection. Every gRPC service it will serve reports NOT_SERVING
     /// until [`GrpcServer::run`] starts.
     pub async fn bind(name: &str, settings: &GrpcServerSettings) -> Result<Self, ServerError> {
-        let listener =
-            TcpListener::bind(settings.addr)
-                .await
-                .map_err(|source| ServerError::Bind {
-                    addr: settings.addr,
-                    source,
-                })?;
+        let listener = crate::listen::bind(settings.addr).map_err(|source| ServerError::Bind {
+            addr: settings.addr,
+            source,
+        })?;
         let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
             addr: settings.addr,
             source,
