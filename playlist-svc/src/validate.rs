@@ -145,7 +145,10 @@ mod tests {
         // "0a03"; only hex digits are hex.
         assert!(decode_token("", "+A+3", 1).is_err());
         assert_eq!(decode_token("", "0A03", 1)?, ["\u{3}"]);
-        assert_eq!(decode_token("g1", &token.to_ascii_uppercase(), 3)?, ["7", "100", "p1"]);
+        assert_eq!(
+            decode_token("g1", &token.to_ascii_uppercase(), 3)?,
+            ["7", "100", "p1"]
+        );
         Ok(())
     }
 

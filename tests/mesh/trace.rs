@@ -55,7 +55,6 @@ impl TraceService for Receiver {
     }
 }
 
-
 /// Serves the OTLP trace collector on a free loopback port.
 async fn start_receiver() -> anyhow::Result<(Receiver, SocketAddr)> {
     let receiver = Receiver::default();

@@ -232,4 +232,3 @@ pub async fn segment(
     }
     Ok(response)
 }
-
