@@ -13,7 +13,8 @@
 //! - [`ratelimit`]: per-address, per-user and login limits.
 //! - [`range`]: HTTP Range resolution for the audio route.
 //! - [`routes`]: the REST handlers; [`model`]: their JSON shapes; [`openapi`]: the document.
-//! - [`state`]: what handlers share and how they call services with the caller attached.
+//! - [`state`]: what handlers share; [`upstream`]: the services as typed clients and the one
+//!   call helper (caller identity, deadline, error classification).
 //! - [`streams`]: the cap on open audio streams per account.
 //! - [`error`]: the JSON error body and the mapping of downstream gRPC errors.
 //! - [`readiness`]: `/readyz` over the gRPC health of every upstream service.
@@ -39,6 +40,7 @@ pub mod routes;
 pub mod settings;
 pub mod state;
 pub mod streams;
+pub mod upstream;
 
 pub use app::{BuildError, Gateway, GatewayContext};
 pub use settings::{AuthSettings, GatewaySettings};

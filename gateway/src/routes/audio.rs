@@ -25,7 +25,6 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use tunemesh_proto::player::v1 as pb;
-use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_runtime::ErrorCode;
 use utoipa::IntoParams;
 
@@ -175,10 +174,11 @@ async fn respond(
         offset: read_start,
         length: read_length,
     };
-    let mut stream = PlayerServiceClient::new(state.player())
-        .read_audio_range(state.audio_downstream(caller, request)?)
-        .await?
-        .into_inner();
+    let mut stream = state
+        .player()
+        .streaming()
+        .call(caller, request, async |c, r| c.read_audio_range(r).await)
+        .await?;
     // Nothing is promised before the first chunk says which file it is from.
     let first = match stream.message().await {
         Ok(Some(first)) => first,

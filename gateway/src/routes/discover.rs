@@ -5,9 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use tunemesh_proto::reco::v1 as reco;
-use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
 use tunemesh_proto::search::v1 as search;
-use tunemesh_proto::search::v1::search_service_client::SearchServiceClient;
 use utoipa::IntoParams;
 
 use super::{check_id, check_page_token};
@@ -86,10 +84,10 @@ pub async fn search(
         page_size: i32::try_from(limit(query.limit)?).unwrap_or(0),
         page_token: check_page_token(query.page_token)?,
     };
-    let page = SearchServiceClient::new(state.search())
-        .search(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let page = state
+        .search()
+        .call(&caller, request, async |c, r| c.search(r).await)
+        .await?;
     Ok(Json(page.into()))
 }
 
@@ -111,10 +109,6 @@ pub struct RadioQuery {
     pub page_token: Option<String>,
 }
 
-fn reco(state: &AppState) -> RecommendationServiceClient<tunemesh_discovery::MeshChannel> {
-    RecommendationServiceClient::new(state.reco())
-}
-
 /// Tracks for the caller, from what they played (popular tracks for new listeners).
 #[utoipa::path(
     get, path = "/v1/recommendations", tag = "discover", params(Limit),
@@ -134,10 +128,10 @@ pub async fn recommendations(
         limit: limit(query.limit)?,
         exclude_track_ids: Vec::new(),
     };
-    let answer = reco(&state)
-        .recommend(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .reco()
+        .call(&caller, request, async |c, r| c.recommend(r).await)
+        .await?;
     Ok(Json(Recommendations::of(
         answer.recommendations,
         String::new(),
@@ -168,10 +162,10 @@ pub async fn radio(
         limit: limit(query.limit)?,
         page_token: check_page_token(query.page_token)?,
     };
-    let answer = reco(&state)
-        .radio(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .reco()
+        .call(&caller, request, async |c, r| c.radio(r).await)
+        .await?;
     Ok(Json(Recommendations::of(
         answer.tracks,
         answer.next_page_token,
@@ -201,9 +195,9 @@ pub async fn similar(
         track_id: id,
         limit: limit(query.limit)?,
     };
-    let answer = reco(&state)
-        .similar_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .reco()
+        .call(&caller, request, async |c, r| c.similar_tracks(r).await)
+        .await?;
     Ok(Json(Recommendations::of(answer.tracks, String::new())))
 }

@@ -5,9 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use tunemesh_discovery::MeshChannel;
 use tunemesh_proto::playlist::v1 as pb;
-use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
 use utoipa::IntoParams;
 
 use super::playlists::Expected;
@@ -20,10 +18,6 @@ use crate::state::AppState;
 
 /// Most tracks one liked-songs check may ask about.
 const CHECK_MAX: usize = 100;
-
-fn playlists(state: &AppState) -> PlaylistServiceClient<MeshChannel> {
-    PlaylistServiceClient::new(state.playlist())
-}
 
 /// Lets a user edit the playlist (owner only).
 #[utoipa::path(
@@ -49,10 +43,12 @@ pub async fn add_collaborator(
         expected_version: expected.expected_version,
         user_id,
     };
-    let answer = playlists(&state)
-        .add_playlist_collaborator(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| {
+            c.add_playlist_collaborator(r).await
+        })
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -82,10 +78,12 @@ pub async fn remove_collaborator(
         expected_version: expected.expected_version,
         user_id,
     };
-    let answer = playlists(&state)
-        .remove_playlist_collaborator(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| {
+            c.remove_playlist_collaborator(r).await
+        })
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -108,10 +106,10 @@ pub async fn follow(
 ) -> Result<Json<Version>, ApiError> {
     check_id("playlist id", &id)?;
     let request = pb::FollowPlaylistRequest { playlist_id: id };
-    let answer = playlists(&state)
-        .follow_playlist(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.follow_playlist(r).await)
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -134,8 +132,9 @@ pub async fn unfollow(
 ) -> Result<StatusCode, ApiError> {
     check_id("playlist id", &id)?;
     let request = pb::UnfollowPlaylistRequest { playlist_id: id };
-    playlists(&state)
-        .unfollow_playlist(state.downstream(&caller, request)?)
+    state
+        .playlists()
+        .call(&caller, request, async |c, r| c.unfollow_playlist(r).await)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -159,10 +158,10 @@ pub async fn list_liked(
         page_size,
         page_token,
     };
-    let page = playlists(&state)
-        .list_liked_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let page = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.list_liked_tracks(r).await)
+        .await?;
     Ok(Json(page.into()))
 }
 
@@ -187,10 +186,10 @@ pub async fn like(
         track_ids: vec![track_id],
         expected_version: None,
     };
-    let answer = playlists(&state)
-        .like_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.like_tracks(r).await)
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -216,10 +215,10 @@ pub async fn unlike(
         track_ids: vec![track_id],
         expected_version: None,
     };
-    let answer = playlists(&state)
-        .unlike_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.unlike_tracks(r).await)
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -257,10 +256,10 @@ pub async fn check_liked(
         check_id("track id", id)?;
     }
     let request = pb::CheckLikedTracksRequest { track_ids };
-    let answer = playlists(&state)
-        .check_liked_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.check_liked_tracks(r).await)
+        .await?;
     Ok(Json(LikedCheck {
         liked: answer.liked,
         version: answer.version,

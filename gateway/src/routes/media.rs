@@ -13,7 +13,6 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use sha2::{Digest as _, Sha256};
 use tunemesh_proto::player::v1 as pb;
 use tunemesh_proto::player::v1::get_audio_segment_request::Segment;
-use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_runtime::ErrorCode;
 use tunemesh_runtime::identity::Caller;
 
@@ -41,10 +40,10 @@ pub async fn fetch_manifest(
     let request = pb::GetAudioManifestRequest {
         track_id: id.to_owned(),
     };
-    PlayerServiceClient::new(state.player())
-        .get_audio_manifest(state.downstream(caller, request)?)
+    state
+        .player()
+        .call(caller, request, async |c, r| c.get_audio_manifest(r).await)
         .await?
-        .into_inner()
         .manifest
         .ok_or_else(|| {
             tracing::error!("player-svc answered without a manifest");
@@ -201,14 +200,14 @@ pub async fn segment(
     };
     // Held until the body is sent or the client goes (`crate::streams`).
     let permit = state.streams().acquire(&media.caller.user_id)?;
-    let answer = PlayerServiceClient::new(state.player())
-        .get_audio_segment(state.downstream(&media.caller, request)?)
+    let answer = state
+        .player()
+        .call(&media.caller, request, async |c, r| c.get_audio_segment(r).await)
         .await
-        .map_err(|status| match status.code() {
-            tonic::Code::OutOfRange => ApiError::new(ErrorCode::NotFound, "no such segment"),
-            _ => status.into(),
-        })?
-        .into_inner();
+        .map_err(|error| match error.code() {
+            ErrorCode::OutOfRange => ApiError::new(ErrorCode::NotFound, "no such segment"),
+            _ => error,
+        })?;
     // The bytes name themselves: a strong validator that holds across gateway replicas.
     let digest = Sha256::digest(&answer.data);
     let etag = format!("\"{}\"", hex::encode(&digest[..16]));

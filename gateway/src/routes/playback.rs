@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
@@ -28,9 +27,9 @@ pub async fn report(
     ApiJson(report): ApiJson<PlaybackReport>,
 ) -> Result<Json<PlaybackReportResult>, ApiError> {
     let request = report.into_proto()?;
-    let answer = PlayerServiceClient::new(state.player())
-        .report_playback(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .player()
+        .call(&caller, request, async |c, r| c.report_playback(r).await)
+        .await?;
     Ok(Json(answer.into()))
 }
