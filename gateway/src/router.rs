@@ -13,12 +13,13 @@ use tower::ServiceBuilder;
 use tower::util::BoxCloneService;
 use tunemesh_runtime::admin::{self, Readiness};
 
-use crate::auth::{MediaGuard, require_caller, require_media_caller};
+use crate::auth::require_caller;
 use crate::grpc::GrpcEdge;
 use crate::layers;
 use crate::layers::grpc_switch::GrpcSwitchLayer;
+use crate::media::{MediaGuard, audio, require_media_caller, segments};
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
-use crate::routes::{audio, auth, catalog, discover, library, media, playback, playlists, web};
+use crate::routes::{auth, catalog, discover, library, playback, playlists, web};
 use crate::settings::HttpSettings;
 use crate::state::AppState;
 
@@ -68,8 +69,8 @@ pub fn router(
         .route("/v1/auth/logout", post(auth::logout))
         .route("/v1/tracks", get(catalog::list_tracks))
         .route("/v1/tracks/{id}", get(catalog::get_track))
-        .route("/v1/tracks/{id}/manifest", get(media::manifest))
-        .route("/v1/tracks/{id}/audio-url", get(media::audio_url))
+        .route("/v1/tracks/{id}/manifest", get(segments::manifest))
+        .route("/v1/tracks/{id}/audio-url", get(segments::audio_url))
         .route("/v1/albums", get(catalog::list_albums))
         .route("/v1/albums/{id}", get(catalog::get_album))
         .route("/v1/artists", get(catalog::list_artists))
@@ -119,13 +120,13 @@ pub fn router(
     // Audio takes a bearer token or, for `<audio src>`, a signed media link.
     let media_guard = MediaGuard {
         access: state.auth().tokens().clone(),
-        media: state.media().clone(),
+        media: state.media().links().clone(),
     };
     let media = Router::new()
         .route("/v1/tracks/{id}/audio", get(audio::audio))
         .route(
             "/v1/tracks/{id}/segments/{quality}/{segment}",
-            get(media::segment),
+            get(segments::segment),
         )
         .route_layer(from_fn_with_state(limits.clone(), limit_by_user))
         .route_layer(from_fn_with_state(media_guard, require_media_caller));

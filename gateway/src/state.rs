@@ -2,16 +2,14 @@
 //! the gateway (`crate::upstream`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use axum::extract::FromRef;
 use tunemesh_discovery::Mesh;
 use tunemesh_runtime::identity::MeshIdentity;
 
-use crate::audio_cache::AudioCache;
-use crate::audio_info::AudioInfos;
-use crate::auth::{Auth, MediaTokens};
+use crate::auth::Auth;
+use crate::media::{Media, MediaTokens};
 use crate::settings::GatewaySettings;
-use crate::streams::StreamPermits;
 use crate::upstream::{
     CatalogClient, PlayerClient, PlaylistClient, RecoClient, SearchClient, Upstream, Upstreams,
 };
@@ -25,12 +23,8 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     auth: Auth,
-    media: MediaTokens,
+    media: Media,
     upstreams: Upstreams,
-    audio_timeout: Duration,
-    audio_infos: AudioInfos,
-    audio_cache: AudioCache,
-    streams: StreamPermits,
 }
 
 impl AppState {
@@ -42,41 +36,18 @@ impl AppState {
         mesh: Mesh,
         settings: &GatewaySettings,
     ) -> Self {
+        let upstreams = Upstreams::new(mesh, identity, settings);
         Self {
             inner: Arc::new(Inner {
                 auth,
-                media,
-                upstreams: Upstreams::new(mesh, identity, settings),
-                audio_timeout: settings.http.audio_timeout,
-                audio_infos: AudioInfos::new(settings.audio_info_capacity, settings.audio_info_ttl),
-                audio_cache: AudioCache::new(settings.audio_cache_bytes),
-                streams: StreamPermits::new(settings.http.max_streams_per_user),
+                media: Media::new(upstreams.clone(), media, settings),
+                upstreams,
             }),
         }
     }
 
-    /// What the audio route keeps of tracks.
-    pub fn audio_infos(&self) -> &AudioInfos {
-        &self.inner.audio_infos
-    }
-
-    /// The edge cache of audio bytes.
-    pub fn audio_cache(&self) -> &AudioCache {
-        &self.inner.audio_cache
-    }
-
-    /// Open audio streams per account (shared with the gRPC proxy's `StreamAudio`).
-    pub fn streams(&self) -> &StreamPermits {
-        &self.inner.streams
-    }
-
-    /// Longest an audio body may stream.
-    pub fn audio_timeout(&self) -> Duration {
-        self.inner.audio_timeout
-    }
-
-    /// Signed media links.
-    pub fn media(&self) -> &MediaTokens {
+    /// Audio delivery: its routes' state, links and stream caps.
+    pub fn media(&self) -> &Media {
         &self.inner.media
     }
 
@@ -108,5 +79,12 @@ impl AppState {
     /// Recommendations (reco-svc).
     pub fn reco(&self) -> Upstream<RecoClient> {
         self.inner.upstreams.reco()
+    }
+}
+
+/// The media routes take only their own state, so `crate::media` never names `AppState`.
+impl FromRef<AppState> for Media {
+    fn from_ref(state: &AppState) -> Self {
+        state.inner.media.clone()
     }
 }

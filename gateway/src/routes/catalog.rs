@@ -7,10 +7,10 @@ use serde::Deserialize;
 use tunemesh_proto::catalog::v1 as pb;
 use utoipa::IntoParams;
 
-use super::{Paging, check_id};
+use super::Paging;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, check_id};
 use crate::model::catalog::{Album, AlbumPage, Artist, ArtistPage, Track, TrackPage, next_page};
 use crate::state::AppState;
 

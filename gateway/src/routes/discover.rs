@@ -8,10 +8,10 @@ use tunemesh_proto::reco::v1 as reco;
 use tunemesh_proto::search::v1 as search;
 use utoipa::IntoParams;
 
-use super::{check_id, check_page_token};
+use super::check_page_token;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, check_id};
 use crate::model::discover::{Recommendations, SearchPage};
 use crate::state::AppState;
 

@@ -8,11 +8,11 @@ use serde::Deserialize;
 use tunemesh_proto::playlist::v1 as pb;
 use utoipa::IntoParams;
 
+use super::Paging;
 use super::playlists::Expected;
-use super::{Paging, check_id};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, check_id};
 use crate::model::playlist::{LikedCheck, LikedPage, Version};
 use crate::state::AppState;
 

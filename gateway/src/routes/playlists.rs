@@ -9,10 +9,10 @@ use serde::Deserialize;
 use tunemesh_proto::playlist::v1 as pb;
 use utoipa::IntoParams;
 
-use super::{Paging, check_id};
+use super::Paging;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, check_id};
 use crate::model::catalog::next_page;
 use crate::model::playlist::{
     AddedItems, ItemMove, LibraryPage, NewItems, NewPlaylist, Playlist, PlaylistChanges,
