@@ -25,6 +25,10 @@ pub mod streams;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::FromRef;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use crate::settings::GatewaySettings;
 use crate::upstream::Upstreams;
 
@@ -34,6 +38,29 @@ pub use links::MediaTokens;
 use edge_cache::AudioCache;
 use facts::AudioInfos;
 use streams::StreamPermits;
+
+/// The media routes that take a bearer token only: the manifest and `audio-url` links.
+pub fn bearer_routes<S>() -> OpenApiRouter<S>
+where
+    Media: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::default()
+        .routes(routes!(segments::manifest))
+        .routes(routes!(segments::audio_url))
+}
+
+/// The media routes that take a bearer token or a media link (behind [`require_media_caller`]):
+/// the audio file and the segments.
+pub fn linked_routes<S>() -> OpenApiRouter<S>
+where
+    Media: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::default()
+        .routes(routes!(audio::audio))
+        .routes(routes!(segments::segment))
+}
 
 /// What the media routes share; cheap to clone.
 #[derive(Debug, Clone)]

@@ -6,6 +6,8 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use tunemesh_proto::catalog::v1 as pb;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::Paging;
 use crate::auth::Authenticated;
@@ -13,6 +15,17 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, check_id};
 use crate::model::catalog::{Album, AlbumPage, Artist, ArtistPage, Track, TrackPage, next_page};
 use crate::state::AppState;
+
+/// The catalogue's routes, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list_tracks))
+        .routes(routes!(get_track))
+        .routes(routes!(list_albums))
+        .routes(routes!(get_album))
+        .routes(routes!(list_artists))
+        .routes(routes!(get_artist))
+}
 
 /// What a missing resource in a response means: the service broke its contract.
 fn missing(what: &'static str) -> ApiError {

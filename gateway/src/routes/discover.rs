@@ -7,6 +7,8 @@ use serde::Deserialize;
 use tunemesh_proto::reco::v1 as reco;
 use tunemesh_proto::search::v1 as search;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::check_page_token;
 use crate::auth::Authenticated;
@@ -19,6 +21,15 @@ use crate::state::AppState;
 const QUERY_MAX_CHARS: usize = 256;
 /// Most results of one page.
 const LIMIT_MAX: u32 = 100;
+
+/// The search and recommendation routes, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(search))
+        .routes(routes!(recommendations))
+        .routes(routes!(radio))
+        .routes(routes!(similar))
+}
 
 /// Query of `GET /v1/search`.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use tunemesh_proto::playlist::v1 as pb;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::Paging;
 use super::playlists::Expected;
@@ -18,6 +20,16 @@ use crate::state::AppState;
 
 /// Most tracks one liked-songs check may ask about.
 const CHECK_MAX: usize = 100;
+
+/// The collaborator, follow and liked-songs routes, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(add_collaborator, remove_collaborator))
+        .routes(routes!(follow, unfollow))
+        .routes(routes!(list_liked))
+        .routes(routes!(check_liked))
+        .routes(routes!(like, unlike))
+}
 
 /// Lets a user edit the playlist (owner only).
 #[utoipa::path(

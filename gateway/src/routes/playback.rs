@@ -2,12 +2,19 @@
 
 use axum::Json;
 use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::model::playback::{PlaybackReport, PlaybackReportResult};
 use crate::state::AppState;
+
+/// The play reports route, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(report))
+}
 
 /// Reports the progress of a play session; idempotent per (`play_session_id`, `sequence`).
 #[utoipa::path(

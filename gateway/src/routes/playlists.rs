@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use tunemesh_proto::playlist::v1 as pb;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::Paging;
 use crate::auth::Authenticated;
@@ -19,6 +21,19 @@ use crate::model::playlist::{
     PlaylistPage, Version,
 };
 use crate::state::AppState;
+
+/// The playlist routes, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(create))
+        // The older spelling of `/v1/me/playlists`, kept for clients; not in the document.
+        .route("/v1/playlists", axum::routing::get(list_mine))
+        .routes(routes!(list_mine))
+        .routes(routes!(get, update, delete))
+        .routes(routes!(add_items))
+        .routes(routes!(move_items))
+        .routes(routes!(remove_item))
+}
 
 fn missing() -> ApiError {
     tracing::error!("playlist-svc answered without the playlist");

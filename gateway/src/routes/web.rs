@@ -119,7 +119,6 @@ fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
         .any(|tag| tag == "*" || tag == etag)
 }
 
-
 fn not_found() -> Response {
     ApiError::new(ErrorCode::NotFound, "no such route").into_response()
 }
