@@ -156,7 +156,6 @@ pub fn looks_like_refresh_token(token: &str) -> bool {
         .is_some_and(|rest| rest.len() == 64 && rest.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
