@@ -1,7 +1,7 @@
-//! Access tokens and media links (`gateway/src/auth/{require,tokens,media_url,hs256}.rs`):
-//! arbitrary `authorization` headers and `?token=` values, and structurally valid JWTs whose
-//! header and claims are the fuzzer's, signed with the real keys so they get past the
-//! signature to the claim checks. Only a token the gateway could have minted may verify.
+//! Access tokens and media links (`gateway/src/auth/{require,tokens,hs256}.rs`,
+//! `gateway/src/media/links.rs`): arbitrary `authorization` headers and `?token=` values, and
+//! structurally valid JWTs whose header and claims are the fuzzer's, signed with the real keys
+//! so they get past the signature to the claim checks. Only a token the gateway could have minted may verify.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -15,7 +15,8 @@ use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 use tunemesh_gateway::auth::require::caller_of;
 use tunemesh_gateway::auth::tokens::{AUDIENCE, ISSUER};
-use tunemesh_gateway::auth::{AccessTokens, MediaTokens};
+use tunemesh_gateway::auth::AccessTokens;
+use tunemesh_gateway::media::MediaTokens;
 use tunemesh_gateway::model::catalog::Quality;
 use tunemesh_runtime::identity::Caller;
 

@@ -9,7 +9,7 @@ use http::Uri;
 use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
 use tunemesh_gateway::routes::Paging;
-use tunemesh_gateway::routes::audio::AudioQuery;
+use tunemesh_gateway::media::audio::AudioQuery;
 use tunemesh_gateway::routes::catalog::{AlbumFilter, TrackFilter};
 use tunemesh_gateway::routes::discover::{Limit, RadioQuery, SearchQuery};
 use tunemesh_gateway::routes::library::CheckQuery;

@@ -1,5 +1,5 @@
-//! `Range` headers (gateway/src/range.rs) against files of any size, and the edge cache's
-//! arithmetic on the answer (gateway/src/audio_cache.rs): an answer always lies inside the
+//! `Range` headers (gateway/src/media/range.rs) against files of any size, and the edge cache's
+//! arithmetic on the answer (gateway/src/media/edge_cache.rs): an answer always lies inside the
 //! file, and the block-widened read covers it.
 //!
 //! Input: the header value, then optionally a newline and the file size in decimal (1000 when
@@ -8,8 +8,8 @@
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use tunemesh_gateway::audio_cache::{AudioCache, part};
-use tunemesh_gateway::range::{RangeAnswer, resolve};
+use tunemesh_gateway::media::edge_cache::{AudioCache, part};
+use tunemesh_gateway::media::range::{RangeAnswer, resolve};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

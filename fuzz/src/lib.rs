@@ -37,7 +37,7 @@ pub fn gateway_settings() -> GatewaySettings {
 }
 
 /// The HS256 key of media links, derived from [`JWT_SECRET`] as
-/// `tunemesh_gateway::auth::media_url` does (the `jwt` target checks at start that a link
+/// `tunemesh_gateway::media::links` does (the `jwt` target checks at start that a link
 /// minted by the gateway verifies under it, so a change there cannot go unnoticed).
 pub fn media_key() -> Vec<u8> {
     use sha2::{Digest as _, Sha256};

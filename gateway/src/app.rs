@@ -16,10 +16,11 @@ use crate::GatewaySettings;
 use crate::accounts::{AccountStore, PostgresAccounts, SqliteAccounts, StoreError};
 use crate::auth::password::HashError;
 use crate::auth::tokens::TokenError;
-use crate::auth::{AccessTokens, Auth, MediaTokens, Passwords};
+use crate::auth::{AccessTokens, Auth, Passwords};
 use crate::grpc::{GrpcRoutes, ProxyParts};
 use crate::layers::cors::InvalidOrigin;
 use crate::listener::{Bounds, Caps};
+use crate::media::MediaTokens;
 use crate::ratelimit::Limits;
 use crate::readiness::MeshReadiness;
 use crate::state::AppState;
@@ -127,7 +128,7 @@ impl Parts {
             limits: limits.clone(),
             max_request_bytes: settings.http.max_body_bytes,
             body_timeout: settings.http.request_timeout,
-            streams: state.streams().clone(),
+            streams: state.media().streams().clone(),
             audio_timeout: settings.http.audio_timeout,
         });
         let readiness = MeshReadiness::new(ctx.mesh, settings.clone());

@@ -1,5 +1,6 @@
 //! Request extractors whose rejections are [`ApiError`]s, so a malformed body or query gets the
-//! same JSON error body as every other failure instead of axum's plain-text one.
+//! same JSON error body as every other failure instead of axum's plain-text one; and the check
+//! of ids taken from a path or query ([`check_id`]).
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -7,6 +8,10 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+
+/// Ids in the contracts are at most 64 ASCII characters; checked here so a hostile path
+/// segment never travels further than the gateway.
+const ID_MAX: usize = 64;
 
 /// A JSON body; any rejection is a 400 with a message that never echoes the body (it may hold a
 /// password).
@@ -81,5 +86,22 @@ where
             }
             Err(_) => Err(ApiError::invalid("invalid query")),
         }
+    }
+}
+
+/// Checks that `value`, the `name` parameter, has the shape of an id.
+pub fn check_id(name: &str, value: &str) -> Result<(), ApiError> {
+    // The shared rule (no `..`, no leading `.`) on top of the edge's narrower alphabet.
+    let ok = tunemesh_runtime::ids::is_valid(value)
+        && value.len() <= ID_MAX
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(format!(
+            "{name} must be 1 to {ID_MAX} letters, digits, '-', '_', '.' or ':', without '..' or a leading '.'"
+        )))
     }
 }

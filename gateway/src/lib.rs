@@ -11,17 +11,16 @@
 //! - [`accounts`]: the account store port with its PostgreSQL and SQLite adapters.
 //! - [`auth`]: passwords (argon2id), access and refresh tokens, the guard of protected routes.
 //! - [`ratelimit`]: per-address, per-user and login limits.
-//! - [`range`]: HTTP Range resolution for the audio route.
+//! - [`media`]: audio delivery: the audio file with Range, MSE segments, the edge cache, track
+//!   facts, signed media links and their guard, stream caps.
 //! - [`routes`]: the REST handlers; [`model`]: their JSON shapes; [`openapi`]: the document.
-//! - [`state`]: what handlers share and how they call services with the caller attached.
-//! - [`streams`]: the cap on open audio streams per account.
+//! - [`state`]: what handlers share; [`upstream`]: the services as typed clients and the one
+//!   call helper (caller identity, deadline, error classification).
 //! - [`error`]: the JSON error body and the mapping of downstream gRPC errors.
 //! - [`readiness`]: `/readyz` over the gRPC health of every upstream service.
 
 pub mod accounts;
 pub mod app;
-pub mod audio_cache;
-pub mod audio_info;
 pub mod auth;
 mod clock;
 pub mod error;
@@ -29,16 +28,16 @@ pub mod extract;
 pub mod grpc;
 pub mod layers;
 pub mod listener;
+pub mod media;
 pub mod model;
 pub mod openapi;
-pub mod range;
 pub mod ratelimit;
 pub mod readiness;
 pub mod router;
 pub mod routes;
 pub mod settings;
 pub mod state;
-pub mod streams;
+pub mod upstream;
 
 pub use app::{BuildError, Gateway, GatewayContext};
 pub use settings::{AuthSettings, GatewaySettings};

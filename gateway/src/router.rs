@@ -1,5 +1,6 @@
 //! The routes of the edge and the layers around them, composed in one place: REST routes
-//! and the gRPC edge behind one listener.
+//! and the gRPC edge behind one listener. Each area's file lists its own routes
+//! (`routes::catalog::routes`, ...); here they are grouped by the guard in front of them.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -8,17 +9,20 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
-use axum::routing::{delete, get, post, put};
 use tower::ServiceBuilder;
 use tower::util::BoxCloneService;
 use tunemesh_runtime::admin::{self, Readiness};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::{MediaGuard, require_caller, require_media_caller};
+use crate::auth::require_caller;
 use crate::grpc::GrpcEdge;
 use crate::layers;
 use crate::layers::grpc_switch::GrpcSwitchLayer;
+use crate::media::{self, MediaGuard, require_media_caller};
+use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
-use crate::routes::{audio, auth, catalog, discover, library, media, playback, playlists, web};
+use crate::routes::{auth, catalog, discover, library, playback, playlists, web};
 use crate::settings::HttpSettings;
 use crate::state::AppState;
 
@@ -57,59 +61,17 @@ pub fn router(
     http: &HttpSettings,
 ) -> Router {
     // Password guessing goes through these three: they get the strict per-address limit.
-    let public = Router::new()
-        .route("/v1/auth/signup", post(auth::signup))
-        .route("/v1/auth/login", post(auth::login))
-        .route("/v1/auth/refresh", post(auth::refresh))
-        .route_layer(from_fn_with_state(limits.clone(), limit_auth_by_ip));
+    let public = auth::public().route_layer(from_fn_with_state(limits.clone(), limit_auth_by_ip));
 
     // Route layers run bottom-up: the token is checked first, then the user's quota.
-    let protected = Router::new()
-        .route("/v1/auth/logout", post(auth::logout))
-        .route("/v1/tracks", get(catalog::list_tracks))
-        .route("/v1/tracks/{id}", get(catalog::get_track))
-        .route("/v1/tracks/{id}/manifest", get(media::manifest))
-        .route("/v1/tracks/{id}/audio-url", get(media::audio_url))
-        .route("/v1/albums", get(catalog::list_albums))
-        .route("/v1/albums/{id}", get(catalog::get_album))
-        .route("/v1/artists", get(catalog::list_artists))
-        .route("/v1/artists/{id}", get(catalog::get_artist))
-        .route("/v1/playback/report", post(playback::report))
-        .route(
-            "/v1/playlists",
-            post(playlists::create).get(playlists::list_mine),
-        )
-        .route("/v1/me/playlists", get(playlists::list_mine))
-        .route(
-            "/v1/playlists/{id}",
-            get(playlists::get)
-                .patch(playlists::update)
-                .delete(playlists::delete),
-        )
-        .route("/v1/playlists/{id}/items", post(playlists::add_items))
-        .route("/v1/playlists/{id}/items/move", post(playlists::move_items))
-        .route(
-            "/v1/playlists/{id}/items/{item_id}",
-            delete(playlists::remove_item),
-        )
-        .route(
-            "/v1/playlists/{id}/collaborators/{user_id}",
-            put(library::add_collaborator).delete(library::remove_collaborator),
-        )
-        .route(
-            "/v1/playlists/{id}/follow",
-            put(library::follow).delete(library::unfollow),
-        )
-        .route("/v1/me/liked", get(library::list_liked))
-        .route("/v1/me/liked/contains", get(library::check_liked))
-        .route(
-            "/v1/me/liked/{track_id}",
-            put(library::like).delete(library::unlike),
-        )
-        .route("/v1/search", get(discover::search))
-        .route("/v1/recommendations", get(discover::recommendations))
-        .route("/v1/radio/{track_id}", get(discover::radio))
-        .route("/v1/tracks/{id}/similar", get(discover::similar))
+    let protected = OpenApiRouter::default()
+        .merge(auth::protected())
+        .merge(catalog::routes())
+        .merge(media::bearer_routes())
+        .merge(playback::routes())
+        .merge(playlists::routes())
+        .merge(library::routes())
+        .merge(discover::routes())
         .route_layer(from_fn_with_state(limits.clone(), limit_by_user))
         .route_layer(from_fn_with_state(
             state.auth().tokens().clone(),
@@ -119,22 +81,20 @@ pub fn router(
     // Audio takes a bearer token or, for `<audio src>`, a signed media link.
     let media_guard = MediaGuard {
         access: state.auth().tokens().clone(),
-        media: state.media().clone(),
+        media: state.media().links().clone(),
     };
-    let media = Router::new()
-        .route("/v1/tracks/{id}/audio", get(audio::audio))
-        .route(
-            "/v1/tracks/{id}/segments/{quality}/{segment}",
-            get(media::segment),
-        )
+    let linked = media::linked_routes()
         .route_layer(from_fn_with_state(limits.clone(), limit_by_user))
         .route_layer(from_fn_with_state(media_guard, require_media_caller));
 
-    public
+    // Each route brought its OpenAPI entry from its handler's annotation.
+    let (api, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(public)
         .merge(protected)
-        .merge(media)
-        .with_state(state)
-        .route("/openapi.json", get(crate::openapi::document))
+        .merge(linked)
+        .split_for_parts();
+    api.with_state(state)
+        .route("/openapi.json", openapi::route(document))
         // The probes only: `/metrics` is on the admin listener, never on the public port.
         .merge(admin::probes(readiness))
         // The web player's files and page: only what no route above answers.

@@ -31,12 +31,12 @@ pub struct GatewaySettings {
     /// How long the gateway waits for in-flight requests on shutdown.
     #[serde(with = "humantime_serde")]
     pub drain_grace: Duration,
-    /// Tracks whose file sizes and audio version the audio route keeps (`audio_info.rs`).
+    /// Tracks whose file sizes and audio version the audio route keeps (`media/facts.rs`).
     pub audio_info_capacity: u64,
     /// Longest those are kept; outdated ones are noticed and refreshed on use anyway.
     #[serde(with = "humantime_serde")]
     pub audio_info_ttl: Duration,
-    /// Memory for the edge cache of audio bytes (`audio_cache.rs`); 0 turns it off.
+    /// Memory for the edge cache of audio bytes (`media/edge_cache.rs`); 0 turns it off.
     pub audio_cache_bytes: u64,
     /// Limits and browser-facing headers of the HTTP edge.
     pub http: HttpSettings,

@@ -1,17 +1,18 @@
-//! What the route handlers share, and how they call the services behind the gateway.
+//! What the route handlers share: accounts, media, and typed handles of the services behind
+//! the gateway (`crate::upstream`).
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use tunemesh_discovery::{Mesh, MeshChannel, RetryChannel, Streaming};
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
+use axum::extract::FromRef;
+use tunemesh_discovery::Mesh;
+use tunemesh_runtime::identity::MeshIdentity;
 
-use crate::audio_cache::AudioCache;
-use crate::audio_info::AudioInfos;
-use crate::auth::{Auth, MediaTokens};
-use crate::error::ApiError;
+use crate::auth::Auth;
+use crate::media::{Media, MediaTokens};
 use crate::settings::GatewaySettings;
-use crate::streams::StreamPermits;
+use crate::upstream::{
+    CatalogClient, PlayerClient, PlaylistClient, RecoClient, SearchClient, Upstream, Upstreams,
+};
 
 /// The state of every handler; cheap to clone.
 #[derive(Debug, Clone)]
@@ -22,18 +23,8 @@ pub struct AppState {
 #[derive(Debug)]
 struct Inner {
     auth: Auth,
-    media: MediaTokens,
-    identity: MeshIdentity,
-    mesh: Mesh,
-    player_upstream: String,
-    playlist_upstream: String,
-    search_upstream: String,
-    reco_upstream: String,
-    upstream_timeout: Duration,
-    audio_timeout: Duration,
-    audio_infos: AudioInfos,
-    audio_cache: AudioCache,
-    streams: StreamPermits,
+    media: Media,
+    upstreams: Upstreams,
 }
 
 impl AppState {
@@ -45,47 +36,18 @@ impl AppState {
         mesh: Mesh,
         settings: &GatewaySettings,
     ) -> Self {
+        let upstreams = Upstreams::new(mesh, identity, settings);
         Self {
             inner: Arc::new(Inner {
                 auth,
-                media,
-                identity,
-                mesh,
-                player_upstream: settings.player_upstream.clone(),
-                playlist_upstream: settings.playlist_upstream.clone(),
-                search_upstream: settings.search_upstream.clone(),
-                reco_upstream: settings.reco_upstream.clone(),
-                upstream_timeout: settings.http.request_timeout,
-                audio_timeout: settings.http.audio_timeout,
-                audio_infos: AudioInfos::new(settings.audio_info_capacity, settings.audio_info_ttl),
-                audio_cache: AudioCache::new(settings.audio_cache_bytes),
-                streams: StreamPermits::new(settings.http.max_streams_per_user),
+                media: Media::new(upstreams.clone(), media, settings),
+                upstreams,
             }),
         }
     }
 
-    /// What the audio route keeps of tracks.
-    pub fn audio_infos(&self) -> &AudioInfos {
-        &self.inner.audio_infos
-    }
-
-    /// The edge cache of audio bytes.
-    pub fn audio_cache(&self) -> &AudioCache {
-        &self.inner.audio_cache
-    }
-
-    /// Open audio streams per account (shared with the gRPC proxy's `StreamAudio`).
-    pub fn streams(&self) -> &StreamPermits {
-        &self.inner.streams
-    }
-
-    /// Longest an audio body may stream.
-    pub fn audio_timeout(&self) -> Duration {
-        self.inner.audio_timeout
-    }
-
-    /// Signed media links.
-    pub fn media(&self) -> &MediaTokens {
+    /// Audio delivery: its routes' state, links and stream caps.
+    pub fn media(&self) -> &Media {
         &self.inner.media
     }
 
@@ -94,69 +56,35 @@ impl AppState {
         &self.inner.auth
     }
 
-    /// The channel to the service serving the catalogue and audio. Its reads are idempotent
-    /// and `ReportPlayback` is idempotent per (session, sequence), so a call that met a replica
-    /// that just died is retried on another (within the mesh's retry budget and the deadline).
-    pub fn player(&self) -> RetryChannel {
-        self.inner
-            .mesh
-            .channel(&self.inner.player_upstream)
-            .retrying([
-                "/tunemesh.catalog.v1.CatalogService/",
-                "/tunemesh.player.v1.PlayerService/",
-            ])
+    /// The catalogue (player-svc).
+    pub fn catalog(&self) -> Upstream<CatalogClient> {
+        self.inner.upstreams.catalog()
     }
 
-    /// The channel to the service serving playlists and liked songs.
-    pub fn playlist(&self) -> MeshChannel {
-        self.inner.mesh.channel(&self.inner.playlist_upstream)
+    /// Audio and play reports (player-svc).
+    pub fn player(&self) -> Upstream<PlayerClient> {
+        self.inner.upstreams.player()
     }
 
-    /// The channel to the search service.
-    pub fn search(&self) -> MeshChannel {
-        self.inner.mesh.channel(&self.inner.search_upstream)
+    /// Playlists and liked songs (playlist-svc).
+    pub fn playlists(&self) -> Upstream<PlaylistClient> {
+        self.inner.upstreams.playlists()
     }
 
-    /// The channel to the recommendation service.
-    pub fn reco(&self) -> MeshChannel {
-        self.inner.mesh.channel(&self.inner.reco_upstream)
+    /// Search (search-svc).
+    pub fn search(&self) -> Upstream<SearchClient> {
+        self.inner.upstreams.search()
     }
 
-    /// A downstream request carrying `caller`'s signed identity and the gateway's deadline.
-    /// The request is built here from a fresh message, so nothing a client sent (headers
-    /// included) reaches the service except what the handler put into `message`.
-    pub fn downstream<T>(
-        &self,
-        caller: &Caller,
-        message: T,
-    ) -> Result<tonic::Request<T>, ApiError> {
-        self.downstream_within(caller, message, self.inner.upstream_timeout)
+    /// Recommendations (reco-svc).
+    pub fn reco(&self) -> Upstream<RecoClient> {
+        self.inner.upstreams.reco()
     }
+}
 
-    /// A downstream request for a streamed audio body, with the longer audio deadline, sent
-    /// over the endpoint's streaming connection (so a stalled one never holds up unary calls).
-    pub fn audio_downstream<T>(
-        &self,
-        caller: &Caller,
-        message: T,
-    ) -> Result<tonic::Request<T>, ApiError> {
-        let mut request = self.downstream_within(caller, message, self.inner.audio_timeout)?;
-        request.extensions_mut().insert(Streaming);
-        Ok(request)
-    }
-
-    fn downstream_within<T>(
-        &self,
-        caller: &Caller,
-        message: T,
-        deadline: Duration,
-    ) -> Result<tonic::Request<T>, ApiError> {
-        let mut request = tonic::Request::new(message);
-        request.set_timeout(deadline);
-        self.inner
-            .identity
-            .attach(caller, request.metadata_mut())
-            .map_err(|e| ApiError::internal(&e))?;
-        Ok(request)
+/// The media routes take only their own state, so `crate::media` never names `AppState`.
+impl FromRef<AppState> for Media {
+    fn from_ref(state: &AppState) -> Self {
+        state.inner.media.clone()
     }
 }

@@ -2,8 +2,6 @@
 //! guards every protected route.
 
 pub mod hs256;
-pub mod media_guard;
-pub mod media_url;
 pub mod password;
 pub mod require;
 pub mod revocation;
@@ -11,8 +9,6 @@ pub mod service;
 pub mod tokens;
 pub mod validate;
 
-pub use media_guard::{MediaCaller, MediaGuard, require_media_caller};
-pub use media_url::MediaTokens;
 pub use password::Passwords;
 pub use require::{Authenticated, require_caller};
 pub use service::Auth;

@@ -25,8 +25,8 @@ use super::routes::GrpcRoutes;
 use super::status::{Scrubbed, scrub, status_of};
 use crate::auth::AccessTokens;
 use crate::auth::require::caller_of;
+use crate::media::streams::{Held, StreamPermits};
 use crate::ratelimit::Limits;
-use crate::streams::{Held, StreamPermits};
 
 /// Headers a client may not pass to a service: its credentials (the service gets the signed
 /// identity instead), anything in the mesh's reserved `tunemesh-` namespace, and HTTP/1

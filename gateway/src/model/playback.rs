@@ -131,7 +131,7 @@ impl PlaybackReport {
                 tunemesh_runtime::ids::RULE
             )));
         }
-        crate::routes::check_id("track_id", &self.track_id)?;
+        crate::extract::check_id("track_id", &self.track_id)?;
         let client_time = self
             .client_time
             .as_deref()

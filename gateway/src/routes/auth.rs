@@ -7,6 +7,8 @@ use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use http::StatusCode;
 use http::header::{CACHE_CONTROL, HeaderValue};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
@@ -14,6 +16,19 @@ use crate::extract::ApiJson;
 use crate::model::auth::{LoginRequest, RefreshRequest, Session, SignupAccepted, SignupRequest};
 use crate::ratelimit::ClientAddr;
 use crate::state::AppState;
+
+/// The routes anyone may call; each registers its path and OpenAPI entry from its annotation.
+pub fn public() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(signup))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+}
+
+/// The routes of a signed-in caller.
+pub fn protected() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(logout))
+}
 
 /// Token responses must not be cached by any intermediary (RFC 6749 §5.1).
 fn no_store(status: StatusCode, session: Session) -> impl IntoResponse {

@@ -5,18 +5,26 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use tunemesh_proto::catalog::v1 as pb;
-use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{Paging, check_id};
+use super::Paging;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, check_id};
 use crate::model::catalog::{Album, AlbumPage, Artist, ArtistPage, Track, TrackPage, next_page};
 use crate::state::AppState;
 
-fn catalog(state: &AppState) -> CatalogServiceClient<tunemesh_discovery::RetryChannel> {
-    CatalogServiceClient::new(state.player())
+/// The catalogue's routes, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list_tracks))
+        .routes(routes!(get_track))
+        .routes(routes!(list_albums))
+        .routes(routes!(get_album))
+        .routes(routes!(list_artists))
+        .routes(routes!(get_artist))
 }
 
 /// What a missing resource in a response means: the service broke its contract.
@@ -78,10 +86,10 @@ pub async fn list_tracks(
         page_token,
         filter,
     };
-    let page = catalog(&state)
-        .list_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let page = state
+        .catalog()
+        .call(&caller, request, async |c, r| c.list_tracks(r).await)
+        .await?;
     Ok(Json(TrackPage {
         tracks: page.tracks.into_iter().map(Into::into).collect(),
         next_page_token: next_page(page.next_page_token),
@@ -107,10 +115,10 @@ pub async fn get_track(
 ) -> Result<Json<Track>, ApiError> {
     check_id("track id", &id)?;
     let request = pb::GetTrackRequest { track_id: id };
-    let answer = catalog(&state)
-        .get_track(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .catalog()
+        .call(&caller, request, async |c, r| c.get_track(r).await)
+        .await?;
     Ok(Json(answer.track.ok_or_else(|| missing("track"))?.into()))
 }
 
@@ -154,10 +162,10 @@ pub async fn list_albums(
         page_token,
         artist_id: query.artist_id.unwrap_or_default(),
     };
-    let page = catalog(&state)
-        .list_albums(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let page = state
+        .catalog()
+        .call(&caller, request, async |c, r| c.list_albums(r).await)
+        .await?;
     Ok(Json(AlbumPage {
         albums: page.albums.into_iter().map(Into::into).collect(),
         next_page_token: next_page(page.next_page_token),
@@ -183,10 +191,10 @@ pub async fn get_album(
 ) -> Result<Json<Album>, ApiError> {
     check_id("album id", &id)?;
     let request = pb::GetAlbumRequest { album_id: id };
-    let answer = catalog(&state)
-        .get_album(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .catalog()
+        .call(&caller, request, async |c, r| c.get_album(r).await)
+        .await?;
     Ok(Json(answer.album.ok_or_else(|| missing("album"))?.into()))
 }
 
@@ -209,10 +217,10 @@ pub async fn list_artists(
         page_size,
         page_token,
     };
-    let page = catalog(&state)
-        .list_artists(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let page = state
+        .catalog()
+        .call(&caller, request, async |c, r| c.list_artists(r).await)
+        .await?;
     Ok(Json(ArtistPage {
         artists: page.artists.into_iter().map(Into::into).collect(),
         next_page_token: next_page(page.next_page_token),
@@ -238,9 +246,9 @@ pub async fn get_artist(
 ) -> Result<Json<Artist>, ApiError> {
     check_id("artist id", &id)?;
     let request = pb::GetArtistRequest { artist_id: id };
-    let answer = catalog(&state)
-        .get_artist(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .catalog()
+        .call(&caller, request, async |c, r| c.get_artist(r).await)
+        .await?;
     Ok(Json(answer.artist.ok_or_else(|| missing("artist"))?.into()))
 }

@@ -5,15 +5,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use tunemesh_proto::reco::v1 as reco;
-use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
 use tunemesh_proto::search::v1 as search;
-use tunemesh_proto::search::v1::search_service_client::SearchServiceClient;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{check_id, check_page_token};
+use super::check_page_token;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, check_id};
 use crate::model::discover::{Recommendations, SearchPage};
 use crate::state::AppState;
 
@@ -21,6 +21,15 @@ use crate::state::AppState;
 const QUERY_MAX_CHARS: usize = 256;
 /// Most results of one page.
 const LIMIT_MAX: u32 = 100;
+
+/// The search and recommendation routes, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(search))
+        .routes(routes!(recommendations))
+        .routes(routes!(radio))
+        .routes(routes!(similar))
+}
 
 /// Query of `GET /v1/search`.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -86,10 +95,10 @@ pub async fn search(
         page_size: i32::try_from(limit(query.limit)?).unwrap_or(0),
         page_token: check_page_token(query.page_token)?,
     };
-    let page = SearchServiceClient::new(state.search())
-        .search(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let page = state
+        .search()
+        .call(&caller, request, async |c, r| c.search(r).await)
+        .await?;
     Ok(Json(page.into()))
 }
 
@@ -111,10 +120,6 @@ pub struct RadioQuery {
     pub page_token: Option<String>,
 }
 
-fn reco(state: &AppState) -> RecommendationServiceClient<tunemesh_discovery::MeshChannel> {
-    RecommendationServiceClient::new(state.reco())
-}
-
 /// Tracks for the caller, from what they played (popular tracks for new listeners).
 #[utoipa::path(
     get, path = "/v1/recommendations", tag = "discover", params(Limit),
@@ -134,10 +139,10 @@ pub async fn recommendations(
         limit: limit(query.limit)?,
         exclude_track_ids: Vec::new(),
     };
-    let answer = reco(&state)
-        .recommend(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .reco()
+        .call(&caller, request, async |c, r| c.recommend(r).await)
+        .await?;
     Ok(Json(Recommendations::of(
         answer.recommendations,
         String::new(),
@@ -168,10 +173,10 @@ pub async fn radio(
         limit: limit(query.limit)?,
         page_token: check_page_token(query.page_token)?,
     };
-    let answer = reco(&state)
-        .radio(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .reco()
+        .call(&caller, request, async |c, r| c.radio(r).await)
+        .await?;
     Ok(Json(Recommendations::of(
         answer.tracks,
         answer.next_page_token,
@@ -201,9 +206,9 @@ pub async fn similar(
         track_id: id,
         limit: limit(query.limit)?,
     };
-    let answer = reco(&state)
-        .similar_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .reco()
+        .call(&caller, request, async |c, r| c.similar_tracks(r).await)
+        .await?;
     Ok(Json(Recommendations::of(answer.tracks, String::new())))
 }

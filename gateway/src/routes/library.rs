@@ -5,24 +5,30 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use tunemesh_discovery::MeshChannel;
 use tunemesh_proto::playlist::v1 as pb;
-use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::Paging;
 use super::playlists::Expected;
-use super::{Paging, check_id};
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, check_id};
 use crate::model::playlist::{LikedCheck, LikedPage, Version};
 use crate::state::AppState;
 
 /// Most tracks one liked-songs check may ask about.
 const CHECK_MAX: usize = 100;
 
-fn playlists(state: &AppState) -> PlaylistServiceClient<MeshChannel> {
-    PlaylistServiceClient::new(state.playlist())
+/// The collaborator, follow and liked-songs routes, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(add_collaborator, remove_collaborator))
+        .routes(routes!(follow, unfollow))
+        .routes(routes!(list_liked))
+        .routes(routes!(check_liked))
+        .routes(routes!(like, unlike))
 }
 
 /// Lets a user edit the playlist (owner only).
@@ -49,10 +55,12 @@ pub async fn add_collaborator(
         expected_version: expected.expected_version,
         user_id,
     };
-    let answer = playlists(&state)
-        .add_playlist_collaborator(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| {
+            c.add_playlist_collaborator(r).await
+        })
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -82,10 +90,12 @@ pub async fn remove_collaborator(
         expected_version: expected.expected_version,
         user_id,
     };
-    let answer = playlists(&state)
-        .remove_playlist_collaborator(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| {
+            c.remove_playlist_collaborator(r).await
+        })
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -108,10 +118,10 @@ pub async fn follow(
 ) -> Result<Json<Version>, ApiError> {
     check_id("playlist id", &id)?;
     let request = pb::FollowPlaylistRequest { playlist_id: id };
-    let answer = playlists(&state)
-        .follow_playlist(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.follow_playlist(r).await)
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -134,8 +144,9 @@ pub async fn unfollow(
 ) -> Result<StatusCode, ApiError> {
     check_id("playlist id", &id)?;
     let request = pb::UnfollowPlaylistRequest { playlist_id: id };
-    playlists(&state)
-        .unfollow_playlist(state.downstream(&caller, request)?)
+    state
+        .playlists()
+        .call(&caller, request, async |c, r| c.unfollow_playlist(r).await)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -159,10 +170,10 @@ pub async fn list_liked(
         page_size,
         page_token,
     };
-    let page = playlists(&state)
-        .list_liked_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let page = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.list_liked_tracks(r).await)
+        .await?;
     Ok(Json(page.into()))
 }
 
@@ -187,10 +198,10 @@ pub async fn like(
         track_ids: vec![track_id],
         expected_version: None,
     };
-    let answer = playlists(&state)
-        .like_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.like_tracks(r).await)
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -216,10 +227,10 @@ pub async fn unlike(
         track_ids: vec![track_id],
         expected_version: None,
     };
-    let answer = playlists(&state)
-        .unlike_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.unlike_tracks(r).await)
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -257,10 +268,10 @@ pub async fn check_liked(
         check_id("track id", id)?;
     }
     let request = pb::CheckLikedTracksRequest { track_ids };
-    let answer = playlists(&state)
-        .check_liked_tracks(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.check_liked_tracks(r).await)
+        .await?;
     Ok(Json(LikedCheck {
         liked: answer.liked,
         version: answer.version,

@@ -1,11 +1,9 @@
 //! The REST routes, one file per area.
 
-pub mod audio;
 pub mod auth;
 pub mod catalog;
 pub mod discover;
 pub mod library;
-pub mod media;
 pub mod playback;
 pub mod playlists;
 pub mod web;
@@ -15,30 +13,10 @@ use utoipa::IntoParams;
 
 use crate::error::ApiError;
 
-/// Ids in the contracts are at most 64 ASCII characters; checked here so a hostile path
-/// segment never travels further than the gateway.
-const ID_MAX: usize = 64;
 /// Longest page token passed on; the services' tokens are far shorter.
 const PAGE_TOKEN_MAX: usize = 1024;
 /// The services lower larger pages to this.
 const PAGE_SIZE_MAX: i32 = 500;
-
-/// Checks that `value`, the `name` parameter, has the shape of an id.
-pub fn check_id(name: &str, value: &str) -> Result<(), ApiError> {
-    // The shared rule (no `..`, no leading `.`) on top of the edge's narrower alphabet.
-    let ok = tunemesh_runtime::ids::is_valid(value)
-        && value.len() <= ID_MAX
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(format!(
-            "{name} must be 1 to {ID_MAX} letters, digits, '-', '_', '.' or ':', without '..' or a leading '.'"
-        )))
-    }
-}
 
 /// Paging query parameters shared by the list routes.
 #[derive(Debug, Default, Deserialize, IntoParams)]

@@ -2,13 +2,19 @@
 
 use axum::Json;
 use axum::extract::State;
-use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiJson;
 use crate::model::playback::{PlaybackReport, PlaybackReportResult};
 use crate::state::AppState;
+
+/// The play reports route, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(report))
+}
 
 /// Reports the progress of a play session; idempotent per (`play_session_id`, `sequence`).
 #[utoipa::path(
@@ -28,9 +34,9 @@ pub async fn report(
     ApiJson(report): ApiJson<PlaybackReport>,
 ) -> Result<Json<PlaybackReportResult>, ApiError> {
     let request = report.into_proto()?;
-    let answer = PlayerServiceClient::new(state.player())
-        .report_playback(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .player()
+        .call(&caller, request, async |c, r| c.report_playback(r).await)
+        .await?;
     Ok(Json(answer.into()))
 }

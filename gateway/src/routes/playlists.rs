@@ -6,15 +6,15 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use tunemesh_discovery::MeshChannel;
 use tunemesh_proto::playlist::v1 as pb;
-use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{Paging, check_id};
+use super::Paging;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiJson, ApiQuery, check_id};
 use crate::model::catalog::next_page;
 use crate::model::playlist::{
     AddedItems, ItemMove, LibraryPage, NewItems, NewPlaylist, Playlist, PlaylistChanges,
@@ -22,8 +22,17 @@ use crate::model::playlist::{
 };
 use crate::state::AppState;
 
-fn playlists(state: &AppState) -> PlaylistServiceClient<MeshChannel> {
-    PlaylistServiceClient::new(state.playlist())
+/// The playlist routes, for a signed-in caller.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(create))
+        // The older spelling of `/v1/me/playlists`, kept for clients; not in the document.
+        .route("/v1/playlists", axum::routing::get(list_mine))
+        .routes(routes!(list_mine))
+        .routes(routes!(get, update, delete))
+        .routes(routes!(add_items))
+        .routes(routes!(move_items))
+        .routes(routes!(remove_item))
 }
 
 fn missing() -> ApiError {
@@ -62,10 +71,10 @@ pub async fn create(
         collaborative: body.collaborative,
         track_ids: body.track_ids,
     };
-    let answer = playlists(&state)
-        .create_playlist(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.create_playlist(r).await)
+        .await?;
     let playlist = answer.playlist.ok_or_else(missing)?;
     Ok((StatusCode::CREATED, Json(playlist.into())))
 }
@@ -90,10 +99,10 @@ pub async fn list_mine(
         page_token,
         relations: Vec::new(),
     };
-    let page = playlists(&state)
-        .list_my_playlists(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let page = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.list_my_playlists(r).await)
+        .await?;
     Ok(Json(page.into()))
 }
 
@@ -121,10 +130,10 @@ pub async fn get(
         page_size,
         page_token,
     };
-    let answer = playlists(&state)
-        .get_playlist(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.get_playlist(r).await)
+        .await?;
     Ok(Json(PlaylistPage {
         playlist: answer.playlist.ok_or_else(missing)?.into(),
         items: answer.items.into_iter().map(Into::into).collect(),
@@ -161,10 +170,12 @@ pub async fn update(
         collaborative: body.collaborative,
         cover_image_id: None,
     };
-    let answer = playlists(&state)
-        .update_playlist_details(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| {
+            c.update_playlist_details(r).await
+        })
+        .await?;
     Ok(Json(answer.playlist.ok_or_else(missing)?.into()))
 }
 
@@ -190,8 +201,9 @@ pub async fn delete(
         playlist_id: id,
         expected_version: expected.expected_version,
     };
-    playlists(&state)
-        .delete_playlist(state.downstream(&caller, request)?)
+    state
+        .playlists()
+        .call(&caller, request, async |c, r| c.delete_playlist(r).await)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -226,10 +238,10 @@ pub async fn add_items(
         track_ids,
         position: body.position,
     };
-    let answer = playlists(&state)
-        .add_playlist_items(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.add_playlist_items(r).await)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(AddedItems {
@@ -267,10 +279,12 @@ pub async fn remove_item(
         expected_version: expected.expected_version,
         item_ids: vec![item_id],
     };
-    let answer = playlists(&state)
-        .remove_playlist_items(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| {
+            c.remove_playlist_items(r).await
+        })
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))
@@ -302,10 +316,12 @@ pub async fn move_items(
         range_length: body.range_length.unwrap_or(1),
         insert_before: body.insert_before,
     };
-    let answer = playlists(&state)
-        .move_playlist_items(state.downstream(&caller, request)?)
-        .await?
-        .into_inner();
+    let answer = state
+        .playlists()
+        .call(&caller, request, async |c, r| {
+            c.move_playlist_items(r).await
+        })
+        .await?;
     Ok(Json(Version {
         version: answer.version,
     }))

@@ -2,7 +2,7 @@
 
 use reqwest::Method;
 use serde_json::Value;
-use tunemesh_gateway::auth::MediaTokens;
+use tunemesh_gateway::media::MediaTokens;
 use tunemesh_gateway::model::catalog::Quality;
 use tunemesh_runtime::identity::Caller;
 

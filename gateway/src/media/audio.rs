@@ -1,11 +1,11 @@
 //! `GET /v1/tracks/{id}/audio`: the progressive Ogg Opus file of a track with HTTP Range
 //! support, read from `PlayerService.ReadAudioRange`, for `<audio>` elements. It takes the
-//! bearer header or a signed media link (`?token=`, see `crate::auth::media_url`).
+//! bearer header or a signed media link (`?token=`, see `super::links`).
 //!
 //! The file's size and version come from what the gateway keeps of the track
-//! (`crate::audio_info`), so a byte range is one call to player-svc; its first chunk is
+//! (`super::facts`), so a byte range is one call to player-svc; its first chunk is
 //! checked against them before any header is sent. Ranges of popular tracks are answered
-//! from the edge cache (`crate::audio_cache`) without a call at all.
+//! from the edge cache (`super::edge_cache`) without a call at all.
 //!
 //! The body streams straight from the gRPC stream: hyper pulls the next chunk only when the
 //! client socket takes more, and the gRPC stream is flow-controlled by HTTP/2, so a slow
@@ -25,21 +25,18 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde::Deserialize;
 use tunemesh_proto::player::v1 as pb;
-use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_runtime::ErrorCode;
 use utoipa::IntoParams;
 
 use tunemesh_runtime::identity::Caller;
 
-use super::check_id;
-use crate::audio_cache::part;
-use crate::audio_info::AudioInfo;
-use crate::auth::MediaCaller;
+use super::edge_cache::part;
+use super::facts::AudioInfo;
+use super::range::{RangeAnswer, resolve};
+use super::{Media, MediaCaller};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, check_id};
 use crate::model::catalog::Quality;
-use crate::range::{RangeAnswer, resolve};
-use crate::state::AppState;
 
 /// Query of the audio route.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -66,7 +63,7 @@ pub struct AudioQuery {
     )
 )]
 pub async fn audio(
-    State(state): State<AppState>,
+    State(state): State<Media>,
     media: MediaCaller,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<AudioQuery>,
@@ -79,11 +76,11 @@ pub async fn audio(
     // The kept facts of the track are outdated at most once per request: the second try
     // asks player-svc afresh.
     for fresh in [false, true] {
-        let info = state.audio_infos().get(&state, &caller, &id).await?;
+        let info = state.facts().get(state.upstreams(), &caller, &id).await?;
         match respond(&state, &caller, &id, quality, &info, &headers).await? {
             Answer::Ready(response) => return Ok(response),
             Answer::Outdated if fresh => break,
-            Answer::Outdated => state.audio_infos().forget(&id).await,
+            Answer::Outdated => state.facts().forget(&id).await,
         }
     }
     Err(ApiError::new(
@@ -99,7 +96,7 @@ enum Answer {
 }
 
 async fn respond(
-    state: &AppState,
+    state: &Media,
     caller: &Caller,
     id: &str,
     quality: Quality,
@@ -153,7 +150,7 @@ async fn respond(
     // Held by the body until it ends or the client goes: one account cannot keep more
     // streams open than its share.
     let permit = state.streams().acquire(&caller.user_id)?;
-    let cache = state.audio_cache().clone();
+    let cache = state.cache().clone();
     let name: Arc<str> = Arc::from(etag.as_str());
     if let Some(parts) = cache.get(&name, start, end) {
         let body = futures::stream::iter(parts.into_iter().map(Ok::<_, std::io::Error>)).inspect(
@@ -175,10 +172,12 @@ async fn respond(
         offset: read_start,
         length: read_length,
     };
-    let mut stream = PlayerServiceClient::new(state.player())
-        .read_audio_range(state.audio_downstream(caller, request)?)
-        .await?
-        .into_inner();
+    let mut stream = state
+        .upstreams()
+        .player()
+        .streaming()
+        .call(caller, request, async |c, r| c.read_audio_range(r).await)
+        .await?;
     // Nothing is promised before the first chunk says which file it is from.
     let first = match stream.message().await {
         Ok(Some(first)) => first,

@@ -8,9 +8,10 @@ use http::header::AUTHORIZATION;
 use http::request::Parts;
 use tunemesh_runtime::identity::Caller;
 
-use super::media_url::{MediaGrant, MediaTokens};
-use super::require::caller_of;
-use super::tokens::{AccessTokens, TokenError};
+use super::links::{MediaGrant, MediaTokens};
+use crate::auth::AccessTokens;
+use crate::auth::require::caller_of;
+use crate::auth::tokens::TokenError;
 use crate::error::ApiError;
 use crate::model::catalog::Quality;
 

@@ -8,7 +8,7 @@
 //! one call. A kept entry can be outdated after the track is re-ingested: every
 //! `ReadAudioRange` answer carries the file's size and version, the route compares them with
 //! the entry before it sends a header, and on a mismatch it forgets the entry and asks again
-//! (see `routes::audio`). So no response ever promises bytes of another version.
+//! (see `super::audio`). So no response ever promises bytes of another version.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,9 +19,9 @@ use tunemesh_proto::player::v1 as pb;
 use tunemesh_runtime::ErrorCode;
 use tunemesh_runtime::identity::Caller;
 
+use super::segments::fetch_manifest;
 use crate::error::ApiError;
-use crate::routes::media::fetch_manifest;
-use crate::state::AppState;
+use crate::upstream::Upstreams;
 
 /// The progressive files of one version of a track's audio.
 #[derive(Debug)]
@@ -86,13 +86,13 @@ impl AudioInfos {
     /// The facts of track `id`, asking player-svc (as `caller`) when they are not kept.
     pub async fn get(
         &self,
-        state: &AppState,
+        upstreams: &Upstreams,
         caller: &Caller,
         id: &str,
     ) -> Result<Arc<AudioInfo>, ApiError> {
         self.cache
             .try_get_with_by_ref(id, async {
-                let manifest = fetch_manifest(state, caller, id).await?;
+                let manifest = fetch_manifest(upstreams.player(), caller, id).await?;
                 if manifest.version.is_empty() {
                     tracing::error!(track = id, "player-svc sent a manifest without a version");
                     return Err(ApiError::new(ErrorCode::Internal, "internal error"));

@@ -13,19 +13,18 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use sha2::{Digest as _, Sha256};
 use tunemesh_proto::player::v1 as pb;
 use tunemesh_proto::player::v1::get_audio_segment_request::Segment;
-use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_runtime::ErrorCode;
 use tunemesh_runtime::identity::Caller;
 
 use super::audio::AudioQuery;
-use super::check_id;
-use crate::auth::{Authenticated, MediaCaller};
+use super::streams::Held;
+use super::{Media, MediaCaller};
+use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::ApiQuery;
+use crate::extract::{ApiQuery, check_id};
 use crate::model::catalog::{Quality, millis};
 use crate::model::media::{Manifest, ManifestQuality, ManifestSegment, MediaLink, Progressive};
-use crate::state::AppState;
-use crate::streams::Held;
+use crate::upstream::{PlayerClient, Upstream};
 
 /// Segments never change (new audio is a new track), so the listener's browser keeps them for
 /// good; `private` because they are served only to a signed-in caller, and a shared cache
@@ -34,17 +33,16 @@ const IMMUTABLE: &str = "private, max-age=31536000, immutable";
 
 /// The manifest of track `id` from player-svc.
 pub async fn fetch_manifest(
-    state: &AppState,
+    player: Upstream<PlayerClient>,
     caller: &Caller,
     id: &str,
 ) -> Result<pb::AudioManifest, ApiError> {
     let request = pb::GetAudioManifestRequest {
         track_id: id.to_owned(),
     };
-    PlayerServiceClient::new(state.player())
-        .get_audio_manifest(state.downstream(caller, request)?)
+    player
+        .call(caller, request, async |c, r| c.get_audio_manifest(r).await)
         .await?
-        .into_inner()
         .manifest
         .ok_or_else(|| {
             tracing::error!("player-svc answered without a manifest");
@@ -58,14 +56,9 @@ fn now_s() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn link(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    quality: Quality,
-) -> Result<MediaLink, ApiError> {
+fn link(state: &Media, caller: &Caller, id: &str, quality: Quality) -> Result<MediaLink, ApiError> {
     let (token, expires_at) = state
-        .media()
+        .links()
         .mint(caller, id, quality, now_s())
         .map_err(|e| ApiError::internal(&e))?;
     Ok(MediaLink {
@@ -90,12 +83,12 @@ fn link(
     )
 )]
 pub async fn manifest(
-    State(state): State<AppState>,
+    State(state): State<Media>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     check_id("track id", &id)?;
-    let manifest = fetch_manifest(&state, &caller, &id).await?;
+    let manifest = fetch_manifest(state.upstreams().player(), &caller, &id).await?;
     let mut qualities = Vec::with_capacity(manifest.renditions.len());
     for rendition in manifest.renditions {
         // A quality this gateway has no name for is one it cannot serve: left out.
@@ -149,7 +142,7 @@ pub async fn manifest(
     )
 )]
 pub async fn audio_url(
-    State(state): State<AppState>,
+    State(state): State<Media>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
     ApiQuery(query): ApiQuery<AudioQuery>,
@@ -178,7 +171,7 @@ pub async fn audio_url(
     )
 )]
 pub async fn segment(
-    State(state): State<AppState>,
+    State(state): State<Media>,
     media: MediaCaller,
     Path((id, quality, segment)): Path<(String, String, String)>,
     headers: HeaderMap,
@@ -199,16 +192,19 @@ pub async fn segment(
         quality: quality.to_proto().into(),
         segment: Some(which),
     };
-    // Held until the body is sent or the client goes (`crate::streams`).
+    // Held until the body is sent or the client goes (`super::streams`).
     let permit = state.streams().acquire(&media.caller.user_id)?;
-    let answer = PlayerServiceClient::new(state.player())
-        .get_audio_segment(state.downstream(&media.caller, request)?)
+    let answer = state
+        .upstreams()
+        .player()
+        .call(&media.caller, request, async |c, r| {
+            c.get_audio_segment(r).await
+        })
         .await
-        .map_err(|status| match status.code() {
-            tonic::Code::OutOfRange => ApiError::new(ErrorCode::NotFound, "no such segment"),
-            _ => status.into(),
-        })?
-        .into_inner();
+        .map_err(|error| match error.code() {
+            ErrorCode::OutOfRange => ApiError::new(ErrorCode::NotFound, "no such segment"),
+            _ => error,
+        })?;
     // The bytes name themselves: a strong validator that holds across gateway replicas.
     let digest = Sha256::digest(&answer.data);
     let etag = format!("\"{}\"", hex::encode(&digest[..16]));

@@ -14,8 +14,8 @@ use sha2::{Digest as _, Sha256};
 use tunemesh_runtime::identity::Caller;
 use tunemesh_runtime::secret::KeyRing;
 
-use super::hs256::Hs256;
-use super::tokens::TokenError;
+use crate::auth::hs256::Hs256;
+use crate::auth::tokens::TokenError;
 use crate::model::catalog::Quality;
 
 /// `aud` of every media token.

@@ -1,0 +1,165 @@
+//! The services behind the gateway as typed clients, and the one way a handler calls them:
+//! [`Upstream::call`] builds the request from a fresh message with the caller's signed
+//! identity and the gateway's deadline, calls, and classifies a failure once
+//! (`From<tonic::Status> for ApiError`).
+//!
+//! A handler writes `state.playlists().call(&caller, message, async |c, r| c.get_playlist(r).await)`
+//! and gets the response message or an [`ApiError`]; nothing else builds a downstream request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tunemesh_discovery::{Mesh, MeshChannel, RetryChannel, Streaming};
+use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
+use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
+use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
+use tunemesh_proto::search::v1::search_service_client::SearchServiceClient;
+use tunemesh_runtime::identity::{Caller, MeshIdentity};
+
+use crate::error::ApiError;
+use crate::settings::GatewaySettings;
+
+/// The catalogue on player-svc.
+pub type CatalogClient = CatalogServiceClient<RetryChannel>;
+/// Audio and play reports on player-svc.
+pub type PlayerClient = PlayerServiceClient<RetryChannel>;
+/// Playlists and liked songs on playlist-svc.
+pub type PlaylistClient = PlaylistServiceClient<MeshChannel>;
+/// search-svc.
+pub type SearchClient = SearchServiceClient<MeshChannel>;
+/// reco-svc.
+pub type RecoClient = RecommendationServiceClient<MeshChannel>;
+
+/// Where the services are and how calls to them are signed and bounded; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    mesh: Mesh,
+    identity: MeshIdentity,
+    player: String,
+    playlist: String,
+    search: String,
+    reco: String,
+    timeout: Duration,
+    audio_timeout: Duration,
+}
+
+impl Upstreams {
+    /// The services named in `settings`, reached through `mesh`, called with identities
+    /// signed by `identity`.
+    pub fn new(mesh: Mesh, identity: MeshIdentity, settings: &GatewaySettings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                mesh,
+                identity,
+                player: settings.player_upstream.clone(),
+                playlist: settings.playlist_upstream.clone(),
+                search: settings.search_upstream.clone(),
+                reco: settings.reco_upstream.clone(),
+                timeout: settings.http.request_timeout,
+                audio_timeout: settings.http.audio_timeout,
+            }),
+        }
+    }
+
+    /// The catalogue (player-svc).
+    pub fn catalog(&self) -> Upstream<CatalogClient> {
+        self.upstream(CatalogServiceClient::new(self.player_channel()))
+    }
+
+    /// Audio and play reports (player-svc).
+    pub fn player(&self) -> Upstream<PlayerClient> {
+        self.upstream(PlayerServiceClient::new(self.player_channel()))
+    }
+
+    /// Playlists and liked songs (playlist-svc).
+    pub fn playlists(&self) -> Upstream<PlaylistClient> {
+        self.upstream(PlaylistServiceClient::new(
+            self.channel(&self.inner.playlist),
+        ))
+    }
+
+    /// Search (search-svc).
+    pub fn search(&self) -> Upstream<SearchClient> {
+        self.upstream(SearchServiceClient::new(self.channel(&self.inner.search)))
+    }
+
+    /// Recommendations, radio, similar tracks (reco-svc).
+    pub fn reco(&self) -> Upstream<RecoClient> {
+        self.upstream(RecommendationServiceClient::new(
+            self.channel(&self.inner.reco),
+        ))
+    }
+
+    /// The channel to player-svc. Its reads are idempotent and `ReportPlayback` is idempotent
+    /// per (session, sequence), so a call that met a replica that just died is retried on
+    /// another (within the mesh's retry budget and the deadline).
+    fn player_channel(&self) -> RetryChannel {
+        self.channel(&self.inner.player).retrying([
+            "/tunemesh.catalog.v1.CatalogService/",
+            "/tunemesh.player.v1.PlayerService/",
+        ])
+    }
+
+    fn channel(&self, service: &str) -> MeshChannel {
+        self.inner.mesh.channel(service)
+    }
+
+    fn upstream<C>(&self, client: C) -> Upstream<C> {
+        Upstream {
+            client,
+            upstreams: self.clone(),
+            streaming: false,
+        }
+    }
+}
+
+/// A ready client of one service; [`Upstream::call`] is the only way through it.
+#[derive(Debug)]
+pub struct Upstream<C> {
+    client: C,
+    upstreams: Upstreams,
+    streaming: bool,
+}
+
+impl<C> Upstream<C> {
+    /// For a streamed audio body: the longer audio deadline, over the endpoint's streaming
+    /// connection (so a stalled one never holds up unary calls).
+    #[must_use]
+    pub fn streaming(mut self) -> Self {
+        self.streaming = true;
+        self
+    }
+
+    /// Calls `rpc` (e.g. `async |c, r| c.get_track(r).await`) with `message` as `caller`. The
+    /// request is built here from a fresh message, so nothing a client sent (headers
+    /// included) reaches the service except what the handler put into `message`. A failed
+    /// call is classified once, at the edge (`crate::error::classify_downstream`).
+    pub async fn call<T, R>(
+        mut self,
+        caller: &Caller,
+        message: T,
+        rpc: impl AsyncFnOnce(&mut C, tonic::Request<T>) -> Result<tonic::Response<R>, tonic::Status>,
+    ) -> Result<R, ApiError> {
+        let inner = &self.upstreams.inner;
+        let mut request = tonic::Request::new(message);
+        request.set_timeout(if self.streaming {
+            inner.audio_timeout
+        } else {
+            inner.timeout
+        });
+        if self.streaming {
+            request.extensions_mut().insert(Streaming);
+        }
+        inner
+            .identity
+            .attach(caller, request.metadata_mut())
+            .map_err(|e| ApiError::internal(&e))?;
+        Ok(rpc(&mut self.client, request).await?.into_inner())
+    }
+}
