@@ -1,4 +1,4 @@
-//! The command line: `tunemesh up`, `tunemesh serve <service>`.
+//! The command line: `tunemesh up`, `tunemesh serve <service>`, `tunemesh migrate`, ...
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -27,6 +27,9 @@ pub enum Command {
     /// Run one service on production adapters (Consul, PostgreSQL, Redis, NATS) configured by
     /// `TUNEMESH_*` variables or the settings file.
     Serve(ServeArgs),
+    /// Apply the services' PostgreSQL migrations (what `serve` applies at start) to the
+    /// database configured as for `serve`, print what was applied, and exit.
+    Migrate(MigrateArgs),
     /// Upload every audio file under DIR to a running deployment's player service.
     Ingest(IngestArgs),
     /// Run two replicas of every service and the gateway as separate processes against the
@@ -74,6 +77,16 @@ pub struct ServeArgs {
     pub service: ServiceName,
 }
 
+/// Flags of `tunemesh migrate`.
+#[derive(Debug, clap::Args)]
+pub struct MigrateArgs {
+    /// The services whose migrations to apply [default: player, playlist and gateway, the
+    /// ones with a database]. Each service usually has its own database: run one service
+    /// at a time with its `TUNEMESH_POSTGRES__URL`.
+    #[arg(value_enum)]
+    pub services: Vec<ServiceName>,
+}
+
 /// The services `tunemesh serve` can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ServiceName {
@@ -110,5 +123,6 @@ mod tests {
     fn bad_flags_are_rejected() {
         assert!(Cli::try_parse_from(["tunemesh", "up", "--addr", "nowhere"]).is_err());
         assert!(Cli::try_parse_from(["tunemesh", "serve", "jukebox"]).is_err());
+        assert!(Cli::try_parse_from(["tunemesh", "migrate", "jukebox"]).is_err());
     }
 }

@@ -8,9 +8,11 @@
 //! - [`up`]: the whole mesh in one process on embedded adapters.
 //! - [`serve`]: one service on production adapters.
 //! - [`cluster`]: every service as separate processes on one machine (`tunemesh cluster`).
+//! - [`migrate`]: the services' PostgreSQL migrations, run by an operator (`tunemesh migrate`).
 
 pub mod cli;
 pub mod cluster;
+pub mod migrate;
 pub mod serve;
 pub mod settings;
 pub mod up;

@@ -54,6 +54,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             up.run_until(shutdown).await
         }
         Command::Serve(args) => serve::serve(args.service, &settings, shutdown).await,
+        Command::Migrate(args) => {
+            for applied in tunemesh::migrate::run(&settings.postgres, &args.services).await? {
+                println!("{}", tunemesh::migrate::summary(&applied));
+            }
+            Ok(())
+        }
         Command::Ingest(args) => ingest(&args, &settings).await,
         Command::Cluster(args) => tunemesh::cluster::run(args, shutdown).await,
     }

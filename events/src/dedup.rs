@@ -10,7 +10,8 @@ use std::sync::Mutex;
 
 use rusqlite::params;
 
-/// The PostgreSQL table of processed ids, for the consumer's migrations. One table serves
+/// The PostgreSQL table of processed ids: a versioned `V<n>__processed_events.rs` step of the
+/// consumer's migrations returning it, like the outbox's. One table serves
 /// every consumer of the service; rows older than the stream's retention can be pruned.
 pub const POSTGRES_MIGRATION: &str = "
 CREATE TABLE IF NOT EXISTS processed_events (

@@ -8,10 +8,11 @@
 //! # How a service uses it
 //!
 //! - Producer: add [`outbox::postgres::MIGRATION`] (or [`outbox::sqlite::MIGRATION`]) to the
-//!   service's migrations; in the request's transaction call
+//!   service's migrations as a versioned step (a `V<n>__event_outbox.rs` returning it, as in
+//!   `player-svc/migrations/`); in the request's transaction call
 //!   `outbox::postgres::append(&tx, &Envelope::from_event(&event)?)`, commit, then
-//!   `waker.wake()`. At start, spawn
-//!   `OutboxRelay::new(source, bus, settings).with_waker(waker).run(shutdown)`.
+//!   `waker.wake()` (who wakes: [`outbox::OutboxWaker`]). At start, spawn
+//!   `OutboxRelay::new(source, bus, settings, waker).run(shutdown)`.
 //! - Consumer: `bus.subscribe(ConsumerSpec::new("reco", &[subjects::PLAY]))`, then
 //!   [`run_consumer`](consumer::run_consumer) with a [`Handler`](consumer::Handler) that
 //!   decodes with [`Envelope::decode`] (a malformed payload becomes a permanent error) and

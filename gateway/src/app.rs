@@ -240,9 +240,7 @@ async fn open_store(storage: &Storage) -> Result<Arc<dyn AccountStore>, BuildErr
     match storage {
         Storage::Embedded { .. } => {
             let dir = storage
-                .embedded_dir("gateway")
-                .ok_or_else(|| BuildError::DataDir(std::io::Error::other("no data dir")))?;
-            tokio::fs::create_dir_all(&dir)
+                .create_embedded_dir("gateway")
                 .await
                 .map_err(BuildError::DataDir)?;
             Ok(Arc::new(

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tunemesh_events::EventBus;
 use tunemesh_events::outbox::{
-    OutboxRelay, OutboxSource, RelaySettings, postgres::PostgresOutbox, sqlite::SqliteOutbox,
+    OutboxRelay, OutboxSource, OutboxWaker, RelaySettings, postgres::PostgresOutbox,
+    sqlite::SqliteOutbox,
 };
 use tunemesh_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use tunemesh_proto::catalog::v1::ingest_service_server::IngestServiceServer;
@@ -40,13 +41,7 @@ struct Stores {
 async fn stores(settings: &PlayerSettings, ctx: &ServiceContext) -> anyhow::Result<Stores> {
     match &ctx.storage {
         Storage::Embedded { .. } => {
-            let dir = ctx
-                .storage
-                .embedded_dir(SERVICE_NAME)
-                .context("embedded storage without a data dir")?;
-            tokio::fs::create_dir_all(&dir)
-                .await
-                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let dir = ctx.storage.create_embedded_dir(SERVICE_NAME).await?;
             let store = SqliteStore::open(&dir.join("catalog.sqlite"))
                 .await
                 .context("cannot open the catalogue")?;
@@ -107,8 +102,9 @@ pub async fn build(
         None => Blobs::local(&stores.blob_root)
             .with_context(|| format!("cannot open blob dir {}", stores.blob_root.display()))?,
     };
-    let relay = OutboxRelay::new(stores.outbox, bus, RelaySettings::default());
-    let waker = relay.waker();
+    // The callers that build events wake the relay (the rule: `OutboxWaker`).
+    let waker = OutboxWaker::new();
+    let relay = OutboxRelay::new(stores.outbox, bus, RelaySettings::default(), waker.clone());
     anyhow::ensure!(
         (0..=19).contains(&settings.ingest_nice),
         "player.ingest_nice must be 0 to 19"

@@ -35,6 +35,7 @@ pub async fn build(
     ctx: &ServiceContext,
     bus: Arc<dyn EventBus>,
 ) -> anyhow::Result<App> {
+    // Made first: the stores build the events and wake the relay (the rule: `OutboxWaker`).
     let waker = OutboxWaker::new();
     let adapters = match &ctx.storage {
         Storage::Production { postgres, redis } => {
@@ -74,8 +75,8 @@ pub async fn build(
             lease: settings.outbox_lease,
             ..RelaySettings::default()
         },
-    )
-    .with_waker(waker);
+        waker,
+    );
 
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     let limit = ctx.grpc.max_message_bytes;
@@ -93,13 +94,7 @@ async fn embedded(
     ctx: &ServiceContext,
     waker: &OutboxWaker,
 ) -> anyhow::Result<Adapters> {
-    let dir = ctx
-        .storage
-        .embedded_dir(SERVICE_NAME)
-        .context("embedded storage without a data directory")?;
-    tokio::fs::create_dir_all(&dir)
-        .await
-        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = ctx.storage.create_embedded_dir(SERVICE_NAME).await?;
     let store =
         crate::store::sqlite::SqliteStore::open(&dir.join("playlists.sqlite"), waker.clone())
             .await?;

@@ -40,6 +40,21 @@ impl Storage {
         }
     }
 
+    /// Creates `data_dir/<service>/` if it is missing and returns it: where a service in
+    /// `tunemesh up` keeps its SQLite files. An error in production, which has no data dir.
+    pub async fn create_embedded_dir(&self, service: &str) -> std::io::Result<PathBuf> {
+        let dir = self.embedded_dir(service).ok_or_else(|| {
+            std::io::Error::other(format!("{service}: embedded storage without a data dir"))
+        })?;
+        tokio::fs::create_dir_all(&dir).await.map_err(|error| {
+            std::io::Error::new(
+                error.kind(),
+                format!("cannot create {}: {error}", dir.display()),
+            )
+        })?;
+        Ok(dir)
+    }
+
     /// The shared data directory in embedded mode.
     pub fn data_dir(&self) -> Option<&Path> {
         match self {

@@ -9,6 +9,7 @@
 //! - [`ids`]: the one shape check for ids from outside (nothing that can climb a path).
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
 //! - [`postgres`], [`redis`]: connection pools for the production adapters.
+//! - [`migrate`]: the one migration runner (refinery) for PostgreSQL and SQLite stores.
 //! - [`secret`]: signing secrets from values or files, rotation, and `up`'s generated ones.
 
 pub mod admin;
@@ -20,6 +21,7 @@ pub mod identity;
 pub mod ids;
 pub mod listen;
 pub mod metrics;
+pub mod migrate;
 pub mod postgres;
 pub mod redis;
 pub mod secret;

@@ -73,6 +73,22 @@ pub enum OutboxError {
 
 /// A handle writers poke after committing an event, so the relay publishes within
 /// milliseconds instead of at its next poll. Cheap to clone.
+///
+/// # Wiring
+///
+/// A service makes one waker first, since its stores and writers need it before the outbox
+/// source exists; it hands clones to whoever wakes, then gives the same waker to
+/// [`OutboxRelay::new`] and runs the relay as a task of its `App`.
+///
+/// # Who wakes the relay
+///
+/// The code that built the event, once the write carrying it has committed: a store that
+/// builds its events inside its own write (playlist-svc) wakes after its commit; a caller
+/// that hands the store a finished event (player-svc's ingest, play reports and session
+/// sweeper) wakes after the store call returned `Ok`. Never before the commit: the relay
+/// would find nothing and the event would wait for the poll. An extra wake costs one empty
+/// claim; a missing one delays the event by up to `poll_interval`, which also covers writers
+/// in other processes.
 #[derive(Debug, Clone, Default)]
 pub struct OutboxWaker {
     /// `notify_one` stores a permit when the relay is busy, so no poke is ever lost.

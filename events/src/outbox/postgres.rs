@@ -16,8 +16,9 @@ use tokio_postgres::{Row, Transaction};
 use super::{OutboxError, OutboxRecord, OutboxSource};
 use crate::envelope::{Envelope, EnvelopeError};
 
-/// The outbox table. Include it in the service's migrations (e.g. as a refinery migration
-/// `V<n>__event_outbox.sql`); `IF NOT EXISTS` makes it safe to run again.
+/// The outbox table: a versioned step of the service's migrations, a `V<n>__event_outbox.rs`
+/// returning it (as `player-svc/migrations/postgres/` does), never run at start on its own;
+/// `IF NOT EXISTS` lets it adopt a table made before the step existed.
 ///
 /// `event_id` is deliberately not unique: a retried request may append its event twice, and
 /// the bus drops the duplicate by id. `claimed_by` / `claimed_until` are the relay's lease.

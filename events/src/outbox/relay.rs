@@ -62,31 +62,21 @@ pub struct OutboxRelay {
 }
 
 impl OutboxRelay {
-    /// A relay for `source` onto `bus`, with a fresh [`OutboxWaker`].
+    /// A relay for `source` onto `bus`, woken by `waker`: the one the service made before
+    /// its stores and handed to whoever wakes the relay (the rule is on [`OutboxWaker`]).
     pub fn new(
         source: Arc<dyn OutboxSource>,
         bus: Arc<dyn EventBus>,
         settings: RelaySettings,
+        waker: OutboxWaker,
     ) -> Self {
         Self {
             source,
             bus,
             settings,
-            waker: OutboxWaker::new(),
+            waker,
             id: uuid::Uuid::now_v7().to_string(),
         }
-    }
-
-    /// Uses `waker` instead of a fresh one (when writers were built first).
-    #[must_use]
-    pub fn with_waker(mut self, waker: OutboxWaker) -> Self {
-        self.waker = waker;
-        self
-    }
-
-    /// The handle writers poke after committing an event.
-    pub fn waker(&self) -> OutboxWaker {
-        self.waker.clone()
     }
 
     /// Relays until `shutdown` is cancelled, then gives up its claims. A round in progress at

@@ -14,7 +14,8 @@ use super::{OutboxError, OutboxRecord, OutboxSource};
 use crate::embedded::{millis, now_ms};
 use crate::envelope::{Envelope, millis_to_system_time};
 
-/// The outbox table. Include it in the service's migrations; `IF NOT EXISTS` makes it safe to
+/// The outbox table: a versioned `V<n>__event_outbox.rs` step of the service's migrations
+/// (see [`super::postgres::MIGRATION`]); `IF NOT EXISTS` makes it safe to
 /// run again. Times are milliseconds since the Unix epoch.
 pub const MIGRATION: &str = "
 CREATE TABLE IF NOT EXISTS event_outbox (

@@ -12,7 +12,7 @@ use tunemesh_events::consumer::{Handler, HandlerError, RunSettings, run_consumer
 use tunemesh_events::dedup::MemoryProcessed;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
 use tunemesh_events::outbox::sqlite::{MIGRATION, SqliteOutbox, append};
-use tunemesh_events::outbox::{OutboxRelay, RelaySettings};
+use tunemesh_events::outbox::{OutboxRelay, OutboxWaker, RelaySettings};
 use tunemesh_events::{ConsumerSpec, Envelope, EventBus};
 use tunemesh_proto::events::v1::PlayEvent;
 use tunemesh_proto::subjects;
@@ -217,6 +217,7 @@ async fn the_relay_and_the_consumer_export_their_metrics() -> anyhow::Result<()>
         Arc::new(SqliteOutbox::new("metered", db.clone())),
         bus.clone(),
         RelaySettings::default(),
+        OutboxWaker::new(),
     );
     let stop_relay = CancellationToken::new();
     let relay = tokio::spawn(relay.run(stop_relay.clone()));

@@ -14,8 +14,8 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-pub use postgres::PostgresAccounts;
-pub use sqlite::SqliteAccounts;
+pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PostgresAccounts};
+pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteAccounts};
 
 /// An account as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,38 +3,24 @@
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient as _, Pool};
 use tokio_postgres::error::SqlState;
+use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{
     AccountStore, Credentials, RefreshToken, Rotation, StoreError, Successor, User, split_roles,
 };
 
-/// Idempotent, so every replica runs it at start; the advisory lock keeps two replicas
-/// starting together from racing on `CREATE SCHEMA`.
-const SCHEMA: &str = "
-SELECT pg_advisory_xact_lock(hashtext('tunemesh-gateway-schema'));
-CREATE SCHEMA IF NOT EXISTS gateway;
-CREATE TABLE IF NOT EXISTS gateway.users (
-    id            TEXT PRIMARY KEY,
-    email         TEXT NOT NULL UNIQUE,
-    username      TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    roles         TEXT NOT NULL DEFAULT '',
-    created_at_ms BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS gateway.refresh_tokens (
-    token_hash    TEXT PRIMARY KEY,
-    user_id       TEXT NOT NULL REFERENCES gateway.users (id) ON DELETE CASCADE,
-    family_id     TEXT NOT NULL,
-    expires_at_ms BIGINT NOT NULL,
-    used_at_ms    BIGINT,
-    revoked_at_ms BIGINT
-);
-ALTER TABLE gateway.refresh_tokens ADD COLUMN IF NOT EXISTS session_expires_at_ms BIGINT;
-CREATE INDEX IF NOT EXISTS refresh_tokens_family ON gateway.refresh_tokens (family_id);
-CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON gateway.refresh_tokens (expires_at_ms);
-CREATE INDEX IF NOT EXISTS refresh_tokens_revoked ON gateway.refresh_tokens (revoked_at_ms)
-    WHERE revoked_at_ms IS NOT NULL;
-";
+mod embedded {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+/// The accounts steps (tables in the `gateway` schema), recorded in
+/// `gateway_schema_history`; replicas starting together take turns under the shared
+/// runner's advisory lock.
+pub const MIGRATIONS: Migrations = Migrations {
+    service: "gateway",
+    history_table: "gateway_schema_history",
+    steps: embedded::migrations::runner,
+};
 
 /// How many expired tokens one insert deletes: keeps the table bounded without a sweeper and
 /// without making any one login slow.
@@ -47,14 +33,11 @@ pub struct PostgresAccounts {
 }
 
 impl PostgresAccounts {
-    /// Uses `pool` and creates the schema if it is missing.
+    /// Uses `pool` after applying the migrations.
     pub async fn open(pool: Pool) -> Result<Self, StoreError> {
-        let mut client = pool.get().await.map_err(StoreError::database)?;
-        let tx = client.transaction().await.map_err(StoreError::database)?;
-        tx.batch_execute(SCHEMA)
+        migrate::postgres(&pool, &MIGRATIONS)
             .await
             .map_err(StoreError::database)?;
-        tx.commit().await.map_err(StoreError::database)?;
         Ok(Self { pool })
     }
 

@@ -5,36 +5,22 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension as _, TransactionBehavior, params};
+use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{
     AccountStore, Credentials, RefreshToken, Rotation, StoreError, Successor, User, split_roles,
 };
 
-const SCHEMA: &str = "
-PRAGMA journal_mode = WAL;
-PRAGMA foreign_keys = ON;
-CREATE TABLE IF NOT EXISTS users (
-    id            TEXT PRIMARY KEY,
-    email         TEXT NOT NULL UNIQUE,
-    username      TEXT NOT NULL UNIQUE,
-    password_hash TEXT NOT NULL,
-    roles         TEXT NOT NULL DEFAULT '',
-    created_at_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS refresh_tokens (
-    token_hash    TEXT PRIMARY KEY,
-    user_id       TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    family_id     TEXT NOT NULL,
-    expires_at_ms INTEGER NOT NULL,
-    used_at_ms    INTEGER,
-    revoked_at_ms INTEGER,
-    session_expires_at_ms INTEGER
-);
-CREATE INDEX IF NOT EXISTS refresh_tokens_family ON refresh_tokens (family_id);
-CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens (expires_at_ms);
-CREATE INDEX IF NOT EXISTS refresh_tokens_revoked ON refresh_tokens (revoked_at_ms)
-    WHERE revoked_at_ms IS NOT NULL;
-";
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+/// The accounts steps, recorded in `gateway_schema_history`.
+pub const MIGRATIONS: Migrations = Migrations {
+    service: "gateway",
+    history_table: "gateway_schema_history",
+    steps: embedded::migrations::runner,
+};
 
 /// Files made before sessions had an absolute lifetime lack its column; SQLite has no
 /// `ADD COLUMN IF NOT EXISTS`, so it is added when `pragma_table_info` misses it.
@@ -59,7 +45,7 @@ impl std::fmt::Debug for SqliteAccounts {
 }
 
 impl SqliteAccounts {
-    /// Opens (or creates) the file at `path`, with its schema.
+    /// Opens (or creates) the file at `path` and applies the migrations.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
         let db = tokio_rusqlite::Connection::open(path)
             .await
@@ -83,9 +69,13 @@ impl SqliteAccounts {
                     )
                     .map_err(StoreError::database)?;
                 }
-                conn.execute_batch(SCHEMA).map_err(StoreError::database)
+                conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;")
+                    .map_err(StoreError::database)
             })
             .await?;
+        migrate::sqlite(&store.db, &MIGRATIONS)
+            .await
+            .map_err(StoreError::database)?;
         Ok(store)
     }
 

@@ -3,6 +3,7 @@
 //! reco, all reached through a real mesh.
 
 mod accounts_contract;
+mod accounts_migrate;
 mod audio;
 mod auth;
 mod catalog;

@@ -1,5 +1,5 @@
-//! The production adapter: PostgreSQL through a deadpool pool, migrations (refinery) applied
-//! at start, the events outbox in the same database.
+//! The production adapter: PostgreSQL through a deadpool pool, migrations applied at start by
+//! the shared runner (`tunemesh_runtime::migrate`), the events outbox in the same database.
 
 use async_trait::async_trait;
 use deadpool_postgres::GenericClient;
@@ -8,6 +8,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use tunemesh_events::Envelope;
 use tunemesh_events::outbox::postgres as outbox;
+use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::sql::{self, Column};
 use super::{
@@ -19,8 +20,13 @@ mod embedded {
     refinery::embed_migrations!("migrations/postgres");
 }
 
-/// The advisory lock key of the catalogue's migrations (any fixed number unique to them).
-const MIGRATION_LOCK: i64 = 0x7475_6e65_706c_6179; // "tuneplay"
+/// The catalogue's steps. The history keeps refinery's default name: catalogues migrated
+/// before the shared runner recorded their steps there.
+pub const MIGRATIONS: Migrations = Migrations {
+    service: crate::SERVICE_NAME,
+    history_table: "refinery_schema_history",
+    steps: embedded::migrations::runner,
+};
 
 /// The catalogue in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -29,26 +35,12 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Applies the migrations on `pool`'s database and returns the store. Replicas starting
-    /// together take turns on a session advisory lock: refinery itself does not serialise two
-    /// runners, which would race on its history table and on each migration.
+    /// Applies the migrations on `pool`'s database (under the shared runner's advisory lock,
+    /// so replicas starting together take turns) and returns the store.
     pub async fn migrate(pool: Pool) -> Result<Self, StoreError> {
-        let mut client = pool.get().await.map_err(StoreError::backend)?;
-        client
-            .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        migrate::postgres(&pool, &MIGRATIONS)
             .await
             .map_err(StoreError::backend)?;
-        let migrated = embedded::migrations::runner()
-            .run_async(&mut **client)
-            .await
-            .map_err(StoreError::backend);
-        // Released even when a migration failed; a lost session releases it too.
-        let unlocked = client
-            .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(StoreError::backend);
-        migrated?;
-        unlocked?;
         Ok(Self { pool })
     }
 

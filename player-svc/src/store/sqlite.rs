@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use tunemesh_events::Envelope;
 use tunemesh_events::outbox::sqlite as outbox;
+use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::sql::{self, Column};
 use super::{
@@ -17,6 +18,13 @@ use super::{
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
 }
+
+/// The catalogue's steps, in refinery's default history table (see the PostgreSQL adapter).
+pub const MIGRATIONS: Migrations = Migrations {
+    service: crate::SERVICE_NAME,
+    history_table: "refinery_schema_history",
+    steps: embedded::migrations::runner,
+};
 
 /// The catalogue in a SQLite file.
 #[derive(Debug, Clone)]
@@ -35,11 +43,13 @@ impl SqliteStore {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            embedded::migrations::runner().run(conn)?;
             Ok(())
         })
         .await
         .map_err(flatten)?;
+        migrate::sqlite(&db, &MIGRATIONS)
+            .await
+            .map_err(StoreError::backend)?;
         Ok(Self { db })
     }
 

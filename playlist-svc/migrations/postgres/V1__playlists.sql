@@ -1,6 +1,8 @@
 -- Playlists, their items, collaborators and followers; liked songs. Times are milliseconds
 -- since the Unix epoch (the SQLite adapter stores the same values).
-CREATE TABLE playlists (
+-- IF NOT EXISTS throughout: databases made before the shared runner (history in
+-- playlist_schema_migrations) already hold these tables; this step then only records itself.
+CREATE TABLE IF NOT EXISTS playlists (
     id             TEXT    PRIMARY KEY,
     owner_id       TEXT    NOT NULL,
     request_id     TEXT,
@@ -17,11 +19,11 @@ CREATE TABLE playlists (
     update_ms      BIGINT  NOT NULL
 );
 -- A retried CreatePlaylist finds the first attempt's playlist.
-CREATE UNIQUE INDEX playlists_request ON playlists (owner_id, request_id)
+CREATE UNIQUE INDEX IF NOT EXISTS playlists_request ON playlists (owner_id, request_id)
     WHERE request_id IS NOT NULL;
-CREATE INDEX playlists_owner ON playlists (owner_id, update_ms DESC, id DESC);
+CREATE INDEX IF NOT EXISTS playlists_owner ON playlists (owner_id, update_ms DESC, id DESC);
 
-CREATE TABLE playlist_items (
+CREATE TABLE IF NOT EXISTS playlist_items (
     playlist_id TEXT   NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
     item_id     TEXT   NOT NULL,
     -- Byte order, so PostgreSQL sorts ranks exactly as the rank module compares them.
@@ -33,31 +35,31 @@ CREATE TABLE playlist_items (
     UNIQUE (playlist_id, rank)
 );
 
-CREATE TABLE playlist_collaborators (
+CREATE TABLE IF NOT EXISTS playlist_collaborators (
     playlist_id TEXT   NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
     user_id     TEXT   NOT NULL,
     seq         BIGSERIAL,
     PRIMARY KEY (playlist_id, user_id)
 );
-CREATE INDEX playlist_collaborators_user ON playlist_collaborators (user_id);
+CREATE INDEX IF NOT EXISTS playlist_collaborators_user ON playlist_collaborators (user_id);
 
-CREATE TABLE playlist_followers (
+CREATE TABLE IF NOT EXISTS playlist_followers (
     playlist_id TEXT   NOT NULL REFERENCES playlists (id) ON DELETE CASCADE,
     user_id     TEXT   NOT NULL,
     follow_ms   BIGINT NOT NULL,
     PRIMARY KEY (playlist_id, user_id)
 );
-CREATE INDEX playlist_followers_user ON playlist_followers (user_id);
+CREATE INDEX IF NOT EXISTS playlist_followers_user ON playlist_followers (user_id);
 
-CREATE TABLE liked_tracks (
+CREATE TABLE IF NOT EXISTS liked_tracks (
     user_id  TEXT   NOT NULL,
     track_id TEXT   NOT NULL,
     like_ms  BIGINT NOT NULL,
     PRIMARY KEY (user_id, track_id)
 );
-CREATE INDEX liked_tracks_recent ON liked_tracks (user_id, like_ms DESC, track_id DESC);
+CREATE INDEX IF NOT EXISTS liked_tracks_recent ON liked_tracks (user_id, like_ms DESC, track_id DESC);
 
-CREATE TABLE liked_versions (
+CREATE TABLE IF NOT EXISTS liked_versions (
     user_id TEXT   PRIMARY KEY,
     version BIGINT NOT NULL
 );

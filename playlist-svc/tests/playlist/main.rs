@@ -1,8 +1,10 @@
 //! playlist-svc's integration tests, one binary (each test binary is another full link): the
 //! service through its gRPC API in both storage modes (`service`), the events it publishes
-//! (`events`), and Redis and PostgreSQL outages (`outage`). `support` is the shared harness.
+//! (`events`), Redis and PostgreSQL outages (`outage`), and databases of the old migration
+//! runner under the shared one (`migrate`). `support` is the shared harness.
 
 mod events;
+mod migrate;
 mod outage;
 mod service;
 mod support;

@@ -38,7 +38,7 @@ pub fn spawn_relay(
     waker: &OutboxWaker,
 ) -> (tokio::task::JoinHandle<()>, CancellationToken) {
     let shutdown = CancellationToken::new();
-    let relay = OutboxRelay::new(source, bus, settings).with_waker(waker.clone());
+    let relay = OutboxRelay::new(source, bus, settings, waker.clone());
     (tokio::spawn(relay.run(shutdown.clone())), shutdown)
 }
 

@@ -10,24 +10,24 @@ use async_trait::async_trait;
 use deadpool_postgres::{Pool, PoolError};
 use tokio_postgres::Row;
 use tunemesh_events::outbox::OutboxWaker;
+use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{Cursor, LikesChanged, PlaylistStore};
 use crate::error::PlaylistError;
-use crate::model::{
-    Edit, Edited, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation, now_ms,
+use crate::model::{Edit, Edited, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation};
+
+mod embedded {
+    refinery::embed_migrations!("migrations/postgres");
+}
+
+/// The playlist steps, recorded in `playlist_schema_history`. Databases made before the
+/// shared runner recorded V1 and V2 in `playlist_schema_migrations` (left in place, unused):
+/// both steps are idempotent, so such a database takes them as no-ops.
+pub const MIGRATIONS: Migrations = Migrations {
+    service: crate::SERVICE_NAME,
+    history_table: "playlist_schema_history",
+    steps: embedded::migrations::runner,
 };
-
-/// The migrations, in order; each runs once per database (`playlist_schema_migrations`).
-const MIGRATIONS: [(i32, &str); 2] = [
-    (
-        1,
-        include_str!("../../../migrations/postgres/V1__playlists.sql"),
-    ),
-    (2, tunemesh_events::outbox::postgres::MIGRATION),
-];
-
-/// Serialises migrations of concurrent starts; arbitrary but fixed (`'tmplmigr'`).
-const MIGRATION_LOCK: i64 = 0x746d_706c_6d69_6772;
 
 /// Selects a [`Playlist`] from `playlists p` (read with [`playlist`]).
 const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, p.name, p.description, p.public, \
@@ -60,38 +60,10 @@ impl PostgresStore {
     }
 
     async fn migrate(&self) -> Result<(), PlaylistError> {
-        let mut client = self.client().await?;
-        client
-            .batch_execute(
-                "CREATE TABLE IF NOT EXISTS playlist_schema_migrations (
-                     version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)",
-            )
+        migrate::postgres(&self.pool, &MIGRATIONS)
             .await
-            .map_err(pg)?;
-        let tx = client.transaction().await.map_err(pg)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-            .await
-            .map_err(pg)?;
-        for (version, sql) in MIGRATIONS {
-            let applied = tx
-                .query_opt(
-                    "SELECT 1 FROM playlist_schema_migrations WHERE version = $1",
-                    &[&version],
-                )
-                .await
-                .map_err(pg)?;
-            if applied.is_none() {
-                tx.batch_execute(sql).await.map_err(pg)?;
-                tx.execute(
-                    "INSERT INTO playlist_schema_migrations (version, applied_ms) VALUES ($1, $2)",
-                    &[&version, &now_ms()],
-                )
-                .await
-                .map_err(pg)?;
-                tracing::info!(version, "applied playlist migration");
-            }
-        }
-        tx.commit().await.map_err(pg)
+            .map_err(|error| PlaylistError::store(error, false))?;
+        Ok(())
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, PlaylistError> {

@@ -12,20 +12,23 @@ use std::path::Path;
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension as _, Row, params};
 use tunemesh_events::outbox::OutboxWaker;
+use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{Cursor, LikesChanged, PlaylistStore};
 use crate::error::PlaylistError;
-use crate::model::{
-    Edit, Edited, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation, now_ms,
-};
+use crate::model::{Edit, Edited, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation};
 
-const MIGRATIONS: [(i64, &str); 2] = [
-    (
-        1,
-        include_str!("../../../migrations/sqlite/V1__playlists.sql"),
-    ),
-    (2, tunemesh_events::outbox::sqlite::MIGRATION),
-];
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
+
+/// The playlist steps, recorded in `playlist_schema_history` (see the PostgreSQL store for
+/// files made before the shared runner).
+pub const MIGRATIONS: Migrations = Migrations {
+    service: crate::SERVICE_NAME,
+    history_table: "playlist_schema_history",
+    steps: embedded::migrations::runner,
+};
 
 /// Selects a [`Playlist`] from `playlists p` (collaborators as one `\n`-joined string).
 const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, p.name, p.description, p.public, \
@@ -61,33 +64,14 @@ impl SqliteStore {
             .call(|conn| {
                 conn.execute_batch(
                     "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON;
-                     PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;
-                     CREATE TABLE IF NOT EXISTS playlist_schema_migrations (
-                         version INTEGER PRIMARY KEY, applied_ms INTEGER NOT NULL);",
+                     PRAGMA busy_timeout = 5000; PRAGMA synchronous = FULL;",
                 )
-                .map_err(sqlite)?;
-                let tx = conn.transaction().map_err(sqlite)?;
-                for (version, sql) in MIGRATIONS {
-                    let applied: Option<i64> = tx
-                        .query_row(
-                            "SELECT 1 FROM playlist_schema_migrations WHERE version = ?1",
-                            [version],
-                            |row| row.get(0),
-                        )
-                        .optional()
-                        .map_err(sqlite)?;
-                    if applied.is_none() {
-                        tx.execute_batch(sql).map_err(sqlite)?;
-                        tx.execute(
-                            "INSERT INTO playlist_schema_migrations VALUES (?1, ?2)",
-                            params![version, now_ms()],
-                        )
-                        .map_err(sqlite)?;
-                    }
-                }
-                tx.commit().map_err(sqlite)
+                .map_err(sqlite)
             })
             .await?;
+        migrate::sqlite(&store.db, &MIGRATIONS)
+            .await
+            .map_err(|error| PlaylistError::store(error, false))?;
         Ok(store)
     }
 

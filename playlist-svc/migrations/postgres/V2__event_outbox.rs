@@ -1,0 +1,5 @@
+//! The events crate's outbox table, so playlist changes and their events commit together.
+
+pub fn migration() -> String {
+    tunemesh_events::outbox::postgres::MIGRATION.to_owned()
+}
