@@ -110,9 +110,11 @@ pub enum Cause {
 /// The PostgreSQL advisory-lock key of a history table: FNV-1a of its name, stable across
 /// builds and releases (std's hashers are not), so every replica computes the same key.
 pub fn lock_key(history_table: &str) -> i64 {
-    let hash = history_table.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let hash = history_table
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+        });
     i64::from_ne_bytes(hash.to_ne_bytes())
 }
 

@@ -47,7 +47,10 @@ async fn concurrent_runs_on_one_database_all_succeed_and_apply_once() -> anyhow:
     assert_eq!(applied, ["V1__notes", "V2__note_tags"]);
     let client = pool(&db).await?.get().await?;
     client
-        .execute("INSERT INTO notes (id, body, tag) VALUES (1, 'x', 'y')", &[])
+        .execute(
+            "INSERT INTO notes (id, body, tag) VALUES (1, 'x', 'y')",
+            &[],
+        )
         .await?;
     Ok(())
 }
