@@ -115,7 +115,8 @@ for target in "${targets[@]}"; do
     fi
     artifacts="fuzz/artifacts/$target"
     mkdir -p "$corpus" "$artifacts"
-    if [ "$target" = media ]; then media_seeds; fi
+    # The smoke starts from committed seeds only; the music heads are for exploring runs.
+    if [ "$target" = media ] && [ "${TUNEMESH_FUZZ_SMOKE:-0}" != 1 ]; then media_seeds; fi
     seeds=()
     [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
     log_file="$artifacts/last-run.log"
