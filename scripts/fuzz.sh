@@ -52,14 +52,22 @@ fi
 # dependencies, at about twice the build time and half the executions per second. 16 codegen
 # units instead of cargo-fuzz's 1 let both cores build the big crates (measured on 2 cores:
 # 28 min of CPU for the whole build without the sanitizer).
+# The smoke builds fuzz/Cargo.toml's dev profile instead (opt-level 1, no debug info): it runs
+# a fixed number of executions, so the build is most of its cost.
 sanitizer="${TUNEMESH_FUZZ_SANITIZER:-none}"
-log "building the fuzz targets (nightly, sanitizer: $sanitizer)"
+profile=(--release --codegen-units 16)
+profile_dir=release
+if [ "${TUNEMESH_FUZZ_SMOKE:-0}" = 1 ]; then
+    profile=(--dev)
+    profile_dir=debug
+fi
+log "building the fuzz targets (nightly, ${profile[0]#--}, sanitizer: $sanitizer)"
 started=$(date +%s)
-cargo +nightly fuzz build --sanitizer "$sanitizer" --codegen-units 16
+cargo +nightly fuzz build --sanitizer "$sanitizer" "${profile[@]}"
 log "built in $(($(date +%s) - started)) s"
 
 triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
-bin_dir="fuzz/target/$triple/release"
+bin_dir="fuzz/target/$triple/$profile_dir"
 
 # Seeds for the media target: the first bytes of real music in each container the packages
 # ship (Ogg Vorbis, MP3, Ogg Opus), a few files per package; not committed (they are big).

@@ -17,7 +17,32 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's wall time, printed as a table when the run ends (also when it fails), so CI's log
+# says where its minutes went.
+run_started=$(date +%s)
+step_name=""
+step_started=$run_started
+timings=()
+end_step() {
+    local now
+    now=$(date +%s)
+    [ -z "$step_name" ] || timings+=("$(printf '%6d s  %s' $((now - step_started)) "$step_name")")
+    step_name=""
+    step_started=$now
+}
+step() {
+    end_step
+    step_name="$*"
+    printf '\n== %s\n' "$*"
+}
+report_timings() {
+    local status=$?
+    end_step
+    printf '\n== wall time per step\n'
+    printf '%s\n' "${timings[@]}"
+    printf '%6d s  total (exit %d)\n' $(($(date +%s) - run_started)) "$status"
+}
+trap report_timings EXIT
 
 step "system packages"
 bash scripts/deps.sh
