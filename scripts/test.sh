@@ -47,6 +47,16 @@ trap report_timings EXIT
 step "system packages"
 bash scripts/deps.sh
 
+# The first README command must build without CMake (libopus is built by the `cc` crate):
+# every build below runs with a `cmake` first in PATH that fails, so a dependency that starts
+# calling CMake fails CI instead of a newcomer's first build.
+no_cmake="$PWD/target/no-cmake"
+mkdir -p "$no_cmake"
+printf '#!/bin/sh\necho "cmake $*: the build must not need CMake (README, first command)" >&2\nexit 127\n' \
+    >"$no_cmake/cmake"
+chmod +x "$no_cmake/cmake"
+export PATH="$no_cmake:$PATH"
+
 step "servers"
 bash scripts/servers.sh
 # shellcheck source=/dev/null
