@@ -18,18 +18,18 @@ use tunemesh_runtime::{App, ServiceContext, Storage};
 
 use crate::blobs::Blobs;
 use crate::catalog::Catalog;
+use crate::delivery::Delivery;
 use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
 use crate::ingest::Ingest;
 use crate::media::TranscodeOptions;
 use crate::play_budget::PlayBudget;
-use crate::playable::PlayableTracks;
-use crate::playback::PlayRules;
+use crate::play_sessions::PlayRules;
 use crate::store::CatalogStore;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
-use crate::stream::Player;
+use crate::track_cache::TrackCache;
 use crate::workers::TranscodePool;
-use crate::{PlayerSettings, SERVICE_NAME, convert, library, playback};
+use crate::{PlayerSettings, SERVICE_NAME, convert, library, play_sessions};
 
 /// The stores of one deployment mode.
 struct Stores {
@@ -112,7 +112,7 @@ pub async fn build(
     let pool = TranscodePool::start(settings.workers(), settings.ingest_nice)
         .context("cannot start the transcoding threads")?;
     let catalog = Catalog::new(stores.catalog.clone());
-    let playing = PlayableTracks::new(
+    let track_cache = TrackCache::new(
         catalog.clone(),
         settings.track_cache_capacity,
         settings.track_cache_ttl,
@@ -123,9 +123,9 @@ pub async fn build(
         transcode_options(settings)?,
         pool,
         waker.clone(),
-        playing.clone(),
+        track_cache.clone(),
     );
-    let player = Player::new(playing, blobs, settings.stream_buffer_chunks);
+    let delivery = Delivery::new(track_cache, blobs, settings.stream_buffer_chunks);
     let mut roots = settings.scan_roots.clone();
     roots.extend(settings.library.clone());
 
@@ -157,7 +157,7 @@ pub async fn build(
     let budget = rules.budget.clone();
     server.add_service(
         PlayerServiceServer::new(PlayerApi::new(
-            player,
+            delivery,
             catalog,
             stores.catalog.clone(),
             (waker.clone(), rules),
@@ -174,7 +174,7 @@ pub async fn build(
     let mut app = App::new(server)
         .with_task("outbox-relay", move |token| relay.run(token))
         .with_task("session-sweeper", move |token| {
-            playback::sweep_stale_sessions(store, waker, (timeout, every), budget, token)
+            play_sessions::sweep_stale_sessions(store, waker, (timeout, every), budget, token)
         });
     if let Some(root) = settings.library.clone() {
         let every = settings.rescan_interval;

@@ -7,9 +7,10 @@
 //! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store port and adapters.
 //! - [`ingest`], [`library`]: files to tracks; [`media`]: the transcoder; [`workers`]: the
 //!   niced thread pool it runs on.
-//! - [`stream`], [`seek`]: audio delivery from [`blobs`].
-//! - [`playback`]: play sessions and their events; [`play_budget`]: counted play time per
-//!   user, bounded by real time.
+//! - [`delivery`], [`seek`]: audio delivery from [`blobs`]; [`track_cache`]: the manifests
+//!   of the tracks being played, kept in memory.
+//! - [`play_sessions`]: play sessions and their events; [`play_budget`]: counted play time
+//!   per user, bounded by real time.
 //! - [`convert`], [`ids`]: contract messages and stable ids.
 //! - [`upload`]: the client of `tunemesh ingest DIR`.
 
@@ -17,6 +18,7 @@ pub mod app;
 pub mod blobs;
 pub mod catalog;
 pub mod convert;
+pub mod delivery;
 pub mod error;
 pub mod grpc;
 pub mod ids;
@@ -24,12 +26,11 @@ pub mod ingest;
 pub mod library;
 pub mod media;
 pub mod play_budget;
-pub mod playable;
-pub mod playback;
+pub mod play_sessions;
 pub mod seek;
 pub mod settings;
 pub mod store;
-pub mod stream;
+pub mod track_cache;
 pub mod upload;
 pub mod workers;
 

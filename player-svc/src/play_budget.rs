@@ -31,7 +31,7 @@ impl PlayBudget {
     /// than one whole counted play plus a second (or no play could ever count).
     pub fn new(burst: Duration) -> Self {
         let floor = Duration::from_micros(
-            u64::try_from(crate::playback::PLAY_THRESHOLD_US).unwrap_or(0) + 1_000_000,
+            u64::try_from(crate::play_sessions::PLAY_THRESHOLD_US).unwrap_or(0) + 1_000_000,
         );
         let burst = tokens(burst.max(floor));
         // `TOKEN` is not zero, so `with_period` always gives a quota.

@@ -37,7 +37,7 @@ pub struct PlayerSettings {
     pub max_upload_bytes: u64,
     /// Chunks of audio a stream may hold ready ahead of its consumer: the only read-ahead.
     pub stream_buffer_chunks: usize,
-    /// Tracks whose manifests are kept in memory for delivery (see `playable.rs`).
+    /// Tracks whose manifests are kept in memory for delivery (see `track_cache.rs`).
     pub track_cache_capacity: u64,
     /// Longest a kept manifest is used: how soon a track re-ingested by another replica
     /// plays its new audio here.

@@ -13,21 +13,21 @@ use tunemesh_runtime::identity::MeshIdentity;
 use super::caller;
 use crate::catalog::Catalog;
 use crate::convert::{self, duration_us, quality_to_proto, to_us};
+use crate::delivery::{Container, Delivery, OGG_MIME, WEBM_MIME};
 use crate::error::PlayerError;
 use crate::media::Quality;
-use crate::playback::{self, PlayRules, Report};
+use crate::play_sessions::{self, PlayRules, Report};
 use crate::store::CatalogStore;
-use crate::stream::{Container, OGG_MIME, Player, WEBM_MIME};
 
 /// Longest `context.id` a report may carry (the REST contract's limit).
 const MAX_CONTEXT_ID: usize = 256;
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
-/// `PlayerService` over the [`Player`] and the session store.
+/// `PlayerService` over [`Delivery`] and the session store.
 #[derive(Debug, Clone)]
 pub struct PlayerApi {
-    player: Player,
+    delivery: Delivery,
     catalog: Catalog,
     sessions: std::sync::Arc<dyn CatalogStore>,
     waker: tunemesh_events::outbox::OutboxWaker,
@@ -39,14 +39,14 @@ impl PlayerApi {
     /// The API; `waker` is poked after a report wrote an event; `rules` decide which claimed
     /// plays are believed.
     pub fn new(
-        player: Player,
+        delivery: Delivery,
         catalog: Catalog,
         sessions: std::sync::Arc<dyn CatalogStore>,
         (waker, rules): (tunemesh_events::outbox::OutboxWaker, PlayRules),
         identity: MeshIdentity,
     ) -> Self {
         Self {
-            player,
+            delivery,
             catalog,
             sessions,
             waker,
@@ -92,7 +92,7 @@ impl PlayerService for PlayerApi {
         };
         let start = position_us(r.start_position.as_ref(), "start_position")?;
         let (h, chunks) = self
-            .player
+            .delivery
             .stream(&r.track_id, q, container, start)
             .await
             .map_err(|e| e.to_status())?;
@@ -137,7 +137,7 @@ impl PlayerService for PlayerApi {
     ) -> Result<Response<GetAudioManifestResponse>, Status> {
         caller(&self.identity, &request)?;
         let (track, renditions) = self
-            .player
+            .delivery
             .manifest(&request.get_ref().track_id)
             .await
             .map_err(|e| e.to_status())?;
@@ -187,7 +187,7 @@ impl PlayerService for PlayerApi {
         let r = request.into_inner();
         let q = quality(r.quality)?;
         let range = self
-            .player
+            .delivery
             .read_range(&r.track_id, q, r.offset, r.length)
             .await
             .map_err(|e| e.to_status())?;
@@ -224,7 +224,7 @@ impl PlayerService for PlayerApi {
             }
         };
         let (data, times) = self
-            .player
+            .delivery
             .segment(&r.track_id, q, index)
             .await
             .map_err(|e| e.to_status())?;
@@ -251,7 +251,7 @@ impl PlayerService for PlayerApi {
         let rules = self.rules.clone();
         // The clock is read under the session's lock, so concurrent reports see time in order.
         let update = Box::new(move |current| {
-            playback::apply(current, &report, &rules, crate::ingest::now_ms())
+            play_sessions::apply(current, &report, &rules, crate::ingest::now_ms())
         });
         let decision = self
             .sessions

@@ -21,8 +21,8 @@ use tunemesh_events::outbox::OutboxWaker;
 
 use crate::blobs::Blobs;
 use crate::media::{self, MediaBundle, MediaError, TranscodeOptions};
-use crate::playable::PlayableTracks;
 use crate::store::{CatalogStore, Cover, RenditionManifest, SegmentEntry, TrackManifest};
+use crate::track_cache::TrackCache;
 use crate::workers::TranscodePool;
 use crate::{ids, seek};
 use record::{RecordParts, catalog_event, record};
@@ -130,19 +130,19 @@ pub struct Ingest {
     options: Arc<TranscodeOptions>,
     pool: TranscodePool,
     waker: OutboxWaker,
-    playing: PlayableTracks,
+    track_cache: TrackCache,
 }
 
 impl Ingest {
     /// A pipeline writing to `store` and `blobs`, transcoding on `pool`; a track stored
-    /// anew is dropped from `playing`, so its new audio plays at once.
+    /// anew is dropped from `track_cache`, so its new audio plays at once.
     pub fn new(
         store: Arc<dyn CatalogStore>,
         blobs: Blobs,
         options: TranscodeOptions,
         pool: TranscodePool,
         waker: OutboxWaker,
-        playing: PlayableTracks,
+        track_cache: TrackCache,
     ) -> Self {
         Self {
             store,
@@ -150,7 +150,7 @@ impl Ingest {
             options: Arc::new(options),
             pool,
             waker,
-            playing,
+            track_cache,
         }
     }
 
@@ -341,7 +341,7 @@ impl Ingest {
         let updated = existing.is_some();
         let event = catalog_event(&record, updated)?;
         self.store.put_track(&record, &event).await?;
-        self.playing.forget(&id).await;
+        self.track_cache.forget(&id).await;
         self.waker.wake();
         tracing::info!(track = %id, %source, updated, "track ingested");
         Ok(Outcome::Ingested {

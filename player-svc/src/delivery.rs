@@ -14,9 +14,9 @@ use tokio::sync::mpsc;
 use crate::blobs::Blobs;
 use crate::error::PlayerError;
 use crate::media::Quality;
-use crate::playable::PlayableTracks;
 use crate::seek;
 use crate::store::{RenditionManifest, TrackRecord};
+use crate::track_cache::TrackCache;
 
 /// Largest piece of audio in one message (the contract's limit).
 pub const CHUNK: u64 = 64 * 1024;
@@ -78,8 +78,8 @@ pub struct FileRange {
 
 /// Audio delivery over the catalogue and the blob store.
 #[derive(Debug, Clone)]
-pub struct Player {
-    tracks: PlayableTracks,
+pub struct Delivery {
+    tracks: TrackCache,
     blobs: Blobs,
     /// Chunks read ahead of the consumer, at most.
     buffer: usize,
@@ -107,9 +107,9 @@ struct Part {
     range: Range<u64>,
 }
 
-impl Player {
+impl Delivery {
     /// Delivery of `tracks` from `blobs`, reading at most `buffer` chunks ahead.
-    pub fn new(tracks: PlayableTracks, blobs: Blobs, buffer: usize) -> Self {
+    pub fn new(tracks: TrackCache, blobs: Blobs, buffer: usize) -> Self {
         Self {
             tracks,
             blobs,

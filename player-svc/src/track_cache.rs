@@ -21,12 +21,12 @@ use crate::store::TrackRecord;
 
 /// Tracks by id, read through from the catalogue.
 #[derive(Debug, Clone)]
-pub struct PlayableTracks {
+pub struct TrackCache {
     catalog: Catalog,
     cache: Cache<String, Arc<TrackRecord>>,
 }
 
-impl PlayableTracks {
+impl TrackCache {
     /// At most `capacity` tracks of `catalog`, each kept at most `ttl`.
     pub fn new(catalog: Catalog, capacity: u64, ttl: Duration) -> Self {
         Self {
