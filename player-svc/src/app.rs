@@ -24,9 +24,9 @@ use crate::ingest::Ingest;
 use crate::media::TranscodeOptions;
 use crate::play_budget::PlayBudget;
 use crate::play_sessions::PlayRules;
-use crate::store::CatalogStore;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
+use crate::store::{CatalogStore, PlaySessionStore};
 use crate::track_cache::TrackCache;
 use crate::workers::TranscodePool;
 use crate::{PlayerSettings, SERVICE_NAME, convert, library, play_sessions};
@@ -34,6 +34,7 @@ use crate::{PlayerSettings, SERVICE_NAME, convert, library, play_sessions};
 /// The stores of one deployment mode.
 struct Stores {
     catalog: Arc<dyn CatalogStore>,
+    sessions: Arc<dyn PlaySessionStore>,
     outbox: Arc<dyn OutboxSource>,
     blob_root: PathBuf,
 }
@@ -46,8 +47,10 @@ async fn stores(settings: &PlayerSettings, ctx: &ServiceContext) -> anyhow::Resu
                 .await
                 .context("cannot open the catalogue")?;
             let outbox = Arc::new(SqliteOutbox::new(SERVICE_NAME, store.connection()));
+            let store = Arc::new(store);
             Ok(Stores {
-                catalog: Arc::new(store),
+                catalog: store.clone(),
+                sessions: store,
                 outbox,
                 blob_root: settings
                     .blob_dir
@@ -65,8 +68,10 @@ async fn stores(settings: &PlayerSettings, ctx: &ServiceContext) -> anyhow::Resu
             let store = PostgresStore::migrate(pool.clone())
                 .await
                 .context("cannot migrate the catalogue")?;
+            let store = Arc::new(store);
             Ok(Stores {
-                catalog: Arc::new(store),
+                catalog: store.clone(),
+                sessions: store,
                 outbox: Arc::new(PostgresOutbox::new(SERVICE_NAME, pool)),
                 blob_root,
             })
@@ -159,22 +164,22 @@ pub async fn build(
         PlayerServiceServer::new(PlayerApi::new(
             delivery,
             catalog,
-            stores.catalog.clone(),
+            stores.sessions.clone(),
             (waker.clone(), rules),
             ctx.identity.clone(),
         ))
         .max_decoding_message_size(limit)
         .max_encoding_message_size(limit),
     );
-    let (store, timeout, every) = (
-        stores.catalog,
+    let (sessions, timeout, every) = (
+        stores.sessions,
         settings.session_timeout,
         settings.session_sweep_interval,
     );
     let mut app = App::new(server)
         .with_task("outbox-relay", move |token| relay.run(token))
         .with_task("session-sweeper", move |token| {
-            play_sessions::sweep_stale_sessions(store, waker, (timeout, every), budget, token)
+            play_sessions::sweep_stale_sessions(sessions, waker, (timeout, every), budget, token)
         });
     if let Some(root) = settings.library.clone() {
         let every = settings.rescan_interval;

@@ -25,7 +25,7 @@ use crate::convert::{duration_us, timestamp_ms};
 use crate::error::PlayerError;
 use crate::ingest::now_ms;
 use crate::play_budget::PlayBudget;
-use crate::store::{CatalogStore, PlaySession, SessionDecision};
+use crate::store::{PlaySession, PlaySessionStore, SessionDecision};
 
 /// Heard time that makes a play.
 pub const PLAY_THRESHOLD_US: i64 = 30_000_000;
@@ -209,7 +209,7 @@ pub fn apply(
 /// Closes sessions without a report for `timeout`, every `every`, until cancelled; forgets
 /// the play budgets of users who have been idle long enough to have a full one.
 pub async fn sweep_stale_sessions(
-    store: Arc<dyn CatalogStore>,
+    store: Arc<dyn PlaySessionStore>,
     waker: OutboxWaker,
     (timeout, every): (Duration, Duration),
     budget: PlayBudget,

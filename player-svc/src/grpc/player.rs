@@ -17,7 +17,7 @@ use crate::delivery::{Container, Delivery, OGG_MIME, WEBM_MIME};
 use crate::error::PlayerError;
 use crate::media::Quality;
 use crate::play_sessions::{self, PlayRules, Report};
-use crate::store::CatalogStore;
+use crate::store::PlaySessionStore;
 
 /// Longest `context.id` a report may carry (the REST contract's limit).
 const MAX_CONTEXT_ID: usize = 256;
@@ -29,7 +29,7 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 pub struct PlayerApi {
     delivery: Delivery,
     catalog: Catalog,
-    sessions: std::sync::Arc<dyn CatalogStore>,
+    sessions: std::sync::Arc<dyn PlaySessionStore>,
     waker: tunemesh_events::outbox::OutboxWaker,
     identity: MeshIdentity,
     rules: PlayRules,
@@ -41,7 +41,7 @@ impl PlayerApi {
     pub fn new(
         delivery: Delivery,
         catalog: Catalog,
-        sessions: std::sync::Arc<dyn CatalogStore>,
+        sessions: std::sync::Arc<dyn PlaySessionStore>,
         (waker, rules): (tunemesh_events::outbox::OutboxWaker, PlayRules),
         identity: MeshIdentity,
     ) -> Self {

@@ -1,5 +1,7 @@
-//! The catalogue and play-session store: a port with a PostgreSQL and an embedded SQLite
-//! adapter, both run through one contract suite (`tests/store.rs`).
+//! The stores' ports: the catalogue ([`CatalogStore`]) and play sessions
+//! ([`PlaySessionStore`]), each with a PostgreSQL and an embedded SQLite adapter (one type per
+//! database implements both: they share its connection, its migrations and its outbox), run
+//! through one contract suite (`tests/player/store/`).
 //!
 //! Rows carry what the RPCs answer with; aggregates (album track counts, artist genres) are
 //! computed by the adapters at read time, so a write touches one track and its two parents.
@@ -39,7 +41,7 @@ impl StoreError {
 pub type SessionUpdate =
     Box<dyn FnOnce(Option<PlaySession>) -> Result<SessionDecision, PlayerError> + Send>;
 
-/// The catalogue and play sessions, whatever database holds them.
+/// The catalogue, whatever database holds it.
 #[async_trait]
 pub trait CatalogStore: Send + Sync + fmt::Debug {
     /// The id of the track whose source hashes to `content_hash` (`sha256:<hex>`), if any.
@@ -83,7 +85,11 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
         after: Option<&SortKey>,
         limit: usize,
     ) -> Result<Page<ArtistRecord>, StoreError>;
+}
 
+/// Play sessions, whatever database holds them.
+#[async_trait]
+pub trait PlaySessionStore: Send + Sync + fmt::Debug {
     /// Applies `update` to session `session_id` in one transaction (the session row locked),
     /// stores what it decides and appends its event, if any, to the outbox.
     async fn update_session(

@@ -1,9 +1,8 @@
-//! The cases every store adapter must pass.
+//! The catalogue cases every store adapter must pass.
 
 use std::sync::Arc;
 
 use tunemesh_events::Envelope;
-use tunemesh_player::error::PlayerError;
 use tunemesh_player::ids;
 use tunemesh_player::store::*;
 
@@ -194,63 +193,5 @@ pub async fn re_putting_a_source_keeps_its_id_and_creation_time(
     let found = store.tracks(std::slice::from_ref(&original.id)).await?;
     assert_eq!(found, vec![changed]);
     assert_eq!(store.track_id_by_hash("sha256:file:/x.ogg").await?, None);
-    Ok(())
-}
-
-fn session(id: &str, updated_ms: i64) -> PlaySession {
-    PlaySession {
-        session_id: id.to_owned(),
-        user_id: "u".into(),
-        track_id: "t".into(),
-        track_duration_us: 1,
-        last_sequence: 0,
-        played_us: 5,
-        counted: false,
-        ended: false,
-        end_reason: 0,
-        context_type: 2,
-        context_id: "al".into(),
-        quality: 1,
-        started_ms: 1,
-        updated_ms,
-    }
-}
-
-pub async fn sessions_are_updated_under_the_domain_rule_and_found_when_stale(
-    store: Arc<dyn CatalogStore>,
-) -> anyhow::Result<()> {
-    let stored = session("s1", 1_000);
-    let s = stored.clone();
-    let decision = store
-        .update_session(
-            "s1",
-            Box::new(move |current| {
-                assert!(current.is_none());
-                Ok(SessionDecision {
-                    session: s,
-                    changed: true,
-                    event: None,
-                })
-            }),
-        )
-        .await?;
-    assert_eq!(decision.session, stored);
-    let seen = store
-        .update_session(
-            "s1",
-            Box::new(|current| {
-                Err(PlayerError::FailedPrecondition(format!(
-                    "saw {:?}",
-                    current.map(|c| c.played_us)
-                )))
-            }),
-        )
-        .await;
-    match seen {
-        Err(StoreError::Domain(PlayerError::FailedPrecondition(m))) => assert_eq!(m, "saw Some(5)"),
-        other => anyhow::bail!("expected the domain error, got {other:?}"),
-    }
-    assert_eq!(store.stale_sessions(2_000, 10).await?, vec![stored]);
-    assert!(store.stale_sessions(500, 10).await?.is_empty());
     Ok(())
 }

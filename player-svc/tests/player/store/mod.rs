@@ -1,13 +1,15 @@
-//! The store contract: one suite, run against PostgreSQL (a fresh database per test) and
-//! SQLite (a fresh file per test).
+//! The store contract: one suite per port (the catalogue in `cases`, play sessions in
+//! `sessions`), run against PostgreSQL (a fresh database per test) and SQLite (a fresh file
+//! per test).
 
 mod cases;
+mod sessions;
 
 use std::sync::Arc;
 
-use tunemesh_player::store::CatalogStore;
 use tunemesh_player::store::postgres::PostgresStore;
 use tunemesh_player::store::sqlite::SqliteStore;
+use tunemesh_player::store::{CatalogStore, PlaySessionStore};
 use tunemesh_runtime::postgres::{PostgresSettings, connect};
 use tunemesh_testkit::{TestDatabase, test_database};
 
@@ -18,52 +20,74 @@ enum Backing {
     Sqlite(tempfile::TempDir),
 }
 
-async fn postgres() -> anyhow::Result<(Arc<dyn CatalogStore>, Backing)> {
+/// One adapter's store, as each port.
+struct Opened {
+    catalog: Arc<dyn CatalogStore>,
+    sessions: Arc<dyn PlaySessionStore>,
+    _backing: Backing,
+}
+
+async fn postgres() -> anyhow::Result<Opened> {
     let db = test_database().await?;
     let settings = PostgresSettings {
         url: db.url().to_owned().into(),
         ..PostgresSettings::default()
     };
-    let store = PostgresStore::migrate(connect(&settings).await?).await?;
-    Ok((Arc::new(store), Backing::Postgres(db)))
+    let store = Arc::new(PostgresStore::migrate(connect(&settings).await?).await?);
+    Ok(Opened {
+        catalog: store.clone(),
+        sessions: store,
+        _backing: Backing::Postgres(db),
+    })
 }
 
-async fn sqlite() -> anyhow::Result<(Arc<dyn CatalogStore>, Backing)> {
+async fn sqlite() -> anyhow::Result<Opened> {
     let dir = tempfile::tempdir()?;
-    let store = SqliteStore::open(&dir.path().join("catalog.sqlite")).await?;
-    Ok((Arc::new(store), Backing::Sqlite(dir)))
+    let store = Arc::new(SqliteStore::open(&dir.path().join("catalog.sqlite")).await?);
+    Ok(Opened {
+        catalog: store.clone(),
+        sessions: store,
+        _backing: Backing::Sqlite(dir),
+    })
 }
 
+/// Each case of `$module` on both adapters, given the port `$port` of the opened store.
 macro_rules! contract {
-    ($($case:ident),* $(,)?) => {
+    ($($module:ident . $port:ident: [$($case:ident),* $(,)?]),* $(,)?) => {
         mod on_postgres {
-            $(
+            $($(
                 #[tokio::test]
                 async fn $case() -> anyhow::Result<()> {
-                    let (store, _backing) = super::postgres().await?;
-                    super::cases::$case(store).await
+                    let opened = super::postgres().await?;
+                    super::$module::$case(opened.$port.clone()).await
                 }
-            )*
+            )*)*
         }
         mod on_sqlite {
-            $(
+            $($(
                 #[tokio::test]
                 async fn $case() -> anyhow::Result<()> {
-                    let (store, _backing) = super::sqlite().await?;
-                    super::cases::$case(store).await
+                    let opened = super::sqlite().await?;
+                    super::$module::$case(opened.$port.clone()).await
                 }
-            )*
+            )*)*
         }
     };
 }
 
 contract!(
-    a_track_is_found_by_id_source_and_hash,
-    albums_and_artists_aggregate_their_tracks_in_album_order,
-    keyset_pages_see_every_track_once_with_the_total,
-    artists_list_by_sort_name,
-    re_putting_a_source_keeps_its_id_and_creation_time,
-    sessions_are_updated_under_the_domain_rule_and_found_when_stale,
+    cases.catalog: [
+        a_track_is_found_by_id_source_and_hash,
+        albums_and_artists_aggregate_their_tracks_in_album_order,
+        keyset_pages_see_every_track_once_with_the_total,
+        artists_list_by_sort_name,
+        re_putting_a_source_keeps_its_id_and_creation_time,
+    ],
+    sessions.sessions: [
+        sessions_are_updated_under_the_domain_rule_and_found_when_stale,
+        an_unchanged_decision_stores_nothing,
+        stale_sessions_are_open_ones_oldest_first_up_to_the_limit,
+    ],
 );
 
 /// Replicas of a deployment start together and each migrates: they take turns, and all of

@@ -1,5 +1,6 @@
 //! The embedded adapter: one SQLite file under the service's data directory, driven on
-//! tokio-rusqlite's own thread so no query ever blocks an async worker.
+//! tokio-rusqlite's own thread so no query ever blocks an async worker. The catalogue is
+//! here, play sessions in `sessions.rs`.
 
 use std::path::Path;
 
@@ -11,9 +12,10 @@ use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::sql::{self, Column};
 use super::{
-    AlbumRecord, ArtistRecord, CatalogStore, Page, PlaySession, SessionDecision, SessionUpdate,
-    SortKey, StoreError, TrackFilter, TrackRecord,
+    AlbumRecord, ArtistRecord, CatalogStore, Page, SortKey, StoreError, TrackFilter, TrackRecord,
 };
+
+mod sessions;
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -26,7 +28,7 @@ pub const MIGRATIONS: Migrations = Migrations {
     steps: embedded::migrations::runner,
 };
 
-/// The catalogue in a SQLite file.
+/// The catalogue and play sessions in a SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     db: tokio_rusqlite::Connection,
@@ -208,25 +210,6 @@ fn put(tx: &Transaction<'_>, t: &TrackRecord, event: &Envelope) -> anyhow::Resul
     Ok(())
 }
 
-fn session_params(s: &PlaySession) -> [Box<dyn rusqlite::ToSql + '_>; 14] {
-    [
-        Box::new(&s.session_id),
-        Box::new(&s.user_id),
-        Box::new(&s.track_id),
-        Box::new(s.track_duration_us),
-        Box::new(s.last_sequence),
-        Box::new(s.played_us),
-        Box::new(i64::from(s.counted)),
-        Box::new(i64::from(s.ended)),
-        Box::new(s.end_reason),
-        Box::new(s.context_type),
-        Box::new(&s.context_id),
-        Box::new(s.quality),
-        Box::new(s.started_ms),
-        Box::new(s.updated_ms),
-    ]
-}
-
 #[async_trait]
 impl CatalogStore for SqliteStore {
     async fn track_id_by_hash(&self, content_hash: &str) -> Result<Option<String>, StoreError> {
@@ -353,50 +336,6 @@ impl CatalogStore for SqliteStore {
             with_genres(conn, &mut items)?;
             let next = next_key(&items, n, sql::artist_key);
             Ok(Page { items, next, total })
-        })
-        .await
-    }
-
-    async fn update_session(
-        &self,
-        session_id: &str,
-        update: SessionUpdate,
-    ) -> Result<SessionDecision, StoreError> {
-        let id = session_id.to_owned();
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let query = format!(
-                "SELECT {} FROM play_sessions WHERE session_id = $1",
-                sql::SESSION_COLUMNS
-            );
-            let current = rows(&tx, &query, &[&id], sql::session)?.into_iter().next();
-            let decision = update(current)?;
-            if decision.changed {
-                let p = session_params(&decision.session);
-                let refs: Vec<&dyn rusqlite::ToSql> = p.iter().map(AsRef::as_ref).collect();
-                tx.execute(&lite(sql::UPSERT_SESSION), refs.as_slice())?;
-                if let Some(event) = &decision.event {
-                    outbox::append(&tx, event)?;
-                }
-            }
-            tx.commit()?;
-            Ok(decision)
-        })
-        .await
-    }
-
-    async fn stale_sessions(
-        &self,
-        before_ms: i64,
-        n: usize,
-    ) -> Result<Vec<PlaySession>, StoreError> {
-        self.run(move |conn| {
-            let query = format!(
-                "SELECT {} FROM play_sessions WHERE ended = 0 AND updated_ms < $1
-                 ORDER BY updated_ms LIMIT $2",
-                sql::SESSION_COLUMNS
-            );
-            rows(conn, &query, &[&before_ms, &limit(n)], sql::session)
         })
         .await
     }
