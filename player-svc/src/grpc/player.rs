@@ -251,7 +251,7 @@ impl PlayerService for PlayerApi {
         let rules = self.rules.clone();
         // The clock is read under the session's lock, so concurrent reports see time in order.
         let update = Box::new(move |current| {
-            playback::apply(current, &report, &rules, crate::ingest::now_ms())
+            playback::apply(current, &report, &rules, tunemesh_runtime::clock::now_ms())
         });
         let decision = self
             .sessions
