@@ -29,7 +29,7 @@ use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::stream::Player;
 use crate::workers::TranscodePool;
-use crate::{PlayerSettings, SERVICE_NAME, convert, library, playback};
+use crate::{PlayerSettings, SERVICE_NAME, library, playback};
 
 /// The stores of one deployment mode.
 struct Stores {
@@ -79,7 +79,7 @@ fn transcode_options(settings: &PlayerSettings) -> anyhow::Result<TranscodeOptio
         .qualities
         .iter()
         .map(|name| {
-            convert::quality_from_name(name)
+            crate::media::Quality::parse(name)
                 .with_context(|| format!("unknown quality {name:?} in player.qualities"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

@@ -129,12 +129,12 @@ mod tests {
             roles: vec!["admin".into()],
         };
         let (token, exp) = media
-            .mint(&ann, "t1", Quality::High, now_secs())
+            .mint(&ann, "t1", Quality::HIGH, now_secs())
             .expect("mint");
         assert!(exp > now_secs());
         let grant = media.verify(&token).expect("valid");
         assert_eq!(grant.track_id, "t1");
-        assert_eq!(grant.quality, Quality::High);
+        assert_eq!(grant.quality, Quality::HIGH);
         assert_eq!(grant.caller.user_id, "ann");
         assert!(grant.caller.roles.is_empty());
     }
@@ -146,11 +146,11 @@ mod tests {
             user_id: "ann".into(),
             roles: vec![],
         };
-        let (old, _) = media.mint(&ann, "t1", Quality::Low, 1_000).expect("mint");
+        let (old, _) = media.mint(&ann, "t1", Quality::LOW, 1_000).expect("mint");
         assert!(matches!(media.verify(&old), Err(TokenError::Expired)));
         let other = tokens("another-secret-of-thirty-two-bytes-or-more");
         let (forged, _) = other
-            .mint(&ann, "t1", Quality::Low, now_secs())
+            .mint(&ann, "t1", Quality::LOW, now_secs())
             .expect("mint");
         assert!(matches!(media.verify(&forged), Err(TokenError::Invalid)));
         assert!(media.verify("x.y.z").is_err());

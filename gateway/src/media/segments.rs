@@ -140,7 +140,7 @@ pub async fn audio_url(
     ApiQuery(query): ApiQuery<AudioQuery>,
 ) -> Result<Response, ApiError> {
     check_id("track id", &id)?;
-    let quality = query.quality.unwrap_or(Quality::Normal);
+    let quality = query.quality.unwrap_or(Quality::NORMAL);
     let body = link(&state, &caller, &id, quality)?;
     Ok(([(CACHE_CONTROL, "private, no-store")], Json(body)).into_response())
 }
