@@ -75,12 +75,10 @@ static EDGE: LazyLock<Edge> = LazyLock::new(|| {
             user_id: "ann".into(),
             roles: vec![],
         };
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = tunemesh_runtime::clock::now_secs();
         // Valid for the whole run, however long.
         let (media_token, _) = media
-            .mint(&ann, "t1", Quality::Normal, now + 30 * 24 * 3600)
+            .mint(&ann, "t1", Quality::NORMAL, now + 30 * 24 * 3600)
             .expect("a media link");
         let bearer = tokens
             .mint(&ann, "fuzz-session", i64::try_from(now * 1000).unwrap_or(0))

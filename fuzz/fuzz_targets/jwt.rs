@@ -44,7 +44,7 @@ static KEYS: LazyLock<Keys> = LazyLock::new(|| {
     };
     let (minted, _) = keys
         .media
-        .mint(&caller, "t1", Quality::Low, 4_000_000_000)
+        .mint(&caller, "t1", Quality::LOW, 4_000_000_000)
         .expect("mint");
     let (unsigned, signature) = minted.rsplit_once('.').expect("a jwt");
     let ours = jsonwebtoken::crypto::sign(unsigned.as_bytes(), &keys.media_key, Algorithm::HS256)

@@ -22,7 +22,6 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
-mod clock;
 pub mod error;
 pub mod extract;
 pub mod grpc;

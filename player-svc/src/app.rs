@@ -29,7 +29,7 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::{CatalogStore, PlaySessionStore};
 use crate::track_cache::TrackCache;
 use crate::workers::TranscodePool;
-use crate::{PlayerSettings, SERVICE_NAME, convert, library, play_sessions};
+use crate::{PlayerSettings, SERVICE_NAME, library, play_sessions};
 
 /// The stores of one deployment mode.
 struct Stores {
@@ -84,7 +84,7 @@ fn transcode_options(settings: &PlayerSettings) -> anyhow::Result<TranscodeOptio
         .qualities
         .iter()
         .map(|name| {
-            convert::quality_from_name(name)
+            crate::media::Quality::parse(name)
                 .with_context(|| format!("unknown quality {name:?} in player.qualities"))
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

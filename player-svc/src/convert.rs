@@ -1,8 +1,8 @@
-//! Records to contract messages, and contract enums to domain values.
+//! Records to contract messages (the quality ladder's own mapping is `tunemesh_proto::quality`).
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use tunemesh_proto::catalog::v1::{Album, AlbumRef, Artist, ArtistRef, AudioQuality, Track};
+use tunemesh_proto::catalog::v1::{Album, AlbumRef, Artist, ArtistRef, Track};
 use tunemesh_proto::common::v1::Image;
 use tunemesh_proto::prost_types;
 
@@ -27,31 +27,6 @@ pub fn timestamp_ms(ms: i64) -> prost_types::Timestamp {
 pub fn to_us(d: &prost_types::Duration) -> Option<u64> {
     let d = Duration::try_from(*d).ok()?;
     u64::try_from(d.as_micros()).ok()
-}
-
-/// The contract's quality for a ladder rung.
-pub fn quality_to_proto(q: Quality) -> AudioQuality {
-    match q {
-        Quality::Low => AudioQuality::Low,
-        Quality::Normal => AudioQuality::Normal,
-        Quality::High => AudioQuality::High,
-        Quality::VeryHigh => AudioQuality::VeryHigh,
-    }
-}
-
-/// The ladder rung of a stored quality name.
-pub fn quality_from_name(name: &str) -> Option<Quality> {
-    Quality::ALL.into_iter().find(|q| q.as_str() == name)
-}
-
-/// The rung a request asks for: unspecified means normal; unknown values are refused.
-pub fn quality_from_request(raw: i32) -> Option<Quality> {
-    match AudioQuality::try_from(raw).ok()? {
-        AudioQuality::Unspecified | AudioQuality::Normal => Some(Quality::Normal),
-        AudioQuality::Low => Some(Quality::Low),
-        AudioQuality::High => Some(Quality::High),
-        AudioQuality::VeryHigh => Some(Quality::VeryHigh),
-    }
 }
 
 fn image(cover: &Cover) -> Image {
@@ -87,8 +62,8 @@ pub fn track(t: &TrackRecord) -> Track {
             .manifest
             .renditions
             .iter()
-            .filter_map(|r| quality_from_name(&r.quality))
-            .map(|q| quality_to_proto(q) as i32)
+            .filter_map(|r| Quality::parse(&r.quality))
+            .map(|q| q.to_proto() as i32)
             .collect(),
         create_time: Some(timestamp_ms(t.create_ms)),
         update_time: Some(timestamp_ms(t.update_ms)),

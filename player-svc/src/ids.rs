@@ -18,11 +18,7 @@ fn digest(prefix: &str, parts: &[&str]) -> String {
         // A separator that cannot occur in text keeps ("ab", "c") apart from ("a", "bc").
         hash.update([0u8]);
     }
-    let hex: String = hash.finalize()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("{prefix}_{hex}")
+    format!("{prefix}_{}", hex::encode(&hash.finalize()[..12]))
 }
 
 /// The id of an artist named `name`.

@@ -19,11 +19,11 @@ use tunemesh_events::Envelope;
 use tunemesh_events::outbox::OutboxWaker;
 use tunemesh_proto::events::v1::{EventMeta, PlayEvent};
 use tunemesh_proto::player::v1::{PlayContext, PlaybackEndReason, PlaybackState};
+use tunemesh_runtime::clock::now_ms;
 use uuid::Uuid;
 
 use crate::convert::{duration_us, timestamp_ms};
 use crate::error::PlayerError;
-use crate::ingest::now_ms;
 use crate::play_budget::PlayBudget;
 use crate::store::{PlaySession, PlaySessionStore, SessionDecision};
 

@@ -62,7 +62,7 @@ async fn upload_one(
         let bytes = bytes.clone();
         tokio::task::spawn_blocking(move || Sha256::digest(&bytes)).await?
     };
-    let sha256: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let sha256 = hex::encode(digest);
     let file_name = path
         .file_name()
         .and_then(|n| n.to_str())

@@ -7,9 +7,10 @@ use tunemesh_proto::events::v1::{
     playlist_event,
 };
 use tunemesh_proto::prost_types::Timestamp;
+use tunemesh_runtime::clock::now_ms;
 
 use crate::error::PlaylistError;
-use crate::model::{EditOp, now_ms};
+use crate::model::EditOp;
 
 /// The producer name in every event's meta.
 const PRODUCER: &str = "playlist-svc";

@@ -319,14 +319,6 @@ impl Edit {
     }
 }
 
-/// Milliseconds since the Unix epoch now.
-pub fn now_ms() -> i64 {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    i64::try_from(millis).unwrap_or(i64::MAX)
-}
-
 /// A fresh opaque id (32 hex digits, time-ordered).
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()

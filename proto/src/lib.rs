@@ -20,10 +20,12 @@
 //! - [`events::v1`]: the messages published on the event bus (no service).
 //!
 //! Beside the generated code: [`metadata`] (the gRPC metadata keys carrying the caller's
-//! identity) and [`subjects`] (the event-bus subject of each event message), both part of the
-//! contracts too; see `proto/README.md` for the conventions every contract follows.
+//! identity), [`subjects`] (the event-bus subject of each event message) and [`quality`] (the
+//! quality ladder: each rung's word, contract value and bitrate), all part of the contracts
+//! too; see `proto/README.md` for the conventions every contract follows.
 
 pub mod metadata;
+pub mod quality;
 pub mod subjects;
 
 pub use prost;

@@ -7,7 +7,7 @@
 //! Services answer UNAUTHENTICATED when it is missing, forged or expired.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret, SecretString};
@@ -195,10 +195,7 @@ impl MeshIdentity {
 
     /// A signed token for `caller`, valid for the configured lifetime.
     pub fn mint(&self, caller: &Caller) -> Result<String, IdentityError> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let now = crate::clock::now_secs();
         let claims = Claims {
             sub: caller.user_id.clone(),
             roles: caller.roles.clone(),

@@ -6,6 +6,7 @@
 //! - [`metrics`]: the Prometheus recorder; [`admin`]: `/metrics`, `/healthz`, `/readyz`.
 //! - [`grpc`]: the standard gRPC server with health, reflection, layers and drain.
 //! - [`error`]: the one error-code table (domain code → gRPC code and HTTP status).
+//! - [`clock`]: wall-clock time in epoch milliseconds or seconds, saturating.
 //! - [`ids`]: the one shape check for ids from outside (nothing that can climb a path).
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
 //! - [`postgres`], [`redis`]: connection pools for the production adapters.
@@ -14,6 +15,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod clock;
 pub mod context;
 pub mod error;
 pub mod grpc;

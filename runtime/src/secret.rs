@@ -169,12 +169,7 @@ impl KeyRing {
 pub fn generate() -> SecretString {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let hex = bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        use std::fmt::Write as _;
-        let _ = write!(out, "{b:02x}");
-        out
-    });
-    SecretString::from(hex)
+    SecretString::from(hex::encode(bytes))
 }
 
 /// The secret kept at `path`, created with a fresh [`generate`]d one (mode 0600, its folder

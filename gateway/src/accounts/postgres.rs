@@ -109,7 +109,7 @@ impl AccountStore for PostgresAccounts {
                 "DELETE FROM gateway.refresh_tokens WHERE token_hash IN (
                      SELECT token_hash FROM gateway.refresh_tokens
                      WHERE expires_at_ms < $1 LIMIT $2)",
-                &[&crate::clock::now_ms(), &PRUNE_BATCH],
+                &[&tunemesh_runtime::clock::now_ms(), &PRUNE_BATCH],
             )
             .await
             .map_err(StoreError::database)?;

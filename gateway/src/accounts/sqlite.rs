@@ -163,7 +163,7 @@ impl AccountStore for SqliteAccounts {
 
     async fn insert_refresh(&self, token: &RefreshToken) -> Result<(), StoreError> {
         let token = token.clone();
-        let now = crate::clock::now_ms();
+        let now = tunemesh_runtime::clock::now_ms();
         self.call(move |conn| {
             conn.execute(
                 "DELETE FROM refresh_tokens WHERE token_hash IN (

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use crate::accounts::{AccountStore, StoreError};
-use crate::clock::now_ms;
+use tunemesh_runtime::clock::now_ms;
 
 /// Re-read this much before the previous poll: replicas' clocks differ a little and a
 /// revocation may commit after a later one was read.

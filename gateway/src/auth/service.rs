@@ -14,11 +14,11 @@ use super::validate;
 use crate::accounts::{
     AccountStore, Credentials, RefreshToken, Rotation, StoreError, Successor, User,
 };
-use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::model::auth::{LoginRequest, Session, SignupRequest};
 use crate::ratelimit::login::LoginLimits;
 use crate::settings::AuthSettings;
+use tunemesh_runtime::clock::now_ms;
 
 /// The one message for every failed login, so it never says whether the account exists.
 const BAD_LOGIN: &str = "invalid login or password";

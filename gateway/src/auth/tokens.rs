@@ -176,7 +176,7 @@ mod tests {
     fn a_minted_token_verifies_to_its_caller() {
         let tokens = tokens();
         let token = tokens
-            .mint(&alice(), "s1", crate::clock::now_ms())
+            .mint(&alice(), "s1", tunemesh_runtime::clock::now_ms())
             .expect("mints");
         assert_eq!(tokens.verify(&token), Ok(alice()));
     }
@@ -185,18 +185,18 @@ mod tests {
     fn a_token_of_an_ended_session_is_refused() {
         let tokens = tokens();
         let token = tokens
-            .mint(&alice(), "s1", crate::clock::now_ms())
+            .mint(&alice(), "s1", tunemesh_runtime::clock::now_ms())
             .expect("mints");
         tokens
             .revocations()
-            .revoke("s1".into(), crate::clock::now_ms());
+            .revoke("s1".into(), tunemesh_runtime::clock::now_ms());
         assert_eq!(tokens.verify(&token), Err(TokenError::Revoked));
     }
 
     #[test]
     fn an_old_token_is_expired() {
         let tokens = tokens();
-        let long_ago = crate::clock::now_ms() - 3_600_000;
+        let long_ago = tunemesh_runtime::clock::now_ms() - 3_600_000;
         let token = tokens.mint(&alice(), "s1", long_ago).expect("mints");
         assert_eq!(tokens.verify(&token), Err(TokenError::Expired));
     }

@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -122,9 +121,7 @@ impl Caps {
     fn refused(&self, cap: Refused, peer: IpAddr) -> Refused {
         metrics::counter!("tunemesh_gateway_connections_refused_total", "cap" => cap.as_str())
             .increment(1);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = tunemesh_runtime::clock::now_secs();
         if self.warned_at.swap(now, Ordering::Relaxed) != now {
             let limit = match cap {
                 Refused::Total => self.max,

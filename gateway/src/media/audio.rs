@@ -70,7 +70,7 @@ pub async fn audio(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     check_id("track id", &id)?;
-    let quality = query.quality.unwrap_or(Quality::Normal);
+    let quality = query.quality.unwrap_or(Quality::NORMAL);
     media.allow(&id, quality)?;
     let caller = media.caller;
     // The kept facts of the track are outdated at most once per request: the second try

@@ -110,6 +110,7 @@ impl MediaTokens {
 #[cfg(test)]
 mod tests {
     use secrecy::SecretString;
+    use tunemesh_runtime::clock::now_secs;
 
     use super::*;
 
@@ -120,12 +121,6 @@ mod tests {
         )
     }
 
-    fn now() -> u64 {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    }
-
     #[test]
     fn a_token_opens_exactly_its_track_and_quality() {
         let media = tokens("a-secret-of-at-least-thirty-two-bytes!");
@@ -133,11 +128,13 @@ mod tests {
             user_id: "ann".into(),
             roles: vec!["admin".into()],
         };
-        let (token, exp) = media.mint(&ann, "t1", Quality::High, now()).expect("mint");
-        assert!(exp > now());
+        let (token, exp) = media
+            .mint(&ann, "t1", Quality::HIGH, now_secs())
+            .expect("mint");
+        assert!(exp > now_secs());
         let grant = media.verify(&token).expect("valid");
         assert_eq!(grant.track_id, "t1");
-        assert_eq!(grant.quality, Quality::High);
+        assert_eq!(grant.quality, Quality::HIGH);
         assert_eq!(grant.caller.user_id, "ann");
         assert!(grant.caller.roles.is_empty());
     }
@@ -149,10 +146,12 @@ mod tests {
             user_id: "ann".into(),
             roles: vec![],
         };
-        let (old, _) = media.mint(&ann, "t1", Quality::Low, 1_000).expect("mint");
+        let (old, _) = media.mint(&ann, "t1", Quality::LOW, 1_000).expect("mint");
         assert!(matches!(media.verify(&old), Err(TokenError::Expired)));
         let other = tokens("another-secret-of-thirty-two-bytes-or-more");
-        let (forged, _) = other.mint(&ann, "t1", Quality::Low, now()).expect("mint");
+        let (forged, _) = other
+            .mint(&ann, "t1", Quality::LOW, now_secs())
+            .expect("mint");
         assert!(matches!(media.verify(&forged), Err(TokenError::Invalid)));
         assert!(media.verify("x.y.z").is_err());
     }

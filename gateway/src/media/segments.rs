@@ -2,8 +2,6 @@
 //! WebM init and media segments (immutable, cacheable by anyone), and signed links for
 //! `<audio src>`, which cannot send a bearer header.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -50,16 +48,10 @@ pub async fn fetch_manifest(
         })
 }
 
-fn now_s() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 fn link(state: &Media, caller: &Caller, id: &str, quality: Quality) -> Result<MediaLink, ApiError> {
     let (token, expires_at) = state
         .links()
-        .mint(caller, id, quality, now_s())
+        .mint(caller, id, quality, tunemesh_runtime::clock::now_secs())
         .map_err(|e| ApiError::internal(&e))?;
     Ok(MediaLink {
         url: format!(
@@ -148,7 +140,7 @@ pub async fn audio_url(
     ApiQuery(query): ApiQuery<AudioQuery>,
 ) -> Result<Response, ApiError> {
     check_id("track id", &id)?;
-    let quality = query.quality.unwrap_or(Quality::Normal);
+    let quality = query.quality.unwrap_or(Quality::NORMAL);
     let body = link(&state, &caller, &id, quality)?;
     Ok(([(CACHE_CONTROL, "private, no-store")], Json(body)).into_response())
 }

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use tunemesh_proto::catalog::v1 as pb;
 use tunemesh_proto::common::v1::Image as PbImage;
+use tunemesh_proto::quality::Quality as Ladder;
 use utoipa::ToSchema;
 
 /// A playable recording.
@@ -120,59 +121,77 @@ pub struct Image {
     pub media_type: String,
 }
 
-/// A rung of the encoding ladder.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum Quality {
-    /// 24 kbit/s Opus.
-    Low,
-    /// 64 kbit/s Opus, the default.
-    Normal,
-    /// 96 kbit/s Opus.
-    High,
-    /// 160 kbit/s Opus.
-    VeryHigh,
-}
+/// A rung of the encoding ladder, named in JSON and URLs by its word (`low`, `normal`, `high`,
+/// `very_high`). It is the proto crate's ladder ([`Ladder`]), which player-svc encodes with,
+/// so the gateway cannot name a rung the services do not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quality(pub Ladder);
 
 impl Quality {
+    /// 24 kbit/s Opus.
+    pub const LOW: Self = Self(Ladder::Low);
+    /// 64 kbit/s Opus, the default.
+    pub const NORMAL: Self = Self(Ladder::Normal);
+    /// 96 kbit/s Opus.
+    pub const HIGH: Self = Self(Ladder::High);
+    /// 160 kbit/s Opus.
+    pub const VERY_HIGH: Self = Self(Ladder::VeryHigh);
+
     /// The protobuf value.
     pub fn to_proto(self) -> pb::AudioQuality {
-        match self {
-            Self::Low => pb::AudioQuality::Low,
-            Self::Normal => pb::AudioQuality::Normal,
-            Self::High => pb::AudioQuality::High,
-            Self::VeryHigh => pb::AudioQuality::VeryHigh,
-        }
+        self.0.to_proto()
     }
 
     /// The word used in URLs and JSON, e.g. `very_high`.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Low => "low",
-            Self::Normal => "normal",
-            Self::High => "high",
-            Self::VeryHigh => "very_high",
-        }
+        self.0.as_str()
     }
 
     /// The quality named `word` (as in [`Quality::as_str`]).
     pub fn parse(word: &str) -> Option<Self> {
-        [Self::Low, Self::Normal, Self::High, Self::VeryHigh]
-            .into_iter()
-            .find(|q| q.as_str() == word)
+        Ladder::parse(word).map(Self)
     }
 
     /// The quality of a protobuf value, if it names one.
     pub fn from_proto(raw: i32) -> Option<Self> {
-        match pb::AudioQuality::try_from(raw).ok()? {
-            pb::AudioQuality::Low => Some(Self::Low),
-            pb::AudioQuality::Normal => Some(Self::Normal),
-            pb::AudioQuality::High => Some(Self::High),
-            pb::AudioQuality::VeryHigh => Some(Self::VeryHigh),
-            pb::AudioQuality::Unspecified => None,
-        }
+        Ladder::from_proto(raw).map(Self)
     }
 }
+
+impl Serialize for Quality {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Quality {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Word;
+        impl serde::de::Visitor<'_> for Word {
+            type Value = Quality;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a quality: low, normal, high or very_high")
+            }
+            fn visit_str<E: serde::de::Error>(self, word: &str) -> Result<Quality, E> {
+                Quality::parse(word).ok_or_else(|| E::unknown_variant(word, &Ladder::WORDS))
+            }
+        }
+        deserializer.deserialize_str(Word)
+    }
+}
+
+impl utoipa::PartialSchema for Quality {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .enum_values(Some(Ladder::WORDS))
+            .description(Some("A rung of the encoding ladder."))
+            .into()
+    }
+}
+
+impl ToSchema for Quality {}
 
 /// One page of tracks.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -9,15 +9,10 @@ use tunemesh_gateway::accounts::{
     AccountStore, Credentials, PostgresAccounts, RefreshToken, Rotation, SqliteAccounts,
     StoreError, Successor, User,
 };
+use tunemesh_runtime::clock::now_ms;
 use tunemesh_runtime::postgres::PostgresSettings;
 
 const HOUR_MS: i64 = 3_600_000;
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
 
 /// Runs `case` on a fresh PostgreSQL store, then on a fresh SQLite store.
 async fn on_both<F, Fut>(case: F) -> anyhow::Result<()>

@@ -7,9 +7,7 @@ use serde_json::{Value, json};
 use crate::support::{self, JWT_SECRET, error_code, header, status_and_json, text};
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    tunemesh_runtime::clock::now_ms() / 1000
 }
 
 fn claims(sub: &str, exp: i64) -> Value {

@@ -161,17 +161,15 @@ async fn expired_forged_and_misused_links_are_401() -> anyhow::Result<()> {
     };
     let settings = support::settings();
     let expired = MediaTokens::new(&settings.auth.keys()?, settings.auth.media_link_ttl)
-        .mint(&caller, "t1", Quality::Normal, 1_000)?
+        .mint(&caller, "t1", Quality::NORMAL, 1_000)?
         .0;
     let mut other = settings.auth.clone();
     other.jwt_secret = Some(secrecy::SecretString::from(
         "another-secret-0123456789abcdef-xyz",
     ));
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)?
-        .as_secs();
+    let now = tunemesh_runtime::clock::now_secs();
     let forged = MediaTokens::new(&other.keys()?, other.media_link_ttl)
-        .mint(&caller, "t1", Quality::Normal, now)?
+        .mint(&caller, "t1", Quality::NORMAL, now)?
         .0;
     let valid = text(&audio_link(&gateway, &token, "normal").await?, "/token").to_owned();
     let cases = [

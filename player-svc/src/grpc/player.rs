@@ -12,7 +12,7 @@ use tunemesh_runtime::identity::MeshIdentity;
 
 use super::caller;
 use crate::catalog::Catalog;
-use crate::convert::{self, duration_us, quality_to_proto, to_us};
+use crate::convert::{duration_us, to_us};
 use crate::delivery::{Container, Delivery, OGG_MIME, WEBM_MIME};
 use crate::error::PlayerError;
 use crate::media::Quality;
@@ -57,7 +57,7 @@ impl PlayerApi {
 }
 
 fn quality(raw: i32) -> Result<Quality, Status> {
-    convert::quality_from_request(raw).ok_or_else(|| {
+    Quality::from_request(raw).ok_or_else(|| {
         PlayerError::invalid("quality", format!("unknown quality {raw}")).to_status()
     })
 }
@@ -102,7 +102,7 @@ impl PlayerService for PlayerApi {
         };
         let header = AudioStreamHeader {
             track_id: h.track.id.clone(),
-            quality: quality_to_proto(h.quality) as i32,
+            quality: h.quality.to_proto() as i32,
             codec: AudioCodec::Opus as i32,
             container: container as i32,
             mime_type: mime.to_owned(),
@@ -144,9 +144,9 @@ impl PlayerService for PlayerApi {
         let renditions = renditions
             .into_iter()
             .filter_map(|(r, init)| {
-                let q = convert::quality_from_name(&r.quality)?;
+                let q = Quality::parse(&r.quality)?;
                 Some(AudioRendition {
-                    quality: quality_to_proto(q) as i32,
+                    quality: q.to_proto() as i32,
                     codec: AudioCodec::Opus as i32,
                     bitrate_bps: r.bitrate_bps,
                     sample_rate_hz: 48_000,
@@ -251,7 +251,7 @@ impl PlayerService for PlayerApi {
         let rules = self.rules.clone();
         // The clock is read under the session's lock, so concurrent reports see time in order.
         let update = Box::new(move |current| {
-            play_sessions::apply(current, &report, &rules, crate::ingest::now_ms())
+            play_sessions::apply(current, &report, &rules, tunemesh_runtime::clock::now_ms())
         });
         let decision = self
             .sessions
@@ -333,7 +333,7 @@ impl PlayerApi {
                 ));
             }
         }
-        if r.quality != 0 && convert::quality_from_request(r.quality).is_none() {
+        if r.quality != 0 && Quality::from_request(r.quality).is_none() {
             return Err(PlayerError::invalid("quality", "unknown value"));
         }
         let client_ms = r.client_time.and_then(|t| {

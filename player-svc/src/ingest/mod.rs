@@ -13,11 +13,12 @@ mod record;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::BytesMut;
 use sha2::{Digest, Sha256};
 use tunemesh_events::outbox::OutboxWaker;
+use tunemesh_runtime::clock::now_ms;
 
 use crate::blobs::Blobs;
 use crate::media::{self, MediaBundle, MediaError, TranscodeOptions};
@@ -118,8 +119,7 @@ fn media_outcome(error: &MediaError) -> Outcome {
 
 /// `sha256:<hex>` of a digest.
 pub fn content_hash(digest: &[u8; 32]) -> String {
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    format!("sha256:{}", hex::encode(digest))
 }
 
 /// The ingest pipeline.
@@ -367,12 +367,4 @@ fn hash_file(path: &Path) -> std::io::Result<[u8; 32]> {
 
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
-}
-
-/// Milliseconds since the epoch, now.
-pub fn now_ms() -> i64 {
-    let ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    i64::try_from(ms).unwrap_or(i64::MAX)
 }

@@ -71,10 +71,7 @@ impl Segment {
 impl MediaBundle {
     /// The content hash as 64 lowercase hex digits.
     pub fn content_hash_hex(&self) -> String {
-        self.content_hash
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(self.content_hash)
     }
 
     /// The rendition of `quality`, if it was produced.

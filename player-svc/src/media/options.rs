@@ -2,54 +2,8 @@
 
 use std::time::Duration;
 
-/// One rung of the Opus ladder.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Quality {
-    /// 24 kbit/s: mobile data savers.
-    Low,
-    /// 64 kbit/s: the default.
-    Normal,
-    /// 96 kbit/s.
-    High,
-    /// 160 kbit/s: premium.
-    VeryHigh,
-}
-
-impl Quality {
-    /// Every quality, lowest first.
-    pub const ALL: [Quality; 4] = [
-        Quality::Low,
-        Quality::Normal,
-        Quality::High,
-        Quality::VeryHigh,
-    ];
-
-    /// Target bitrate in bits per second.
-    pub const fn bitrate(self) -> u32 {
-        match self {
-            Quality::Low => 24_000,
-            Quality::Normal => 64_000,
-            Quality::High => 96_000,
-            Quality::VeryHigh => 160_000,
-        }
-    }
-
-    /// Stable lowercase name for storage keys and APIs (`low`, `normal`, `high`, `very_high`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Quality::Low => "low",
-            Quality::Normal => "normal",
-            Quality::High => "high",
-            Quality::VeryHigh => "very_high",
-        }
-    }
-}
-
-impl std::fmt::Display for Quality {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// One rung of the Opus ladder: the contracts' ladder, which the gateway names to clients.
+pub use tunemesh_proto::quality::Quality;
 
 /// Inputs we refuse, so a hostile file cannot make us allocate without bound.
 #[derive(Debug, Clone)]

@@ -17,6 +17,7 @@ use tunemesh_proto::catalog::v1::GetTrackRequest;
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tunemesh_proto::tonic::Code;
 use tunemesh_runtime::CancellationToken;
+use tunemesh_runtime::clock::now_secs;
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
 use tunemesh_runtime::secret::{KeyRing, generate};
 
@@ -90,17 +91,11 @@ impl Mesh {
     }
 }
 
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
 /// An access token for `sub` signed with `key`, shaped like the gateway's own.
 fn access_token(key: &[u8], sub: &str) -> anyhow::Result<String> {
     let claims = json!({
         "sub": sub, "roles": ["admin"], "sid": uuid_like(), "iss": "tunemesh-gateway",
-        "aud": "tunemesh-api", "iat": now(), "exp": now() + 600,
+        "aud": "tunemesh-api", "iat": now_secs(), "exp": now_secs() + 600,
     });
     Ok(jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
@@ -252,7 +247,7 @@ async fn tokens_signed_with_the_old_compiled_in_secrets_open_nothing() -> anyhow
         .finalize();
     let link = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
-        &json!({"sub": "admin", "trk": "t1", "q": "normal", "aud": "tunemesh-media", "exp": now() + 600}),
+        &json!({"sub": "admin", "trk": "t1", "q": "normal", "aud": "tunemesh-media", "exp": now_secs() + 600}),
         &EncodingKey::from_secret(&media_key),
     )?;
     let audio = mesh

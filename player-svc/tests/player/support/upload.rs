@@ -9,10 +9,7 @@ use super::player::Player;
 
 /// Uploads `bytes` as `name` and returns the result.
 pub async fn upload(player: &Player, name: &str, bytes: Vec<u8>) -> anyhow::Result<IngestResult> {
-    let sha256: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = hex::encode(Sha256::digest(&bytes));
     let mut messages = vec![UploadTrackRequest {
         payload: Some(Payload::Header(UploadTrackHeader {
             file_name: name.to_owned(),

@@ -6,11 +6,12 @@ use deadpool_postgres::Transaction;
 use tunemesh_events::Envelope;
 use tunemesh_events::outbox::postgres::{AppendError, append};
 use tunemesh_proto::events::v1::PlaylistChangeKind;
+use tunemesh_runtime::clock::now_ms;
 
 use super::{PLAYLIST_COLUMNS, PostgresStore, pg, playlist, to_u64};
 use crate::error::PlaylistError;
 use crate::events::{kind_of, liked_changed, playlist_changed};
-use crate::model::{DetailsChange, Edit, EditOp, Edited, Item, NewPlaylist, Playlist, now_ms};
+use crate::model::{DetailsChange, Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
 use crate::rank::n_between;
 use crate::store::LikesChanged;
 use crate::store::rules::{

@@ -5,11 +5,12 @@ use rusqlite::{Connection, OptionalExtension as _, Transaction, TransactionBehav
 use tunemesh_events::Envelope;
 use tunemesh_events::outbox::sqlite::append;
 use tunemesh_proto::events::v1::PlaylistChangeKind;
+use tunemesh_runtime::clock::now_ms;
 
 use super::{load, sqlite};
 use crate::error::PlaylistError;
 use crate::events::{kind_of, liked_changed, playlist_changed};
-use crate::model::{Edit, EditOp, Edited, Item, NewPlaylist, Playlist, now_ms};
+use crate::model::{Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
 use crate::rank::n_between;
 use crate::store::LikesChanged;
 use crate::store::rules::{
