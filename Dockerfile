@@ -41,7 +41,9 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     cargo build --release --locked --bin tunemesh ${FEATURES:+--features "$FEATURES"} \
- && install -D -m 0755 target/release/tunemesh /out/tunemesh \
+ # Stripped (`install -s`, binutils' strip from the Rust image): the line tables the release
+ # profile keeps for local profiling are most of the file and nothing an image runs needs.
+ && install -s -D -m 0755 target/release/tunemesh /out/tunemesh \
  # Writable directories the runtime image needs, owned by the non-root user.
  && install -d -o 65532 -g 65532 /out/data /out/tmp
 

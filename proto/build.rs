@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 const PROTO_ROOT: &str = "tunemesh";
 
 /// The fields carrying audio, generated as `Bytes`.
-const AUDIO_PAYLOADS: [&str; 3] = [
+const AUDIO_PAYLOADS: [&str; 4] = [
     ".tunemesh.player.v1.ReadAudioRangeResponse.data",
+    ".tunemesh.catalog.v1.UploadTrackRequest.chunk",
     ".tunemesh.player.v1.AudioChunk.data",
     ".tunemesh.player.v1.GetAudioSegmentResponse.data",
 ];
@@ -44,9 +45,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let includes = [manifest_dir.clone(), protoc_bin_vendored::include_path()?];
 
     let mut builder = tonic_prost_build::configure();
-    // Audio payloads as `bytes::Bytes`: player-svc sends the buffers it read without
-    // copying them into a `Vec`, and a receiver's decoded payload shares the receive
-    // buffer instead of being copied out of it.
+    // Audio payloads as `bytes::Bytes`: player-svc sends the buffers it read (and the
+    // gateway an upload's body frames) without copying them into a `Vec`, and a receiver's
+    // decoded payload shares the receive buffer instead of being copied out of it.
     for path in AUDIO_PAYLOADS {
         builder = builder.bytes(path);
     }

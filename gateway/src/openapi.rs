@@ -29,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         (name = "playback", description = "Audio delivery and play reports"),
         (name = "playlists", description = "Playlists and liked songs"),
         (name = "discover", description = "Search and recommendations"),
+        (name = "library", description = "Adding music to the catalogue (the admin)"),
     )
 )]
 pub struct ApiDoc;

@@ -22,7 +22,7 @@ use crate::layers::grpc_switch::GrpcSwitchLayer;
 use crate::media::{self, MediaGuard, require_media_caller};
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
-use crate::routes::{auth, catalog, discover, library, playback, playlists, web};
+use crate::routes::{auth, catalog, discover, library, playback, playlists, uploads, web};
 use crate::settings::HttpSettings;
 use crate::state::AppState;
 
@@ -87,13 +87,31 @@ pub fn router(
         .route_layer(from_fn_with_state(limits.clone(), limit_by_user))
         .route_layer(from_fn_with_state(media_guard, require_media_caller));
 
+    // An upload answers when its file is transcoded: minutes, not the request timeout. Its
+    // own bound is `gateway.uploads.timeout`; the body is streamed, so the body limit (for
+    // bodies read into memory) does not apply.
+    let long = uploads::routes()
+        .route_layer(from_fn_with_state(limits.clone(), limit_by_user))
+        .route_layer(from_fn_with_state(
+            state.auth().tokens().clone(),
+            require_caller,
+        ));
+
     // Each route brought its OpenAPI entry from its handler's annotation.
     let (api, document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(public)
         .merge(protected)
         .merge(linked)
         .split_for_parts();
-    api.with_state(state)
+    let (long, long_document) = long.split_for_parts();
+    let mut document = document;
+    document.merge(long_document);
+    let long = long.layer(
+        ServiceBuilder::new()
+            .layer(from_fn_with_state(limits.clone(), limit_by_ip))
+            .layer(layers::timeout::layer(state.uploads().timeout)),
+    );
+    api.with_state(state.clone())
         .route("/openapi.json", openapi::route(document))
         // The probes only: `/metrics` is on the admin listener, never on the public port.
         .merge(admin::probes(readiness))
@@ -108,4 +126,5 @@ pub fn router(
                 // Bodies are read into memory by the JSON extractor: bound them.
                 .layer(DefaultBodyLimit::max(http.max_body_bytes)),
         )
+        .merge(long.with_state(state))
 }

@@ -40,6 +40,8 @@ pub struct GatewaySettings {
     pub audio_cache_bytes: u64,
     /// Limits and browser-facing headers of the HTTP edge.
     pub http: HttpSettings,
+    /// Audio files an admin adds through the gateway (`PUT /v1/library/uploads/{sha256}`).
+    pub uploads: UploadSettings,
     /// Caps and timeouts of client connections.
     pub connections: ConnectionSettings,
     /// Accounts, passwords and tokens.
@@ -65,6 +67,7 @@ impl Default for GatewaySettings {
             audio_info_ttl: Duration::from_secs(300),
             audio_cache_bytes: 256 << 20,
             http: HttpSettings::default(),
+            uploads: UploadSettings::default(),
             connections: ConnectionSettings::default(),
             auth: AuthSettings::default(),
             rate_limits: RateLimitSettings::default(),
@@ -103,6 +106,28 @@ impl Default for HttpSettings {
             max_streams_per_user: 16,
             max_body_bytes: 64 * 1024,
             cors_allowed_origins: Vec::new(),
+        }
+    }
+}
+
+/// Uploads of audio files by an admin (`[gateway.uploads]`): each is streamed to player-svc's
+/// `IngestService` as it arrives, never held whole in memory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UploadSettings {
+    /// Largest file accepted, in bytes; a larger announced size is refused before any byte is
+    /// read. player-svc has its own limit (its `max_upload_bytes`, 2 GiB).
+    pub max_bytes: u64,
+    /// Longest one upload may take from its first byte to its answer, transcoding included.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for UploadSettings {
+    fn default() -> Self {
+        Self {
+            max_bytes: 2 << 30,
+            timeout: Duration::from_secs(30 * 60),
         }
     }
 }

@@ -9,9 +9,10 @@ use tunemesh_runtime::identity::MeshIdentity;
 
 use crate::auth::Auth;
 use crate::media::{Media, MediaTokens};
-use crate::settings::GatewaySettings;
+use crate::settings::{GatewaySettings, UploadSettings};
 use crate::upstream::{
-    CatalogClient, PlayerClient, PlaylistClient, RecoClient, SearchClient, Upstream, Upstreams,
+    CatalogClient, IngestClient, PlayerClient, PlaylistClient, RecoClient, SearchClient, Upstream,
+    Upstreams,
 };
 
 /// The state of every handler; cheap to clone.
@@ -25,6 +26,7 @@ struct Inner {
     auth: Auth,
     media: Media,
     upstreams: Upstreams,
+    uploads: UploadSettings,
 }
 
 impl AppState {
@@ -42,6 +44,7 @@ impl AppState {
                 auth,
                 media: Media::new(upstreams.clone(), media, settings),
                 upstreams,
+                uploads: settings.uploads.clone(),
             }),
         }
     }
@@ -59,6 +62,16 @@ impl AppState {
     /// The catalogue (player-svc).
     pub fn catalog(&self) -> Upstream<CatalogClient> {
         self.inner.upstreams.catalog()
+    }
+
+    /// Adding files to the catalogue (player-svc).
+    pub fn ingest(&self) -> Upstream<IngestClient> {
+        self.inner.upstreams.ingest()
+    }
+
+    /// The bounds of an upload.
+    pub fn uploads(&self) -> &UploadSettings {
+        &self.inner.uploads
     }
 
     /// Audio and play reports (player-svc).

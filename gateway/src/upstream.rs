@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use tunemesh_discovery::{Mesh, MeshChannel, RetryChannel, Streaming};
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
 use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
@@ -22,6 +23,8 @@ use crate::settings::GatewaySettings;
 
 /// The catalogue on player-svc.
 pub type CatalogClient = CatalogServiceClient<RetryChannel>;
+/// Admin ingest on player-svc (never retried: an upload's body cannot be replayed).
+pub type IngestClient = IngestServiceClient<MeshChannel>;
 /// Audio and play reports on player-svc.
 pub type PlayerClient = PlayerServiceClient<RetryChannel>;
 /// Playlists and liked songs on playlist-svc.
@@ -72,6 +75,11 @@ impl Upstreams {
         self.upstream(CatalogServiceClient::new(self.player_channel()))
     }
 
+    /// Adding files to the catalogue (player-svc); admin callers only.
+    pub fn ingest(&self) -> Upstream<IngestClient> {
+        self.upstream(IngestServiceClient::new(self.channel(&self.inner.player)))
+    }
+
     /// Audio and play reports (player-svc).
     pub fn player(&self) -> Upstream<PlayerClient> {
         self.upstream(PlayerServiceClient::new(self.player_channel()))
@@ -115,6 +123,7 @@ impl Upstreams {
             client,
             upstreams: self.clone(),
             streaming: false,
+            timeout: None,
         }
     }
 }
@@ -125,14 +134,23 @@ pub struct Upstream<C> {
     client: C,
     upstreams: Upstreams,
     streaming: bool,
+    timeout: Option<Duration>,
 }
 
 impl<C> Upstream<C> {
-    /// For a streamed audio body: the longer audio deadline, over the endpoint's streaming
-    /// connection (so a stalled one never holds up unary calls).
+    /// For a streamed body (audio, uploads): the longer audio deadline, over the endpoint's
+    /// streaming connection (so a stalled one never holds up unary calls).
     #[must_use]
     pub fn streaming(mut self) -> Self {
         self.streaming = true;
+        self
+    }
+
+    /// For a call that may take longer than a request, such as an upload and its
+    /// transcoding: `timeout` is its deadline.
+    #[must_use]
+    pub fn deadline(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
         self
     }
 
@@ -148,11 +166,11 @@ impl<C> Upstream<C> {
     ) -> Result<R, ApiError> {
         let inner = &self.upstreams.inner;
         let mut request = tonic::Request::new(message);
-        request.set_timeout(if self.streaming {
+        request.set_timeout(self.timeout.unwrap_or(if self.streaming {
             inner.audio_timeout
         } else {
             inner.timeout
-        });
+        }));
         if self.streaming {
             request.extensions_mut().insert(Streaming);
         }

@@ -57,7 +57,8 @@ async fn upload_one(
     admin: &Caller,
     path: &Path,
 ) -> anyhow::Result<IngestResult> {
-    let bytes = tokio::fs::read(path).await?;
+    // One buffer: hashing and every chunk share it (clones and slices, no copies).
+    let bytes = bytes::Bytes::from(tokio::fs::read(path).await?);
     let digest = {
         let bytes = bytes.clone();
         tokio::task::spawn_blocking(move || Sha256::digest(&bytes)).await?
@@ -75,10 +76,12 @@ async fn upload_one(
             sha256,
         })),
     };
-    let chunks: Vec<UploadTrackRequest> = bytes
-        .chunks(CHUNK)
-        .map(|c| UploadTrackRequest {
-            payload: Some(Payload::Chunk(c.to_vec())),
+    let chunks: Vec<UploadTrackRequest> = (0..bytes.len())
+        .step_by(CHUNK)
+        .map(|start| UploadTrackRequest {
+            payload: Some(Payload::Chunk(
+                bytes.slice(start..bytes.len().min(start + CHUNK)),
+            )),
         })
         .collect();
     let mut request = tunemesh_proto::tonic::Request::new(futures::stream::iter(

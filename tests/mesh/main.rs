@@ -6,4 +6,5 @@ mod hostile;
 mod support;
 mod trace;
 mod up;
+mod uploads;
 mod web_player;

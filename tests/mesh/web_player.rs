@@ -100,6 +100,17 @@ fn fill_library(music: &Path, library: &Path) {
     }
 }
 
+/// The shortest Ogg file of `music`: never among the [`TRACKS`] largest the library holds.
+fn smallest_ogg(music: &Path) -> PathBuf {
+    std::fs::read_dir(music)
+        .expect("music folder")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "ogg"))
+        .min_by_key(|path| std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX))
+        .expect("an Ogg file")
+}
+
 #[derive(Deserialize)]
 struct TrackPage {
     tracks: Vec<TrackJson>,
@@ -170,11 +181,20 @@ fn web_player_plays_switches_quality_seeks_and_reports_in_chromium() {
         .block_on(wait_for_library(&mesh.url))
         .expect("the library is ingested");
 
+    // A folder the admin adds through the page: a track the library lacks, and a file that is
+    // not audio (skipped, never sent).
+    let upload = work.path().join("upload");
+    std::fs::create_dir_all(&upload).expect("upload dir");
+    let song = smallest_ogg(&singularity_music());
+    std::fs::copy(&song, upload.join(song.file_name().expect("file name"))).expect("copies");
+    std::fs::write(upload.join("notes.txt"), "liner notes\n").expect("writes");
+
     let artifacts = root().join("target/test-artifacts");
     let output = Command::new("node")
         .arg(root().join("web/tests/player.mjs"))
         .arg(&mesh.url)
         .arg(&artifacts)
+        .arg(&upload)
         .current_dir(root())
         .stderr(Stdio::inherit())
         .output()

@@ -2,7 +2,7 @@
 // the queue and the player bar together.
 
 import { describeError } from "./api/clients";
-import { logOut, onSessionChange, refresh } from "./api/session";
+import { isAdmin, logOut, onSessionChange, refresh } from "./api/session";
 import { Player } from "./player/controller";
 import { byId, h, mount } from "./ui/dom";
 import { playerBar } from "./ui/player_bar";
@@ -13,6 +13,7 @@ import type { App, View } from "./views/context";
 import { addToPlaylist, likedView, playlistsView } from "./views/playlists";
 import { forYouView, radioView } from "./views/reco";
 import { searchBox } from "./views/search";
+import { uploadView } from "./views/upload";
 
 const audio = byId<HTMLAudioElement>("audio");
 const player = new Player(audio);
@@ -40,6 +41,9 @@ const app: App = {
         main.removeAttribute("aria-busy");
       });
   },
+  addMusic() {
+    sections.upload?.();
+  },
   radio(track) {
     app.show(`Radio: ${track.title}`, radioView(app, track), "radio");
   },
@@ -53,6 +57,7 @@ const sections: Record<string, () => void> = {
   "for-you": () => app.show("For you", forYouView(app), "for-you"),
   playlists: () => app.show("Playlists", playlistsView(app), "playlists"),
   liked: () => app.show("Liked songs", likedView(app), "liked"),
+  upload: () => app.show("Add music", uploadView(app), "upload"),
   radio: () => {
     const current = player.queue.current;
     if (current) app.radio(current.track);
@@ -79,6 +84,7 @@ const showSignedIn = (isIn: boolean) => {
   signedOut.hidden = isIn;
   signedIn.hidden = !isIn;
   headerTools.hidden = !isIn;
+  byId("nav-upload").hidden = !(isIn && isAdmin());
 };
 onSessionChange((isIn) => {
   showSignedIn(isIn);

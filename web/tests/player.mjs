@@ -1,9 +1,11 @@
 // The web player in a real browser (Debian Chromium, driven by playwright-core): sign up
 // through the page, play an ingested track, let it pass 10 s, force a quality switch mid-track
 // and check that playback never stalls across it, seek, and see play reports acknowledged by
-// the gateway. Saves a screenshot either way. Run by tests/mesh/web_player.rs:
+// the gateway; then, as the admin it is (the first account), add a folder of music through
+// "Add music" and watch each file reach its final state. Saves screenshots either way. Run by
+// tests/mesh/web_player.rs:
 //
-//   node web/tests/player.mjs BASE_URL ARTIFACT_DIR
+//   node web/tests/player.mjs BASE_URL ARTIFACT_DIR [UPLOAD_FOLDER]
 //
 // Exits 0 on success; otherwise prints what failed and exits 1.
 
@@ -12,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const [base, artifacts] = process.argv.slice(2);
+const [base, artifacts, uploadFolder] = process.argv.slice(2);
 if (!base || !artifacts) {
   console.error("usage: node web/tests/player.mjs BASE_URL ARTIFACT_DIR");
   process.exit(2);
@@ -173,6 +175,44 @@ try {
   const reported = await until(page, "a counted play report", audioState, (s) => s.counted && s.acknowledged >= 3, 15000);
   log("reports:", JSON.stringify(reported));
   if (reported.probe.errors > 0) throw new Error("the audio element reported an error");
+
+  if (uploadFolder) {
+    // The first account is the admin: "Add music" is offered; a folder goes in file by file.
+    await page.click("nav [data-section=upload]", { timeout: 5000 });
+    await page.evaluate(() => {
+      window.__uploadStates = new Set();
+      new MutationObserver(() => {
+        for (const li of document.querySelectorAll("#upload-list li.upload")) window.__uploadStates.add(li.dataset.state);
+      }).observe(document.getElementById("upload-list"), { subtree: true, attributes: true, childList: true });
+    });
+    await page.setInputFiles("#upload-folder", uploadFolder);
+    const rows = () => ({
+      rows: [...document.querySelectorAll("#upload-list li.upload")].map((li) => ({
+        name: li.querySelector(".name")?.textContent,
+        state: li.dataset.state,
+        text: li.querySelector(".state")?.textContent,
+      })),
+      seen: [...(window.__uploadStates ?? [])],
+    });
+    const done = await until(
+      page,
+      "every dropped file to reach its final state",
+      rows,
+      (r) => r.rows.length > 0 && r.rows.every((row) => ["ready", "skipped", "failed"].includes(row.state)),
+      180000,
+    );
+    log("uploads:", JSON.stringify(done));
+    const audio = done.rows.filter((row) => row.name.endsWith(".ogg"));
+    if (audio.length === 0 || audio.some((row) => row.state !== "ready")) throw new Error(`an uploaded track is not ready: ${JSON.stringify(done)}`);
+    if (!done.rows.some((row) => row.state === "skipped")) throw new Error(`the non-audio file was not skipped: ${JSON.stringify(done)}`);
+    if (!done.seen.includes("transcoding")) throw new Error(`no per-file progress was shown: ${JSON.stringify(done.seen)}`);
+    await page.screenshot({ path: join(artifacts, "web-player-upload.png") });
+    // The new track plays from its row.
+    await page.click("#upload-list li[data-state=ready] .play-upload");
+    await until(page, "the uploaded track to play", audioState, (s) => s.time > 1 || s.error, 30000).then((s) => {
+      if (s.error) throw new Error(`player error: ${s.error}`);
+    });
+  }
 } catch (error) {
   failed = error;
 } finally {

@@ -109,8 +109,11 @@ impl StoreError {
 /// Accounts and refresh tokens.
 #[async_trait]
 pub trait AccountStore: Send + Sync + fmt::Debug + 'static {
-    /// Stores a new account; [`StoreError::Conflict`] when the email or user name is taken.
-    async fn create_user(&self, credentials: &Credentials) -> Result<(), StoreError>;
+    /// Stores a new account and answers it as stored; [`StoreError::Conflict`] when the email
+    /// or user name is taken. The first account a deployment ever gets is also given
+    /// [`ADMIN`]: claimed in the same transaction as the insert, so two sign-ups racing on an
+    /// empty deployment cannot both get it.
+    async fn create_user(&self, credentials: &Credentials) -> Result<User, StoreError>;
 
     /// The account whose (lowercased) email or user name is `login`.
     async fn find_credentials(&self, login: &str) -> Result<Option<Credentials>, StoreError>;
@@ -145,6 +148,18 @@ pub trait AccountStore: Send + Sync + fmt::Debug + 'static {
 }
 
 /// Roles are stored as one comma-separated column: few, short, and never queried by.
+/// The role of whoever may add music and run the deployment: the first account created.
+pub const ADMIN: &str = "admin";
+
+/// `user`'s roles with [`ADMIN`] added (once).
+pub(crate) fn with_admin(user: &User) -> User {
+    let mut user = user.clone();
+    if !user.roles.iter().any(|r| r == ADMIN) {
+        user.roles.push(ADMIN.to_owned());
+    }
+    user
+}
+
 pub(crate) fn split_roles(roles: &str) -> Vec<String> {
     roles
         .split(',')

@@ -7,6 +7,7 @@ use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{
     AccountStore, Credentials, RefreshToken, Rotation, StoreError, Successor, User, split_roles,
+    with_admin,
 };
 
 mod embedded {
@@ -58,11 +59,11 @@ fn user_from(row: &tokio_postgres::Row) -> User {
 
 #[async_trait]
 impl AccountStore for PostgresAccounts {
-    async fn create_user(&self, credentials: &Credentials) -> Result<(), StoreError> {
+    async fn create_user(&self, credentials: &Credentials) -> Result<User, StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::database)?;
         let user = &credentials.user;
-        let inserted = self
-            .client()
-            .await?
+        let inserted = tx
             .execute(
                 "INSERT INTO gateway.users (id, email, username, password_hash, roles, created_at_ms)
                  VALUES ($1, $2, $3, $4, $5, $6)",
@@ -77,12 +78,35 @@ impl AccountStore for PostgresAccounts {
             )
             .await;
         match inserted {
-            Ok(_) => Ok(()),
+            Ok(_) => {}
             Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
-                Err(StoreError::Conflict)
+                return Err(StoreError::Conflict);
             }
-            Err(error) => Err(StoreError::database(error)),
+            Err(error) => return Err(StoreError::database(error)),
         }
+        // The one row of `first_admin` goes to the first insert that commits; a racing
+        // sign-up waits on the primary key here and then finds it taken.
+        let claimed = tx
+            .execute(
+                "INSERT INTO gateway.first_admin (only_row, user_id) VALUES (TRUE, $1) ON CONFLICT DO NOTHING",
+                &[&user.id],
+            )
+            .await
+            .map_err(StoreError::database)?;
+        let stored = if claimed == 1 {
+            let admin = with_admin(user);
+            tx.execute(
+                "UPDATE gateway.users SET roles = $2 WHERE id = $1",
+                &[&admin.id, &admin.roles.join(",")],
+            )
+            .await
+            .map_err(StoreError::database)?;
+            admin
+        } else {
+            user.clone()
+        };
+        tx.commit().await.map_err(StoreError::database)?;
+        Ok(stored)
     }
 
     async fn find_credentials(&self, login: &str) -> Result<Option<Credentials>, StoreError> {

@@ -9,6 +9,7 @@ use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{
     AccountStore, Credentials, RefreshToken, Rotation, StoreError, Successor, User, split_roles,
+    with_admin,
 };
 
 mod embedded {
@@ -116,11 +117,14 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
 
 #[async_trait]
 impl AccountStore for SqliteAccounts {
-    async fn create_user(&self, credentials: &Credentials) -> Result<(), StoreError> {
+    async fn create_user(&self, credentials: &Credentials) -> Result<User, StoreError> {
         let credentials = credentials.clone();
         self.call(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(db)?;
             let user = &credentials.user;
-            let inserted = conn.execute(
+            let inserted = tx.execute(
                 "INSERT INTO users (id, email, username, password_hash, roles, created_at_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
@@ -133,10 +137,29 @@ impl AccountStore for SqliteAccounts {
                 ],
             );
             match inserted {
-                Ok(_) => Ok(()),
-                Err(error) if is_unique_violation(&error) => Err(StoreError::Conflict),
-                Err(error) => Err(db(error)),
+                Ok(_) => {}
+                Err(error) if is_unique_violation(&error) => return Err(StoreError::Conflict),
+                Err(error) => return Err(db(error)),
             }
+            let claimed = tx
+                .execute(
+                    "INSERT INTO first_admin (only_row, user_id) VALUES (1, ?1) ON CONFLICT DO NOTHING",
+                    params![user.id],
+                )
+                .map_err(db)?;
+            let stored = if claimed == 1 {
+                let admin = with_admin(user);
+                tx.execute(
+                    "UPDATE users SET roles = ?2 WHERE id = ?1",
+                    params![admin.id, admin.roles.join(",")],
+                )
+                .map_err(db)?;
+                admin
+            } else {
+                user.clone()
+            };
+            tx.commit().map_err(db)?;
+            Ok(stored)
         })
         .await
     }

@@ -90,7 +90,7 @@ impl Auth {
             password_hash,
         };
         match self.store.create_user(&credentials).await {
-            Ok(()) => tracing::info!(user_id = %credentials.user.id, "account created"),
+            Ok(user) => tracing::info!(user_id = %user.id, roles = ?user.roles, "account created"),
             // Neither the email nor the name goes to the log: it would make the log the oracle.
             Err(StoreError::Conflict) => tracing::info!("sign-up for a taken email or user name"),
             Err(error) => return Err(store_error(error)),
@@ -224,6 +224,7 @@ impl Auth {
             .map_err(|e| ApiError::internal(&e))?;
         Ok(Session {
             user_id: user.id.clone(),
+            roles: user.roles.clone(),
             access_token,
             token_type: "Bearer".to_owned(),
             expires_in: self.tokens.ttl().as_secs(),

@@ -1,6 +1,7 @@
 //! One client connection: HTTP/1.1 or HTTP/2 (prior knowledge) on the same port, a timeout on
 //! request heads, and a watchdog that closes the connection when it sent no whole request in
-//! time or when nothing moves on it (idle keep-alive, or a client that stopped reading).
+//! time or when nothing moves on it (idle keep-alive, or a client that stopped reading). A
+//! connection waiting for the gateway's own answer (an upload being transcoded) is not idle.
 
 use std::io;
 use std::net::SocketAddr;
@@ -31,12 +32,30 @@ pub struct Bounds {
     pub idle_timeout: Duration,
 }
 
-/// Counts what happens on a connection, for its watchdog: I/O calls that moved bytes, and
-/// requests started. Two relaxed atomic adds, no lock, no allocation.
+/// Counts what happens on a connection, for its watchdog: I/O calls that moved bytes,
+/// requests started, and requests whose response head the app has not produced yet. Relaxed
+/// atomic adds, no lock, no allocation.
 #[derive(Debug, Default)]
 struct Activity {
     io: AtomicU64,
     requests: AtomicU64,
+    awaiting: AtomicU64,
+}
+
+/// One request waiting for its response head, counted while it lives.
+struct Awaiting(Arc<Activity>);
+
+impl Awaiting {
+    fn new(activity: Arc<Activity>) -> Self {
+        activity.awaiting.fetch_add(1, Ordering::Relaxed);
+        Self(activity)
+    }
+}
+
+impl Drop for Awaiting {
+    fn drop(&mut self) {
+        self.0.awaiting.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The client socket, counting the reads and writes that moved bytes.
@@ -128,7 +147,12 @@ pub async fn serve(
             let mut request = request.map(axum::body::Body::new);
             // What per-address limits key on, as `into_make_service_with_connect_info` did.
             request.extensions_mut().insert(ConnectInfo(peer));
-            app.clone().oneshot(request)
+            let awaiting = Awaiting::new(activity.clone());
+            let response = app.clone().oneshot(request);
+            async move {
+                let _awaiting = awaiting;
+                response.await
+            }
         })
     };
     let mut builder = Builder::new(TokioExecutor::new());
@@ -165,7 +189,9 @@ pub async fn serve(
                     return;
                 }
                 let moved = activity.io.load(Ordering::Relaxed);
-                if !first && moved == seen {
+                // The app's own slowness is bounded by its timeouts, not taken for idleness.
+                let waiting_on_us = activity.awaiting.load(Ordering::Relaxed) > 0;
+                if !first && moved == seen && !waiting_on_us {
                     tracing::debug!(%peer, "connection idle, closing");
                     return;
                 }

@@ -73,6 +73,10 @@ pub struct RefreshRequest {
 pub struct Session {
     /// The user's id.
     pub user_id: String,
+    /// The user's roles, e.g. `admin` (the first account created: it may add music), so a
+    /// client can show what the user may do; the services check them on every call anyway.
+    #[schema(example = json!(["admin"]))]
+    pub roles: Vec<String>,
     /// Send as `Authorization: Bearer <access_token>`.
     pub access_token: String,
     /// Always `Bearer`.

@@ -7,3 +7,4 @@ pub mod discover;
 pub mod media;
 pub mod playback;
 pub mod playlist;
+pub mod upload;

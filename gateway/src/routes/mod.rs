@@ -6,6 +6,7 @@ pub mod discover;
 pub mod library;
 pub mod playback;
 pub mod playlists;
+pub mod uploads;
 pub mod web;
 
 use serde::Deserialize;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use tunemesh_gateway::accounts::{
-    AccountStore, Credentials, PostgresAccounts, RefreshToken, Rotation, SqliteAccounts,
+    ADMIN, AccountStore, Credentials, PostgresAccounts, RefreshToken, Rotation, SqliteAccounts,
     StoreError, Successor, User,
 };
 use tunemesh_runtime::clock::now_ms;
@@ -90,6 +90,40 @@ async fn accounts_are_found_by_email_or_username_and_unique_in_both() -> anyhow:
             let refused = store.create_user(&duplicate).await;
             assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
         }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn the_first_account_is_the_admin_and_only_one_of_racing_sign_ups_wins() -> anyhow::Result<()>
+{
+    on_both(|store| async move {
+        let plain = |name: &str| {
+            let mut c = credentials(name);
+            c.user.roles = vec!["beta".into()];
+            c
+        };
+        let created = futures::future::join_all(
+            ["ann", "bob", "cat", "dan", "eve", "fay"]
+                .map(&plain)
+                .iter()
+                .map(|c| store.create_user(c)),
+        )
+        .await;
+        let mut admins = 0;
+        for user in created {
+            let user = user?;
+            let stored = store.find_credentials(&user.username).await?;
+            assert_eq!(stored.map(|c| c.user), Some(user.clone()), "as answered");
+            if user.roles.iter().any(|r| r == ADMIN) {
+                assert_eq!(user.roles, ["beta", ADMIN], "roles kept");
+                admins += 1;
+            }
+        }
+        assert_eq!(admins, 1, "exactly one of the racing sign-ups is the admin");
+        let later = store.create_user(&plain("gus")).await?;
+        assert_eq!(later.roles, ["beta"], "later accounts are not admins");
         Ok(())
     })
     .await

@@ -2,7 +2,9 @@
 //! with no history) migrate under it without losing an account, and the runner is a no-op
 //! the second time.
 
-use tunemesh_gateway::accounts::{AccountStore, PostgresAccounts, SqliteAccounts};
+use tunemesh_gateway::accounts::{
+    AccountStore, Credentials, PostgresAccounts, SqliteAccounts, User,
+};
 use tunemesh_runtime::migrate;
 use tunemesh_runtime::postgres::{PostgresSettings, connect};
 
@@ -23,16 +25,39 @@ fn old_sqlite() -> String {
     )
 }
 
+/// Two accounts from before the first-admin rule: the older one becomes the admin.
 const USER: &str = "INSERT INTO %users (id, email, username, password_hash, roles, created_at_ms)
-    VALUES ('id-old', 'old@example.com', 'old', '$argon2id$fake-old', 'admin', 1)";
+    VALUES ('id-old', 'old@example.com', 'old', '$argon2id$fake-old', 'beta', 1),
+           ('id-new', 'new@example.com', 'new', '$argon2id$fake-new', '', 2)";
 
+/// Both accounts kept, the oldest made the admin, and no later sign-up claims the role.
 async fn assert_kept(store: &dyn AccountStore) -> anyhow::Result<()> {
-    let found = store.find_credentials("old").await?;
-    let user = found.map(|c| c.user);
-    assert_eq!(
-        user.map(|u| (u.id, u.roles)),
-        Some(("id-old".to_owned(), vec!["admin".to_owned()]))
-    );
+    for (login, id, roles) in [
+        ("old", "id-old", &["beta", "admin"][..]),
+        ("new", "id-new", &[]),
+    ] {
+        let user = store.find_credentials(login).await?.map(|c| c.user);
+        assert_eq!(
+            user.map(|u| (u.id, u.roles)),
+            Some((
+                id.to_owned(),
+                roles.iter().map(|r| (*r).to_owned()).collect()
+            ))
+        );
+    }
+    let later = store
+        .create_user(&Credentials {
+            user: User {
+                id: "id-later".into(),
+                email: "later@example.com".into(),
+                username: "later".into(),
+                roles: Vec::new(),
+                created_at_ms: 3,
+            },
+            password_hash: "$argon2id$fake-later".into(),
+        })
+        .await?;
+    assert!(later.roles.is_empty(), "{later:?}");
     Ok(())
 }
 

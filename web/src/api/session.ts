@@ -7,6 +7,7 @@ const REFRESH_KEY = "tunemesh.refresh_token";
 /** What the gateway answers for login and refresh. */
 interface SessionJson {
   user_id: string;
+  roles?: string[];
   access_token: string;
   expires_in: number;
   refresh_token: string;
@@ -24,6 +25,7 @@ export class ApiError extends Error {
 
 let accessToken: string | null = null;
 let userId: string | null = null;
+let roles: string[] = [];
 // One refresh at a time: concurrent 401s share it, since a refresh token is single use.
 let refreshing: Promise<boolean> | null = null;
 const listeners: Array<(signedIn: boolean) => void> = [];
@@ -36,6 +38,11 @@ export function onSessionChange(listener: (signedIn: boolean) => void): void {
 /** The current access token, if signed in. */
 export function currentAccessToken(): string | null {
   return accessToken;
+}
+
+/** Whether the signed-in user is the admin (the first account created): it may add music. */
+export function isAdmin(): boolean {
+  return roles.includes("admin");
 }
 
 /** The signed-in user's id, if any. */
@@ -69,6 +76,7 @@ async function postJson(path: string, body: unknown): Promise<SessionJson | null
 function adopt(session: SessionJson): void {
   accessToken = session.access_token;
   userId = session.user_id;
+  roles = session.roles ?? [];
   localStorage.setItem(REFRESH_KEY, session.refresh_token);
   listeners.forEach((listener) => listener(true));
 }
@@ -120,6 +128,7 @@ export function refresh(): Promise<boolean> {
 function forget(): void {
   accessToken = null;
   userId = null;
+  roles = [];
   localStorage.removeItem(REFRESH_KEY);
   listeners.forEach((listener) => listener(false));
 }

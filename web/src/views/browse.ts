@@ -1,6 +1,7 @@
 // Browsing the catalogue: artists, then an artist's albums, then an album's tracks.
 
 import { catalog } from "../api/clients";
+import { isAdmin } from "../api/session";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
 import { fromTrack } from "../player/track";
 import { cards } from "../ui/cards";
@@ -15,7 +16,7 @@ const PAGE = 200;
 export function artistsView(app: App) {
   return async (): Promise<Node> => {
     const { artists } = await catalog.listArtists({ pageSize: PAGE });
-    if (artists.length === 0) return h("p", { class: "empty" }, "The library is empty: start tunemesh with --library DIR.");
+    if (artists.length === 0) return emptyLibrary(app);
     return cards(
       artists.map((artist) => ({
         title: artist.name,
@@ -25,6 +26,19 @@ export function artistsView(app: App) {
       })),
     );
   };
+}
+
+/** What an empty library says: the admin is shown how to add music, everyone else why not. */
+function emptyLibrary(app: App): Node {
+  if (!isAdmin()) {
+    return h("p", { class: "empty", id: "empty-library" }, "The library is empty: the admin has not added music yet.");
+  }
+  return h(
+    "div",
+    { class: "empty", id: "empty-library" },
+    h("p", {}, "Your library is empty. Add music here, or start tunemesh with --library DIR on the server."),
+    h("button", { type: "button", class: "primary", onclick: () => app.addMusic() }, "Add music"),
+  );
 }
 
 /** The albums of one artist. */

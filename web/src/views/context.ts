@@ -11,6 +11,8 @@ export interface App {
   player: Player;
   /** Shows `view` in the main region under `title` (the nav item `section` is marked current). */
   show(title: string, view: View, section?: string): void;
+  /** Opens "Add music" (admin only). */
+  addMusic(): void;
   /** Opens the radio of a track. */
   radio(track: QueueTrack): void;
   /** Asks which playlist to add `track` to and adds it. */

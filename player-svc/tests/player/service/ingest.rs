@@ -182,7 +182,7 @@ async fn an_upload_whose_bytes_do_not_match_its_hash_fails_and_adds_nothing() ->
             })),
         },
         UploadTrackRequest {
-            payload: Some(Payload::Chunk(bytes)),
+            payload: Some(Payload::Chunk(bytes.into())),
         },
     ];
     let request = player.admin(futures::stream::iter(messages));

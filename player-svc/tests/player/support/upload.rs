@@ -18,7 +18,7 @@ pub async fn upload(player: &Player, name: &str, bytes: Vec<u8>) -> anyhow::Resu
         })),
     }];
     messages.extend(bytes.chunks(256 * 1024).map(|c| UploadTrackRequest {
-        payload: Some(Payload::Chunk(c.to_vec())),
+        payload: Some(Payload::Chunk(c.to_vec().into())),
     }));
     let request = player.admin(futures::stream::iter(messages));
     let response = player.ingest().upload_track(request).await?.into_inner();
