@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`settings`]: the `[player]` settings; [`error`]: the service's error codes.
 //! - [`app`]: builds the service: stores, blobs, gRPC server, background tasks.
-//! - [`grpc`]: thin adapters from the generated server traits.
+//! - [`service`]: the domain trait [`Playback`](service::Playback) (audio and play reports)
+//!   and its implementation; [`grpc`]: thin adapters from the generated server traits.
 //! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store port and adapters.
 //! - [`ingest`], [`library`]: files to tracks; [`media`]: the transcoder; [`workers`]: the
 //!   niced thread pool it runs on.
@@ -28,6 +29,7 @@ pub mod media;
 pub mod play_budget;
 pub mod play_sessions;
 pub mod seek;
+pub mod service;
 pub mod settings;
 pub mod store;
 pub mod track_cache;
