@@ -18,14 +18,14 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 
 /// `PlayerService` over a [`Playback`] domain.
 #[derive(Debug, Clone)]
-pub struct PlayerApi {
+pub(crate) struct PlayerApi {
     domain: Arc<dyn Playback>,
     identity: MeshIdentity,
 }
 
 impl PlayerApi {
     /// Serves `domain`, verifying callers with `identity`.
-    pub fn new(domain: Arc<dyn Playback>, identity: MeshIdentity) -> Self {
+    pub(crate) fn new(domain: Arc<dyn Playback>, identity: MeshIdentity) -> Self {
         Self { domain, identity }
     }
 }

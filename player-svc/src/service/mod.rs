@@ -26,11 +26,11 @@ use crate::play_sessions::PlayRules;
 use crate::store::PlaySessionStore;
 
 /// Messages read as the consumer takes them; an `Err` ends the stream.
-pub type AudioStream<T> = BoxStream<'static, Result<T, PlayerError>>;
+pub(crate) type AudioStream<T> = BoxStream<'static, Result<T, PlayerError>>;
 
 /// `PlayerService` as the domain sees it; see `player_service.proto` for each method.
 #[async_trait]
-pub trait Playback: Send + Sync + fmt::Debug + 'static {
+pub(crate) trait Playback: Send + Sync + fmt::Debug + 'static {
     /// GetAudioManifest: every stored rendition of a track, with its init segment.
     async fn manifest(
         &self,
@@ -62,7 +62,7 @@ pub trait Playback: Send + Sync + fmt::Debug + 'static {
 /// The implementation: audio from [`Delivery`], reports checked against the catalogue and
 /// applied in the session store.
 #[derive(Debug, Clone)]
-pub struct PlaybackDomain {
+pub(crate) struct PlaybackDomain {
     delivery: Delivery,
     catalog: Catalog,
     sessions: Arc<dyn PlaySessionStore>,
@@ -75,7 +75,7 @@ pub struct PlaybackDomain {
 impl PlaybackDomain {
     /// The domain over `delivery`, the `catalog` reports are checked against, and the
     /// `sessions` they are applied to; `waker` is poked after a report wrote an event.
-    pub fn new(
+    pub(crate) fn new(
         delivery: Delivery,
         catalog: Catalog,
         sessions: Arc<dyn PlaySessionStore>,

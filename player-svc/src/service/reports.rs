@@ -103,11 +103,7 @@ impl PlaybackDomain {
         if r.quality != 0 && convert::quality_from_request(r.quality).is_none() {
             return Err(PlayerError::invalid("quality", "unknown value"));
         }
-        let client_ms = r.client_time.and_then(|t| {
-            let t = std::time::SystemTime::try_from(t).ok()?;
-            let ms = t.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
-            i64::try_from(ms).ok()
-        });
+        // `client_time` is not read: sessions are timed by the server's clock only.
         Ok(Report {
             user_id,
             session_id: r.play_session_id,
@@ -119,7 +115,6 @@ impl PlaybackDomain {
             end_reason,
             context: r.context,
             quality: r.quality,
-            client_ms,
         })
     }
 }
