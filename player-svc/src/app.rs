@@ -24,6 +24,7 @@ use crate::ingest::Ingest;
 use crate::media::TranscodeOptions;
 use crate::play_budget::PlayBudget;
 use crate::play_sessions::PlayRules;
+use crate::service::PlaybackDomain;
 use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{CatalogStore, PlaySessionStore};
@@ -160,16 +161,17 @@ pub async fn build(
         budget: PlayBudget::new(settings.play_budget_burst),
     };
     let budget = rules.budget.clone();
+    let playback = PlaybackDomain::new(
+        delivery,
+        catalog,
+        stores.sessions.clone(),
+        waker.clone(),
+        rules,
+    );
     server.add_service(
-        PlayerServiceServer::new(PlayerApi::new(
-            delivery,
-            catalog,
-            stores.sessions.clone(),
-            (waker.clone(), rules),
-            ctx.identity.clone(),
-        ))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit),
+        PlayerServiceServer::new(PlayerApi::new(Arc::new(playback), ctx.identity.clone()))
+            .max_decoding_message_size(limit)
+            .max_encoding_message_size(limit),
     );
     let (sessions, timeout, every) = (
         stores.sessions,

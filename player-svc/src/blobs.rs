@@ -7,6 +7,10 @@
 //! followed by every media segment; the manifest records their offsets). The hash in the
 //! path means a changed source writes beside the old renditions, and the catalogue row
 //! switches to the new ones in one commit. Covers are `covers/<hash>`.
+//!
+//! The blob store contract tests reach [`Blobs`] through `testsuite`; without that feature
+//! its `pub` items are crate-internal.
+#![cfg_attr(not(feature = "testsuite"), allow(unreachable_pub))]
 
 use std::ops::Range;
 use std::path::Path;
@@ -25,6 +29,7 @@ use crate::settings::S3Settings;
 static BYTES_READ: AtomicU64 = AtomicU64::new(0);
 
 /// Total bytes read from blobs so far in this process.
+#[cfg(feature = "testsuite")]
 pub fn bytes_read() -> u64 {
     BYTES_READ.load(Ordering::Relaxed)
 }

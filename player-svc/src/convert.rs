@@ -10,7 +10,7 @@ use crate::media::Quality;
 use crate::store::{AlbumRecord, ArtistRecord, Cover, TrackRecord};
 
 /// A protobuf duration from microseconds.
-pub fn duration_us(us: i64) -> prost_types::Duration {
+pub(crate) fn duration_us(us: i64) -> prost_types::Duration {
     let us = us.max(0);
     prost_types::Duration {
         seconds: us / 1_000_000,
@@ -19,12 +19,12 @@ pub fn duration_us(us: i64) -> prost_types::Duration {
 }
 
 /// A protobuf timestamp from milliseconds since the epoch.
-pub fn timestamp_ms(ms: i64) -> prost_types::Timestamp {
+pub(crate) fn timestamp_ms(ms: i64) -> prost_types::Timestamp {
     prost_types::Timestamp::from(UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0)))
 }
 
 /// Microseconds of a protobuf duration; `None` when negative or malformed.
-pub fn to_us(d: &prost_types::Duration) -> Option<u64> {
+pub(crate) fn to_us(d: &prost_types::Duration) -> Option<u64> {
     let d = Duration::try_from(*d).ok()?;
     u64::try_from(d.as_micros()).ok()
 }
@@ -40,7 +40,7 @@ fn image(cover: &Cover) -> Image {
 }
 
 /// The contract's `Track`.
-pub fn track(t: &TrackRecord) -> Track {
+pub(crate) fn track(t: &TrackRecord) -> Track {
     Track {
         id: t.id.clone(),
         title: t.title.clone(),
@@ -72,7 +72,7 @@ pub fn track(t: &TrackRecord) -> Track {
 }
 
 /// The contract's `Album`.
-pub fn album(a: &AlbumRecord) -> Album {
+pub(crate) fn album(a: &AlbumRecord) -> Album {
     Album {
         id: a.id.clone(),
         title: a.title.clone(),
@@ -92,7 +92,7 @@ pub fn album(a: &AlbumRecord) -> Album {
 }
 
 /// The contract's `Artist`.
-pub fn artist(a: &ArtistRecord) -> Artist {
+pub(crate) fn artist(a: &ArtistRecord) -> Artist {
     Artist {
         id: a.id.clone(),
         name: a.name.clone(),

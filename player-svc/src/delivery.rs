@@ -19,15 +19,15 @@ use crate::store::{RenditionManifest, TrackRecord};
 use crate::track_cache::TrackCache;
 
 /// Largest piece of audio in one message (the contract's limit).
-pub const CHUNK: u64 = 64 * 1024;
+pub(crate) const CHUNK: u64 = 64 * 1024;
 /// `audio/ogg; codecs=opus`.
-pub const OGG_MIME: &str = "audio/ogg; codecs=opus";
+pub(crate) const OGG_MIME: &str = "audio/ogg; codecs=opus";
 /// `audio/webm; codecs="opus"`.
-pub const WEBM_MIME: &str = "audio/webm; codecs=\"opus\"";
+pub(crate) const WEBM_MIME: &str = "audio/webm; codecs=\"opus\"";
 
 /// Which stored form to stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Container {
+pub(crate) enum Container {
     /// The progressive Ogg file.
     Ogg,
     /// The WebM init segment and media segments.
@@ -36,49 +36,49 @@ pub enum Container {
 
 /// What a stream carries, sent before any audio.
 #[derive(Debug, Clone)]
-pub struct StreamHeader {
+pub(crate) struct StreamHeader {
     /// The track.
-    pub track: Arc<TrackRecord>,
+    pub(crate) track: Arc<TrackRecord>,
     /// The quality served.
-    pub quality: Quality,
+    pub(crate) quality: Quality,
     /// The stored form.
-    pub container: Container,
+    pub(crate) container: Container,
     /// Measured bitrate.
-    pub bitrate_bps: u32,
+    pub(crate) bitrate_bps: u32,
     /// Where the audio starts, µs (the seek point at or before the request).
-    pub start_us: u64,
+    pub(crate) start_us: u64,
     /// Sum of all chunk sizes.
-    pub total_bytes: u64,
+    pub(crate) total_bytes: u64,
 }
 
 /// A piece of a stream.
 #[derive(Debug, Clone)]
-pub struct Chunk {
+pub(crate) struct Chunk {
     /// Offset within the stream (or the file, for ranges).
-    pub offset: u64,
+    pub(crate) offset: u64,
     /// The bytes: a slice of what the blob store returned, never copied.
-    pub data: Bytes,
+    pub(crate) data: Bytes,
     /// Media time of the first frame beginning in it, µs.
-    pub media_us: u64,
+    pub(crate) media_us: u64,
 }
 
 /// Chunks as they are read; an `Err` ends the stream.
-pub type Chunks = mpsc::Receiver<Result<Chunk, PlayerError>>;
+pub(crate) type Chunks = mpsc::Receiver<Result<Chunk, PlayerError>>;
 
 /// A byte range of a progressive file being read.
 #[derive(Debug)]
-pub struct FileRange {
+pub(crate) struct FileRange {
     /// Size of the whole file.
-    pub size: u64,
+    pub(crate) size: u64,
     /// The version of the track's audio (`TrackManifest::version`).
-    pub version: String,
+    pub(crate) version: String,
     /// The range's chunks, offsets in the file.
-    pub chunks: Chunks,
+    pub(crate) chunks: Chunks,
 }
 
 /// Audio delivery over the catalogue and the blob store.
 #[derive(Debug, Clone)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     tracks: TrackCache,
     blobs: Blobs,
     /// Chunks read ahead of the consumer, at most.
@@ -109,7 +109,7 @@ struct Part {
 
 impl Delivery {
     /// Delivery of `tracks` from `blobs`, reading at most `buffer` chunks ahead.
-    pub fn new(tracks: TrackCache, blobs: Blobs, buffer: usize) -> Self {
+    pub(crate) fn new(tracks: TrackCache, blobs: Blobs, buffer: usize) -> Self {
         Self {
             tracks,
             blobs,
@@ -132,7 +132,7 @@ impl Delivery {
 
     /// Streams `track_id` at `quality` from `start_us`: the header, and the chunks as the
     /// consumer takes them.
-    pub async fn stream(
+    pub(crate) async fn stream(
         &self,
         track_id: &str,
         quality: Quality,
@@ -214,7 +214,7 @@ impl Delivery {
     }
 
     /// Reads `length` bytes (0: to the end) of the progressive file from `offset`.
-    pub async fn read_range(
+    pub(crate) async fn read_range(
         &self,
         track_id: &str,
         quality: Quality,
@@ -246,7 +246,7 @@ impl Delivery {
 
     /// The init segment (`None`) or media segment `index` of a rendition, with its
     /// `(start µs, duration µs)` for a media segment.
-    pub async fn segment(
+    pub(crate) async fn segment(
         &self,
         track_id: &str,
         quality: Quality,
@@ -279,7 +279,7 @@ impl Delivery {
     }
 
     /// The track and, per stored quality, its rendition and init segment, lowest first.
-    pub async fn manifest(
+    pub(crate) async fn manifest(
         &self,
         track_id: &str,
     ) -> Result<(Arc<TrackRecord>, Vec<(RenditionManifest, Bytes)>), PlayerError> {

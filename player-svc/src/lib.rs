@@ -2,37 +2,48 @@
 //!
 //! # Layout
 //! - [`settings`]: the `[player]` settings; [`error`]: the service's error codes.
-//! - [`app`]: builds the service: stores, blobs, gRPC server, background tasks.
-//! - [`grpc`]: thin adapters from the generated server traits.
-//! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store port and adapters.
-//! - [`ingest`], [`library`]: files to tracks; [`media`]: the transcoder; [`workers`]: the
-//!   niced thread pool it runs on.
-//! - [`delivery`], [`seek`]: audio delivery from [`blobs`]; [`track_cache`]: the manifests
-//!   of the tracks being played, kept in memory.
-//! - [`play_sessions`]: play sessions and their events; [`play_budget`]: counted play time
-//!   per user, bounded by real time.
-//! - [`convert`], [`ids`]: contract messages and stable ids.
+//! - `app`: builds the service ([`build`]): stores, blobs, gRPC server, background tasks.
+//! - `service`: the domain trait `Playback` (audio and play reports) and its
+//!   implementation; `grpc`: thin adapters from the generated server traits.
+//! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store ports and adapters.
+//! - `ingest`, `library`: files to tracks; [`media`]: the transcoder; `workers`: the niced
+//!   thread pool it runs on.
+//! - `delivery`, [`seek`]: audio delivery from `blobs`; `track_cache`: the manifests of the
+//!   tracks being played, kept in memory.
+//! - `play_sessions`: play sessions and their events; `play_budget`: counted play time per
+//!   user, bounded by real time.
+//! - `convert`, [`ids`]: contract messages and stable ids.
 //! - [`upload`]: the client of `tunemesh ingest DIR`.
+//!
+//! Modules without a link are private. The public ones are what other crates use: the
+//! binary (`build`, settings, `upload`, the PostgreSQL migrations in `store`), the benches
+//! and fuzz targets (`media`, `ids`, `seek`, `catalog`'s page tokens) and the store contract
+//! tests. What only the tests use is in `testsuite`, behind the feature of that name.
 
-pub mod app;
-pub mod blobs;
+#![warn(missing_docs, unreachable_pub)]
+
+mod app;
+mod blobs;
 pub mod catalog;
-pub mod convert;
-pub mod delivery;
+mod convert;
+mod delivery;
 pub mod error;
-pub mod grpc;
+mod grpc;
 pub mod ids;
-pub mod ingest;
-pub mod library;
+mod ingest;
+mod library;
 pub mod media;
-pub mod play_budget;
-pub mod play_sessions;
+mod play_budget;
+mod play_sessions;
 pub mod seek;
+mod service;
 pub mod settings;
 pub mod store;
-pub mod track_cache;
+#[cfg(feature = "testsuite")]
+pub mod testsuite;
+mod track_cache;
 pub mod upload;
-pub mod workers;
+mod workers;
 
 pub use app::build;
 pub use settings::PlayerSettings;

@@ -14,22 +14,22 @@ use crate::ingest::{Ingest, Outcome};
 
 /// What a walk found: the files to ingest, and the entries it passed over with the reason.
 #[derive(Debug, Default)]
-pub struct Walked {
+pub(crate) struct Walked {
     /// Regular files (or symlinks to them), sorted.
-    pub files: Vec<PathBuf>,
+    pub(crate) files: Vec<PathBuf>,
     /// Entries not walked into or not listed, with why, for the log.
-    pub skipped: Vec<(PathBuf, String)>,
+    pub(crate) skipped: Vec<(PathBuf, String)>,
 }
 
 /// Every regular file under `root`, recursively, sorted; hidden entries are left out.
 /// Symlinks are followed, to files and to folders, as people keep libraries of links; a folder
 /// reached twice (a link loop, or two links to one folder) is walked once.
-pub fn walk(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+pub(crate) fn walk(root: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(walk_all(root)?.files)
 }
 
 /// [`walk`], also returning what was skipped and why. Fails only when `root` cannot be read.
-pub fn walk_all(root: &Path) -> std::io::Result<Walked> {
+pub(crate) fn walk_all(root: &Path) -> std::io::Result<Walked> {
     let mut walked = Walked::default();
     let mut visited = HashSet::new();
     visited.insert(std::fs::canonicalize(root)?);
@@ -92,7 +92,7 @@ pub fn walk_all(root: &Path) -> std::io::Result<Walked> {
 
 /// Ingests `files` in order, as many at once as there are workers, sending each outcome (in
 /// path order) to `results`. Stops early when `results` is closed or `stop` is cancelled.
-pub async fn ingest_all(
+pub(crate) async fn ingest_all(
     ingest: &Ingest,
     files: Vec<PathBuf>,
     results: mpsc::Sender<(PathBuf, Outcome)>,
@@ -176,7 +176,7 @@ impl Tally {
 /// Scans `root` now and every `every` after, ingesting new and changed files, until
 /// cancelled. Logs progress while a scan runs, every skipped entry once, and says so when the
 /// first scan finds nothing playable.
-pub async fn watch(ingest: Ingest, root: PathBuf, every: Duration, stop: CancellationToken) {
+pub(crate) async fn watch(ingest: Ingest, root: PathBuf, every: Duration, stop: CancellationToken) {
     let mut seen: HashMap<PathBuf, (u64, SystemTime)> = HashMap::new();
     let mut reported: HashSet<PathBuf> = HashSet::new();
     let mut first = true;

@@ -22,14 +22,14 @@ const TOKEN: Duration = Duration::from_millis(100);
 
 /// The play-time buckets of every user seen recently.
 #[derive(Debug, Clone)]
-pub struct PlayBudget {
+pub(crate) struct PlayBudget {
     buckets: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 impl PlayBudget {
     /// Buckets that refill in real time and hold at most `burst` of listening, never less
     /// than one whole counted play plus a second (or no play could ever count).
-    pub fn new(burst: Duration) -> Self {
+    pub(crate) fn new(burst: Duration) -> Self {
         let floor = Duration::from_micros(
             u64::try_from(crate::play_sessions::PLAY_THRESHOLD_US).unwrap_or(0) + 1_000_000,
         );
@@ -46,7 +46,7 @@ impl PlayBudget {
 
     /// Takes `heard_us` of listening from `user`'s bucket; false (and nothing taken) when the
     /// bucket holds less, i.e. the user has already counted as much as real time allows.
-    pub fn take(&self, user: &str, heard_us: i64) -> bool {
+    pub(crate) fn take(&self, user: &str, heard_us: i64) -> bool {
         let heard = Duration::from_micros(u64::try_from(heard_us).unwrap_or(0));
         matches!(
             self.buckets.check_key_n(&user.to_owned(), tokens(heard)),
@@ -55,7 +55,7 @@ impl PlayBudget {
     }
 
     /// Forgets buckets that are full again, so memory follows the recently active users.
-    pub fn prune(&self) {
+    pub(crate) fn prune(&self) {
         self.buckets.retain_recent();
     }
 }

@@ -28,44 +28,42 @@ use crate::play_budget::PlayBudget;
 use crate::store::{PlaySession, PlaySessionStore, SessionDecision};
 
 /// Heard time that makes a play.
-pub const PLAY_THRESHOLD_US: i64 = 30_000_000;
+pub(crate) const PLAY_THRESHOLD_US: i64 = 30_000_000;
 /// Slack for clients whose played time of a whole short track falls a frame short.
 const END_SLACK_US: i64 = 1_000_000;
 
 /// One validated report.
 #[derive(Debug, Clone)]
-pub struct Report {
+pub(crate) struct Report {
     /// The verified caller.
-    pub user_id: String,
+    pub(crate) user_id: String,
     /// Client session id.
-    pub session_id: String,
+    pub(crate) session_id: String,
     /// Report number within the session.
-    pub sequence: u32,
+    pub(crate) sequence: u32,
     /// The track.
-    pub track_id: String,
+    pub(crate) track_id: String,
     /// The track's duration, µs (from the catalogue).
-    pub track_duration_us: i64,
+    pub(crate) track_duration_us: i64,
     /// Heard time so far, µs.
-    pub played_us: i64,
+    pub(crate) played_us: i64,
     /// The player's state.
-    pub state: PlaybackState,
+    pub(crate) state: PlaybackState,
     /// Why it ended, when it did.
-    pub end_reason: PlaybackEndReason,
+    pub(crate) end_reason: PlaybackEndReason,
     /// Where the play started from, when sent.
-    pub context: Option<PlayContext>,
+    pub(crate) context: Option<PlayContext>,
     /// `AudioQuality`.
-    pub quality: i32,
-    /// Client time of the report, ms: informative only, never used to time a session.
-    pub client_ms: Option<i64>,
+    pub(crate) quality: i32,
 }
 
 /// What makes a claimed play believable, checked on the server's clock.
 #[derive(Debug, Clone)]
-pub struct PlayRules {
+pub(crate) struct PlayRules {
     /// Heard time a session may claim beyond how long it has been open (report latency).
-    pub clock_slack_us: i64,
+    pub(crate) clock_slack_us: i64,
     /// Counted play time left per user.
-    pub budget: PlayBudget,
+    pub(crate) budget: PlayBudget,
 }
 
 /// Why a claim was not taken as sent: a label of `tunemesh_player_plays_held_back_total`.
@@ -80,7 +78,7 @@ fn needed_us(duration_us: i64) -> i64 {
 }
 
 /// The id of a session's one `PlayEvent`.
-pub fn event_id(session_id: &str) -> String {
+pub(crate) fn event_id(session_id: &str) -> String {
     Uuid::new_v5(
         &Uuid::NAMESPACE_URL,
         format!("tunemesh:play:{session_id}").as_bytes(),
@@ -93,7 +91,7 @@ fn counts(played_us: i64, duration_us: i64) -> bool {
 }
 
 /// The `PlayEvent` of an ended session.
-pub fn play_event(s: &PlaySession, ended_ms: i64) -> Result<Envelope, PlayerError> {
+pub(crate) fn play_event(s: &PlaySession, ended_ms: i64) -> Result<Envelope, PlayerError> {
     let event = PlayEvent {
         meta: Some(EventMeta {
             event_id: event_id(&s.session_id),
@@ -119,7 +117,7 @@ pub fn play_event(s: &PlaySession, ended_ms: i64) -> Result<Envelope, PlayerErro
 }
 
 /// Applies `report` to the stored session at `now` (ms since the epoch, server clock).
-pub fn apply(
+pub(crate) fn apply(
     current: Option<PlaySession>,
     r: &Report,
     rules: &PlayRules,
@@ -208,7 +206,7 @@ pub fn apply(
 
 /// Closes sessions without a report for `timeout`, every `every`, until cancelled; forgets
 /// the play budgets of users who have been idle long enough to have a full one.
-pub async fn sweep_stale_sessions(
+pub(crate) async fn sweep_stale_sessions(
     store: Arc<dyn PlaySessionStore>,
     waker: OutboxWaker,
     (timeout, every): (Duration, Duration),
@@ -281,7 +279,6 @@ mod tests {
             },
             context: None,
             quality: 2,
-            client_ms: None,
         }
     }
 

@@ -21,14 +21,14 @@ use crate::store::TrackRecord;
 
 /// Tracks by id, read through from the catalogue.
 #[derive(Debug, Clone)]
-pub struct TrackCache {
+pub(crate) struct TrackCache {
     catalog: Catalog,
     cache: Cache<String, Arc<TrackRecord>>,
 }
 
 impl TrackCache {
     /// At most `capacity` tracks of `catalog`, each kept at most `ttl`.
-    pub fn new(catalog: Catalog, capacity: u64, ttl: Duration) -> Self {
+    pub(crate) fn new(catalog: Catalog, capacity: u64, ttl: Duration) -> Self {
         Self {
             catalog,
             cache: Cache::builder()
@@ -40,7 +40,7 @@ impl TrackCache {
 
     /// The track, from memory or the catalogue; NOT_FOUND is not remembered, so a track
     /// plays as soon as it is ingested.
-    pub async fn get(&self, id: &str) -> Result<Arc<TrackRecord>, PlayerError> {
+    pub(crate) async fn get(&self, id: &str) -> Result<Arc<TrackRecord>, PlayerError> {
         let catalog = &self.catalog;
         self.cache
             .try_get_with_by_ref(id, async { catalog.track(id).await.map(Arc::new) })
@@ -49,7 +49,7 @@ impl TrackCache {
     }
 
     /// Drops `id`, after it was stored anew.
-    pub async fn forget(&self, id: &str) {
+    pub(crate) async fn forget(&self, id: &str) {
         self.cache.invalidate(id).await;
     }
 }

@@ -15,7 +15,7 @@ type Job = Box<dyn FnOnce() + Send>;
 
 /// Why a job did not return a value.
 #[derive(Debug, thiserror::Error)]
-pub enum PoolError {
+pub(crate) enum PoolError {
     /// The pool's threads are gone (the service is shutting down).
     #[error("the transcoding pool is closed")]
     Closed,
@@ -26,17 +26,16 @@ pub enum PoolError {
 
 /// A handle to the pool; clones share the threads, which exit once every handle is dropped.
 #[derive(Debug, Clone)]
-pub struct TranscodePool {
+pub(crate) struct TranscodePool {
     jobs: mpsc::Sender<Job>,
     threads: usize,
-    nice: i32,
 }
 
 impl TranscodePool {
     /// Starts `threads` threads (at least one) named `transcode-<n>`, each raising its own
     /// nice value by `nice` (0 leaves it alone). At most `threads` jobs wait in the queue;
     /// further callers wait in [`TranscodePool::run`] without holding their input on a thread.
-    pub fn start(threads: usize, nice: i32) -> std::io::Result<Self> {
+    pub(crate) fn start(threads: usize, nice: i32) -> std::io::Result<Self> {
         let threads = threads.max(1);
         let (jobs, queue) = mpsc::channel::<Job>(threads);
         // One receiver shared by the threads: whichever is idle takes the next job.
@@ -47,25 +46,16 @@ impl TranscodePool {
                 .name(format!("transcode-{n}"))
                 .spawn(move || work(&queue, nice))?;
         }
-        Ok(Self {
-            jobs,
-            threads,
-            nice,
-        })
+        Ok(Self { jobs, threads })
     }
 
     /// Threads in the pool.
-    pub fn threads(&self) -> usize {
+    pub(crate) fn threads(&self) -> usize {
         self.threads
     }
 
-    /// The nice increment the threads run with.
-    pub fn nice(&self) -> i32 {
-        self.nice
-    }
-
     /// Runs `job` on a pool thread and returns its result, waiting for a free slot first.
-    pub async fn run<R: Send + 'static>(
+    pub(crate) async fn run<R: Send + 'static>(
         &self,
         job: impl FnOnce() -> R + Send + 'static,
     ) -> Result<R, PoolError> {
@@ -121,17 +111,16 @@ fn lower_priority(_nice: i32) -> std::io::Result<()> {
     Ok(())
 }
 
-/// This thread's nice value (Linux), for tests and metrics.
-#[cfg(target_os = "linux")]
-pub fn current_nice() -> std::io::Result<i32> {
-    Ok(rustix::process::getpriority_process(Some(
-        rustix::thread::gettid(),
-    ))?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// This thread's nice value (Linux).
+    fn current_nice() -> std::io::Result<i32> {
+        Ok(rustix::process::getpriority_process(Some(
+            rustix::thread::gettid(),
+        ))?)
+    }
 
     #[tokio::test]
     async fn jobs_run_on_named_niced_pool_threads_and_a_panic_is_an_error() {

@@ -14,14 +14,14 @@ use crate::store::TrackFilter;
 
 /// `CatalogService` over the [`Catalog`].
 #[derive(Debug, Clone)]
-pub struct CatalogApi {
+pub(crate) struct CatalogApi {
     catalog: Catalog,
     identity: MeshIdentity,
 }
 
 impl CatalogApi {
     /// The API of `catalog`, for callers verified by `identity`.
-    pub fn new(catalog: Catalog, identity: MeshIdentity) -> Self {
+    pub(crate) fn new(catalog: Catalog, identity: MeshIdentity) -> Self {
         Self { catalog, identity }
     }
 }

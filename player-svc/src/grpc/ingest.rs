@@ -22,7 +22,7 @@ use crate::library;
 
 /// `IngestService` over the [`Ingest`] pipeline.
 #[derive(Debug, Clone)]
-pub struct IngestApi {
+pub(crate) struct IngestApi {
     ingest: Ingest,
     identity: MeshIdentity,
     /// Directories `ScanLibrary` may read.
@@ -35,7 +35,7 @@ pub struct IngestApi {
 impl IngestApi {
     /// The API; scans are confined to `roots`, uploads to `max_upload` bytes spooled in
     /// `spool`.
-    pub fn new(
+    pub(crate) fn new(
         ingest: Ingest,
         identity: MeshIdentity,
         roots: Vec<PathBuf>,
@@ -116,7 +116,7 @@ impl IngestApi {
 }
 
 /// The contract's result for an outcome.
-pub fn result(outcome: &Outcome) -> IngestResult {
+pub(crate) fn result(outcome: &Outcome) -> IngestResult {
     let reason = |r: Reason| match r {
         Reason::Duplicate => IngestReason::DuplicateContent,
         Reason::NotAudio => IngestReason::NotAudio,

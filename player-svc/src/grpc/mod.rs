@@ -10,9 +10,9 @@ mod catalog;
 mod ingest;
 mod player;
 
-pub use catalog::CatalogApi;
-pub use ingest::IngestApi;
-pub use player::PlayerApi;
+pub(crate) use catalog::CatalogApi;
+pub(crate) use ingest::IngestApi;
+pub(crate) use player::PlayerApi;
 
 use tunemesh_proto::tonic::{Request, Status};
 use tunemesh_runtime::identity::{Caller, MeshIdentity};

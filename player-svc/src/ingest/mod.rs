@@ -33,7 +33,7 @@ const MIN_DURATION: Duration = Duration::from_secs(1);
 
 /// Why a file did not become a (new) track; mirrors the contract's `IngestReason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reason {
+pub(crate) enum Reason {
     /// Already in the catalogue.
     Duplicate,
     /// Not audio.
@@ -54,7 +54,7 @@ pub enum Reason {
 
 /// What happened to one file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// A new track, or a changed file's track updated (`updated`).
     Ingested {
         /// The track.
@@ -118,13 +118,13 @@ fn media_outcome(error: &MediaError) -> Outcome {
 }
 
 /// `sha256:<hex>` of a digest.
-pub fn content_hash(digest: &[u8; 32]) -> String {
+pub(crate) fn content_hash(digest: &[u8; 32]) -> String {
     format!("sha256:{}", hex::encode(digest))
 }
 
 /// The ingest pipeline.
 #[derive(Debug, Clone)]
-pub struct Ingest {
+pub(crate) struct Ingest {
     store: Arc<dyn CatalogStore>,
     blobs: Blobs,
     options: Arc<TranscodeOptions>,
@@ -136,7 +136,7 @@ pub struct Ingest {
 impl Ingest {
     /// A pipeline writing to `store` and `blobs`, transcoding on `pool`; a track stored
     /// anew is dropped from `track_cache`, so its new audio plays at once.
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<dyn CatalogStore>,
         blobs: Blobs,
         options: TranscodeOptions,
@@ -155,17 +155,17 @@ impl Ingest {
     }
 
     /// Transcoding threads.
-    pub fn workers(&self) -> usize {
+    pub(crate) fn workers(&self) -> usize {
         self.pool.threads()
     }
 
     /// Largest source accepted.
-    pub fn max_file_bytes(&self) -> u64 {
+    pub(crate) fn max_file_bytes(&self) -> u64 {
         self.options.limits.max_file_bytes
     }
 
     /// Ingests the file at `path` (the source is its path, so a changed file keeps its id).
-    pub async fn ingest_path(&self, path: &Path) -> Outcome {
+    pub(crate) async fn ingest_path(&self, path: &Path) -> Outcome {
         let name = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -177,7 +177,7 @@ impl Ingest {
 
     /// Ingests the file at `path` as `source`, with `name` as its format hint and untagged
     /// title; `digest` when the caller already hashed the bytes (an upload).
-    pub async fn ingest_file(
+    pub(crate) async fn ingest_file(
         &self,
         source: String,
         name: String,

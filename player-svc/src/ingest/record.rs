@@ -14,15 +14,15 @@ use crate::{convert, ids};
 
 /// What [`record`] is built from.
 pub(super) struct RecordParts<'a> {
-    pub id: String,
-    pub source: &'a str,
-    pub name: &'a str,
-    pub hash: &'a str,
-    pub bundle: &'a MediaBundle,
-    pub manifest: TrackManifest,
-    pub cover: Option<Cover>,
-    pub create_ms: i64,
-    pub update_ms: i64,
+    pub(crate) id: String,
+    pub(crate) source: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) hash: &'a str,
+    pub(crate) bundle: &'a MediaBundle,
+    pub(crate) manifest: TrackManifest,
+    pub(crate) cover: Option<Cover>,
+    pub(crate) create_ms: i64,
+    pub(crate) update_ms: i64,
 }
 
 fn artist_key(name: &str) -> ArtistKey {

@@ -22,7 +22,7 @@ const MAX_PACKET_BYTES: usize = 1500;
 #[derive(Debug)]
 pub(crate) struct PacketStream {
     /// The rung this stream encodes.
-    pub quality: Quality,
+    pub(crate) quality: Quality,
     data: Vec<u8>,
     ends: Vec<usize>,
 }
@@ -50,13 +50,13 @@ impl PacketStream {
 #[derive(Debug)]
 pub(crate) struct EncodedTrack {
     /// 1 or 2.
-    pub channels: u8,
+    pub(crate) channels: u8,
     /// Samples the decoder drops at the start (the encoder's look-ahead).
-    pub pre_skip: u16,
+    pub(crate) pre_skip: u16,
     /// Track length in 48 kHz samples, excluding pre-skip and end padding.
-    pub frames: u64,
+    pub(crate) frames: u64,
     /// One stream per requested quality, in request order.
-    pub streams: Vec<PacketStream>,
+    pub(crate) streams: Vec<PacketStream>,
 }
 
 impl EncodedTrack {

@@ -14,13 +14,13 @@ const MAX_PACKET_FRAMES: usize = 5760;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct OpusHeadInfo {
     /// Output channels.
-    pub channels: u8,
+    pub(crate) channels: u8,
     /// Samples (at 48 kHz) to drop from the start of the decoded stream.
-    pub pre_skip: u16,
+    pub(crate) pre_skip: u16,
     /// Gain to apply, Q7.8 dB.
-    pub output_gain: i16,
+    pub(crate) output_gain: i16,
     /// Channel mapping family (0 = mono/stereo, one stream).
-    pub mapping_family: u8,
+    pub(crate) mapping_family: u8,
 }
 
 impl OpusHeadInfo {

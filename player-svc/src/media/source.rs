@@ -37,11 +37,11 @@ pub(crate) trait PcmSink {
 #[derive(Debug)]
 pub(crate) struct Decoded {
     /// Frames (samples per channel) at the source rate.
-    pub frames: u64,
+    pub(crate) frames: u64,
     /// The track's tags.
-    pub tags: TrackMetadata,
+    pub(crate) tags: TrackMetadata,
     /// Embedded cover art.
-    pub cover: Option<CoverArt>,
+    pub(crate) cover: Option<CoverArt>,
 }
 
 enum TrackDecoder {

@@ -13,39 +13,39 @@ use std::time::Duration;
 
 /// Element IDs (Matroska spec, RFC 9559), written with their length-marker bits.
 mod id {
-    pub const EBML: u32 = 0x1A45_DFA3;
-    pub const EBML_VERSION: u32 = 0x4286;
-    pub const EBML_READ_VERSION: u32 = 0x42F7;
-    pub const EBML_MAX_ID_LENGTH: u32 = 0x42F2;
-    pub const EBML_MAX_SIZE_LENGTH: u32 = 0x42F3;
-    pub const DOC_TYPE: u32 = 0x4282;
-    pub const DOC_TYPE_VERSION: u32 = 0x4287;
-    pub const DOC_TYPE_READ_VERSION: u32 = 0x4285;
-    pub const SEGMENT: u32 = 0x1853_8067;
-    pub const INFO: u32 = 0x1549_A966;
-    pub const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
-    pub const DURATION: u32 = 0x4489;
-    pub const MUXING_APP: u32 = 0x4D80;
-    pub const WRITING_APP: u32 = 0x5741;
-    pub const TRACKS: u32 = 0x1654_AE6B;
-    pub const TRACK_ENTRY: u32 = 0xAE;
-    pub const TRACK_NUMBER: u32 = 0xD7;
-    pub const TRACK_UID: u32 = 0x73C5;
-    pub const TRACK_TYPE: u32 = 0x83;
-    pub const FLAG_LACING: u32 = 0x9C;
-    pub const CODEC_ID: u32 = 0x86;
-    pub const CODEC_PRIVATE: u32 = 0x63A2;
-    pub const CODEC_DELAY: u32 = 0x56AA;
-    pub const SEEK_PRE_ROLL: u32 = 0x56BB;
-    pub const AUDIO: u32 = 0xE1;
-    pub const SAMPLING_FREQUENCY: u32 = 0xB5;
-    pub const CHANNELS: u32 = 0x9F;
-    pub const CLUSTER: u32 = 0x1F43_B675;
-    pub const TIMESTAMP: u32 = 0xE7;
-    pub const SIMPLE_BLOCK: u32 = 0xA3;
-    pub const BLOCK_GROUP: u32 = 0xA0;
-    pub const BLOCK: u32 = 0xA1;
-    pub const DISCARD_PADDING: u32 = 0x75A2;
+    pub(crate) const EBML: u32 = 0x1A45_DFA3;
+    pub(crate) const EBML_VERSION: u32 = 0x4286;
+    pub(crate) const EBML_READ_VERSION: u32 = 0x42F7;
+    pub(crate) const EBML_MAX_ID_LENGTH: u32 = 0x42F2;
+    pub(crate) const EBML_MAX_SIZE_LENGTH: u32 = 0x42F3;
+    pub(crate) const DOC_TYPE: u32 = 0x4282;
+    pub(crate) const DOC_TYPE_VERSION: u32 = 0x4287;
+    pub(crate) const DOC_TYPE_READ_VERSION: u32 = 0x4285;
+    pub(crate) const SEGMENT: u32 = 0x1853_8067;
+    pub(crate) const INFO: u32 = 0x1549_A966;
+    pub(crate) const TIMESTAMP_SCALE: u32 = 0x2A_D7B1;
+    pub(crate) const DURATION: u32 = 0x4489;
+    pub(crate) const MUXING_APP: u32 = 0x4D80;
+    pub(crate) const WRITING_APP: u32 = 0x5741;
+    pub(crate) const TRACKS: u32 = 0x1654_AE6B;
+    pub(crate) const TRACK_ENTRY: u32 = 0xAE;
+    pub(crate) const TRACK_NUMBER: u32 = 0xD7;
+    pub(crate) const TRACK_UID: u32 = 0x73C5;
+    pub(crate) const TRACK_TYPE: u32 = 0x83;
+    pub(crate) const FLAG_LACING: u32 = 0x9C;
+    pub(crate) const CODEC_ID: u32 = 0x86;
+    pub(crate) const CODEC_PRIVATE: u32 = 0x63A2;
+    pub(crate) const CODEC_DELAY: u32 = 0x56AA;
+    pub(crate) const SEEK_PRE_ROLL: u32 = 0x56BB;
+    pub(crate) const AUDIO: u32 = 0xE1;
+    pub(crate) const SAMPLING_FREQUENCY: u32 = 0xB5;
+    pub(crate) const CHANNELS: u32 = 0x9F;
+    pub(crate) const CLUSTER: u32 = 0x1F43_B675;
+    pub(crate) const TIMESTAMP: u32 = 0xE7;
+    pub(crate) const SIMPLE_BLOCK: u32 = 0xA3;
+    pub(crate) const BLOCK_GROUP: u32 = 0xA0;
+    pub(crate) const BLOCK: u32 = 0xA1;
+    pub(crate) const DISCARD_PADDING: u32 = 0x75A2;
 }
 
 /// Matroska ticks are 1 ms: Opus packets are 20 ms, so every timestamp is exact.
@@ -61,24 +61,24 @@ const UNKNOWN_SIZE: [u8; 8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct TrackInfo<'a> {
     /// The OpusHead (CodecPrivate).
-    pub opus_head: &'a [u8],
+    pub(crate) opus_head: &'a [u8],
     /// 1 or 2.
-    pub channels: u8,
+    pub(crate) channels: u8,
     /// Pre-skip as a duration (CodecDelay).
-    pub codec_delay: Duration,
+    pub(crate) codec_delay: Duration,
     /// Played duration of the track.
-    pub duration: Duration,
+    pub(crate) duration: Duration,
 }
 
 /// One block of a Cluster.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Block<'a> {
     /// Milliseconds from the Cluster's timestamp.
-    pub offset_ms: i16,
+    pub(crate) offset_ms: i16,
     /// The Opus packet.
-    pub data: &'a [u8],
+    pub(crate) data: &'a [u8],
     /// Padding to discard at the end of this block (last block only).
-    pub discard_padding: Option<Duration>,
+    pub(crate) discard_padding: Option<Duration>,
 }
 
 /// The init segment: EBML header, Segment (unknown size), Info and Tracks.

@@ -9,7 +9,7 @@ use crate::support::{player, upload};
 use std::time::Duration;
 
 use futures::StreamExt as _;
-use tunemesh_player::blobs::bytes_read;
+use tunemesh_player::testsuite::bytes_read;
 use tunemesh_proto::catalog::v1::AudioQuality;
 use tunemesh_proto::player::v1::{StreamAudioRequest, StreamAudioResponse, stream_audio_response};
 

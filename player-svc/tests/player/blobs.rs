@@ -10,8 +10,8 @@ use crate::support::player;
 use crate::support::{moto, upload};
 
 use bytes::Bytes;
-use tunemesh_player::blobs::Blobs;
 use tunemesh_player::settings::S3Settings;
+use tunemesh_player::testsuite::Blobs;
 
 /// A blob with a recognisable byte at every offset, bigger than one S3 part read.
 fn pattern(len: usize) -> Bytes {
@@ -125,7 +125,7 @@ async fn a_player_on_s3_stores_a_real_track_in_the_bucket_and_streams_it_back() 
     // Nothing under the local data directory: the renditions went to the bucket.
     let local = player.data.path().join("player/blobs");
     assert!(
-        !local.exists() || tunemesh_player::library::walk(&local)?.is_empty(),
+        !local.exists() || tunemesh_player::upload::files(&local).await?.is_empty(),
         "blobs were written locally"
     );
     let mut stream = player

@@ -144,7 +144,7 @@ async fn a_session_whose_client_vanished_is_timed_out_by_the_sweeper_with_one_ev
     assert!(event.counted);
     assert_eq!(
         event.meta.unwrap_or_default().event_id,
-        tunemesh_player::play_sessions::event_id("vanishing")
+        tunemesh_player::testsuite::play_event_id("vanishing")
     );
     // A report arriving after the timeout finds the session closed; nothing more is emitted.
     let late = ReportPlaybackRequest {

@@ -123,7 +123,7 @@ async fn a_full_play_makes_exactly_one_event_even_when_the_relay_dies_after_publ
     let events = drain(&mut plays).await?;
     assert_eq!(events.len(), 1, "{events:?}");
     let (id, event) = &events[0];
-    assert_eq!(id, &tunemesh_player::play_sessions::event_id("session-1"));
+    assert_eq!(id, &tunemesh_player::testsuite::play_event_id("session-1"));
     assert_eq!(
         (event.user_id.as_str(), event.track_id.as_str()),
         ("listener-1", track.as_str())
