@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tunemesh_discovery::{Mesh, MeshChannel, RetryChannel, Streaming};
+use tunemesh_discovery::{LongCall, Mesh, MeshChannel, RetryChannel, Streaming};
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
@@ -146,8 +146,9 @@ impl<C> Upstream<C> {
         self
     }
 
-    /// For a call that may take longer than a request, such as an upload and its
-    /// transcoding: `timeout` is its deadline.
+    /// For a call answered only when its work is done, such as an upload and its
+    /// transcoding: `timeout` is its deadline, and the mesh's fail-fast timeout (for answers
+    /// that start at once) does not apply ([`LongCall`]).
     #[must_use]
     pub fn deadline(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -173,6 +174,9 @@ impl<C> Upstream<C> {
         }));
         if self.streaming {
             request.extensions_mut().insert(Streaming);
+        }
+        if self.timeout.is_some() {
+            request.extensions_mut().insert(LongCall);
         }
         inner
             .identity

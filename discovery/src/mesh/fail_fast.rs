@@ -1,5 +1,7 @@
 //! Fail-fast timeout: bounds a whole call, queueing for an endpoint included, by the earlier
 //! of the mesh timeout and the caller's deadline, and forwards that bound as `grpc-timeout`.
+//! A call marked [`LongCall`] is answered only when its work is done (an upload, answered
+//! after transcoding): the caller's deadline alone bounds it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -13,6 +15,11 @@ use tower::{Layer, Service};
 use super::classify::CallerDeadline;
 use super::error::MeshError;
 use crate::deadline::{Deadline, GRPC_TIMEOUT, encode_grpc_timeout};
+
+/// Request extension: the answer comes when the call's work is done, so the mesh's fail-fast
+/// timeout (meant for answers that start at once) does not apply; the caller's deadline does.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LongCall;
 
 /// Wraps a service in [`FailFast`].
 #[derive(Debug, Clone)]
@@ -64,12 +71,23 @@ where
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let now = Instant::now();
-        let own = now + self.timeout;
-        let deadline = [Deadline::current(), Deadline::from_headers(req.headers())]
+        let caller = [Deadline::current(), Deadline::from_headers(req.headers())]
             .into_iter()
             .flatten()
-            .fold(own, |earliest, d| earliest.min(d.instant()));
-        if deadline < own {
+            .map(|d| d.instant())
+            .min();
+        // A long call without a deadline of its caller still gets the mesh's.
+        let own = match (req.extensions().get::<LongCall>(), caller) {
+            (Some(LongCall), Some(_)) => None,
+            _ => Some(now + self.timeout),
+        };
+        let deadline = match (own, caller) {
+            (Some(own), Some(caller)) => own.min(caller),
+            (Some(own), None) => own,
+            (None, Some(caller)) => caller,
+            (None, None) => now + self.timeout,
+        };
+        if own.is_none_or(|own| deadline < own) {
             // The caller's deadline binds: when it fires below, the endpoint is not to blame.
             req.extensions_mut().insert(CallerDeadline(deadline));
         }

@@ -32,6 +32,7 @@ use tower::Service;
 pub use breaker::{Breaker, BreakerLayer, BreakerLoad};
 pub use classify::grpc_status;
 pub use error::{BoxError, MeshError, MeshErrorKind};
+pub use fail_fast::LongCall;
 pub use fail_fast::{FailFast, FailFastLayer};
 pub use metered::{Metered, MeteredLayer};
 pub use retry::RetryChannel;
