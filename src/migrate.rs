@@ -81,7 +81,7 @@ mod tests {
             [
                 "player: applied V1__catalog, V2__event_outbox",
                 "playlist: applied V1__playlists, V2__event_outbox",
-                "gateway: applied V1__accounts",
+                "gateway: applied V1__accounts, V2__first_admin",
             ]
         );
         let second = run(&settings, &[ServiceName::Playlist]).await?;

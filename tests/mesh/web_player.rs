@@ -121,6 +121,9 @@ struct TrackJson {
     available_qualities: Vec<String>,
 }
 
+/// The first account of the mesh, made while waiting for the library: its admin.
+const LIBRARIAN: [&str; 2] = ["librarian", "correct horse battery"];
+
 /// Waits until the gateway is ready and every library track is streamable in every quality.
 async fn wait_for_library(url: &str) -> anyhow::Result<()> {
     let http = reqwest::Client::new();
@@ -130,7 +133,8 @@ async fn wait_for_library(url: &str) -> anyhow::Result<()> {
         Ok(())
     })
     .await?;
-    let session = accounts::sign_up(&http, url, "librarian", "correct horse battery").await?;
+    let [name, password] = LIBRARIAN;
+    let session = accounts::sign_up(&http, url, name, password).await?;
     let access_token = accounts::access_token(&session)?;
     tunemesh_testkit::eventually(Duration::from_secs(180), || async {
         let page: TrackPage = http
@@ -195,6 +199,7 @@ fn web_player_plays_switches_quality_seeks_and_reports_in_chromium() {
         .arg(&mesh.url)
         .arg(&artifacts)
         .arg(&upload)
+        .args(LIBRARIAN)
         .current_dir(root())
         .stderr(Stdio::inherit())
         .output()

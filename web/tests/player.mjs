@@ -1,11 +1,12 @@
 // The web player in a real browser (Debian Chromium, driven by playwright-core): sign up
 // through the page, play an ingested track, let it pass 10 s, force a quality switch mid-track
 // and check that playback never stalls across it, seek, and see play reports acknowledged by
-// the gateway; then, as the admin it is (the first account), add a folder of music through
-// "Add music" and watch each file reach its final state. Saves screenshots either way. Run by
+// the gateway; then check a listener is not offered "Add music", log in as the admin (the
+// first account, made by the Rust side), add a folder of music through "Add music" and watch
+// each file reach its final state. Saves screenshots either way. Run by
 // tests/mesh/web_player.rs:
 //
-//   node web/tests/player.mjs BASE_URL ARTIFACT_DIR [UPLOAD_FOLDER]
+//   node web/tests/player.mjs BASE_URL ARTIFACT_DIR [UPLOAD_FOLDER ADMIN_LOGIN ADMIN_PASSWORD]
 //
 // Exits 0 on success; otherwise prints what failed and exits 1.
 
@@ -14,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const [base, artifacts, uploadFolder] = process.argv.slice(2);
+const [base, artifacts, uploadFolder, adminLogin, adminPassword] = process.argv.slice(2);
 if (!base || !artifacts) {
   console.error("usage: node web/tests/player.mjs BASE_URL ARTIFACT_DIR");
   process.exit(2);
@@ -177,7 +178,15 @@ try {
   if (reported.probe.errors > 0) throw new Error("the audio element reported an error");
 
   if (uploadFolder) {
-    // The first account is the admin: "Add music" is offered; a folder goes in file by file.
+    // A listener is not offered "Add music"; the admin (the first account) is.
+    if (!(await page.$eval("#nav-upload", (li) => li.hidden))) throw new Error("a listener is offered Add music");
+    await page.click("#logout");
+    await page.waitForSelector("#signed-out:not([hidden])", { timeout: 15000 });
+    await page.fill("#login-name", adminLogin);
+    await page.fill("#login-password", adminPassword);
+    await page.click("#login-form button[type=submit]");
+    await page.waitForSelector("#signed-in:not([hidden])", { timeout: 15000 });
+    // A folder goes in file by file.
     await page.click("nav [data-section=upload]", { timeout: 5000 });
     await page.evaluate(() => {
       window.__uploadStates = new Set();
