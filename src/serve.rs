@@ -1,5 +1,5 @@
-//! `tunemesh serve <service>`: one service on production adapters, registered in Consul, with
-//! its admin endpoint on its own port.
+//! `tunemesh serve <service>`: one service (or the gateway) on production adapters, registered
+//! in Consul, with its admin endpoint on its own port.
 
 use std::sync::Arc;
 
@@ -8,15 +8,16 @@ use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::{ConsulRegistry, Mesh, Registry};
 use tunemesh_events::EventBus;
 use tunemesh_events::jetstream::JetStreamBus;
-use tunemesh_gateway::{Gateway, GatewayContext};
-use tunemesh_runtime::admin::{self, Readiness};
 use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::process::Process;
 use tunemesh_runtime::{ServiceContext, Storage};
 
 use crate::cli::ServiceName;
+use crate::services;
 use crate::settings::Settings;
 
-/// Builds and runs `service` until `shutdown` is cancelled.
+/// Builds and runs `service` until `shutdown` is cancelled. The gateway serves its probes on
+/// its public port too, but `/metrics` only on the admin listener.
 pub async fn serve(
     service: ServiceName,
     settings: &Settings,
@@ -27,14 +28,15 @@ pub async fn serve(
     let consul = ConsulRegistry::new(settings.consul.clone())
         .with_context(|| format!("invalid consul settings (addr {})", settings.consul.addr))?;
     let registry: Arc<dyn Registry> = Arc::new(consul);
-    if service == ServiceName::Gateway {
-        return serve_gateway(settings, registry, shutdown).await;
-    }
-    let bus: Arc<dyn EventBus> = Arc::new(
-        JetStreamBus::connect(&settings.nats, &settings.jetstream)
-            .await
-            .context("cannot reach the event bus")?,
-    );
+    // The gateway publishes no events: only the services connect to the bus.
+    let bus: Option<Arc<dyn EventBus>> = match service {
+        ServiceName::Gateway => None,
+        _ => Some(Arc::new(
+            JetStreamBus::connect(&settings.nats, &settings.jetstream)
+                .await
+                .context("cannot reach the event bus")?,
+        )),
+    };
     let ctx = ServiceContext {
         grpc: settings.grpc.clone(),
         storage: Storage::Production {
@@ -44,51 +46,8 @@ pub async fn serve(
         identity: MeshIdentity::new(&settings.identity)?,
         mesh: Mesh::new(registry.clone(), settings.mesh.clone()),
     };
-    let app = match service {
-        ServiceName::Player => tunemesh_player::build(&settings.player, &ctx, bus).await?,
-        ServiceName::Playlist => tunemesh_playlist::build(&settings.playlist, &ctx, bus).await?,
-        ServiceName::Search => tunemesh_search::build(&settings.search, &ctx, bus).await?,
-        ServiceName::Reco => tunemesh_reco::build(&settings.reco, &ctx, bus).await?,
-        ServiceName::Gateway => unreachable!("the gateway returned above"),
-    };
-    let admin = settings.admin.addr.map(|addr| {
-        let readiness: Arc<dyn Readiness> = Arc::new(app.health());
-        tokio::spawn(admin::serve(addr, readiness, shutdown.clone()))
-    });
-    let result = app.run_until(Some(registry), shutdown.clone()).await;
-    shutdown.cancel();
-    if let Some(admin) = admin {
-        admin.await.context("admin endpoint panicked")??;
-    }
-    Ok(result?)
-}
-
-/// The gateway serves its probes on its public port too, but `/metrics` only on the admin
-/// listener.
-async fn serve_gateway(
-    settings: &Settings,
-    registry: Arc<dyn Registry>,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    let ctx = GatewayContext {
-        storage: Storage::Production {
-            postgres: settings.postgres.clone(),
-            redis: settings.redis.clone(),
-        },
-        identity: MeshIdentity::new(&settings.identity)?,
-        mesh: Mesh::new(registry, settings.mesh.clone()),
-    };
-    let gateway = Gateway::build(&settings.gateway, ctx)
-        .await
-        .context("cannot start the gateway")?;
-    let admin = settings
-        .admin
-        .addr
-        .map(|addr| tokio::spawn(admin::serve(addr, gateway.readiness(), shutdown.clone())));
-    let result = gateway.run_until(shutdown.clone()).await;
-    shutdown.cancel();
-    if let Some(admin) = admin {
-        admin.await.context("admin endpoint panicked")??;
-    }
-    Ok(result?)
+    let mut process = Process::new(Some(registry));
+    let added = services::add(&mut process, service, settings, &ctx, bus.as_ref()).await?;
+    services::add_admin(&mut process, settings.admin.addr, added.readiness).await?;
+    process.run_until(shutdown).await
 }

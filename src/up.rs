@@ -6,27 +6,27 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registry};
 use tunemesh_events::EventBus;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
-use tunemesh_gateway::{Gateway, GatewayContext};
-use tunemesh_runtime::admin::AdminServer;
 use tunemesh_runtime::identity::MeshIdentity;
-use tunemesh_runtime::{App, ServiceContext, Storage};
+use tunemesh_runtime::process::Process;
+use tunemesh_runtime::{ServiceContext, Storage};
 
+use crate::cli::ServiceName;
+use crate::services::{self, SERVICES};
 use crate::settings::Settings;
 
 /// The whole mesh, bound and ready to run.
 #[derive(Debug)]
 pub struct Up {
-    registry: Arc<dyn Registry>,
-    services: Vec<(&'static str, App)>,
-    gateway: Gateway,
+    process: Process,
+    gateway_addr: SocketAddr,
     /// `/metrics` and the probes, on their own (loopback by default) port: the gateway's
     /// public port serves the probes but never `/metrics`.
-    admin: Option<AdminServer>,
+    admin_addr: Option<SocketAddr>,
+    service_addrs: Vec<(&'static str, SocketAddr)>,
 }
 
 impl Up {
@@ -55,103 +55,46 @@ impl Up {
                 data_dir: data_dir.clone(),
             },
             identity: MeshIdentity::new(&settings.identity)?,
-            mesh: mesh.clone(),
-        };
-        let services = vec![
-            (
-                tunemesh_player::SERVICE_NAME,
-                tunemesh_player::build(&settings.player, &ctx, bus.clone()).await?,
-            ),
-            (
-                tunemesh_playlist::SERVICE_NAME,
-                tunemesh_playlist::build(&settings.playlist, &ctx, bus.clone()).await?,
-            ),
-            (
-                tunemesh_search::SERVICE_NAME,
-                tunemesh_search::build(&settings.search, &ctx, bus.clone()).await?,
-            ),
-            (
-                tunemesh_reco::SERVICE_NAME,
-                tunemesh_reco::build(&settings.reco, &ctx, bus).await?,
-            ),
-        ];
-        let gateway_ctx = GatewayContext {
-            storage: ctx.storage.clone(),
-            identity: ctx.identity.clone(),
             mesh,
         };
-        let gateway = Gateway::build(&settings.gateway, gateway_ctx)
-            .await
-            .context("cannot start the gateway")?;
-        let admin = match settings.admin.addr {
-            Some(addr) => Some(
-                AdminServer::bind(addr)
-                    .await
-                    .with_context(|| format!("cannot listen on {addr} (admin.addr)"))?,
-            ),
-            None => None,
-        };
+        let mut process = Process::new(Some(registry));
+        let mut service_addrs = Vec::new();
+        for service in SERVICES {
+            let added = services::add(&mut process, service, settings, &ctx, Some(&bus)).await?;
+            service_addrs.push((added.name, added.addr));
+        }
+        let gateway =
+            services::add(&mut process, ServiceName::Gateway, settings, &ctx, None).await?;
+        // The whole mesh is ready when the gateway finds every service ready.
+        let admin_addr =
+            services::add_admin(&mut process, settings.admin.addr, gateway.readiness).await?;
         Ok(Self {
-            registry,
-            services,
-            gateway,
-            admin,
+            process,
+            gateway_addr: gateway.addr,
+            admin_addr,
+            service_addrs,
         })
     }
 
     /// Where the gateway listens.
     pub fn gateway_addr(&self) -> SocketAddr {
-        self.gateway.local_addr()
+        self.gateway_addr
     }
 
     /// Where `/metrics`, `/healthz` and `/readyz` listen, unless turned off.
     pub fn admin_addr(&self) -> Option<SocketAddr> {
-        self.admin.as_ref().map(AdminServer::local_addr)
+        self.admin_addr
     }
 
     /// Where each service's gRPC server listens.
     pub fn service_addrs(&self) -> Vec<(&'static str, SocketAddr)> {
-        self.services
-            .iter()
-            .map(|(name, app)| (*name, app.local_addr()))
-            .collect()
+        self.service_addrs.clone()
     }
 
     /// Runs everything until `shutdown` is cancelled, then drains everything. If any part
     /// fails, the rest is shut down too and the first error is returned.
     pub async fn run_until(self, shutdown: CancellationToken) -> anyhow::Result<()> {
-        let mut parts = JoinSet::new();
-        for (name, app) in self.services {
-            let (registry, token) = (self.registry.clone(), shutdown.clone());
-            parts.spawn(async move {
-                let result = app.run_until(Some(registry), token).await;
-                result.with_context(|| format!("{name} failed"))
-            });
-        }
-        if let Some(admin) = self.admin {
-            // The whole mesh is ready when the gateway finds every service ready.
-            let (readiness, token) = (self.gateway.readiness(), shutdown.clone());
-            parts.spawn(async move {
-                let result = admin.run_until(readiness, token).await;
-                result.context("admin endpoint failed")
-            });
-        }
-        let token = shutdown.clone();
-        parts.spawn(async move {
-            let result = self.gateway.run_until(token).await;
-            result.context("gateway failed")
-        });
-        let mut first_error = None;
-        while let Some(joined) = parts.join_next().await {
-            let result = joined
-                .context("a service panicked")
-                .and_then(|result| result);
-            if let Err(error) = result {
-                shutdown.cancel();
-                first_error.get_or_insert(error);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
+        self.process.run_until(shutdown).await
     }
 }
 

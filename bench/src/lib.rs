@@ -1,5 +1,7 @@
 //! load generator and benchmark scenarios: one binary per benchmark in `src/bin/`, and the
 //! helpers they share as modules of this library.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod cpu;
 pub mod popularity;

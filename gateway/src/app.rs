@@ -11,6 +11,7 @@ use tunemesh_runtime::Storage;
 use tunemesh_runtime::admin::Readiness;
 use tunemesh_runtime::identity::MeshIdentity;
 use tunemesh_runtime::postgres::PostgresError;
+use tunemesh_runtime::shutdown::drain;
 
 use crate::GatewaySettings;
 use crate::accounts::{AccountStore, PostgresAccounts, SqliteAccounts, StoreError};
@@ -225,9 +226,8 @@ impl Gateway {
         tokio::select! {
             () = &mut serve => {}
             () = shutdown.cancelled() => {
-                if tokio::time::timeout(self.settings.drain_grace, serve).await.is_err() {
-                    tracing::warn!("gateway requests still in flight after the grace period");
-                }
+                // Past the grace, what is still in flight is cut when `serve` is dropped.
+                drain("gateway", self.settings.drain_grace, serve).await;
             }
         }
         pruner.abort();

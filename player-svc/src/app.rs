@@ -136,26 +136,20 @@ pub async fn build(
     roots.extend(settings.library.clone());
 
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
-    let limit = ctx.grpc.max_message_bytes;
-    server.add_service(
-        CatalogServiceServer::new(CatalogApi::new(catalog.clone(), ctx.identity.clone()))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
-    );
-    server.add_service(
-        IngestServiceServer::new(IngestApi::new(
-            ingest.clone(),
-            ctx.identity.clone(),
-            roots,
-            settings.max_upload_bytes,
-            settings
-                .upload_dir
-                .clone()
-                .unwrap_or_else(std::env::temp_dir),
-        ))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit),
-    );
+    server.add_service(CatalogServiceServer::new(CatalogApi::new(
+        catalog.clone(),
+        ctx.identity.clone(),
+    )));
+    server.add_service(IngestServiceServer::new(IngestApi::new(
+        ingest.clone(),
+        ctx.identity.clone(),
+        roots,
+        settings.max_upload_bytes,
+        settings
+            .upload_dir
+            .clone()
+            .unwrap_or_else(std::env::temp_dir),
+    )));
     let rules = PlayRules {
         clock_slack_us: i64::try_from(settings.play_clock_slack.as_micros()).unwrap_or(i64::MAX),
         budget: PlayBudget::new(settings.play_budget_burst),
@@ -168,11 +162,10 @@ pub async fn build(
         waker.clone(),
         rules,
     );
-    server.add_service(
-        PlayerServiceServer::new(PlayerApi::new(Arc::new(playback), ctx.identity.clone()))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
-    );
+    server.add_service(PlayerServiceServer::new(PlayerApi::new(
+        Arc::new(playback),
+        ctx.identity.clone(),
+    )));
     let (sessions, timeout, every) = (
         stores.sessions,
         settings.session_timeout,

@@ -79,12 +79,10 @@ pub async fn build(
     );
 
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
-    let limit = ctx.grpc.max_message_bytes;
-    server.add_service(
-        PlaylistServiceServer::new(PlaylistApi::new(Arc::new(domain), ctx.identity.clone()))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
-    );
+    server.add_service(PlaylistServiceServer::new(PlaylistApi::new(
+        Arc::new(domain),
+        ctx.identity.clone(),
+    )));
     Ok(App::new(server).with_task("playlist-outbox-relay", move |token| relay.run(token)))
 }
 

@@ -24,6 +24,8 @@
 //! quality ladder: each rung's word, contract value and bitrate), all part of the contracts
 //! too; see `proto/README.md` for the conventions every contract follows.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod metadata;
 pub mod quality;
 pub mod subjects;
@@ -37,7 +39,8 @@ pub use tonic;
 /// Clippy is silenced on generated code only: its style follows the generator, and its docs are
 /// the `.proto` comments, written for every language rather than for rustdoc (clippy's doc
 /// lints such as `doc_markdown` flag hundreds of them under `pedantic`). rustc's own lints,
-/// the workspace's included, still apply, and the generated code passes them.
+/// the workspace's included and the crate's `missing_docs` and `unreachable_pub`, still apply,
+/// and the generated code passes them (buf lint requires a comment on every element).
 macro_rules! package {
     ($(#[$attr:meta])* $name:ident, $package:literal) => {
         $(#[$attr])*

@@ -47,15 +47,10 @@ pub async fn build(
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     // NOT_SERVING and out of discovery until the replay has caught up.
     server.ready_when(ready_rx);
-    let limit = ctx.grpc.max_message_bytes;
-    server.add_service(
-        RecommendationServiceServer::new(RecommendationApi::new(
-            Arc::new(domain),
-            ctx.identity.clone(),
-        ))
-        .max_decoding_message_size(limit)
-        .max_encoding_message_size(limit),
-    );
+    server.add_service(RecommendationServiceServer::new(RecommendationApi::new(
+        Arc::new(domain),
+        ctx.identity.clone(),
+    )));
     let feed = Feed::new(bus, store, settings, replica.as_deref());
     Ok(App::new(server).with_task("reco-feed", move |token| feed.run(ready_tx, token)))
 }

@@ -8,7 +8,8 @@
 //! - [`error`]: the one error-code table (domain code → gRPC code and HTTP status).
 //! - [`clock`]: wall-clock time in epoch milliseconds or seconds, saturating.
 //! - [`ids`]: the one shape check for ids from outside (nothing that can climb a path).
-//! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token.
+//! - [`process`]: one process skeleton: its parts started and stopped together.
+//! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token, and the bounded drain.
 //! - [`postgres`], [`redis`]: connection pools for the production adapters.
 //! - [`migrate`]: the one migration runner (refinery) for PostgreSQL and SQLite stores.
 //! - [`secret`]: signing secrets from values or files, rotation, and `up`'s generated ones.
@@ -25,6 +26,7 @@ pub mod listen;
 pub mod metrics;
 pub mod migrate;
 pub mod postgres;
+pub mod process;
 pub mod redis;
 pub mod secret;
 pub mod settings;

@@ -1,4 +1,8 @@
-//! Turning SIGTERM and SIGINT (Ctrl-C) into a cancellation every task can watch.
+//! Turning SIGTERM and SIGINT (Ctrl-C) into a cancellation every task can watch, and the
+//! bounded drain that follows it.
+
+use std::future::Future;
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -42,4 +46,37 @@ async fn ctrl_c() -> &'static str {
         std::future::pending::<()>().await;
     }
     "SIGINT"
+}
+
+/// Waits for `work` (a server finishing its in-flight calls after it stopped accepting) at
+/// most `grace`: its output if it finished in time, `None` if the grace ran out first (the
+/// caller then cuts what is left). Logs which `part` was cut.
+pub async fn drain<F: Future>(part: &str, grace: Duration, work: F) -> Option<F::Output> {
+    match tokio::time::timeout(grace, work).await {
+        Ok(output) => Some(output),
+        Err(_) => {
+            tracing::warn!(
+                part,
+                ?grace,
+                "still busy after the grace period; cutting it"
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn work_within_the_grace_finishes_and_longer_work_is_cut() {
+        let quick = tokio::time::sleep(Duration::from_millis(10));
+        assert_eq!(
+            drain("quick", Duration::from_secs(5), quick).await,
+            Some(())
+        );
+        let stuck = std::future::pending::<()>();
+        assert_eq!(drain("stuck", Duration::from_millis(50), stuck).await, None);
+    }
 }

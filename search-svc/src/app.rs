@@ -45,12 +45,10 @@ pub async fn build(
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     let (ready_tx, ready_rx) = watch::channel(false);
     let search = Arc::new(IndexSearch::new(index.clone(), ready_rx.clone()));
-    let limit = ctx.grpc.max_message_bytes;
-    server.add_service(
-        SearchServiceServer::new(SearchApi::new(search, ctx.identity.clone()))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
-    );
+    server.add_service(SearchServiceServer::new(SearchApi::new(
+        search,
+        ctx.identity.clone(),
+    )));
     // NOT_SERVING and out of discovery until the replay has caught up.
     server.ready_when(ready_rx);
     let feed = Feed::new(bus, index, restored, settings, &replica, ready_tx);

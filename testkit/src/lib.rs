@@ -18,6 +18,8 @@
 //! - `spawn.rs`: run a built service on port 0 for the length of a test
 //! - `accounts.rs`: a listener's account through a gateway (sign up, log in)
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod accounts;
 mod eventually;
 mod names;

@@ -107,11 +107,6 @@ fn event(rng: &mut StdRng, args: &Args) -> PlayEvent {
     let user = rng.random_range(0..args.users);
     // Squaring a uniform draw skews towards popular tracks, as real listening is.
     let draw: f64 = rng.random();
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
     let track = ((draw * draw) * args.tracks as f64) as usize;
     PlayEvent {
         meta: Some(EventMeta {
@@ -144,11 +139,6 @@ async fn store(prefix: &str) -> anyhow::Result<RedisStore> {
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        clippy::cast_precision_loss
-    )]
     let i = ((sorted.len().saturating_sub(1)) as f64 * p).round() as usize;
     sorted.get(i).copied().unwrap_or_default()
 }

@@ -19,9 +19,11 @@ use tower::{Service, ServiceBuilder};
 use tunemesh_discovery::{DeadlineLayer, HealthCheck, Registration, Registry, ServiceInstance};
 
 use super::health::{OVERALL, ServiceHealth};
+use super::limits::{LimitMessages, MessageLimits};
 use super::metrics::MetricsLayer;
 use super::settings::GrpcServerSettings;
 use super::trace::TraceLayer;
+use crate::shutdown::drain;
 
 /// Why a server failed to start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -108,16 +110,18 @@ impl GrpcServer {
         self
     }
 
-    /// Serves `service` too; its health is reported under its gRPC name.
+    /// Serves `service` too, bounded by the server's message limits (`max_message_bytes`);
+    /// its health is reported under its gRPC name.
     pub fn add_service<S>(&mut self, service: S) -> &mut Self
     where
-        S: Service<Request<Body>, Error = Infallible> + NamedService + Clone + Send + Sync,
-        S: 'static,
+        S: Service<Request<Body>, Error = Infallible> + NamedService + LimitMessages,
+        S: Clone + Send + Sync + 'static,
         S::Response: axum::response::IntoResponse,
         S::Future: Send + 'static,
     {
         self.health.track(S::NAME);
-        self.routes.add_service(service);
+        let limits = MessageLimits::from(&self.settings);
+        self.routes.add_service(service.limit_messages(limits));
         self
     }
 
@@ -184,9 +188,9 @@ impl GrpcServer {
             if shutdown.is_cancelled() {
                 // Never registered: nothing to deregister, only calls to let finish.
                 stop_accepting.cancel();
-                return match tokio::time::timeout(settings.drain_grace, &mut server).await {
-                    Ok(result) => flatten(result),
-                    Err(_) => {
+                return match drain(&self.name, settings.drain_grace, &mut server).await {
+                    Some(result) => flatten(result),
+                    None => {
                         server.abort();
                         Ok(())
                     }
@@ -224,11 +228,9 @@ impl GrpcServer {
         }
         tokio::time::sleep(settings.deregister_delay).await;
         stop_accepting.cancel();
-        match tokio::time::timeout(settings.drain_grace, &mut server).await {
-            Ok(result) => flatten(result),
-            Err(_) => {
-                tracing::warn!(service = %self.name, grace = ?settings.drain_grace,
-                    "calls still in flight after the grace period; cutting them");
+        match drain(&self.name, settings.drain_grace, &mut server).await {
+            Some(result) => flatten(result),
+            None => {
                 server.abort();
                 Ok(())
             }

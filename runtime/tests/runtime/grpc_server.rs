@@ -278,3 +278,45 @@ async fn readiness_follows_the_server_and_admin_serves_it() {
     let after = reqwest::get(&readyz).await.expect("answers");
     assert_eq!(after.status(), 503, "still ready after shutdown");
 }
+
+#[tokio::test]
+async fn every_service_added_is_bounded_by_the_message_limit() {
+    let settings = GrpcServerSettings {
+        max_message_bytes: 1024,
+        ..settings()
+    };
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut server = GrpcServer::bind("small", &settings).await.expect("binds");
+    // Added without any limit of its own: the server applies `max_message_bytes`.
+    server.add_service(RecommendationServiceServer::new(Slow {
+        delay: Duration::ZERO,
+        calls: calls.clone(),
+    }));
+    let addr = server.local_addr();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(server.run(None, shutdown.clone()));
+    let mut client = RecommendationServiceClient::new(channel(addr).await);
+
+    let small = RecommendRequest {
+        exclude_track_ids: vec!["t".repeat(100)],
+        ..RecommendRequest::default()
+    };
+    client
+        .recommend(small)
+        .await
+        .expect("a small request is served");
+    let large = RecommendRequest {
+        exclude_track_ids: vec!["t".repeat(2048)],
+        ..RecommendRequest::default()
+    };
+    let refused = client.recommend(large).await.expect_err("too large");
+    assert_eq!(refused.code(), tonic::Code::OutOfRange, "{refused:?}");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        1,
+        "the large one reached the handler"
+    );
+
+    shutdown.cancel();
+    task.await.expect("joins").expect("drains cleanly");
+}
