@@ -11,10 +11,12 @@ use std::path::{Path, PathBuf};
 const PROTO_ROOT: &str = "tunemesh";
 
 /// The fields carrying audio, generated as `Bytes`.
-const AUDIO_PAYLOADS: [&str; 3] = [
+const AUDIO_PAYLOADS: [&str; 4] = [
     ".tunemesh.player.v1.ReadAudioRangeResponse.data",
     ".tunemesh.player.v1.AudioChunk.data",
     ".tunemesh.player.v1.GetAudioSegmentResponse.data",
+    // Not audio, but the same case: stored bytes passed on whole.
+    ".tunemesh.catalog.v1.GetImageResponse.data",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

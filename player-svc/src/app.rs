@@ -18,6 +18,7 @@ use tunemesh_runtime::{App, ServiceContext, Storage};
 
 use crate::blobs::Blobs;
 use crate::catalog::Catalog;
+use crate::covers::Covers;
 use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
 use crate::ingest::Ingest;
 use crate::media::TranscodeOptions;
@@ -125,6 +126,11 @@ pub async fn build(
         waker.clone(),
         playing.clone(),
     );
+    // Room for the message's own framing beside the image.
+    let covers = Covers::new(
+        blobs.clone(),
+        ctx.grpc.max_message_bytes.saturating_sub(1024),
+    );
     let player = Player::new(playing, blobs, settings.stream_buffer_chunks);
     let mut roots = settings.scan_roots.clone();
     roots.extend(settings.library.clone());
@@ -132,9 +138,13 @@ pub async fn build(
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     let limit = ctx.grpc.max_message_bytes;
     server.add_service(
-        CatalogServiceServer::new(CatalogApi::new(catalog.clone(), ctx.identity.clone()))
-            .max_decoding_message_size(limit)
-            .max_encoding_message_size(limit),
+        CatalogServiceServer::new(CatalogApi::new(
+            catalog.clone(),
+            covers,
+            ctx.identity.clone(),
+        ))
+        .max_decoding_message_size(limit)
+        .max_encoding_message_size(limit),
     );
     server.add_service(
         IngestServiceServer::new(IngestApi::new(

@@ -7,7 +7,7 @@
 //! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store port and adapters.
 //! - [`ingest`], [`library`]: files to tracks; [`media`]: the transcoder; [`workers`]: the
 //!   niced thread pool it runs on.
-//! - [`stream`], [`seek`]: audio delivery from [`blobs`].
+//! - [`stream`], [`seek`]: audio delivery from [`blobs`]; [`covers`]: cover images in them.
 //! - [`playback`]: play sessions and their events; [`play_budget`]: counted play time per
 //!   user, bounded by real time.
 //! - [`convert`], [`ids`]: contract messages and stable ids.
@@ -17,6 +17,7 @@ pub mod app;
 pub mod blobs;
 pub mod catalog;
 pub mod convert;
+pub mod covers;
 pub mod error;
 pub mod grpc;
 pub mod ids;

@@ -24,7 +24,7 @@ use crate::media::{self, MediaBundle, MediaError, TranscodeOptions};
 use crate::playable::PlayableTracks;
 use crate::store::{CatalogStore, Cover, RenditionManifest, SegmentEntry, TrackManifest};
 use crate::workers::TranscodePool;
-use crate::{ids, seek};
+use crate::{covers, ids, seek};
 use record::{RecordParts, catalog_event, record};
 
 /// Shortest audio accepted as a track.
@@ -310,10 +310,9 @@ impl Ingest {
         }
         let cover = match &bundle.cover {
             Some(art) => {
-                let digest: [u8; 32] = Sha256::digest(&art.data).into();
-                let id = content_hash(&digest)["sha256:".len()..].to_owned();
+                let id = covers::image_id(&art.data);
                 self.blobs
-                    .put(&format!("covers/{id}"), art.data.clone())
+                    .put(&covers::blob_path(&id), art.data.clone())
                     .await?;
                 Some(Cover {
                     id,
