@@ -96,3 +96,48 @@ async fn get_image_returns_unauthenticated_without_an_identity() -> anyhow::Resu
     assert_eq!(status.map(|s| s.code()), Some(Code::Unauthenticated));
     Ok(())
 }
+
+#[tokio::test]
+async fn a_cover_beside_a_library_file_without_one_in_its_tags_becomes_its_cover()
+-> anyhow::Result<()> {
+    use futures::StreamExt as _;
+    use sha2::{Digest as _, Sha256};
+
+    let library = tempfile::tempdir()?;
+    std::fs::copy(
+        crate::support::player::music(crate::support::player::MARCH),
+        library.path().join("02 march.ogg"),
+    )?;
+    std::fs::write(library.path().join("Cover.PNG"), tiny_png())?;
+    let settings = tunemesh_player::PlayerSettings {
+        scan_roots: vec![library.path().to_owned()],
+        ..quick_settings()
+    };
+    let player = Player::start(settings).await?;
+    let request = player.admin(ScanLibraryRequest {
+        path: library.path().display().to_string(),
+    });
+    let mut stream = player.ingest().scan_library(request).await?.into_inner();
+    let mut track_id = String::new();
+    while let Some(message) = stream.next().await {
+        // Progress and the picture itself (not audio) come without a track.
+        if let Some(result) = message?.result.filter(|r| !r.track_id.is_empty()) {
+            track_id = result.track_id;
+        }
+    }
+    let track = player
+        .catalog()
+        .get_track(player.req(GetTrackRequest { track_id }))
+        .await?
+        .into_inner()
+        .track
+        .unwrap_or_default();
+    let expected: String = Sha256::digest(tiny_png())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(track.cover.unwrap_or_default().id, expected);
+    let image = get_image(&player, &expected).await?;
+    assert_eq!(&image.data[..], &tiny_png()[..]);
+    Ok(())
+}
