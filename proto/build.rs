@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 const PROTO_ROOT: &str = "tunemesh";
 
 /// The fields carrying audio, generated as `Bytes`.
-const AUDIO_PAYLOADS: [&str; 4] = [
+const AUDIO_PAYLOADS: [&str; 5] = [
     ".tunemesh.player.v1.ReadAudioRangeResponse.data",
     ".tunemesh.catalog.v1.UploadTrackRequest.chunk",
     ".tunemesh.player.v1.AudioChunk.data",
     ".tunemesh.player.v1.GetAudioSegmentResponse.data",
+    // Not audio, but the same case: stored bytes passed on whole.
+    ".tunemesh.catalog.v1.GetImageResponse.data",
 ];
 
 fn main() -> Result<(), Box<dyn Error>> {

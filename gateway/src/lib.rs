@@ -13,6 +13,7 @@
 //! - [`ratelimit`]: per-address, per-user and login limits.
 //! - [`media`]: audio delivery: the audio file with Range, MSE segments, the edge cache, track
 //!   facts, signed media links and their guard, stream caps.
+//! - [`images`]: cover images fetched from player-svc, resized, cached.
 //! - [`routes`]: the REST handlers; [`model`]: their JSON shapes; [`openapi`]: the document.
 //! - [`state`]: what handlers share; [`upstream`]: the services as typed clients and the one
 //!   call helper (caller identity, deadline, error classification).
@@ -25,6 +26,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod grpc;
+pub mod images;
 pub mod layers;
 pub mod listener;
 pub mod media;

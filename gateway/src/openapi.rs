@@ -18,8 +18,8 @@ use utoipa::{Modify, OpenApi};
         description = "The tunemesh REST API: accounts, the music catalogue, playback, \
             playlists, search and recommendations. The same port serves native gRPC and \
             gRPC-web for the public services (see the gateway's `grpc` module). \
-            Every route except sign-up, login, refresh, health, metrics and this document \
-            needs `Authorization: Bearer <access_token>`. Errors answer \
+            Every route except sign-up, login, refresh, images, health, metrics and this \
+            document needs `Authorization: Bearer <access_token>`. Errors answer \
             `{\"error\": {\"code\": \"...\", \"message\": \"...\"}}`."
     ),
     modifiers(&BearerAuth),

@@ -22,7 +22,7 @@ use crate::layers::grpc_switch::GrpcSwitchLayer;
 use crate::media::{self, MediaGuard, require_media_caller};
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
-use crate::routes::{auth, catalog, discover, library, playback, playlists, uploads, web};
+use crate::routes::{auth, catalog, discover, images, library, playback, playlists, uploads, web};
 use crate::settings::HttpSettings;
 use crate::state::AppState;
 
@@ -102,6 +102,8 @@ pub fn router(
         .merge(public)
         .merge(protected)
         .merge(linked)
+        // No token: `<img src>` and OS media controls cannot send one (`routes::images`).
+        .merge(images::routes())
         .split_for_parts();
     let (long, long_document) = long.split_for_parts();
     let mut document = document;

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::images::settings::ImageSettings;
 use secrecy::SecretString;
 use serde::Deserialize;
 use tunemesh_runtime::secret::{self, KeyRing, SecretError, SecretSetting};
@@ -48,6 +49,8 @@ pub struct GatewaySettings {
     pub auth: AuthSettings,
     /// Request rates per client address and per user.
     pub rate_limits: RateLimitSettings,
+    /// Cover images: sizes, cache, decoding bounds (`crate::images`).
+    pub images: ImageSettings,
 }
 
 impl Default for GatewaySettings {
@@ -71,6 +74,7 @@ impl Default for GatewaySettings {
             connections: ConnectionSettings::default(),
             auth: AuthSettings::default(),
             rate_limits: RateLimitSettings::default(),
+            images: ImageSettings::default(),
         }
     }
 }

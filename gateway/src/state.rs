@@ -8,6 +8,7 @@ use tunemesh_discovery::Mesh;
 use tunemesh_runtime::identity::MeshIdentity;
 
 use crate::auth::Auth;
+use crate::images::Images;
 use crate::media::{Media, MediaTokens};
 use crate::settings::{GatewaySettings, UploadSettings};
 use crate::upstream::{
@@ -25,6 +26,7 @@ pub struct AppState {
 struct Inner {
     auth: Auth,
     media: Media,
+    images: Images,
     upstreams: Upstreams,
     uploads: UploadSettings,
 }
@@ -43,6 +45,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 auth,
                 media: Media::new(upstreams.clone(), media, settings),
+                images: Images::new(upstreams.clone(), &settings.images),
                 upstreams,
                 uploads: settings.uploads.clone(),
             }),
@@ -52,6 +55,11 @@ impl AppState {
     /// Audio delivery: its routes' state, links and stream caps.
     pub fn media(&self) -> &Media {
         &self.inner.media
+    }
+
+    /// Cover images: fetched, resized, cached.
+    pub fn images(&self) -> &Images {
+        &self.inner.images
     }
 
     /// Accounts and sessions.

@@ -18,6 +18,7 @@ use tunemesh_runtime::{App, ServiceContext, Storage};
 
 use crate::blobs::Blobs;
 use crate::catalog::Catalog;
+use crate::covers::Covers;
 use crate::delivery::Delivery;
 use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
 use crate::ingest::Ingest;
@@ -131,6 +132,11 @@ pub async fn build(
         waker.clone(),
         track_cache.clone(),
     );
+    // Room for the message's own framing beside the image.
+    let covers = Covers::new(
+        blobs.clone(),
+        ctx.grpc.max_message_bytes.saturating_sub(1024),
+    );
     let delivery = Delivery::new(track_cache, blobs, settings.stream_buffer_chunks);
     let mut roots = settings.scan_roots.clone();
     roots.extend(settings.library.clone());
@@ -138,6 +144,7 @@ pub async fn build(
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     server.add_service(CatalogServiceServer::new(CatalogApi::new(
         catalog.clone(),
+        covers,
         ctx.identity.clone(),
     )));
     server.add_service(IngestServiceServer::new(IngestApi::new(

@@ -103,6 +103,20 @@ impl Blobs {
             .map(drop)
     }
 
+    /// Reads a whole blob; `None` when there is none at `path`. For small blobs only (covers):
+    /// audio is read in ranges.
+    pub async fn get(&self, path: &str) -> object_store::Result<Option<Bytes>> {
+        let found = match self.store.get(&BlobPath::from(path)).await {
+            Ok(found) => found,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let bytes = found.bytes().await?;
+        BYTES_READ.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+        metrics::counter!("tunemesh_player_blob_read_bytes_total").increment(bytes.len() as u64);
+        Ok(Some(bytes))
+    }
+
     /// Reads `range` of a blob.
     pub async fn get_range(&self, path: &str, range: Range<u64>) -> object_store::Result<Bytes> {
         let bytes = self.store.get_range(&BlobPath::from(path), range).await?;

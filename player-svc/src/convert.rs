@@ -32,7 +32,8 @@ pub(crate) fn to_us(d: &prost_types::Duration) -> Option<u64> {
 fn image(cover: &Cover) -> Image {
     Image {
         id: cover.id.clone(),
-        url: format!("/v1/images/{}", cover.id),
+        // Where images are served is the gateway's to say (`tunemesh.common.v1.Image.url`).
+        url: String::new(),
         width_px: 0,
         height_px: 0,
         media_type: cover.media_type.clone(),

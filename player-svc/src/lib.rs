@@ -8,7 +8,7 @@
 //! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store ports and adapters.
 //! - `ingest`, `library`: files to tracks; [`media`]: the transcoder; `workers`: the niced
 //!   thread pool it runs on.
-//! - `delivery`, [`seek`]: audio delivery from `blobs`; `track_cache`: the manifests of the
+//! - `delivery`, [`seek`]: audio delivery from `blobs`; `covers`: cover images in them; `track_cache`: the manifests of the
 //!   tracks being played, kept in memory.
 //! - `play_sessions`: play sessions and their events; `play_budget`: counted play time per
 //!   user, bounded by real time.
@@ -26,6 +26,7 @@ mod app;
 mod blobs;
 pub mod catalog;
 mod convert;
+mod covers;
 mod delivery;
 pub mod error;
 mod grpc;

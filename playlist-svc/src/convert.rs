@@ -26,7 +26,8 @@ pub fn playlist(p: &Playlist) -> pb::Playlist {
         collaborator_ids: p.collaborator_ids.clone(),
         cover: p.cover_image_id.as_ref().map(|id| Image {
             id: id.clone(),
-            url: format!("/v1/images/{id}"),
+            // Where images are served is the gateway's to say (`Image.url` in the contract).
+            url: String::new(),
             ..Image::default()
         }),
         item_count: p.item_count,

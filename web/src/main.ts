@@ -4,6 +4,7 @@
 import { describeError } from "./api/clients";
 import { isAdmin, logOut, onSessionChange, refresh } from "./api/session";
 import { Player } from "./player/controller";
+import { mediaSession } from "./player/media_session";
 import { byId, h, mount } from "./ui/dom";
 import { playerBar } from "./ui/player_bar";
 import { queuePanel } from "./ui/queue_panel";
@@ -76,6 +77,7 @@ byId("dialog-close").addEventListener("click", () => byId<HTMLDialogElement>("pl
 searchBox(app, byId<HTMLInputElement>("search"));
 playerBar(player, (track) => app.addToPlaylist(track));
 queuePanel(player);
+mediaSession(player);
 
 const signedOut = byId("signed-out");
 const signedIn = byId("signed-in");

@@ -3,8 +3,9 @@
 //! The list is explicit: an RPC added to a contract is not reachable from the outside until
 //! someone adds it here (a test fails until every method of an exposed service is either
 //! listed or deliberately left out). Left out on purpose: all of `IngestService` (admin
-//! uploads and scans) and `PlayerService.ReadAudioRange`, the gateway's own back end for
-//! HTTP Range requests: apps stream with `StreamAudio`, browsers use `/v1/tracks/{id}/audio`.
+//! uploads and scans), `PlayerService.ReadAudioRange`, the gateway's own back end for
+//! HTTP Range requests (apps stream with `StreamAudio`, browsers use `/v1/tracks/{id}/audio`),
+//! and `CatalogService.GetImage`, the back end of `/v1/images/{id}`.
 
 use std::collections::HashMap;
 
@@ -77,10 +78,16 @@ pub const EXPOSED: &[(&str, &[&str])] = &[
 pub const STREAMING: &[&str] = &["/tunemesh.player.v1.PlayerService/StreamAudio"];
 
 /// Methods of exposed services that stay internal, with the reason.
-pub const INTERNAL: &[(&str, &str)] = &[(
-    "/tunemesh.player.v1.PlayerService/ReadAudioRange",
-    "the back end of the HTTP audio route; apps use StreamAudio",
-)];
+pub const INTERNAL: &[(&str, &str)] = &[
+    (
+        "/tunemesh.player.v1.PlayerService/ReadAudioRange",
+        "the back end of the HTTP audio route; apps use StreamAudio",
+    ),
+    (
+        "/tunemesh.catalog.v1.CatalogService/GetImage",
+        "the back end of the HTTP image route, which resizes and caches",
+    ),
+];
 
 fn upstream_of(service: &str) -> Option<Upstream> {
     match service.split('.').nth(1)? {

@@ -253,11 +253,12 @@ impl From<pb::ArtistRef> for ArtistRef {
     }
 }
 
+/// The URL is the edge's: services send the id only (`crate::images::url`).
 impl From<PbImage> for Image {
     fn from(i: PbImage) -> Self {
         Self {
+            url: crate::images::url(&i.id),
             id: i.id,
-            url: i.url,
             width_px: i.width_px,
             height_px: i.height_px,
             media_type: i.media_type,

@@ -30,6 +30,10 @@ pub struct Seen {
     /// The version of every track's audio: a test changes it to re-ingest the tracks
     /// (same size, other bytes). Empty means `v1`.
     pub audio_version: String,
+    /// The images `GetImage` serves, by id; a test adds them.
+    pub images: std::collections::HashMap<String, Vec<u8>>,
+    /// `GetImage` calls answered.
+    pub image_fetches: usize,
 }
 
 impl Seen {
@@ -219,6 +223,27 @@ impl CatalogService for Fake {
                 track_count: 20,
                 ..Default::default()
             }),
+        }))
+    }
+
+    async fn get_image(
+        &self,
+        request: Request<catalog::GetImageRequest>,
+    ) -> Result<Response<catalog::GetImageResponse>, Status> {
+        self.verify(&request)?;
+        let id = request.into_inner().image_id;
+        let mut seen = self.seen.lock().map_err(|_| Status::internal("poisoned"))?;
+        seen.image_fetches += 1;
+        let data = seen.images.get(&id).cloned();
+        let data = data.ok_or_else(|| Status::not_found(format!("image not found: {id}")))?;
+        Ok(Response::new(catalog::GetImageResponse {
+            media_type: if data.starts_with(b"\x89PNG") {
+                "image/png"
+            } else {
+                "image/jpeg"
+            }
+            .into(),
+            data: data.into(),
         }))
     }
     // Everything else keeps the generated default: UNIMPLEMENTED.

@@ -10,19 +10,25 @@ use tunemesh_runtime::identity::MeshIdentity;
 use super::caller;
 use crate::catalog::Catalog;
 use crate::convert;
+use crate::covers::Covers;
 use crate::store::TrackFilter;
 
 /// `CatalogService` over the [`Catalog`].
 #[derive(Debug, Clone)]
 pub(crate) struct CatalogApi {
     catalog: Catalog,
+    covers: Covers,
     identity: MeshIdentity,
 }
 
 impl CatalogApi {
-    /// The API of `catalog`, for callers verified by `identity`.
-    pub(crate) fn new(catalog: Catalog, identity: MeshIdentity) -> Self {
-        Self { catalog, identity }
+    /// The API of `catalog` and `covers`, for callers verified by `identity`.
+    pub(crate) fn new(catalog: Catalog, covers: Covers, identity: MeshIdentity) -> Self {
+        Self {
+            catalog,
+            covers,
+            identity,
+        }
     }
 }
 
@@ -181,6 +187,22 @@ impl CatalogService for CatalogApi {
             artists: items.iter().map(convert::artist).collect(),
             next_page_token,
             total_size: total(n),
+        }))
+    }
+
+    async fn get_image(
+        &self,
+        request: Request<GetImageRequest>,
+    ) -> Result<Response<GetImageResponse>, Status> {
+        caller(&self.identity, &request)?;
+        let (data, media_type) = self
+            .covers
+            .get(&request.get_ref().image_id)
+            .await
+            .map_err(|e| e.to_status())?;
+        Ok(Response::new(GetImageResponse {
+            data,
+            media_type: media_type.to_owned(),
         }))
     }
 }

@@ -8,6 +8,7 @@
 //! catalogue row and its `TrackAdded` (or `TrackUpdated`, for a changed file at a known
 //! path) event in one transaction.
 
+mod folder_cover;
 mod record;
 
 use std::io::Read as _;
@@ -25,7 +26,7 @@ use crate::media::{self, MediaBundle, MediaError, TranscodeOptions};
 use crate::store::{CatalogStore, Cover, RenditionManifest, SegmentEntry, TrackManifest};
 use crate::track_cache::TrackCache;
 use crate::workers::TranscodePool;
-use crate::{ids, seek};
+use crate::{covers, ids, seek};
 use record::{RecordParts, catalog_event, record};
 
 /// Shortest audio accepted as a track.
@@ -228,7 +229,12 @@ impl Ingest {
             Ok(None) => {}
             Err(error) => return Outcome::internal(tunemesh_runtime::error::DisplayChain(&error)),
         }
-        let bundle = match self.transcode(path, name.clone()).await {
+        // Library files may keep their cover beside them; an upload's folder is a spool.
+        let folder = source
+            .starts_with("file:")
+            .then(|| path.parent().map(Path::to_owned))
+            .flatten();
+        let bundle = match self.transcode(path, name.clone(), folder).await {
             Ok(bundle) => bundle,
             Err(outcome) => return outcome,
         };
@@ -243,13 +249,26 @@ impl Ingest {
         }
     }
 
-    /// Reads and transcodes `path` on the pool, waiting for a free thread.
-    async fn transcode(&self, path: PathBuf, name: String) -> Result<MediaBundle, Outcome> {
+    /// Reads and transcodes `path` on the pool, waiting for a free thread; without a cover in
+    /// its tags, takes one from `folder` (`cover.jpg`, `folder.jpg`, ...) when given.
+    async fn transcode(
+        &self,
+        path: PathBuf,
+        name: String,
+        folder: Option<PathBuf>,
+    ) -> Result<MediaBundle, Outcome> {
         let options = self.options.clone();
         let started = std::time::Instant::now();
         let result = self
             .pool
-            .run(move || media::transcode_file(&path, &name, &options))
+            .run(move || {
+                let mut bundle = media::transcode_file(&path, &name, &options)?;
+                if bundle.cover.is_none() {
+                    bundle.cover = folder
+                        .and_then(|dir| folder_cover::find(&dir, options.limits.max_cover_bytes));
+                }
+                Ok(bundle)
+            })
             .await
             .map_err(Outcome::internal)?;
         metrics::histogram!("tunemesh_player_transcode_seconds")
@@ -310,10 +329,9 @@ impl Ingest {
         }
         let cover = match &bundle.cover {
             Some(art) => {
-                let digest: [u8; 32] = Sha256::digest(&art.data).into();
-                let id = content_hash(&digest)["sha256:".len()..].to_owned();
+                let id = covers::image_id(&art.data);
                 self.blobs
-                    .put(&format!("covers/{id}"), art.data.clone())
+                    .put(&covers::blob_path(&id), art.data.clone())
                     .await?;
                 Some(Cover {
                     id,

@@ -39,6 +39,9 @@ async fn contract(blobs: &Blobs) -> anyhow::Result<()> {
     // Keys are independent, also when one is a prefix of another's directory.
     blobs.put("covers/abc", Bytes::from_static(b"png")).await?;
     assert_eq!(&blobs.get_range("covers/abc", 0..3).await?[..], b"png");
+    // A small blob reads whole; a missing one reads as none.
+    assert_eq!(blobs.get("covers/abc").await?.as_deref(), Some(&b"png"[..]));
+    assert_eq!(blobs.get("covers/none").await?, None);
     // A missing blob is NotFound, not an empty read.
     let missing = blobs.get_range("tracks/none/audio.ogg", 0..10).await;
     assert!(

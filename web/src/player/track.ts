@@ -5,6 +5,7 @@ import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { Track } from "../gen/tunemesh/catalog/v1/track_pb";
 import type { TrackSummary } from "../gen/tunemesh/search/v1/search_service_pb";
 import { catalog } from "../api/clients";
+import type { ImageRef } from "../ui/cover";
 
 /** A playable track as the queue and the views show it. */
 export interface QueueTrack {
@@ -14,6 +15,8 @@ export interface QueueTrack {
   album: string;
   /** Length in seconds (0 when unknown). */
   duration: number;
+  /** The album cover, when there is one. */
+  cover?: ImageRef;
 }
 
 /** Seconds of a protobuf `Duration`. */
@@ -37,6 +40,7 @@ export function fromTrack(track: Track | TrackSummary): QueueTrack {
     artist: track.artists.map((artist) => artist.name).join(", "),
     album: track.album?.title ?? "",
     duration: seconds(track.duration),
+    cover: track.cover?.id ? { id: track.cover.id, url: track.cover.url } : undefined,
   };
 }
 

@@ -1,10 +1,11 @@
-// The player bar at the bottom of the page: what plays, transport buttons, the seek slider,
+// The player bar at the bottom of the page: what plays (with its cover), transport buttons, the seek slider,
 // the quality indicator with its manual override, and the play-report status.
 
 import { AudioQuality } from "../gen/tunemesh/catalog/v1/audio_quality_pb";
 import { qualityName } from "../player/abr";
 import type { Player } from "../player/controller";
 import { clock, type QueueTrack } from "../player/track";
+import { cover } from "./cover";
 import { byId, h, mount } from "./dom";
 import { icon } from "./icons";
 
@@ -16,6 +17,9 @@ const QUALITY_KEYS: Record<string, AudioQuality | null> = {
   very_high: AudioQuality.VERY_HIGH,
 };
 
+/** CSS pixels of the playing track's cover (`.now-cover` in app.css). */
+const NOW_COVER = 56;
+
 function kbps(bps: number | null): string {
   if (bps === null || bps <= 0) return "–";
   return bps >= 1e6 ? `${(bps / 1e6).toFixed(1)} Mbit/s` : `${Math.round(bps / 1000)} kbit/s`;
@@ -26,6 +30,8 @@ export function playerBar(player: Player, addToPlaylist: (track: QueueTrack) => 
   const audio = player.audio;
   const title = h("div", { class: "now-title", id: "now-title" }, "Nothing playing");
   const artist = h("div", { class: "now-artist", id: "now-artist" });
+  const art = h("div", { class: "now-cover", id: "now-cover" });
+  let artId: string | null = null;
   const save = h(
     "button",
     {
@@ -70,7 +76,7 @@ export function playerBar(player: Player, addToPlaylist: (track: QueueTrack) => 
 
   mount(
     byId("player-bar"),
-    h("div", { class: "now" }, title, artist, save),
+    h("div", { class: "now" }, art, h("div", { class: "now-text" }, title, artist, save)),
     h(
       "div",
       { class: "transport" },
@@ -112,6 +118,12 @@ export function playerBar(player: Player, addToPlaylist: (track: QueueTrack) => 
   const renderEntry = () => {
     const entry = player.queue.current;
     title.textContent = entry?.track.title ?? "Nothing playing";
+    // Replaced only when the picture changes, so a queue edit does not reload it.
+    const coverId = entry?.track.cover?.id ?? "";
+    if (coverId !== artId) {
+      artId = coverId;
+      art.replaceChildren(cover(entry?.track.cover, NOW_COVER));
+    }
     artist.textContent = entry ? [entry.track.artist, entry.track.album].filter(Boolean).join(" — ") : "";
     error.textContent = player.error;
     previous.disabled = !entry;

@@ -5,6 +5,7 @@ import { isAdmin } from "../api/session";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
 import { fromTrack } from "../player/track";
 import { cards } from "../ui/cards";
+import { cover } from "../ui/cover";
 import { h } from "../ui/dom";
 import type { App } from "./context";
 import { trackList } from "./tracks";
@@ -22,6 +23,7 @@ export function artistsView(app: App) {
         title: artist.name,
         sub: `${artist.albumCount} albums · ${artist.trackCount} tracks`,
         kind: "artist-link",
+        image: artist.image,
         open: () => app.show(artist.name, albumsView(app, artist.id), "browse"),
       })),
     );
@@ -50,6 +52,7 @@ export function albumsView(app: App, artistId: string) {
         title: album.title,
         sub: [album.year || "", `${album.trackCount} tracks`].filter(Boolean).join(" · "),
         kind: "album-link",
+        image: album.cover,
         open: () => app.show(album.title, albumView(app, album.id), "browse"),
       })),
     );
@@ -65,13 +68,18 @@ export function albumView(app: App, albumId: string) {
       "div",
       {},
       h(
-        "button",
-        {
-          class: "primary",
-          onclick: () => void app.player.playList(list, 0, { type: PlayContextType.ALBUM, id: albumId }),
-          disabled: list.length === 0,
-        },
-        "Play album",
+        "div",
+        { class: "album-head" },
+        cover(list.find((track) => track.cover)?.cover, 192, "cover album-cover"),
+        h(
+          "button",
+          {
+            class: "primary",
+            onclick: () => void app.player.playList(list, 0, { type: PlayContextType.ALBUM, id: albumId }),
+            disabled: list.length === 0,
+          },
+          "Play album",
+        ),
       ),
       trackList(app, list, { context: { type: PlayContextType.ALBUM, id: albumId }, empty: "No tracks yet." }),
     );

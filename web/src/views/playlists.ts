@@ -42,6 +42,7 @@ export function playlistsView(app: App) {
                       title: playlist.name,
                       sub: `${playlist.itemCount} tracks`,
                       kind: "playlist-link",
+                      image: playlist.cover,
                       open: () => app.show(playlist.name, playlistView(app, playlist.id), "playlists"),
                     },
                   ]

@@ -48,11 +48,18 @@ async function resultsFor(app: App, query: string): Promise<Node> {
         albums.map((album) => ({
           title: album.title,
           sub: album.artists.map((artist) => artist.name).join(", "),
+          image: album.cover,
           open: () => app.show(album.title, albumView(app, album.id), "browse"),
         })),
       ),
     artists.length > 0 && h("h2", {}, "Artists"),
     artists.length > 0 &&
-      cards(artists.map((artist) => ({ title: artist.name, open: () => app.show(artist.name, albumsView(app, artist.id), "browse") }))),
+      cards(
+        artists.map((artist) => ({
+          title: artist.name,
+          image: artist.image,
+          open: () => app.show(artist.name, albumsView(app, artist.id), "browse"),
+        })),
+      ),
   );
 }
