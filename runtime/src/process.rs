@@ -107,7 +107,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
-    use tunemesh_discovery::EmbeddedRegistry;
+    use tunemesh_discovery::{EmbeddedRegistry, Registration};
 
     use super::*;
     use crate::grpc::{GrpcServer, GrpcServerSettings};
@@ -204,17 +204,27 @@ mod tests {
         };
         let server = GrpcServer::bind("jukebox", &settings).await.expect("binds");
         let registry = Arc::new(EmbeddedRegistry::default());
+        // Another replica stays: a watch never publishes an empty set (registry down is not
+        // an outage), so what is left after the shutdown is what shows the deregistration.
+        let other = Registration::for_service("jukebox", "127.0.0.1:1".parse().expect("addr"), "1");
+        registry.register(&other).await.expect("registers");
         let mut process = Process::new(Some(registry.clone()));
         process.service("jukebox", App::new(server));
         let shutdown = CancellationToken::new();
         let running = tokio::spawn(process.run_until(shutdown.clone()));
         let mut instances = registry.watch("jukebox");
         instances
-            .wait_for(|list| !list.is_empty())
+            .wait_for(|list| list.len() == 2)
             .await
             .expect("registered");
         shutdown.cancel();
         running.await.expect("joins").expect("drains cleanly");
-        assert!(registry.watch("jukebox").borrow().is_empty());
+        let left: Vec<String> = registry
+            .watch("jukebox")
+            .borrow()
+            .iter()
+            .map(|i| i.id.clone())
+            .collect();
+        assert_eq!(left, [other.instance.id]);
     }
 }

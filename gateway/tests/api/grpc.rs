@@ -172,6 +172,8 @@ async fn calls_without_a_valid_access_token_are_unauthenticated() -> anyhow::Res
 #[tokio::test]
 async fn a_client_sent_identity_is_replaced_by_the_verified_caller() -> anyhow::Result<()> {
     let gateway = support::spawn().await?;
+    // The first account is the admin; ann is a listener, so her roles are the empty list.
+    session(&gateway, "first").await?;
     let (token, ann) = session(&gateway, "ann").await?;
     // A genuinely signed identity of someone else: only the gateway may set it.
     let bob = Caller {
