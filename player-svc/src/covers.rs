@@ -13,10 +13,7 @@ pub(crate) const ID_LEN: usize = 64;
 
 /// The id of the image `data`.
 pub(crate) fn image_id(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(data))
 }
 
 /// Whether `id` is one this service issues. Checked before it becomes a blob path, so no
