@@ -25,6 +25,8 @@
 //! # }
 //! ```
 
+#![warn(missing_docs, unreachable_pub)]
+
 mod consul;
 pub mod deadline;
 mod embedded;

@@ -40,6 +40,8 @@
 //! `tunemesh_consumer_events_total` (labels `consumer`, `outcome`), `tunemesh_consumer_lag`,
 //! `tunemesh_consumer_in_flight` (label `consumer`).
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod bus;
 pub mod consumer;
 pub mod dedup;

@@ -14,6 +14,8 @@
 //! - [`migrate`]: the one migration runner (refinery) for PostgreSQL and SQLite stores.
 //! - [`secret`]: signing secrets from values or files, rotation, and `up`'s generated ones.
 
+#![warn(missing_docs, unreachable_pub)]
+
 pub mod admin;
 pub mod app;
 pub mod clock;
