@@ -13,7 +13,7 @@ use crate::error::PlaylistError;
 
 /// Knows which tracks exist.
 #[async_trait]
-pub trait TrackCatalog: Send + Sync + std::fmt::Debug {
+pub(crate) trait TrackCatalog: Send + Sync + std::fmt::Debug {
     /// The ids (at most 100, distinct) that name no track, in request order.
     async fn missing(
         &self,
@@ -24,7 +24,7 @@ pub trait TrackCatalog: Send + Sync + std::fmt::Debug {
 
 /// player-svc's catalogue over gRPC.
 #[derive(Debug, Clone)]
-pub struct GrpcCatalog {
+pub(crate) struct GrpcCatalog {
     channel: MeshChannel,
     identity: MeshIdentity,
     timeout: Duration,
@@ -32,7 +32,7 @@ pub struct GrpcCatalog {
 
 impl GrpcCatalog {
     /// Calls through `channel` (the mesh's `player`), forwarding the caller's identity.
-    pub fn new(channel: MeshChannel, identity: MeshIdentity, timeout: Duration) -> Self {
+    pub(crate) fn new(channel: MeshChannel, identity: MeshIdentity, timeout: Duration) -> Self {
         Self {
             channel,
             identity,

@@ -7,7 +7,7 @@ use tunemesh_proto::prost_types::Timestamp;
 use crate::model::{Item, LikedTrack, Playlist, Relation};
 
 /// A timestamp from ms since the epoch.
-pub fn timestamp(ms: i64) -> Timestamp {
+pub(crate) fn timestamp(ms: i64) -> Timestamp {
     Timestamp {
         seconds: ms.div_euclid(1000),
         nanos: i32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
@@ -15,7 +15,7 @@ pub fn timestamp(ms: i64) -> Timestamp {
 }
 
 /// The message of a playlist.
-pub fn playlist(p: &Playlist) -> pb::Playlist {
+pub(crate) fn playlist(p: &Playlist) -> pb::Playlist {
     pb::Playlist {
         id: p.id.clone(),
         name: p.name.clone(),
@@ -39,7 +39,7 @@ pub fn playlist(p: &Playlist) -> pb::Playlist {
 }
 
 /// The message of an item.
-pub fn item(i: &Item) -> pb::PlaylistItem {
+pub(crate) fn item(i: &Item) -> pb::PlaylistItem {
     pb::PlaylistItem {
         item_id: i.item_id.clone(),
         track_id: i.track_id.clone(),
@@ -50,7 +50,7 @@ pub fn item(i: &Item) -> pb::PlaylistItem {
 }
 
 /// The message of a liked track.
-pub fn liked(t: &LikedTrack) -> pb::LikedTrack {
+pub(crate) fn liked(t: &LikedTrack) -> pb::LikedTrack {
     pb::LikedTrack {
         track_id: t.track_id.clone(),
         like_time: Some(timestamp(t.like_ms)),
@@ -58,7 +58,7 @@ pub fn liked(t: &LikedTrack) -> pb::LikedTrack {
 }
 
 /// The enum value of a relation.
-pub fn relation(r: Relation) -> pb::PlaylistRelation {
+pub(crate) fn relation(r: Relation) -> pb::PlaylistRelation {
     match r {
         Relation::Owner => pb::PlaylistRelation::Owner,
         Relation::Collaborator => pb::PlaylistRelation::Collaborator,

@@ -34,7 +34,7 @@ fn envelope(event: playlist_event::Event) -> Result<Envelope, PlaylistError> {
 }
 
 /// The kind of change an edit makes.
-pub fn kind_of(op: &EditOp) -> PlaylistChangeKind {
+pub(crate) fn kind_of(op: &EditOp) -> PlaylistChangeKind {
     match op {
         EditOp::AddItems { .. } => PlaylistChangeKind::ItemsAdded,
         EditOp::RemoveItems { .. } => PlaylistChangeKind::ItemsRemoved,
@@ -48,7 +48,7 @@ pub fn kind_of(op: &EditOp) -> PlaylistChangeKind {
 }
 
 /// A `PlaylistChanged` event.
-pub fn playlist_changed(
+pub(crate) fn playlist_changed(
     playlist_id: &str,
     owner_id: &str,
     actor: &str,
@@ -68,7 +68,7 @@ pub fn playlist_changed(
 }
 
 /// A `LikedTracksChanged` event.
-pub fn liked_changed(
+pub(crate) fn liked_changed(
     user: &str,
     track_ids: Vec<String>,
     liked: bool,

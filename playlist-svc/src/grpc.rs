@@ -13,7 +13,7 @@ use crate::service::Playlists;
 
 /// `playlist.v1.PlaylistService` over a [`Playlists`] domain.
 #[derive(Clone)]
-pub struct PlaylistApi {
+pub(crate) struct PlaylistApi {
     domain: Arc<dyn Playlists>,
     identity: MeshIdentity,
 }
@@ -26,7 +26,7 @@ impl std::fmt::Debug for PlaylistApi {
 
 impl PlaylistApi {
     /// Serves `domain`, verifying callers with `identity`.
-    pub fn new(domain: Arc<dyn Playlists>, identity: MeshIdentity) -> Self {
+    pub(crate) fn new(domain: Arc<dyn Playlists>, identity: MeshIdentity) -> Self {
         Self { domain, identity }
     }
 }

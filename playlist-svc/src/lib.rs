@@ -2,26 +2,32 @@
 //!
 //! # Layout
 //! - [`settings`]: the `[playlist]` settings.
-//! - [`app`]: builds the service: adapters, gRPC server, background tasks.
-//! - [`service`]: the domain trait [`Playlists`](service::Playlists) and its implementation.
-//! - [`grpc`]: the thin adapter from the generated server trait.
+//! - `app`: builds the service: adapters, gRPC server, background tasks.
+//! - `service`: the domain trait `Playlists` and its implementation.
+//! - `grpc`: the thin adapter from the generated server trait.
 //! - [`error`]: the one error enum and its codes.
-//! - [`model`]: domain values and the rules every store checks; [`rank`]: item ordering.
+//! - [`model`]: domain values and the rules every store checks; `rank`: item ordering.
 //! - [`store`]: the store port, PostgreSQL and SQLite adapters.
 //! - [`cache`]: the cache port, Redis and moka adapters, read-through with single-flight.
-//! - [`catalog`]: the track catalogue port and its gRPC adapter.
-//! - [`events`]: the events written to the outbox.
+//! - `catalog`: the track catalogue port and its gRPC adapter.
+//! - `events`: the events written to the outbox.
+//!
+//! Modules without a link are private. The public ones are what other crates use: the binary
+//! (`build`, settings, the PostgreSQL migrations in `store`), the benches (`cache`, `model`,
+//! `store`), the fuzz targets (`validate`'s page tokens) and the integration tests.
 
-pub mod app;
+#![warn(missing_docs, unreachable_pub)]
+
+mod app;
 pub mod cache;
-pub mod catalog;
-pub mod convert;
+mod catalog;
+mod convert;
 pub mod error;
-pub mod events;
-pub mod grpc;
+mod events;
+mod grpc;
 pub mod model;
-pub mod rank;
-pub mod service;
+mod rank;
+mod service;
 pub mod settings;
 pub mod store;
 pub mod validate;

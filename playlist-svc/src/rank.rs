@@ -19,7 +19,7 @@ const ZERO: &str = "a0";
 /// A rank that is not a valid key, or bounds in the wrong order: a bug or corrupt data.
 #[derive(Debug, thiserror::Error)]
 #[error("invalid rank bounds {low:?}..{high:?}")]
-pub struct RankError {
+pub(crate) struct RankError {
     low: Option<String>,
     high: Option<String>,
 }
@@ -132,7 +132,7 @@ fn decrement(int: &str) -> Option<String> {
 }
 
 /// A key strictly between `low` and `high` (`None`: unbounded on that side).
-pub fn between(low: Option<&str>, high: Option<&str>) -> Result<String, RankError> {
+pub(crate) fn between(low: Option<&str>, high: Option<&str>) -> Result<String, RankError> {
     let error = || RankError {
         low: low.map(str::to_owned),
         high: high.map(str::to_owned),
@@ -186,7 +186,7 @@ fn inner_between(low: Option<&str>, high: Option<&str>) -> Option<String> {
 }
 
 /// `n` ascending keys strictly between `low` and `high`, spread so none gets needlessly long.
-pub fn n_between(
+pub(crate) fn n_between(
     low: Option<&str>,
     high: Option<&str>,
     n: usize,

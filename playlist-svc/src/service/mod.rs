@@ -28,7 +28,7 @@ mod social;
 
 /// `PlaylistService` as the domain sees it; see `playlist_service.proto` for each method.
 #[async_trait]
-pub trait Playlists: Send + Sync + 'static {
+pub(crate) trait Playlists: Send + Sync + 'static {
     /// CreatePlaylist.
     async fn create(
         &self,
@@ -129,7 +129,7 @@ pub trait Playlists: Send + Sync + 'static {
 
 /// The implementation: validation, catalogue checks, cached reads, store writes.
 #[derive(Debug)]
-pub struct PlaylistDomain {
+pub(crate) struct PlaylistDomain {
     store: Arc<dyn PlaylistStore>,
     reads: ReadThrough,
     catalog: Arc<dyn TrackCatalog>,
@@ -139,7 +139,7 @@ pub struct PlaylistDomain {
 
 impl PlaylistDomain {
     /// The domain over its ports.
-    pub fn new(
+    pub(crate) fn new(
         store: Arc<dyn PlaylistStore>,
         reads: ReadThrough,
         catalog: Arc<dyn TrackCatalog>,
