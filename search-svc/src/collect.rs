@@ -42,7 +42,7 @@ impl Ord for Entry {
 
 /// Matches seen, and the best `k` of them (unordered).
 #[derive(Debug, Default)]
-pub struct Candidates {
+pub(crate) struct Candidates {
     /// Matching documents seen: exact when fewer than `k` matched, otherwise a lower bound
     /// (skipped blocks are not counted).
     pub seen: usize,
@@ -51,7 +51,7 @@ pub struct Candidates {
 }
 
 /// The best `k` documents matching `query` by text score times popularity.
-pub fn top(searcher: &Searcher, query: &dyn Query, k: usize) -> tantivy::Result<Candidates> {
+pub(crate) fn top(searcher: &Searcher, query: &dyn Query, k: usize) -> tantivy::Result<Candidates> {
     let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
     let mut heap: BinaryHeap<Reverse<Entry>> = BinaryHeap::with_capacity(k + 1);
     let mut seen = 0;

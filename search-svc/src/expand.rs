@@ -19,7 +19,7 @@ use tantivy_fst::Automaton;
 
 /// Terms kept per word and field at most: enough for the right correction to be among
 /// them, few enough that the union over their postings stays small.
-pub const MAX_CANDIDATES: usize = 8;
+pub(crate) const MAX_CANDIDATES: usize = 8;
 
 /// Automaton builders for distances 1 and 2 (transpositions cost one edit). Building one
 /// is costly (it precomputes the parametric automaton); building a word's DFA from it is
@@ -57,7 +57,7 @@ impl Automaton for Within<'_> {
 /// The terms of `field` within `distance` edits of `word` (1 or 2; 0 gives none) that start
 /// with the same character, nearest first, then by how many documents have them; at most
 /// [`MAX_CANDIDATES`].
-pub fn near_terms(
+pub(crate) fn near_terms(
     searcher: &Searcher,
     field: Field,
     word: &str,

@@ -35,7 +35,7 @@ use crate::settings::SearchSettings;
 
 /// The feed: consumers, the catalogue model and the index they update.
 #[derive(Debug)]
-pub struct Feed {
+pub(crate) struct Feed {
     bus: Arc<dyn EventBus>,
     index: Arc<SearchIndex>,
     // Only touched on blocking threads during a commit, and by the feed task between them.
@@ -56,7 +56,7 @@ enum Source {
 }
 
 /// The durable consumer names of `replica`: catalogue, then plays.
-pub fn consumer_names(settings: &SearchSettings, replica: &str) -> [String; 2] {
+pub(crate) fn consumer_names(settings: &SearchSettings, replica: &str) -> [String; 2] {
     let name = |what| projection::consumer_name(&settings.consumer_prefix, what, Some(replica));
     [name("catalog"), name("play")]
 }
@@ -65,7 +65,7 @@ impl Feed {
     /// A feed for `index` under this replica's stable consumer names (`replica`).
     /// `opened` says whether the index resumes a previous run, whose catalogue model is
     /// `catalog`, or starts empty.
-    pub fn new(
+    pub(crate) fn new(
         bus: Arc<dyn EventBus>,
         index: Arc<SearchIndex>,
         (catalog, opened): (Catalog, Opened),
@@ -134,7 +134,7 @@ impl Feed {
     }
 
     /// Runs until `shutdown`, resubscribing after bus failures.
-    pub async fn run(self, shutdown: CancellationToken) {
+    pub(crate) async fn run(self, shutdown: CancellationToken) {
         projection::resubscribing("search feed start", &shutdown, || self.align()).await;
         projection::resubscribing("search feed", &shutdown, || self.consume(&shutdown)).await;
     }

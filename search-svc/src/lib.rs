@@ -6,34 +6,40 @@
 //!
 //! # Layout
 //! - [`settings`]: the `[search]` settings.
-//! - [`app`]: builds the service: index, feed, readiness, gRPC server.
+//! - `app`: builds the service: index, feed, readiness, gRPC server.
 //! - [`service`]: the [`Search`](service::Search) domain trait and its implementation.
 //! - [`grpc`]: the thin adapter from the generated server trait.
 //! - [`error`]: the service's errors and their codes.
 //! - [`text`]: how names and queries become terms (folding, punctuation, prefixes).
-//! - [`schema`]: the index's documents and fields.
+//! - `schema`: the index's documents and fields.
 //! - [`query`]: queries built term by term (no query parser ever sees user text).
-//! - [`expand`]: bounded typo expansion over the term dictionaries.
-//! - [`collect`]: the matching step's pruned top-k with popularity.
-//! - [`rank`]: the fine ranking of the matching candidates, and popularity.
+//! - `expand`: bounded typo expansion over the term dictionaries.
+//! - `collect`: the matching step's pruned top-k with popularity.
+//! - `rank`: the fine ranking of the matching candidates, and popularity.
 //! - [`index`]: the tantivy index: batched commits kept across restarts, two-step searches.
 //! - [`catalog`]: the catalogue model that turns events into document changes.
-//! - [`feed`]: the durable consumers that keep the index current.
+//! - `feed`: the durable consumers that keep the index current.
 //! - [`highlight`], [`page_token`]: response details.
+//!
+//! Modules without a link are private. The public ones are what other crates use: the binary
+//! (`build`, settings), the benches and fuzz targets (`catalog`, `index`, `service`, `text`,
+//! `query`, `highlight`, `page_token`, and `grpc` for the gRPC-web target).
 
-pub mod app;
+#![warn(missing_docs, unreachable_pub)]
+
+mod app;
 pub mod catalog;
-pub mod collect;
+mod collect;
 pub mod error;
-pub mod expand;
-pub mod feed;
+mod expand;
+mod feed;
 pub mod grpc;
 pub mod highlight;
 pub mod index;
 pub mod page_token;
 pub mod query;
-pub mod rank;
-pub mod schema;
+mod rank;
+mod schema;
 pub mod service;
 pub mod settings;
 pub mod text;

@@ -28,7 +28,7 @@ use crate::schema::{PLAYS, TIEBREAK};
 const POPULARITY_WEIGHT: f32 = 0.1;
 
 /// The popularity factor of a document played `plays` times.
-pub fn popularity(plays: u64) -> f32 {
+pub(crate) fn popularity(plays: u64) -> f32 {
     // Plays fit an f32's range; precision loss is irrelevant here.
     let plays = plays as f32;
     1.0 + POPULARITY_WEIGHT * plays.ln_1p()
@@ -38,7 +38,7 @@ pub fn popularity(plays: u64) -> f32 {
 type Column = Arc<dyn ColumnValues<u64>>;
 
 /// Reads a segment's popularity and tie-break columns (absent columns read as 0).
-pub struct Columns {
+pub(crate) struct Columns {
     plays: Option<Column>,
     tiebreak: Option<Column>,
     max_plays: u64,
@@ -52,7 +52,7 @@ impl std::fmt::Debug for Columns {
 
 impl Columns {
     /// The columns of `segment`.
-    pub fn of(segment: &SegmentReader) -> Self {
+    pub(crate) fn of(segment: &SegmentReader) -> Self {
         let column = |name: &str| segment.fast_fields().u64(name).ok();
         let plays = column(PLAYS);
         Self {
@@ -63,14 +63,14 @@ impl Columns {
     }
 
     /// The largest popularity factor of the segment: no document is lifted more.
-    pub fn max_popularity(&self) -> f32 {
+    pub(crate) fn max_popularity(&self) -> f32 {
         popularity(self.max_plays)
     }
 
     /// `score` lifted by the document's popularity, with its tie-break: equal scores (a
     /// whole discography matching an artist name) are ordered by key hash, not by where the
     /// documents happen to sit.
-    pub fn rank(&self, doc: DocId, score: Score) -> (Score, u64) {
+    pub(crate) fn rank(&self, doc: DocId, score: Score) -> (Score, u64) {
         let plays = self.plays.as_ref().map_or(0, |p| p.get_val(doc));
         let tiebreak = self.tiebreak.as_ref().map_or(0, |t| t.get_val(doc));
         (score * popularity(plays), tiebreak)
@@ -91,7 +91,7 @@ struct FieldWays(Vec<Way>);
 
 /// Scores `candidates` the fine way and returns them best first, with their final score
 /// and tie-break.
-pub fn rerank(
+pub(crate) fn rerank(
     searcher: &Searcher,
     plan: &Plan,
     mut candidates: Vec<DocAddress>,

@@ -43,7 +43,7 @@ pub struct IndexDoc {
 }
 
 /// The key of a document: kinds have separate id spaces, so the kind is part of it.
-pub fn key(kind: SearchResultType, id: &str) -> String {
+pub(crate) fn key(kind: SearchResultType, id: &str) -> String {
     let tag = match kind {
         SearchResultType::Track => 't',
         SearchResultType::Album => 'a',
@@ -90,9 +90,9 @@ pub struct Fields {
 }
 
 /// Name of the popularity fast field, as the ranking reads it.
-pub const PLAYS: &str = "plays";
+pub(crate) const PLAYS: &str = "plays";
 /// Name of the tie-break fast field.
-pub const TIEBREAK: &str = "tiebreak";
+pub(crate) const TIEBREAK: &str = "tiebreak";
 
 impl Fields {
     /// The schema and its fields.
@@ -187,7 +187,7 @@ impl Fields {
 }
 
 /// The number a kind is indexed under.
-pub fn kind_number(kind: SearchResultType) -> u64 {
+pub(crate) fn kind_number(kind: SearchResultType) -> u64 {
     // Enum discriminants are small and non-negative by the proto's definition.
     u64::try_from(i32::from(kind)).unwrap_or(0)
 }
