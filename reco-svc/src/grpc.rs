@@ -16,14 +16,14 @@ use crate::service::Recommender;
 
 /// `reco.v1.RecommendationService` over a [`Recommender`].
 #[derive(Debug, Clone)]
-pub struct RecommendationApi {
+pub(crate) struct RecommendationApi {
     domain: Arc<dyn Recommender>,
     identity: MeshIdentity,
 }
 
 impl RecommendationApi {
     /// Serves `domain` to callers carrying an identity `identity` verifies.
-    pub fn new(domain: Arc<dyn Recommender>, identity: MeshIdentity) -> Self {
+    pub(crate) fn new(domain: Arc<dyn Recommender>, identity: MeshIdentity) -> Self {
         Self { domain, identity }
     }
 }

@@ -8,13 +8,19 @@
 //! - [`service`]: the domain: `Recommend`, `Radio`, `SimilarTracks` without tonic types.
 //! - [`radio`]: the radio's page token (the station's recent tracks).
 //! - [`error`]: the service's errors and their codes.
-//! - [`grpc`]: the thin adapter from the generated server trait.
-//! - [`app`]: builds the service: store, feed, gRPC server.
+//! - `grpc`: the thin adapter from the generated server trait.
+//! - `app`: builds the service: store, feed, gRPC server.
+//!
+//! Modules without a link are private. The public ones are what other crates use: the binary
+//! (`build`, settings), the benches (`model`, `store`, `service`, `feed`), the fuzz targets
+//! (`radio`'s page token) and the store contract tests.
 
-pub mod app;
+#![warn(missing_docs, unreachable_pub)]
+
+mod app;
 pub mod error;
 pub mod feed;
-pub mod grpc;
+mod grpc;
 pub mod model;
 pub mod radio;
 pub mod service;
