@@ -82,14 +82,14 @@ impl std::error::Error for ApiError {}
 
 /// The JSON body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorBody {
+pub(crate) struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
 }
 
 /// What went wrong.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ErrorDetail {
+pub(crate) struct ErrorDetail {
     /// Stable snake_case code from the error table, e.g. `not_found`.
     #[schema(example = "not_found")]
     pub code: String,
@@ -123,7 +123,10 @@ impl IntoResponse for ApiError {
 /// service's own message must not reach the client, the message to send instead. The one
 /// classification of the REST routes (`From<tonic::Status> for ApiError`) and the gRPC proxy
 /// (`crate::grpc::status::scrub`), so the two cannot disagree.
-pub fn classify_downstream(code: tonic::Code, message: &str) -> (ErrorCode, Option<&'static str>) {
+pub(crate) fn classify_downstream(
+    code: tonic::Code,
+    message: &str,
+) -> (ErrorCode, Option<&'static str>) {
     let code = ErrorCode::from_grpc(code).unwrap_or(ErrorCode::Internal);
     match code {
         // The listener's token was checked here already: a service refusing the identity the

@@ -90,7 +90,7 @@ where
 }
 
 /// Checks that `value`, the `name` parameter, has the shape of an id.
-pub fn check_id(name: &str, value: &str) -> Result<(), ApiError> {
+pub(crate) fn check_id(name: &str, value: &str) -> Result<(), ApiError> {
     // The shared rule (no `..`, no leading `.`) on top of the edge's narrower alphabet.
     let ok = tunemesh_runtime::ids::is_valid(value)
         && value.len() <= ID_MAX

@@ -32,7 +32,7 @@ use utoipa::{Modify, OpenApi};
         (name = "library", description = "Adding music to the catalogue (the admin)"),
     )
 )]
-pub struct ApiDoc;
+pub(crate) struct ApiDoc;
 
 struct BearerAuth;
 
@@ -52,7 +52,7 @@ impl Modify for BearerAuth {
 }
 
 /// `GET /openapi.json`, answering `document`.
-pub fn route<S: Clone + Send + Sync + 'static>(
+pub(crate) fn route<S: Clone + Send + Sync + 'static>(
     document: utoipa::openapi::OpenApi,
 ) -> MethodRouter<S> {
     let document = Arc::new(document);

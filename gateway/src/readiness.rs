@@ -13,14 +13,14 @@ use crate::GatewaySettings;
 
 /// Asks every upstream whether it serves; ready when all do.
 #[derive(Debug, Clone)]
-pub struct MeshReadiness {
+pub(crate) struct MeshReadiness {
     mesh: Mesh,
     settings: GatewaySettings,
 }
 
 impl MeshReadiness {
     /// Readiness over `settings.upstreams`, reached through `mesh`.
-    pub fn new(mesh: Mesh, settings: GatewaySettings) -> Self {
+    pub(crate) fn new(mesh: Mesh, settings: GatewaySettings) -> Self {
         Self { mesh, settings }
     }
 

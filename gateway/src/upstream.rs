@@ -22,17 +22,17 @@ use crate::error::ApiError;
 use crate::settings::GatewaySettings;
 
 /// The catalogue on player-svc.
-pub type CatalogClient = CatalogServiceClient<RetryChannel>;
+pub(crate) type CatalogClient = CatalogServiceClient<RetryChannel>;
 /// Admin ingest on player-svc (never retried: an upload's body cannot be replayed).
-pub type IngestClient = IngestServiceClient<MeshChannel>;
+pub(crate) type IngestClient = IngestServiceClient<MeshChannel>;
 /// Audio and play reports on player-svc.
-pub type PlayerClient = PlayerServiceClient<RetryChannel>;
+pub(crate) type PlayerClient = PlayerServiceClient<RetryChannel>;
 /// Playlists and liked songs on playlist-svc.
-pub type PlaylistClient = PlaylistServiceClient<MeshChannel>;
+pub(crate) type PlaylistClient = PlaylistServiceClient<MeshChannel>;
 /// search-svc.
-pub type SearchClient = SearchServiceClient<MeshChannel>;
+pub(crate) type SearchClient = SearchServiceClient<MeshChannel>;
 /// reco-svc.
-pub type RecoClient = RecommendationServiceClient<MeshChannel>;
+pub(crate) type RecoClient = RecommendationServiceClient<MeshChannel>;
 
 /// Where the services are and how calls to them are signed and bounded; cheap to clone.
 #[derive(Debug, Clone)]

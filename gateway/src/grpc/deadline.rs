@@ -14,14 +14,14 @@ use tonic::Code;
 
 /// A response body that ends with DEADLINE_EXCEEDED once `deadline` has passed.
 #[derive(Debug)]
-pub struct Deadlined<B> {
+pub(crate) struct Deadlined<B> {
     inner: Option<B>,
     deadline: Instant,
 }
 
 impl<B> Deadlined<B> {
     /// `inner`, cut at `deadline`.
-    pub fn new(inner: B, deadline: Instant) -> Self {
+    pub(crate) fn new(inner: B, deadline: Instant) -> Self {
         Self {
             inner: Some(inner),
             deadline,

@@ -14,18 +14,18 @@
 //! - [`status`]: server errors of the services classified as the REST routes do.
 //! - [`deadline`]: the bound on how long a proxied stream may last.
 
-pub mod deadline;
-pub mod proxy;
-pub mod routes;
-pub mod status;
+pub(crate) mod deadline;
+pub(crate) mod proxy;
+pub(crate) mod routes;
+pub(crate) mod status;
 
-pub use proxy::{GrpcProxy, ProxyParts};
-pub use routes::GrpcRoutes;
+pub(crate) use proxy::{GrpcProxy, ProxyParts};
+pub(crate) use routes::GrpcRoutes;
 
 /// The gRPC edge: gRPC-web translated to gRPC, in front of the proxy.
-pub type GrpcEdge = tonic_web::GrpcWebService<GrpcProxy>;
+pub(crate) type GrpcEdge = tonic_web::GrpcWebService<GrpcProxy>;
 
 /// The edge over `parts`.
-pub fn edge(parts: ProxyParts) -> GrpcEdge {
+pub(crate) fn edge(parts: ProxyParts) -> GrpcEdge {
     tower::Layer::layer(&tonic_web::GrpcWebLayer::new(), GrpcProxy::new(parts))
 }

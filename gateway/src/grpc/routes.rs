@@ -21,7 +21,7 @@ enum Upstream {
 }
 
 /// Every exposed service with its exposed methods.
-pub const EXPOSED: &[(&str, &[&str])] = &[
+pub(crate) const EXPOSED: &[(&str, &[&str])] = &[
     (
         "tunemesh.catalog.v1.CatalogService",
         &[
@@ -75,10 +75,13 @@ pub const EXPOSED: &[(&str, &[&str])] = &[
 
 /// The exposed methods whose response is a stream (server streaming): each holds one of the
 /// caller's stream permits and goes over the service's streaming connection.
-pub const STREAMING: &[&str] = &["/tunemesh.player.v1.PlayerService/StreamAudio"];
+pub(crate) const STREAMING: &[&str] = &["/tunemesh.player.v1.PlayerService/StreamAudio"];
 
-/// Methods of exposed services that stay internal, with the reason.
-pub const INTERNAL: &[(&str, &str)] = &[
+/// Methods of exposed services that stay internal, with the reason: the decision is written
+/// down here and the test below checks every method of an exposed service is either listed
+/// or here.
+#[cfg(test)]
+const INTERNAL: &[(&str, &str)] = &[
     (
         "/tunemesh.player.v1.PlayerService/ReadAudioRange",
         "the back end of the HTTP audio route; apps use StreamAudio",

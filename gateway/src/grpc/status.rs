@@ -22,13 +22,13 @@ const GRPC_MESSAGE: &str = "grpc-message";
 const GRPC_DETAILS: &str = "grpc-status-details-bin";
 
 /// A status as a gRPC answer, from an error of the edge itself.
-pub fn status_of(error: &ApiError) -> tonic::Status {
+pub(crate) fn status_of(error: &ApiError) -> tonic::Status {
     tonic::Status::new(error.code().grpc_code(), error.message().to_owned())
 }
 
 /// Rewrites the status in `map` (headers or trailers) as [`classify_downstream`] says: a
 /// server error leaves as a generic one; a client error keeps the service's message.
-pub fn scrub(map: &mut HeaderMap) {
+pub(crate) fn scrub(map: &mut HeaderMap) {
     let Some(code) = grpc_status(map).filter(|&code| code != Code::Ok) else {
         return;
     };
@@ -51,13 +51,13 @@ pub fn scrub(map: &mut HeaderMap) {
 /// A proxied response body whose trailers pass through [`scrub`]; data frames pass untouched
 /// and unbuffered, so flow control still reaches the service.
 #[derive(Debug)]
-pub struct Scrubbed<B> {
+pub(crate) struct Scrubbed<B> {
     inner: B,
 }
 
 impl<B> Scrubbed<B> {
     /// Wraps `inner`.
-    pub fn new(inner: B) -> Self {
+    pub(crate) fn new(inner: B) -> Self {
         Self { inner }
     }
 }

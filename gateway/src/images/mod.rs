@@ -10,8 +10,8 @@
 //! - `settings.rs`: `[gateway.images]`.
 //! - `render.rs`: sizes, decoding under limits, resizing, encoding (pure, blocking).
 
-pub mod render;
-pub mod settings;
+pub(crate) mod render;
+pub(crate) mod settings;
 
 use std::sync::Arc;
 
@@ -32,13 +32,13 @@ use settings::ImageSettings;
 const ID_LEN: usize = 64;
 
 /// Whether `id` has the shape of an image id; checked before anything is fetched.
-pub fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     id.len() == ID_LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The path clients fetch the image `id` from: the one place the edge's URL scheme for
 /// images is decided (services hand out ids only).
-pub fn url(id: &str) -> String {
+pub(crate) fn url(id: &str) -> String {
     format!("/v1/images/{id}")
 }
 

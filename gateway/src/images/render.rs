@@ -10,13 +10,13 @@ use image::{DynamicImage, ExtendedColorType, ImageEncoder as _, ImageReader, Lim
 
 /// The sizes served, in pixels of the longest side. Requests are rounded up to one of them,
 /// so every cache (ours, the browser's, a CDN's) holds a handful of variants per image.
-pub const SIZES: [u32; 5] = [64, 128, 256, 512, 1024];
+pub(crate) const SIZES: [u32; 5] = [64, 128, 256, 512, 1024];
 
 /// Largest size a request may name; anything above the largest served size gets that.
-pub const MAX_REQUESTED: u32 = 4096;
+pub(crate) const MAX_REQUESTED: u32 = 4096;
 
 /// The served size for a requested one; `None` for 0 or more than [`MAX_REQUESTED`].
-pub fn snap(requested: u32) -> Option<u32> {
+pub(crate) fn snap(requested: u32) -> Option<u32> {
     if requested == 0 || requested > MAX_REQUESTED {
         return None;
     }
@@ -57,7 +57,7 @@ impl Format {
 
 /// How a source may be decoded.
 #[derive(Debug, Clone, Copy)]
-pub struct Bounds {
+pub(crate) struct Bounds {
     /// Widest or tallest source decoded.
     pub max_dimension: u32,
     /// Most bytes one decode may allocate.
@@ -68,7 +68,7 @@ pub struct Bounds {
 
 /// What became of a resize.
 #[derive(Debug)]
-pub enum Resized {
+pub(crate) enum Resized {
     /// The encoded, smaller image.
     Encoded(Vec<u8>),
     /// The source already fits the size: serve it as it is.
@@ -79,7 +79,7 @@ pub enum Resized {
 }
 
 /// `source` made to fit in `size`×`size` (aspect kept, never enlarged), encoded as `format`.
-pub fn resize(source: &[u8], size: u32, format: Format, bounds: Bounds) -> Resized {
+pub(crate) fn resize(source: &[u8], size: u32, format: Format, bounds: Bounds) -> Resized {
     let reader = |limits: Limits| -> image::ImageResult<ImageReader<Cursor<&[u8]>>> {
         let mut reader = ImageReader::new(Cursor::new(source)).with_guessed_format()?;
         reader.limits(limits);

@@ -16,7 +16,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 pub struct InvalidOrigin(pub String);
 
 /// The layer for `origins`, or `None` when there are none.
-pub fn layer(origins: &[String]) -> Result<Option<CorsLayer>, InvalidOrigin> {
+pub(crate) fn layer(origins: &[String]) -> Result<Option<CorsLayer>, InvalidOrigin> {
     if origins.is_empty() {
         return Ok(None);
     }

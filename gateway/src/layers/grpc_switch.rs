@@ -15,13 +15,13 @@ use tower::{Layer, Service, ServiceExt as _};
 
 /// Puts [`GrpcSwitch`] in front of the REST service.
 #[derive(Debug, Clone)]
-pub struct GrpcSwitchLayer<G> {
+pub(crate) struct GrpcSwitchLayer<G> {
     grpc: G,
 }
 
 impl<G> GrpcSwitchLayer<G> {
     /// Sends gRPC requests to `grpc`.
-    pub fn new(grpc: G) -> Self {
+    pub(crate) fn new(grpc: G) -> Self {
         Self { grpc }
     }
 }
@@ -39,13 +39,13 @@ impl<G: Clone, S> Layer<S> for GrpcSwitchLayer<G> {
 
 /// See [`GrpcSwitchLayer`].
 #[derive(Debug, Clone)]
-pub struct GrpcSwitch<G, S> {
+pub(crate) struct GrpcSwitch<G, S> {
     grpc: G,
     rest: S,
 }
 
 /// Whether `request` is gRPC or gRPC-web.
-pub fn is_grpc<B>(request: &Request<B>) -> bool {
+pub(crate) fn is_grpc<B>(request: &Request<B>) -> bool {
     request
         .headers()
         .get(CONTENT_TYPE)

@@ -1,7 +1,7 @@
 //! The HTTP layers of the edge, one per file, composed in [`crate::router`].
 
-pub mod cors;
-pub mod grpc_switch;
-pub mod observe;
-pub mod security_headers;
-pub mod timeout;
+pub(crate) mod cors;
+pub(crate) mod grpc_switch;
+pub(crate) mod observe;
+pub(crate) mod security_headers;
+pub(crate) mod timeout;

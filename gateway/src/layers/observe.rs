@@ -19,14 +19,14 @@ use crate::layers::grpc_switch::is_grpc;
 /// Requests answered, by `kind`, `method` and `status` (the HTTP status class, e.g. `2xx`).
 /// Every label comes from a small closed set, whatever the client sends: a flood of random
 /// paths or invented methods adds no series.
-pub const REQUESTS_TOTAL: &str = "tunemesh_gateway_requests_total";
+pub(crate) const REQUESTS_TOTAL: &str = "tunemesh_gateway_requests_total";
 /// Seconds from the request to the response head, by `kind`. Audio and segment bodies stream
 /// after the head, so for them this is the time to the first audio byte.
-pub const RESPONSE_HEAD_SECONDS: &str = "tunemesh_gateway_response_head_seconds";
+pub(crate) const RESPONSE_HEAD_SECONDS: &str = "tunemesh_gateway_response_head_seconds";
 
 /// Wraps the edge with [`Observe`].
 #[derive(Debug, Clone, Copy, Default)]
-pub struct ObserveLayer;
+pub(crate) struct ObserveLayer;
 
 impl<S> Layer<S> for ObserveLayer {
     type Service = Observe<S>;
@@ -38,7 +38,7 @@ impl<S> Layer<S> for ObserveLayer {
 
 /// See [`ObserveLayer`].
 #[derive(Debug, Clone)]
-pub struct Observe<S> {
+pub(crate) struct Observe<S> {
     inner: S,
 }
 

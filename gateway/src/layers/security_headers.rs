@@ -29,7 +29,7 @@ fn header(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<Heade
 
 /// The layer: API responses are data, never pages, so they may not be sniffed into HTML,
 /// framed, or leak the URL in a referrer; HSTS pins HTTPS once a browser saw it over TLS.
-pub fn layer() -> ServiceBuilder<Headers> {
+pub(crate) fn layer() -> ServiceBuilder<Headers> {
     ServiceBuilder::new()
         .layer(header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(header(X_FRAME_OPTIONS, "DENY"))

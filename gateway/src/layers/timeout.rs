@@ -15,7 +15,7 @@ use crate::error::ApiError;
 type Layer<F> = ServiceBuilder<Stack<TimeoutLayer, Stack<HandleErrorLayer<F, ()>, Identity>>>;
 
 /// The layer, for `timeout`.
-pub fn layer(
+pub(crate) fn layer(
     timeout: Duration,
 ) -> Layer<impl Fn(BoxError) -> std::future::Ready<ApiError> + Clone> {
     ServiceBuilder::new()

@@ -14,7 +14,7 @@ use crate::settings::ConnectionSettings;
 
 /// Which cap refused a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
+pub(crate) enum Refused {
     /// The gateway holds its maximum of open connections.
     Total,
     /// The client's address holds its maximum.
@@ -35,7 +35,7 @@ type Counts = Arc<Mutex<HashMap<IpAddr, usize>>>;
 
 /// The connection caps of one listener.
 #[derive(Debug)]
-pub struct Caps {
+pub(crate) struct Caps {
     total: Arc<Semaphore>,
     max: usize,
     max_per_ip: usize,
@@ -47,7 +47,7 @@ pub struct Caps {
 
 /// One admitted connection's share of the caps, given back when dropped.
 #[derive(Debug)]
-pub struct Admission {
+pub(crate) struct Admission {
     _total: OwnedSemaphorePermit,
     ip: Option<(IpAddr, Counts)>,
 }
@@ -76,7 +76,7 @@ fn lock(counts: &Mutex<HashMap<IpAddr, usize>>) -> MutexGuard<'_, HashMap<IpAddr
 impl Caps {
     /// Caps as configured; `trusted_proxies` (load balancers) are exempt from the per-address
     /// cap, since every client behind them shares their address.
-    pub fn new(settings: &ConnectionSettings, trusted_proxies: Vec<Cidr>) -> Self {
+    pub(crate) fn new(settings: &ConnectionSettings, trusted_proxies: Vec<Cidr>) -> Self {
         let max = settings.max.unwrap_or_else(default_max).max(1);
         Self {
             total: Arc::new(Semaphore::new(max)),
@@ -89,12 +89,12 @@ impl Caps {
     }
 
     /// The overall cap in force.
-    pub fn max(&self) -> usize {
+    pub(crate) fn max(&self) -> usize {
         self.max
     }
 
     /// Admits a connection from `peer`, or says which cap is full.
-    pub fn admit(&self, peer: IpAddr) -> Result<Admission, Refused> {
+    pub(crate) fn admit(&self, peer: IpAddr) -> Result<Admission, Refused> {
         let total = self
             .total
             .clone()

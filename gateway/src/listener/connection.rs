@@ -25,7 +25,7 @@ use crate::router::App;
 
 /// What a connection is bounded by.
 #[derive(Debug, Clone, Copy)]
-pub struct Bounds {
+pub(crate) struct Bounds {
     /// Longest wait for a whole request head.
     pub header_read_timeout: Duration,
     /// Longest time without a byte read or written.
@@ -126,7 +126,7 @@ impl AsyncWrite for Counted {
 /// Serves `stream` from `peer` with `app` until it closes, the watchdog closes it, or
 /// `shutdown` asks it to finish its requests and close. `admission` is its place under the
 /// caps, given back when this returns.
-pub async fn serve(
+pub(crate) async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
     app: App,

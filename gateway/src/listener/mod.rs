@@ -8,8 +8,8 @@
 //! - [`caps`]: the caps, checked at accept.
 //! - [`connection`]: one connection, its timeouts and watchdog.
 
-pub mod caps;
-pub mod connection;
+pub(crate) mod caps;
+pub(crate) mod connection;
 
 use std::time::Duration;
 
@@ -17,8 +17,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use caps::{Admission, Caps, Refused};
-pub use connection::Bounds;
+pub(crate) use caps::Caps;
+pub(crate) use connection::Bounds;
 
 use crate::router::App;
 
@@ -28,7 +28,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `app` on `listener` until `shutdown` is cancelled, then lets every connection
 /// finish its requests and returns once all are closed (the caller bounds that wait).
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: App,
     caps: Caps,

@@ -72,7 +72,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// The client address of a request from `peer` carrying `forwarded_for` (every
 /// `X-Forwarded-For` value, in order), given the `trusted` proxies.
-pub fn client_ip<'a>(
+pub(crate) fn client_ip<'a>(
     peer: IpAddr,
     forwarded_for: impl Iterator<Item = &'a str>,
     trusted: &[Cidr],

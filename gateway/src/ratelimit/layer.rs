@@ -12,7 +12,7 @@ use super::{ClientAddr, Limits};
 use crate::error::ApiError;
 
 /// Every request, by client address.
-pub async fn limit_by_ip(
+pub(crate) async fn limit_by_ip(
     State(limits): State<Arc<Limits>>,
     request: Request,
     next: Next,
@@ -22,7 +22,7 @@ pub async fn limit_by_ip(
 }
 
 /// Sign-up, login and refresh, by client address; records the address for the login limits.
-pub async fn limit_auth_by_ip(
+pub(crate) async fn limit_auth_by_ip(
     State(limits): State<Arc<Limits>>,
     mut request: Request,
     next: Next,
@@ -34,7 +34,7 @@ pub async fn limit_auth_by_ip(
 }
 
 /// Authenticated requests, by user; must run after `require_caller`.
-pub async fn limit_by_user(
+pub(crate) async fn limit_by_user(
     State(limits): State<Arc<Limits>>,
     request: Request,
     next: Next,

@@ -24,7 +24,7 @@ use crate::error::ApiError;
 use crate::settings::RateLimitSettings;
 
 /// How long an address that signed in to an account stays trusted for it.
-pub const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+pub(crate) const KNOWN_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// Most (account, address) pairs remembered as known.
 const KNOWN_CAPACITY: u64 = 200_000;
 

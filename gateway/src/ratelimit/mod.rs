@@ -8,9 +8,9 @@
 //! on every request). Idle buckets are dropped by [`Limits::prune`], which the gateway runs
 //! every minute, so memory follows the number of recently active clients.
 
-pub mod client_ip;
+pub(crate) mod client_ip;
 mod layer;
-pub mod login;
+pub(crate) mod login;
 
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -21,8 +21,8 @@ use axum::extract::ConnectInfo;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
-pub use client_ip::{Cidr, InvalidCidr};
-pub use layer::{limit_auth_by_ip, limit_by_ip, limit_by_user};
+pub(crate) use client_ip::{Cidr, InvalidCidr};
+pub(crate) use layer::{limit_auth_by_ip, limit_by_ip, limit_by_user};
 
 use crate::error::ApiError;
 use crate::settings::{Quota, RateLimitSettings};
@@ -140,7 +140,7 @@ impl Limits {
 /// The key of a client address. An IPv6 subscriber usually holds a whole /64 and can pick a
 /// fresh address per request, so IPv6 clients are limited per /64; IPv4-mapped addresses count
 /// as the IPv4 address they are.
-pub fn client_key(addr: SocketAddr) -> IpAddr {
+pub(crate) fn client_key(addr: SocketAddr) -> IpAddr {
     match addr.ip() {
         IpAddr::V4(v4) => IpAddr::V4(v4),
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
