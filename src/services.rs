@@ -16,7 +16,7 @@ use crate::settings::Settings;
 
 /// The gRPC services, in the order `tunemesh up` starts them; the gateway, the edge in front
 /// of them, comes after.
-pub const SERVICES: [ServiceName; 4] = [
+pub(crate) const SERVICES: [ServiceName; 4] = [
     ServiceName::Player,
     ServiceName::Playlist,
     ServiceName::Search,
@@ -25,7 +25,7 @@ pub const SERVICES: [ServiceName; 4] = [
 
 /// A part added to a process.
 #[derive(Clone)]
-pub struct Added {
+pub(crate) struct Added {
     /// Its name in discovery and logs (`player`, ..., `gateway`).
     pub name: &'static str,
     /// Where it listens.
@@ -46,7 +46,7 @@ impl std::fmt::Debug for Added {
 
 /// Builds `service` on `ctx` (its gRPC settings, storage, identity and mesh) and adds it to
 /// `process`. Every service but the gateway needs `bus`.
-pub async fn add(
+pub(crate) async fn add(
     process: &mut Process,
     service: ServiceName,
     settings: &Settings,
@@ -110,7 +110,7 @@ async fn add_gateway(
 
 /// Adds the admin endpoint (`/metrics` and the probes, answering from `readiness`) on `addr`,
 /// unless it is turned off; returns where it listens.
-pub async fn add_admin(
+pub(crate) async fn add_admin(
     process: &mut Process,
     addr: Option<SocketAddr>,
     readiness: Arc<dyn Readiness>,
