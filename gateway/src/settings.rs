@@ -7,7 +7,7 @@ use std::time::Duration;
 pub use crate::images::settings::ImageSettings;
 use secrecy::SecretString;
 use serde::Deserialize;
-use tunemesh_runtime::secret::{self, KeyRing, SecretError, SecretSetting};
+use tunemesh_runtime::secret::{KeyRing, SecretError, SecretSetting};
 
 /// What the gateway can be configured with; the defaults serve `tunemesh up`, which also
 /// provides the secret (see [`AuthSettings::jwt_secret`]).
@@ -238,15 +238,6 @@ impl Default for AuthSettings {
 impl AuthSettings {
     /// The name of the secret setting, as errors say it.
     pub const SECRET_SETTING: &'static str = "gateway.auth.jwt_secret";
-
-    /// Settings with one random secret per process (not the mesh identity's), for tests.
-    pub fn for_tests() -> Self {
-        static SECRET: std::sync::OnceLock<SecretString> = std::sync::OnceLock::new();
-        Self {
-            jwt_secret: Some(SECRET.get_or_init(secret::generate).clone()),
-            ..Self::default()
-        }
-    }
 
     /// Whether a secret (value or file) is configured.
     pub fn has_secret(&self) -> bool {

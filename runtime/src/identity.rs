@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use tonic::metadata::{MetadataMap, MetadataValue};
 
-use crate::secret::{self, KeyRing, SecretError, SecretSetting};
+use crate::secret::{KeyRing, SecretError, SecretSetting};
 
 /// The metadata key carrying the signed identity.
 pub const IDENTITY_METADATA: &str = tunemesh_proto::metadata::IDENTITY;
@@ -72,9 +72,10 @@ impl IdentitySettings {
 
     /// Settings with one random secret per process: every caller in a test process shares it,
     /// as a deployment shares its configured secret.
+    #[cfg(feature = "testsuite")]
     pub fn for_tests() -> Self {
         static SECRET: std::sync::OnceLock<SecretString> = std::sync::OnceLock::new();
-        Self::with_secret(SECRET.get_or_init(secret::generate).clone())
+        Self::with_secret(SECRET.get_or_init(crate::secret::generate).clone())
     }
 
     /// Whether a secret (value or file) is configured.
@@ -265,6 +266,7 @@ impl KindDescription for jsonwebtoken::errors::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret;
 
     fn identity(secret: &str) -> MeshIdentity {
         MeshIdentity::from_keys(

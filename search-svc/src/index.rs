@@ -46,7 +46,6 @@ pub struct Hits {
 
 /// The index, its writer and its reader.
 pub struct SearchIndex {
-    index: Index,
     fields: Fields,
     reader: IndexReader,
     // One writer per index (tantivy's rule); a std mutex since it is only taken on blocking
@@ -115,7 +114,6 @@ impl SearchIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let index = Self {
-            index,
             fields,
             reader,
             writer: Mutex::new(writer),
@@ -234,11 +232,6 @@ impl SearchIndex {
             }
         }
         Ok(Hits { total, results })
-    }
-
-    /// The underlying index (for tests and tools).
-    pub fn index(&self) -> &Index {
-        &self.index
     }
 }
 
