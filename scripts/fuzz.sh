@@ -14,6 +14,9 @@
 #
 # TUNEMESH_FUZZ_SANITIZER=address builds with AddressSanitizer (default: none, see the build).
 #
+# TUNEMESH_FUZZ_BUILD_ONLY=1 builds (and lints) the targets and stops: scripts/test.sh starts the
+# smoke's build in the background early and runs the targets at the end.
+#
 # Builds all targets once with the nightly toolchain (installing cargo-fuzz if missing), seeds
 # each target's corpus (fuzz/corpus/<target>, kept between runs, not committed) from
 # fuzz/seeds/<target> and, for the media target, from the heads of the real music of
@@ -40,6 +43,10 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
     log "installing the nightly toolchain"
     rustup toolchain install nightly --profile minimal
 fi
+if ! rustup which --toolchain nightly clippy-driver >/dev/null 2>&1; then
+    log "installing clippy for the nightly toolchain"
+    rustup component add clippy --toolchain nightly
+fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     log "installing cargo-fuzz"
     cargo install cargo-fuzz --locked
@@ -61,10 +68,21 @@ if [ "${TUNEMESH_FUZZ_SMOKE:-0}" = 1 ]; then
     profile=(--dev)
     profile_dir=debug
 fi
+# The build is also the lint of what the stable workspace build cannot see: the fuzz crate
+# itself (nightly's clippy as the compiler of this workspace's one crate, warnings are errors)
+# and player-svc without the S3 feature, as the README's first command builds it (the targets
+# use it so): `-D warnings` fails on any warning in our crates (crates.io dependencies cap their
+# lints). Set the same way on every run, so a second run finds the build current.
 log "building the fuzz targets (nightly, ${profile[0]#--}, sanitizer: $sanitizer)"
 started=$(date +%s)
-cargo +nightly fuzz build --sanitizer "$sanitizer" "${profile[@]}"
+RUSTC_WORKSPACE_WRAPPER="$(rustup which --toolchain nightly clippy-driver)" \
+    CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
+    RUSTFLAGS="-D warnings" \
+    cargo +nightly fuzz build --sanitizer "$sanitizer" "${profile[@]}"
 log "built in $(($(date +%s) - started)) s"
+if [ "${TUNEMESH_FUZZ_BUILD_ONLY:-0}" = 1 ]; then
+    exit 0
+fi
 
 triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
 bin_dir="fuzz/target/$triple/$profile_dir"

@@ -8,9 +8,10 @@
 #    lints the protobuf contracts and checks they stay compatible (buf, from npm); checks the
 #    committed web player build is current, every path the docs cite exists, and the
 #    Kubernetes manifests, alert rules and dashboards are valid;
-# 3. checks formatting and clippy (warnings are errors);
+# 3. checks formatting; builds the workspace with clippy linting it (warnings are errors);
 # 4. runs every test of the workspace against those real servers;
-# 5. runs every fuzz target of fuzz/ briefly (scripts/fuzz.sh; nightly), on a full run only.
+# 5. runs every fuzz target of fuzz/ briefly (scripts/fuzz.sh; nightly), on a full run only;
+#    its build starts in the background after step 1 (see below).
 #
 # Extra arguments go to the test runner, e.g. `scripts/test.sh -p tunemesh-runtime`.
 set -euo pipefail
@@ -35,8 +36,17 @@ step() {
     step_name="$*"
     printf '\n== %s\n' "$*"
 }
+# The fuzzing smoke's background build (started below), stopped when the run ends early.
+fuzz_build_pid=""
+fuzz_build_log="$PWD/target/fuzz-build.log"
+stop_fuzz_build() {
+    if [ -n "$fuzz_build_pid" ] && kill -0 "$fuzz_build_pid" 2>/dev/null; then
+        kill -TERM -- -"$fuzz_build_pid" 2>/dev/null || true
+    fi
+}
 report_timings() {
     local status=$?
+    stop_fuzz_build
     end_step
     printf '\n== wall time per step\n'
     printf '%s\n' "${timings[@]}"
@@ -61,6 +71,22 @@ printf '#!/bin/sh\necho "cmake $*: the build must not need CMake (README, first 
     >"$no_cmake/cmake"
 chmod +x "$no_cmake/cmake"
 export PATH="$no_cmake:$PATH"
+
+# The fuzzing smoke's nightly build shares nothing with the stable build (another compiler,
+# coverage instrumentation), so it starts here, in the background at the lowest priority: it
+# takes the cores the steps below leave idle (downloads, servers starting, tests waiting on
+# them) instead of running alone at the end. Its own process group, so a failing run stops it.
+# A full run only; a run of some tests (`scripts/test.sh -p ...`) skips fuzzing.
+if [ "$#" -eq 0 ]; then
+    mkdir -p target
+    # Bounded so a slow machine skips the smoke with a warning instead of losing the whole run.
+    set -m
+    TUNEMESH_FUZZ_BUILD_ONLY=1 TUNEMESH_FUZZ_SMOKE=1 nice -n 19 timeout -k 30s 50m \
+        bash scripts/fuzz.sh >"$fuzz_build_log" 2>&1 &
+    fuzz_build_pid=$!
+    set +m
+    echo "fuzzing smoke: building in the background (log: $fuzz_build_log)"
+fi
 
 step "servers"
 bash scripts/servers.sh
@@ -94,18 +120,31 @@ cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 # The S3 blob store (the `tunemesh-player/s3` feature) is linted and tested in the one workspace
 # build instead of a build of its own: feature sets that differ per command rebuild every shared
 # dependency whose features change (79 crates, ~10 CPU-min on 2 cores, measured). The build
-# without it, the one `cargo run --release` makes, is linted on its own below.
+# without it, the one `cargo run --release` makes, is the fuzzing smoke's (fuzz/ uses it so).
 s3=(--features tunemesh-player/s3)
 
-step "clippy"
-cargo clippy --workspace --all-targets --locked "${s3[@]}" -- -D warnings
-# fuzz/ builds on stable too (only running it needs nightly): linted here, in the same target
-# dir so it reuses the workspace's dependencies, it fails in seconds when a change in the
-# crates it drives breaks a fuzz target, instead of at the end of the nightly smoke build.
-CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" \
-    cargo clippy --manifest-path fuzz/Cargo.toml --all-targets --locked -- -D warnings
-# player-svc without the S3 feature, as the README's first command builds it.
-cargo clippy -p tunemesh-player --lib --locked -- -D warnings
+# Clippy lints while the workspace builds. `cargo clippy` is `cargo check` with clippy-driver
+# as the compiler of the workspace's crates, and a check compiles every dependency once more
+# only to throw the result away before the test build compiles them all again (the clippy step
+# was 9 of CI's 35 minutes). The same driver, as the compiler wrapper of the real build, lints
+# our crates while compiling them, and dependencies build once. CLIPPY_ARGS is how cargo-clippy
+# hands its arguments (here `-D warnings`) to the driver. What the stable build cannot lint, the
+# fuzz crate and player-svc without the S3 feature (the README's first command), the fuzzing
+# smoke's build lints (scripts/fuzz.sh).
+clippy_driver="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver || true)"
+if [ ! -x "$clippy_driver" ]; then
+    echo "test.sh: clippy-driver not found (rustup component add clippy)" >&2
+    exit 1
+fi
+export RUSTC_WORKSPACE_WRAPPER="$clippy_driver"
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
+step "build, linted by clippy (warnings are errors)"
+if [ "$#" -eq 0 ]; then
+    # Every target `clippy --all-targets` covers: the test runner below builds the same units
+    # except the bench binaries (`test = false`).
+    cargo build --workspace --all-targets --locked "${s3[@]}"
+fi
 
 step "tests"
 if cargo nextest --version >/dev/null 2>&1; then
@@ -119,19 +158,24 @@ else
 fi
 
 # A smoke run of every fuzz target (about 10 s each): a parser that panics on the inputs a few
-# seconds of fuzzing find fails CI. Its cost is the nightly build of fuzz/ (its own target
-# dir, fuzz/target): measured on a 2-core machine, see README "Fuzzing".
-# The smoke is reproducible (TUNEMESH_FUZZ_SMOKE: fixed seed, fresh corpus from the committed
-# seeds, fixed executions per target; exploring is scripts/fuzz.sh's job, not CI's), and its cold
-# nightly build with the sanitizer shares nothing with the stable target dir: it is bounded so
-# a slow machine skips the smoke with a warning instead of losing the whole run; a crash or
-# a build error still fails.
+# seconds of fuzzing find fails CI. The smoke is reproducible (TUNEMESH_FUZZ_SMOKE: fixed seed,
+# fresh corpus from the committed seeds, fixed executions per target; exploring is
+# scripts/fuzz.sh's job, not CI's). Its build started in the background after the system
+# packages; it is waited for here. A build that ran out of its time skips the smoke with a
+# warning; a crash, a lint or a build error fails.
 if [ "$#" -eq 0 ]; then
     step "fuzzing (smoke)"
     status=0
-    TUNEMESH_FUZZ_SEED=1 TUNEMESH_FUZZ_SMOKE=1 timeout -k 30s 35m bash scripts/fuzz.sh 10 || status=$?
+    wait "$fuzz_build_pid" || status=$?
+    fuzz_build_pid=""
+    if [ "$status" -eq 0 ]; then
+        grep -E '^fuzz.sh: (building|built)' "$fuzz_build_log" || true
+        TUNEMESH_FUZZ_SEED=1 TUNEMESH_FUZZ_SMOKE=1 timeout -k 30s 15m bash scripts/fuzz.sh 10 || status=$?
+    else
+        tail -n 60 "$fuzz_build_log" >&2
+    fi
     if [ "$status" -eq 124 ]; then
-        echo "WARNING: the fuzzing smoke did not finish within 35 minutes (cold nightly build); not run" >&2
+        echo "WARNING: the fuzzing smoke did not finish in its time (a slow machine's nightly build); not run" >&2
     elif [ "$status" -ne 0 ]; then
         exit "$status"
     fi
