@@ -151,7 +151,10 @@ async fn a_redelivered_playlist_event_counts_once_and_a_removal_before_its_add_l
     reco.settled(&bus).await?;
     let (t1, t2, t3) = ("t1".to_owned(), "t2".to_owned(), "t3".to_owned());
     let likes = SetKey::Likes("fan".into());
-    assert_eq!(reco.store.scores(&likes, &[t1.clone()]).await?, [Some(1.0)]);
+    assert_eq!(
+        reco.store.scores(&likes, std::slice::from_ref(&t1)).await?,
+        [Some(1.0)]
+    );
     let pair = reco.store.scores(&SetKey::Related(t1), &[t2]).await?;
     assert_eq!(pair, [Some(pair_weight(2))]);
 
