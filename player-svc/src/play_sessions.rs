@@ -96,8 +96,9 @@ pub(crate) fn play_event(s: &PlaySession, ended_ms: i64) -> Result<Envelope, Pla
         meta: Some(EventMeta {
             event_id: event_id(&s.session_id),
             occurred_at: Some(timestamp_ms(ended_ms)),
-            trace_context: None,
             producer: "player-svc".to_owned(),
+            // trace_context is deprecated: the trace travels in the message headers
+            ..EventMeta::default()
         }),
         user_id: s.user_id.clone(),
         track_id: s.track_id.clone(),

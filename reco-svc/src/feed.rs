@@ -1,7 +1,8 @@
 //! Keeps the model current from the event bus, and says when it has caught up.
 //!
-//! Two durable consumers, of `events.play` and `events.catalog`, both from the start of the
-//! stream, each run by the events crate's [`run_consumer`] (ack on success, retry with
+//! Three durable consumers, of `events.play`, `events.catalog` and `events.playlist` (likes
+//! and playlist edits, [`playlist`]), all from the start of the stream, each run by the
+//! events crate's [`run_consumer`] (ack on success, retry with
 //! backoff on a store failure, terminate a malformed event). Every event becomes one write
 //! batch, applied atomically and at most once per event id by the store, so redeliveries
 //! and replays change nothing twice.
@@ -29,6 +30,8 @@ use crate::model::{Listen, ListenKind, ModelParams};
 use crate::settings::RecoSettings;
 use crate::store::{Applied, RecoStore};
 
+pub mod playlist;
+
 /// Plans retried after a listener changed under them, before the event is retried later.
 const CONFLICT_RETRIES: usize = 8;
 
@@ -40,6 +43,7 @@ pub struct Feed {
     settings: RecoSettings,
     play_consumer: String,
     catalog_consumer: String,
+    playlist_consumer: String,
 }
 
 impl Feed {
@@ -59,10 +63,11 @@ impl Feed {
             settings: settings.clone(),
             play_consumer: name("play"),
             catalog_consumer: name("catalog"),
+            playlist_consumer: name("playlist"),
         }
     }
 
-    /// Runs both consumers until `shutdown`, turning `ready` true once both have caught up
+    /// Runs the consumers until `shutdown`, turning `ready` true once all have caught up
     /// with the stream as it was when they started.
     pub async fn run(self, ready: watch::Sender<bool>, shutdown: CancellationToken) {
         let plays = PlayHandler {
@@ -75,12 +80,23 @@ impl Feed {
             params: self.settings.model.clone(),
             consumer: self.catalog_consumer.clone(),
         };
+        let playlists = playlist::PlaylistHandler {
+            store: self.store.clone(),
+            params: self.settings.model.clone(),
+            consumer: self.playlist_consumer.clone(),
+        };
         tokio::join!(
             self.consume(&self.play_consumer, subjects::PLAY, &plays, &shutdown),
             self.consume(
                 &self.catalog_consumer,
                 subjects::CATALOG,
                 &catalog,
+                &shutdown
+            ),
+            self.consume(
+                &self.playlist_consumer,
+                subjects::PLAYLIST,
+                &playlists,
                 &shutdown
             ),
             self.follow_catch_up(&ready, &shutdown),
@@ -112,9 +128,13 @@ impl Feed {
         .await;
     }
 
-    /// Turns `ready` true once neither consumer has anything pending or unsettled.
+    /// Turns `ready` true once no consumer has anything pending or unsettled.
     async fn follow_catch_up(&self, ready: &watch::Sender<bool>, shutdown: &CancellationToken) {
-        let names = [self.play_consumer.as_str(), self.catalog_consumer.as_str()];
+        let names = [
+            self.play_consumer.as_str(),
+            self.catalog_consumer.as_str(),
+            self.playlist_consumer.as_str(),
+        ];
         projection::follow_catch_up(self.bus.as_ref(), &names, ready, shutdown).await;
         if *ready.borrow() {
             tracing::info!("recommendation model caught up with the event stream");

@@ -1,10 +1,11 @@
-//! reco-svc: recommendations that learn from play events in near real time.
+//! reco-svc: recommendations that learn from plays, likes and playlists in near real time.
 //!
 //! # Layout
 //! - [`settings`]: the `[reco]` settings.
 //! - [`model`]: the model in plain Rust: what an event writes, decay, ranking.
 //! - [`store`]: the model's state behind a port: Redis (production) and memory (embedded).
-//! - [`feed`]: the durable consumers of play and catalogue events that update the model.
+//! - [`feed`]: the durable consumers of play, catalogue and playlist events (likes, playlist
+//!   edits) that update the model.
 //! - [`service`]: the domain: `Recommend`, `Radio`, `SimilarTracks` without tonic types.
 //! - [`radio`]: the radio's page token (the station's recent tracks).
 //! - [`error`]: the service's errors and their codes.

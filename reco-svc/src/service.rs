@@ -1,6 +1,7 @@
-//! The domain: `Recommend`, `Radio` and `SimilarTracks` over the model's store, with no
-//! tonic types. Each answer reads the state it needs in two round trips at most, ranks with
-//! [`crate::model::rank`] and explains each track with its strongest reason.
+//! The domain: `Recommend` here, `Radio` (`station`) and `SimilarTracks` (`similar`) over
+//! the model's store, with no tonic types. Each answer reads the state it needs in a few
+//! batched round trips, ranks with [`crate::model::rank`] (co-listening, playlist
+//! co-occurrence, popularity) and explains each track with its strongest reason.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -15,10 +16,11 @@ use tunemesh_proto::reco::v1::{
 use crate::error::RecoError;
 use crate::model::ModelParams;
 use crate::model::rank::{self, Candidate, Reason, Scores};
-use crate::radio::{Station, WINDOW};
 use crate::store::{RecoStore, SetKey, TrackInfo};
 
 mod explain;
+mod similar;
+mod station;
 
 /// Longest track id accepted (the catalogue's ids are at most 64 ASCII characters).
 const MAX_ID: usize = 64;
@@ -57,6 +59,11 @@ pub fn check_track_id(id: &str) -> Result<(), RecoError> {
         )));
     }
     Ok(())
+}
+
+/// A list's members, each worth the same (an artist's tracks).
+fn flat(entries: Vec<(String, f64)>) -> Vec<(String, f64)> {
+    entries.into_iter().map(|(t, _)| (t, 1.0)).collect()
 }
 
 /// `limit` with 0 meaning `default`, refused past `max`.
@@ -131,7 +138,7 @@ impl ModelRecommender {
         Ok((picked, infos))
     }
 
-    /// Whether the model knows `track` at all (catalogue, plays or neighbours).
+    /// Whether the model knows `track` at all (catalogue, plays or playlists).
     async fn known(&self, track: &str, info: Option<&TrackInfo>) -> Result<bool, RecoError> {
         if info.is_some() {
             return Ok(true);
@@ -140,7 +147,14 @@ impl ModelRecommender {
             .store
             .scores(&SetKey::Popularity, &[track.to_owned()])
             .await?;
-        Ok(played.first().is_some_and(Option::is_some))
+        if played.first().is_some_and(Option::is_some) {
+            return Ok(true);
+        }
+        let related = self
+            .store
+            .top(&[SetKey::Related(track.to_owned())], 1)
+            .await?;
+        Ok(related.first().is_some_and(|r| !r.entries.is_empty()))
     }
 }
 
@@ -184,16 +198,24 @@ impl Recommender for ModelRecommender {
             .iter()
             .map(|(s, _)| SetKey::Neighbours(s.clone()))
             .collect();
+        keys.extend(seeds.iter().map(|(s, _)| SetKey::Related(s.clone())));
         keys.push(SetKey::Popularity);
         let depth = self.params.neighbours.max(n + exclude.len());
         let mut lists = self.store.top(&keys, depth).await?;
         let popularity = lists.pop().unwrap_or_default();
+        let (co_listened, related) = lists.split_at(seeds.len().min(lists.len()));
 
         let mut scores = Scores::default();
-        for ((seed, weight), neighbours) in seeds.iter().zip(&lists) {
+        for ((seed, weight), neighbours) in seeds.iter().zip(co_listened) {
             let mut entries = neighbours.entries.clone();
             entries.truncate(self.params.neighbours);
             scores.add_normalised(&entries, *weight, &Reason::BecauseYouPlayed(seed.clone()));
+        }
+        for ((seed, weight), related) in seeds.iter().zip(related) {
+            let mut entries = related.entries.clone();
+            entries.truncate(self.params.related_size);
+            let weight = weight * self.params.playlist_mix;
+            scores.add_normalised(&entries, weight, &Reason::InSamePlaylists(seed.clone()));
         }
         let personal = seeds.iter().any(|(_, w)| *w > 0.0);
         let mix = if personal {
@@ -218,155 +240,13 @@ impl Recommender for ModelRecommender {
         user_id: &str,
         request: RadioRequest,
     ) -> Result<RadioResponse, RecoError> {
-        let seed = request.seed_track_id.as_str();
-        check_track_id(seed)?;
-        let n = limit(request.limit, 10, 50)?;
-        let mut station = if request.page_token.is_empty() {
-            Station::new(seed)
-        } else {
-            Station::from_token(&request.page_token, seed)?
-        };
-        self.check_ready()?;
-        let seed_info = self.infos(vec![seed.to_owned()]).await?.remove(seed);
-        if !self.known(seed, seed_info.as_ref()).await? {
-            return Err(RecoError::TrackNotFound(seed.to_owned()));
-        }
-
-        let mut keys = vec![
-            SetKey::Skips(user_id.to_owned()),
-            SetKey::Popularity,
-            SetKey::Neighbours(seed.to_owned()),
-        ];
-        let steering: Vec<&String> = station
-            .recent
-            .iter()
-            .rev()
-            .take(STATION_STEER.len())
-            .collect();
-        keys.extend(steering.iter().map(|t| SetKey::Neighbours((*t).clone())));
-        if let Some(info) = &seed_info {
-            keys.push(SetKey::ArtistTracks(info.artist_id.clone()));
-        }
-        let depth = self.params.neighbours.max(n + WINDOW + 1);
-        let mut lists = self.store.top(&keys, depth).await?.into_iter();
-        let (skips, popularity) = (
-            lists.next().unwrap_or_default(),
-            lists.next().unwrap_or_default(),
-        );
-
-        let mut scores = Scores::default();
-        let from_seed = Reason::ListenersAlsoPlayed(seed.to_owned());
-        scores.add_normalised(&lists.next().unwrap_or_default().entries, 1.0, &from_seed);
-        for (track, weight) in steering.iter().zip(STATION_STEER) {
-            let reason = Reason::ListenersAlsoPlayed((*track).clone());
-            scores.add_normalised(&lists.next().unwrap_or_default().entries, weight, &reason);
-        }
-        if let Some(info) = &seed_info {
-            let by_artist = lists.next().unwrap_or_default().entries;
-            let flat: Vec<(String, f64)> = by_artist.into_iter().map(|(t, _)| (t, 1.0)).collect();
-            scores.add_normalised(
-                &flat,
-                SAME_ARTIST,
-                &Reason::SameArtist(info.artist_id.clone()),
-            );
-        }
-        scores.add_normalised(
-            &popularity.entries,
-            self.params.popularity_mix,
-            &Reason::Popular,
-        );
-
-        let mut tracks = Vec::with_capacity(n);
-        if station.recent.is_empty() {
-            tracks.push(Candidate {
-                track_id: seed.to_owned(),
-                score: 1.0,
-                reason: Reason::RadioSeed(seed.to_owned()),
-            });
-        }
-        let mut exclude: HashSet<&str> = station.recent.iter().map(String::as_str).collect();
-        exclude.insert(seed);
-        exclude.extend(skips.entries.iter().map(|(t, _)| t.as_str()));
-        let wanted = n - tracks.len();
-        let (picked, infos) = self
-            .pick(scores.into_candidates(&exclude), wanted, &[seed.to_owned()])
-            .await?;
-        tracks.extend(picked);
-        // A catalogue smaller than the window: replay the station's oldest tracks rather
-        // than end it (the station never runs out).
-        let mut replay = station.recent.clone().into_iter();
-        while tracks.len() < n {
-            match replay.next() {
-                Some(track) if !tracks.iter().any(|c| c.track_id == track) => {
-                    tracks.push(Candidate {
-                        track_id: track,
-                        score: 0.0,
-                        reason: Reason::ListenersAlsoPlayed(seed.to_owned()),
-                    });
-                }
-                Some(_) => {}
-                None if tracks.is_empty() => tracks.push(Candidate {
-                    track_id: seed.to_owned(),
-                    score: 1.0,
-                    reason: Reason::RadioSeed(seed.to_owned()),
-                }),
-                None => break,
-            }
-        }
-        for candidate in &tracks {
-            station.push(&candidate.track_id);
-        }
-        rank::normalise(&mut tracks);
-        Ok(RadioResponse {
-            tracks: explain::all(tracks, &infos),
-            next_page_token: station.token(),
-        })
+        self.station(user_id, request).await
     }
 
     async fn similar(
         &self,
         request: SimilarTracksRequest,
     ) -> Result<SimilarTracksResponse, RecoError> {
-        let track = request.track_id.as_str();
-        check_track_id(track)?;
-        let n = limit(request.limit, 20, 100)?;
-        self.check_ready()?;
-        let info = self.infos(vec![track.to_owned()]).await?.remove(track);
-        if !self.known(track, info.as_ref()).await? {
-            return Err(RecoError::TrackNotFound(track.to_owned()));
-        }
-        let mut keys = vec![SetKey::Neighbours(track.to_owned())];
-        if let Some(info) = &info {
-            keys.push(SetKey::ArtistTracks(info.artist_id.clone()));
-        }
-        let lists = self
-            .store
-            .top(&keys, self.params.neighbours.max(n + 1))
-            .await?;
-        let mut scores = Scores::default();
-        let mut lists = lists.into_iter();
-        let reason = Reason::ListenersAlsoPlayed(track.to_owned());
-        scores.add_normalised(&lists.next().unwrap_or_default().entries, 1.0, &reason);
-        if let (Some(info), Some(by_artist)) = (&info, lists.next()) {
-            let flat: Vec<(String, f64)> = by_artist
-                .entries
-                .into_iter()
-                .map(|(t, _)| (t, 1.0))
-                .collect();
-            scores.add_normalised(
-                &flat,
-                SAME_ARTIST,
-                &Reason::SameArtist(info.artist_id.clone()),
-            );
-        }
-        let mut candidates = scores.into_candidates(&HashSet::from([track]));
-        candidates.truncate(n);
-        let mut ids: Vec<String> = candidates.iter().map(|c| c.track_id.clone()).collect();
-        ids.push(track.to_owned());
-        let infos = self.infos(ids).await?;
-        rank::normalise(&mut candidates);
-        Ok(SimilarTracksResponse {
-            tracks: explain::all(candidates, &infos),
-        })
+        self.similar_tracks(request).await
     }
 }

@@ -15,8 +15,9 @@ use crate::model::ModelParams;
 pub struct RecoSettings {
     /// The model's knobs (`[reco.model]`).
     pub model: ModelParams,
-    /// Durable consumer names start with this, then `-play` or `-catalog` (production, shared
-    /// by replicas) or `-play-<replica>` (embedded: a fresh consumer replays everything).
+    /// Durable consumer names start with this, then `-play`, `-catalog` or `-playlist`
+    /// (production, shared by replicas) or `-play-<replica>` (embedded: a fresh consumer
+    /// replays everything).
     pub consumer_prefix: String,
     /// How long applied event ids are remembered in Redis to drop redeliveries.
     #[serde(with = "humantime_serde")]

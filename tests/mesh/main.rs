@@ -4,6 +4,7 @@ mod cli;
 mod cluster;
 mod hostile;
 mod support;
+mod taste;
 mod trace;
 mod up;
 mod uploads;

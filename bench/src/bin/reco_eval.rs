@@ -10,7 +10,11 @@
 //! ```
 //!
 //! Ratings >= `--play-threshold` become counted plays; lower ones become skips (or are
-//! dropped with `--low-as-skips false`). The held-out item is the user's last rating
+//! dropped with `--low-as-skips false`). With `--like-threshold R`, ratings >= R are also
+//! likes (`LikedTracksChanged`); with `--playlist-threshold R`, each user's ratings >= R are
+//! also added, in time order, to a playlist that user owns (`PlaylistChanged`), a stand-in
+//! for curated playlists, which MovieLens does not have. Both go through the consumer's own
+//! code (`apply_likes`, `apply_playlist`). The held-out item is the user's last rating
 //! whatever its value. Every method recommends 10 items the user has not rated in training.
 
 use std::collections::{HashMap, HashSet};
@@ -22,6 +26,8 @@ use anyhow::Context as _;
 use clap::Parser;
 use tokio::sync::watch;
 use tunemesh_proto::reco::v1::RecommendRequest;
+use tunemesh_reco::feed::playlist::{Outcome, apply_likes, apply_playlist};
+use tunemesh_reco::model::playlist::{LikeChange, PlaylistChange, PlaylistEdit};
 use tunemesh_reco::model::update::plan_listen;
 use tunemesh_reco::model::{Listen, ListenKind, ModelParams};
 use tunemesh_reco::service::{ModelRecommender, Recommender as _};
@@ -40,6 +46,13 @@ struct Args {
     /// Ratings below the threshold are skips (else they are left out of the model's input).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     low_as_skips: bool,
+    /// Ratings at or above this are also likes (none when unset).
+    #[arg(long)]
+    like_threshold: Option<f64>,
+    /// Ratings at or above this also put the item in the user's own playlist (none when
+    /// unset).
+    #[arg(long)]
+    playlist_threshold: Option<f64>,
     /// Neighbours per item of the item-kNN baseline.
     #[arg(long, default_value_t = 50)]
     knn: usize,
@@ -386,6 +399,34 @@ async fn stream_model(train: &[Rating], args: &Args) -> anyhow::Result<(ModelRec
             "event {n} was not applied: {applied:?}"
         );
         events += 1;
+        let at_ms = r.at * 1000;
+        if args.like_threshold.is_some_and(|t| r.rating >= t) {
+            let like = LikeChange {
+                event_id: format!("like{n}"),
+                user_id: r.user.clone(),
+                track_ids: vec![r.item.clone()],
+                liked: true,
+                at_ms,
+            };
+            let outcome = apply_likes(store.as_ref(), &like, &params).await?;
+            anyhow::ensure!(outcome == Outcome::Applied, "like {n}: {outcome:?}");
+            events += 1;
+        }
+        if args.playlist_threshold.is_some_and(|t| r.rating >= t) {
+            let edit = PlaylistEdit {
+                event_id: format!("playlist{n}"),
+                playlist_id: format!("pl-{}", r.user),
+                owner_id: r.user.clone(),
+                at_ms,
+                change: PlaylistChange::Added(vec![r.item.clone()]),
+            };
+            let outcome = apply_playlist(store.as_ref(), &edit, &params).await?;
+            anyhow::ensure!(
+                outcome == Outcome::Applied,
+                "playlist edit {n}: {outcome:?}"
+            );
+            events += 1;
+        }
     }
     let (_ready, ready_rx) = watch::channel(true);
     Ok((ModelRecommender::new(store, params, ready_rx), events))

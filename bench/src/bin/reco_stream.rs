@@ -37,7 +37,7 @@ use tunemesh_reco::model::update::plan_listen;
 use tunemesh_reco::model::{Listen, ModelParams};
 use tunemesh_reco::store::redis::RedisStore;
 use tunemesh_reco::store::{
-    Applied, Listener, Ranked, RecoStore, SetKey, StoreError, TrackInfo, WriteBatch,
+    Applied, Listener, Ranked, RecoStore, SetKey, StoreError, TrackInfo, Versioned, WriteBatch,
 };
 use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
 use tunemesh_testkit::{delete_nats_streams, delete_redis_keys, nats_client, redis_client};
@@ -96,6 +96,12 @@ impl RecoStore for Timed {
     async fn listener(&self, user: &str, recent: usize) -> Result<Listener, StoreError> {
         self.inner.listener(user, recent).await
     }
+    async fn version(&self, of: &Versioned) -> Result<u64, StoreError> {
+        self.inner.version(of).await
+    }
+    async fn sizes(&self, keys: &[SetKey]) -> Result<Vec<usize>, StoreError> {
+        self.inner.sizes(keys).await
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -112,8 +118,9 @@ fn event(rng: &mut StdRng, args: &Args) -> PlayEvent {
         meta: Some(EventMeta {
             event_id: tunemesh_events::new_event_id(),
             occurred_at: Some(Timestamp::from(SystemTime::now())),
-            trace_context: None,
             producer: "reco-bench".to_owned(),
+            // trace_context is deprecated: the trace travels in the message headers
+            ..EventMeta::default()
         }),
         user_id: format!("u{user}"),
         track_id: format!("t{track}"),

@@ -155,8 +155,8 @@ pub struct Recommendation {
     pub track_id: String,
     /// Higher is a better match.
     pub score: f32,
-    /// Why: `because_you_played`, `listeners_also_played`, `same_artist`, `same_genre`,
-    /// `popular`, `radio_seed`; absent when unsaid.
+    /// Why: `because_you_played`, `listeners_also_played`, `in_same_playlists`,
+    /// `same_artist`, `same_genre`, `popular`, `radio_seed`; absent when unsaid.
     pub reason: Option<String>,
     /// The track or artist the reason refers to, if any.
     pub related_id: Option<String>,
@@ -171,6 +171,7 @@ impl From<reco::Recommendation> for Recommendation {
         let kind = match Kind::try_from(reason.kind) {
             Ok(Kind::BecauseYouPlayed) => Some("because_you_played"),
             Ok(Kind::ListenersAlsoPlayed) => Some("listeners_also_played"),
+            Ok(Kind::InSamePlaylists) => Some("in_same_playlists"),
             Ok(Kind::SameArtist) => Some("same_artist"),
             Ok(Kind::SameGenre) => Some("same_genre"),
             Ok(Kind::Popular) => Some("popular"),

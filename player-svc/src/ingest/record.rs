@@ -73,8 +73,9 @@ pub(super) fn catalog_event(record: &TrackRecord, updated: bool) -> anyhow::Resu
     let meta = Some(EventMeta {
         event_id: tunemesh_events::new_event_id(),
         occurred_at: Some(convert::timestamp_ms(record.update_ms)),
-        trace_context: None,
         producer: "player-svc".to_owned(),
+        // trace_context is deprecated: the trace travels in the message headers
+        ..EventMeta::default()
     });
     let track = Some(convert::track(record));
     let event = if updated {

@@ -1,11 +1,13 @@
-//! The recommendation model in plain Rust: what a listen changes ([`update`]), how stored
-//! scores age ([`decay`]) and how answers are ranked ([`rank`]). No I/O here: the service
+//! The recommendation model in plain Rust: what a listen changes ([`update`]), what likes
+//! and playlist edits change ([`playlist`]), how stored scores age ([`decay`]) and how
+//! answers are ranked ([`rank`]). No I/O here: the service
 //! reads state through the store port, hands it to these functions and writes their plans.
 //!
 //! All time is *event* time (`occurred_at` of the play), never the wall clock, so replaying
 //! the same stream into a fresh state gives the same state and the same answers.
 
 pub mod decay;
+pub mod playlist;
 pub mod rank;
 pub mod update;
 
@@ -125,6 +127,20 @@ pub struct ModelParams {
     pub popularity_mix: f64,
     /// Each further pick of the same artist in one answer is worth this much less.
     pub artist_penalty: f64,
+    /// Weight of a like in the listener's taste (a full play is 1): a deliberate "more of
+    /// this" says more than any one play.
+    pub like_weight: f64,
+    /// Weight in the owner's taste of a track being in one of their playlists.
+    pub playlist_weight: f64,
+    /// Latest members of a playlist a track added to it is paired with (bounds the writes
+    /// of an edit and the pairs one playlist gives any track to twice this).
+    pub playlist_window: usize,
+    /// Tracks kept per track in its playlist co-occurrence (`related`), strongest first.
+    pub related_size: usize,
+    /// Weight of playlist co-occurrence against co-listening (1) in every answer.
+    pub playlist_mix: f64,
+    /// Weight of the listener's own taste in their radio: candidates they like move up.
+    pub radio_taste: f64,
 }
 
 impl Default for ModelParams {
@@ -142,6 +158,12 @@ impl Default for ModelParams {
             seeds: 30,
             popularity_mix: 0.05,
             artist_penalty: 0.5,
+            like_weight: 2.0,
+            playlist_weight: 1.0,
+            playlist_window: 10,
+            related_size: 200,
+            playlist_mix: 0.5,
+            radio_taste: 0.5,
         }
     }
 }

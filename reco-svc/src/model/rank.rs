@@ -10,6 +10,8 @@ pub enum Reason {
     BecauseYouPlayed(String),
     /// Listened together with this track by listeners in general.
     ListenersAlsoPlayed(String),
+    /// Often in the same playlists as this track.
+    InSamePlaylists(String),
     /// By this artist.
     SameArtist(String),
     /// Popular overall.
@@ -68,6 +70,24 @@ impl Scores {
         for (track, value) in entries {
             if *value > 0.0 {
                 self.add(track, weight * value / top, reason);
+            }
+        }
+    }
+
+    /// Adds to tracks that are candidates already, each `weight` times its value over the
+    /// list's largest, keeping their reasons: a nudge among candidates (the listener's own
+    /// taste in a radio), never a way in for a track nothing else proposed.
+    pub fn boost_present(&mut self, entries: &[(String, f64)], weight: f64) {
+        let top = entries.iter().map(|(_, v)| *v).fold(0.0_f64, f64::max);
+        if top <= 0.0 || !weight.is_finite() {
+            return;
+        }
+        for (track, value) in entries {
+            if let Some((score, _, _)) = self.by_track.get_mut(track)
+                && *score > 0.0
+                && *value > 0.0
+            {
+                *score += weight * value / top;
             }
         }
     }
@@ -230,6 +250,18 @@ mod tests {
         let picked = diversify(candidates, artist, 3, 0.5);
         let ids: Vec<&str> = picked.iter().map(|c| c.track_id.as_str()).collect();
         assert_eq!(ids, ["a1", "b1", "a2"]);
+    }
+
+    #[test]
+    fn a_boost_moves_candidates_up_but_brings_in_nothing() {
+        let mut scores = Scores::default();
+        let seed = Reason::ListenersAlsoPlayed("s".into());
+        scores.add_normalised(&entries(&[("a", 1.0), ("b", 0.9)]), 1.0, &seed);
+        scores.boost_present(&entries(&[("b", 2.0), ("elsewhere", 4.0)]), 0.5);
+        let ranked = scores.into_candidates(&HashSet::new());
+        let ids: Vec<&str> = ranked.iter().map(|c| c.track_id.as_str()).collect();
+        assert_eq!(ids, ["b", "a"]);
+        assert_eq!(ranked[0].reason, seed);
     }
 
     #[test]

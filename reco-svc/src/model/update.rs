@@ -4,7 +4,7 @@
 use tunemesh_proto::catalog::v1::Track;
 
 use super::{Listen, ListenKind, ModelParams, ms};
-use crate::store::{CLOCK, Listener, Op, SetKey, TrackInfo, WriteBatch};
+use crate::store::{CLOCK, Listener, Op, SetKey, TrackInfo, Versioned, WriteBatch};
 
 /// The writes of a listen, planned from `listener` as read just before.
 ///
@@ -84,7 +84,7 @@ pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -
     ops.push(max(SetKey::Meta, CLOCK, at_score));
     WriteBatch {
         event_id: listen.event_id.clone(),
-        guard: Some((user.clone(), listener.version)),
+        guard: Some((Versioned::Listener(user.clone()), listener.version)),
         ops,
     }
 }
@@ -250,7 +250,7 @@ mod tests {
             pairs(&batch),
             [("b".to_owned(), "a".to_owned()), ("a".into(), "b".into())]
         );
-        assert_eq!(batch.guard, Some(("u".to_owned(), 3)));
+        assert_eq!(batch.guard, Some((Versioned::Listener("u".to_owned()), 3)));
     }
 
     #[test]

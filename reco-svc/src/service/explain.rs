@@ -43,6 +43,11 @@ fn reason(reason: &Reason, infos: &HashMap<String, TrackInfo>) -> Recommendation
             track.clone(),
             format!("Listeners of {} also played this", title(track)),
         ),
+        Reason::InSamePlaylists(track) => (
+            RecommendationReasonKind::InSamePlaylists,
+            track.clone(),
+            format!("Often in playlists with {}", title(track)),
+        ),
         Reason::SameArtist(artist) => {
             let name = infos
                 .values()

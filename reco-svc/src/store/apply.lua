@@ -1,17 +1,18 @@
 -- Applies one write batch atomically, once per event id (see store/redis.rs for ARGV).
--- Returns 1 when applied, 0 for an event id applied before, -1 when the listener's version
--- moved since the batch was planned.
-local seen, ttl, versions, user, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+-- Returns 1 when applied, 0 for an event id applied before, -1 when the listener's or
+-- playlist's version (field ARGV[4] of hash ARGV[3]) moved since the batch was planned.
+local seen, ttl, versions, field, expected = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local landmarks, tracks, artist_prefix, rebase = ARGV[6], ARGV[7], ARGV[8], tonumber(ARGV[9])
+local zero = tonumber(ARGV[10])
 if redis.call('EXISTS', seen) == 1 then return 0 end
-if user ~= '' then
-  local version = tonumber(redis.call('HGET', versions, user) or '0')
+if field ~= '' then
+  local version = tonumber(redis.call('HGET', versions, field) or '0')
   if version ~= tonumber(expected) then return -1 end
-  redis.call('HSET', versions, user, version + 1)
+  redis.call('HSET', versions, field, version + 1)
 end
 -- Full precision: Lua's own number-to-string keeps only 14 digits.
 local function num(x) return string.format('%.17g', x) end
-local i = 10
+local i = 11
 while i <= #ARGV do
   local op = ARGV[i]
   if op == 'D' then
@@ -59,6 +60,39 @@ while i <= #ARGV do
       redis.call('HSET', tracks, track, record)
     end
     i = i + 5
+  elseif op == 'C' then
+    local count = tonumber(redis.call('ZINCRBY', ARGV[i + 1], ARGV[i + 3], ARGV[i + 2]))
+    if count == 0 then redis.call('ZREM', ARGV[i + 1], ARGV[i + 2]) end
+    i = i + 4
+  elseif op == 'A' then
+    local key, member, weight = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+    if weight >= 0 or redis.call('ZSCORE', key, member) then
+      local sum = tonumber(redis.call('ZINCRBY', key, ARGV[i + 3], member))
+      if sum <= math.abs(weight) * zero then redis.call('ZREM', key, member) end
+    end
+    i = i + 4
+  elseif op == 'B' then
+    local key, member = ARGV[i + 1], ARGV[i + 2]
+    local weight, at, half_life = tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
+    local landmark = tonumber(redis.call('HGET', landmarks, key))
+    local old = redis.call('ZSCORE', key, member)
+    if landmark and old then
+      local amount = weight * 2 ^ ((at - landmark) / half_life)
+      local left = tonumber(old) - tonumber(num(amount))
+      if math.abs(left) <= math.abs(amount) * zero then
+        redis.call('ZREM', key, member)
+      else
+        redis.call('ZADD', key, num(left), member)
+      end
+    end
+    i = i + 6
+  elseif op == 'R' then
+    redis.call('ZREM', ARGV[i + 1], ARGV[i + 2])
+    i = i + 3
+  elseif op == 'X' then
+    redis.call('DEL', ARGV[i + 1])
+    redis.call('HDEL', landmarks, ARGV[i + 1])
+    i = i + 2
   else
     return redis.error_reply('unknown op ' .. tostring(op))
   end

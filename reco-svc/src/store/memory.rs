@@ -10,8 +10,8 @@ use std::sync::{Mutex, PoisonError};
 use async_trait::async_trait;
 
 use super::{
-    Applied, Listener, Op, Ranked, RecoStore, SetKey, StoreError, TrackInfo, WriteBatch,
-    decode_track, encode_track,
+    Applied, Listener, Op, Ranked, RecoStore, SetKey, StoreError, TrackInfo, Versioned, WriteBatch,
+    ZERO, decode_track, encode_track,
 };
 use crate::model::decay;
 
@@ -29,7 +29,7 @@ struct State {
     /// Every applied event id; bounded by the embedded bus's retention, which is all a
     /// replay can bring back.
     seen: HashSet<String>,
-    versions: HashMap<String, u64>,
+    versions: HashMap<Versioned, u64>,
 }
 
 /// A sorted set with Redis's order: score, then member, both ascending; read backwards.
@@ -90,6 +90,22 @@ impl SortedSet {
 }
 
 impl State {
+    /// Forgets a set an op left empty, as Redis deletes an empty sorted set (its landmark,
+    /// like Redis's, stays).
+    fn drop_if_empty(&mut self, op: &Op) {
+        let key = match op {
+            Op::Count { key, .. }
+            | Op::Add { key, .. }
+            | Op::TakeBack { key, .. }
+            | Op::Remove { key, .. }
+            | Op::Trim { key, .. } => key,
+            _ => return,
+        };
+        if self.sets.get(key).is_some_and(|s| s.scores.is_empty()) {
+            self.sets.remove(key);
+        }
+    }
+
     fn apply(&mut self, op: &Op) {
         match op {
             Op::Decay {
@@ -125,6 +141,66 @@ impl State {
                 if let Some(set) = self.sets.get_mut(key) {
                     set.trim(*keep);
                 }
+            }
+            Op::Count { key, member, delta } => {
+                let set = self.sets.entry(key.clone()).or_default();
+                // counts are whole numbers, exact in f64
+                let count = set.scores.get(member).copied().unwrap_or(0.0) + *delta as f64;
+                if count == 0.0 {
+                    set.remove(member);
+                } else {
+                    set.set(member, count);
+                }
+            }
+            Op::Add {
+                key,
+                member,
+                weight,
+            } => {
+                let set = self.sets.entry(key.clone()).or_default();
+                let old = set.scores.get(member).copied();
+                if old.is_none() && *weight < 0.0 {
+                    return;
+                }
+                let sum = old.unwrap_or(0.0) + weight;
+                if sum <= weight.abs() * ZERO {
+                    set.remove(member);
+                } else {
+                    set.set(member, sum);
+                }
+            }
+            Op::TakeBack {
+                key,
+                member,
+                weight,
+                at_ms,
+                half_life_ms,
+            } => {
+                let Some(landmark) = self.landmarks.get(key).copied() else {
+                    return;
+                };
+                let Some(set) = self.sets.get_mut(key) else {
+                    return;
+                };
+                let Some(old) = set.scores.get(member).copied() else {
+                    return;
+                };
+                let amount = weight * decay::growth(*at_ms, landmark, *half_life_ms);
+                let left = old - amount;
+                if left.abs() <= amount.abs() * ZERO {
+                    set.remove(member);
+                } else {
+                    set.set(member, left);
+                }
+            }
+            Op::Remove { key, member } => {
+                if let Some(set) = self.sets.get_mut(key) {
+                    set.remove(member);
+                }
+            }
+            Op::Delete { key } => {
+                self.sets.remove(key);
+                self.landmarks.remove(key);
             }
             Op::Track(info) => {
                 let stale = self
@@ -178,15 +254,16 @@ impl RecoStore for MemoryStore {
         if state.seen.contains(&batch.event_id) {
             return Ok(Applied::Duplicate);
         }
-        if let Some((user, expected)) = &batch.guard {
-            let version = state.versions.get(user).copied().unwrap_or(0);
+        if let Some((of, expected)) = &batch.guard {
+            let version = state.versions.get(of).copied().unwrap_or(0);
             if version != *expected {
                 return Ok(Applied::Conflict);
             }
-            state.versions.insert(user.clone(), version + 1);
+            state.versions.insert(of.clone(), version + 1);
         }
         for op in &batch.ops {
             state.apply(op);
+            state.drop_if_empty(op);
         }
         state.seen.insert(batch.event_id.clone());
         Ok(Applied::Done)
@@ -228,10 +305,23 @@ impl RecoStore for MemoryStore {
             .get(&SetKey::Recent(user_id.to_owned()))
             .map(|s| s.top(recent))
             .unwrap_or_default();
+        let of = Versioned::Listener(user_id.to_owned());
         Ok(Listener {
-            version: state.versions.get(user_id).copied().unwrap_or(0),
+            version: state.versions.get(&of).copied().unwrap_or(0),
             // times were written as whole ms
             recent: recent.into_iter().map(|(t, at)| (t, at as i64)).collect(),
         })
+    }
+
+    async fn version(&self, of: &Versioned) -> Result<u64, StoreError> {
+        Ok(self.state().versions.get(of).copied().unwrap_or(0))
+    }
+
+    async fn sizes(&self, keys: &[SetKey]) -> Result<Vec<usize>, StoreError> {
+        let state = self.state();
+        Ok(keys
+            .iter()
+            .map(|key| state.sets.get(key).map_or(0, |s| s.scores.len()))
+            .collect())
     }
 }

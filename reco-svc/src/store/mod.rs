@@ -5,8 +5,14 @@
 //! [`memory::MemoryStore`] (`tunemesh up`: rebuilt by replaying the embedded bus), run the
 //! same contract suite (`tests/reco/contract.rs`). A write batch is applied whole or not at
 //! all; a batch whose event id was applied before changes nothing, so redeliveries are
-//! harmless; a batch guarded by a listener's version fails with [`Applied::Conflict`] when
-//! another event of that listener landed since the read it was planned from.
+//! harmless; a batch guarded by a listener's or a playlist's version ([`Versioned`]) fails
+//! with [`Applied::Conflict`] when another event of that listener or playlist landed since
+//! the read it was planned from.
+//!
+//! Signals that can be taken back (likes, playlist items) are kept as signed counts
+//! ([`Op::Count`]) with the facts needed to undo them (when a like or an item joined, which
+//! pairs a playlist item formed), so a take-back subtracts exactly what was added
+//! ([`Op::Add`] with a negative weight, [`Op::TakeBack`]) and never leaves a negative.
 
 pub mod memory;
 pub mod redis;
@@ -30,6 +36,32 @@ pub enum SetKey {
     ArtistTracks(String),
     /// Model-wide facts: `clock` → the latest event time seen (ms).
     Meta,
+    /// Tracks that share playlists with this track: summed pair weights, not decayed (a
+    /// playlist says the same until it is edited).
+    Related(String),
+    /// A listener's likes: track → likes minus unlikes applied (1 while liked; 0 is removed;
+    /// -1 while an unlike waits for the like it undoes, delivered late).
+    Likes(String),
+    /// A listener's standing likes: track → when the like was applied (event time, ms).
+    LikedAt(String),
+    /// A playlist's tracks: track → items of it added minus removed (like [`SetKey::Likes`]).
+    PlaylistItems(String),
+    /// A playlist's member tracks: track → when it joined (ms, increasing in the order joins
+    /// were applied, so the latest members are the top of the set).
+    PlaylistJoined(String),
+    /// The pairs a member track (second) formed in a playlist (first): partner → weight.
+    PlaylistPairs(String, String),
+    /// Deleted playlists: id → when it was deleted (ms); their late events change nothing.
+    DeletedPlaylists,
+}
+
+/// What a guarded write batch is planned from: one listener's or one playlist's state.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Versioned {
+    /// A listener (plays, skips, likes).
+    Listener(String),
+    /// A playlist (its items and the pairs they formed).
+    Playlist(String),
 }
 
 /// The `Meta` member holding the model clock.
@@ -70,7 +102,59 @@ pub enum Op {
     /// Records a track's facts if `info.updated_ms` is not older than what is stored, moving
     /// it between artists' track sets as needed.
     Track(TrackInfo),
+    /// Adds `delta` to a signed count, removing the member when the count reaches 0.
+    Count {
+        /// The set.
+        key: SetKey,
+        /// The member.
+        member: String,
+        /// The change (+1 or -1 in practice; exact in `f64` far beyond any real count).
+        delta: i64,
+    },
+    /// Adds `weight` to a plain (not decayed) sum that never goes negative: a negative
+    /// weight on a missing member changes nothing, and a member whose sum falls to
+    /// [`ZERO`] times the weight or below is removed (so a take-back of the only
+    /// contribution leaves no rounding residue).
+    Add {
+        /// The set.
+        key: SetKey,
+        /// The member.
+        member: String,
+        /// The weight (negative to take a contribution back).
+        weight: f64,
+    },
+    /// Takes back a weight an [`Op::Decay`] added at `at_ms`: subtracts what that write
+    /// added, if the member is still there (trimmed away: nothing to take back); a member
+    /// left at [`ZERO`] times the amount or closer to 0 is removed.
+    TakeBack {
+        /// The set.
+        key: SetKey,
+        /// The member.
+        member: String,
+        /// The weight the decay write added (positive).
+        weight: f64,
+        /// That write's event time (ms).
+        at_ms: i64,
+        /// Half-life of this set (ms).
+        half_life_ms: i64,
+    },
+    /// Removes a member (nothing if it is missing).
+    Remove {
+        /// The set.
+        key: SetKey,
+        /// The member.
+        member: String,
+    },
+    /// Removes a whole set.
+    Delete {
+        /// The set.
+        key: SetKey,
+    },
 }
+
+/// Relative size under which a sum left by a take-back counts as zero: float sums are
+/// exact to about 1e-16 of the amounts involved, so this only catches rounding residue.
+pub const ZERO: f64 = 1e-9;
 
 /// What the model knows about a track from the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,9 +176,9 @@ pub struct TrackInfo {
 pub struct WriteBatch {
     /// The event id; a second batch with the same id changes nothing.
     pub event_id: String,
-    /// Applies only if the listener's version is still this (read with
-    /// [`RecoStore::listener`]); the version then moves on.
-    pub guard: Option<(String, u64)>,
+    /// Applies only if the listener's or playlist's version is still this (read with
+    /// [`RecoStore::listener`] or [`RecoStore::version`]); the version then moves on.
+    pub guard: Option<(Versioned, u64)>,
     /// The writes, in order.
     pub ops: Vec<Op>,
 }
@@ -154,6 +238,12 @@ pub trait RecoStore: Send + Sync + std::fmt::Debug {
 
     /// The listener's version and recent plays (at most `recent` of them).
     async fn listener(&self, user_id: &str, recent: usize) -> Result<Listener, StoreError>;
+
+    /// The current version of a listener or playlist (0 before its first guarded batch).
+    async fn version(&self, of: &Versioned) -> Result<u64, StoreError>;
+
+    /// How many members each set in `keys` has, in order.
+    async fn sizes(&self, keys: &[SetKey]) -> Result<Vec<usize>, StoreError>;
 }
 
 /// Splits a stored track record `updated|artist id|artist name|title` (unit separators).

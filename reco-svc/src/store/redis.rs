@@ -2,9 +2,12 @@
 //! shares the model; each batch runs as one Lua script (atomic, deduplicated by event id).
 //!
 //! Keys under the prefix `p`: `p pop`, `p co:<track>`, `p taste:<user>`, `p recent:<user>`,
-//! `p skips:<user>`, `p artist:<artist>`, `p meta` (sorted sets); `p landmarks` (key →
-//! decay landmark), `p tracks` (track → record), `p versions` (user → version) (hashes);
-//! `p seen:<event id>` (strings with a TTL). Scripts name keys in ARGV, so the store needs
+//! `p skips:<user>`, `p artist:<artist>`, `p meta`, `p related:<track>`, `p likes:<user>`,
+//! `p liked_at:<user>`, `p pl_items:<playlist>`, `p pl_joined:<playlist>`,
+//! `p pl_pairs:<playlist>/<track>` (ids never hold `/`), `p pl_deleted` (sorted sets);
+//! `p landmarks` (key → decay landmark), `p tracks` (track → record), `p versions` (user →
+//! version), `p pl_versions` (playlist → version) (hashes); `p seen:<event id>` (strings
+//! with a TTL). Scripts name keys in ARGV, so the store needs
 //! a single Redis node (or a proxy that keeps one prefix on one node), not Redis Cluster.
 
 use std::time::Duration;
@@ -16,8 +19,8 @@ use fred::types::scripts::Script;
 use tunemesh_runtime::redis::KeyPrefix;
 
 use super::{
-    Applied, Listener, Op, Ranked, RecoStore, SetKey, StoreError, TrackInfo, WriteBatch,
-    decode_track, encode_track,
+    Applied, Listener, Op, Ranked, RecoStore, SetKey, StoreError, TrackInfo, Versioned, WriteBatch,
+    ZERO, decode_track, encode_track,
 };
 use crate::model::decay::REBASE_EXPONENT;
 
@@ -65,28 +68,47 @@ impl RedisStore {
             SetKey::Skips(user) => self.prefix.key(format_args!("skips:{user}")),
             SetKey::ArtistTracks(artist) => self.prefix.key(format_args!("artist:{artist}")),
             SetKey::Meta => self.prefix.key("meta"),
+            SetKey::Related(track) => self.prefix.key(format_args!("related:{track}")),
+            SetKey::Likes(user) => self.prefix.key(format_args!("likes:{user}")),
+            SetKey::LikedAt(user) => self.prefix.key(format_args!("liked_at:{user}")),
+            SetKey::PlaylistItems(id) => self.prefix.key(format_args!("pl_items:{id}")),
+            SetKey::PlaylistJoined(id) => self.prefix.key(format_args!("pl_joined:{id}")),
+            SetKey::PlaylistPairs(id, track) => {
+                self.prefix.key(format_args!("pl_pairs:{id}/{track}"))
+            }
+            SetKey::DeletedPlaylists => self.prefix.key("pl_deleted"),
+        }
+    }
+
+    /// The hash holding the version of `of`, and its field there.
+    fn version_field(&self, of: &Versioned) -> (String, String) {
+        match of {
+            Versioned::Listener(user) => (self.prefix.key("versions"), user.clone()),
+            Versioned::Playlist(id) => (self.prefix.key("pl_versions"), id.clone()),
         }
     }
 
     /// The script's arguments: a fixed header, then each op's code and operands.
     fn apply_args(&self, batch: &WriteBatch) -> Vec<String> {
         let ttl = self.dedup_ttl.as_millis().max(1).to_string();
-        let (user, version) = batch
-            .guard
-            .as_ref()
-            .map_or((String::new(), String::new()), |(u, v)| {
-                (u.clone(), v.to_string())
-            });
+        let (versions, field, version) = match &batch.guard {
+            Some((of, version)) => {
+                let (hash, field) = self.version_field(of);
+                (hash, field, version.to_string())
+            }
+            None => (String::new(), String::new(), String::new()),
+        };
         let mut args = vec![
             self.prefix.key(format_args!("seen:{}", batch.event_id)),
             ttl,
-            self.prefix.key("versions"),
-            user,
+            versions,
+            field,
             version,
             self.prefix.key("landmarks"),
             self.prefix.key("tracks"),
             self.prefix.key("artist:"),
             REBASE_EXPONENT.to_string(),
+            float(ZERO),
         ];
         for op in &batch.ops {
             match op {
@@ -117,6 +139,40 @@ impl RedisStore {
                     info.artist_id.clone(),
                     info.updated_ms.to_string(),
                 ]),
+                Op::Count { key, member, delta } => args.extend([
+                    "C".to_owned(),
+                    self.key(key),
+                    member.clone(),
+                    delta.to_string(),
+                ]),
+                Op::Add {
+                    key,
+                    member,
+                    weight,
+                } => args.extend([
+                    "A".to_owned(),
+                    self.key(key),
+                    member.clone(),
+                    float(*weight),
+                ]),
+                Op::TakeBack {
+                    key,
+                    member,
+                    weight,
+                    at_ms,
+                    half_life_ms,
+                } => args.extend([
+                    "B".to_owned(),
+                    self.key(key),
+                    member.clone(),
+                    float(*weight),
+                    at_ms.to_string(),
+                    half_life_ms.to_string(),
+                ]),
+                Op::Remove { key, member } => {
+                    args.extend(["R".to_owned(), self.key(key), member.clone()]);
+                }
+                Op::Delete { key } => args.extend(["X".to_owned(), self.key(key)]),
             }
         }
         args
@@ -200,19 +256,13 @@ impl RecoStore for RedisStore {
     }
 
     async fn listener(&self, user_id: &str, recent: usize) -> Result<Listener, StoreError> {
-        let versions = self.prefix.key("versions");
         let recent_key = [SetKey::Recent(user_id.to_owned())];
-        let (version, recent) = tokio::try_join!(
-            async {
-                let version: Option<u64> =
-                    self.pool.hget(versions, user_id).await.map_err(failed)?;
-                Ok::<_, StoreError>(version)
-            },
-            self.top(&recent_key, recent),
-        )?;
+        let listener = Versioned::Listener(user_id.to_owned());
+        let (version, recent) =
+            tokio::try_join!(self.version(&listener), self.top(&recent_key, recent),)?;
         let recent = recent.into_iter().next().unwrap_or_default();
         Ok(Listener {
-            version: version.unwrap_or(0),
+            version,
             // times were written as whole ms
             recent: recent
                 .entries
@@ -220,6 +270,27 @@ impl RecoStore for RedisStore {
                 .map(|(t, at)| (t, at as i64))
                 .collect(),
         })
+    }
+
+    async fn version(&self, of: &Versioned) -> Result<u64, StoreError> {
+        let (hash, field) = self.version_field(of);
+        let version: Option<u64> = self.pool.hget(hash, field).await.map_err(failed)?;
+        Ok(version.unwrap_or(0))
+    }
+
+    async fn sizes(&self, keys: &[SetKey]) -> Result<Vec<usize>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let pipeline = self.pool.next().pipeline();
+        for key in keys {
+            let _: () = pipeline.zcard(self.key(key)).await.map_err(failed)?;
+        }
+        let sizes: Vec<u64> = pipeline.all().await.map_err(failed)?;
+        Ok(sizes
+            .into_iter()
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            .collect())
     }
 }
 

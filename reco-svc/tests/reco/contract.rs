@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use tunemesh_reco::store::memory::MemoryStore;
 use tunemesh_reco::store::redis::RedisStore;
-use tunemesh_reco::store::{Applied, Op, RecoStore, SetKey, TrackInfo, WriteBatch};
+use tunemesh_reco::store::{Applied, Op, RecoStore, SetKey, TrackInfo, Versioned, WriteBatch};
 use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
 use tunemesh_testkit::{delete_redis_keys, redis_client, servers};
 
 const HOUR: i64 = 3_600_000;
 
 /// Runs `case` on a fresh Redis store and a fresh memory store.
-async fn on_both<F, Fut>(label: &str, case: F) -> anyhow::Result<()>
+pub(crate) async fn on_both<F, Fut>(label: &str, case: F) -> anyhow::Result<()>
 where
     F: Fn(Arc<dyn RecoStore>) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
@@ -169,7 +169,7 @@ async fn max_trim_and_order_follow_redis() -> anyhow::Result<()> {
 async fn a_guarded_batch_conflicts_once_the_listener_moved_on() -> anyhow::Result<()> {
     on_both("contract guard", |store| async move {
         let guarded = |id: &str, version| WriteBatch {
-            guard: Some(("u".to_owned(), version)),
+            guard: Some((Versioned::Listener("u".to_owned()), version)),
             ..batch(
                 id,
                 vec![Op::Max {

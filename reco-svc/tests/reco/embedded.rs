@@ -8,22 +8,27 @@ use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
 use tunemesh_events::Envelope;
 use tunemesh_events::EventBus;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
-use tunemesh_proto::reco::v1::RecommendRequest;
+use tunemesh_proto::events::v1::PlaylistChangeKind;
 use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
+use tunemesh_proto::reco::v1::{RecommendRequest, SimilarTracksRequest};
+use tunemesh_proto::tonic::transport::Channel;
 use tunemesh_proto::tonic::{self, Request};
 use tunemesh_reco::RecoSettings;
 use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
 use tunemesh_runtime::{ServiceContext, Storage};
-use tunemesh_testkit::{grpc_settings, spawn_app};
+use tunemesh_testkit::{SpawnedApp, grpc_settings, spawn_app};
 
-use crate::support::{play, seed_sessions_on};
+use crate::support::{liked, play, playlist_changed, seed_sessions_on};
 
-/// Recommendations for `user` from a fresh embedded service on `bus`, once it has replayed.
-async fn answers_of_a_fresh_start(
+/// A fresh embedded service on `bus`, a client, and the identity its callers sign with.
+async fn start(
     bus: Arc<dyn EventBus>,
     data: &std::path::Path,
-    user: &str,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<(
+    SpawnedApp,
+    RecommendationServiceClient<Channel>,
+    MeshIdentity,
+)> {
     let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
     let ctx = ServiceContext {
         grpc: grpc_settings(),
@@ -38,21 +43,34 @@ async fn answers_of_a_fresh_start(
         None,
     );
     let client = RecommendationServiceClient::new(app.channel().await?);
+    Ok((app, client, identity))
+}
+
+fn signed<T>(identity: &MeshIdentity, user: &str, message: T) -> Result<Request<T>, tonic::Status> {
+    let mut request = Request::new(message);
+    let caller = Caller {
+        user_id: user.to_owned(),
+        roles: Vec::new(),
+    };
+    identity.attach(&caller, request.metadata_mut())?;
+    Ok(request)
+}
+
+/// Recommendations for `user` from a fresh embedded service on `bus`, once it has replayed.
+async fn answers_of_a_fresh_start(
+    bus: Arc<dyn EventBus>,
+    data: &std::path::Path,
+    user: &str,
+) -> anyhow::Result<Vec<String>> {
+    let (app, client, identity) = start(bus, data).await?;
     let ask = || {
         let mut client = client.clone();
-        let mut request = Request::new(RecommendRequest {
+        let request = RecommendRequest {
             limit: 10,
             exclude_track_ids: Vec::new(),
-        });
-        let caller = Caller {
-            user_id: user.to_owned(),
-            roles: Vec::new(),
         };
-        let attached = identity.attach(&caller, request.metadata_mut());
-        async move {
-            attached.map_err(tonic::Status::from)?;
-            client.recommend(request).await
-        }
+        let request = signed(&identity, user, request);
+        async move { client.recommend(request?).await }
     };
     // UNAVAILABLE until the replay has caught up.
     let answer = tunemesh_testkit::eventually(Duration::from_secs(30), || async {
@@ -80,5 +98,52 @@ async fn an_embedded_restart_rebuilds_the_model_from_the_bus() -> anyhow::Result
     assert_eq!(first.first().map(String::as_str), Some("b2"), "{first:?}");
     let again = answers_of_a_fresh_start(bus, data.path(), "listener").await?;
     assert_eq!(first, again);
+    Ok(())
+}
+
+#[tokio::test]
+async fn embedded_playlists_and_likes_reach_the_model() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let bus: Arc<dyn EventBus> = Arc::new(
+        EmbeddedBus::open(&EmbeddedSettings::new(data.path().join("events.sqlite"))).await?,
+    );
+    seed_sessions_on(&bus, &[&["a1", "a2"]]).await?;
+    let events = [
+        playlist_changed(
+            "pl",
+            "owner",
+            PlaylistChangeKind::Created,
+            &["e1", "e2", "e3"],
+        ),
+        playlist_changed("pl", "owner", PlaylistChangeKind::ItemsRemoved, &["e3"]),
+        liked("fan", &["a1"], true),
+    ];
+    for event in &events {
+        bus.publish(&Envelope::from_event(event)?).await?;
+    }
+    let (app, client, identity) = start(bus, data.path()).await?;
+    let similar = tunemesh_testkit::eventually(Duration::from_secs(30), || async {
+        let request = SimilarTracksRequest {
+            track_id: "e1".to_owned(),
+            limit: 10,
+        };
+        let request = signed(&identity, "someone", request)?;
+        let answer = client.clone().similar_tracks(request).await?.into_inner();
+        let ids: Vec<String> = answer.tracks.into_iter().map(|t| t.track_id).collect();
+        anyhow::Ok(ids)
+    })
+    .await?;
+    assert_eq!(similar, ["e2"]);
+    let request = RecommendRequest {
+        limit: 1,
+        exclude_track_ids: Vec::new(),
+    };
+    let answer = client
+        .clone()
+        .recommend(signed(&identity, "fan", request)?)
+        .await?;
+    let first = answer.into_inner().recommendations;
+    assert_eq!(first.first().map(|r| r.track_id.as_str()), Some("a2"));
+    app.stop().await?;
     Ok(())
 }

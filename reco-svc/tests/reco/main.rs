@@ -4,6 +4,8 @@
 //! Needs `bash scripts/servers.sh` (Redis, NATS JetStream) and `source .servers/env`.
 
 mod contract;
+mod contract_signals;
 mod embedded;
+mod playlists;
 mod service;
 mod support;

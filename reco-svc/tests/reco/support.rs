@@ -8,11 +8,16 @@ use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
 use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
 use tunemesh_events::{Envelope, EventBus};
 use tunemesh_proto::catalog::v1::{ArtistRef, Track};
-use tunemesh_proto::events::v1::{CatalogEvent, EventMeta, PlayEvent, TrackAdded, catalog_event};
+use tunemesh_proto::events::v1::{
+    CatalogEvent, EventMeta, LikedTracksChanged, PlayEvent, PlaylistChangeKind, PlaylistChanged,
+    PlaylistEvent, TrackAdded, catalog_event, playlist_event,
+};
 use tunemesh_proto::player::v1::PlaybackEndReason;
 use tunemesh_proto::prost_types::Timestamp;
 use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
-use tunemesh_proto::reco::v1::{RecommendRequest, Recommendation};
+use tunemesh_proto::reco::v1::{
+    RadioRequest, RecommendRequest, Recommendation, SimilarTracksRequest,
+};
 use tunemesh_proto::tonic::transport::Channel;
 use tunemesh_proto::tonic::{self, Request, Status};
 use tunemesh_reco::RecoSettings;
@@ -74,6 +79,7 @@ pub struct TestReco {
     pub store: RedisStore,
     identity: MeshIdentity,
     redis_prefix: String,
+    consumer_prefix: String,
 }
 
 impl TestReco {
@@ -95,8 +101,9 @@ impl TestReco {
             identity: identity.clone(),
             mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
         };
+        let consumer_prefix = tunemesh_testkit::unique_prefix("reco");
         let settings = RecoSettings {
-            consumer_prefix: tunemesh_testkit::unique_prefix("reco"),
+            consumer_prefix: consumer_prefix.clone(),
             lag_interval: Duration::from_millis(200),
             ..RecoSettings::default()
         };
@@ -115,6 +122,7 @@ impl TestReco {
             store,
             identity,
             redis_prefix,
+            consumer_prefix,
         };
         reco.wait_ready().await?;
         Ok(reco)
@@ -172,6 +180,50 @@ impl TestReco {
             .collect())
     }
 
+    /// Waits until every event published on `bus` so far has been applied (each of the
+    /// service's consumers has nothing pending or unsettled).
+    pub async fn settled(&self, bus: &TestBus) -> anyhow::Result<()> {
+        let names: Vec<String> = ["play", "catalog", "playlist"]
+            .iter()
+            .map(|what| format!("{}-{what}", self.consumer_prefix))
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        tunemesh_testkit::eventually(Duration::from_secs(30), || async {
+            let drained = tunemesh_events::projection::drained(bus.bus.as_ref(), &names).await;
+            anyhow::ensure!(drained, "events still pending");
+            Ok(())
+        })
+        .await
+    }
+
+    /// A page of `user`'s radio on `seed`.
+    pub async fn radio(&self, user: &str, seed: &str) -> anyhow::Result<Vec<Recommendation>> {
+        let request = RadioRequest {
+            seed_track_id: seed.to_owned(),
+            limit: 10,
+            page_token: String::new(),
+        };
+        let request = self.signed(user, request)?;
+        Ok(self
+            .client
+            .clone()
+            .radio(request)
+            .await?
+            .into_inner()
+            .tracks)
+    }
+
+    /// Tracks similar to `track`.
+    pub async fn similar(&self, track: &str) -> anyhow::Result<Vec<Recommendation>> {
+        let request = SimilarTracksRequest {
+            track_id: track.to_owned(),
+            limit: 10,
+        };
+        let request = self.signed("someone", request)?;
+        let answer = self.client.clone().similar_tracks(request).await?;
+        Ok(answer.into_inner().tracks)
+    }
+
     pub async fn cleanup(self) -> anyhow::Result<()> {
         self.app.stop().await?;
         delete_redis_keys(&redis_client().await?, &self.redis_prefix).await?;
@@ -183,8 +235,9 @@ fn meta(event_id: String, at: SystemTime) -> Option<EventMeta> {
     Some(EventMeta {
         event_id,
         occurred_at: Some(Timestamp::from(at)),
-        trace_context: None,
         producer: "reco-tests".to_owned(),
+        // trace_context is deprecated: the trace travels in the message headers
+        ..EventMeta::default()
     })
 }
 
@@ -231,6 +284,46 @@ pub fn track_added(id: &str, artist: &str) -> CatalogEvent {
             }),
         })),
     }
+}
+
+/// `user` liked (or unliked) `tracks`, now.
+pub fn liked(user: &str, tracks: &[&str], liked: bool) -> PlaylistEvent {
+    PlaylistEvent {
+        event: Some(playlist_event::Event::LikedTracksChanged(
+            LikedTracksChanged {
+                meta: meta(tunemesh_events::new_event_id(), SystemTime::now()),
+                user_id: user.to_owned(),
+                track_ids: tracks.iter().map(|t| (*t).to_owned()).collect(),
+                liked,
+                version: 0,
+            },
+        )),
+    }
+}
+
+/// A change of `kind` to playlist `id` of `owner` naming `tracks`, now.
+pub fn playlist_changed(
+    id: &str,
+    owner: &str,
+    kind: PlaylistChangeKind,
+    tracks: &[&str],
+) -> PlaylistEvent {
+    PlaylistEvent {
+        event: Some(playlist_event::Event::PlaylistChanged(PlaylistChanged {
+            meta: meta(tunemesh_events::new_event_id(), SystemTime::now()),
+            playlist_id: id.to_owned(),
+            version: 0,
+            kind: kind.into(),
+            actor_user_id: owner.to_owned(),
+            owner_id: owner.to_owned(),
+            track_ids: tracks.iter().map(|t| (*t).to_owned()).collect(),
+        })),
+    }
+}
+
+/// The track ids of an answer, in order.
+pub fn ids(answer: &[Recommendation]) -> Vec<String> {
+    answer.iter().map(|r| r.track_id.clone()).collect()
 }
 
 /// Listening sessions of several other users, so tracks have neighbours: each user plays

@@ -219,8 +219,9 @@ fn meta() -> Option<EventMeta> {
     Some(EventMeta {
         event_id: tunemesh_events::new_event_id(),
         occurred_at: Some(now()),
-        trace_context: None,
         producer: "search-tests".to_owned(),
+        // trace_context is deprecated: the trace travels in the message headers
+        ..EventMeta::default()
     })
 }
 
