@@ -5,3 +5,4 @@
 
 pub mod cpu;
 pub mod popularity;
+pub mod up;

@@ -99,7 +99,7 @@ pub(crate) fn artist(a: &ArtistRecord) -> Artist {
         name: a.name.clone(),
         sort_name: a.sort_name.clone(),
         genres: a.genres.clone(),
-        image: None,
+        image: a.image.as_ref().map(image),
         album_count: a.album_count,
         track_count: a.track_count,
         create_time: Some(timestamp_ms(a.create_ms)),

@@ -35,6 +35,7 @@ pub(crate) fn playlist(p: &Playlist) -> pb::Playlist {
         version: p.version,
         create_time: Some(timestamp(p.create_ms)),
         update_time: Some(timestamp(p.update_ms)),
+        first_track_ids: p.first_track_ids.clone(),
     }
 }
 

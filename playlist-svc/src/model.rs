@@ -15,6 +15,9 @@ pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 300;
 /// Longest id (playlist, item, track, user, image), in ASCII characters.
 pub const MAX_ID_LEN: usize = 64;
+/// Track ids of the first items a playlist carries for its derived cover
+/// (`Playlist.first_track_ids`); the stores' SQL says the same number.
+pub const FIRST_TRACKS: usize = 8;
 
 /// A playlist's details, without its items.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +50,11 @@ pub struct Playlist {
     pub create_ms: i64,
     /// Last change of details or items, ms since the epoch.
     pub update_ms: i64,
+    /// Tracks of the first [`FIRST_TRACKS`] items, in order: what a derived cover is made
+    /// of. Absent from pages cached before it existed, which then show no derived cover
+    /// until their entry is refilled.
+    #[serde(default)]
+    pub first_track_ids: Vec<String>,
 }
 
 /// One entry of a playlist.

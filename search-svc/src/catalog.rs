@@ -221,10 +221,21 @@ impl Catalog {
             .max_by_key(|t| t.update_time.map(|u| (u.seconds, u.nanos)))
             .and_then(|t| t.artists.iter().find(|a| a.id == id))
             .map(|a| a.name.clone())?;
+        // The catalogue's picture of an artist: the cover of their first album that has one,
+        // albums by year then title (as player-svc's `Artist.image`).
+        let image = members
+            .iter()
+            .filter_map(|t| self.tracks.get(t))
+            .filter(|t| t.cover.is_some())
+            .min_by_key(|t| {
+                let album = t.album.as_ref().map(|a| (a.title.as_str(), a.id.as_str()));
+                (t.year, album, t.disc_number, t.track_number, t.id.as_str())
+            })
+            .and_then(|t| t.cover.clone());
         let summary = ArtistSummary {
             id: id.to_owned(),
             name: name.clone(),
-            image: None,
+            image,
         };
         Some(IndexDoc {
             key: key(SearchResultType::Artist, id),
@@ -270,5 +281,55 @@ fn result(item: search_result::Item) -> SearchResult {
         item: Some(item),
         score: 0.0,
         highlights: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tunemesh_proto::catalog::v1::AlbumRef;
+    use tunemesh_proto::common::v1::Image;
+
+    use super::*;
+
+    fn track(id: &str, album: &str, year: u32, number: u32, cover: Option<&str>) -> Track {
+        Track {
+            id: id.to_owned(),
+            title: id.to_owned(),
+            artists: vec![ArtistRef {
+                id: "can".to_owned(),
+                name: "Can".to_owned(),
+            }],
+            album: Some(AlbumRef {
+                id: album.to_owned(),
+                title: album.to_owned(),
+            }),
+            year,
+            track_number: number,
+            cover: cover.map(|id| Image {
+                id: id.to_owned(),
+                ..Image::default()
+            }),
+            ..Track::default()
+        }
+    }
+
+    #[test]
+    fn an_artist_pictures_the_cover_of_their_first_album_that_has_one() {
+        let mut catalog = Catalog::default();
+        for track in [
+            track("a1", "Early", 1999, 1, None),
+            track("b2", "Later", 2004, 2, Some("later")),
+            track("b1", "Later", 2004, 1, None),
+            track("c1", "Latest", 2010, 1, Some("latest")),
+        ] {
+            catalog.upsert_track(track);
+        }
+        let image = catalog
+            .artist_doc("can")
+            .and_then(|doc| match doc.result.item? {
+                search_result::Item::Artist(artist) => artist.image,
+                _ => None,
+            });
+        assert_eq!(image.map(|i| i.id).as_deref(), Some("later"));
     }
 }

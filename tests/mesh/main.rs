@@ -3,6 +3,7 @@
 mod cli;
 mod cluster;
 mod hostile;
+mod images;
 mod support;
 mod taste;
 mod trace;

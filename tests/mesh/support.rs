@@ -125,3 +125,52 @@ pub fn announced_url(stdout: ChildStdout) -> String {
     std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(drop));
     url
 }
+
+/// A `width`×`height` JPEG cover: a diagonal gradient from `colour` to a darker shade, so a
+/// picture is seen in screenshots and each quarter of a mosaic keeps its colour's average.
+pub fn cover_jpeg(width: u32, height: u32, colour: [u8; 3]) -> Vec<u8> {
+    use image::ImageEncoder as _;
+    let image = image::RgbImage::from_fn(width, height, |x, y| {
+        let shade = 200 + 55 * (x + y) / (width + height);
+        image::Rgb(colour.map(|c| u8::try_from(u32::from(c) * shade / 255).unwrap_or(u8::MAX)))
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .write_image(
+            image.as_raw(),
+            width,
+            height,
+            image::ExtendedColorType::Rgb8,
+        )
+        .expect("a JPEG encodes");
+    out
+}
+
+/// A `side`×`side` JPEG that looks like album art in a screenshot: rings around an off-centre
+/// sun over a dusk gradient.
+pub fn art_cover_jpeg(side: u32) -> Vec<u8> {
+    use image::ImageEncoder as _;
+    let (cx, cy) = (f64::from(side) * 0.62, f64::from(side) * 0.4);
+    let image = image::RgbImage::from_fn(side, side, |x, y| {
+        let (fx, fy) = (f64::from(x), f64::from(y));
+        let t = fy / f64::from(side);
+        let distance = ((fx - cx).powi(2) + (fy - cy).powi(2)).sqrt() / f64::from(side);
+        let channel = |v: f64| v.clamp(0.0, 255.0) as u8;
+        if distance < 0.16 {
+            image::Rgb([250, 196, 70])
+        } else if ((distance * 28.0) as u32).is_multiple_of(2) && distance < 0.42 {
+            image::Rgb([channel(240.0 - 80.0 * t), channel(90.0 + 40.0 * t), 120])
+        } else {
+            image::Rgb([
+                channel(30.0 + 90.0 * t),
+                channel(20.0 + 30.0 * t),
+                channel(90.0 + 60.0 * t),
+            ])
+        }
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .write_image(image.as_raw(), side, side, image::ExtendedColorType::Rgb8)
+        .expect("a JPEG encodes");
+    out
+}

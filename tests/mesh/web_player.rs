@@ -1,7 +1,8 @@
 //! The web player in a real browser against the real binary: `tunemesh up --library` on real
 //! music, then `web/tests/player.mjs` (playwright-core driving Debian Chromium) signs up, plays,
-//! switches quality, seeks and checks play reports. The screenshot lands in
-//! `target/test-artifacts/web-player.png`.
+//! switches quality, seeks and checks play reports. The screenshots land in
+//! `target/test-artifacts/`: `web-player.png` at the end, `web-player-covers.png` of the
+//! library grid with the cover found beside the library's files.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -178,6 +179,9 @@ fn web_player_plays_switches_quality_seeks_and_reports_in_chromium() {
     let library = work.path().join("library");
     std::fs::create_dir_all(&library).expect("library dir");
     fill_library(&singularity_music(), &library);
+    // The tracks' tags carry no picture: the one beside them becomes their cover.
+    let cover = crate::support::art_cover_jpeg(600);
+    std::fs::write(library.join("cover.jpg"), cover).expect("writes the cover");
     let mesh = Mesh::start(&work.path().join("data"), &library);
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -211,10 +215,12 @@ fn web_player_plays_switches_quality_seeks_and_reports_in_chromium() {
         "the browser test failed (screenshot: {}):\n{stdout}",
         artifacts.join("web-player.png").display()
     );
-    assert!(
-        artifacts.join("web-player.png").exists(),
-        "no screenshot saved"
-    );
+    for screenshot in ["web-player.png", "web-player-covers.png"] {
+        assert!(
+            artifacts.join(screenshot).exists(),
+            "no screenshot {screenshot} saved"
+        );
+    }
 }
 
 #[tokio::test]

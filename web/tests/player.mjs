@@ -1,5 +1,6 @@
 // The web player in a real browser (Debian Chromium, driven by playwright-core): sign up
-// through the page, play an ingested track, let it pass 10 s, force a quality switch mid-track
+// through the page, see the library grid with real covers (screenshot
+// web-player-covers.png), play an ingested track, let it pass 10 s, force a quality switch mid-track
 // and check that playback never stalls across it, seek, and see play reports acknowledged by
 // the gateway; then check a listener is not offered "Add music", log in as the admin (the
 // first account, made by the Rust side), add a folder of music through "Add music" and watch
@@ -95,8 +96,20 @@ try {
   await page.waitForSelector("#signed-in:not([hidden])", { timeout: 15000 });
   log("signed up as", name);
 
+  // The library grid shows real covers (the library folder has one): the artist's picture
+  // is its album's cover, loaded from the gateway's image route.
+  const loaded = (selector) => {
+    const img = document.querySelector(selector);
+    return img ? { src: img.currentSrc, complete: img.complete, width: img.naturalWidth } : null;
+  };
+  const picture = await until(page, "an artist card's cover to load", loaded, (s) => s?.complete && s.width > 0, 15000, ".artist-link img.cover");
+  log("artist picture:", JSON.stringify(picture));
+  if (!picture.src.includes("/v1/images/")) throw new Error(`the cover is not the gateway's: ${picture.src}`);
+  await page.screenshot({ path: join(artifacts, "web-player-covers.png") });
+
   // Browse artist -> album -> a track of at least a minute.
   await page.click(".artist-link >> nth=0", { timeout: 15000 });
+  await until(page, "the artist page's picture and album cover", (selectors) => selectors.map((selector) => document.querySelector(selector)?.naturalWidth ?? 0), (widths) => widths.every((w) => w > 0), 15000, [".artist-picture", ".album-link img.cover"]);
   await page.click(".album-link >> nth=0", { timeout: 15000 });
   await page.waitForSelector("table.tracks");
   const rows = await page.$$eval("table.tracks tbody tr", (trs) =>

@@ -26,9 +26,9 @@
 //! ```
 
 use std::collections::HashMap;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
@@ -40,6 +40,7 @@ const MUSIC: &str = "/usr/share/games/singularity/music";
 
 use tunemesh_bench::cpu;
 use tunemesh_bench::popularity::Popularity;
+use tunemesh_bench::up::{self, Process};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -119,27 +120,6 @@ impl Target {
     }
 }
 
-/// A child process stopped (SIGTERM, then waited for) when dropped.
-#[derive(Debug)]
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.0.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.0.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// What one listener saw.
 #[derive(Debug, Default)]
 struct Listened {
@@ -180,15 +160,15 @@ async fn main() -> anyhow::Result<()> {
     let library = link_library(&args.library, args.tracks, &work.path().join("library"))?;
     let data_dir = work.path().join("data");
 
-    let binary = args.tunemesh.clone().unwrap_or_else(|| {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/release/tunemesh")
-    });
-    ensure!(
-        binary.exists(),
-        "{} is missing: cargo build --release --bin tunemesh",
-        binary.display()
-    );
-    let (gateway, base) = start_tunemesh(&binary, work.path(), &data_dir, &library)?;
+    let binary = up::release_binary(args.tunemesh.clone())?;
+    let (gateway, base) = up::start(
+        &binary,
+        work.path(),
+        &data_dir,
+        &library,
+        "tunemesh.log",
+        &[],
+    )?;
     eprintln!(
         "tunemesh is up at {base}; waiting for {library_len} tracks",
         library_len = args.tracks
@@ -365,55 +345,6 @@ fn link_library(from: &Path, count: usize, to: &Path) -> anyhow::Result<PathBuf>
         std::fs::copy(file, to.join(name))?;
     }
     Ok(to.to_path_buf())
-}
-
-/// `tunemesh up` on a free port; its URL from the line it prints when up.
-fn start_tunemesh(
-    binary: &Path,
-    work: &Path,
-    data_dir: &Path,
-    library: &Path,
-) -> anyhow::Result<(Process, String)> {
-    let log = std::fs::File::create(work.join("tunemesh.log"))?;
-    let mut command = Command::new(binary);
-    command
-        .args(["up", "--addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--library")
-        .arg(library)
-        .current_dir(work)
-        .stdout(Stdio::piped())
-        .stderr(log);
-    for limit in ["PER_IP", "PER_USER"] {
-        for field in ["PER_MINUTE", "BURST"] {
-            command.env(
-                format!("TUNEMESH_GATEWAY__RATE_LIMITS__{limit}__{field}"),
-                "0",
-            );
-        }
-    }
-    // Every listener is one account on one address: the per-address connection cap and the
-    // per-account stream cap are off too.
-    command.env("TUNEMESH_GATEWAY__CONNECTIONS__MAX_PER_IP", "0");
-    command.env("TUNEMESH_GATEWAY__HTTP__MAX_STREAMS_PER_USER", "0");
-    let mut child = Process(command.spawn().context("cannot start tunemesh")?);
-    let stdout = child.0.stdout.take().context("piped stdout")?;
-    let mut stdout = BufReader::new(stdout);
-    let mut line = String::new();
-    let url = loop {
-        line.clear();
-        if stdout.read_line(&mut line)? == 0 {
-            let log = std::fs::read_to_string(work.join("tunemesh.log")).unwrap_or_default();
-            bail!("tunemesh exited before it was up: {log}");
-        }
-        if let Some(url) = line.trim().strip_prefix("tunemesh is up: ") {
-            break url.trim_end_matches('/').to_owned();
-        }
-    };
-    // Keep draining, so output never fills the pipe and blocks the server.
-    std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(drop));
-    Ok((child, url))
 }
 
 async fn sign_up(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {

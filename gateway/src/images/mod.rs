@@ -9,9 +9,13 @@
 //! # Layout
 //! - `settings.rs`: `[gateway.images]`.
 //! - `render.rs`: sizes, decoding under limits, resizing, encoding (pure, blocking).
+//! - `mosaic.rs`: mosaic ids, which covers make a playlist's, composing one (pure, blocking).
+//! - `derived.rs`: the covers of playlists without their own, looked up in the catalogue.
 
-pub(crate) mod render;
-pub(crate) mod settings;
+pub mod derived;
+pub mod mosaic;
+pub mod render;
+pub mod settings;
 
 use std::sync::Arc;
 
@@ -31,14 +35,19 @@ use settings::ImageSettings;
 /// Length of an image id: player-svc's hex SHA-256 of the bytes.
 const ID_LEN: usize = 64;
 
-/// Whether `id` has the shape of an image id; checked before anything is fetched.
-pub(crate) fn valid_id(id: &str) -> bool {
+/// Whether `id` has the shape of a stored image's id; checked before anything is fetched.
+pub fn valid_id(id: &str) -> bool {
     id.len() == ID_LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// Whether `id` names an image the route serves: a stored one, or a mosaic of four.
+pub fn servable_id(id: &str) -> bool {
+    valid_id(id) || mosaic::parts(id).is_some()
 }
 
 /// The path clients fetch the image `id` from: the one place the edge's URL scheme for
 /// images is decided (services hand out ids only).
-pub(crate) fn url(id: &str) -> String {
+pub fn url(id: &str) -> String {
     format!("/v1/images/{id}")
 }
 
@@ -52,12 +61,20 @@ pub enum Variant {
 }
 
 impl Variant {
-    /// A strong validator: the id is a hash of the source, and a variant of it is the same
-    /// bytes every time for one rendering version (bump the `r1` when rendering changes).
+    /// A strong validator: the id is a hash of the source (a mosaic's, its parts' hashes),
+    /// and a variant of it is the same bytes every time for one rendering version (bump the
+    /// `r1` when resizing changes, the `m1` when composing mosaics does).
     pub fn etag(self, id: &str) -> String {
+        let mosaic = if mosaic::parts(id).is_some() {
+            "-m1"
+        } else {
+            ""
+        };
         match self {
-            Self::Original => format!("\"{id}\""),
-            Self::Sized(size, format) => format!("\"{id}-{size}-{}-r1\"", format.name()),
+            Self::Original => format!("\"{id}{mosaic}\""),
+            Self::Sized(size, format) => {
+                format!("\"{id}-{size}-{}-r1{mosaic}\"", format.name())
+            }
         }
     }
 }
@@ -154,9 +171,16 @@ impl Images {
             variant,
         };
         let init = async {
-            match variant {
-                Variant::Original => self.fetch(id).await,
-                Variant::Sized(size, format) => self.render(id, size, format).await,
+            match (mosaic::parts(id), variant) {
+                // A mosaic has no stored form: without a size, the largest rendering.
+                (Some(parts), Variant::Original) => {
+                    self.mosaic(parts, render::LARGEST, Format::Jpeg).await
+                }
+                (Some(parts), Variant::Sized(size, format)) => {
+                    self.mosaic(parts, size, format).await
+                }
+                (None, Variant::Original) => self.fetch(id).await,
+                (None, Variant::Sized(size, format)) => self.render(id, size, format).await,
             }
         };
         self.inner
@@ -208,6 +232,44 @@ impl Images {
                 tracing::warn!(image = id, %reason, "serving an image unresized");
                 original
             }
+        })
+    }
+}
+
+impl Images {
+    /// The mosaic of `parts`, `size` pixels square. Each part comes through the cache at the
+    /// served size of its quarter (JPEG), the rendering a cover shown alone at that size uses
+    /// too, so a mosaic decodes four small images, and its parts' fetches and resizes are
+    /// shared with every other use of those covers.
+    async fn mosaic(
+        &self,
+        parts: [&str; mosaic::PARTS],
+        size: u32,
+        format: Format,
+    ) -> Result<Rendered, ApiError> {
+        let quarter = Variant::Sized(render::snap(size / 2).unwrap_or(size), Format::Jpeg);
+        let [a, b, c, d] = parts.map(|id| Box::pin(self.get(id, quarter)));
+        let (a, b, c, d) = tokio::try_join!(a, b, c, d)?;
+        let permit = Arc::clone(&self.inner.resizes)
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let bounds = self.inner.bounds;
+        let composed = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            mosaic::compose(
+                [&a.bytes, &b.bytes, &c.bytes, &d.bytes],
+                size,
+                format,
+                bounds,
+            )
+        })
+        .await
+        .map_err(|e| ApiError::internal(&e))?
+        .map_err(|e| ApiError::internal(&e))?;
+        Ok(Rendered {
+            bytes: Bytes::from(composed),
+            media_type: Arc::from(format.media_type()),
         })
     }
 }

@@ -10,13 +10,16 @@ use image::{DynamicImage, ExtendedColorType, ImageEncoder as _, ImageReader, Lim
 
 /// The sizes served, in pixels of the longest side. Requests are rounded up to one of them,
 /// so every cache (ours, the browser's, a CDN's) holds a handful of variants per image.
-pub(crate) const SIZES: [u32; 5] = [64, 128, 256, 512, 1024];
+pub const SIZES: [u32; 5] = [64, 128, 256, 512, 1024];
+
+/// The largest size served.
+pub const LARGEST: u32 = SIZES[SIZES.len() - 1];
 
 /// Largest size a request may name; anything above the largest served size gets that.
-pub(crate) const MAX_REQUESTED: u32 = 4096;
+pub const MAX_REQUESTED: u32 = 4096;
 
 /// The served size for a requested one; `None` for 0 or more than [`MAX_REQUESTED`].
-pub(crate) fn snap(requested: u32) -> Option<u32> {
+pub fn snap(requested: u32) -> Option<u32> {
     if requested == 0 || requested > MAX_REQUESTED {
         return None;
     }
@@ -24,7 +27,7 @@ pub(crate) fn snap(requested: u32) -> Option<u32> {
         SIZES
             .into_iter()
             .find(|s| *s >= requested)
-            .unwrap_or(SIZES[SIZES.len() - 1]),
+            .unwrap_or(LARGEST),
     )
 }
 
@@ -57,7 +60,7 @@ impl Format {
 
 /// How a source may be decoded.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Bounds {
+pub struct Bounds {
     /// Widest or tallest source decoded.
     pub max_dimension: u32,
     /// Most bytes one decode may allocate.
@@ -68,7 +71,7 @@ pub(crate) struct Bounds {
 
 /// What became of a resize.
 #[derive(Debug)]
-pub(crate) enum Resized {
+pub enum Resized {
     /// The encoded, smaller image.
     Encoded(Vec<u8>),
     /// The source already fits the size: serve it as it is.
@@ -78,44 +81,56 @@ pub(crate) enum Resized {
     Undecodable(String),
 }
 
-/// `source` made to fit in `size`×`size` (aspect kept, never enlarged), encoded as `format`.
-pub(crate) fn resize(source: &[u8], size: u32, format: Format, bounds: Bounds) -> Resized {
-    let reader = |limits: Limits| -> image::ImageResult<ImageReader<Cursor<&[u8]>>> {
-        let mut reader = ImageReader::new(Cursor::new(source)).with_guessed_format()?;
-        reader.limits(limits);
-        Ok(reader)
-    };
+/// A reader of `source` that refuses, from its header, pictures larger than `bounds` allow.
+fn reader(source: &[u8], bounds: Bounds) -> image::ImageResult<ImageReader<Cursor<&[u8]>>> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(bounds.max_dimension);
     limits.max_image_height = Some(bounds.max_dimension);
     limits.max_alloc = Some(bounds.max_alloc);
+    let mut reader = ImageReader::new(Cursor::new(source)).with_guessed_format()?;
+    reader.limits(limits);
+    Ok(reader)
+}
+
+/// `source` decoded within `bounds`.
+pub fn decode(source: &[u8], bounds: Bounds) -> image::ImageResult<DynamicImage> {
+    reader(source, bounds)?.decode()
+}
+
+/// `image` shrunk to fit in `size`×`size`, aspect kept.
+pub fn shrink(image: &DynamicImage, size: u32) -> DynamicImage {
+    // Far larger sources are sampled down by area averaging (integer, one pass, no buffer
+    // beside the result); a filter's float intermediate image would be as large as the
+    // source's height times the target's width. Near the size, where averaging aliases,
+    // the filter is cheap anyway.
+    if image.width().max(image.height()) > size.saturating_mul(2) {
+        image.thumbnail(size, size)
+    } else {
+        image.resize(size, size, FilterType::CatmullRom)
+    }
+}
+
+/// `source` made to fit in `size`×`size` (aspect kept, never enlarged), encoded as `format`.
+pub fn resize(source: &[u8], size: u32, format: Format, bounds: Bounds) -> Resized {
     // The header alone says whether there is anything to do, before any pixel is decoded.
-    let dimensions = reader(limits.clone()).and_then(ImageReader::into_dimensions);
+    let dimensions = reader(source, bounds).and_then(ImageReader::into_dimensions);
     match dimensions {
         Ok((w, h)) if w <= size && h <= size => return Resized::Fits,
         Ok(_) => {}
         Err(e) => return Resized::Undecodable(e.to_string()),
     }
-    let decoded = match reader(limits).and_then(ImageReader::decode) {
+    let decoded = match decode(source, bounds) {
         Ok(decoded) => decoded,
         Err(e) => return Resized::Undecodable(e.to_string()),
     };
-    // Far larger sources are sampled down by area averaging (integer, one pass, no buffer
-    // beside the result); a filter's float intermediate image would be as large as the
-    // source's height times the target's width. Near the size, where averaging aliases,
-    // the filter is cheap anyway.
-    let resized = if decoded.width().max(decoded.height()) > size.saturating_mul(2) {
-        decoded.thumbnail(size, size)
-    } else {
-        decoded.resize(size, size, FilterType::CatmullRom)
-    };
-    match encode(&resized, format, bounds.jpeg_quality) {
+    match encode(&shrink(&decoded, size), format, bounds.jpeg_quality) {
         Ok(bytes) => Resized::Encoded(bytes),
         Err(e) => Resized::Undecodable(e.to_string()),
     }
 }
 
-fn encode(image: &DynamicImage, format: Format, quality: u8) -> image::ImageResult<Vec<u8>> {
+/// `image` encoded as `format` (JPEG at `quality`, over white where it is transparent).
+pub fn encode(image: &DynamicImage, format: Format, quality: u8) -> image::ImageResult<Vec<u8>> {
     let mut out = Vec::new();
     let (w, h) = (image.width(), image.height());
     match format {
@@ -143,7 +158,7 @@ fn encode(image: &DynamicImage, format: Format, quality: u8) -> image::ImageResu
 
 /// The image over a white background: JPEG has no alpha, and dropping it would turn
 /// transparent pixels into whatever colour they happen to hold (often black).
-fn on_white(image: &DynamicImage) -> image::RgbImage {
+pub(super) fn on_white(image: &DynamicImage) -> image::RgbImage {
     if !image.color().has_alpha() {
         return image.to_rgb8();
     }

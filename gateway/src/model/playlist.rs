@@ -24,7 +24,8 @@ pub struct Playlist {
     pub collaborative: bool,
     /// Users allowed to edit it besides the owner.
     pub collaborator_ids: Vec<String>,
-    /// Cover art, when set.
+    /// Cover art: the owner's, or else the one derived from the first tracks' covers (one
+    /// cover, or a 2×2 mosaic of four); absent when neither exists.
     pub cover: Option<Image>,
     /// Number of items.
     pub item_count: u32,

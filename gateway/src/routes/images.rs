@@ -1,4 +1,5 @@
-//! `GET /v1/images/{id}?size=N`: cover images, resized to a few sizes, cacheable for ever.
+//! `GET /v1/images/{id}?size=N`: cover images, resized to a few sizes, cacheable for ever;
+//! an id of four image ids joined by `.` is their 2×2 mosaic (`crate::images::mosaic`).
 //!
 //! Public, without a token: `<img src>` and the OS media controls (`MediaSession` artwork)
 //! cannot send one, and an id is the hash of the picture's bytes, learnt only from the
@@ -15,7 +16,7 @@ use utoipa_axum::routes;
 
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::ApiQuery;
-use crate::images::{Images, Variant, render, valid_id};
+use crate::images::{Images, Variant, render, servable_id};
 use crate::state::AppState;
 
 /// An image never changes under its id (a content hash): caches may keep it a year, and
@@ -36,12 +37,14 @@ pub struct ImageQuery {
     pub size: Option<u32>,
 }
 
-/// Returns an image (album cover, artist picture), resized to fit `size`×`size` when given.
-/// Resized images are JPEG (WebP when the gateway enables it and `Accept` allows it);
-/// smaller originals are never enlarged.
+/// Returns an image (album cover, artist picture, playlist mosaic), resized to fit
+/// `size`×`size` when given. Resized images are JPEG (WebP when the gateway enables it and
+/// `Accept` allows it); smaller originals are never enlarged. A mosaic is always rendered:
+/// at `size`, or at 1024 pixels without one.
 #[utoipa::path(
     get, path = "/v1/images/{id}", tag = "catalog",
-    params(("id" = String, Path, description = "the image's id, from a cover or image"), ImageQuery),
+    params(("id" = String, Path, description = "the image's id, from a cover or image: 64 \
+        hexadecimal digits, or four such ids joined by `.` for their mosaic"), ImageQuery),
     responses(
         (status = 200, description = "the image; cacheable for ever (`immutable`)",
             content_type = "image/jpeg"),
@@ -56,9 +59,9 @@ pub async fn get_image(
     ApiQuery(query): ApiQuery<ImageQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    if !valid_id(&id) {
+    if !servable_id(&id) {
         return Err(ApiError::invalid(
-            "id must be 64 lowercase hexadecimal characters",
+            "id must be 64 lowercase hexadecimal characters, or four such ids joined by '.'",
         ));
     }
     let variant = match query.size {

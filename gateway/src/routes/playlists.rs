@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use tunemesh_proto::playlist::v1 as pb;
+use tunemesh_runtime::identity::Caller;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -15,6 +16,7 @@ use super::Paging;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, ApiQuery, check_id};
+use crate::images::derived;
 use crate::model::catalog::next_page;
 use crate::model::playlist::{
     AddedItems, ItemMove, LibraryPage, NewItems, NewPlaylist, Playlist, PlaylistChanges,
@@ -33,6 +35,12 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(add_items))
         .routes(routes!(move_items))
         .routes(routes!(remove_item))
+}
+
+/// The REST shape of `playlist`, with its derived cover when it has none of its own.
+async fn with_cover(state: &AppState, caller: &Caller, mut playlist: pb::Playlist) -> Playlist {
+    derived::fill(state, caller, &mut [&mut playlist]).await;
+    playlist.into()
 }
 
 fn missing() -> ApiError {
@@ -76,7 +84,8 @@ pub async fn create(
         .call(&caller, request, async |c, r| c.create_playlist(r).await)
         .await?;
     let playlist = answer.playlist.ok_or_else(missing)?;
-    Ok((StatusCode::CREATED, Json(playlist.into())))
+    let playlist = with_cover(&state, &caller, playlist).await;
+    Ok((StatusCode::CREATED, Json(playlist)))
 }
 
 /// Lists the playlists in the caller's library: owned, collaborating on, followed.
@@ -99,10 +108,16 @@ pub async fn list_mine(
         page_token,
         relations: Vec::new(),
     };
-    let page = state
+    let mut page = state
         .playlists()
         .call(&caller, request, async |c, r| c.list_my_playlists(r).await)
         .await?;
+    let mut playlists: Vec<&mut pb::Playlist> = page
+        .playlists
+        .iter_mut()
+        .filter_map(|entry| entry.playlist.as_mut())
+        .collect();
+    derived::fill(&state, &caller, &mut playlists).await;
     Ok(Json(page.into()))
 }
 
@@ -134,8 +149,9 @@ pub async fn get(
         .playlists()
         .call(&caller, request, async |c, r| c.get_playlist(r).await)
         .await?;
+    let playlist = answer.playlist.ok_or_else(missing)?;
     Ok(Json(PlaylistPage {
-        playlist: answer.playlist.ok_or_else(missing)?.into(),
+        playlist: with_cover(&state, &caller, playlist).await,
         items: answer.items.into_iter().map(Into::into).collect(),
         next_page_token: next_page(answer.next_page_token),
     }))
@@ -176,7 +192,8 @@ pub async fn update(
             c.update_playlist_details(r).await
         })
         .await?;
-    Ok(Json(answer.playlist.ok_or_else(missing)?.into()))
+    let playlist = answer.playlist.ok_or_else(missing)?;
+    Ok(Json(with_cover(&state, &caller, playlist).await))
 }
 
 /// Deletes a playlist (owner only).

@@ -255,3 +255,96 @@ async fn webp_is_answered_only_when_enabled_and_accepted() -> anyhow::Result<()>
     assert_eq!(header(&response, "content-type"), "image/jpeg");
     Ok(())
 }
+
+/// A `size`×`size` PNG of one colour, stored under the id `digit` × 64 (the fake player-svc
+/// serves any id it is given).
+fn store_colour(gateway: &TestGateway, digit: char, colour: [u8; 3]) -> String {
+    let image = image::RgbImage::from_pixel(300, 300, image::Rgb(colour));
+    let mut bytes = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut bytes)
+        .write_image(image.as_raw(), 300, 300, ExtendedColorType::Rgb8)
+        .unwrap_or_else(|e| panic!("png: {e}"));
+    let id = digit.to_string().repeat(64);
+    let mut seen = gateway
+        .upstream
+        .seen
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    seen.images.insert(id.clone(), bytes);
+    id
+}
+
+#[tokio::test]
+async fn four_ids_joined_by_dots_are_served_as_their_mosaic() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let colours = [[250, 0, 0], [0, 250, 0], [0, 0, 250], [250, 250, 0]];
+    let ids: Vec<String> = ['a', 'b', 'c', 'd']
+        .into_iter()
+        .zip(colours)
+        .map(|(digit, colour)| store_colour(&gateway, digit, colour))
+        .collect();
+    let mosaic = ids.join(".");
+    let path = format!("/v1/images/{mosaic}?size=100");
+    let response = get(&gateway, &path).await?;
+    assert_eq!(response.status(), 200);
+    assert_eq!(header(&response, "content-type"), "image/jpeg");
+    assert_eq!(
+        header(&response, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    let etag = header(&response, "etag");
+    assert_eq!(etag, format!("\"{mosaic}-128-jpeg-r1-m1\""));
+    let image = image::load_from_memory(&response.bytes().await?)?.to_rgb8();
+    assert_eq!(image.dimensions(), (128, 128));
+    for (at, colour) in [(32, 32), (96, 32), (32, 96), (96, 96)]
+        .into_iter()
+        .zip(colours)
+    {
+        let got = image.get_pixel(at.0, at.1).0;
+        let close = got.iter().zip(colour).all(|(g, w)| g.abs_diff(w) < 40);
+        assert!(close, "{at:?}: {got:?} is not {colour:?}");
+    }
+    // Each part was fetched once, and a second rendering reuses them.
+    let again = get(&gateway, &format!("/v1/images/{mosaic}?size=256")).await?;
+    assert_eq!(again.status(), 200);
+    assert_eq!(fetches(&gateway), 4);
+    let response = gateway
+        .request(Method::GET, &path)
+        .header("if-none-match", &etag)
+        .send()
+        .await?;
+    assert_eq!(response.status(), 304);
+    // Without a size, the largest rendering.
+    let whole = get(&gateway, &format!("/v1/images/{mosaic}")).await?;
+    let whole = image::load_from_memory(&whole.bytes().await?)?;
+    assert_eq!((whole.width(), whole.height()), (1024, 1024));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_mosaic_of_an_unknown_part_is_404_and_malformed_ones_400() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let ids: Vec<String> = ['a', 'b', 'c']
+        .into_iter()
+        .map(|digit| store_colour(&gateway, digit, [9, 9, 9]))
+        .collect();
+    let unknown = format!("{}.{}", ids.join("."), "0".repeat(64));
+    let (status, body) =
+        status_and_json(get(&gateway, &format!("/v1/images/{unknown}?size=64")).await?).await?;
+    assert_eq!(status, 404, "{body}");
+    error_code(&body, "not_found");
+    let four = format!("{}.{}", ids.join("."), ids[0]);
+    for path in [
+        format!("/v1/images/{}", ids.join(".")),
+        format!("/v1/images/{four}.{}", ids[1]),
+        format!("/v1/images/{}", four.replace('.', "-")),
+        format!("/v1/images/{}..{}", ids.join("."), "a".repeat(63)),
+        format!("/v1/images/{}", four.to_uppercase()),
+        format!("/v1/images/{four}?size=0"),
+    ] {
+        let (status, body) = status_and_json(get(&gateway, &path).await?).await?;
+        assert_eq!(status, 400, "{path}: {body}");
+        error_code(&body, "invalid_argument");
+    }
+    Ok(())
+}

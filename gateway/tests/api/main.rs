@@ -13,6 +13,7 @@ mod grpc;
 mod grpc_web;
 mod images;
 mod media;
+mod playlist_covers;
 mod playlists;
 mod proxies;
 mod services;

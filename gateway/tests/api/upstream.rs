@@ -150,8 +150,26 @@ pub fn sample_track(id: &str) -> catalog::Track {
     }
 }
 
+/// [`sample_track`], with a cover when its id is `cover-<hex digit>...`: the image whose id
+/// is that digit 64 times.
+pub fn covered_track(id: &str) -> catalog::Track {
+    let digit = id
+        .strip_prefix("cover-")
+        .and_then(|rest| rest.chars().next())
+        .filter(char::is_ascii_hexdigit);
+    catalog::Track {
+        cover: digit.map(|d| tunemesh_proto::common::v1::Image {
+            id: d.to_string().repeat(64),
+            media_type: "image/png".into(),
+            ..Default::default()
+        }),
+        ..sample_track(id)
+    }
+}
+
 /// `GetTrack` answers by id: `missing` → NOT_FOUND, `down` → UNAVAILABLE, `slow` → late.
-/// `BatchGetTracks` knows every id except those starting with `missing`.
+/// `BatchGetTracks` knows every id except those starting with `missing`, with covers as
+/// [`covered_track`] gives them.
 #[tonic::async_trait]
 impl CatalogService for Fake {
     async fn get_track(
@@ -203,7 +221,7 @@ impl CatalogService for Fake {
             .into_iter()
             .partition(|id| id.starts_with("missing"));
         Ok(Response::new(catalog::BatchGetTracksResponse {
-            tracks: found.iter().map(|id| sample_track(id)).collect(),
+            tracks: found.iter().map(|id| covered_track(id)).collect(),
             missing_track_ids: missing,
         }))
     }

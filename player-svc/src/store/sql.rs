@@ -80,6 +80,19 @@ fn album_select(by_artist: bool, ids: bool) -> String {
     )
 }
 
+/// The `column` (`cover_id` or `cover_type`) of an artist's picture: the cover of the first
+/// of their tracks (performed, or on an album credited to them) that carries one, in the
+/// order of their albums on their page (year, album title) then album order. So it is the
+/// cover of their first album that has one, and it changes only when their catalogue does.
+fn artist_picture(column: &str) -> String {
+    format!(
+        "(SELECT t.{column} FROM tracks t WHERE t.cover_id IS NOT NULL AND (t.artist_id = r.id
+            OR t.album_id IN (SELECT a.id FROM albums a WHERE a.artist_id = r.id))
+          ORDER BY t.year, t.album_title, t.album_id, t.disc_number, t.track_number, t.id
+          LIMIT 1)"
+    )
+}
+
 /// An artist with its aggregates; genres come from a separate query.
 fn artist_select(ids: bool) -> String {
     let filter = if ids { "WHERE r.id = ANY_IDS" } else { "" };
@@ -88,8 +101,11 @@ fn artist_select(ids: bool) -> String {
            (SELECT COUNT(*) FROM albums a WHERE a.artist_id = r.id OR EXISTS
               (SELECT 1 FROM tracks t WHERE t.album_id = a.id AND t.artist_id = r.id)) AS album_count,
            (SELECT COUNT(*) FROM tracks t WHERE t.artist_id = r.id) AS track_count,
-           r.create_ms, r.update_ms, CAST(0 AS BIGINT) AS k1, r.sort_name AS k2
-         FROM artists r {filter}"
+           r.create_ms, r.update_ms, {} AS cover_id, {} AS cover_type,
+           CAST(0 AS BIGINT) AS k1, r.sort_name AS k2
+         FROM artists r {filter}",
+        artist_picture("cover_id"),
+        artist_picture("cover_type"),
     )
 }
 
@@ -283,6 +299,10 @@ pub(crate) fn album(row: &dyn Column) -> anyhow::Result<AlbumRecord> {
 
 /// An artist from a row of the artist select (without genres).
 pub(crate) fn artist(row: &dyn Column) -> anyhow::Result<ArtistRecord> {
+    let image = match (row.opt_text(7)?, row.opt_text(8)?) {
+        (Some(id), Some(media_type)) => Some(Cover { id, media_type }),
+        _ => None,
+    };
     Ok(ArtistRecord {
         id: row.text(0)?,
         name: row.text(1)?,
@@ -290,6 +310,7 @@ pub(crate) fn artist(row: &dyn Column) -> anyhow::Result<ArtistRecord> {
         genres: Vec::new(),
         album_count: small(row.int(3)?),
         track_count: small(row.int(4)?),
+        image,
         create_ms: row.int(5)?,
         update_ms: row.int(6)?,
     })

@@ -113,6 +113,8 @@ pub struct ArtistRecord {
     pub album_count: u32,
     /// Tracks credited to it.
     pub track_count: u32,
+    /// Its picture: the cover of its first album that has one.
+    pub image: Option<Cover>,
     /// Milliseconds since the epoch.
     pub create_ms: i64,
     /// Milliseconds since the epoch.

@@ -1,9 +1,11 @@
 //! playlist-svc's integration tests, one binary (each test binary is another full link): the
-//! service through its gRPC API in both storage modes (`service`), the events it publishes
-//! (`events`), Redis and PostgreSQL outages (`outage`), and databases of the old migration
-//! runner under the shared one (`migrate`). `support` is the shared harness.
+//! service through its gRPC API in both storage modes (`service`), the first tracks a cover
+//! is derived from (`first_tracks`), the events it publishes (`events`), Redis and PostgreSQL
+//! outages (`outage`), and databases of the old migration runner under the shared one
+//! (`migrate`). `support` is the shared harness.
 
 mod events;
+mod first_tracks;
 mod migrate;
 mod outage;
 mod service;

@@ -27,6 +27,25 @@ export function imageUrl(image: ImageRef | undefined, pixels: number): string | 
   return `${base}${base.includes("?") ? "&" : "?"}size=${servedSize(pixels)}`;
 }
 
+/** Pictures in a playlist's mosaic (`Playlist.first_track_ids` in the contract). */
+const MOSAIC_PARTS = 4;
+
+/**
+ * The cover of a playlist without one of its own, from the covers of its first tracks in
+ * order (the contract's rule, which the gateway's REST answers follow too): the distinct
+ * covers; four or more make the mosaic of the first four, an image whose id is their ids
+ * joined by "."; one to three, the first; none, no cover.
+ */
+export function derivedCover(covers: (ImageRef | undefined)[]): ImageRef | undefined {
+  const distinct: string[] = [];
+  for (const image of covers) {
+    if (image?.id && !distinct.includes(image.id)) distinct.push(image.id);
+    if (distinct.length === MOSAIC_PARTS) break;
+  }
+  if (distinct.length === 0) return undefined;
+  return { id: distinct.length === MOSAIC_PARTS ? distinct.join(".") : distinct[0], url: "" };
+}
+
 /** A square cover shown at `pixels` CSS pixels, or a placeholder of that size without one. */
 export function cover(image: ImageRef | undefined, pixels: number, className = "cover"): HTMLElement {
   const src = imageUrl(image, pixels);

@@ -43,18 +43,31 @@ function emptyLibrary(app: App): Node {
   );
 }
 
-/** The albums of one artist. */
+/** The albums of one artist, under the artist's picture. */
 export function albumsView(app: App, artistId: string) {
   return async (): Promise<Node> => {
-    const { albums } = await catalog.listAlbums({ pageSize: PAGE, artistId });
-    return cards(
-      albums.map((album) => ({
-        title: album.title,
-        sub: [album.year || "", `${album.trackCount} tracks`].filter(Boolean).join(" · "),
-        kind: "album-link",
-        image: album.cover,
-        open: () => app.show(album.title, albumView(app, album.id), "browse"),
-      })),
+    const [{ albums }, { artist }] = await Promise.all([
+      catalog.listAlbums({ pageSize: PAGE, artistId }),
+      catalog.getArtist({ artistId }),
+    ]);
+    return h(
+      "div",
+      {},
+      h(
+        "div",
+        { class: "album-head" },
+        cover(artist?.image, 192, "cover album-cover artist-picture"),
+        h("p", { class: "sub" }, artist ? `${artist.albumCount} albums · ${artist.trackCount} tracks` : ""),
+      ),
+      cards(
+        albums.map((album) => ({
+          title: album.title,
+          sub: [album.year || "", `${album.trackCount} tracks`].filter(Boolean).join(" · "),
+          kind: "album-link",
+          image: album.cover,
+          open: () => app.show(album.title, albumView(app, album.id), "browse"),
+        })),
+      ),
     );
   };
 }

@@ -3,16 +3,33 @@
 
 import { describeError, playlists } from "../api/clients";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
+import type { Playlist } from "../gen/tunemesh/playlist/v1/playlist_pb";
 import { tracksByIds, type QueueTrack } from "../player/track";
 import { cards } from "../ui/cards";
+import { cover, derivedCover, type ImageRef } from "../ui/cover";
 import { byId, h, mount } from "../ui/dom";
 import type { App } from "./context";
 import { trackList } from "./tracks";
+
+/** A playlist's picture: its own cover, or the one derived from its first tracks' covers. */
+function playlistCover(playlist: Playlist, tracks: Map<string, QueueTrack>): ImageRef | undefined {
+  if (playlist.cover?.id) return { id: playlist.cover.id, url: playlist.cover.url };
+  return derivedCover(playlist.firstTrackIds.map((id) => tracks.get(id)?.cover));
+}
+
+/** The first tracks of `lists` without a cover of their own, looked up in one go, by id. */
+async function firstTracks(lists: Playlist[]): Promise<Map<string, QueueTrack>> {
+  const ids = new Set(lists.filter((playlist) => !playlist.cover?.id).flatMap((playlist) => playlist.firstTrackIds));
+  // A cover is decoration: the list shows without one when the catalogue does not answer.
+  const found = await tracksByIds([...ids]).catch(() => []);
+  return new Map(found.map((track) => [track.id, track]));
+}
 
 /** The listener's playlists and a form to create one. */
 export function playlistsView(app: App) {
   return async (): Promise<Node> => {
     const { playlists: mine } = await playlists.listMyPlaylists({ pageSize: 100 });
+    const covers = await firstTracks(mine.flatMap((entry) => (entry.playlist ? [entry.playlist] : [])));
     const name = h("input", { id: "new-playlist-name", name: "name", required: true, maxlength: 100, placeholder: "New playlist" });
     const form = h(
       "form",
@@ -42,7 +59,7 @@ export function playlistsView(app: App) {
                       title: playlist.name,
                       sub: `${playlist.itemCount} tracks`,
                       kind: "playlist-link",
-                      image: playlist.cover,
+                      image: playlistCover(playlist, covers),
                       open: () => app.show(playlist.name, playlistView(app, playlist.id), "playlists"),
                     },
                   ]
@@ -58,6 +75,9 @@ export function playlistView(app: App, playlistId: string) {
   return async (): Promise<Node> => {
     const { playlist, items } = await playlists.getPlaylist({ playlistId, pageSize: 500 });
     const tracks = await tracksByIds(items.map((item) => item.trackId));
+    const known = new Map(tracks.map((track) => [track.id, track]));
+    // The first tracks are on the first page of items, so already looked up.
+    const picture = playlist ? playlistCover(playlist, known) : undefined;
     // Items whose track left the catalogue are skipped, so map positions back to item ids.
     const shown = items.filter((item) => tracks.some((track) => track.id === item.trackId));
     const itemIds = shown.map((item) => item.itemId);
@@ -83,8 +103,17 @@ export function playlistView(app: App, playlistId: string) {
       "div",
       {},
       rename,
-      h("p", { class: "sub" }, playlist?.description ?? ""),
-      h("button", { class: "primary", disabled: tracks.length === 0, onclick: () => void app.player.playList(tracks, 0, context) }, "Play"),
+      h(
+        "div",
+        { class: "album-head" },
+        cover(picture, 192, "cover album-cover playlist-cover"),
+        h(
+          "div",
+          {},
+          h("p", { class: "sub" }, playlist?.description ?? ""),
+          h("button", { class: "primary", disabled: tracks.length === 0, onclick: () => void app.player.playList(tracks, 0, context) }, "Play"),
+        ),
+      ),
       trackList(app, tracks, {
         context,
         empty: "This playlist is empty: add tracks with “+ Playlist”.",

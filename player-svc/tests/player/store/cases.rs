@@ -180,6 +180,41 @@ pub async fn artists_list_by_sort_name(store: Arc<dyn CatalogStore>) -> anyhow::
     Ok(())
 }
 
+pub async fn an_artist_pictures_the_cover_of_their_first_album_that_has_one(
+    store: Arc<dyn CatalogStore>,
+) -> anyhow::Result<()> {
+    let cover = |id: &str| {
+        Some(Cover {
+            id: id.repeat(64),
+            media_type: "image/jpeg".to_owned(),
+        })
+    };
+    let with = |mut t: TrackRecord, year: u32, picture: Option<Cover>| {
+        t.year = year;
+        t.cover = picture;
+        t
+    };
+    let tracks = [
+        // The first album (1999) has no cover; the second's first covered track names it.
+        with(track("a1", "1", "Can", "Early", 1, 1, 1), 1999, None),
+        with(track("b2", "2", "Can", "Later", 1, 2, 2), 2004, cover("b")),
+        with(track("b1", "1", "Can", "Later", 1, 1, 3), 2004, None),
+        with(track("c1", "1", "Can", "Latest", 1, 1, 4), 2010, cover("c")),
+        with(track("z1", "1", "Zed", "Bare", 1, 1, 5), 2010, None),
+    ];
+    put_all(&store, &tracks).await?;
+    let listed = store.list_artists(None, 10).await?;
+    let pictures: Vec<_> = listed
+        .items
+        .iter()
+        .map(|a| (a.name.as_str(), a.image.as_ref().map(|c| &c.id[..1])))
+        .collect();
+    assert_eq!(pictures, [("Can", Some("b")), ("Zed", None)]);
+    let by_id = store.artists(&[ids::artist_id("Can")]).await?;
+    assert_eq!(by_id.first().and_then(|a| a.image.clone()), cover("b"));
+    Ok(())
+}
+
 pub async fn re_putting_a_source_keeps_its_id_and_creation_time(
     store: Arc<dyn CatalogStore>,
 ) -> anyhow::Result<()> {

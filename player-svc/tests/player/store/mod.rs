@@ -81,6 +81,7 @@ contract!(
         albums_and_artists_aggregate_their_tracks_in_album_order,
         keyset_pages_see_every_track_once_with_the_total,
         artists_list_by_sort_name,
+        an_artist_pictures_the_cover_of_their_first_album_that_has_one,
         re_putting_a_source_keeps_its_id_and_creation_time,
     ],
     sessions.sessions: [

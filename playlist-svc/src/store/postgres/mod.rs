@@ -29,14 +29,17 @@ pub const MIGRATIONS: Migrations = Migrations {
     steps: embedded::migrations::runner,
 };
 
-/// Selects a [`Playlist`] from `playlists p` (read with [`playlist`]).
+/// Selects a [`Playlist`] from `playlists p` (read with [`playlist`]); the first tracks
+/// (`FIRST_TRACKS` of them) come through the `(playlist_id, rank)` index.
 const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, p.name, p.description, p.public, \
     p.collaborative, ARRAY(SELECT c.user_id FROM playlist_collaborators c \
     WHERE c.playlist_id = p.id ORDER BY c.seq), p.cover_image_id, p.item_count, \
-    p.follower_count, p.version, p.revision, p.create_ms, p.update_ms";
+    p.follower_count, p.version, p.revision, p.create_ms, p.update_ms, \
+    ARRAY(SELECT i.track_id FROM playlist_items i WHERE i.playlist_id = p.id \
+    ORDER BY i.rank LIMIT 8)";
 
 /// Number of columns in [`PLAYLIST_COLUMNS`].
-const PLAYLIST_WIDTH: usize = 14;
+const PLAYLIST_WIDTH: usize = 15;
 
 /// Playlists in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -116,6 +119,7 @@ fn playlist(row: &Row) -> Result<Playlist, tokio_postgres::Error> {
         revision: to_u64(row.try_get(11)?),
         create_ms: row.try_get(12)?,
         update_ms: row.try_get(13)?,
+        first_track_ids: row.try_get(14)?,
     })
 }
 

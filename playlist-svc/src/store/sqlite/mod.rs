@@ -30,11 +30,24 @@ pub const MIGRATIONS: Migrations = Migrations {
     steps: embedded::migrations::runner,
 };
 
-/// Selects a [`Playlist`] from `playlists p` (collaborators as one `\n`-joined string).
+/// Selects a [`Playlist`] from `playlists p` (collaborators, and the first tracks
+/// (`FIRST_TRACKS` of them), as `\n`-joined strings).
 const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, p.name, p.description, p.public, \
     p.collaborative, (SELECT group_concat(user_id, char(10)) FROM (SELECT c.user_id FROM \
     playlist_collaborators c WHERE c.playlist_id = p.id ORDER BY c.seq)), p.cover_image_id, \
-    p.item_count, p.follower_count, p.version, p.revision, p.create_ms, p.update_ms";
+    p.item_count, p.follower_count, p.version, p.revision, p.create_ms, p.update_ms, \
+    (SELECT group_concat(track_id, char(10)) FROM (SELECT i.track_id FROM playlist_items i \
+    WHERE i.playlist_id = p.id ORDER BY i.rank LIMIT 8))";
+
+/// Number of columns in [`PLAYLIST_COLUMNS`].
+const PLAYLIST_WIDTH: usize = 15;
+
+/// The values of a `\n`-joined column.
+fn lines(joined: Option<String>) -> Vec<String> {
+    joined
+        .map(|c| c.split('\n').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
 
 /// Playlists in a SQLite file.
 #[derive(Debug, Clone)]
@@ -101,7 +114,6 @@ fn to_u64(value: i64) -> u64 {
 }
 
 fn playlist(row: &Row<'_>) -> rusqlite::Result<Playlist> {
-    let collaborators: Option<String> = row.get(6)?;
     Ok(Playlist {
         id: row.get(0)?,
         owner_id: row.get(1)?,
@@ -109,9 +121,7 @@ fn playlist(row: &Row<'_>) -> rusqlite::Result<Playlist> {
         description: row.get(3)?,
         public: row.get(4)?,
         collaborative: row.get(5)?,
-        collaborator_ids: collaborators
-            .map(|c| c.split('\n').map(str::to_owned).collect())
-            .unwrap_or_default(),
+        collaborator_ids: lines(row.get(6)?),
         cover_image_id: row.get(7)?,
         item_count: to_u32(row.get(8)?),
         follower_count: to_u32(row.get(9)?),
@@ -119,6 +129,7 @@ fn playlist(row: &Row<'_>) -> rusqlite::Result<Playlist> {
         revision: to_u64(row.get(11)?),
         create_ms: row.get(12)?,
         update_ms: row.get(13)?,
+        first_track_ids: lines(row.get(14)?),
     })
 }
 
@@ -236,7 +247,7 @@ impl PlaylistStore for SqliteStore {
             );
             let mut statement = conn.prepare_cached(&sql).map_err(sqlite)?;
             let rows = statement
-                .query_map(params![user, after_ms, after_id], |row| Ok((playlist(row)?, row.get::<_, i64>(14)?)))
+                .query_map(params![user, after_ms, after_id], |row| Ok((playlist(row)?, row.get::<_, i64>(PLAYLIST_WIDTH)?)))
                 .map_err(sqlite)?;
             let mut out = Vec::new();
             for row in rows {

@@ -1,0 +1,77 @@
+//! The covers of playlists without one of their own, for the REST answers: playlist-svc
+//! names each playlist's first tracks (`Playlist.first_track_ids`), the catalogue says their
+//! covers (`CatalogService.BatchGetTracks`, the batch read every playlist view makes), and
+//! [`mosaic::derive`] picks the cover. The services keep their own data; only ids meet here.
+//!
+//! gRPC answers pass through the gateway untouched, so gRPC clients (the web player among
+//! them) apply the same rule themselves, as the contract describes.
+
+use std::collections::HashMap;
+
+use tunemesh_proto::catalog::v1::BatchGetTracksRequest;
+use tunemesh_proto::common::v1::Image as PbImage;
+use tunemesh_proto::playlist::v1::Playlist;
+use tunemesh_runtime::identity::Caller;
+
+use super::mosaic;
+use crate::state::AppState;
+
+/// Most ids one `BatchGetTracks` takes (the contract's limit).
+const BATCH: usize = 100;
+
+/// Most playlists of one answer given a derived cover: a page is at most 200 playlists of
+/// 8 tracks, so this bounds one answer to a few catalogue calls.
+const MAX_PLAYLISTS: usize = 200;
+
+/// Gives each of `playlists` without a cover the one derived from its first tracks' covers,
+/// as `caller` sees the catalogue. A catalogue failure leaves them without: a cover is
+/// decoration, and the playlists themselves are playlist-svc's answer.
+pub async fn fill(state: &AppState, caller: &Caller, playlists: &mut [&mut Playlist]) {
+    let wanting = || {
+        playlists
+            .iter()
+            .filter(|p| p.cover.is_none())
+            .take(MAX_PLAYLISTS)
+    };
+    let mut ids: Vec<String> = wanting()
+        .flat_map(|p| p.first_track_ids.iter().cloned())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return;
+    }
+    let mut covers: HashMap<String, PbImage> = HashMap::new();
+    for batch in ids.chunks(BATCH) {
+        let request = BatchGetTracksRequest {
+            track_ids: batch.to_vec(),
+        };
+        let answer = state
+            .catalog()
+            .call(caller, request, async |c, r| c.batch_get_tracks(r).await)
+            .await;
+        match answer {
+            Ok(answer) => covers.extend(
+                answer
+                    .tracks
+                    .into_iter()
+                    .filter_map(|t| Some((t.id, t.cover?))),
+            ),
+            Err(error) => {
+                tracing::warn!(?error, "playlists answered without derived covers");
+                return;
+            }
+        }
+    }
+    for playlist in playlists
+        .iter_mut()
+        .filter(|p| p.cover.is_none())
+        .take(MAX_PLAYLISTS)
+    {
+        let firsts = playlist
+            .first_track_ids
+            .iter()
+            .filter_map(|t| covers.get(t));
+        playlist.cover = mosaic::derive(firsts);
+    }
+}
