@@ -26,7 +26,7 @@ const MAX_PLAYLISTS: usize = 200;
 /// Gives each of `playlists` without a cover the one derived from its first tracks' covers,
 /// as `caller` sees the catalogue. A catalogue failure leaves them without: a cover is
 /// decoration, and the playlists themselves are playlist-svc's answer.
-pub async fn fill(state: &AppState, caller: &Caller, playlists: &mut [&mut Playlist]) {
+pub(crate) async fn fill(state: &AppState, caller: &Caller, playlists: &mut [&mut Playlist]) {
     let wanting = || {
         playlists
             .iter()

@@ -12,10 +12,10 @@
 //! - `mosaic.rs`: mosaic ids, which covers make a playlist's, composing one (pure, blocking).
 //! - `derived.rs`: the covers of playlists without their own, looked up in the catalogue.
 
-pub mod derived;
-pub mod mosaic;
-pub mod render;
-pub mod settings;
+pub(crate) mod derived;
+pub(crate) mod mosaic;
+pub(crate) mod render;
+pub(crate) mod settings;
 
 use std::sync::Arc;
 
@@ -36,18 +36,18 @@ use settings::ImageSettings;
 const ID_LEN: usize = 64;
 
 /// Whether `id` has the shape of a stored image's id; checked before anything is fetched.
-pub fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     id.len() == ID_LEN && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Whether `id` names an image the route serves: a stored one, or a mosaic of four.
-pub fn servable_id(id: &str) -> bool {
+pub(crate) fn servable_id(id: &str) -> bool {
     valid_id(id) || mosaic::parts(id).is_some()
 }
 
 /// The path clients fetch the image `id` from: the one place the edge's URL scheme for
 /// images is decided (services hand out ids only).
-pub fn url(id: &str) -> String {
+pub(crate) fn url(id: &str) -> String {
     format!("/v1/images/{id}")
 }
 

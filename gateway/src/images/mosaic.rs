@@ -13,7 +13,7 @@ use super::render::{self, Bounds, Format};
 use super::valid_id;
 
 /// Pictures in a mosaic.
-pub const PARTS: usize = 4;
+pub(crate) const PARTS: usize = 4;
 
 /// Between the parts' ids in a mosaic's id: never in an id itself (hexadecimal), and safe in
 /// a URL path segment.
@@ -24,7 +24,7 @@ const MISSING: Rgb<u8> = Rgb([0x8a, 0x8a, 0x8a]);
 
 /// The image ids of the mosaic `id`, in reading order; `None` when `id` is not a mosaic's
 /// (a plain image id, or anything malformed: other counts, ids that are not 64 hex digits).
-pub fn parts(id: &str) -> Option<[&str; PARTS]> {
+pub(crate) fn parts(id: &str) -> Option<[&str; PARTS]> {
     // Cheap refusal before splitting: a mosaic id has exactly this length.
     if id.len() != PARTS * 65 - 1 {
         return None;
@@ -35,7 +35,7 @@ pub fn parts(id: &str) -> Option<[&str; PARTS]> {
 }
 
 /// The id of the mosaic of `parts`.
-pub fn id(parts: [&str; PARTS]) -> String {
+pub(crate) fn id(parts: [&str; PARTS]) -> String {
     parts.join(".")
 }
 
@@ -43,7 +43,7 @@ pub fn id(parts: [&str; PARTS]) -> String {
 /// order (tracks without one left out by the caller): the distinct covers, repeats skipped;
 /// with four or more, the mosaic of the first four; with one to three, the first (a grid
 /// with a hole or a repeat looks broken, one whole cover does not); with none, none.
-pub fn derive<'a>(covers: impl IntoIterator<Item = &'a PbImage>) -> Option<PbImage> {
+pub(crate) fn derive<'a>(covers: impl IntoIterator<Item = &'a PbImage>) -> Option<PbImage> {
     let mut distinct: Vec<&PbImage> = Vec::with_capacity(PARTS);
     for cover in covers {
         // Only ids a mosaic can carry; anything else from upstream is ignored, not passed on.
@@ -68,7 +68,7 @@ pub fn derive<'a>(covers: impl IntoIterator<Item = &'a PbImage>) -> Option<PbIma
 
 /// The mosaic of `parts` (encoded images, in reading order), `size`×`size` pixels, encoded
 /// as `format`: each part cropped to its centre square and scaled into its quarter. Blocking.
-pub fn compose(
+pub(crate) fn compose(
     parts: [&[u8]; PARTS],
     size: u32,
     format: Format,

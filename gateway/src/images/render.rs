@@ -10,16 +10,16 @@ use image::{DynamicImage, ExtendedColorType, ImageEncoder as _, ImageReader, Lim
 
 /// The sizes served, in pixels of the longest side. Requests are rounded up to one of them,
 /// so every cache (ours, the browser's, a CDN's) holds a handful of variants per image.
-pub const SIZES: [u32; 5] = [64, 128, 256, 512, 1024];
+pub(crate) const SIZES: [u32; 5] = [64, 128, 256, 512, 1024];
 
 /// The largest size served.
-pub const LARGEST: u32 = SIZES[SIZES.len() - 1];
+pub(crate) const LARGEST: u32 = SIZES[SIZES.len() - 1];
 
 /// Largest size a request may name; anything above the largest served size gets that.
-pub const MAX_REQUESTED: u32 = 4096;
+pub(crate) const MAX_REQUESTED: u32 = 4096;
 
 /// The served size for a requested one; `None` for 0 or more than [`MAX_REQUESTED`].
-pub fn snap(requested: u32) -> Option<u32> {
+pub(crate) fn snap(requested: u32) -> Option<u32> {
     if requested == 0 || requested > MAX_REQUESTED {
         return None;
     }
@@ -60,7 +60,7 @@ impl Format {
 
 /// How a source may be decoded.
 #[derive(Debug, Clone, Copy)]
-pub struct Bounds {
+pub(crate) struct Bounds {
     /// Widest or tallest source decoded.
     pub max_dimension: u32,
     /// Most bytes one decode may allocate.
@@ -71,7 +71,7 @@ pub struct Bounds {
 
 /// What became of a resize.
 #[derive(Debug)]
-pub enum Resized {
+pub(crate) enum Resized {
     /// The encoded, smaller image.
     Encoded(Vec<u8>),
     /// The source already fits the size: serve it as it is.
@@ -93,12 +93,12 @@ fn reader(source: &[u8], bounds: Bounds) -> image::ImageResult<ImageReader<Curso
 }
 
 /// `source` decoded within `bounds`.
-pub fn decode(source: &[u8], bounds: Bounds) -> image::ImageResult<DynamicImage> {
+pub(crate) fn decode(source: &[u8], bounds: Bounds) -> image::ImageResult<DynamicImage> {
     reader(source, bounds)?.decode()
 }
 
 /// `image` shrunk to fit in `size`×`size`, aspect kept.
-pub fn shrink(image: &DynamicImage, size: u32) -> DynamicImage {
+pub(crate) fn shrink(image: &DynamicImage, size: u32) -> DynamicImage {
     // Far larger sources are sampled down by area averaging (integer, one pass, no buffer
     // beside the result); a filter's float intermediate image would be as large as the
     // source's height times the target's width. Near the size, where averaging aliases,
@@ -111,7 +111,7 @@ pub fn shrink(image: &DynamicImage, size: u32) -> DynamicImage {
 }
 
 /// `source` made to fit in `size`×`size` (aspect kept, never enlarged), encoded as `format`.
-pub fn resize(source: &[u8], size: u32, format: Format, bounds: Bounds) -> Resized {
+pub(crate) fn resize(source: &[u8], size: u32, format: Format, bounds: Bounds) -> Resized {
     // The header alone says whether there is anything to do, before any pixel is decoded.
     let dimensions = reader(source, bounds).and_then(ImageReader::into_dimensions);
     match dimensions {
@@ -130,7 +130,11 @@ pub fn resize(source: &[u8], size: u32, format: Format, bounds: Bounds) -> Resiz
 }
 
 /// `image` encoded as `format` (JPEG at `quality`, over white where it is transparent).
-pub fn encode(image: &DynamicImage, format: Format, quality: u8) -> image::ImageResult<Vec<u8>> {
+pub(crate) fn encode(
+    image: &DynamicImage,
+    format: Format,
+    quality: u8,
+) -> image::ImageResult<Vec<u8>> {
     let mut out = Vec::new();
     let (w, h) = (image.width(), image.height());
     match format {
