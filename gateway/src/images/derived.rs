@@ -19,6 +19,10 @@ use crate::state::AppState;
 /// Most ids one `BatchGetTracks` takes (the contract's limit).
 const BATCH: usize = 100;
 
+/// First tracks of a playlist looked at: the contract's bound on `first_track_ids`, held here
+/// too so no answer from upstream can widen the lookups.
+const FIRST_TRACKS: usize = 8;
+
 /// Most playlists of one answer given a derived cover: a page is at most 200 playlists of
 /// 8 tracks, so this bounds one answer to a few catalogue calls.
 const MAX_PLAYLISTS: usize = 200;
@@ -27,14 +31,11 @@ const MAX_PLAYLISTS: usize = 200;
 /// as `caller` sees the catalogue. A catalogue failure leaves them without: a cover is
 /// decoration, and the playlists themselves are playlist-svc's answer.
 pub(crate) async fn fill(state: &AppState, caller: &Caller, playlists: &mut [&mut Playlist]) {
-    let wanting = || {
-        playlists
-            .iter()
-            .filter(|p| p.cover.is_none())
-            .take(MAX_PLAYLISTS)
-    };
-    let mut ids: Vec<String> = wanting()
-        .flat_map(|p| p.first_track_ids.iter().cloned())
+    let mut ids: Vec<String> = playlists
+        .iter()
+        .filter(|p| p.cover.is_none())
+        .take(MAX_PLAYLISTS)
+        .flat_map(|p| p.first_track_ids.iter().take(FIRST_TRACKS).cloned())
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -71,6 +72,7 @@ pub(crate) async fn fill(state: &AppState, caller: &Caller, playlists: &mut [&mu
         let firsts = playlist
             .first_track_ids
             .iter()
+            .take(FIRST_TRACKS)
             .filter_map(|t| covers.get(t));
         playlist.cover = mosaic::derive(firsts);
     }
