@@ -59,10 +59,6 @@ impl Blobs {
         use secrecy::ExposeSecret as _;
 
         anyhow::ensure!(!settings.bucket.is_empty(), "player.s3.bucket must be set");
-        // The S3 client's TLS (reqwest without a provider of its own, see Cargo.toml) uses the
-        // process's default rustls provider: ring, unless the process installed one already
-        // (then that one stays; `install_default` only fails in that case).
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = AmazonS3Builder::new()
             .with_bucket_name(&settings.bucket)
             .with_region(&settings.region)
