@@ -2,6 +2,8 @@
 //! names each playlist's first tracks (`Playlist.first_track_ids`), the catalogue says their
 //! covers (`CatalogService.BatchGetTracks`, the batch read every playlist view makes), and
 //! [`mosaic::derive`] picks the cover. The services keep their own data; only ids meet here.
+//! Playlists found by search (`PlaylistSummary`) carry the same first tracks and get the
+//! same cover.
 //!
 //! gRPC answers pass through the gateway untouched, so gRPC clients (the web player among
 //! them) apply the same rule themselves, as the contract describes.
@@ -11,6 +13,7 @@ use std::collections::HashMap;
 use tunemesh_proto::catalog::v1::BatchGetTracksRequest;
 use tunemesh_proto::common::v1::Image as PbImage;
 use tunemesh_proto::playlist::v1::Playlist;
+use tunemesh_proto::search::v1::PlaylistSummary;
 use tunemesh_runtime::identity::Caller;
 
 use super::mosaic;
@@ -27,15 +30,53 @@ const FIRST_TRACKS: usize = 8;
 /// 8 tracks, so this bounds one answer to a few catalogue calls.
 const MAX_PLAYLISTS: usize = 200;
 
+/// A playlist as an answer carries it: its own cover, if any, and its first tracks.
+pub(crate) trait Covered {
+    /// Whether it has a cover (the owner's, or one derived already).
+    fn has_cover(&self) -> bool;
+    /// Sets the cover.
+    fn set_cover(&mut self, cover: Option<PbImage>);
+    /// Track ids of the first items, in order.
+    fn first_track_ids(&self) -> &[String];
+}
+
+impl Covered for Playlist {
+    fn has_cover(&self) -> bool {
+        self.cover.is_some()
+    }
+
+    fn set_cover(&mut self, cover: Option<PbImage>) {
+        self.cover = cover;
+    }
+
+    fn first_track_ids(&self) -> &[String] {
+        &self.first_track_ids
+    }
+}
+
+impl Covered for PlaylistSummary {
+    fn has_cover(&self) -> bool {
+        self.cover.is_some()
+    }
+
+    fn set_cover(&mut self, cover: Option<PbImage>) {
+        self.cover = cover;
+    }
+
+    fn first_track_ids(&self) -> &[String] {
+        &self.first_track_ids
+    }
+}
+
 /// Gives each of `playlists` without a cover the one derived from its first tracks' covers,
 /// as `caller` sees the catalogue. A catalogue failure leaves them without: a cover is
-/// decoration, and the playlists themselves are playlist-svc's answer.
-pub(crate) async fn fill(state: &AppState, caller: &Caller, playlists: &mut [&mut Playlist]) {
+/// decoration, and the playlists themselves are the upstream's answer.
+pub(crate) async fn fill<P: Covered>(state: &AppState, caller: &Caller, playlists: &mut [&mut P]) {
     let mut ids: Vec<String> = playlists
         .iter()
-        .filter(|p| p.cover.is_none())
+        .filter(|p| !p.has_cover())
         .take(MAX_PLAYLISTS)
-        .flat_map(|p| p.first_track_ids.iter().take(FIRST_TRACKS).cloned())
+        .flat_map(|p| p.first_track_ids().iter().take(FIRST_TRACKS).cloned())
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -66,14 +107,15 @@ pub(crate) async fn fill(state: &AppState, caller: &Caller, playlists: &mut [&mu
     }
     for playlist in playlists
         .iter_mut()
-        .filter(|p| p.cover.is_none())
+        .filter(|p| !p.has_cover())
         .take(MAX_PLAYLISTS)
     {
         let firsts = playlist
-            .first_track_ids
+            .first_track_ids()
             .iter()
             .take(FIRST_TRACKS)
             .filter_map(|t| covers.get(t));
-        playlist.cover = mosaic::derive(firsts);
+        let derived = mosaic::derive(firsts);
+        playlist.set_cover(derived);
     }
 }

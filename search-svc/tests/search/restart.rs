@@ -42,7 +42,7 @@ async fn a_restart_reopens_the_index_and_resumes_the_same_consumers() -> anyhow:
     first.wait_ready().await?;
     let before = answers(&first).await?;
     let consumers = bus.consumers().await?;
-    assert_eq!(consumers.len(), 2, "{consumers:?}");
+    assert_eq!(consumers.len(), 3, "{consumers:?}");
     first.app.stop().await?;
 
     // Published while the replica is down: the resumed consumers deliver it.
