@@ -51,10 +51,15 @@ async fn a_public_playlist_is_found_by_a_typo_within_a_second_and_gone_within_a_
 
     let mut list = playlist("pl-1", "Midnight Velvet Grooves", true, 0);
     bus.publish(&playlist_changed(1, Created, &list)).await?;
+    let created = std::time::Instant::now();
     assert_eventually!(
         finds(&search, "midnigth velvet", "pl-1").await,
         timeout = FRESHNESS,
         "a new public playlist was not found by a typo'd name within {FRESHNESS:?}"
+    );
+    eprintln!(
+        "found by a typo {:?} after its creation was published",
+        created.elapsed()
     );
     // Without a type filter a playlist is one result among the others, with highlights.
     let all = search.try_search("velvet grooves", &[]).await?;
@@ -69,11 +74,13 @@ async fn a_public_playlist_is_found_by_a_typo_within_a_second_and_gone_within_a_
     list.version = 2;
     bus.publish(&playlist_changed(2, DetailsUpdated, &list))
         .await?;
+    let hidden = std::time::Instant::now();
     assert_eventually!(
         !finds(&search, "midnight velvet", "pl-1").await,
         timeout = FRESHNESS,
         "a playlist made private was still found after {FRESHNESS:?}"
     );
+    eprintln!("gone {:?} after it turned private", hidden.elapsed());
     bus.cleanup().await
 }
 
