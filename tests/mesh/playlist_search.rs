@@ -5,19 +5,11 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tunemesh_testkit::accounts;
 
 use crate::support::RunningMesh;
 
 /// The freshness target, both ways.
 const FRESHNESS: Duration = Duration::from_secs(1);
-
-fn token(session: &Value) -> String {
-    session["access_token"]
-        .as_str()
-        .expect("a session has an access token")
-        .to_owned()
-}
 
 async fn search(mesh: &RunningMesh, token: &str, query: &str) -> anyhow::Result<Value> {
     let response = mesh
@@ -62,10 +54,7 @@ async fn a_public_playlist_is_found_by_a_typo_and_gone_within_a_second_of_going_
 -> anyhow::Result<()> {
     let mesh = RunningMesh::start().await?;
     mesh.wait_ready().await?;
-    let base = mesh.url("");
-    let ann = accounts::sign_up(&mesh.http, &base, "ann", "correct horse battery").await?;
-    let bob = accounts::sign_up(&mesh.http, &base, "bob", "another long passphrase").await?;
-    let (ann, bob) = (token(&ann), token(&bob));
+    let [ann, bob] = mesh.listeners(["ann", "bob"]).await?;
 
     let created = mesh
         .http

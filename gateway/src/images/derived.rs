@@ -30,41 +30,21 @@ const FIRST_TRACKS: usize = 8;
 /// 8 tracks, so this bounds one answer to a few catalogue calls.
 const MAX_PLAYLISTS: usize = 200;
 
-/// A playlist as an answer carries it: its own cover, if any, and its first tracks.
+/// A playlist as an answer carries it: `Playlist`, or `PlaylistSummary` from search.
 pub(crate) trait Covered {
-    /// Whether it has a cover (the owner's, or one derived already).
-    fn has_cover(&self) -> bool;
-    /// Sets the cover.
-    fn set_cover(&mut self, cover: Option<PbImage>);
-    /// Track ids of the first items, in order.
-    fn first_track_ids(&self) -> &[String];
+    /// Its cover (the owner's, unset without one) and the track ids of its first items.
+    fn cover_parts(&mut self) -> (&mut Option<PbImage>, &[String]);
 }
 
 impl Covered for Playlist {
-    fn has_cover(&self) -> bool {
-        self.cover.is_some()
-    }
-
-    fn set_cover(&mut self, cover: Option<PbImage>) {
-        self.cover = cover;
-    }
-
-    fn first_track_ids(&self) -> &[String] {
-        &self.first_track_ids
+    fn cover_parts(&mut self) -> (&mut Option<PbImage>, &[String]) {
+        (&mut self.cover, &self.first_track_ids)
     }
 }
 
 impl Covered for PlaylistSummary {
-    fn has_cover(&self) -> bool {
-        self.cover.is_some()
-    }
-
-    fn set_cover(&mut self, cover: Option<PbImage>) {
-        self.cover = cover;
-    }
-
-    fn first_track_ids(&self) -> &[String] {
-        &self.first_track_ids
+    fn cover_parts(&mut self) -> (&mut Option<PbImage>, &[String]) {
+        (&mut self.cover, &self.first_track_ids)
     }
 }
 
@@ -73,10 +53,11 @@ impl Covered for PlaylistSummary {
 /// decoration, and the playlists themselves are the upstream's answer.
 pub(crate) async fn fill<P: Covered>(state: &AppState, caller: &Caller, playlists: &mut [&mut P]) {
     let mut ids: Vec<String> = playlists
-        .iter()
-        .filter(|p| !p.has_cover())
+        .iter_mut()
+        .map(|p| p.cover_parts())
+        .filter(|(cover, _)| cover.is_none())
         .take(MAX_PLAYLISTS)
-        .flat_map(|p| p.first_track_ids().iter().take(FIRST_TRACKS).cloned())
+        .flat_map(|(_, firsts)| firsts.iter().take(FIRST_TRACKS).cloned())
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -105,17 +86,16 @@ pub(crate) async fn fill<P: Covered>(state: &AppState, caller: &Caller, playlist
             }
         }
     }
-    for playlist in playlists
+    let uncovered = playlists
         .iter_mut()
-        .filter(|p| !p.has_cover())
-        .take(MAX_PLAYLISTS)
-    {
-        let firsts = playlist
-            .first_track_ids()
+        .map(|p| p.cover_parts())
+        .filter(|(cover, _)| cover.is_none())
+        .take(MAX_PLAYLISTS);
+    for (cover, firsts) in uncovered {
+        let firsts = firsts
             .iter()
             .take(FIRST_TRACKS)
             .filter_map(|t| covers.get(t));
-        let derived = mosaic::derive(firsts);
-        playlist.set_cover(derived);
+        *cover = mosaic::derive(firsts);
     }
 }

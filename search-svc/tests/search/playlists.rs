@@ -230,14 +230,6 @@ async fn history(bus: &TestBus) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn answers(search: &TestSearch) -> anyhow::Result<Vec<Vec<String>>> {
-    let mut all = Vec::new();
-    for query in QUERIES {
-        all.push(search.ids(query, &[]).await?);
-    }
-    Ok(all)
-}
-
 #[tokio::test]
 async fn a_replay_from_an_empty_index_answers_like_the_live_one() -> anyhow::Result<()> {
     let bus = TestBus::new("search playlist replay").await?;
@@ -245,7 +237,7 @@ async fn a_replay_from_an_empty_index_answers_like_the_live_one() -> anyhow::Res
     live.wait_ready().await?;
     history(&bus).await?;
     settle(&bus, &live, "Quillmark").await?;
-    let before = answers(&live).await?;
+    let before = live.answers(&QUERIES).await?;
     let flat: Vec<&String> = before.iter().flatten().collect();
     for absent in ["p:pl-b", "p:pl-d"] {
         assert!(
@@ -257,7 +249,7 @@ async fn a_replay_from_an_empty_index_answers_like_the_live_one() -> anyhow::Res
 
     let rebuilt = TestSearch::start(&bus).await?;
     rebuilt.wait_ready().await?;
-    assert_eq!(answers(&rebuilt).await?, before);
+    assert_eq!(rebuilt.answers(&QUERIES).await?, before);
     bus.cleanup().await
 }
 
@@ -271,7 +263,7 @@ async fn a_restarted_replica_still_refuses_what_came_before_a_playlist_turned_pr
     first.wait_ready().await?;
     history(&bus).await?;
     settle(&bus, &first, "Quillmark").await?;
-    let before = answers(&first).await?;
+    let before = first.answers(&QUERIES).await?;
     first.app.stop().await?;
 
     // Late creations of the private and the deleted playlist, while the replica is down.
@@ -290,7 +282,7 @@ async fn a_restarted_replica_still_refuses_what_came_before_a_playlist_turned_pr
     let second = TestSearch::start_in(&bus, data.path(), &replica).await?;
     second.wait_ready().await?;
     settle(&bus, &second, "Quillmarkthree").await?;
-    assert_eq!(answers(&second).await?, before);
+    assert_eq!(second.answers(&QUERIES).await?, before);
     second.app.stop().await?;
     bus.cleanup().await
 }

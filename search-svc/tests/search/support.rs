@@ -189,7 +189,16 @@ impl TestSearch {
         Ok(self.client.clone().search(request).await?.into_inner())
     }
 
-    /// Ids of the results of `query` (kind-tagged: `t:`, `a:`, `r:`), best first.
+    /// The ids of every query of `queries` (see [`TestSearch::ids`]), all kinds.
+    pub async fn answers(&self, queries: &[&str]) -> anyhow::Result<Vec<Vec<String>>> {
+        let mut all = Vec::new();
+        for query in queries {
+            all.push(self.ids(query, &[]).await?);
+        }
+        Ok(all)
+    }
+
+    /// Ids of the results of `query` (kind-tagged: `t:`, `a:`, `r:`, `p:`), best first.
     pub async fn ids(
         &self,
         query: &str,
