@@ -4,6 +4,7 @@ mod cli;
 mod cluster;
 mod hostile;
 mod images;
+mod playlist_search;
 mod support;
 mod taste;
 mod trace;

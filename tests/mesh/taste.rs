@@ -6,7 +6,6 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use tunemesh_testkit::accounts;
 
 use crate::support::RunningMesh;
 
@@ -15,13 +14,6 @@ const SONGS: [&str; 2] = [
     "/usr/share/games/singularity/music/lose/Chimes They Fade.ogg",
     "/usr/share/games/singularity/music/lose/March Thee to Dis.ogg",
 ];
-
-fn token(session: &Value) -> String {
-    session["access_token"]
-        .as_str()
-        .expect("a session has an access token")
-        .to_owned()
-}
 
 /// Uploads `path` as the admin and returns its track id.
 async fn ingest(mesh: &RunningMesh, admin: &str, path: &str) -> anyhow::Result<String> {
@@ -112,10 +104,7 @@ async fn a_playlist_relates_its_tracks_and_a_like_steers_until_both_are_undone()
 -> anyhow::Result<()> {
     let mesh = RunningMesh::start().await?;
     mesh.wait_ready().await?;
-    let base = mesh.url("");
-    let ann = accounts::sign_up(&mesh.http, &base, "ann", "correct horse battery").await?;
-    let bob = accounts::sign_up(&mesh.http, &base, "bob", "another long passphrase").await?;
-    let (ann, bob) = (token(&ann), token(&bob));
+    let [ann, bob] = mesh.listeners(["ann", "bob"]).await?;
     let a = ingest(&mesh, &ann, SONGS[0]).await?;
     let b = ingest(&mesh, &ann, SONGS[1]).await?;
 
