@@ -177,7 +177,7 @@ impl Default for ModelParams {
             playlist_weight: 1.0,
             playlist_window: 10,
             related_size: 200,
-            playlist_mix: 0.5,
+            playlist_mix: 0.2,
             radio_taste: 0.5,
             transition_window: 3,
             transition_mix: 8.0,
