@@ -223,7 +223,7 @@ impl Recommender for ModelRecommender {
         for ((seed, weight), related) in seeds.iter().zip(related) {
             let mut entries = related.entries.clone();
             entries.truncate(self.params.related_size);
-            let weight = weight * self.params.playlist_mix;
+            let weight = weight * self.params.recommend_playlist_mix;
             scores.add_normalised(&entries, weight, &Reason::InSamePlaylists(seed.clone()));
         }
         for ((track, weight), next) in follow.iter().zip(next) {

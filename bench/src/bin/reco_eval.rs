@@ -29,7 +29,7 @@ use tunemesh_reco::model::ModelParams;
 /// The model before issue 14's quality work: the parameters whose defaults changed, at
 /// their old values (the features they turn on did not exist).
 const TODAY: &str = r#"{"transition_window": 0, "transition_mix": 0.0, "session_boost": 1.0,
-    "seeds": 30, "co_half_life": "30days", "playlist_mix": 0.5}"#;
+    "seeds": 30, "co_half_life": "30days", "recommend_playlist_mix": 0.5}"#;
 
 /// What each change of issue 14 added, and the parameters that take it out again.
 const FEATURES: &[(&str, &str)] = &[
@@ -48,7 +48,7 @@ const FEATURES: &[(&str, &str)] = &[
     ),
     (
         "playlist co-occurrence weighted less (0.2, not 0.5)",
-        r#"{"playlist_mix": 0.5}"#,
+        r#"{"recommend_playlist_mix": 0.5}"#,
     ),
 ];
 

@@ -144,8 +144,12 @@ pub struct ModelParams {
     pub playlist_window: usize,
     /// Tracks kept per track in its playlist co-occurrence (`related`), strongest first.
     pub related_size: usize,
-    /// Weight of playlist co-occurrence against co-listening (1) in every answer.
+    /// Weight of playlist co-occurrence against co-listening (1) in radio and similar
+    /// tracks, where a track's playlists are a main hint.
     pub playlist_mix: f64,
+    /// The same in personal recommendations, where the listener's session and what
+    /// listeners played next already say more.
+    pub recommend_playlist_mix: f64,
     /// Weight of the listener's own taste in their radio: candidates they like move up.
     pub radio_taste: f64,
     /// Earlier plays of the session a new play is recorded as coming after, latest first,
@@ -177,7 +181,8 @@ impl Default for ModelParams {
             playlist_weight: 1.0,
             playlist_window: 10,
             related_size: 200,
-            playlist_mix: 0.2,
+            playlist_mix: 0.5,
+            recommend_playlist_mix: 0.2,
             radio_taste: 0.5,
             transition_window: 3,
             transition_mix: 8.0,
