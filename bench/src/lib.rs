@@ -5,4 +5,5 @@
 
 pub mod cpu;
 pub mod popularity;
+pub mod reco_eval;
 pub mod up;

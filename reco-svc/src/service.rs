@@ -1,7 +1,8 @@
 //! The domain: `Recommend` here, `Radio` (`station`) and `SimilarTracks` (`similar`) over
 //! the model's store, with no tonic types. Each answer reads the state it needs in a few
-//! batched round trips, ranks with [`crate::model::rank`] (co-listening, playlist
-//! co-occurrence, popularity) and explains each track with its strongest reason.
+//! batched round trips, ranks with [`crate::model::rank`] (co-listening, what listeners
+//! played next, playlist co-occurrence, popularity) and explains each track with its
+//! strongest reason.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -14,8 +15,8 @@ use tunemesh_proto::reco::v1::{
 };
 
 use crate::error::RecoError;
-use crate::model::ModelParams;
 use crate::model::rank::{self, Candidate, Reason, Scores};
+use crate::model::{ModelParams, sequence};
 use crate::store::{RecoStore, SetKey, TrackInfo};
 
 mod explain;
@@ -189,7 +190,13 @@ impl Recommender for ModelRecommender {
             .await?;
         let [taste, recent, skips] = <[_; 3]>::try_from(own).unwrap_or_default();
         let recent: Vec<String> = recent.entries.into_iter().map(|(t, _)| t).collect();
-        let seeds = rank::seeds(&taste.entries, &recent, 5, self.params.seeds);
+        let seeds = rank::seeds(
+            &taste.entries,
+            &recent,
+            (self.params.session_plays, self.params.session_boost),
+            self.params.seeds,
+        );
+        let follow = sequence::follow_weights(&recent, self.params.session_plays, &self.params);
         let mut exclude: HashSet<&str> = recent.iter().map(String::as_str).collect();
         exclude.extend(skips.entries.iter().map(|(t, _)| t.as_str()));
         exclude.extend(request.exclude_track_ids.iter().map(String::as_str));
@@ -199,11 +206,13 @@ impl Recommender for ModelRecommender {
             .map(|(s, _)| SetKey::Neighbours(s.clone()))
             .collect();
         keys.extend(seeds.iter().map(|(s, _)| SetKey::Related(s.clone())));
+        keys.extend(follow.iter().map(|(t, _)| SetKey::Next(t.clone())));
         keys.push(SetKey::Popularity);
         let depth = self.params.neighbours.max(n + exclude.len());
         let mut lists = self.store.top(&keys, depth).await?;
         let popularity = lists.pop().unwrap_or_default();
-        let (co_listened, related) = lists.split_at(seeds.len().min(lists.len()));
+        let (co_listened, rest) = lists.split_at(seeds.len().min(lists.len()));
+        let (related, next) = rest.split_at(seeds.len().min(rest.len()));
 
         let mut scores = Scores::default();
         for ((seed, weight), neighbours) in seeds.iter().zip(co_listened) {
@@ -214,8 +223,13 @@ impl Recommender for ModelRecommender {
         for ((seed, weight), related) in seeds.iter().zip(related) {
             let mut entries = related.entries.clone();
             entries.truncate(self.params.related_size);
-            let weight = weight * self.params.playlist_mix;
+            let weight = weight * self.params.recommend_playlist_mix;
             scores.add_normalised(&entries, weight, &Reason::InSamePlaylists(seed.clone()));
+        }
+        for ((track, weight), next) in follow.iter().zip(next) {
+            let mut entries = next.entries.clone();
+            entries.truncate(self.params.neighbours);
+            scores.add_normalised(&entries, *weight, &Reason::BecauseYouPlayed(track.clone()));
         }
         let personal = seeds.iter().any(|(_, w)| *w > 0.0);
         let mix = if personal {

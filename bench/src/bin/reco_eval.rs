@@ -1,58 +1,96 @@
 //! Offline quality of the reco model on MovieLens-100K (as shipped inside PyPI `recbole`),
 //! temporal leave-last-out: each user's last rating is held out, everything else trains.
-//! Reports HR@10 and NDCG@10 of the streaming model (fed the training ratings in time order
-//! as play events through the real model code and the embedded store) against a popularity
-//! baseline and a batch item-kNN baseline, all in the same run.
+//! Reports HR@10 and NDCG@10 of popularity, batch item-kNN, the model as it was before
+//! issue 14 ("today's") and the model as the service now runs it, all in the same run.
 //!
 //! ```sh
 //! bash scripts/testdata.sh   # installs recbole (no deps) under .testdata/
-//! cargo run --release -p tunemesh-bench --bin reco_eval
+//! cargo run --release -p tunemesh-bench --bin reco_eval [-- --ablation]
 //! ```
 //!
-//! Ratings >= `--play-threshold` become counted plays; lower ones become skips (or are
-//! dropped with `--low-as-skips false`). With `--like-threshold R`, ratings >= R are also
-//! likes (`LikedTracksChanged`); with `--playlist-threshold R`, each user's ratings >= R are
-//! also added, in time order, to a playlist that user owns (`PlaylistChanged`), a stand-in
-//! for curated playlists, which MovieLens does not have. Both go through the consumer's own
-//! code (`apply_likes`, `apply_playlist`). The held-out item is the user's last rating
-//! whatever its value. Every method recommends 10 items the user has not rated in training.
+//! Issue 14's protocol is the default: ratings >= 3 are counted plays and lower ones skips;
+//! ratings >= 4 are also likes (`LikedTracksChanged`) and also join, in time order, one
+//! playlist per user and genre that the user owns (`PlaylistChanged`; a movie of two genres
+//! joins two). Every event goes through the consumer's own code (`plan_listen`,
+//! `apply_likes`, `apply_playlist`) into the embedded store. The held-out item is the user's
+//! last rating whatever its value. Every method recommends 10 items the user has not rated
+//! in training.
 
-use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
 use clap::Parser;
-use tokio::sync::watch;
-use tunemesh_proto::reco::v1::RecommendRequest;
-use tunemesh_reco::feed::playlist::{Outcome, apply_likes, apply_playlist};
-use tunemesh_reco::model::playlist::{LikeChange, PlaylistChange, PlaylistEdit};
-use tunemesh_reco::model::update::plan_listen;
-use tunemesh_reco::model::{Listen, ListenKind, ModelParams};
-use tunemesh_reco::service::{ModelRecommender, Recommender as _};
-use tunemesh_reco::store::memory::MemoryStore;
-use tunemesh_reco::store::{Applied, RecoStore as _};
+use serde_json::{Map, Value};
+use tunemesh_bench::reco_eval::baselines::{self, Score};
+use tunemesh_bench::reco_eval::feed::{Measured, Playlists, Protocol, measure};
+use tunemesh_bench::reco_eval::movielens;
+use tunemesh_reco::model::ModelParams;
+
+/// The model before issue 14's quality work: the parameters whose defaults changed, at
+/// their old values (the features they turn on did not exist).
+const TODAY: &str = r#"{"transition_window": 0, "transition_mix": 0.0, "session_boost": 1.0,
+    "seeds": 30, "co_half_life": "30days", "recommend_playlist_mix": 0.5}"#;
+
+/// What each change of issue 14 added, and the parameters that take it out again.
+const FEATURES: &[(&str, &str)] = &[
+    (
+        "transitions (what listeners played next)",
+        r#"{"transition_window": 0, "transition_mix": 0.0}"#,
+    ),
+    (
+        "the latest plays' stronger boost",
+        r#"{"session_boost": 1.0}"#,
+    ),
+    ("fewer taste seeds (10, not 30)", r#"{"seeds": 30}"#),
+    (
+        "the longer co-listening memory (90 days, not 30)",
+        r#"{"co_half_life": "30days"}"#,
+    ),
+    (
+        "playlist co-occurrence weighted less (0.2, not 0.5)",
+        r#"{"recommend_playlist_mix": 0.5}"#,
+    ),
+];
 
 /// Command-line options.
 #[derive(Debug, Parser)]
 struct Args {
-    /// The `ml-100k.inter` file; found under `.testdata/` or the Python path when unset.
+    /// The `ml-100k.inter` file (genres are read from `ml-100k.item` beside it); found under
+    /// `.testdata/` or the Python path when unset.
     #[arg(long, env = "MOVIELENS_100K")]
-    data: Option<PathBuf>,
+    data: Option<std::path::PathBuf>,
     /// Ratings at or above this are plays.
     #[arg(long, default_value_t = 3.0)]
     play_threshold: f64,
-    /// Ratings below the threshold are skips (else they are left out of the model's input).
+    /// Ratings below the play threshold are skips (else they are left out).
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
     low_as_skips: bool,
-    /// Ratings at or above this are also likes (none when unset).
+    /// Ratings at or above this are also likes (6: no likes).
+    #[arg(long, default_value_t = 4.0)]
+    like_threshold: f64,
+    /// Ratings at or above this also join the user's playlists.
+    #[arg(long, default_value_t = 4.0)]
+    playlist_threshold: f64,
+    /// Which playlists: one per user and genre, one per user, or none.
+    #[arg(long, value_enum, default_value_t = Playlists::Genre)]
+    playlists: Playlists,
+    /// Model parameters over the service's defaults for the new model's row, as JSON
+    /// (`{"transition_mix": 4}`; durations as "30m").
+    #[arg(long, default_value = "{}")]
+    model: String,
+    /// Extra rows: `NAME=JSON`, parameters over the new model's (repeatable).
     #[arg(long)]
-    like_threshold: Option<f64>,
-    /// Ratings at or above this also put the item in the user's own playlist (none when
-    /// unset).
+    variant: Vec<String>,
+    /// Adds a row per change of issue 14: the new model without it.
     #[arg(long)]
-    playlist_threshold: Option<f64>,
+    ablation: bool,
+    /// Leaves out today's model (saves a feed).
+    #[arg(long)]
+    no_today: bool,
+    /// Validation split: each user's last rating is dropped, the second-to-last held out
+    /// (for choosing parameters without looking at the test items).
+    #[arg(long)]
+    validation: bool,
     /// Neighbours per item of the item-kNN baseline.
     #[arg(long, default_value_t = 50)]
     knn: usize,
@@ -61,373 +99,132 @@ struct Args {
     k: usize,
 }
 
-/// One rating.
-#[derive(Debug, Clone)]
-struct Rating {
-    user: String,
-    item: String,
-    rating: f64,
-    at: i64,
-}
-
-/// Hits and NDCG summed over users.
-#[derive(Debug, Default)]
-struct Score {
-    hits: f64,
-    ndcg: f64,
-    users: usize,
-}
-
-impl Score {
-    fn add(&mut self, ranked: &[String], held_out: &str) {
-        self.users += 1;
-        if let Some(rank) = ranked.iter().position(|i| i == held_out) {
-            self.hits += 1.0;
-            let gain = 1.0 / ((rank + 2) as f64).log2();
-            self.ndcg += gain;
-        }
-    }
-
-    fn hr(&self) -> f64 {
-        let users = self.users.max(1) as f64;
-        self.hits / users
-    }
-
-    fn ndcg(&self) -> f64 {
-        let users = self.users.max(1) as f64;
-        self.ndcg / users
-    }
-}
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let path = match args.data.clone() {
-        Some(path) => path,
-        None => find_data()?,
-    };
-    let ratings = load(&path)?;
-    let (train, test) = split(ratings);
+    let path = movielens::find_data(args.data.clone())?;
+    let mut ratings = movielens::load_ratings(&path)?;
+    if args.validation {
+        ratings = movielens::without_last(ratings);
+    }
+    let split = movielens::split(ratings);
+    let genres = movielens::load_genres(&path)?;
     eprintln!(
-        "{} training ratings, {} users held out, from {}",
-        train.len(),
-        test.len(),
+        "{} training ratings, {} users held out, {} movies with genres, from {}",
+        split.train.len(),
+        split.test.len(),
+        genres.len(),
         path.display()
     );
-    let mut seen: HashMap<&str, HashSet<&str>> = HashMap::new();
-    for r in &train {
-        seen.entry(&r.user).or_default().insert(&r.item);
-    }
+    let protocol = Protocol {
+        play_threshold: args.play_threshold,
+        low_as_skips: args.low_as_skips,
+        like_threshold: args.like_threshold,
+        playlist_threshold: args.playlist_threshold,
+        playlists: args.playlists,
+        genres,
+        k: args.k,
+    };
+    let seen = baselines::seen(&split.train);
 
     let started = Instant::now();
     let mut popularity = Score::default();
-    let popular = popular_items(&train);
-    for (user, held_out) in &test {
-        let ranked = top_unseen(
-            popular.iter().map(|(i, s)| (i.as_str(), *s)),
-            &seen,
-            user,
-            args.k,
-        );
+    let popular = baselines::popular_items(&split.train);
+    for (user, held_out) in &split.test {
+        let scored = popular.iter().map(|(i, s)| (i.as_str(), *s));
+        let ranked = baselines::top_unseen(scored, &seen, user, args.k);
         popularity.add(&ranked, held_out);
     }
-    let pop_time = started.elapsed();
-
+    let mut rows = vec![(
+        "popularity (baseline)".to_owned(),
+        popularity.clone(),
+        format!("{:.2?}", started.elapsed()),
+    )];
     let started = Instant::now();
     let mut knn = Score::default();
-    let knn_scores = item_knn(&train, &seen, &test, args.knn);
-    for (user, held_out) in &test {
+    let knn_scores = baselines::item_knn(&split.train, &seen, &split.test, args.knn);
+    for (user, held_out) in &split.test {
         let scores = knn_scores.get(user.as_str()).cloned().unwrap_or_default();
-        let ranked = top_unseen(
-            scores.iter().map(|(i, s)| (i.as_str(), *s)),
-            &seen,
-            user,
-            args.k,
-        );
+        let scored = scores.iter().map(|(i, s)| (i.as_str(), *s));
+        let ranked = baselines::top_unseen(scored, &seen, user, args.k);
         knn.add(&ranked, held_out);
     }
-    let knn_time = started.elapsed();
+    rows.push((
+        format!("item-kNN, batch, cosine, {} neighbours", args.knn),
+        knn,
+        format!("{:.2?}", started.elapsed()),
+    ));
 
-    let started = Instant::now();
-    let (model, events) = stream_model(&train, &args).await?;
-    let feed_time = started.elapsed();
-    let started = Instant::now();
-    let mut streaming = Score::default();
-    for (user, held_out) in &test {
-        let request = RecommendRequest {
-            limit: u32::try_from(args.k).unwrap_or(10),
-            exclude_track_ids: Vec::new(),
-        };
-        let answer = model.recommend(user, request).await?;
-        let ranked: Vec<String> = answer
-            .recommendations
-            .into_iter()
-            .map(|r| r.track_id)
-            .collect();
-        streaming.add(&ranked, held_out);
+    let new = json(&args.model).context("--model")?;
+    let mut models: Vec<(String, Map<String, Value>)> = Vec::new();
+    if !args.no_today {
+        models.push(("today's model (before issue 14)".into(), json(TODAY)?));
     }
-    let query_time = started.elapsed();
+    models.push(("**new model** (service defaults)".into(), new.clone()));
+    if args.ablation {
+        for (feature, off) in FEATURES {
+            models.push((format!("new model without {feature}"), over(&new, off)?));
+        }
+    }
+    for variant in &args.variant {
+        let (name, overrides) = variant
+            .split_once('=')
+            .context("--variant takes NAME=JSON")?;
+        models.push((name.to_owned(), over(&new, overrides)?));
+    }
+    for (name, overrides) in models {
+        let params = params(overrides).with_context(|| format!("parameters of {name}"))?;
+        let Measured {
+            score,
+            events,
+            feed,
+            query,
+        } = measure(&split, &protocol, params).await?;
+        eprintln!("{name}: HR {:.4}", score.hr());
+        let time = format!(
+            "{events} events in {feed:.2?}, {} queries in {query:.2?}",
+            split.test.len()
+        );
+        rows.push((name, score, time));
+    }
 
     println!(
-        "| method | HR@{k} | NDCG@{k} | HR vs popularity | time |",
+        "| method | HR@{k} | NDCG@{k} | hits | HR vs popularity | time |",
         k = args.k
     );
-    println!("|---|---|---|---|---|");
-    for (name, score, time) in [
-        (
-            "popularity (baseline)",
-            &popularity,
-            format!("{pop_time:.2?}"),
-        ),
-        (
-            &format!("item-kNN, batch, cosine, {} neighbours", args.knn),
-            &knn,
-            format!("{knn_time:.2?}"),
-        ),
-        (
-            "tunemesh streaming model",
-            &streaming,
-            format!(
-                "{events} events in {feed_time:.2?}, {} queries in {query_time:.2?}",
-                test.len()
-            ),
-        ),
-    ] {
+    println!("|---|---|---|---|---|---|");
+    for (name, score, time) in rows {
         println!(
-            "| {name} | {:.4} | {:.4} | {:.2}× | {time} |",
+            "| {name} | {:.4} | {:.4} | {} | {:.2}× | {time} |",
             score.hr(),
             score.ndcg(),
+            score.hits(),
             score.hr() / popularity.hr().max(f64::MIN_POSITIVE)
         );
     }
     Ok(())
 }
 
-/// `ml-100k.inter` under `.testdata/` (scripts/testdata.sh), else in the installed recbole.
-fn find_data() -> anyhow::Result<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let local = root.join(".testdata/python/recbole/recbole/dataset_example/ml-100k/ml-100k.inter");
-    if local.is_file() {
-        return Ok(local);
+/// A JSON object of parameters.
+fn json(text: &str) -> anyhow::Result<Map<String, Value>> {
+    match serde_json::from_str(text).with_context(|| format!("parse {text}"))? {
+        Value::Object(map) => Ok(map),
+        _ => anyhow::bail!("parameters are a JSON object, not {text}"),
     }
-    let output = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import recbole,os;print(os.path.dirname(recbole.__file__))",
-        ])
-        .output()
-        .context("run python3 to find recbole")?;
-    let dir = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let installed = PathBuf::from(dir).join("dataset_example/ml-100k/ml-100k.inter");
-    anyhow::ensure!(
-        output.status.success() && installed.is_file(),
-        "MovieLens-100K not found: run `bash scripts/testdata.sh` (pip install --no-deps recbole)"
-    );
-    Ok(installed)
 }
 
-/// Reads the tab-separated `user item rating timestamp` file (one header line).
-fn load(path: &PathBuf) -> anyhow::Result<Vec<Rating>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
-    let mut ratings = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        let fields: Vec<&str> = line.split('\t').collect();
-        let [user, item, rating, at] = fields[..] else {
-            anyhow::bail!("line {} has {} fields, not 4", n + 1, fields.len());
-        };
-        ratings.push(Rating {
-            user: format!("u{user}"),
-            item: format!("m{item}"),
-            rating: rating
-                .parse()
-                .with_context(|| format!("rating on line {}", n + 1))?,
-            at: at
-                .parse::<f64>()
-                .with_context(|| format!("time on line {}", n + 1))? as i64,
-        });
-    }
-    Ok(ratings)
+/// `base` with the parameters of `overrides` replaced.
+fn over(base: &Map<String, Value>, overrides: &str) -> anyhow::Result<Map<String, Value>> {
+    let mut merged = base.clone();
+    merged.extend(json(overrides)?);
+    Ok(merged)
 }
 
-/// Each user's last rating (by time, then file order) is held out; the rest, in time order,
-/// trains.
-fn split(ratings: Vec<Rating>) -> (Vec<Rating>, Vec<(String, String)>) {
-    let mut last: HashMap<String, usize> = HashMap::new();
-    for (i, r) in ratings.iter().enumerate() {
-        let entry = last.entry(r.user.clone()).or_insert(i);
-        if r.at >= ratings[*entry].at {
-            *entry = i;
-        }
-    }
-    let held: HashSet<usize> = last.values().copied().collect();
-    let mut test: Vec<(String, String)> = last
-        .values()
-        .map(|&i| (ratings[i].user.clone(), ratings[i].item.clone()))
-        .collect();
-    test.sort();
-    let mut train: Vec<Rating> = ratings
-        .into_iter()
-        .enumerate()
-        .filter(|(i, _)| !held.contains(i))
-        .map(|(_, r)| r)
-        .collect();
-    train.sort_by_key(|r| r.at);
-    (train, test)
-}
-
-/// Items by number of training ratings, most first.
-fn popular_items(train: &[Rating]) -> Vec<(String, f64)> {
-    let mut counts: HashMap<&str, f64> = HashMap::new();
-    for r in train {
-        *counts.entry(&r.item).or_default() += 1.0;
-    }
-    let mut items: Vec<(String, f64)> =
-        counts.into_iter().map(|(i, c)| (i.to_owned(), c)).collect();
-    items.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    items
-}
-
-/// The `k` best-scored items `user` has not rated in training.
-fn top_unseen<'a>(
-    scored: impl Iterator<Item = (&'a str, f64)>,
-    seen: &HashMap<&str, HashSet<&str>>,
-    user: &str,
-    k: usize,
-) -> Vec<String> {
-    let mine = seen.get(user);
-    let mut list: Vec<(&str, f64)> = scored
-        .filter(|(i, _)| !mine.is_some_and(|m| m.contains(i)))
-        .collect();
-    list.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    list.into_iter()
-        .take(k)
-        .map(|(i, _)| i.to_owned())
-        .collect()
-}
-
-/// Batch item-kNN: cosine similarity of items over binary user vectors, each item keeping
-/// its `neighbours` most similar; a user's score for an item sums its similarity to the
-/// items the user rated.
-fn item_knn(
-    train: &[Rating],
-    seen: &HashMap<&str, HashSet<&str>>,
-    test: &[(String, String)],
-    neighbours: usize,
-) -> HashMap<String, Vec<(String, f64)>> {
-    let mut index: HashMap<&str, usize> = HashMap::new();
-    let mut names: Vec<&str> = Vec::new();
-    for r in train {
-        index.entry(&r.item).or_insert_with(|| {
-            names.push(&r.item);
-            names.len() - 1
-        });
-    }
-    let n = names.len();
-    let mut co = vec![0f32; n * n];
-    let mut count = vec![0f32; n];
-    for items in seen.values() {
-        let ids: Vec<usize> = items.iter().map(|i| index[i]).collect();
-        for &a in &ids {
-            count[a] += 1.0;
-            for &b in &ids {
-                if a != b {
-                    co[a * n + b] += 1.0;
-                }
-            }
-        }
-    }
-    let mut similar: Vec<Vec<(usize, f32)>> = Vec::with_capacity(n);
-    for a in 0..n {
-        let mut row: Vec<(usize, f32)> = (0..n)
-            .filter(|&b| co[a * n + b] > 0.0)
-            .map(|b| (b, co[a * n + b] / (count[a] * count[b]).sqrt()))
-            .collect();
-        row.sort_by(|x, y| y.1.total_cmp(&x.1));
-        row.truncate(neighbours);
-        similar.push(row);
-    }
-    let mut out = HashMap::new();
-    for (user, _) in test {
-        let mut scores = vec![0f64; n];
-        for item in seen.get(user.as_str()).into_iter().flatten() {
-            for &(b, s) in &similar[index[item]] {
-                scores[b] += f64::from(s);
-            }
-        }
-        let list = scores
-            .into_iter()
-            .enumerate()
-            .filter(|(_, s)| *s > 0.0)
-            .map(|(b, s)| (names[b].to_owned(), s))
-            .collect();
-        out.insert(user.clone(), list);
-    }
-    out
-}
-
-/// The streaming model fed every training rating, in time order, as a play or a skip,
-/// through the same planning and store code the consumer runs.
-async fn stream_model(train: &[Rating], args: &Args) -> anyhow::Result<(ModelRecommender, usize)> {
-    let params = ModelParams {
-        // Everything a user rated counts as "just played", as the baselines exclude it.
-        recent_size: 2_000,
-        ..ModelParams::default()
-    };
-    let store = Arc::new(MemoryStore::new());
-    let mut events = 0;
-    for (n, r) in train.iter().enumerate() {
-        let kind = if r.rating >= args.play_threshold {
-            ListenKind::Play { weight: 1.0 }
-        } else if args.low_as_skips {
-            ListenKind::Skip
-        } else {
-            continue;
-        };
-        let listen = Listen {
-            event_id: format!("e{n}"),
-            user_id: r.user.clone(),
-            track_id: r.item.clone(),
-            at_ms: r.at * 1000,
-            kind,
-        };
-        let listener = store.listener(&listen.user_id, params.recent_size).await?;
-        let applied = store
-            .apply(&plan_listen(&listen, &listener, &params))
-            .await?;
-        anyhow::ensure!(
-            applied == Applied::Done,
-            "event {n} was not applied: {applied:?}"
-        );
-        events += 1;
-        let at_ms = r.at * 1000;
-        if args.like_threshold.is_some_and(|t| r.rating >= t) {
-            let like = LikeChange {
-                event_id: format!("like{n}"),
-                user_id: r.user.clone(),
-                track_ids: vec![r.item.clone()],
-                liked: true,
-                at_ms,
-            };
-            let outcome = apply_likes(store.as_ref(), &like, &params).await?;
-            anyhow::ensure!(outcome == Outcome::Applied, "like {n}: {outcome:?}");
-            events += 1;
-        }
-        if args.playlist_threshold.is_some_and(|t| r.rating >= t) {
-            let edit = PlaylistEdit {
-                event_id: format!("playlist{n}"),
-                playlist_id: format!("pl-{}", r.user),
-                owner_id: r.user.clone(),
-                at_ms,
-                change: PlaylistChange::Added(vec![r.item.clone()]),
-            };
-            let outcome = apply_playlist(store.as_ref(), &edit, &params).await?;
-            anyhow::ensure!(
-                outcome == Outcome::Applied,
-                "playlist edit {n}: {outcome:?}"
-            );
-            events += 1;
-        }
-    }
-    let (_ready, ready_rx) = watch::channel(true);
-    Ok((ModelRecommender::new(store, params, ready_rx), events))
+/// The service's defaults with `overrides`; every rated item stays among the listener's
+/// recent plays (`recent_size` 2,000), so the model excludes what the baselines exclude.
+fn params(mut overrides: Map<String, Value>) -> anyhow::Result<ModelParams> {
+    overrides
+        .entry("recent_size")
+        .or_insert_with(|| Value::from(2_000));
+    Ok(serde_json::from_value(Value::Object(overrides))?)
 }

@@ -9,6 +9,7 @@
 pub mod decay;
 pub mod playlist;
 pub mod rank;
+pub mod sequence;
 pub mod update;
 
 use std::time::Duration;
@@ -123,6 +124,12 @@ pub struct ModelParams {
     pub skip_weight: f64,
     /// Taste tracks used as seeds of a recommendation.
     pub seeds: usize,
+    /// The listener's latest plays (the session in progress) that steer a recommendation
+    /// more than their taste alone: seeds with a boost, and sources of what comes next.
+    pub session_plays: usize,
+    /// The boost of the latest play as a seed, against the strongest taste track (1); the
+    /// i-th latest gets it over `1 + i`.
+    pub session_boost: f64,
     /// Share of popularity mixed into personal scores (breaks ties, fills gaps).
     pub popularity_mix: f64,
     /// Each further pick of the same artist in one answer is worth this much less.
@@ -137,17 +144,27 @@ pub struct ModelParams {
     pub playlist_window: usize,
     /// Tracks kept per track in its playlist co-occurrence (`related`), strongest first.
     pub related_size: usize,
-    /// Weight of playlist co-occurrence against co-listening (1) in every answer.
+    /// Weight of playlist co-occurrence against co-listening (1) in radio and similar
+    /// tracks, where a track's playlists are a main hint.
     pub playlist_mix: f64,
+    /// The same in personal recommendations, where the listener's session and what
+    /// listeners played next already say more.
+    pub recommend_playlist_mix: f64,
     /// Weight of the listener's own taste in their radio: candidates they like move up.
     pub radio_taste: f64,
+    /// Earlier plays of the session a new play is recorded as coming after, latest first,
+    /// the nearer the stronger (0: no transitions); bounds the writes of a play.
+    pub transition_window: usize,
+    /// Weight of what listeners played next after the listener's latest plays (against
+    /// co-listening, 1): the strongest hint of what comes next.
+    pub transition_mix: f64,
 }
 
 impl Default for ModelParams {
     fn default() -> Self {
         Self {
             session_gap: Duration::from_secs(30 * 60),
-            co_half_life: Duration::from_secs(30 * 24 * 3600),
+            co_half_life: Duration::from_secs(90 * 24 * 3600),
             taste_half_life: Duration::from_secs(7 * 24 * 3600),
             popularity_half_life: Duration::from_secs(7 * 24 * 3600),
             max_pairs: 20,
@@ -155,7 +172,9 @@ impl Default for ModelParams {
             taste_size: 200,
             recent_size: 200,
             skip_weight: 1.0,
-            seeds: 30,
+            seeds: 10,
+            session_plays: 5,
+            session_boost: 10.0,
             popularity_mix: 0.05,
             artist_penalty: 0.5,
             like_weight: 2.0,
@@ -163,7 +182,10 @@ impl Default for ModelParams {
             playlist_window: 10,
             related_size: 200,
             playlist_mix: 0.5,
+            recommend_playlist_mix: 0.2,
             radio_taste: 0.5,
+            transition_window: 3,
+            transition_mix: 8.0,
         }
     }
 }

@@ -114,13 +114,15 @@ impl Scores {
 }
 
 /// A listener's seeds: taste tracks (signed, normalised to the strongest) plus a boost for
-/// the latest plays, so the session in progress steers more than last week.
+/// the latest plays (`session`: how many, and the latest one's boost; the i-th latest gets
+/// it over `1 + i`), so the session in progress steers more than last week.
 pub fn seeds(
     taste: &[(String, f64)],
     recent_latest_first: &[String],
-    session_seeds: usize,
+    session: (usize, f64),
     limit: usize,
 ) -> Vec<(String, f64)> {
+    let (session_seeds, session_boost) = session;
     let top = taste.iter().map(|(_, v)| v.abs()).fold(0.0_f64, f64::max);
     let mut weights: HashMap<&str, f64> = HashMap::new();
     if top > 0.0 {
@@ -129,7 +131,7 @@ pub fn seeds(
         }
     }
     for (i, track) in recent_latest_first.iter().take(session_seeds).enumerate() {
-        let boost = 1.0 / (1.0 + i as f64);
+        let boost = session_boost / (1.0 + i as f64);
         *weights.entry(track).or_default() += boost;
     }
     let mut seeds: Vec<(String, f64)> = weights
@@ -229,7 +231,7 @@ mod tests {
     fn skipped_seeds_pull_down_and_the_session_steers() {
         let taste = entries(&[("liked", 2.0), ("skipped", -1.0)]);
         let recent = vec!["now".to_owned(), "liked".to_owned()];
-        let seeds = seeds(&taste, &recent, 5, 10);
+        let seeds = seeds(&taste, &recent, (5, 1.0), 10);
         let weight = |t: &str| seeds.iter().find(|(s, _)| s == t).map(|(_, w)| *w);
         assert_eq!(weight("liked"), Some(1.5));
         assert_eq!(weight("skipped"), Some(-0.5));

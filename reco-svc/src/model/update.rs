@@ -3,14 +3,15 @@
 
 use tunemesh_proto::catalog::v1::Track;
 
-use super::{Listen, ListenKind, ModelParams, ms};
+use super::{Listen, ListenKind, ModelParams, ms, sequence};
 use crate::store::{CLOCK, Listener, Op, SetKey, TrackInfo, Versioned, WriteBatch};
 
 /// The writes of a listen, planned from `listener` as read just before.
 ///
 /// A play adds to the track's popularity and the listener's taste, pairs the track with the
-/// listener's plays within `session_gap` (the closer in time, the stronger), and marks it
-/// recently played. A skip subtracts from taste and marks the track skipped.
+/// listener's plays within `session_gap` (the closer in time, the stronger), records it as
+/// coming after the latest of them ([`sequence`]), and marks it recently played. A skip
+/// subtracts from taste and marks the track skipped.
 pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -> WriteBatch {
     let (user, track, at) = (&listen.user_id, &listen.track_id, listen.at_ms);
     let taste = SetKey::Taste(user.clone());
@@ -55,6 +56,7 @@ pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -
                 key: SetKey::Neighbours(track.clone()),
                 keep: params.neighbours,
             });
+            ops.extend(sequence::plan_transitions(listen, listener, params, weight));
             let recent = SetKey::Recent(user.clone());
             ops.push(max(recent.clone(), track, at_score));
             ops.push(Op::Trim {

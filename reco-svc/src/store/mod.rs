@@ -26,6 +26,9 @@ pub enum SetKey {
     Popularity,
     /// Decayed co-listening weight of other tracks with this track.
     Neighbours(String),
+    /// Decayed weight of the tracks listeners played right after this track (see
+    /// [`crate::model::sequence`]).
+    Next(String),
     /// A listener's decayed taste per track (plays add, skips subtract).
     Taste(String),
     /// A listener's recent plays: track → time of the last play (ms).

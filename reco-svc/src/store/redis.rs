@@ -1,9 +1,9 @@
 //! The production store on Redis (fred): sorted sets under one key prefix, so every replica
 //! shares the model; each batch runs as one Lua script (atomic, deduplicated by event id).
 //!
-//! Keys under the prefix `p`: `p pop`, `p co:<track>`, `p taste:<user>`, `p recent:<user>`,
-//! `p skips:<user>`, `p artist:<artist>`, `p meta`, `p related:<track>`, `p likes:<user>`,
-//! `p liked_at:<user>`, `p pl_items:<playlist>`, `p pl_joined:<playlist>`,
+//! Keys under the prefix `p`: `p pop`, `p co:<track>`, `p next:<track>`, `p taste:<user>`,
+//! `p recent:<user>`, `p skips:<user>`, `p artist:<artist>`, `p meta`, `p related:<track>`,
+//! `p likes:<user>`, `p liked_at:<user>`, `p pl_items:<playlist>`, `p pl_joined:<playlist>`,
 //! `p pl_pairs:<playlist>/<track>` (ids never hold `/`), `p pl_deleted` (sorted sets);
 //! `p landmarks` (key → decay landmark), `p tracks` (track → record), `p versions` (user →
 //! version), `p pl_versions` (playlist → version) (hashes); `p seen:<event id>` (strings
@@ -63,6 +63,7 @@ impl RedisStore {
         match key {
             SetKey::Popularity => self.prefix.key("pop"),
             SetKey::Neighbours(track) => self.prefix.key(format_args!("co:{track}")),
+            SetKey::Next(track) => self.prefix.key(format_args!("next:{track}")),
             SetKey::Taste(user) => self.prefix.key(format_args!("taste:{user}")),
             SetKey::Recent(user) => self.prefix.key(format_args!("recent:{user}")),
             SetKey::Skips(user) => self.prefix.key(format_args!("skips:{user}")),

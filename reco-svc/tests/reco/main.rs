@@ -4,6 +4,7 @@
 //! Needs `bash scripts/servers.sh` (Redis, NATS JetStream) and `source .servers/env`.
 
 mod contract;
+mod contract_plays;
 mod contract_signals;
 mod embedded;
 mod playlists;

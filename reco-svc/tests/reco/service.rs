@@ -257,3 +257,20 @@ async fn requests_are_refused_with_the_documented_codes() -> anyhow::Result<()> 
     reco.cleanup().await?;
     bus.cleanup().await
 }
+
+#[tokio::test]
+async fn what_listeners_played_next_after_the_latest_play_leads() -> anyhow::Result<()> {
+    let bus = TestBus::new("reco next").await?;
+    // x is co-listened with co and with then alike; only then came after it.
+    seed_sessions(&bus, &[&["co", "x"], &["x", "then"]]).await?;
+    let reco = TestReco::start(&bus, "reco next").await?;
+    bus.publish(&play("listener", "x")).await?;
+    assert_eventually!(reco.ids("listener", 10).await.is_ok_and(|ids| {
+        ids.first().map(String::as_str) == Some("then") && ids.contains(&"co".to_owned())
+    }));
+    let first = reco.recommend("listener", 1).await?;
+    let reason = first[0].reason.clone().unwrap_or_default();
+    assert_eq!(reason.related_id, "x");
+    reco.cleanup().await?;
+    bus.cleanup().await
+}
