@@ -8,6 +8,7 @@ use tunemesh_proto::events::v1::{
 };
 use tunemesh_proto::prost_types::Timestamp;
 use tunemesh_runtime::clock::now_ms;
+use uuid::Uuid;
 
 use crate::convert;
 use crate::error::PlaylistError;
@@ -83,6 +84,36 @@ pub(crate) fn playlist_deleted(current: &Playlist, actor: &str) -> Result<Envelo
         track_ids: Vec::new(),
         revision: current.revision + 1,
         playlist: None,
+    }))
+}
+
+/// The id of the republished state of playlist `id` at `revision`: the same every time
+/// (UUID v5), so consumers that deduplicate by event id drop a second republishing.
+pub(crate) fn republished_id(id: &str, revision: u64) -> String {
+    Uuid::new_v5(
+        &Uuid::NAMESPACE_URL,
+        format!("tunemesh:playlist-details:{id}:{revision}").as_bytes(),
+    )
+    .to_string()
+}
+
+/// The playlist's current state published again, for consumers that missed its details
+/// (the details backfill): a `DETAILS_UPDATED` at its current version and revision, no
+/// actor and no tracks, under [`republished_id`]. A consumer that keeps details and saw this
+/// revision already ignores it; reco-svc ignores details changes.
+pub(crate) fn playlist_republished(current: &Playlist) -> Result<Envelope, PlaylistError> {
+    let mut meta = meta();
+    meta.event_id = republished_id(&current.id, current.revision);
+    envelope(playlist_event::Event::PlaylistChanged(PlaylistChanged {
+        meta: Some(meta),
+        playlist_id: current.id.clone(),
+        version: current.version,
+        kind: PlaylistChangeKind::DetailsUpdated.into(),
+        actor_user_id: String::new(),
+        owner_id: current.owner_id.clone(),
+        track_ids: Vec::new(),
+        revision: current.revision,
+        playlist: Some(convert::playlist(current)),
     }))
 }
 

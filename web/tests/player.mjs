@@ -4,8 +4,9 @@
 // and check that playback never stalls across it, seek, and see play reports acknowledged by
 // the gateway; then check a listener is not offered "Add music", log in as the admin (the
 // first account, made by the Rust side), add a folder of music through "Add music" and watch
-// each file reach its final state; in between, make a public playlist and find it by a typo in
-// the search box. Saves screenshots either way. Run by
+// each file reach its final state; in between, make a public playlist, find it by a typo in
+// the search box, see the owner's controls on it, and follow it as the admin. Saves
+// screenshots either way. Run by
 // tests/mesh/web_player.rs:
 //
 //   node web/tests/player.mjs BASE_URL ARTIFACT_DIR [UPLOAD_FOLDER ADMIN_LOGIN ADMIN_PASSWORD]
@@ -221,6 +222,10 @@ try {
   );
   await page.click(card);
   await page.waitForSelector(".playlist-visibility:has-text('Public')", { timeout: 15000 });
+  // Its owner may rename it and change who sees it, and is not offered to follow it.
+  await page.waitForSelector("#rename-playlist", { timeout: 5000 });
+  await page.waitForSelector(".toggle-public:has-text('Make private')", { timeout: 5000 });
+  if (await page.$(".toggle-follow")) throw new Error("the owner is offered to follow their own playlist");
   log("found and opened the public playlist", listName);
 
   if (uploadFolder) {
@@ -232,6 +237,15 @@ try {
     await page.fill("#login-password", adminPassword);
     await page.click("#login-form button[type=submit]");
     await page.waitForSelector("#signed-in:not([hidden])", { timeout: 15000 });
+    // Someone else's public playlist: Follow, then Unfollow; no rename, no visibility switch.
+    await page.fill("#search", "quasr lullab");
+    await page.waitForSelector(card, { timeout: 15000 });
+    await page.click(card);
+    await page.waitForSelector(".toggle-follow[aria-pressed=false]", { timeout: 15000 });
+    if ((await page.$("#rename-playlist")) || (await page.$(".toggle-public"))) throw new Error("a listener may edit another's playlist");
+    await page.click(".toggle-follow");
+    await page.waitForSelector(".toggle-follow[aria-pressed=true]:has-text('Unfollow')", { timeout: 15000 });
+    log("followed the listener's playlist as the admin");
     // A folder goes in file by file.
     await page.click("nav [data-section=upload]", { timeout: 5000 });
     await page.evaluate(() => {

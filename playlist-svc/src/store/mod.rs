@@ -16,6 +16,15 @@ use async_trait::async_trait;
 use crate::error::PlaylistError;
 use crate::model::{Edit, Edited, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation};
 
+/// The one-time job (a row of `playlist_backfills`, added by migration V3) that publishes
+/// every public playlist's details once, so playlists made public before events carried
+/// details become searchable. Each store runs it when it opens, after its migrations.
+const DETAILS_BACKFILL: &str = "playlist_details";
+
+/// Playlists republished per backfill transaction: bounds each transaction's length and the
+/// outbox rows it adds at once.
+const BACKFILL_BATCH: u32 = 200;
+
 /// Where a library or liked-tracks listing continues: the sort key of the last row returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {

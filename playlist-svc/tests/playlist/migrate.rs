@@ -54,7 +54,10 @@ async fn a_postgres_database_of_the_old_runner_migrates_without_loss() -> anyhow
         .await?;
 
     let first = migrate::postgres(&pool, &postgres::MIGRATIONS).await?;
-    assert_eq!(first.steps, ["V1__playlists", "V2__event_outbox"]);
+    assert_eq!(
+        first.steps,
+        ["V1__playlists", "V2__event_outbox", "V3__backfills"]
+    );
     let store = PostgresStore::open(pool.clone(), OutboxWaker::new()).await?;
     assert_kept(&store).await?;
     let again = migrate::postgres(&pool, &postgres::MIGRATIONS).await?;

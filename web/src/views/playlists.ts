@@ -1,8 +1,11 @@
 // Playlists: the listener's own (PlaylistService.ListMyPlaylists), creating one, a playlist's
-// tracks with play and remove, and adding a track to a playlist from any list.
+// tracks with play and remove (rename and visibility for its owner, follow for anyone else),
+// and adding a track to a playlist from any list.
 
 import { describeError, playlists } from "../api/clients";
+import { currentUserId } from "../api/session";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
+import { PlaylistRelation } from "../gen/tunemesh/playlist/v1/playlist_pb";
 import { tracksByIds, type QueueTrack } from "../player/track";
 import { cards } from "../ui/cards";
 import { cover, derivedCover, type ImageRef } from "../ui/cover";
@@ -91,26 +94,16 @@ export function playlistView(app: App, playlistId: string) {
     const itemIds = shown.map((item) => item.itemId);
     const positions = shown.map((item) => item.position);
     const context = { type: PlayContextType.PLAYLIST, id: playlistId };
-    const reload = () => app.show(playlist?.name ?? "Playlist", playlistView(app, playlistId), "playlists");
-    const name = h("input", { id: "rename-playlist", value: playlist?.name ?? "", required: true, maxlength: 100 });
-    const rename = h(
-      "form",
-      { class: "inline-form", "aria-label": "Rename the playlist" },
-      h("label", { for: "rename-playlist", class: "visually-hidden" }, "Playlist name"),
-      name,
-      h("button", { type: "submit" }, "Rename"),
-    );
-    rename.addEventListener("submit", (event) => {
-      event.preventDefault();
-      void playlists.updatePlaylistDetails({ playlistId, name: name.value.trim() }).then(() => {
-        if (playlist) playlist.name = name.value.trim();
-        reload();
-      });
-    });
+    const reload = (title = playlist?.name ?? "Playlist") => app.show(title, playlistView(app, playlistId), "playlists");
+    const owned = !!playlist && playlist.ownerId === currentUserId();
+    const failed = (event: Event) => (error: unknown) =>
+      (event.target as HTMLElement).after(h("p", { class: "error", role: "alert" }, describeError(error)));
+    // Only the owner may rename it or change who sees it; anyone else may follow it.
+    const controls = playlist && (owned ? ownerControls(playlistId, playlist.name, playlist.public, reload, failed) : await followButton(playlistId, reload, failed));
     return h(
       "div",
       {},
-      rename,
+      controls?.form,
       h(
         "div",
         { class: "album-head" },
@@ -121,26 +114,13 @@ export function playlistView(app: App, playlistId: string) {
           h("p", { class: "sub" }, playlist?.description ?? ""),
           h("p", { class: "sub playlist-visibility" }, playlist?.public ? "Public: anyone can find it" : "Private"),
           h("button", { class: "primary", disabled: tracks.length === 0, onclick: () => void app.player.playList(tracks, 0, context) }, "Play"),
-          playlist &&
-            h(
-              "button",
-              {
-                class: "toggle-public",
-                // Only the owner may change it; anyone else is told why by the error.
-                onclick: (event: Event) =>
-                  void playlists
-                    .updatePlaylistDetails({ playlistId, public: !playlist.public })
-                    .then(reload)
-                    .catch((error) => (event.target as HTMLElement).after(h("p", { class: "error", role: "alert" }, describeError(error)))),
-              },
-              playlist.public ? "Make private" : "Make public",
-            ),
+          controls?.button,
         ),
       ),
       trackList(app, tracks, {
         context,
         empty: "This playlist is empty: add tracks with “+ Playlist”.",
-        remove: (position) => void playlists.removePlaylistItems({ playlistId, itemIds: [itemIds[position]] }).then(reload),
+        remove: (position) => void playlists.removePlaylistItems({ playlistId, itemIds: [itemIds[position]] }).then(() => reload()),
         // The contract moves a range before an index of the list as it was.
         move: (from, to) =>
           void playlists
@@ -150,10 +130,86 @@ export function playlistView(app: App, playlistId: string) {
               rangeLength: 1,
               insertBefore: to > from ? positions[to] + 1 : positions[to],
             })
-            .then(reload),
+            .then(() => reload()),
       }),
     );
   };
+}
+
+/** What a playlist's page offers besides its tracks: a form above, a button beside Play. */
+interface Controls {
+  form?: Node;
+  button: Node;
+}
+
+/** Reports a failed action next to the control that started it. */
+type Failed = (event: Event) => (error: unknown) => void;
+
+/** The owner's controls: rename, and make public or private. */
+function ownerControls(playlistId: string, current: string, isPublic: boolean, reload: (title?: string) => void, failed: Failed): Controls {
+  const name = h("input", { id: "rename-playlist", value: current, required: true, maxlength: 100 });
+  const form = h(
+    "form",
+    { class: "inline-form", "aria-label": "Rename the playlist" },
+    h("label", { for: "rename-playlist", class: "visually-hidden" }, "Playlist name"),
+    name,
+    h("button", { type: "submit" }, "Rename"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const renamed = name.value.trim();
+    void playlists
+      .updatePlaylistDetails({ playlistId, name: renamed })
+      .then(() => reload(renamed))
+      .catch(failed(event));
+  });
+  const button = h(
+    "button",
+    {
+      class: "toggle-public",
+      onclick: (event: Event) =>
+        void playlists
+          .updatePlaylistDetails({ playlistId, public: !isPublic })
+          .then(() => reload())
+          .catch(failed(event)),
+    },
+    isPublic ? "Make private" : "Make public",
+  );
+  return { form, button };
+}
+
+/** Follows looked through to tell whether the listener follows a playlist (the contract's page bound). */
+const FOLLOWS_PAGE = 200;
+const FOLLOWS_PAGES = 5;
+
+/** Whether the listener follows `playlistId`, from their library's followed playlists. */
+async function follows(playlistId: string): Promise<boolean> {
+  let pageToken = "";
+  for (let page = 0; page < FOLLOWS_PAGES; page++) {
+    const answer = await playlists.listMyPlaylists({ pageSize: FOLLOWS_PAGE, pageToken, relations: [PlaylistRelation.FOLLOWER] });
+    if (answer.playlists.some((entry) => entry.playlist?.id === playlistId)) return true;
+    if (!answer.nextPageToken) return false;
+    pageToken = answer.nextPageToken;
+  }
+  return false;
+}
+
+/** Anyone but the owner: Follow or Unfollow (the playlist then shows in, or leaves, their playlists). */
+async function followButton(playlistId: string, reload: (title?: string) => void, failed: Failed): Promise<Controls> {
+  const following = await follows(playlistId).catch(() => false);
+  const button = h(
+    "button",
+    {
+      class: "toggle-follow",
+      "aria-pressed": following ? "true" : "false",
+      onclick: (event: Event) =>
+        void (following ? playlists.unfollowPlaylist({ playlistId }) : playlists.followPlaylist({ playlistId }))
+          .then(() => reload())
+          .catch(failed(event)),
+    },
+    following ? "Unfollow" : "Follow",
+  );
+  return { button };
 }
 
 /** The listener's liked songs. */

@@ -3,7 +3,9 @@
 //! # Layout
 //! - `mod.rs`: connecting, migrations, reads, liked songs
 //! - `write.rs`: create, edits and follows (row-locked transactions with outbox events)
+//! - `backfill.rs`: the one-time details backfill run after the migrations
 
+mod backfill;
 mod write;
 
 use async_trait::async_trait;
@@ -49,11 +51,18 @@ pub struct PostgresStore {
 }
 
 impl PostgresStore {
-    /// Applies the migrations and returns the store; `waker` is poked after each commit
-    /// that wrote an event.
+    /// Applies the migrations, runs the backfills they owe (see `DETAILS_BACKFILL`) and
+    /// returns the store; `waker` is poked after each commit that wrote an event.
     pub async fn open(pool: Pool, waker: OutboxWaker) -> Result<Self, PlaylistError> {
         let store = Self { pool, waker };
         store.migrate().await?;
+        let republished = backfill::details(&store).await?;
+        if republished > 0 {
+            tracing::info!(
+                republished,
+                "published the details of existing public playlists"
+            );
+        }
         Ok(store)
     }
 

@@ -4,7 +4,9 @@
 //! # Layout
 //! - `mod.rs`: opening, migrations, reads, liked songs
 //! - `write.rs`: create, edits and follows (`IMMEDIATE` transactions with outbox events)
+//! - `backfill.rs`: the one-time details backfill run after the migrations
 
+mod backfill;
 mod write;
 
 use std::path::Path;
@@ -67,7 +69,8 @@ fn sqlite(error: rusqlite::Error) -> PlaylistError {
 }
 
 impl SqliteStore {
-    /// Opens (creating) the file, applies the migrations; `waker` is poked after commits.
+    /// Opens (creating) the file, applies the migrations and runs the backfills they owe;
+    /// `waker` is poked after commits.
     pub async fn open(path: &Path, waker: OutboxWaker) -> Result<Self, PlaylistError> {
         let db = tokio_rusqlite::Connection::open(path)
             .await
@@ -85,7 +88,25 @@ impl SqliteStore {
         migrate::sqlite(&store.db, &MIGRATIONS)
             .await
             .map_err(|error| PlaylistError::store(error, false))?;
+        store.backfill().await?;
         Ok(store)
+    }
+
+    /// Runs the details backfill the migrations owe (see `DETAILS_BACKFILL`), a batch per
+    /// call on the database thread so other statements interleave.
+    async fn backfill(&self) -> Result<(), PlaylistError> {
+        let mut republished = 0;
+        while let Some(count) = self.call(backfill::batch).await? {
+            republished += count;
+            self.waker.wake();
+        }
+        if republished > 0 {
+            tracing::info!(
+                republished,
+                "published the details of existing public playlists"
+            );
+        }
+        Ok(())
     }
 
     /// The connection (the outbox relay reads through it too).
