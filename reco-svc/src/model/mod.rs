@@ -141,6 +141,12 @@ pub struct ModelParams {
     pub playlist_mix: f64,
     /// Weight of the listener's own taste in their radio: candidates they like move up.
     pub radio_taste: f64,
+    /// Half-life of a listener's play counts behind their most-played albums.
+    #[serde(with = "humantime_serde")]
+    pub history_half_life: Duration,
+    /// Tracks whose decayed play counts are kept per listener, most played first (the
+    /// most-played albums are summed from these).
+    pub history_size: usize,
 }
 
 impl Default for ModelParams {
@@ -164,6 +170,8 @@ impl Default for ModelParams {
             related_size: 200,
             playlist_mix: 0.5,
             radio_taste: 0.5,
+            history_half_life: Duration::from_secs(30 * 24 * 3600),
+            history_size: 500,
         }
     }
 }
