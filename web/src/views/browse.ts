@@ -1,4 +1,5 @@
-// Browsing the catalogue: artists, then an artist's albums, then an album's tracks.
+// Browsing the catalogue: artists (with what the listener played lately), then an artist's
+// top tracks and albums, then an album's tracks.
 
 import { catalog } from "../api/clients";
 import { isAdmin } from "../api/session";
@@ -8,17 +9,21 @@ import { cards } from "../ui/cards";
 import { cover } from "../ui/cover";
 import { h } from "../ui/dom";
 import type { App } from "./context";
+import { recentlyPlayed, topTracks } from "./history";
 import { trackList } from "./tracks";
 
 /** The catalogue's pages are read whole, up to this many items (a personal library fits). */
 const PAGE = 200;
 
-/** All artists, linking to their albums. */
+/** The home page: what the listener played lately, then all artists, linking to their albums. */
 export function artistsView(app: App) {
   return async (): Promise<Node> => {
-    const { artists } = await catalog.listArtists({ pageSize: PAGE });
+    const [{ artists }, recent] = await Promise.all([
+      catalog.listArtists({ pageSize: PAGE }),
+      recentlyPlayed((album) => app.show(album.title, albumView(app, album.id), "browse")),
+    ]);
     if (artists.length === 0) return emptyLibrary(app);
-    return cards(
+    const grid = cards(
       artists.map((artist) => ({
         title: artist.name,
         sub: `${artist.albumCount} albums · ${artist.trackCount} tracks`,
@@ -27,6 +32,8 @@ export function artistsView(app: App) {
         open: () => app.show(artist.name, albumsView(app, artist.id), "browse"),
       })),
     );
+    if (!recent) return grid;
+    return h("div", {}, recent, h("section", { id: "all-artists" }, h("h2", {}, "Artists"), grid));
   };
 }
 
@@ -43,12 +50,13 @@ function emptyLibrary(app: App): Node {
   );
 }
 
-/** The albums of one artist, under the artist's picture. */
+/** The albums of one artist, under the artist's picture and their top tracks. */
 export function albumsView(app: App, artistId: string) {
   return async (): Promise<Node> => {
-    const [{ albums }, { artist }] = await Promise.all([
+    const [{ albums }, { artist }, top] = await Promise.all([
       catalog.listAlbums({ pageSize: PAGE, artistId }),
       catalog.getArtist({ artistId }),
+      topTracks(app, artistId),
     ]);
     return h(
       "div",
@@ -59,6 +67,8 @@ export function albumsView(app: App, artistId: string) {
         cover(artist?.image, 192, "cover album-cover artist-picture"),
         h("p", { class: "sub" }, artist ? `${artist.albumCount} albums · ${artist.trackCount} tracks` : ""),
       ),
+      top,
+      top && h("h2", {}, "Albums"),
       cards(
         albums.map((album) => ({
           title: album.title,
