@@ -6,10 +6,9 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tunemesh_testkit::accounts;
 
 use crate::support::RunningMesh;
-use crate::taste::{SONGS, get, ingest, token, until};
+use crate::taste::{Listeners, get, until};
 
 /// Reports one play session of `track` as `user`: whole and completed, or skipped after 2 s.
 async fn play(
@@ -73,13 +72,7 @@ async fn plays_reported_at_the_gateway_become_history_and_top_tracks() -> anyhow
         settings.player.play_budget_burst = Duration::from_secs(3600);
     })
     .await?;
-    mesh.wait_ready().await?;
-    let base = mesh.url("");
-    let ann = accounts::sign_up(&mesh.http, &base, "ann", "correct horse battery").await?;
-    let bob = accounts::sign_up(&mesh.http, &base, "bob", "another long passphrase").await?;
-    let (ann, bob) = (token(&ann), token(&bob));
-    let a = ingest(&mesh, &ann, SONGS[0]).await?;
-    let b = ingest(&mesh, &ann, SONGS[1]).await?;
+    let Listeners { ann, bob, a, b } = Listeners::sign_up(&mesh).await?;
 
     // ann plays a, b, then a again; bob skips a (a skip is no play).
     play(&mesh, &ann, &a, "ann-1", true).await?;

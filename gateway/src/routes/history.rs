@@ -143,37 +143,35 @@ async fn resolve(
         ids.sort_unstable();
         ids.dedup();
     }
-    let tracks = async {
-        let mut found = Vec::new();
-        for batch in track_ids.chunks(BATCH) {
-            let request = catalog::BatchGetTracksRequest {
-                track_ids: batch.to_vec(),
-            };
-            let answer = state
-                .catalog()
-                .call(caller, request, async |c, r| c.batch_get_tracks(r).await)
-                .await?;
-            found.extend(answer.tracks);
-        }
-        Ok::<_, ApiError>(found)
-    };
-    let albums = async {
-        let mut found = Vec::new();
-        for batch in album_ids.chunks(BATCH) {
-            let request = catalog::BatchGetAlbumsRequest {
-                album_ids: batch.to_vec(),
-            };
-            let answer = state
-                .catalog()
-                .call(caller, request, async |c, r| c.batch_get_albums(r).await)
-                .await?;
-            found.extend(answer.albums);
-        }
-        Ok::<_, ApiError>(found)
-    };
+    let tracks = batched(&track_ids, |track_ids| async move {
+        let request = catalog::BatchGetTracksRequest { track_ids };
+        let answer = (state.catalog())
+            .call(caller, request, async |c, r| c.batch_get_tracks(r).await)
+            .await?;
+        Ok(answer.tracks)
+    });
+    let albums = batched(&album_ids, |album_ids| async move {
+        let request = catalog::BatchGetAlbumsRequest { album_ids };
+        let answer = (state.catalog())
+            .call(caller, request, async |c, r| c.batch_get_albums(r).await)
+            .await?;
+        Ok(answer.albums)
+    });
     let (tracks, albums) = tokio::try_join!(tracks, albums)?;
     Ok(Resolved {
         tracks: tracks.into_iter().map(|t| (t.id.clone(), t)).collect(),
         albums: albums.into_iter().map(|a| (a.id.clone(), a)).collect(),
     })
+}
+
+/// What `read` finds of `ids`, asked [`BATCH`] ids at a time.
+async fn batched<T, F>(ids: &[String], read: impl Fn(Vec<String>) -> F) -> Result<Vec<T>, ApiError>
+where
+    F: Future<Output = Result<Vec<T>, ApiError>>,
+{
+    let mut found = Vec::new();
+    for batch in ids.chunks(BATCH) {
+        found.extend(read(batch.to_vec()).await?);
+    }
+    Ok(found)
 }

@@ -112,6 +112,17 @@ fn plays() -> Vec<Listen> {
     ]
 }
 
+/// [`CATALOGUE`], then [`plays`].
+async fn seed(store: &dyn RecoStore) -> anyhow::Result<()> {
+    for (track, artist, album) in CATALOGUE {
+        apply_track(store, track, artist, album, T0 - 100 * DAY).await?;
+    }
+    for listen in plays() {
+        apply_listen(store, &listen).await?;
+    }
+    Ok(())
+}
+
 fn at(ms: i64) -> Option<Timestamp> {
     Some(Timestamp {
         seconds: ms / 1000,
@@ -147,12 +158,7 @@ async fn answers(domain: &ModelRecommender) -> anyhow::Result<String> {
 #[tokio::test]
 async fn history_is_latest_first_albums_once_and_skips_are_not_plays() -> anyhow::Result<()> {
     on_both("history recent", |store| async move {
-        for (track, artist, album) in CATALOGUE {
-            apply_track(store.as_ref(), track, artist, album, T0 - 100 * DAY).await?;
-        }
-        for listen in plays() {
-            apply_listen(store.as_ref(), &listen).await?;
-        }
+        seed(store.as_ref()).await?;
         let domain = domain(store);
         let recent = domain
             .recently_played("ann", RecentlyPlayedRequest { limit: 0 })
@@ -195,12 +201,7 @@ async fn history_is_latest_first_albums_once_and_skips_are_not_plays() -> anyhow
 #[tokio::test]
 async fn most_played_albums_decay_and_top_tracks_count_every_listener() -> anyhow::Result<()> {
     on_both("history counts", |store| async move {
-        for (track, artist, album) in CATALOGUE {
-            apply_track(store.as_ref(), track, artist, album, T0 - 100 * DAY).await?;
-        }
-        for listen in plays() {
-            apply_listen(store.as_ref(), &listen).await?;
-        }
+        seed(store.as_ref()).await?;
         let domain = domain(store);
         let most = domain
             .most_played_albums("ann", MostPlayedAlbumsRequest { limit: 0 })
