@@ -4,6 +4,7 @@
 #   bash scripts/fuzz.sh [seconds per target, default 60] [target...]
 #
 # TUNEMESH_FUZZ_SEED fixes libFuzzer's seed (0, the default, picks one at random).
+# TUNEMESH_FUZZ_JOBS: how many targets run at once (default: one per core).
 #
 # TUNEMESH_FUZZ_SMOKE=1 is CI's reproducible mode: each target starts from a fresh corpus (the
 # committed seeds only, never what earlier runs kept) and runs a fixed number of executions
@@ -59,8 +60,8 @@ fi
 # dependencies, at about twice the build time and half the executions per second. 16 codegen
 # units instead of cargo-fuzz's 1 let both cores build the big crates (measured on 2 cores:
 # 28 min of CPU for the whole build without the sanitizer).
-# The smoke builds fuzz/Cargo.toml's dev profile instead (opt-level 1, no debug info): it runs
-# a fixed number of executions, so the build is most of its cost.
+# The smoke builds fuzz/Cargo.toml's dev profile instead (unoptimised but for the media codecs,
+# no debug info): it runs a fixed number of executions, so the build is most of its cost.
 sanitizer="${TUNEMESH_FUZZ_SANITIZER:-none}"
 profile=(--release --codegen-units 16)
 profile_dir=release
@@ -113,7 +114,8 @@ max_len() {
         *) echo 4096 ;;
     esac
 }
-# Executions per target in smoke mode: about 10 s each on one core.
+# Executions per target in smoke mode: 2 to 90 s each on one core with the smoke's unoptimised
+# build (fuzz/Cargo.toml says why it is unoptimised).
 runs_of() {
     case "$1" in
         media) echo 150 ;;
@@ -129,25 +131,20 @@ timeout_of() {
     esac
 }
 
-failed=()
-summary=()
-for target in "${targets[@]}"; do
-    corpus="fuzz/corpus/$target"
+# One target's run; its outcome goes to $artifacts/last-run.{log,status} for the summary.
+run_target() {
+    local target=$1 corpus="fuzz/corpus/$1" artifacts="fuzz/artifacts/$1" budget status=0
     budget=(-max_total_time="$seconds")
     if [ "${TUNEMESH_FUZZ_SMOKE:-0}" = 1 ]; then
         corpus="fuzz/corpus/smoke/$target"
         rm -rf "$corpus"
-        budget=(-runs="$(runs_of "$target")" -max_total_time="$((seconds * 30))")
+        budget=(-runs="$(runs_of "$target")" -max_total_time="$((seconds * 60))")
     fi
-    artifacts="fuzz/artifacts/$target"
     mkdir -p "$corpus" "$artifacts"
-    # The smoke starts from committed seeds only; the music heads are for exploring runs.
-    if [ "$target" = media ] && [ "${TUNEMESH_FUZZ_SMOKE:-0}" != 1 ]; then media_seeds; fi
-    seeds=()
+    rm -f "$artifacts/last-run.status"
+    local seeds=()
     [ -d "fuzz/seeds/$target" ] && seeds=("fuzz/seeds/$target")
-    log_file="$artifacts/last-run.log"
     log "$target: ${budget[*]}"
-    status=0
     # New inputs go to the corpus (first directory); seeds are read only. -detect_leaks=0:
     # caches and the runtime built once per process are not leaks.
     "$bin_dir/$target" "$corpus" "${seeds[@]}" \
@@ -155,7 +152,33 @@ for target in "${targets[@]}"; do
         -timeout="$(timeout_of "$target")" -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         -detect_leaks=0 -print_final_stats=1 -artifact_prefix="$artifacts/" \
         -seed="${TUNEMESH_FUZZ_SEED:-0}" \
-        >"$log_file" 2>&1 || status=$?
+        >"$artifacts/last-run.log" 2>&1 || status=$?
+    echo "$status" >"$artifacts/last-run.status"
+}
+
+# Targets run side by side, one per core (each is one thread): the smoke's runs are fixed
+# executions, so running them together changes what they try in no way, only the wall time.
+# The music heads for the media target's exploring runs are cut first (the smoke starts from
+# committed seeds only).
+if [[ " ${targets[*]} " == *" media "* ]] && [ "${TUNEMESH_FUZZ_SMOKE:-0}" != 1 ]; then media_seeds; fi
+jobs="${TUNEMESH_FUZZ_JOBS:-$(nproc)}"
+running=0
+for target in "${targets[@]}"; do
+    if ((running >= jobs)); then
+        wait -n
+        running=$((running - 1))
+    fi
+    run_target "$target" &
+    running=$((running + 1))
+done
+wait
+
+failed=()
+summary=()
+for target in "${targets[@]}"; do
+    artifacts="fuzz/artifacts/$target"
+    log_file="$artifacts/last-run.log"
+    status=$(cat "$artifacts/last-run.status" 2>/dev/null || echo 1)
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log_file" | tail -n 1)
     cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' "$log_file" | tail -n 1)
     if [ "$status" -ne 0 ]; then

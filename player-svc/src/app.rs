@@ -22,6 +22,7 @@ use crate::covers::Covers;
 use crate::delivery::Delivery;
 use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
 use crate::ingest::Ingest;
+use crate::library_status;
 use crate::media::TranscodeOptions;
 use crate::play_budget::PlayBudget;
 use crate::play_sessions::PlayRules;
@@ -141,10 +142,13 @@ pub async fn build(
     let mut roots = settings.scan_roots.clone();
     roots.extend(settings.library.clone());
 
+    let (library_status, library_seen) = library_status::channel(settings.library.is_some());
+
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     server.add_service(CatalogServiceServer::new(CatalogApi::new(
         catalog.clone(),
         covers,
+        library_seen,
         ctx.identity.clone(),
     )));
     server.add_service(IngestServiceServer::new(IngestApi::new(
@@ -186,7 +190,7 @@ pub async fn build(
     if let Some(root) = settings.library.clone() {
         let every = settings.rescan_interval;
         app = app.with_task("library", move |token| {
-            library::watch(ingest, root, every, token)
+            library::watch(ingest, root, every, library_status, token)
         });
     }
     Ok(app)

@@ -33,6 +33,7 @@ mod grpc;
 pub mod ids;
 mod ingest;
 mod library;
+mod library_status;
 pub mod media;
 mod play_budget;
 mod play_sessions;

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ingest::{Ingest, Outcome};
+use crate::library_status::{Counts as Tally, StatusSender};
 
 /// What a walk found: the files to ingest, and the entries it passed over with the reason.
 #[derive(Debug, Default)]
@@ -133,17 +134,6 @@ fn log(path: &Path, outcome: &Outcome) {
 /// How often a running scan reports its progress.
 const PROGRESS_EVERY: Duration = Duration::from_secs(2);
 
-/// A scan's counts, for its progress lines and its last line.
-#[derive(Debug, Default)]
-struct Tally {
-    files: usize,
-    done: usize,
-    ingested: usize,
-    known: usize,
-    skipped: usize,
-    failed: usize,
-}
-
 impl Tally {
     fn add(&mut self, outcome: &Outcome) {
         self.done += 1;
@@ -176,11 +166,19 @@ impl Tally {
 /// Scans `root` now and every `every` after, ingesting new and changed files, until
 /// cancelled. Logs progress while a scan runs, every skipped entry once, and says so when the
 /// first scan finds nothing playable.
-pub(crate) async fn watch(ingest: Ingest, root: PathBuf, every: Duration, stop: CancellationToken) {
+/// `status` follows each scan as it goes (`CatalogService.GetLibraryStatus`).
+pub(crate) async fn watch(
+    ingest: Ingest,
+    root: PathBuf,
+    every: Duration,
+    status: StatusSender,
+    stop: CancellationToken,
+) {
     let mut seen: HashMap<PathBuf, (u64, SystemTime)> = HashMap::new();
     let mut reported: HashSet<PathBuf> = HashSet::new();
     let mut first = true;
     loop {
+        status.send_modify(|s| s.scanning = true);
         let scan_root = root.clone();
         let listed = tokio::task::spawn_blocking(move || {
             let walked = walk_all(&scan_root)?;
@@ -202,7 +200,7 @@ pub(crate) async fn watch(ingest: Ingest, root: PathBuf, every: Duration, stop: 
                         tracing::info!(path = %path.display(), %why, "skipped");
                     }
                 }
-                let tally = scan(&ingest, &root, &files, &mut seen, &stop).await;
+                let tally = scan(&ingest, &root, &files, &mut seen, &status, &stop).await;
                 if first && tally.ingested + tally.known == 0 && !stop.is_cancelled() {
                     tracing::warn!(
                         root = %root.display(),
@@ -218,6 +216,10 @@ pub(crate) async fn watch(ingest: Ingest, root: PathBuf, every: Duration, stop: 
             }
             Err(error) => tracing::warn!(%error, "library scan panicked"),
         }
+        status.send_modify(|s| {
+            s.scanning = false;
+            s.scans_completed += 1;
+        });
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(every) => {}
@@ -231,6 +233,7 @@ async fn scan(
     root: &Path,
     files: &HashMap<PathBuf, (u64, SystemTime)>,
     seen: &mut HashMap<PathBuf, (u64, SystemTime)>,
+    status: &StatusSender,
     stop: &CancellationToken,
 ) -> Tally {
     let mut changed: Vec<PathBuf> = files
@@ -247,6 +250,7 @@ async fn scan(
         return tally;
     }
     tally.report(root, "scanning library");
+    status.send_modify(|s| s.last = Some(tally));
     let (tx, mut rx) = mpsc::channel(16);
     let run = ingest_all(ingest, changed, tx, stop.clone());
     let record = async {
@@ -254,6 +258,7 @@ async fn scan(
         while let Some((path, outcome)) = rx.recv().await {
             log(&path, &outcome);
             tally.add(&outcome);
+            status.send_modify(|s| s.last = Some(tally));
             if last_report.elapsed() >= PROGRESS_EVERY {
                 tally.report(root, "scanning library");
                 last_report = Instant::now();

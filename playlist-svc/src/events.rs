@@ -9,8 +9,9 @@ use tunemesh_proto::events::v1::{
 use tunemesh_proto::prost_types::Timestamp;
 use tunemesh_runtime::clock::now_ms;
 
+use crate::convert;
 use crate::error::PlaylistError;
-use crate::model::EditOp;
+use crate::model::{EditOp, Playlist};
 
 /// The producer name in every event's meta.
 const PRODUCER: &str = "playlist-svc";
@@ -47,23 +48,41 @@ pub(crate) fn kind_of(op: &EditOp) -> PlaylistChangeKind {
     }
 }
 
-/// A `PlaylistChanged` event.
+/// The `PlaylistChanged` event of a change that left the playlist as `after` (read inside the
+/// change's transaction): its version and revision, and its details for consumers that keep
+/// them (search-svc).
 pub(crate) fn playlist_changed(
-    playlist_id: &str,
-    owner_id: &str,
+    after: &Playlist,
     actor: &str,
-    version: u64,
     kind: PlaylistChangeKind,
     track_ids: Vec<String>,
 ) -> Result<Envelope, PlaylistError> {
     envelope(playlist_event::Event::PlaylistChanged(PlaylistChanged {
         meta: Some(meta()),
-        playlist_id: playlist_id.to_owned(),
-        version,
+        playlist_id: after.id.clone(),
+        version: after.version,
         kind: kind.into(),
         actor_user_id: actor.to_owned(),
-        owner_id: owner_id.to_owned(),
+        owner_id: after.owner_id.clone(),
         track_ids,
+        revision: after.revision,
+        playlist: Some(convert::playlist(after)),
+    }))
+}
+
+/// The `DELETED` event of `current`, the playlist as it was before the deletion: the next
+/// version and revision, and no details.
+pub(crate) fn playlist_deleted(current: &Playlist, actor: &str) -> Result<Envelope, PlaylistError> {
+    envelope(playlist_event::Event::PlaylistChanged(PlaylistChanged {
+        meta: Some(meta()),
+        playlist_id: current.id.clone(),
+        version: current.version + 1,
+        kind: PlaylistChangeKind::Deleted.into(),
+        actor_user_id: actor.to_owned(),
+        owner_id: current.owner_id.clone(),
+        track_ids: Vec::new(),
+        revision: current.revision + 1,
+        playlist: None,
     }))
 }
 

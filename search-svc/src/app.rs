@@ -12,8 +12,7 @@ use tunemesh_proto::search::v1::search_service_server::SearchServiceServer;
 use tunemesh_runtime::grpc::GrpcServer;
 use tunemesh_runtime::{App, ServiceContext};
 
-use crate::catalog::Catalog;
-use crate::feed::{self, Feed};
+use crate::feed::{self, Feed, Model};
 use crate::grpc::SearchApi;
 use crate::index::{Opened, SearchIndex};
 use crate::service::IndexSearch;
@@ -22,8 +21,8 @@ use crate::{SERVICE_NAME, SearchSettings};
 /// Binds the service on `ctx.grpc.addr` and returns it ready to run, NOT_SERVING until the
 /// feed has caught up. An index kept on disk by this replica's last run is reopened and its
 /// catalogue model rebuilt from it, and the feed resumes where that run stopped; otherwise
-/// the index starts empty and the feed replays the catalogue and play streams from the
-/// beginning.
+/// the index starts empty and the feed replays the catalogue, play and playlist streams from
+/// the beginning.
 pub async fn build(
     settings: &SearchSettings,
     ctx: &ServiceContext,
@@ -55,21 +54,29 @@ pub async fn build(
     Ok(App::new(server).with_task("search-feed", move |token| feed.run(token)))
 }
 
-/// Opens (or creates) the index, and rebuilds the catalogue model of a resumed one.
+/// Opens (or creates) the index, and rebuilds the model (catalogue and playlists) of a
+/// resumed one.
 fn open(
     dir: Option<&Path>,
     memory: usize,
     owner: &str,
-) -> anyhow::Result<(SearchIndex, (Catalog, Opened))> {
+) -> anyhow::Result<(SearchIndex, (Model, Opened))> {
     let (index, opened) = SearchIndex::open(dir, memory, owner)?;
-    let mut catalog = Catalog::default();
+    let mut model = Model::default();
     if opened == Opened::Resumed {
         for (track, plays) in index.stored_tracks()? {
-            catalog.restore(track, plays);
+            model.catalog.restore(track, plays);
         }
-        tracing::info!(tracks = catalog.track_count(), "search index reopened");
+        for playlist in index.stored_playlists()? {
+            model.playlists.restore(&playlist);
+        }
+        tracing::info!(
+            tracks = model.catalog.track_count(),
+            playlists = model.playlists.public_count(),
+            "search index reopened"
+        );
     }
-    Ok((index, (catalog, opened)))
+    Ok((index, (model, opened)))
 }
 
 /// Where the index lives: under the data directory in embedded mode, the configured

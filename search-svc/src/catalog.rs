@@ -133,7 +133,7 @@ impl Catalog {
                     SearchResultType::Track => self.track_doc(&id),
                     SearchResultType::Album => self.album_doc(&id),
                     SearchResultType::Artist => self.artist_doc(&id),
-                    SearchResultType::Unspecified => None,
+                    SearchResultType::Playlist | SearchResultType::Unspecified => None,
                 };
                 doc.map_or_else(
                     || Change::Delete(key(kind, &id)),
@@ -168,6 +168,7 @@ impl Catalog {
             plays: self.plays_of(id),
             result: result(search_result::Item::Track(summary)),
             track: Some(track.clone()),
+            playlist: None,
         })
     }
 
@@ -209,6 +210,7 @@ impl Catalog {
             plays: members.iter().map(|t| self.plays_of(t)).sum(),
             result: result(search_result::Item::Album(summary)),
             track: None,
+            playlist: None,
         })
     }
 
@@ -247,6 +249,7 @@ impl Catalog {
             plays: members.iter().map(|t| self.plays_of(t)).sum(),
             result: result(search_result::Item::Artist(summary)),
             track: None,
+            playlist: None,
         })
     }
 }

@@ -1,21 +1,22 @@
 //! Keeps the index current from the event bus, and says when it has caught up.
 //!
-//! Two durable consumers, one on `events.catalog` and one on `events.play`, named after the
-//! replica so every start of it uses the same two. A replica with an empty (or unusable)
-//! index directory deletes them and starts them again at the beginning of the stream: it
-//! rebuilds its whole index by replay. A replica whose index survived resumes them where
-//! they stopped, which is where its last commit stopped (see below). Events
-//! are applied to the [`Catalog`] as they arrive and committed to the index in batches: when
-//! `commit_interval` has passed since the first uncommitted event, when a batch is full, or
-//! when the bus goes quiet. Deliveries are acknowledged only after the commit that contains
-//! them, so nothing acknowledged is ever missing from the index.
+//! Three durable consumers, on `events.catalog`, `events.play` and `events.playlist`, named
+//! after the replica so every start of it uses the same three. A replica with an empty (or
+//! unusable) index directory deletes them and starts them again at the beginning of the
+//! stream: it rebuilds its whole index by replay. A replica whose index survived resumes them
+//! where they stopped, which is where its last commit stopped (see below). Events are applied
+//! to the [`Model`] (the [`Catalog`] and the [`Playlists`]) as they arrive and committed to
+//! the index in batches: when `commit_interval` has passed since the first uncommitted event,
+//! when a batch is full, or when the bus goes quiet. Deliveries are acknowledged only after
+//! the commit that contains them, so nothing acknowledged is ever missing from the index.
 //!
-//! Catalogue events are idempotent upserts (see [`Catalog`]); play events are counted once
-//! per event id (a bounded in-memory set; JetStream also drops duplicate publishes). The
-//! set does not survive a restart: a play delivered again after a crash between a commit
-//! and its acks is counted twice, which popularity ranking shrugs off.
+//! Catalogue events are idempotent upserts (see [`Catalog`]); playlist events are upserts
+//! guarded by each playlist's revision, deletions final (see [`Playlists`]); play events are
+//! counted once per event id (a bounded in-memory set; JetStream also drops duplicate
+//! publishes). The set does not survive a restart: a play delivered again after a crash
+//! between a commit and its acks is counted twice, which popularity ranking shrugs off.
 //!
-//! The replica is *ready* once both consumers have nothing pending and everything received
+//! The replica is *ready* once its consumers have nothing pending and everything received
 //! is committed; from then on, searches are answered and health reports SERVING.
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -26,24 +27,45 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tunemesh_events::dedup::MemoryProcessed;
 use tunemesh_events::{BusError, ConsumerSpec, Delivery, EventBus, projection};
-use tunemesh_proto::events::v1::{CatalogEvent, PlayEvent, catalog_event};
+use tunemesh_proto::events::v1::{
+    CatalogEvent, PlayEvent, PlaylistEvent, catalog_event, playlist_event,
+};
 use tunemesh_proto::subjects;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, Change};
 use crate::index::{Opened, SearchIndex};
+use crate::playlists::Playlists;
 use crate::settings::SearchSettings;
 
-/// The feed: consumers, the catalogue model and the index they update.
+/// What events are applied to before a commit writes the documents they changed.
+#[derive(Debug, Default)]
+pub(crate) struct Model {
+    /// Tracks, albums, artists and plays.
+    pub(crate) catalog: Catalog,
+    /// Playlists.
+    pub(crate) playlists: Playlists,
+}
+
+impl Model {
+    fn drain_changes(&mut self) -> Vec<Change> {
+        let mut changes = self.catalog.drain_changes();
+        changes.extend(self.playlists.drain_changes());
+        changes
+    }
+}
+
+/// The feed: consumers, the model and the index they update.
 #[derive(Debug)]
 pub(crate) struct Feed {
     bus: Arc<dyn EventBus>,
     index: Arc<SearchIndex>,
     // Only touched on blocking threads during a commit, and by the feed task between them.
-    catalog: Arc<Mutex<Catalog>>,
+    model: Arc<Mutex<Model>>,
     plays_seen: MemoryProcessed,
     settings: SearchSettings,
     catalog_consumer: String,
     play_consumer: String,
+    playlist_consumer: String,
     opened: Opened,
     ready: watch::Sender<bool>,
 }
@@ -53,35 +75,38 @@ pub(crate) struct Feed {
 enum Source {
     Catalog,
     Play,
+    Playlist,
 }
 
-/// The durable consumer names of `replica`: catalogue, then plays.
-pub(crate) fn consumer_names(settings: &SearchSettings, replica: &str) -> [String; 2] {
+/// The durable consumer names of `replica`: catalogue, plays, then playlists.
+pub(crate) fn consumer_names(settings: &SearchSettings, replica: &str) -> [String; 3] {
     let name = |what| projection::consumer_name(&settings.consumer_prefix, what, Some(replica));
-    [name("catalog"), name("play")]
+    [name("catalog"), name("play"), name("playlist")]
 }
 
 impl Feed {
     /// A feed for `index` under this replica's stable consumer names (`replica`).
-    /// `opened` says whether the index resumes a previous run, whose catalogue model is
-    /// `catalog`, or starts empty.
+    /// `opened` says whether the index resumes a previous run, whose model is `model`, or
+    /// starts empty.
     pub(crate) fn new(
         bus: Arc<dyn EventBus>,
         index: Arc<SearchIndex>,
-        (catalog, opened): (Catalog, Opened),
+        (model, opened): (Model, Opened),
         settings: &SearchSettings,
         replica: &str,
         ready: watch::Sender<bool>,
     ) -> Self {
-        let [catalog_consumer, play_consumer] = consumer_names(settings, replica);
+        let [catalog_consumer, play_consumer, playlist_consumer] =
+            consumer_names(settings, replica);
         Self {
             bus,
             index,
-            catalog: Arc::new(Mutex::new(catalog)),
+            model: Arc::new(Mutex::new(model)),
             plays_seen: MemoryProcessed::new(settings.play_dedup_capacity),
             settings: settings.clone(),
             catalog_consumer,
             play_consumer,
+            playlist_consumer,
             opened,
             ready,
         }
@@ -92,7 +117,7 @@ impl Feed {
     /// a resumed one keeps its consumers, unless the bus lost them, in which case the index
     /// is cleared and replayed too.
     async fn align(&self) -> anyhow::Result<()> {
-        let names = [&self.catalog_consumer, &self.play_consumer];
+        let names = self.consumers();
         let mut replay = self.opened == Opened::Fresh;
         if !replay {
             for name in names {
@@ -109,7 +134,7 @@ impl Feed {
             tracing::warn!(
                 "search consumers are gone from the bus; rebuilding the index by replay"
             );
-            *self.catalog.lock().unwrap_or_else(PoisonError::into_inner) = Catalog::default();
+            *self.model.lock().unwrap_or_else(PoisonError::into_inner) = Model::default();
             let index = self.index.clone();
             tokio::task::spawn_blocking(move || index.clear())
                 .await
@@ -123,6 +148,14 @@ impl Feed {
                 .with_context(|| format!("delete stale consumer {name}"))?;
         }
         Ok(())
+    }
+
+    fn consumers(&self) -> [&str; 3] {
+        [
+            &self.catalog_consumer,
+            &self.play_consumer,
+            &self.playlist_consumer,
+        ]
     }
 
     fn spec(&self, name: &str, subject: &str) -> ConsumerSpec {
@@ -150,6 +183,11 @@ impl Feed {
             .subscribe(self.spec(&self.play_consumer, subjects::PLAY))
             .await
             .context("subscribe to play events")?;
+        let mut playlists = self
+            .bus
+            .subscribe(self.spec(&self.playlist_consumer, subjects::PLAYLIST))
+            .await
+            .context("subscribe to playlist events")?;
         let mut pending: Vec<Delivery> = Vec::new();
         let mut first_pending: Option<Instant> = None;
         loop {
@@ -168,6 +206,7 @@ impl Feed {
                 }
                 delivery = catalog.next() => Some((Source::Catalog, delivery)),
                 delivery = plays.next() => Some((Source::Play, delivery)),
+                delivery = playlists.next() => Some((Source::Playlist, delivery)),
                 () = commit_due => None,
                 () = idle => None,
             };
@@ -193,10 +232,11 @@ impl Feed {
         }
     }
 
-    /// Applies one event to the catalogue model (not yet to the index).
+    /// Applies one event to the model (not yet to the index).
     fn apply(&self, source: Source, delivery: &Delivery) {
         let envelope = delivery.envelope();
-        let mut catalog = self.catalog.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut model = self.model.lock().unwrap_or_else(PoisonError::into_inner);
+        let Model { catalog, playlists } = &mut *model;
         match source {
             Source::Catalog => match envelope.decode::<CatalogEvent>().map(|e| e.event) {
                 Ok(Some(catalog_event::Event::TrackAdded(added))) => {
@@ -219,6 +259,15 @@ impl Feed {
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "undecodable play event skipped"),
             },
+            Source::Playlist => match envelope.decode::<PlaylistEvent>().map(|e| e.event) {
+                Ok(Some(playlist_event::Event::PlaylistChanged(changed))) => {
+                    playlists.apply(&changed);
+                }
+                // Likes are no search signal.
+                Ok(Some(playlist_event::Event::LikedTracksChanged(_))) => {}
+                Ok(None) => tracing::debug!(id = %envelope.id, "playlist event of unknown kind"),
+                Err(error) => tracing::warn!(%error, "undecodable playlist event skipped"),
+            },
         }
     }
 
@@ -228,7 +277,7 @@ impl Feed {
             return Ok(());
         }
         let changes = self
-            .catalog
+            .model
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .drain_changes();
@@ -246,20 +295,22 @@ impl Feed {
         Ok(())
     }
 
-    /// Turns ready once both consumers are drained and everything is committed.
+    /// Turns ready once every consumer is drained and everything is committed.
     async fn check_caught_up(&self) {
         if *self.ready.borrow() {
             return;
         }
-        let names = [self.catalog_consumer.as_str(), self.play_consumer.as_str()];
-        let drained = projection::drained(self.bus.as_ref(), &names).await;
+        let drained = projection::drained(self.bus.as_ref(), &self.consumers()).await;
         if drained {
-            let tracks = self
-                .catalog
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .track_count();
-            tracing::info!(tracks, "search index built from the event stream");
+            let (tracks, playlists) = {
+                let model = self.model.lock().unwrap_or_else(PoisonError::into_inner);
+                (model.catalog.track_count(), model.playlists.public_count())
+            };
+            tracing::info!(
+                tracks,
+                playlists,
+                "search index built from the event stream"
+            );
             self.ready.send_replace(true);
         }
     }

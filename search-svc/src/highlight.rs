@@ -1,5 +1,5 @@
-//! Highlights: which parts of a result's title and names the query matched, as code-point
-//! ranges (the contract's unit, so every client language slices the same way).
+//! Highlights: which parts of a result's titles, names and description the query matched, as
+//! code-point ranges (the contract's unit, so every client language slices the same way).
 //!
 //! Computed from the stored text with the index's own term rules, so `acdc` highlights all
 //! of `AC/DC` and `beyonce` highlights `Beyoncé`.
@@ -32,6 +32,10 @@ pub fn highlight(result: &mut SearchResult, parsed: &ParsedQuery) {
         }
         Some(search_result::Item::Artist(artist)) => {
             texts.push((HighlightField::ArtistName, &artist.name));
+        }
+        Some(search_result::Item::Playlist(playlist)) => {
+            texts.push((HighlightField::PlaylistName, &playlist.name));
+            texts.push((HighlightField::PlaylistDescription, &playlist.description));
         }
         None => {}
     }

@@ -15,12 +15,13 @@ use std::sync::{Mutex, PoisonError};
 
 use tantivy::collector::DocSetCollector;
 use tantivy::directory::MmapDirectory;
-use tantivy::query::TermQuery;
+use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Schema};
 use tantivy::{
     DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Score, TantivyDocument, Term,
 };
 use tunemesh_proto::catalog::v1::Track;
+use tunemesh_proto::events::v1::PlaylistChanged;
 use tunemesh_proto::search::v1::{SearchResult, SearchResultType};
 
 use crate::catalog::Change;
@@ -71,7 +72,7 @@ pub enum Opened {
 }
 
 /// Index format: bump when the schema or the analyzers change, so old indexes are rebuilt.
-const FORMAT: &str = "tunemesh-search/2";
+const FORMAT: &str = "tunemesh-search/3";
 
 impl SearchIndex {
     /// A new, empty index in `dir` (whatever was there is removed), or in memory without
@@ -187,7 +188,32 @@ impl SearchIndex {
         Ok(tracks)
     }
 
-    /// Number of searchable documents.
+    /// What is stored of every playlist (public, private or deleted), to rebuild the
+    /// playlist model of a resumed index.
+    pub(crate) fn stored_playlists(&self) -> tantivy::Result<Vec<PlaylistChanged>> {
+        let searcher = self.reader.searcher();
+        // Public playlists are of their kind; private and deleted ones of no kind (no other
+        // document is).
+        let kinds = [SearchResultType::Playlist, SearchResultType::Unspecified].map(|kind| {
+            let term = Term::from_field_u64(self.fields.kind, kind_number(kind));
+            let query: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+            (Occur::Should, query)
+        });
+        let query = BooleanQuery::new(kinds.into());
+        let mut addresses: Vec<DocAddress> = searcher
+            .search(&query, &DocSetCollector)?
+            .into_iter()
+            .collect();
+        addresses.sort_unstable();
+        let mut playlists = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            playlists.extend(self.fields.stored_playlist(&doc));
+        }
+        Ok(playlists)
+    }
+
+    /// Number of documents (with the textless ones of private and deleted playlists).
     pub fn num_docs(&self) -> u64 {
         self.reader.searcher().num_docs()
     }

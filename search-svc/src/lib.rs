@@ -1,4 +1,5 @@
-//! search-svc: typo-tolerant full-text search over the catalogue, fed by catalogue events.
+//! search-svc: typo-tolerant full-text search over the catalogue and public playlists, fed by
+//! catalogue, play and playlist events.
 //!
 //! Listeners type half a word with a typo and expect the right song first: every word
 //! matches exactly, within one or two typos, and (the last one) as a prefix; names with
@@ -18,6 +19,7 @@
 //! - `rank`: the fine ranking of the matching candidates, and popularity.
 //! - [`index`]: the tantivy index: batched commits kept across restarts, two-step searches.
 //! - [`catalog`]: the catalogue model that turns events into document changes.
+//! - `playlists`: the playlist model (public playlists, ordered by revision, deletions final).
 //! - `feed`: the durable consumers that keep the index current.
 //! - [`highlight`], [`page_token`]: response details.
 //!
@@ -37,6 +39,7 @@ pub mod grpc;
 pub mod highlight;
 pub mod index;
 pub mod page_token;
+mod playlists;
 pub mod query;
 mod rank;
 mod schema;

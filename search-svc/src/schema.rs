@@ -1,5 +1,7 @@
-//! The index's schema: one document per track, album and artist, each with a display name,
-//! its context (artists, album, genre and year) and its popularity.
+//! The index's schema: one document per track, album, artist and public playlist, each with a
+//! display name, its context (artists, album, genre and year, or a playlist's description)
+//! and its popularity; and one textless document per private or deleted playlist, holding
+//! what the feed knows of it (see [`crate::playlists`]).
 //!
 //! Every searchable text is indexed twice: as words (exact and typo-tolerant matches) and as
 //! edge n-grams (search-as-you-type); once in its own field, for ranking, and once in the
@@ -13,6 +15,7 @@ use tantivy::schema::{
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, TantivyDocument};
 use tunemesh_proto::catalog::v1::Track;
+use tunemesh_proto::events::v1::PlaylistChanged;
 use tunemesh_proto::prost::Message as _;
 use tunemesh_proto::search::v1::{SearchResult, SearchResultType};
 
@@ -25,21 +28,24 @@ pub struct IndexDoc {
     pub key: String,
     /// What the document is.
     pub kind: SearchResultType,
-    /// The title of a track or album, the name of an artist.
+    /// The title of a track or album, the name of an artist or playlist.
     pub name: String,
     /// The artists of a track or album (empty for an artist).
     pub artists: Vec<String>,
     /// The album title of a track (empty otherwise).
     pub album: String,
-    /// Genre and year, matched with a low weight.
+    /// Genre and year, or a playlist's description, matched with a low weight.
     pub extra: String,
-    /// Counted plays (of the track, or of all tracks of the album or artist).
+    /// Counted plays (of the track, or of all tracks of the album or artist), or a
+    /// playlist's followers.
     pub plays: u64,
     /// The result as returned to clients, without score and highlights.
     pub result: SearchResult,
     /// For a track, the track as the catalogue last sent it: stored so a restarted replica
     /// rebuilds its catalogue model from its own index instead of replaying the stream.
     pub track: Option<Track>,
+    /// For a playlist, what the feed knows of it, stored for the same reason.
+    pub playlist: Option<PlaylistChanged>,
 }
 
 /// The key of a document: kinds have separate id spaces, so the kind is part of it.
@@ -48,6 +54,7 @@ pub(crate) fn key(kind: SearchResultType, id: &str) -> String {
         SearchResultType::Track => 't',
         SearchResultType::Album => 'a',
         SearchResultType::Artist => 'r',
+        SearchResultType::Playlist => 'p',
         SearchResultType::Unspecified => 'u',
     };
     format!("{tag}:{id}")
@@ -87,6 +94,8 @@ pub struct Fields {
     pub result: Field,
     /// The encoded catalogue [`Track`] of a track document.
     pub track: Field,
+    /// The encoded state of a playlist document (see [`IndexDoc::playlist`]).
+    pub playlist: Field,
 }
 
 /// Name of the popularity fast field, as the ranking reads it.
@@ -122,6 +131,7 @@ impl Fields {
             tiebreak: builder.add_u64_field(TIEBREAK, FAST),
             result: builder.add_bytes_field("result", STORED),
             track: builder.add_bytes_field("track", STORED),
+            playlist: builder.add_bytes_field("playlist", STORED),
         };
         (builder.build(), fields)
     }
@@ -170,6 +180,9 @@ impl Fields {
         if let Some(track) = &doc.track {
             out.add_bytes(self.track, &track.encode_to_vec());
         }
+        if let Some(playlist) = &doc.playlist {
+            out.add_bytes(self.playlist, &playlist.encode_to_vec());
+        }
         out
     }
 
@@ -183,6 +196,12 @@ impl Fields {
     pub fn stored_track(&self, doc: &TantivyDocument) -> Option<Track> {
         let bytes = doc.get_first(self.track)?.as_bytes()?;
         Track::decode(bytes).ok()
+    }
+
+    /// The stored state of a playlist document read back from the index.
+    pub fn stored_playlist(&self, doc: &TantivyDocument) -> Option<PlaylistChanged> {
+        let bytes = doc.get_first(self.playlist)?.as_bytes()?;
+        PlaylistChanged::decode(bytes).ok()
     }
 }
 

@@ -15,8 +15,9 @@ pub struct SearchSettings {
     /// index, rebuilt by replay at every start.
     pub index_dir: Option<PathBuf>,
     /// This replica's stable name: its durable consumers are
-    /// `<consumer_prefix>-catalog-<replica>` and `<consumer_prefix>-play-<replica>`, the same
-    /// at every start, so a restart resumes them instead of adding new ones. Unset: the host
+    /// `<consumer_prefix>-catalog-<replica>`, `<consumer_prefix>-play-<replica>` and
+    /// `<consumer_prefix>-playlist-<replica>`, the same at every start, so a restart resumes
+    /// them instead of adding new ones. Unset: the host
     /// name (a pod's name), so set it when several replicas share a host.
     pub replica: Option<String>,
     /// Longest time an event waits before its batch is committed and searchable. Well under
@@ -34,7 +35,8 @@ pub struct SearchSettings {
     pub writer_memory_bytes: usize,
     /// Play event ids remembered for deduplication.
     pub play_dedup_capacity: usize,
-    /// Durable consumer names start with this, then `-catalog-` or `-play-` and the replica.
+    /// Durable consumer names start with this, then `-catalog-`, `-play-` or `-playlist-` and
+    /// the replica.
     pub consumer_prefix: String,
 }
 

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::support::RunningMesh;
-use crate::taste::{Listeners, get, until};
+use crate::taste::{SONGS, get, ingest, until};
 
 /// Reports one play session of `track` as `user`: whole and completed, or skipped after 2 s.
 async fn play(
@@ -72,7 +72,10 @@ async fn plays_reported_at_the_gateway_become_history_and_top_tracks() -> anyhow
         settings.player.play_budget_burst = Duration::from_secs(3600);
     })
     .await?;
-    let Listeners { ann, bob, a, b } = Listeners::sign_up(&mesh).await?;
+    mesh.wait_ready().await?;
+    let [ann, bob] = mesh.listeners(["ann", "bob"]).await?;
+    let a = ingest(&mesh, &ann, SONGS[0]).await?;
+    let b = ingest(&mesh, &ann, SONGS[1]).await?;
 
     // ann plays a, b, then a again; bob skips a (a skip is no play).
     play(&mesh, &ann, &a, "ann-1", true).await?;

@@ -5,6 +5,7 @@ mod cluster;
 mod history;
 mod hostile;
 mod images;
+mod playlist_search;
 mod support;
 mod taste;
 mod trace;

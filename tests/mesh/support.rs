@@ -87,6 +87,24 @@ impl RunningMesh {
             .unwrap_or_else(|| panic!("no service {name}"))
     }
 
+    /// Signs up one listener per name, in order (a mesh's first account is its admin), and
+    /// returns their access tokens.
+    pub async fn listeners<const N: usize>(&self, names: [&str; N]) -> anyhow::Result<[String; N]> {
+        let base = self.url("");
+        let mut tokens = Vec::with_capacity(N);
+        for name in names {
+            let password = format!("{name} has a long passphrase");
+            let session =
+                tunemesh_testkit::accounts::sign_up(&self.http, &base, name, &password).await?;
+            let token = session["access_token"].as_str().unwrap_or_default();
+            anyhow::ensure!(!token.is_empty(), "no access token for {name}: {session}");
+            tokens.push(token.to_owned());
+        }
+        tokens
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("one token per listener"))
+    }
+
     /// Waits until `/readyz` answers 200.
     pub async fn wait_ready(&self) -> anyhow::Result<()> {
         tunemesh_testkit::eventually(Duration::from_secs(20), || async {

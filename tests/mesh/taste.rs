@@ -6,25 +6,17 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
-use tunemesh_testkit::accounts;
 
 use crate::support::RunningMesh;
 
 /// Two real songs (singularity-music, installed by scripts/music.sh).
-const SONGS: [&str; 2] = [
+pub(crate) const SONGS: [&str; 2] = [
     "/usr/share/games/singularity/music/lose/Chimes They Fade.ogg",
     "/usr/share/games/singularity/music/lose/March Thee to Dis.ogg",
 ];
 
-fn token(session: &Value) -> String {
-    session["access_token"]
-        .as_str()
-        .expect("a session has an access token")
-        .to_owned()
-}
-
 /// Uploads `path` as the admin and returns its track id.
-async fn ingest(mesh: &RunningMesh, admin: &str, path: &str) -> anyhow::Result<String> {
+pub(crate) async fn ingest(mesh: &RunningMesh, admin: &str, path: &str) -> anyhow::Result<String> {
     let song = std::fs::read(path)
         .map_err(|e| anyhow::anyhow!("{path}: {e}: run scripts/music.sh to install the music"))?;
     let sha = hex::encode(Sha256::digest(&song));
@@ -54,32 +46,6 @@ pub(crate) async fn get(mesh: &RunningMesh, token: &str, path: &str) -> anyhow::
         response.status()
     );
     Ok(response.json().await?)
-}
-
-/// Two listeners of a ready mesh, and two real songs ann (the admin) added.
-pub(crate) struct Listeners {
-    /// ann's access token.
-    pub(crate) ann: String,
-    /// bob's access token.
-    pub(crate) bob: String,
-    /// The first song's track id.
-    pub(crate) a: String,
-    /// The second song's track id.
-    pub(crate) b: String,
-}
-
-impl Listeners {
-    /// Waits for `mesh`, signs ann and bob up and adds [`SONGS`].
-    pub(crate) async fn sign_up(mesh: &RunningMesh) -> anyhow::Result<Self> {
-        mesh.wait_ready().await?;
-        let base = mesh.url("");
-        let ann = accounts::sign_up(&mesh.http, &base, "ann", "correct horse battery").await?;
-        let bob = accounts::sign_up(&mesh.http, &base, "bob", "another long passphrase").await?;
-        let (ann, bob) = (token(&ann), token(&bob));
-        let a = ingest(mesh, &ann, SONGS[0]).await?;
-        let b = ingest(mesh, &ann, SONGS[1]).await?;
-        Ok(Self { ann, bob, a, b })
-    }
 }
 
 /// The first track of an answer and its reason.
@@ -137,7 +103,10 @@ async fn until_first(
 async fn a_playlist_relates_its_tracks_and_a_like_steers_until_both_are_undone()
 -> anyhow::Result<()> {
     let mesh = RunningMesh::start().await?;
-    let Listeners { ann, bob, a, b } = Listeners::sign_up(&mesh).await?;
+    mesh.wait_ready().await?;
+    let [ann, bob] = mesh.listeners(["ann", "bob"]).await?;
+    let a = ingest(&mesh, &ann, SONGS[0]).await?;
+    let b = ingest(&mesh, &ann, SONGS[1]).await?;
 
     let created = mesh
         .http

@@ -157,7 +157,30 @@ async fn wait_for_library(url: &str) -> anyhow::Result<()> {
         anyhow::ensure!(ready >= TRACKS, "{ready} of {TRACKS} tracks ingested");
         Ok(())
     })
-    .await
+    .await?;
+    // The scan that made them says it is done and counts them (the cover beside them is no
+    // track).
+    let status = tunemesh_testkit::eventually(Duration::from_secs(30), || async {
+        let status: serde_json::Value = http
+            .get(format!("{url}/v1/library/status"))
+            .bearer_auth(&access_token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        anyhow::ensure!(
+            status["scanning"] == false && status["scans_completed"].as_u64() >= Some(1),
+            "still scanning: {status}"
+        );
+        Ok(status)
+    })
+    .await?;
+    anyhow::ensure!(
+        status["configured"] == true && status["ingested"].as_u64() == Some(TRACKS as u64),
+        "{status}"
+    );
+    Ok(())
 }
 
 #[test]

@@ -6,7 +6,8 @@
 // home page (screenshot web-player-home.png) and among the artist's top tracks; then check a
 // listener is not offered "Add music", log in as the admin (the
 // first account, made by the Rust side), add a folder of music through "Add music" and watch
-// each file reach its final state. Saves screenshots either way. Run by
+// each file reach its final state; in between, make a public playlist and find it by a typo in
+// the search box. Saves screenshots either way. Run by
 // tests/mesh/web_player.rs:
 //
 //   node web/tests/player.mjs BASE_URL ARTIFACT_DIR [UPLOAD_FOLDER ADMIN_LOGIN ADMIN_PASSWORD]
@@ -216,6 +217,38 @@ try {
   await page.click("#all-artists .artist-link >> nth=0", { timeout: 15000 });
   await page.waitForSelector(`#top-tracks tr[data-track-id="${played}"]`, { timeout: 15000 });
   log("top tracks:", await page.$eval("#top-tracks table.tracks", (table) => table.textContent?.replace(/\s+/g, " ").trim()));
+
+  // A public playlist made through the page is found by a typo'd name in the search box,
+  // shown under "Playlists", and opens.
+  const listName = `Quasar ${name} Lullabies`;
+  await page.click("nav [data-section=playlists]");
+  await page.fill("#new-playlist-name", listName);
+  await page.check("#new-playlist-public");
+  await page.click("form[aria-label='Create a playlist'] button[type=submit]");
+  await page.waitForSelector(`.playlist-link:has-text("${listName}")`, { timeout: 15000 });
+  await page.fill("#search", "quasr lullab");
+  const card = `.results .playlist-link:has-text("${listName}")`;
+  // Searching again (once a second, past the box's debounce) until it is there: the index
+  // takes up to a second after the creation.
+  await until(
+    page,
+    "the playlist among the search results",
+    (wanted) => {
+      const cards = [...document.querySelectorAll(".results .playlist-link")];
+      if (cards.some((card) => card.textContent.includes(wanted))) return true;
+      if (Date.now() - (window.__searchedAt ?? 0) > 1000) {
+        window.__searchedAt = Date.now();
+        document.getElementById("search").dispatchEvent(new Event("input"));
+      }
+      return false;
+    },
+    (found) => found,
+    15000,
+    listName,
+  );
+  await page.click(card);
+  await page.waitForSelector(".playlist-visibility:has-text('Public')", { timeout: 15000 });
+  log("found and opened the public playlist", listName);
 
   if (uploadFolder) {
     // A listener is not offered "Add music"; the admin (the first account) is.

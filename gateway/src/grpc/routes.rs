@@ -34,6 +34,7 @@ pub(crate) const EXPOSED: &[(&str, &[&str])] = &[
             "GetArtist",
             "BatchGetArtists",
             "ListArtists",
+            "GetLibraryStatus",
         ],
     ),
     (

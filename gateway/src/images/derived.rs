@@ -2,6 +2,8 @@
 //! names each playlist's first tracks (`Playlist.first_track_ids`), the catalogue says their
 //! covers (`CatalogService.BatchGetTracks`, the batch read every playlist view makes), and
 //! [`mosaic::derive`] picks the cover. The services keep their own data; only ids meet here.
+//! Playlists found by search (`PlaylistSummary`) carry the same first tracks and get the
+//! same cover.
 //!
 //! gRPC answers pass through the gateway untouched, so gRPC clients (the web player among
 //! them) apply the same rule themselves, as the contract describes.
@@ -11,6 +13,7 @@ use std::collections::HashMap;
 use tunemesh_proto::catalog::v1::BatchGetTracksRequest;
 use tunemesh_proto::common::v1::Image as PbImage;
 use tunemesh_proto::playlist::v1::Playlist;
+use tunemesh_proto::search::v1::PlaylistSummary;
 use tunemesh_runtime::identity::Caller;
 
 use super::mosaic;
@@ -27,15 +30,34 @@ const FIRST_TRACKS: usize = 8;
 /// 8 tracks, so this bounds one answer to a few catalogue calls.
 const MAX_PLAYLISTS: usize = 200;
 
+/// A playlist as an answer carries it: `Playlist`, or `PlaylistSummary` from search.
+pub(crate) trait Covered {
+    /// Its cover (the owner's, unset without one) and the track ids of its first items.
+    fn cover_parts(&mut self) -> (&mut Option<PbImage>, &[String]);
+}
+
+impl Covered for Playlist {
+    fn cover_parts(&mut self) -> (&mut Option<PbImage>, &[String]) {
+        (&mut self.cover, &self.first_track_ids)
+    }
+}
+
+impl Covered for PlaylistSummary {
+    fn cover_parts(&mut self) -> (&mut Option<PbImage>, &[String]) {
+        (&mut self.cover, &self.first_track_ids)
+    }
+}
+
 /// Gives each of `playlists` without a cover the one derived from its first tracks' covers,
 /// as `caller` sees the catalogue. A catalogue failure leaves them without: a cover is
-/// decoration, and the playlists themselves are playlist-svc's answer.
-pub(crate) async fn fill(state: &AppState, caller: &Caller, playlists: &mut [&mut Playlist]) {
+/// decoration, and the playlists themselves are the upstream's answer.
+pub(crate) async fn fill<P: Covered>(state: &AppState, caller: &Caller, playlists: &mut [&mut P]) {
     let mut ids: Vec<String> = playlists
-        .iter()
-        .filter(|p| p.cover.is_none())
+        .iter_mut()
+        .map(|p| p.cover_parts())
+        .filter(|(cover, _)| cover.is_none())
         .take(MAX_PLAYLISTS)
-        .flat_map(|p| p.first_track_ids.iter().take(FIRST_TRACKS).cloned())
+        .flat_map(|(_, firsts)| firsts.iter().take(FIRST_TRACKS).cloned())
         .collect();
     ids.sort_unstable();
     ids.dedup();
@@ -64,16 +86,16 @@ pub(crate) async fn fill(state: &AppState, caller: &Caller, playlists: &mut [&mu
             }
         }
     }
-    for playlist in playlists
+    let uncovered = playlists
         .iter_mut()
-        .filter(|p| p.cover.is_none())
-        .take(MAX_PLAYLISTS)
-    {
-        let firsts = playlist
-            .first_track_ids
+        .map(|p| p.cover_parts())
+        .filter(|(cover, _)| cover.is_none())
+        .take(MAX_PLAYLISTS);
+    for (cover, firsts) in uncovered {
+        let firsts = firsts
             .iter()
             .take(FIRST_TRACKS)
             .filter_map(|t| covers.get(t));
-        playlist.cover = mosaic::derive(firsts);
+        *cover = mosaic::derive(firsts);
     }
 }

@@ -49,12 +49,31 @@ pub enum SearchItem {
         /// Picture.
         image: Option<Image>,
     },
+    /// A public playlist (open it with `GET /v1/playlists/{id}`).
+    Playlist {
+        /// Playlist id.
+        id: String,
+        /// Name.
+        name: String,
+        /// Description; may be empty.
+        description: String,
+        /// The owner's user id.
+        owner_id: String,
+        /// Users following it.
+        follower_count: u32,
+        /// Tracks in it.
+        item_count: u32,
+        /// Cover art: the owner's, or else the one derived from the first tracks' covers
+        /// (as playlists' own answers give it).
+        cover: Option<Image>,
+    },
 }
 
 /// Where the query matched, for highlighting.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Highlight {
-    /// `track_title`, `album_title` or `artist_name`.
+    /// `track_title`, `album_title`, `artist_name`, `playlist_name` or
+    /// `playlist_description`.
     pub field: String,
     /// The field's text.
     pub text: String,
@@ -110,6 +129,15 @@ fn item(item: search::search_result::Item) -> SearchItem {
             name: a.name,
             image: a.image.map(Into::into),
         },
+        Item::Playlist(p) => SearchItem::Playlist {
+            id: p.id,
+            name: p.name,
+            description: p.description,
+            owner_id: p.owner_id,
+            follower_count: p.follower_count,
+            item_count: p.item_count,
+            cover: p.cover.map(Into::into),
+        },
     }
 }
 
@@ -130,6 +158,10 @@ impl From<search::SearchResponse> for SearchPage {
                                 Ok(search::HighlightField::TrackTitle) => "track_title",
                                 Ok(search::HighlightField::AlbumTitle) => "album_title",
                                 Ok(search::HighlightField::ArtistName) => "artist_name",
+                                Ok(search::HighlightField::PlaylistName) => "playlist_name",
+                                Ok(search::HighlightField::PlaylistDescription) => {
+                                    "playlist_description"
+                                }
                                 _ => "unknown",
                             }
                             .to_owned(),

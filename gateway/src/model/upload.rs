@@ -1,7 +1,9 @@
-//! JSON shapes of `/v1/library/uploads`.
+//! JSON shapes of `/v1/library/uploads` and `/v1/library/status`.
 
 use serde::{Deserialize, Serialize};
-use tunemesh_proto::catalog::v1::{IngestOutcome, IngestReason, IngestResult};
+use tunemesh_proto::catalog::v1::{
+    GetLibraryStatusResponse, IngestOutcome, IngestReason, IngestResult,
+};
 use utoipa::{IntoParams, ToSchema};
 
 /// Query of `PUT /v1/library/uploads/{sha256}`.
@@ -53,6 +55,44 @@ impl From<IngestResult> for UploadResult {
             track_id: Some(result.track_id).filter(|id| !id.is_empty()),
             reason: reason.map(str::to_owned),
             detail: result.detail,
+        }
+    }
+}
+
+/// How the server's music folder is being read into the catalogue.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LibraryStatus {
+    /// Whether the server reads a music folder at all; when false, nothing else is set.
+    pub configured: bool,
+    /// Whether a scan runs now (the folder is rescanned periodically).
+    pub scanning: bool,
+    /// Files the running scan (or the last one that found new or changed files) had to read;
+    /// absent before the first such scan.
+    pub files_total: Option<u32>,
+    /// Of those, files done so far.
+    pub files_done: Option<u32>,
+    /// Of those, files that became new tracks.
+    pub ingested: Option<u32>,
+    /// Of those, files left alone (already in the catalogue, or not audio).
+    pub skipped: Option<u32>,
+    /// Of those, files that could not be ingested.
+    pub failed: Option<u32>,
+    /// Scans finished since the server started.
+    pub scans_completed: u64,
+}
+
+impl From<GetLibraryStatusResponse> for LibraryStatus {
+    fn from(status: GetLibraryStatusResponse) -> Self {
+        let progress = status.progress;
+        Self {
+            configured: status.configured,
+            scanning: status.scanning,
+            files_total: progress.map(|p| p.files_total),
+            files_done: progress.map(|p| p.files_done),
+            ingested: progress.map(|p| p.ingested),
+            skipped: progress.map(|p| p.skipped),
+            failed: progress.map(|p| p.failed),
+            scans_completed: status.scans_completed,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! The catalogue: tracks, albums and artists, read from `CatalogService` through the mesh
-//! with the caller's identity attached.
+//! The catalogue: tracks, albums and artists, and how the server's music folder is being read
+//! into it, from `CatalogService` through the mesh with the caller's identity attached.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -14,6 +14,7 @@ use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, check_id};
 use crate::model::catalog::{Album, AlbumPage, Artist, ArtistPage, Track, TrackPage, next_page};
+use crate::model::upload::LibraryStatus;
 use crate::state::AppState;
 
 /// The catalogue's routes, for a signed-in caller.
@@ -25,6 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(get_album))
         .routes(routes!(list_artists))
         .routes(routes!(get_artist))
+        .routes(routes!(library_status))
 }
 
 /// What a missing resource in a response means: the service broke its contract.
@@ -251,4 +253,25 @@ pub async fn get_artist(
         .call(&caller, request, async |c, r| c.get_artist(r).await)
         .await?;
     Ok(Json(answer.artist.ok_or_else(|| missing("artist"))?.into()))
+}
+
+/// How the server's own music folder (`tunemesh up --library DIR`) is being read into the
+/// catalogue: whether a scan runs and its counts. Clients poll it while `scanning` to show
+/// tracks as they become playable.
+#[utoipa::path(
+    get, path = "/v1/library/status", tag = "catalog",
+    security(("bearer" = [])),
+    responses((status = 200, body = LibraryStatus), (status = 401, body = ErrorBody))
+)]
+pub async fn library_status(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<LibraryStatus>, ApiError> {
+    let answer = state
+        .catalog()
+        .call(&caller, pb::GetLibraryStatusRequest {}, async |c, r| {
+            c.get_library_status(r).await
+        })
+        .await?;
+    Ok(Json(answer.into()))
 }

@@ -14,6 +14,7 @@ use super::check_page_token;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiQuery, check_id};
+use crate::images::derived;
 use crate::model::discover::{Recommendations, SearchPage};
 use crate::state::AppState;
 
@@ -39,7 +40,8 @@ pub struct SearchQuery {
     pub q: String,
     /// Results per page, 1 to 100; the service's default when absent.
     pub limit: Option<u32>,
-    /// Only these kinds: `track`, `album`, `artist`, comma-separated; all when absent.
+    /// Only these kinds: `track`, `album`, `artist`, `playlist`, comma-separated; all when
+    /// absent.
     pub kind: Option<String>,
     /// `next_page_token` of the previous page.
     pub page_token: Option<String>,
@@ -55,7 +57,7 @@ fn limit(limit: Option<u32>) -> Result<u32, ApiError> {
     }
 }
 
-/// Searches tracks, albums and artists.
+/// Searches tracks, albums, artists and public playlists.
 #[utoipa::path(
     get, path = "/v1/search", tag = "discover", params(SearchQuery),
     security(("bearer" = [])),
@@ -83,8 +85,9 @@ pub async fn search(
                 "track" => Ok(search::SearchResultType::Track.into()),
                 "album" => Ok(search::SearchResultType::Album.into()),
                 "artist" => Ok(search::SearchResultType::Artist.into()),
+                "playlist" => Ok(search::SearchResultType::Playlist.into()),
                 _ => Err(ApiError::invalid(
-                    "kind must be track, album or artist (comma-separated)",
+                    "kind must be track, album, artist or playlist (comma-separated)",
                 )),
             })
             .collect::<Result<_, _>>()?,
@@ -95,10 +98,19 @@ pub async fn search(
         page_size: i32::try_from(limit(query.limit)?).unwrap_or(0),
         page_token: check_page_token(query.page_token)?,
     };
-    let page = state
+    let mut page = state
         .search()
         .call(&caller, request, async |c, r| c.search(r).await)
         .await?;
+    let mut playlists: Vec<&mut search::PlaylistSummary> = page
+        .results
+        .iter_mut()
+        .filter_map(|hit| match &mut hit.item {
+            Some(search::search_result::Item::Playlist(playlist)) => Some(playlist),
+            _ => None,
+        })
+        .collect();
+    derived::fill(&state, &caller, &mut playlists).await;
     Ok(Json(page.into()))
 }
 

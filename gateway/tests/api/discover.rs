@@ -10,7 +10,7 @@ async fn search_passes_the_query_on_and_answers_typed_hits() -> anyhow::Result<(
     let (status, body) = status_and_json(
         gateway
             .get(
-                "/v1/search?q=Beyonc%C3%A9&limit=5&kind=track,artist",
+                "/v1/search?q=Beyonc%C3%A9&limit=5&kind=track,artist,playlist",
                 &token,
             )
             .await?,
@@ -21,6 +21,15 @@ async fn search_passes_the_query_on_and_answers_typed_hits() -> anyhow::Result<(
     assert_eq!(body["results"][0]["item"]["id"], "t1");
     assert_eq!(body["results"][0]["highlights"][0]["field"], "track_title");
     assert_eq!(body["results"][0]["highlights"][0]["ranges"][0][1], 3);
+    // A playlist hit gets the cover derived from its first tracks, as playlists' own answers.
+    let playlist = &body["results"][1]["item"];
+    assert_eq!(playlist["kind"], "playlist", "{body}");
+    assert_eq!(playlist["id"], "p1");
+    assert_eq!(playlist["follower_count"], 12);
+    let mosaic = ['1', '2', '3', '4']
+        .map(|d| d.to_string().repeat(64))
+        .join(".");
+    assert_eq!(playlist["cover"]["id"], mosaic.as_str(), "{body}");
     let seen = gateway
         .services
         .last_search
@@ -30,7 +39,7 @@ async fn search_passes_the_query_on_and_answers_typed_hits() -> anyhow::Result<(
         .expect("a search");
     assert_eq!(seen.query, "Beyoncé");
     assert_eq!(seen.page_size, 5);
-    assert_eq!(seen.types, [1, 3]);
+    assert_eq!(seen.types, [1, 3, 4]);
     Ok(())
 }
 
@@ -45,6 +54,7 @@ async fn hostile_searches_are_400_and_outages_503() -> anyhow::Result<()> {
         "/v1/search?q=%20%20".to_owned(),
         format!("/v1/search?q={long}"),
         "/v1/search?q=x&kind=song".to_owned(),
+        "/v1/search?q=x&kind=playlist,".to_owned(),
         "/v1/search?q=x&limit=0".to_owned(),
         "/v1/search?q=x&limit=-1".to_owned(),
     ] {

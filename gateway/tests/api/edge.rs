@@ -35,6 +35,7 @@ async fn the_openapi_document_is_valid_openapi_3_and_lists_every_route() -> anyh
         ("POST", "/v1/playback/report"),
         ("GET", "/v1/tracks/{id}/audio"),
         ("PUT", "/v1/library/uploads/{sha256}"),
+        ("GET", "/v1/library/status"),
     ] {
         assert!(
             operations.contains(&(method.to_owned(), path.to_owned())),

@@ -40,7 +40,8 @@ struct Fakes {
     last_search: Arc<Mutex<Option<search::SearchRequest>>>,
 }
 
-/// `Search` answers one track per query; the query `down` → UNAVAILABLE.
+/// `Search` answers one track and one playlist without a cover of its own (its first tracks
+/// are the fake player's `cover-<digit>` tracks) per query; the query `down` → UNAVAILABLE.
 #[tonic::async_trait]
 impl SearchService for Fakes {
     async fn search(
@@ -58,23 +59,43 @@ impl SearchService for Fakes {
             .map_err(|_| Status::internal("poisoned"))? = Some(request);
         let track = sample_track("t1");
         Ok(Response::new(search::SearchResponse {
-            results: vec![search::SearchResult {
-                item: Some(search::search_result::Item::Track(search::TrackSummary {
-                    id: track.id,
-                    title: track.title,
-                    artists: track.artists,
-                    album: track.album,
-                    duration: track.duration,
-                    cover: None,
-                })),
-                score: 1.5,
-                highlights: vec![search::Highlight {
-                    field: search::HighlightField::TrackTitle.into(),
-                    text: "Ascension".into(),
-                    ranges: vec![search::TextRange { start: 0, end: 3 }],
-                }],
-            }],
-            total_hits_estimate: 1,
+            results: vec![
+                search::SearchResult {
+                    item: Some(search::search_result::Item::Track(search::TrackSummary {
+                        id: track.id,
+                        title: track.title,
+                        artists: track.artists,
+                        album: track.album,
+                        duration: track.duration,
+                        cover: None,
+                    })),
+                    score: 1.5,
+                    highlights: vec![search::Highlight {
+                        field: search::HighlightField::TrackTitle.into(),
+                        text: "Ascension".into(),
+                        ranges: vec![search::TextRange { start: 0, end: 3 }],
+                    }],
+                },
+                search::SearchResult {
+                    item: Some(search::search_result::Item::Playlist(
+                        search::PlaylistSummary {
+                            id: "p1".into(),
+                            name: "Road trip".into(),
+                            description: "songs for the A7".into(),
+                            owner_id: "someone".into(),
+                            follower_count: 12,
+                            item_count: 40,
+                            cover: None,
+                            first_track_ids: ["cover-1", "cover-2", "cover-3", "cover-4"]
+                                .map(String::from)
+                                .into(),
+                        },
+                    )),
+                    score: 1.0,
+                    highlights: Vec::new(),
+                },
+            ],
+            total_hits_estimate: 2,
             next_page_token: String::new(),
         }))
     }

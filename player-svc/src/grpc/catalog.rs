@@ -1,5 +1,6 @@
 //! `catalog.v1.CatalogService`.
 
+use tokio::sync::watch;
 use tunemesh_proto::catalog::v1::catalog_service_server::CatalogService;
 use tunemesh_proto::catalog::v1::list_tracks_request::Filter;
 use tunemesh_proto::catalog::v1::*;
@@ -11,6 +12,7 @@ use super::caller;
 use crate::catalog::Catalog;
 use crate::convert;
 use crate::covers::Covers;
+use crate::library_status::LibraryStatus;
 use crate::store::TrackFilter;
 
 /// `CatalogService` over the [`Catalog`].
@@ -18,15 +20,23 @@ use crate::store::TrackFilter;
 pub(crate) struct CatalogApi {
     catalog: Catalog,
     covers: Covers,
+    library: watch::Receiver<LibraryStatus>,
     identity: MeshIdentity,
 }
 
 impl CatalogApi {
-    /// The API of `catalog` and `covers`, for callers verified by `identity`.
-    pub(crate) fn new(catalog: Catalog, covers: Covers, identity: MeshIdentity) -> Self {
+    /// The API of `catalog`, `covers` and the library watcher's `library` status, for callers
+    /// verified by `identity`.
+    pub(crate) fn new(
+        catalog: Catalog,
+        covers: Covers,
+        library: watch::Receiver<LibraryStatus>,
+        identity: MeshIdentity,
+    ) -> Self {
         Self {
             catalog,
             covers,
+            library,
             identity,
         }
     }
@@ -204,5 +214,14 @@ impl CatalogService for CatalogApi {
             data,
             media_type: media_type.to_owned(),
         }))
+    }
+
+    async fn get_library_status(
+        &self,
+        request: Request<GetLibraryStatusRequest>,
+    ) -> Result<Response<GetLibraryStatusResponse>, Status> {
+        caller(&self.identity, &request)?;
+        let status = *self.library.borrow();
+        Ok(Response::new(status.into()))
     }
 }

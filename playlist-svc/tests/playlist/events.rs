@@ -1,5 +1,6 @@
 //! Playlist events end to end on the real NATS JetStream: each committed change reaches a
-//! deduplicating consumer once, even when the relay is killed in the middle of a publish.
+//! deduplicating consumer once, even when the relay is killed in the middle of a publish, and
+//! carries the playlist as the change left it, with a revision that orders every change.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
 use tunemesh_events::nats::{NatsSettings, connect};
 use tunemesh_events::{ConsumerSpec, EventBus, Subscription};
 use tunemesh_playlist::PlaylistSettings;
-use tunemesh_proto::events::v1::{PlaylistEvent, playlist_event};
+use tunemesh_proto::events::v1::{PlaylistChanged, PlaylistEvent, playlist_event};
 use tunemesh_proto::playlist::v1::*;
 use tunemesh_testkit::{
     StallingBus, assert_eventually, delete_nats_streams, servers, unique_prefix,
@@ -119,5 +120,107 @@ async fn each_change_reaches_a_deduplicating_consumer_once_despite_a_killed_rela
     drop(second);
     let (_client, js) = connect(&nats).await?;
     delete_nats_streams(&js, &nats.stream_prefix).await?;
+    Ok(())
+}
+
+/// Every `PlaylistChanged` on the bus, in order, until `want` arrived.
+async fn changes(
+    subscription: &mut Subscription,
+    want: usize,
+) -> anyhow::Result<Vec<PlaylistChanged>> {
+    let mut seen = Vec::new();
+    while seen.len() < want {
+        let delivery = tokio::time::timeout(Duration::from_secs(20), subscription.next())
+            .await
+            .map_err(|_| anyhow::anyhow!("only {} events: {seen:?}", seen.len()))??;
+        if let Some(playlist_event::Event::PlaylistChanged(changed)) =
+            delivery.envelope().decode::<PlaylistEvent>()?.event
+        {
+            seen.push(changed);
+        }
+        delivery.ack().await?;
+    }
+    Ok(seen)
+}
+
+#[tokio::test]
+async fn each_change_carries_the_playlist_after_it_and_a_revision_that_follows_also_raise()
+-> anyhow::Result<()> {
+    for mode in [Mode::Production, Mode::Embedded] {
+        let nats = NatsSettings {
+            url: servers().nats_url.clone(),
+            stream_prefix: unique_prefix("playlist-details"),
+            ..NatsSettings::default()
+        };
+        let bus: Arc<dyn EventBus> =
+            Arc::new(JetStreamBus::connect(&nats, &JetStreamSettings::default()).await?);
+        let mut subscription = bus
+            .subscribe(ConsumerSpec::new(
+                "playlist-details-test",
+                &[tunemesh_proto::subjects::PLAYLIST],
+            ))
+            .await?;
+        let env = Env::new(mode).await?;
+        let service = env.spawn(&PlaylistSettings::default(), bus.clone()).await?;
+        let create = CreatePlaylistRequest {
+            name: "Carried Along".into(),
+            description: "details travel with the event".into(),
+            public: true,
+            track_ids: vec![track(1), track(2)],
+            ..Default::default()
+        };
+        let id = service
+            .client()
+            .create_playlist(service.as_user(Some("alice"), create))
+            .await?
+            .into_inner()
+            .playlist
+            .unwrap_or_default()
+            .id;
+        let follow = FollowPlaylistRequest {
+            playlist_id: id.clone(),
+        };
+        service
+            .client()
+            .follow_playlist(service.as_user(Some("bob"), follow))
+            .await?;
+        let hide = UpdatePlaylistDetailsRequest {
+            playlist_id: id.clone(),
+            public: Some(false),
+            ..Default::default()
+        };
+        service
+            .client()
+            .update_playlist_details(service.as_user(Some("alice"), hide))
+            .await?;
+        let delete = DeletePlaylistRequest {
+            playlist_id: id.clone(),
+            ..Default::default()
+        };
+        service
+            .client()
+            .delete_playlist(service.as_user(Some("alice"), delete))
+            .await?;
+
+        let seen = changes(&mut subscription, 4).await?;
+        let details = |i: usize| seen[i].playlist.clone().unwrap_or_default();
+        assert_eq!(details(0).name, "Carried Along", "{mode:?}");
+        assert_eq!(details(0).description, "details travel with the event");
+        assert!(details(0).public);
+        assert_eq!(details(0).first_track_ids, [track(1), track(2)]);
+        assert_eq!(details(0).item_count, 2);
+        // A follow leaves the version alone but raises the revision and the followers.
+        assert_eq!((seen[1].version, details(1).follower_count), (1, 1));
+        assert!(!details(2).public, "{mode:?}: {seen:?}");
+        assert_eq!(seen[3].playlist, None, "a deletion carries no details");
+        let revisions: Vec<u64> = seen.iter().map(|c| c.revision).collect();
+        assert!(
+            revisions.windows(2).all(|w| w[0] < w[1]) && revisions[0] >= 1,
+            "{mode:?}: revisions {revisions:?}"
+        );
+        drop(service);
+        let (_client, js) = connect(&nats).await?;
+        delete_nats_streams(&js, &nats.stream_prefix).await?;
+    }
     Ok(())
 }

@@ -326,6 +326,7 @@ pub fn playlist_changed(
             actor_user_id: owner.to_owned(),
             owner_id: owner.to_owned(),
             track_ids: tracks.iter().map(|t| (*t).to_owned()).collect(),
+            ..PlaylistChanged::default()
         })),
     }
 }

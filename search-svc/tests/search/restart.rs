@@ -18,14 +18,6 @@ const QUERIES: [&str; 6] = [
     "you",
 ];
 
-async fn answers(search: &TestSearch) -> anyhow::Result<Vec<Vec<String>>> {
-    let mut all = Vec::new();
-    for query in QUERIES {
-        all.push(search.ids(query, &[]).await?);
-    }
-    Ok(all)
-}
-
 #[tokio::test]
 async fn a_restart_reopens_the_index_and_resumes_the_same_consumers() -> anyhow::Result<()> {
     let bus = TestBus::new("search restart").await?;
@@ -40,9 +32,9 @@ async fn a_restart_reopens_the_index_and_resumes_the_same_consumers() -> anyhow:
 
     let first = TestSearch::start_in(&bus, data.path(), &replica).await?;
     first.wait_ready().await?;
-    let before = answers(&first).await?;
+    let before = first.answers(&QUERIES).await?;
     let consumers = bus.consumers().await?;
-    assert_eq!(consumers.len(), 2, "{consumers:?}");
+    assert_eq!(consumers.len(), 3, "{consumers:?}");
     first.app.stop().await?;
 
     // Published while the replica is down: the resumed consumers deliver it.
@@ -59,7 +51,7 @@ async fn a_restart_reopens_the_index_and_resumes_the_same_consumers() -> anyhow:
     second.wait_ready().await?;
     // Same consumers, created once: resumed, not deleted and replayed.
     assert_eq!(bus.consumers().await?, consumers);
-    assert_eq!(answers(&second).await?, before);
+    assert_eq!(second.answers(&QUERIES).await?, before);
     assert_eventually!(
         second
             .ids("quixotic zeppelin", &[])
@@ -84,7 +76,7 @@ async fn a_replica_with_an_empty_directory_rebuilds_by_replay_under_its_name() -
     let old_dir = tempfile::tempdir()?;
     let first = TestSearch::start_in(&bus, old_dir.path(), &replica).await?;
     first.wait_ready().await?;
-    let before = answers(&first).await?;
+    let before = first.answers(&QUERIES).await?;
     first.app.stop().await?;
     let consumers = bus.consumers().await?;
 
@@ -92,7 +84,7 @@ async fn a_replica_with_an_empty_directory_rebuilds_by_replay_under_its_name() -
     let new_dir = tempfile::tempdir()?;
     let second = TestSearch::start_in(&bus, new_dir.path(), &replica).await?;
     second.wait_ready().await?;
-    assert_eq!(answers(&second).await?, before);
+    assert_eq!(second.answers(&QUERIES).await?, before);
     let after = bus.consumers().await?;
     let names = |list: &[(String, String)]| list.iter().map(|c| c.0.clone()).collect::<Vec<_>>();
     assert_eq!(names(&after), names(&consumers), "no consumer added");

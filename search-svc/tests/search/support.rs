@@ -12,8 +12,10 @@ use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
 use tunemesh_events::{Envelope, EventBus};
 use tunemesh_proto::catalog::v1::{AlbumRef, ArtistRef, Track};
 use tunemesh_proto::events::v1::{
-    CatalogEvent, EventMeta, PlayEvent, TrackAdded, TrackUpdated, catalog_event,
+    CatalogEvent, EventMeta, PlayEvent, PlaylistChangeKind, PlaylistChanged, PlaylistEvent,
+    TrackAdded, TrackUpdated, catalog_event, playlist_event,
 };
+use tunemesh_proto::playlist::v1::Playlist;
 use tunemesh_proto::prost_types::{Duration as ProtoDuration, Timestamp};
 use tunemesh_proto::search::v1::search_service_client::SearchServiceClient;
 use tunemesh_proto::search::v1::{SearchRequest, SearchResponse, SearchResultType, search_result};
@@ -187,7 +189,16 @@ impl TestSearch {
         Ok(self.client.clone().search(request).await?.into_inner())
     }
 
-    /// Ids of the results of `query` (kind-tagged: `t:`, `a:`, `r:`), best first.
+    /// The ids of every query of `queries` (see [`TestSearch::ids`]), all kinds.
+    pub async fn answers(&self, queries: &[&str]) -> anyhow::Result<Vec<Vec<String>>> {
+        let mut all = Vec::new();
+        for query in queries {
+            all.push(self.ids(query, &[]).await?);
+        }
+        Ok(all)
+    }
+
+    /// Ids of the results of `query` (kind-tagged: `t:`, `a:`, `r:`, `p:`), best first.
     pub async fn ids(
         &self,
         query: &str,
@@ -205,12 +216,13 @@ impl TestSearch {
 
 use tunemesh_proto::tonic;
 
-/// `t:ID`, `a:ID` or `r:ID` of a result.
+/// `t:ID`, `a:ID`, `r:ID` or `p:ID` of a result.
 pub fn tagged_id(result: &tunemesh_proto::search::v1::SearchResult) -> String {
     match &result.item {
         Some(search_result::Item::Track(t)) => format!("t:{}", t.id),
         Some(search_result::Item::Album(a)) => format!("a:{}", a.id),
         Some(search_result::Item::Artist(a)) => format!("r:{}", a.id),
+        Some(search_result::Item::Playlist(p)) => format!("p:{}", p.id),
         None => "?".to_owned(),
     }
 }
@@ -255,6 +267,41 @@ pub fn play(track_id: &str) -> PlayEvent {
         play_session_id: tunemesh_events::new_event_id(),
         counted: true,
         ..PlayEvent::default()
+    }
+}
+
+/// A playlist as playlist-svc describes it in its events.
+pub fn playlist(id: &str, name: &str, public: bool, followers: u32) -> Playlist {
+    Playlist {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        description: format!("a test playlist called {name}"),
+        owner_id: "owner-1".to_owned(),
+        public,
+        follower_count: followers,
+        version: 1,
+        ..Playlist::default()
+    }
+}
+
+/// A `PlaylistChanged` of `kind` at `revision` leaving `playlist` (none for `DELETED`).
+pub fn playlist_changed(
+    revision: u64,
+    kind: PlaylistChangeKind,
+    playlist: &Playlist,
+) -> PlaylistEvent {
+    PlaylistEvent {
+        event: Some(playlist_event::Event::PlaylistChanged(PlaylistChanged {
+            meta: meta(),
+            playlist_id: playlist.id.clone(),
+            version: playlist.version,
+            kind: kind.into(),
+            actor_user_id: playlist.owner_id.clone(),
+            owner_id: playlist.owner_id.clone(),
+            track_ids: Vec::new(),
+            revision,
+            playlist: (kind != PlaylistChangeKind::Deleted).then(|| playlist.clone()),
+        })),
     }
 }
 

@@ -15,26 +15,61 @@ import { trackList } from "./tracks";
 /** The catalogue's pages are read whole, up to this many items (a personal library fits). */
 const PAGE = 200;
 
-/** The home page: what the listener played lately, then all artists, linking to their albums. */
+/** How often the artists view looks again while the server scans its music folder. */
+const SCAN_POLL_MS = 2000;
+
+/** The home page: the albums the listener played lately, then all artists, linking to their
+ * albums. While the server reads its music folder (`tunemesh up --library DIR`), the view
+ * says how far the scan is and fills in as tracks become playable. */
 export function artistsView(app: App) {
   return async (): Promise<Node> => {
-    const [{ artists }, recent] = await Promise.all([
-      catalog.listArtists({ pageSize: PAGE }),
+    const root = h("div", { id: "artists" });
+    const [recent] = await Promise.all([
       recentlyPlayed((album) => app.show(album.title, albumView(app, album.id), "browse")),
+      fillArtists(app, root),
     ]);
-    if (artists.length === 0) return emptyLibrary(app);
-    const grid = cards(
-      artists.map((artist) => ({
-        title: artist.name,
-        sub: `${artist.albumCount} albums · ${artist.trackCount} tracks`,
-        kind: "artist-link",
-        image: artist.image,
-        open: () => app.show(artist.name, albumsView(app, artist.id), "browse"),
-      })),
-    );
-    if (!recent) return grid;
-    return h("div", {}, recent, h("section", { id: "all-artists" }, h("h2", {}, "Artists"), grid));
+    if (!recent) return root;
+    return h("div", {}, recent, h("section", { id: "all-artists" }, h("h2", {}, "Artists"), root));
   };
+}
+
+async function fillArtists(app: App, root: HTMLElement): Promise<void> {
+  const [{ artists }, status] = await Promise.all([
+    catalog.listArtists({ pageSize: PAGE }),
+    // Only for the progress line: a server that cannot say shows the list without it.
+    catalog.getLibraryStatus({}).catch(() => undefined),
+  ]);
+  const scanning = status?.scanning ?? false;
+  const parts: Node[] = [];
+  if (scanning) {
+    const progress = status?.progress;
+    const counts = progress && progress.filesTotal > 0 ? `: ${progress.filesDone} of ${progress.filesTotal} files` : "";
+    parts.push(
+      h("p", { class: "muted", id: "library-scan", role: "status" }, `Adding music from the server's folder${counts}.`),
+    );
+  }
+  if (artists.length === 0) {
+    parts.push(scanning ? h("p", { class: "empty" }, "Tracks appear here as they become playable.") : emptyLibrary(app));
+  } else {
+    parts.push(
+      cards(
+        artists.map((artist) => ({
+          title: artist.name,
+          sub: `${artist.albumCount} albums · ${artist.trackCount} tracks`,
+          kind: "artist-link",
+          image: artist.image,
+          open: () => app.show(artist.name, albumsView(app, artist.id), "browse"),
+        })),
+      ),
+    );
+  }
+  root.replaceChildren(...parts);
+  if (scanning) {
+    // Until the scan ends or the listener leaves the view (it is then out of the page).
+    setTimeout(() => {
+      if (root.isConnected) fillArtists(app, root).catch(() => undefined);
+    }, SCAN_POLL_MS);
+  }
 }
 
 /** What an empty library says: the admin is shown how to add music, everyone else why not. */

@@ -3,7 +3,6 @@
 
 import { describeError, playlists } from "../api/clients";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
-import type { Playlist } from "../gen/tunemesh/playlist/v1/playlist_pb";
 import { tracksByIds, type QueueTrack } from "../player/track";
 import { cards } from "../ui/cards";
 import { cover, derivedCover, type ImageRef } from "../ui/cover";
@@ -11,14 +10,20 @@ import { byId, h, mount } from "../ui/dom";
 import type { App } from "./context";
 import { trackList } from "./tracks";
 
+/** What a playlist's picture is made of: a `Playlist`, or a `PlaylistSummary` found by search. */
+export interface Pictured {
+  cover?: ImageRef;
+  firstTrackIds: string[];
+}
+
 /** A playlist's picture: its own cover, or the one derived from its first tracks' covers. */
-function playlistCover(playlist: Playlist, tracks: Map<string, QueueTrack>): ImageRef | undefined {
+export function playlistCover(playlist: Pictured, tracks: Map<string, QueueTrack>): ImageRef | undefined {
   if (playlist.cover?.id) return { id: playlist.cover.id, url: playlist.cover.url };
   return derivedCover(playlist.firstTrackIds.map((id) => tracks.get(id)?.cover));
 }
 
 /** The first tracks of `lists` without a cover of their own, looked up in one go, by id. */
-async function firstTracks(lists: Playlist[]): Promise<Map<string, QueueTrack>> {
+export async function firstTracks(lists: Pictured[]): Promise<Map<string, QueueTrack>> {
   const ids = new Set(lists.filter((playlist) => !playlist.cover?.id).flatMap((playlist) => playlist.firstTrackIds));
   // A cover is decoration: the list shows without one when the catalogue does not answer.
   const found = await tracksByIds([...ids]).catch(() => []);
@@ -31,17 +36,20 @@ export function playlistsView(app: App) {
     const { playlists: mine } = await playlists.listMyPlaylists({ pageSize: 100 });
     const covers = await firstTracks(mine.flatMap((entry) => (entry.playlist ? [entry.playlist] : [])));
     const name = h("input", { id: "new-playlist-name", name: "name", required: true, maxlength: 100, placeholder: "New playlist" });
+    // Public playlists can be found by everyone through search.
+    const open = h("input", { id: "new-playlist-public", name: "public", type: "checkbox" });
     const form = h(
       "form",
       { class: "inline-form", "aria-label": "Create a playlist" },
       h("label", { for: "new-playlist-name", class: "visually-hidden" }, "Playlist name"),
       name,
+      h("label", { for: "new-playlist-public" }, open, " Public"),
       h("button", { type: "submit", class: "primary" }, "Create"),
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       void playlists
-        .createPlaylist({ requestId: crypto.randomUUID(), name: name.value.trim() })
+        .createPlaylist({ requestId: crypto.randomUUID(), name: name.value.trim(), public: open.checked })
         .then(() => app.show("Playlists", playlistsView(app), "playlists"))
         .catch((error) => form.append(h("p", { class: "error", role: "alert" }, describeError(error))));
     });
@@ -111,7 +119,22 @@ export function playlistView(app: App, playlistId: string) {
           "div",
           {},
           h("p", { class: "sub" }, playlist?.description ?? ""),
+          h("p", { class: "sub playlist-visibility" }, playlist?.public ? "Public: anyone can find it" : "Private"),
           h("button", { class: "primary", disabled: tracks.length === 0, onclick: () => void app.player.playList(tracks, 0, context) }, "Play"),
+          playlist &&
+            h(
+              "button",
+              {
+                class: "toggle-public",
+                // Only the owner may change it; anyone else is told why by the error.
+                onclick: (event: Event) =>
+                  void playlists
+                    .updatePlaylistDetails({ playlistId, public: !playlist.public })
+                    .then(reload)
+                    .catch((error) => (event.target as HTMLElement).after(h("p", { class: "error", role: "alert" }, describeError(error)))),
+              },
+              playlist.public ? "Make private" : "Make public",
+            ),
         ),
       ),
       trackList(app, tracks, {

@@ -1,4 +1,5 @@
-// The search box: results as you type (SearchService), tracks first, then albums and artists.
+// The search box: results as you type (SearchService), tracks first, then albums, artists and
+// public playlists.
 
 import { describeError, search } from "../api/clients";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
@@ -7,6 +8,7 @@ import { cards } from "../ui/cards";
 import { h } from "../ui/dom";
 import { albumView, albumsView } from "./browse";
 import type { App } from "./context";
+import { firstTracks, playlistCover, playlistView } from "./playlists";
 import { trackList } from "./tracks";
 
 /** Waits this long after the last key before asking, so typing a word costs one call. */
@@ -36,7 +38,9 @@ async function resultsFor(app: App, query: string): Promise<Node> {
   const tracks = response.results.flatMap((result) => (result.item.case === "track" ? [fromTrack(result.item.value)] : []));
   const albums = response.results.flatMap((result) => (result.item.case === "album" ? [result.item.value] : []));
   const artists = response.results.flatMap((result) => (result.item.case === "artist" ? [result.item.value] : []));
-  if (tracks.length + albums.length + artists.length === 0) return h("p", { class: "empty" }, "Nothing found.");
+  const lists = response.results.flatMap((result) => (result.item.case === "playlist" ? [result.item.value] : []));
+  if (tracks.length + albums.length + artists.length + lists.length === 0) return h("p", { class: "empty" }, "Nothing found.");
+  const covers = lists.length > 0 ? await firstTracks(lists) : new Map();
   return h(
     "div",
     { class: "results" },
@@ -59,6 +63,17 @@ async function resultsFor(app: App, query: string): Promise<Node> {
           title: artist.name,
           image: artist.image,
           open: () => app.show(artist.name, albumsView(app, artist.id), "browse"),
+        })),
+      ),
+    lists.length > 0 && h("h2", {}, "Playlists"),
+    lists.length > 0 &&
+      cards(
+        lists.map((playlist) => ({
+          title: playlist.name,
+          sub: `${playlist.itemCount} tracks · ${playlist.followerCount} ${playlist.followerCount === 1 ? "follower" : "followers"}`,
+          kind: "playlist-link",
+          image: playlistCover(playlist, covers),
+          open: () => app.show(playlist.name, playlistView(app, playlist.id), "playlists"),
         })),
       ),
   );

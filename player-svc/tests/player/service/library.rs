@@ -1,11 +1,14 @@
 //! The background tasks: the library watcher picks up added and changed files (a changed file
-//! keeps its track id and emits `TrackUpdated`), and the sweeper times out abandoned sessions.
+//! keeps its track id and emits `TrackUpdated`) and reports how far a scan is, and the sweeper
+//! times out abandoned sessions.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tunemesh_events::{ConsumerSpec, Subscription};
-use tunemesh_proto::catalog::v1::{GetTrackRequest, ListTracksRequest, Track};
+use tunemesh_proto::catalog::v1::{
+    GetLibraryStatusRequest, GetLibraryStatusResponse, GetTrackRequest, ListTracksRequest, Track,
+};
 use tunemesh_proto::events::v1::{CatalogEvent, PlayEvent, catalog_event};
 use tunemesh_proto::player::v1::*;
 use tunemesh_proto::subjects;
@@ -97,6 +100,70 @@ async fn the_library_watcher_ingests_a_new_file_and_reingests_it_when_changed_as
     // An untouched file is not looked at again: no further event after more rescans.
     let quiet = tokio::time::timeout(Duration::from_secs(1), catalog.next()).await;
     assert!(quiet.is_err(), "unexpected event: {quiet:?}");
+    Ok(())
+}
+
+async fn library_status(player: &Player) -> anyhow::Result<GetLibraryStatusResponse> {
+    Ok(player
+        .catalog()
+        .get_library_status(player.req(GetLibraryStatusRequest {}))
+        .await?
+        .into_inner())
+}
+
+#[tokio::test]
+async fn the_library_status_follows_a_scan_to_its_counts_and_the_tracks_are_there_when_it_ends()
+-> anyhow::Result<()> {
+    let library = tempfile::tempdir()?;
+    std::fs::copy(music(MARCH), library.path().join("march.ogg"))?;
+    std::fs::copy(music(CHIMES), library.path().join("chimes.ogg"))?;
+    std::fs::write(library.path().join("notes.ogg"), b"not audio at all")?;
+    let settings = tunemesh_player::PlayerSettings {
+        library: Some(library.path().to_owned()),
+        rescan_interval: Duration::from_secs(3600),
+        ..quick_settings()
+    };
+    let player = Player::start(settings).await?;
+    // Seen while the scan runs or after: counts never run ahead of the files found.
+    let status = eventually(INGEST_WAIT, || async {
+        let status = library_status(&player).await?;
+        if let Some(p) = status.progress {
+            assert!(p.files_done <= p.files_total, "{status:?}");
+            assert_eq!(
+                p.files_done,
+                p.ingested + p.skipped + p.failed,
+                "{status:?}"
+            );
+        }
+        anyhow::ensure!(
+            status.scans_completed == 1 && !status.scanning,
+            "not done: {status:?}"
+        );
+        Ok(status)
+    })
+    .await?;
+    assert!(status.configured);
+    let progress = status.progress.unwrap_or_default();
+    assert_eq!((progress.files_total, progress.files_done), (3, 3));
+    assert_eq!(progress.ingested, 2, "{status:?}");
+    assert_eq!(progress.skipped + progress.failed, 1, "{status:?}");
+    // What the status counts as ingested is in the catalogue once it says so.
+    let listed = player
+        .catalog()
+        .list_tracks(player.req(ListTracksRequest::default()))
+        .await?
+        .into_inner();
+    assert_eq!(listed.tracks.len(), 2);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_player_without_a_library_folder_says_so() -> anyhow::Result<()> {
+    let player = Player::start(quick_settings()).await?;
+    assert_eq!(
+        library_status(&player).await?,
+        GetLibraryStatusResponse::default()
+    );
     Ok(())
 }
 

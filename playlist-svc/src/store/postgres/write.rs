@@ -10,7 +10,7 @@ use tunemesh_runtime::clock::now_ms;
 
 use super::{PLAYLIST_COLUMNS, PostgresStore, pg, playlist, to_u64};
 use crate::error::PlaylistError;
-use crate::events::{kind_of, liked_changed, playlist_changed};
+use crate::events::{kind_of, liked_changed, playlist_changed, playlist_deleted};
 use crate::model::{DetailsChange, Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
 use crate::rank::n_between;
 use crate::store::LikesChanged;
@@ -149,10 +149,8 @@ pub(super) async fn create(
     .map_err(pg)?;
     let created = reread(&tx, &new.id).await?;
     let event = playlist_changed(
-        &new.id,
+        &created,
         &new.owner_id,
-        &new.owner_id,
-        1,
         PlaylistChangeKind::Created,
         new.track_ids.clone(),
     )?;
@@ -272,14 +270,7 @@ pub(super) async fn edit(store: &PostgresStore, edit: Edit) -> Result<Edited, Pl
                 .await
                 .map_err(pg)?;
             let version = current.version + 1;
-            let event = playlist_changed(
-                id,
-                &current.owner_id,
-                &edit.actor,
-                version,
-                PlaylistChangeKind::Deleted,
-                Vec::new(),
-            )?;
+            let event = playlist_deleted(&current, &edit.actor)?;
             commit(store, tx, &event).await?;
             return Ok(Edited {
                 version,
@@ -296,14 +287,7 @@ pub(super) async fn edit(store: &PostgresStore, edit: Edit) -> Result<Edited, Pl
     .await
     .map_err(pg)?;
     let after = reread(&tx, id).await?;
-    let event = playlist_changed(
-        id,
-        &after.owner_id,
-        &edit.actor,
-        after.version,
-        kind_of(&edit.op),
-        track_ids,
-    )?;
+    let event = playlist_changed(&after, &edit.actor, kind_of(&edit.op), track_ids)?;
     commit(store, tx, &event).await?;
     Ok(Edited {
         version: after.version,
@@ -390,7 +374,7 @@ pub(super) async fn follow(
     .map_err(pg)?;
     let after = reread(&tx, id).await?;
     let kind = follow_kind(follow);
-    let event = playlist_changed(id, &after.owner_id, user, after.version, kind, Vec::new())?;
+    let event = playlist_changed(&after, user, kind, Vec::new())?;
     commit(store, tx, &event).await?;
     Ok(after)
 }

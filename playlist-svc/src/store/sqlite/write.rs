@@ -9,7 +9,7 @@ use tunemesh_runtime::clock::now_ms;
 
 use super::{load, sqlite};
 use crate::error::PlaylistError;
-use crate::events::{kind_of, liked_changed, playlist_changed};
+use crate::events::{kind_of, liked_changed, playlist_changed, playlist_deleted};
 use crate::model::{Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
 use crate::rank::n_between;
 use crate::store::LikesChanged;
@@ -123,10 +123,8 @@ pub(super) fn create(conn: &mut Connection, new: &NewPlaylist) -> Result<Playlis
     insert_items(&tx, &new.id, &new.track_ids, 0, 0, &new.owner_id)?;
     let created = reread(&tx, &new.id)?;
     let event = playlist_changed(
-        &new.id,
+        &created,
         &new.owner_id,
-        &new.owner_id,
-        1,
         PlaylistChangeKind::Created,
         new.track_ids.clone(),
     )?;
@@ -245,14 +243,7 @@ pub(super) fn edit(conn: &mut Connection, edit: &Edit) -> Result<Edited, Playlis
             tx.execute("DELETE FROM playlists WHERE id = ?1", [id])
                 .map_err(sqlite)?;
             let version = current.version + 1;
-            let event = playlist_changed(
-                id,
-                &current.owner_id,
-                &edit.actor,
-                version,
-                PlaylistChangeKind::Deleted,
-                Vec::new(),
-            )?;
+            let event = playlist_deleted(&current, &edit.actor)?;
             finish(tx, &event)?;
             return Ok(Edited {
                 version,
@@ -268,14 +259,7 @@ pub(super) fn edit(conn: &mut Connection, edit: &Edit) -> Result<Edited, Playlis
     )
     .map_err(sqlite)?;
     let after = reread(&tx, id)?;
-    let event = playlist_changed(
-        id,
-        &after.owner_id,
-        &edit.actor,
-        after.version,
-        kind_of(&edit.op),
-        track_ids,
-    )?;
+    let event = playlist_changed(&after, &edit.actor, kind_of(&edit.op), track_ids)?;
     finish(tx, &event)?;
     Ok(Edited {
         version: after.version,
@@ -320,7 +304,7 @@ pub(super) fn follow(
     .map_err(sqlite)?;
     let after = reread(&tx, id)?;
     let kind = follow_kind(follow);
-    let event = playlist_changed(id, &after.owner_id, user, after.version, kind, Vec::new())?;
+    let event = playlist_changed(&after, user, kind, Vec::new())?;
     finish(tx, &event)?;
     Ok(after)
 }
