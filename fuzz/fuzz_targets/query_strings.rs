@@ -12,6 +12,7 @@ use tunemesh_gateway::media::audio::AudioQuery;
 use tunemesh_gateway::routes::Paging;
 use tunemesh_gateway::routes::catalog::{AlbumFilter, TrackFilter};
 use tunemesh_gateway::routes::discover::{Limit, RadioQuery, SearchQuery};
+use tunemesh_gateway::routes::history::HistoryLimit;
 use tunemesh_gateway::routes::library::CheckQuery;
 use tunemesh_gateway::routes::playlists::Expected;
 
@@ -39,6 +40,7 @@ fuzz_target!(|query: &[u8]| {
     parse::<SearchQuery>(&uri, query);
     parse::<Limit>(&uri, query);
     parse::<RadioQuery>(&uri, query);
+    parse::<HistoryLimit>(&uri, query);
     parse::<CheckQuery>(&uri, query);
     parse::<Expected>(&uri, query);
     parse::<Token>(&uri, query);

@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
     info(
         title = "tunemesh",
         description = "The tunemesh REST API: accounts, the music catalogue, playback, \
-            playlists, search and recommendations. The same port serves native gRPC and \
+            playlists, search, recommendations and listening history. The same port serves native gRPC and \
             gRPC-web for the public services (see the gateway's `grpc` module). \
             Every route except sign-up, login, refresh, images, health, metrics and this \
             document needs `Authorization: Bearer <access_token>`. Errors answer \
@@ -29,6 +29,7 @@ use utoipa::{Modify, OpenApi};
         (name = "playback", description = "Audio delivery and play reports"),
         (name = "playlists", description = "Playlists and liked songs"),
         (name = "discover", description = "Search and recommendations"),
+        (name = "history", description = "What the caller played, and what everyone plays most"),
         (name = "library", description = "Adding music to the catalogue (the admin)"),
     )
 )]

@@ -22,7 +22,9 @@ use crate::layers::grpc_switch::GrpcSwitchLayer;
 use crate::media::{self, MediaGuard, require_media_caller};
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
-use crate::routes::{auth, catalog, discover, images, library, playback, playlists, uploads, web};
+use crate::routes::{
+    auth, catalog, discover, history, images, library, playback, playlists, uploads, web,
+};
 use crate::settings::HttpSettings;
 use crate::state::AppState;
 
@@ -72,6 +74,7 @@ pub fn router(
         .merge(playlists::routes())
         .merge(library::routes())
         .merge(discover::routes())
+        .merge(history::routes())
         .route_layer(from_fn_with_state(limits.clone(), limit_by_user))
         .route_layer(from_fn_with_state(
             state.auth().tokens().clone(),

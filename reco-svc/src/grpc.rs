@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use tunemesh_proto::reco::v1::recommendation_service_server::RecommendationService;
 use tunemesh_proto::reco::v1::{
-    RadioRequest, RadioResponse, RecommendRequest, RecommendResponse, SimilarTracksRequest,
-    SimilarTracksResponse,
+    MostPlayedAlbumsRequest, MostPlayedAlbumsResponse, RadioRequest, RadioResponse,
+    RecentlyPlayedRequest, RecentlyPlayedResponse, RecommendRequest, RecommendResponse,
+    SimilarTracksRequest, SimilarTracksResponse, TopTracksRequest, TopTracksResponse,
 };
 use tunemesh_proto::tonic::{self, Request, Response, Status};
 use tunemesh_runtime::error::to_status;
@@ -67,6 +68,49 @@ impl RecommendationService for RecommendationApi {
         let response = self
             .domain
             .similar(request.into_inner())
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(response))
+    }
+
+    #[tracing::instrument(skip_all, fields(limit = request.get_ref().limit))]
+    async fn recently_played(
+        &self,
+        request: Request<RecentlyPlayedRequest>,
+    ) -> Result<Response<RecentlyPlayedResponse>, Status> {
+        // The history read is always the verified caller's own: no request names a user.
+        let caller = self.identity.caller(&request)?;
+        let response = self
+            .domain
+            .recently_played(&caller.user_id, request.into_inner())
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(response))
+    }
+
+    #[tracing::instrument(skip_all, fields(limit = request.get_ref().limit))]
+    async fn most_played_albums(
+        &self,
+        request: Request<MostPlayedAlbumsRequest>,
+    ) -> Result<Response<MostPlayedAlbumsResponse>, Status> {
+        let caller = self.identity.caller(&request)?;
+        let response = self
+            .domain
+            .most_played_albums(&caller.user_id, request.into_inner())
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(response))
+    }
+
+    #[tracing::instrument(skip_all, fields(limit = request.get_ref().limit))]
+    async fn top_tracks(
+        &self,
+        request: Request<TopTracksRequest>,
+    ) -> Result<Response<TopTracksResponse>, Status> {
+        self.identity.caller(&request)?;
+        let response = self
+            .domain
+            .top_tracks(request.into_inner())
             .await
             .map_err(|e| to_status(&e))?;
         Ok(Response::new(response))

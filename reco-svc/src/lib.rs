@@ -1,4 +1,5 @@
-//! reco-svc: recommendations that learn from plays, likes and playlists in near real time.
+//! reco-svc: recommendations that learn from plays, likes and playlists in near real time,
+//! and each listener's listening history.
 //!
 //! # Layout
 //! - [`settings`]: the `[reco]` settings.
@@ -6,7 +7,8 @@
 //! - [`store`]: the model's state behind a port: Redis (production) and memory (embedded).
 //! - [`feed`]: the durable consumers of play, catalogue and playlist events (likes, playlist
 //!   edits) that update the model.
-//! - [`service`]: the domain: `Recommend`, `Radio`, `SimilarTracks` without tonic types.
+//! - [`service`]: the domain: `Recommend`, `Radio`, `SimilarTracks` and the listening
+//!   history (`RecentlyPlayed`, `MostPlayedAlbums`, `TopTracks`) without tonic types.
 //! - [`radio`]: the radio's page token (the station's recent tracks).
 //! - [`error`]: the service's errors and their codes.
 //! - `grpc`: the thin adapter from the generated server trait.

@@ -1,7 +1,8 @@
-//! The domain: `Recommend` here, `Radio` (`station`) and `SimilarTracks` (`similar`) over
-//! the model's store, with no tonic types. Each answer reads the state it needs in a few
-//! batched round trips, ranks with [`crate::model::rank`] (co-listening, what listeners
-//! played next, playlist co-occurrence, popularity) and explains each track with its
+//! The domain: `Recommend` here, `Radio` (`station`), `SimilarTracks` (`similar`) and the
+//! listening history (`history`: `RecentlyPlayed`, `MostPlayedAlbums`, `TopTracks`) over the
+//! model's store, with no tonic types. Each answer reads the state it needs in a few batched
+//! round trips; recommendations rank with [`crate::model::rank`] (co-listening, what
+//! listeners played next, playlist co-occurrence, popularity) and explain each track with its
 //! strongest reason.
 
 use std::collections::{HashMap, HashSet};
@@ -10,8 +11,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::watch;
 use tunemesh_proto::reco::v1::{
-    RadioRequest, RadioResponse, RecommendRequest, RecommendResponse, SimilarTracksRequest,
-    SimilarTracksResponse,
+    MostPlayedAlbumsRequest, MostPlayedAlbumsResponse, RadioRequest, RadioResponse,
+    RecentlyPlayedRequest, RecentlyPlayedResponse, RecommendRequest, RecommendResponse,
+    SimilarTracksRequest, SimilarTracksResponse, TopTracksRequest, TopTracksResponse,
 };
 
 use crate::error::RecoError;
@@ -20,6 +22,7 @@ use crate::model::{ModelParams, sequence};
 use crate::store::{RecoStore, SetKey, TrackInfo};
 
 mod explain;
+mod history;
 mod similar;
 mod station;
 
@@ -49,13 +52,32 @@ pub trait Recommender: Send + Sync + std::fmt::Debug {
         &self,
         request: SimilarTracksRequest,
     ) -> Result<SimilarTracksResponse, RecoError>;
+    /// `user_id`'s latest distinct tracks and their albums, latest first.
+    async fn recently_played(
+        &self,
+        user_id: &str,
+        request: RecentlyPlayedRequest,
+    ) -> Result<RecentlyPlayedResponse, RecoError>;
+    /// The albums `user_id` played most (decayed counts), most first.
+    async fn most_played_albums(
+        &self,
+        user_id: &str,
+        request: MostPlayedAlbumsRequest,
+    ) -> Result<MostPlayedAlbumsResponse, RecoError>;
+    /// An artist's tracks most played by every listener (not personalised).
+    async fn top_tracks(&self, request: TopTracksRequest) -> Result<TopTracksResponse, RecoError>;
 }
 
 /// A track id as the catalogue makes them: the mesh-wide id rule (`tunemesh_runtime::ids`).
 pub fn check_track_id(id: &str) -> Result<(), RecoError> {
+    check_id("track", id)
+}
+
+/// An id of `what` (track, artist) by the mesh-wide id rule.
+fn check_id(what: &str, id: &str) -> Result<(), RecoError> {
     if id.len() > MAX_ID || !tunemesh_runtime::ids::is_valid(id) {
         return Err(RecoError::invalid(format!(
-            "track ids {}",
+            "{what} ids {}",
             tunemesh_runtime::ids::RULE
         )));
     }
@@ -262,5 +284,25 @@ impl Recommender for ModelRecommender {
         request: SimilarTracksRequest,
     ) -> Result<SimilarTracksResponse, RecoError> {
         self.similar_tracks(request).await
+    }
+
+    async fn recently_played(
+        &self,
+        user_id: &str,
+        request: RecentlyPlayedRequest,
+    ) -> Result<RecentlyPlayedResponse, RecoError> {
+        self.recent_history(user_id, request).await
+    }
+
+    async fn most_played_albums(
+        &self,
+        user_id: &str,
+        request: MostPlayedAlbumsRequest,
+    ) -> Result<MostPlayedAlbumsResponse, RecoError> {
+        self.most_played(user_id, request).await
+    }
+
+    async fn top_tracks(&self, request: TopTracksRequest) -> Result<TopTracksResponse, RecoError> {
+        self.artist_top_tracks(request).await
     }
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cluster;
+mod history;
 mod hostile;
 mod images;
 mod playlist_search;

@@ -10,13 +10,13 @@ use sha2::{Digest as _, Sha256};
 use crate::support::RunningMesh;
 
 /// Two real songs (singularity-music, installed by scripts/music.sh).
-const SONGS: [&str; 2] = [
+pub(crate) const SONGS: [&str; 2] = [
     "/usr/share/games/singularity/music/lose/Chimes They Fade.ogg",
     "/usr/share/games/singularity/music/lose/March Thee to Dis.ogg",
 ];
 
 /// Uploads `path` as the admin and returns its track id.
-async fn ingest(mesh: &RunningMesh, admin: &str, path: &str) -> anyhow::Result<String> {
+pub(crate) async fn ingest(mesh: &RunningMesh, admin: &str, path: &str) -> anyhow::Result<String> {
     let song = std::fs::read(path)
         .map_err(|e| anyhow::anyhow!("{path}: {e}: run scripts/music.sh to install the music"))?;
     let sha = hex::encode(Sha256::digest(&song));
@@ -33,7 +33,7 @@ async fn ingest(mesh: &RunningMesh, admin: &str, path: &str) -> anyhow::Result<S
     Ok(body["track_id"].as_str().unwrap_or_default().to_owned())
 }
 
-async fn get(mesh: &RunningMesh, token: &str, path: &str) -> anyhow::Result<Value> {
+pub(crate) async fn get(mesh: &RunningMesh, token: &str, path: &str) -> anyhow::Result<Value> {
     let response = mesh
         .http
         .get(mesh.url(path))
@@ -64,7 +64,7 @@ fn reasons(answer: &Value) -> Vec<&str> {
 }
 
 /// Waits until `check` holds for what `path` answers; on a timeout, says what it answered last.
-async fn until(
+pub(crate) async fn until(
     mesh: &RunningMesh,
     token: &str,
     path: &str,

@@ -1,8 +1,10 @@
 //! The web player in a real browser against the real binary: `tunemesh up --library` on real
 //! music, then `web/tests/player.mjs` (playwright-core driving Debian Chromium) signs up, plays,
-//! switches quality, seeks and checks play reports. The screenshots land in
-//! `target/test-artifacts/`: `web-player.png` at the end, `web-player-covers.png` of the
-//! library grid with the cover found beside the library's files.
+//! switches quality, seeks and checks play reports, then finds the counted play under
+//! "Recently played" on the home page and among the artist's top tracks. The screenshots land
+//! in `target/test-artifacts/`: `web-player.png` at the end, `web-player-covers.png` of the
+//! library grid with the cover found beside the library's files, `web-player-home.png` of
+//! the home page with the listener's history.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -238,7 +240,11 @@ fn web_player_plays_switches_quality_seeks_and_reports_in_chromium() {
         "the browser test failed (screenshot: {}):\n{stdout}",
         artifacts.join("web-player.png").display()
     );
-    for screenshot in ["web-player.png", "web-player-covers.png"] {
+    for screenshot in [
+        "web-player.png",
+        "web-player-covers.png",
+        "web-player-home.png",
+    ] {
         assert!(
             artifacts.join(screenshot).exists(),
             "no screenshot {screenshot} saved"

@@ -54,7 +54,7 @@ const app: App = {
 };
 
 const sections: Record<string, () => void> = {
-  browse: () => app.show("Artists", artistsView(app), "browse"),
+  browse: () => app.show("Browse", artistsView(app), "browse"),
   "for-you": () => app.show("For you", forYouView(app), "for-you"),
   playlists: () => app.show("Playlists", playlistsView(app), "playlists"),
   liked: () => app.show("Liked songs", likedView(app), "liked"),

@@ -2,7 +2,9 @@
 // through the page, see the library grid with real covers (screenshot
 // web-player-covers.png), play an ingested track, let it pass 10 s, force a quality switch mid-track
 // and check that playback never stalls across it, seek, and see play reports acknowledged by
-// the gateway; then check a listener is not offered "Add music", log in as the admin (the
+// the gateway; play the next track and find the counted play under "Recently played" on the
+// home page (screenshot web-player-home.png) and among the artist's top tracks; then check a
+// listener is not offered "Add music", log in as the admin (the
 // first account, made by the Rust side), add a folder of music through "Add music" and watch
 // each file reach its final state; in between, make a public playlist, find it by a typo in
 // the search box, see the owner's controls on it, and follow it as the admin. Saves
@@ -191,6 +193,31 @@ try {
   const reported = await until(page, "a counted play report", audioState, (s) => s.counted && s.acknowledged >= 3, 15000);
   log("reports:", JSON.stringify(reported));
   if (reported.probe.errors > 0) throw new Error("the audio element reported an error");
+
+  // Listening history: the next track ends the counted session (a play, though left early),
+  // then the home page shows its album under "Recently played" and the artist page the track
+  // among its top tracks. The home page is reopened until reco-svc has applied the play.
+  const played = rows[pick].id;
+  await page.click(`table.tracks tbody tr:nth-child(${((pick + 1) % rows.length) + 1}) .play-track`);
+  const recent = await until(
+    page,
+    "the played album under Recently played",
+    () => {
+      const titles = [...document.querySelectorAll("#recently-played .recent-album .card-title")].map((t) => t.textContent);
+      if (titles.length === 0 && !document.getElementById("view")?.hasAttribute("aria-busy")) {
+        document.querySelector("nav [data-section=browse]")?.click();
+      }
+      return titles;
+    },
+    (titles) => titles.length > 0,
+    20000,
+  );
+  log("recently played:", JSON.stringify(recent));
+  await until(page, "the recently played cover", (selector) => document.querySelector(selector)?.naturalWidth ?? 0, (w) => w > 0, 15000, "#recently-played img.cover");
+  await page.screenshot({ path: join(artifacts, "web-player-home.png") });
+  await page.click("#all-artists .artist-link >> nth=0", { timeout: 15000 });
+  await page.waitForSelector(`#top-tracks tr[data-track-id="${played}"]`, { timeout: 15000 });
+  log("top tracks:", await page.$eval("#top-tracks table.tracks", (table) => table.textContent?.replace(/\s+/g, " ").trim()));
 
   // A public playlist made through the page is found by a typo'd name in the search box,
   // shown under "Playlists", and opens.

@@ -70,7 +70,14 @@ pub(crate) const EXPOSED: &[(&str, &[&str])] = &[
     ("tunemesh.search.v1.SearchService", &["Search"]),
     (
         "tunemesh.reco.v1.RecommendationService",
-        &["Recommend", "Radio", "SimilarTracks"],
+        &[
+            "Recommend",
+            "Radio",
+            "SimilarTracks",
+            "RecentlyPlayed",
+            "MostPlayedAlbums",
+            "TopTracks",
+        ],
     ),
 ];
 

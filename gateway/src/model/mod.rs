@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod discover;
+pub mod history;
 pub mod media;
 pub mod playback;
 pub mod playlist;

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod catalog;
 pub mod discover;
+pub mod history;
 pub mod images;
 pub mod library;
 pub mod playback;

@@ -30,6 +30,8 @@ async fn the_openapi_document_is_valid_openapi_3_and_lists_every_route() -> anyh
         ("GET", "/v1/albums/{id}"),
         ("GET", "/v1/artists"),
         ("GET", "/v1/artists/{id}"),
+        ("GET", "/v1/artists/{id}/top-tracks"),
+        ("GET", "/v1/me/history"),
         ("POST", "/v1/playback/report"),
         ("GET", "/v1/tracks/{id}/audio"),
         ("PUT", "/v1/library/uploads/{sha256}"),

@@ -11,6 +11,7 @@ mod discover;
 mod edge;
 mod grpc;
 mod grpc_web;
+mod history;
 mod images;
 mod media;
 mod playlist_covers;

@@ -159,6 +159,72 @@ impl RecommendationService for Fakes {
             )],
         }))
     }
+
+    /// A canned history: a covered track, one the catalogue lost, and another; their albums.
+    async fn recently_played(
+        &self,
+        request: Request<reco::RecentlyPlayedRequest>,
+    ) -> Result<Response<reco::RecentlyPlayedResponse>, Status> {
+        self.identity.caller(&request)?;
+        let played = |id: &str, minutes| reco::PlayedTrack {
+            track_id: id.to_owned(),
+            last_played_at: played_at(minutes),
+        };
+        Ok(Response::new(reco::RecentlyPlayedResponse {
+            tracks: vec![
+                played("cover-a1", 2),
+                played("missing-1", 1),
+                played("t2", 0),
+            ],
+            albums: vec![
+                played_album("cover-b", Some(2), 0.0),
+                played_album("missing-al", Some(1), 0.0),
+            ],
+        }))
+    }
+
+    async fn most_played_albums(
+        &self,
+        request: Request<reco::MostPlayedAlbumsRequest>,
+    ) -> Result<Response<reco::MostPlayedAlbumsResponse>, Status> {
+        self.identity.caller(&request)?;
+        Ok(Response::new(reco::MostPlayedAlbumsResponse {
+            albums: vec![
+                played_album("cover-b", Some(2), 2.5),
+                played_album("al-old", None, 1.25),
+            ],
+        }))
+    }
+
+    async fn top_tracks(
+        &self,
+        request: Request<reco::TopTracksRequest>,
+    ) -> Result<Response<reco::TopTracksResponse>, Status> {
+        self.identity.caller(&request)?;
+        let top = |id: &str, plays| reco::TopTrack {
+            track_id: id.to_owned(),
+            plays,
+        };
+        Ok(Response::new(reco::TopTracksResponse {
+            tracks: vec![top("cover-c", 7), top("missing-2", 5), top("t6", 3)],
+        }))
+    }
+}
+
+/// A time of the canned history: 2023-11-14T22:13:20Z plus `minutes`.
+fn played_at(minutes: i64) -> Option<tunemesh_proto::prost_types::Timestamp> {
+    Some(tunemesh_proto::prost_types::Timestamp {
+        seconds: 1_700_000_000 + 60 * minutes,
+        nanos: 0,
+    })
+}
+
+fn played_album(id: &str, minutes: Option<i64>, plays: f64) -> reco::PlayedAlbum {
+    reco::PlayedAlbum {
+        album_id: id.to_owned(),
+        last_played_at: minutes.and_then(played_at),
+        plays,
+    }
 }
 
 fn seed_status(track_id: &str) -> Result<(), Status> {

@@ -168,8 +168,8 @@ pub fn covered_track(id: &str) -> catalog::Track {
 }
 
 /// `GetTrack` answers by id: `missing` → NOT_FOUND, `down` → UNAVAILABLE, `slow` → late.
-/// `BatchGetTracks` knows every id except those starting with `missing`, with covers as
-/// [`covered_track`] gives them.
+/// `BatchGetTracks` and `BatchGetAlbums` know every id except those starting with `missing`,
+/// with covers as [`covered_track`] gives them; `GetArtist` every artist but `missing`.
 #[tonic::async_trait]
 impl CatalogService for Fake {
     async fn get_track(
@@ -226,14 +226,40 @@ impl CatalogService for Fake {
         }))
     }
 
+    async fn batch_get_albums(
+        &self,
+        request: Request<catalog::BatchGetAlbumsRequest>,
+    ) -> Result<Response<catalog::BatchGetAlbumsResponse>, Status> {
+        self.verify(&request)?;
+        let (missing, found): (Vec<String>, Vec<String>) = request
+            .into_inner()
+            .album_ids
+            .into_iter()
+            .partition(|id| id.starts_with("missing"));
+        let album = |id: String| catalog::Album {
+            cover: covered_track(&id).cover,
+            title: format!("Album {id}"),
+            id,
+            ..Default::default()
+        };
+        Ok(Response::new(catalog::BatchGetAlbumsResponse {
+            albums: found.into_iter().map(album).collect(),
+            missing_album_ids: missing,
+        }))
+    }
+
     async fn get_artist(
         &self,
         request: Request<catalog::GetArtistRequest>,
     ) -> Result<Response<catalog::GetArtistResponse>, Status> {
         self.verify(&request)?;
+        let id = request.into_inner().artist_id;
+        if id == "missing" {
+            return Err(Status::not_found("artist missing not found"));
+        }
         Ok(Response::new(catalog::GetArtistResponse {
             artist: Some(catalog::Artist {
-                id: request.into_inner().artist_id,
+                id,
                 name: "(G)I-DLE".into(),
                 sort_name: "G I-DLE".into(),
                 genres: vec!["K-pop".into()],

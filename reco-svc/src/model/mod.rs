@@ -158,6 +158,12 @@ pub struct ModelParams {
     /// Weight of what listeners played next after the listener's latest plays (against
     /// co-listening, 1): the strongest hint of what comes next.
     pub transition_mix: f64,
+    /// Half-life of a listener's play counts behind their most-played albums.
+    #[serde(with = "humantime_serde")]
+    pub history_half_life: Duration,
+    /// Tracks whose decayed play counts are kept per listener, most played first (the
+    /// most-played albums are summed from these).
+    pub history_size: usize,
 }
 
 impl Default for ModelParams {
@@ -186,6 +192,8 @@ impl Default for ModelParams {
             radio_taste: 0.5,
             transition_window: 3,
             transition_mix: 8.0,
+            history_half_life: Duration::from_secs(30 * 24 * 3600),
+            history_size: 500,
         }
     }
 }

@@ -10,8 +10,9 @@ use crate::store::{CLOCK, Listener, Op, SetKey, TrackInfo, Versioned, WriteBatch
 ///
 /// A play adds to the track's popularity and the listener's taste, pairs the track with the
 /// listener's plays within `session_gap` (the closer in time, the stronger), records it as
-/// coming after the latest of them ([`sequence`]), and marks it recently played. A skip
-/// subtracts from taste and marks the track skipped.
+/// coming after the latest of them ([`sequence`]), marks it recently played and counts it in
+/// the listening history ([`history`]). A skip subtracts from taste and marks the track
+/// skipped; it is no part of the history.
 pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -> WriteBatch {
     let (user, track, at) = (&listen.user_id, &listen.track_id, listen.at_ms);
     let taste = SetKey::Taste(user.clone());
@@ -63,6 +64,7 @@ pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -
                 key: recent,
                 keep: params.recent_size,
             });
+            ops.extend(history(user, track, at, params));
         }
         ListenKind::Skip => {
             ops.push(decay(
@@ -91,6 +93,36 @@ pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -
     }
 }
 
+/// The listening-history writes of a counted play of `track` by `user` at `at_ms`: one more
+/// play in the listener's decayed play counts (bounded to `history_size` tracks) and in the
+/// track's all-time count over every listener.
+///
+/// Only track ids are written: a play event names no album or artist, and the catalogue's
+/// facts arrive on another stream, in any order relative to the plays. Albums and artists are
+/// joined at read time from the catalogue facts ([`TrackInfo`]), so a replay that applies the
+/// plays before the catalogue rebuilds the same answers.
+pub fn history(user: &str, track: &str, at_ms: i64, params: &ModelParams) -> [Op; 3] {
+    let plays = SetKey::Plays(user.to_owned());
+    [
+        Op::Decay {
+            key: plays.clone(),
+            member: track.to_owned(),
+            weight: 1.0,
+            at_ms,
+            half_life_ms: ms(params.history_half_life),
+        },
+        Op::Trim {
+            key: plays,
+            keep: params.history_size,
+        },
+        Op::Count {
+            key: SetKey::PlayCounts,
+            member: track.to_owned(),
+            delta: 1,
+        },
+    ]
+}
+
 /// Popularity a track gets when it enters the catalogue, in plays: enough to rank new tracks
 /// for a listener of a catalogue nobody has played yet, far too little to outrank one real play.
 pub const NEW_TRACK_WEIGHT: f64 = 0.01;
@@ -115,6 +147,11 @@ pub fn plan_track(
         artist_id: artist.id.clone(),
         artist_name: artist.name.clone(),
         title: track.title.clone(),
+        album_id: track
+            .album
+            .as_ref()
+            .map(|a| a.id.clone())
+            .unwrap_or_default(),
         updated_ms,
     })];
     // Without a time the share could not be placed on the decay clock: skip it.
@@ -296,6 +333,45 @@ mod tests {
             op,
             Op::Max { key: SetKey::Skips(_), member, .. } if member == "b"
         )));
+    }
+
+    /// The history writes of a batch: (set, member).
+    fn history_writes(batch: &WriteBatch) -> Vec<(SetKey, String)> {
+        batch
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Decay { key, member, .. } | Op::Count { key, member, .. }
+                    if matches!(key, SetKey::Plays(_) | SetKey::PlayCounts) =>
+                {
+                    Some((key.clone(), member.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_play_is_history_and_a_skip_is_not() {
+        let params = ModelParams::default();
+        let played = plan_listen(&play("b", MIN), &Listener::default(), &params);
+        assert_eq!(
+            history_writes(&played),
+            [
+                (SetKey::Plays("u".to_owned()), "b".to_owned()),
+                (SetKey::PlayCounts, "b".to_owned())
+            ]
+        );
+        assert!(played.ops.iter().any(|op| matches!(
+            op,
+            Op::Trim { key: SetKey::Plays(_), keep } if *keep == params.history_size
+        )));
+        let skipped = Listen {
+            kind: ListenKind::Skip,
+            ..play("b", MIN)
+        };
+        let skipped = plan_listen(&skipped, &Listener::default(), &params);
+        assert!(history_writes(&skipped).is_empty());
     }
 
     #[test]

@@ -56,6 +56,11 @@ pub enum SetKey {
     PlaylistPairs(String, String),
     /// Deleted playlists: id → when it was deleted (ms); their late events change nothing.
     DeletedPlaylists,
+    /// A listener's counted plays per track, decayed (one per play; most-played albums are
+    /// summed from it at read time).
+    Plays(String),
+    /// Counted plays per track over every listener, never decayed (an artist's top tracks).
+    PlayCounts,
 }
 
 /// What a guarded write batch is planned from: one listener's or one playlist's state.
@@ -170,6 +175,9 @@ pub struct TrackInfo {
     pub artist_name: String,
     /// Its title, for reasons.
     pub title: String,
+    /// Its album's id (listening history); empty when the catalogue named none, or in a
+    /// record stored before albums were kept.
+    pub album_id: String,
     /// When the catalogue last changed it (ms): older updates never overwrite newer ones.
     pub updated_ms: i64,
 }
@@ -249,15 +257,18 @@ pub trait RecoStore: Send + Sync + std::fmt::Debug {
     async fn sizes(&self, keys: &[SetKey]) -> Result<Vec<usize>, StoreError>;
 }
 
-/// Splits a stored track record `updated|artist id|artist name|title` (unit separators).
+/// Splits a stored track record `updated|artist id|artist name|title|album id` (unit
+/// separators). Records written before albums were kept end after the title: their album is
+/// empty until the track's next catalogue event.
 pub(crate) fn decode_track(track_id: &str, record: &str) -> Option<TrackInfo> {
-    let mut parts = record.splitn(4, SEPARATOR);
+    let mut parts = record.splitn(5, SEPARATOR);
     let updated_ms = parts.next()?.parse().ok()?;
     Some(TrackInfo {
         track_id: track_id.to_owned(),
         artist_id: parts.next()?.to_owned(),
         artist_name: parts.next()?.to_owned(),
         title: parts.next()?.to_owned(),
+        album_id: parts.next().unwrap_or_default().to_owned(),
         updated_ms,
     })
 }
@@ -266,13 +277,38 @@ pub(crate) fn decode_track(track_id: &str, record: &str) -> Option<TrackInfo> {
 pub(crate) fn encode_track(info: &TrackInfo) -> String {
     let clean = |s: &str| s.chars().filter(|c| !c.is_control()).collect::<String>();
     format!(
-        "{}{SEPARATOR}{}{SEPARATOR}{}{SEPARATOR}{}",
+        "{}{SEPARATOR}{}{SEPARATOR}{}{SEPARATOR}{}{SEPARATOR}{}",
         info.updated_ms,
         clean(&info.artist_id),
         clean(&info.artist_name),
-        clean(&info.title)
+        clean(&info.title),
+        clean(&info.album_id)
     )
 }
 
 /// The ASCII unit separator between fields of a track record.
 const SEPARATOR: char = '\u{1f}';
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_keeps_every_fact_and_an_old_one_reads_without_an_album() {
+        let info = TrackInfo {
+            track_id: "t".to_owned(),
+            artist_id: "a".to_owned(),
+            artist_name: "The A".to_owned(),
+            title: "Intro".to_owned(),
+            album_id: "al".to_owned(),
+            updated_ms: 42,
+        };
+        assert_eq!(decode_track("t", &encode_track(&info)), Some(info.clone()));
+        let old = format!("42{SEPARATOR}a{SEPARATOR}The A{SEPARATOR}Intro");
+        let expected = TrackInfo {
+            album_id: String::new(),
+            ..info
+        };
+        assert_eq!(decode_track("t", &old), Some(expected));
+    }
+}

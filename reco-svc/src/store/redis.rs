@@ -4,7 +4,8 @@
 //! Keys under the prefix `p`: `p pop`, `p co:<track>`, `p next:<track>`, `p taste:<user>`,
 //! `p recent:<user>`, `p skips:<user>`, `p artist:<artist>`, `p meta`, `p related:<track>`,
 //! `p likes:<user>`, `p liked_at:<user>`, `p pl_items:<playlist>`, `p pl_joined:<playlist>`,
-//! `p pl_pairs:<playlist>/<track>` (ids never hold `/`), `p pl_deleted` (sorted sets);
+//! `p pl_pairs:<playlist>/<track>` (ids never hold `/`), `p pl_deleted`, `p plays:<user>`,
+//! `p play_counts` (sorted sets);
 //! `p landmarks` (key → decay landmark), `p tracks` (track → record), `p versions` (user →
 //! version), `p pl_versions` (playlist → version) (hashes); `p seen:<event id>` (strings
 //! with a TTL). Scripts name keys in ARGV, so the store needs
@@ -78,6 +79,8 @@ impl RedisStore {
                 self.prefix.key(format_args!("pl_pairs:{id}/{track}"))
             }
             SetKey::DeletedPlaylists => self.prefix.key("pl_deleted"),
+            SetKey::Plays(user) => self.prefix.key(format_args!("plays:{user}")),
+            SetKey::PlayCounts => self.prefix.key("play_counts"),
         }
     }
 

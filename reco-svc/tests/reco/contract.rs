@@ -199,6 +199,7 @@ async fn the_newest_track_facts_win_and_artists_follow() -> anyhow::Result<()> {
             artist_id: artist.to_owned(),
             artist_name: format!("Name\u{1f} of {artist}"),
             title: "Intro".to_owned(),
+            album_id: format!("album of {artist}"),
             updated_ms,
         };
         store

@@ -7,6 +7,8 @@ mod contract;
 mod contract_plays;
 mod contract_signals;
 mod embedded;
+mod history;
+mod history_feed;
 mod playlists;
 mod service;
 mod support;

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
 use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
 use tunemesh_events::{Envelope, EventBus};
-use tunemesh_proto::catalog::v1::{ArtistRef, Track};
+use tunemesh_proto::catalog::v1::{AlbumRef, ArtistRef, Track};
 use tunemesh_proto::events::v1::{
     CatalogEvent, EventMeta, LikedTracksChanged, PlayEvent, PlaylistChangeKind, PlaylistChanged,
     PlaylistEvent, TrackAdded, catalog_event, playlist_event,
@@ -270,6 +270,11 @@ pub fn skip(user: &str, track: &str) -> PlayEvent {
 
 /// `TrackAdded` for a track by `artist`.
 pub fn track_added(id: &str, artist: &str) -> CatalogEvent {
+    track_on_album(id, artist, "")
+}
+
+/// `TrackAdded` for a track by `artist` on `album` (none when empty).
+pub fn track_on_album(id: &str, artist: &str, album: &str) -> CatalogEvent {
     CatalogEvent {
         event: Some(catalog_event::Event::TrackAdded(TrackAdded {
             meta: meta(tunemesh_events::new_event_id(), SystemTime::now()),
@@ -280,6 +285,10 @@ pub fn track_added(id: &str, artist: &str) -> CatalogEvent {
                     id: artist.to_owned(),
                     name: format!("Artist {artist}"),
                 }],
+                album: (!album.is_empty()).then(|| AlbumRef {
+                    id: album.to_owned(),
+                    title: format!("Album {album}"),
+                }),
                 ..Track::default()
             }),
         })),

@@ -1,4 +1,5 @@
-// Browsing the catalogue: artists, then an artist's albums, then an album's tracks.
+// Browsing the catalogue: artists (with what the listener played lately), then an artist's
+// top tracks and albums, then an album's tracks.
 
 import { catalog } from "../api/clients";
 import { isAdmin } from "../api/session";
@@ -8,6 +9,7 @@ import { cards } from "../ui/cards";
 import { cover } from "../ui/cover";
 import { h } from "../ui/dom";
 import type { App } from "./context";
+import { recentlyPlayed, topTracks } from "./history";
 import { trackList } from "./tracks";
 
 /** The catalogue's pages are read whole, up to this many items (a personal library fits). */
@@ -16,14 +18,18 @@ const PAGE = 200;
 /** How often the artists view looks again while the server scans its music folder. */
 const SCAN_POLL_MS = 2000;
 
-/** All artists, linking to their albums. While the server reads its music folder
- * (`tunemesh up --library DIR`), the view says how far the scan is and fills in as tracks
- * become playable. */
+/** The home page: the albums the listener played lately, then all artists, linking to their
+ * albums. While the server reads its music folder (`tunemesh up --library DIR`), the view
+ * says how far the scan is and fills in as tracks become playable. */
 export function artistsView(app: App) {
   return async (): Promise<Node> => {
     const root = h("div", { id: "artists" });
-    await fillArtists(app, root);
-    return root;
+    const [recent] = await Promise.all([
+      recentlyPlayed((album) => app.show(album.title, albumView(app, album.id), "browse")),
+      fillArtists(app, root),
+    ]);
+    if (!recent) return root;
+    return h("div", {}, recent, h("section", { id: "all-artists" }, h("h2", {}, "Artists"), root));
   };
 }
 
@@ -79,12 +85,13 @@ function emptyLibrary(app: App): Node {
   );
 }
 
-/** The albums of one artist, under the artist's picture. */
+/** The albums of one artist, under the artist's picture and their top tracks. */
 export function albumsView(app: App, artistId: string) {
   return async (): Promise<Node> => {
-    const [{ albums }, { artist }] = await Promise.all([
+    const [{ albums }, { artist }, top] = await Promise.all([
       catalog.listAlbums({ pageSize: PAGE, artistId }),
       catalog.getArtist({ artistId }),
+      topTracks(app, artistId),
     ]);
     return h(
       "div",
@@ -95,6 +102,8 @@ export function albumsView(app: App, artistId: string) {
         cover(artist?.image, 192, "cover album-cover artist-picture"),
         h("p", { class: "sub" }, artist ? `${artist.albumCount} albums · ${artist.trackCount} tracks` : ""),
       ),
+      top,
+      top && h("h2", {}, "Albums"),
       cards(
         albums.map((album) => ({
           title: album.title,
