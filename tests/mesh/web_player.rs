@@ -140,14 +140,8 @@ async fn wait_for_library(url: &str) -> anyhow::Result<()> {
     let session = accounts::sign_up(&http, url, name, password).await?;
     let access_token = accounts::access_token(&session)?;
     tunemesh_testkit::eventually(Duration::from_secs(180), || async {
-        let page: TrackPage = http
-            .get(format!("{url}/v1/tracks?page_size=100"))
-            .bearer_auth(&access_token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let page: TrackPage =
+            get_json(&http, url, "/v1/tracks?page_size=100", &access_token).await?;
         let ready = page
             .tracks
             .iter()
@@ -161,14 +155,8 @@ async fn wait_for_library(url: &str) -> anyhow::Result<()> {
     // The scan that made them says it is done and counts them (the cover beside them is no
     // track).
     let status = tunemesh_testkit::eventually(Duration::from_secs(30), || async {
-        let status: serde_json::Value = http
-            .get(format!("{url}/v1/library/status"))
-            .bearer_auth(&access_token)
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let status: serde_json::Value =
+            get_json(&http, url, "/v1/library/status", &access_token).await?;
         anyhow::ensure!(
             status["scanning"] == false && status["scans_completed"].as_u64() >= Some(1),
             "still scanning: {status}"
@@ -181,6 +169,23 @@ async fn wait_for_library(url: &str) -> anyhow::Result<()> {
         "{status}"
     );
     Ok(())
+}
+
+/// `GET {url}{path}` as the signed-in `access_token`, a success's JSON body.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    path: &str,
+    access_token: &str,
+) -> anyhow::Result<T> {
+    Ok(http
+        .get(format!("{url}{path}"))
+        .bearer_auth(access_token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
 }
 
 #[test]

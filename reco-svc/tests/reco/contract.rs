@@ -12,6 +12,35 @@ use tunemesh_testkit::{delete_redis_keys, redis_client, servers};
 
 const HOUR: i64 = 3_600_000;
 
+/// A model's sets as `(key, members with scores)`, in the order asked.
+pub(crate) type Sets = Vec<(SetKey, Vec<(String, f64)>)>;
+
+/// The members of every set in `keys`, read with one `top` call.
+pub(crate) async fn read_sets(store: &dyn RecoStore, keys: Vec<SetKey>) -> anyhow::Result<Sets> {
+    let tops = store.top(&keys, usize::MAX).await?;
+    Ok(keys
+        .into_iter()
+        .zip(tops)
+        .map(|(key, top)| (key, top.entries))
+        .collect())
+}
+
+/// Asserts two stores hold the same sets: the same keys, members in the same order and scores
+/// equal up to float rounding (the stores sum increments in different orders).
+pub(crate) fn assert_same_sets(got: &Sets, want: &Sets) {
+    assert_eq!(got.len(), want.len(), "sets: {got:?} vs {want:?}");
+    for ((key, got), (_, want)) in got.iter().zip(want) {
+        assert_eq!(got.len(), want.len(), "{key:?}: {got:?} vs {want:?}");
+        for ((m, a), (n, b)) in got.iter().zip(want) {
+            assert_eq!(m, n, "{key:?}");
+            assert!(
+                (a - b).abs() <= 1e-12 * a.abs().max(1.0),
+                "{key:?}: {a} vs {b}"
+            );
+        }
+    }
+}
+
 /// Runs `case` on a fresh Redis store and a fresh memory store.
 pub(crate) async fn on_both<F, Fut>(label: &str, case: F) -> anyhow::Result<()>
 where

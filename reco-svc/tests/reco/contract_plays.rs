@@ -8,7 +8,7 @@ use tunemesh_reco::model::{Listen, ListenKind, ModelParams};
 use tunemesh_reco::store::memory::MemoryStore;
 use tunemesh_reco::store::{Applied, RecoStore, SetKey};
 
-use crate::contract::on_both;
+use crate::contract::{Sets, assert_same_sets, on_both, read_sets};
 
 const MIN: i64 = 60_000;
 
@@ -53,7 +53,7 @@ async fn feed(store: &dyn RecoStore, params: &ModelParams) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn everything(store: &dyn RecoStore) -> anyhow::Result<Vec<(SetKey, Vec<(String, f64)>)>> {
+async fn everything(store: &dyn RecoStore) -> anyhow::Result<Sets> {
     let mut keys = vec![SetKey::Popularity];
     for t in 0..6 {
         keys.push(SetKey::Neighbours(format!("t{t}")));
@@ -64,12 +64,7 @@ async fn everything(store: &dyn RecoStore) -> anyhow::Result<Vec<(SetKey, Vec<(S
         keys.push(SetKey::Recent(format!("u{u}")));
         keys.push(SetKey::Skips(format!("u{u}")));
     }
-    let tops = store.top(&keys, usize::MAX).await?;
-    Ok(keys
-        .into_iter()
-        .zip(tops)
-        .map(|(key, top)| (key, top.entries))
-        .collect())
+    read_sets(store, keys).await
 }
 
 #[tokio::test]
@@ -101,16 +96,7 @@ async fn both_stores_build_the_same_play_model_transitions_included() -> anyhow:
         async move {
             feed(store.as_ref(), params).await?;
             let got = everything(store.as_ref()).await?;
-            for ((key, got), (_, want)) in got.iter().zip(&expected) {
-                assert_eq!(got.len(), want.len(), "{key:?}: {got:?} vs {want:?}");
-                for ((m, a), (n, b)) in got.iter().zip(want) {
-                    assert_eq!(m, n, "{key:?}");
-                    assert!(
-                        (a - b).abs() <= 1e-12 * a.abs().max(1.0),
-                        "{key:?}: {a} vs {b}"
-                    );
-                }
-            }
+            assert_same_sets(&got, &expected);
             Ok(())
         }
     })

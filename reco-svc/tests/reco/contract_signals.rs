@@ -11,7 +11,7 @@ use tunemesh_reco::model::ModelParams;
 use tunemesh_reco::model::playlist::{LikeChange, PlaylistChange, PlaylistEdit};
 use tunemesh_reco::store::{Applied, Op, RecoStore, SetKey, Versioned, WriteBatch};
 
-use crate::contract::on_both;
+use crate::contract::{Sets, assert_same_sets, on_both, read_sets};
 
 const HOUR: i64 = 3_600_000;
 
@@ -272,7 +272,7 @@ async fn apply(store: &dyn RecoStore, event: &Event) -> anyhow::Result<Outcome> 
 }
 
 /// Every set the model's likes and playlists can have written, with its members.
-async fn everything(store: &dyn RecoStore) -> anyhow::Result<Vec<(SetKey, Vec<(String, f64)>)>> {
+async fn everything(store: &dyn RecoStore) -> anyhow::Result<Sets> {
     let mut keys = Vec::new();
     for i in 0..8 {
         let track = format!("t{i}");
@@ -290,13 +290,9 @@ async fn everything(store: &dyn RecoStore) -> anyhow::Result<Vec<(SetKey, Vec<(S
         keys.push(SetKey::Likes(user.to_owned()));
         keys.push(SetKey::LikedAt(user.to_owned()));
     }
-    let tops = store.top(&keys, usize::MAX).await?;
-    Ok(keys
-        .into_iter()
-        .zip(tops)
-        .map(|(key, top)| (key, top.entries))
-        .filter(|(_, entries)| !entries.is_empty())
-        .collect())
+    let mut sets = read_sets(store, keys).await?;
+    sets.retain(|(_, entries)| !entries.is_empty());
+    Ok(sets)
 }
 
 #[tokio::test]
@@ -348,17 +344,7 @@ async fn both_stores_build_the_same_model_from_the_same_events() -> anyhow::Resu
                 apply(store.as_ref(), event).await?;
             }
             let got = everything(store.as_ref()).await?;
-            assert_eq!(got.len(), expected.len());
-            for ((key, got), (_, want)) in got.iter().zip(&expected) {
-                assert_eq!(got.len(), want.len(), "{key:?}");
-                for ((m, a), (n, b)) in got.iter().zip(want) {
-                    assert_eq!(m, n, "{key:?}");
-                    assert!(
-                        (a - b).abs() <= 1e-12 * a.abs().max(1.0),
-                        "{key:?}: {a} vs {b}"
-                    );
-                }
-            }
+            assert_same_sets(&got, &expected);
             Ok(())
         }
     })
