@@ -1,6 +1,6 @@
-//! The media path of an upload (`player-svc/src/media`): `transcode`, the function the ingest
-//! command and the upload route hand a file to. Probing and demuxing (Ogg, Matroska/WebM,
-//! FLAC, MP3, WAV, MP4), tags and cover art, decoding (Vorbis, Opus, FLAC, MP3, PCM),
+//! The media path of an upload (`tunemesh-media`, which player-svc re-exports as `media`):
+//! `transcode`, the function the ingest command and the upload route hand a file to.
+//! Probing and demuxing (Ogg, Matroska/WebM, FLAC, MP3, WAV, MP4), tags and cover art, decoding (Vorbis, Opus, FLAC, MP3, PCM),
 //! downmix, resampling and one Opus rendition, packaged as Ogg and WebM. Seeds are the
 //! heads of real music files (`scripts/fuzz.sh` copies them); the input is capped by
 //! `-max_len`, so the audio is seconds long and a run stays fast.

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::blobs::Blobs;
 use crate::error::PlayerError;
+use crate::media::tags::sniff_media_type;
 
 /// Length of an image id: a SHA-256 in lowercase hex.
 pub(crate) const ID_LEN: usize = 64;
@@ -25,31 +26,6 @@ pub(crate) fn valid_id(id: &str) -> bool {
 /// The blob path of the image `id`.
 pub(crate) fn blob_path(id: &str) -> String {
     format!("covers/{id}")
-}
-
-/// The MIME type of an image from its magic bytes.
-pub(crate) fn sniff_media_type(data: &[u8]) -> &'static str {
-    match data {
-        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
-        [0x89, b'P', b'N', b'G', ..] => "image/png",
-        [b'G', b'I', b'F', b'8', ..] => "image/gif",
-        [
-            b'R',
-            b'I',
-            b'F',
-            b'F',
-            _,
-            _,
-            _,
-            _,
-            b'W',
-            b'E',
-            b'B',
-            b'P',
-            ..,
-        ] => "image/webp",
-        _ => "application/octet-stream",
-    }
 }
 
 /// Reads stored covers.
@@ -111,13 +87,5 @@ mod tests {
         ] {
             assert!(!valid_id(bad), "{bad:?}");
         }
-    }
-
-    #[test]
-    fn media_types_are_sniffed_from_magic_bytes() {
-        assert_eq!(sniff_media_type(&[0xFF, 0xD8, 0xFF, 0xE0]), "image/jpeg");
-        assert_eq!(sniff_media_type(b"\x89PNG\r\n"), "image/png");
-        assert_eq!(sniff_media_type(b"RIFF\0\0\0\0WEBPVP8 "), "image/webp");
-        assert_eq!(sniff_media_type(b"text"), "application/octet-stream");
     }
 }

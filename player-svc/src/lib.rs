@@ -6,7 +6,7 @@
 //! - `service`: the domain trait `Playback` (audio and play reports) and its
 //!   implementation; `grpc`: thin adapters from the generated server traits.
 //! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store ports and adapters.
-//! - `ingest`, `library`: files to tracks; [`media`]: the transcoder; `workers`: the niced
+//! - `ingest`, `library`: files to tracks; [`media`]: the transcoder (the `tunemesh-media` crate); `workers`: the niced
 //!   thread pool it runs on.
 //! - `delivery`, [`seek`]: audio delivery from `blobs`; `covers`: cover images in them; `track_cache`: the manifests of the
 //!   tracks being played, kept in memory.
@@ -34,7 +34,7 @@ pub mod ids;
 mod ingest;
 mod library;
 mod library_status;
-pub mod media;
+pub use tunemesh_media as media;
 mod play_budget;
 mod play_sessions;
 pub mod seek;

@@ -6,8 +6,8 @@ use std::path::Path;
 
 use bytes::Bytes;
 
-use crate::covers::sniff_media_type;
 use crate::media::CoverArt;
+use crate::media::tags::sniff_media_type;
 
 /// File stems looked for, most specific first.
 const STEMS: [&str; 4] = ["cover", "folder", "front", "album"];

@@ -159,11 +159,36 @@ fn cover_art(visual: Visual, max_bytes: usize) -> Result<CoverArt, MediaError> {
     let mime_type = visual
         .media_type
         .filter(|m| m.starts_with("image/"))
-        .unwrap_or_else(|| crate::covers::sniff_media_type(&visual.data).to_owned());
+        .unwrap_or_else(|| sniff_media_type(&visual.data).to_owned());
     Ok(CoverArt {
         mime_type,
         data: Bytes::from(Vec::from(visual.data)),
     })
+}
+
+/// The MIME type of an image from its magic bytes.
+pub fn sniff_media_type(data: &[u8]) -> &'static str {
+    match data {
+        [0xFF, 0xD8, 0xFF, ..] => "image/jpeg",
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [b'G', b'I', b'F', b'8', ..] => "image/gif",
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => "image/webp",
+        _ => "application/octet-stream",
+    }
 }
 
 #[cfg(test)]
@@ -180,5 +205,13 @@ mod tests {
     fn year_comes_from_the_first_four_digits_only() {
         assert_eq!(leading_year("2012-12-15"), Some(2012));
         assert_eq!(leading_year("12/15/2012"), None);
+    }
+
+    #[test]
+    fn media_types_are_sniffed_from_magic_bytes() {
+        assert_eq!(sniff_media_type(&[0xFF, 0xD8, 0xFF, 0xE0]), "image/jpeg");
+        assert_eq!(sniff_media_type(b"\x89PNG\r\n"), "image/png");
+        assert_eq!(sniff_media_type(b"RIFF\0\0\0\0WEBPVP8 "), "image/webp");
+        assert_eq!(sniff_media_type(b"text"), "application/octet-stream");
     }
 }

@@ -13,6 +13,12 @@
 //! - `resample`: streaming conversion to 48 kHz (rubato).
 //! - `encode`: the Opus ladder (libopus).
 //! - `package`, `webm`, `ogg_opus`, `opus_head`: WebM for MSE and Ogg Opus for Range.
+//!
+//! Its own crate (player-svc re-exports it as `tunemesh_player::media`) so that test builds
+//! optimise the sample loops alone (the root `Cargo.toml`'s dev profile), and so the fuzz
+//! and ingest benchmarks name what they drive.
+
+#![warn(missing_docs, unreachable_pub)]
 
 pub mod bundle;
 mod completeness;
