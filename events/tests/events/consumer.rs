@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use tokio_util::sync::CancellationToken;
-use tunemesh_events::consumer::{Handler, HandlerError, RunSettings, run_consumer};
+use tunemesh_events::consumer::{BatchHandler, Handler, HandlerError, RunSettings, run_consumer};
 use tunemesh_events::dedup::MemoryProcessed;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
 use tunemesh_events::outbox::sqlite::{MIGRATION, SqliteOutbox, append};
@@ -102,19 +102,25 @@ fn fast(bus: Arc<dyn EventBus>) -> RunSettings {
         max_backoff: Duration::from_millis(100),
         lag_from: Some(bus),
         lag_interval: Duration::from_millis(50),
+        max_batch: 1,
     }
 }
 
 /// Runs the consumer until the bus says everything was settled, then a quiet period more.
-async fn consume_all(
+async fn consume_all<H: BatchHandler>(
     bus: Arc<dyn EventBus>,
-    handler: &Scripted,
+    handler: &H,
     spec: ConsumerSpec,
+    max_batch: usize,
 ) -> anyhow::Result<()> {
     let name = spec.name.clone();
     let subscription = bus.subscribe(spec).await?;
     let stop = CancellationToken::new();
-    let run = run_consumer(subscription, handler, fast(bus.clone()), stop.clone());
+    let settings = RunSettings {
+        max_batch,
+        ..fast(bus.clone())
+    };
+    let run = run_consumer(subscription, handler, settings, stop.clone());
     let watch = async {
         assert_eventually!(
             bus.consumer_state(&name)
@@ -130,9 +136,9 @@ async fn consume_all(
     Ok(result?)
 }
 
-#[tokio::test]
-async fn handled_events_are_acked_transient_failures_retried_and_poison_terminated()
--> anyhow::Result<()> {
+/// Publishes the scripted events (one of each outcome, a malformed one, then one more) and
+/// consumes them all with `handler`, `max_batch` at a time.
+async fn consume_the_script<H: BatchHandler>(handler: &H, max_batch: usize) -> anyhow::Result<()> {
     let (_dir, bus) = embedded(Duration::from_secs(120)).await?;
     for track in ["ok", "flaky", "down", "poison", "panics"] {
         bus.publish(&play(track)).await?;
@@ -141,20 +147,21 @@ async fn handled_events_are_acked_transient_failures_retried_and_poison_terminat
     garbage.payload = Bytes::from_static(&[0xff, 0xff, 0xff, 0xff]);
     bus.publish(&garbage).await?;
     bus.publish(&play("last")).await?;
-
-    let handler = Scripted::default();
     let spec = ConsumerSpec {
         ack_wait: Duration::from_millis(200),
         max_deliver: 3,
         ..ConsumerSpec::new("reco", &[subjects::PLAY])
     };
-    consume_all(bus, &handler, spec).await?;
+    consume_all(bus, handler, spec, max_batch).await
+}
 
-    let calls = handler.calls();
-    let expected: BTreeMap<String, Vec<u32>> = [
+/// What the script's events must have seen: one call each, the flaky one two, the one down
+/// for good as many as `max_deliver` (then terminated, not retried forever).
+fn scripted_calls() -> BTreeMap<String, Vec<u32>> {
+    [
         ("ok", vec![1]),
         ("flaky", vec![1, 2]),
-        ("down", vec![1, 2, 3]), // max_deliver: then terminated, not retried forever
+        ("down", vec![1, 2, 3]),
         ("poison", vec![1]),
         ("panics", vec![1]),
         ("<malformed>", vec![1]),
@@ -162,10 +169,61 @@ async fn handled_events_are_acked_transient_failures_retried_and_poison_terminat
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
-    .collect();
-    assert_eq!(calls, expected);
+    .collect()
+}
+
+#[tokio::test]
+async fn handled_events_are_acked_transient_failures_retried_and_poison_terminated()
+-> anyhow::Result<()> {
+    let handler = Scripted::default();
+    consume_the_script(&handler, 1).await?;
+    assert_eq!(handler.calls(), scripted_calls());
     // The retried event is handled after the ones behind it: retries do not block the stream.
     assert_eq!(handler.effects(), ["ok", "last", "flaky"]);
+    Ok(())
+}
+
+/// A batch handler over [`Scripted`] that records the size of every batch and, like a bug in
+/// a batch handler would, panics on any batch of more than one event holding "panics".
+#[derive(Default)]
+struct InBatches {
+    events: Scripted,
+    sizes: Mutex<Vec<usize>>,
+}
+
+#[async_trait]
+impl BatchHandler for InBatches {
+    async fn handle_batch(&self, envelopes: &[&Envelope]) -> Vec<Result<(), HandlerError>> {
+        if let Ok(mut sizes) = self.sizes.lock() {
+            sizes.push(envelopes.len());
+        }
+        let panics = |e: &&Envelope| {
+            e.decode::<PlayEvent>()
+                .is_ok_and(|p| p.track_id == "panics")
+        };
+        assert!(
+            envelopes.len() == 1 || !envelopes.iter().any(panics),
+            "batch handler bug"
+        );
+        let mut results = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            results.push(self.events.handle(envelope).await);
+        }
+        results
+    }
+}
+
+#[tokio::test]
+async fn events_handled_in_batches_are_each_settled_by_their_own_outcome() -> anyhow::Result<()> {
+    let handler = InBatches::default();
+    consume_the_script(&handler, 8).await?;
+    // Every event settled as it would be alone: the batch that panicked was handled again
+    // one event at a time, and only the event that panics alone was terminated.
+    assert_eq!(handler.events.calls(), scripted_calls());
+    assert_eq!(handler.events.effects(), ["ok", "last", "flaky"]);
+    let sizes = handler.sizes.lock().map(|s| s.clone()).unwrap_or_default();
+    assert!(sizes.iter().all(|&n| (1..=8).contains(&n)), "{sizes:?}");
+    assert!(sizes.iter().any(|&n| n > 1), "never batched: {sizes:?}");
     Ok(())
 }
 
@@ -181,7 +239,13 @@ async fn an_event_delivered_twice_is_processed_once() -> anyhow::Result<()> {
         dedup: Some(MemoryProcessed::new(1024)),
         ..Scripted::default()
     };
-    consume_all(bus, &handler, ConsumerSpec::new("reco", &[subjects::PLAY])).await?;
+    consume_all(
+        bus,
+        &handler,
+        ConsumerSpec::new("reco", &[subjects::PLAY]),
+        1,
+    )
+    .await?;
     assert_eq!(handler.calls().get("twice"), Some(&vec![1, 2]));
     assert_eq!(handler.effects(), ["twice"]);
     Ok(())
@@ -227,6 +291,7 @@ async fn the_relay_and_the_consumer_export_their_metrics() -> anyhow::Result<()>
         bus,
         &handler,
         ConsumerSpec::new("metered", &[subjects::PLAY]),
+        1,
     )
     .await?;
     stop_relay.cancel();

@@ -234,6 +234,17 @@ pub trait RecoStore: Send + Sync + std::fmt::Debug {
     /// Applies `batch` atomically unless its event id was applied before or its guard fails.
     async fn apply(&self, batch: &WriteBatch) -> Result<Applied, StoreError>;
 
+    /// Applies each of `batches` in order, as [`apply`](Self::apply) would one after
+    /// another, in one round trip where the store has them; one outcome per batch. On an
+    /// error some may have been applied (each whole or not at all): apply them again.
+    async fn apply_all(&self, batches: &[WriteBatch]) -> Result<Vec<Applied>, StoreError> {
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for batch in batches {
+            outcomes.push(self.apply(batch).await?);
+        }
+        Ok(outcomes)
+    }
+
     /// The top `n` of each set in `keys` (all of a set for `usize::MAX`), in order.
     async fn top(&self, keys: &[SetKey], n: usize) -> Result<Vec<Ranked>, StoreError>;
 
@@ -249,6 +260,20 @@ pub trait RecoStore: Send + Sync + std::fmt::Debug {
 
     /// The listener's version and recent plays (at most `recent` of them).
     async fn listener(&self, user_id: &str, recent: usize) -> Result<Listener, StoreError>;
+
+    /// [`listener`](Self::listener) of each user, in order, in one round trip where the store
+    /// has them.
+    async fn listeners(
+        &self,
+        user_ids: &[&str],
+        recent: usize,
+    ) -> Result<Vec<Listener>, StoreError> {
+        let mut listeners = Vec::with_capacity(user_ids.len());
+        for user_id in user_ids {
+            listeners.push(self.listener(user_id, recent).await?);
+        }
+        Ok(listeners)
+    }
 
     /// The current version of a listener or playlist (0 before its first guarded batch).
     async fn version(&self, of: &Versioned) -> Result<u64, StoreError>;

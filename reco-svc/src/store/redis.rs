@@ -14,9 +14,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use fred::prelude::{HashesInterface as _, Pool, SortedSetsInterface as _};
+use fred::prelude::{ClientLike as _, HashesInterface as _, Pool, SortedSetsInterface as _};
 use fred::types::Value;
 use fred::types::scripts::Script;
+use fred::types::{ClusterHash, CustomCommand};
 use tunemesh_runtime::redis::KeyPrefix;
 
 use super::{
@@ -183,6 +184,15 @@ impl RedisStore {
     }
 }
 
+/// The apply script's answer: 1 applied, 0 seen before, -1 the guard's version moved.
+fn applied(outcome: i64) -> Applied {
+    match outcome {
+        1 => Applied::Done,
+        0 => Applied::Duplicate,
+        _ => Applied::Conflict,
+    }
+}
+
 /// A float as Redis reads it back bit for bit.
 fn float(value: f64) -> String {
     format!("{value:e}")
@@ -197,11 +207,32 @@ impl RecoStore for RedisStore {
             .evalsha_with_reload(self.pool.next(), Vec::<String>::new(), args)
             .await
             .map_err(failed)?;
-        Ok(match outcome {
-            1 => Applied::Done,
-            0 => Applied::Duplicate,
-            _ => Applied::Conflict,
-        })
+        Ok(applied(outcome))
+    }
+
+    /// One pipeline of scripts: one round trip, each batch still atomic and in order.
+    async fn apply_all(&self, batches: &[WriteBatch]) -> Result<Vec<Applied>, StoreError> {
+        // fred's pipelines have no script interface: EVALSHA as a plain command.
+        let evalsha = CustomCommand::new_static("EVALSHA", ClusterHash::FirstKey, false);
+        let pipeline = self.pool.next().pipeline();
+        for batch in batches {
+            let mut args = vec![self.apply.sha1().to_string(), "0".to_owned()];
+            args.extend(self.apply_args(batch));
+            let _: () = pipeline
+                .custom(evalsha.clone(), args)
+                .await
+                .map_err(failed)?;
+        }
+        let mut outcomes = Vec::with_capacity(batches.len());
+        for (batch, reply) in batches.iter().zip(pipeline.try_all::<i64>().await) {
+            outcomes.push(match reply {
+                Ok(outcome) => applied(outcome),
+                // A pipeline cannot reload a script Redis lost (first use, a restart, SCRIPT
+                // FLUSH): that batch, applied nowhere, goes again alone, which loads it.
+                Err(_) => self.apply(batch).await?,
+            });
+        }
+        Ok(outcomes)
     }
 
     async fn top(&self, keys: &[SetKey], n: usize) -> Result<Vec<Ranked>, StoreError> {
@@ -260,20 +291,47 @@ impl RecoStore for RedisStore {
     }
 
     async fn listener(&self, user_id: &str, recent: usize) -> Result<Listener, StoreError> {
-        let recent_key = [SetKey::Recent(user_id.to_owned())];
-        let listener = Versioned::Listener(user_id.to_owned());
-        let (version, recent) =
-            tokio::try_join!(self.version(&listener), self.top(&recent_key, recent),)?;
-        let recent = recent.into_iter().next().unwrap_or_default();
-        Ok(Listener {
-            version,
-            // times were written as whole ms
-            recent: recent
-                .entries
-                .into_iter()
-                .map(|(t, at)| (t, at as i64))
-                .collect(),
-        })
+        let mut listeners = self.listeners(&[user_id], recent).await?;
+        Ok(listeners.pop().unwrap_or_default())
+    }
+
+    /// Every listener's version (one HMGET) and recent plays (one top script), concurrently.
+    async fn listeners(
+        &self,
+        user_ids: &[&str],
+        recent: usize,
+    ) -> Result<Vec<Listener>, StoreError> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<SetKey> = user_ids
+            .iter()
+            .map(|user| SetKey::Recent((*user).to_owned()))
+            .collect();
+        let fields: Vec<String> = user_ids.iter().map(|user| (*user).to_owned()).collect();
+        let versions = async {
+            // HMGET of one field answers a bare value, which converts to a one-item list too.
+            let versions: Vec<Option<u64>> = self
+                .pool
+                .hmget(self.prefix.key("versions"), fields)
+                .await
+                .map_err(failed)?;
+            Ok::<_, StoreError>(versions)
+        };
+        let (versions, recents) = tokio::try_join!(versions, self.top(&keys, recent))?;
+        Ok(versions
+            .into_iter()
+            .zip(recents)
+            .map(|(version, recent)| Listener {
+                version: version.unwrap_or(0),
+                // times were written as whole ms
+                recent: recent
+                    .entries
+                    .into_iter()
+                    .map(|(t, at)| (t, at as i64))
+                    .collect(),
+            })
+            .collect())
     }
 
     async fn version(&self, of: &Versioned) -> Result<u64, StoreError> {

@@ -221,6 +221,65 @@ async fn a_guarded_batch_conflicts_once_the_listener_moved_on() -> anyhow::Resul
 }
 
 #[tokio::test]
+async fn batches_applied_together_answer_as_one_after_another_and_listeners_read_together()
+-> anyhow::Result<()> {
+    on_both("contract apply all", |store| async move {
+        let played = |id: &str, user: &str, version| WriteBatch {
+            guard: Some((Versioned::Listener(user.to_owned()), version)),
+            ..batch(
+                id,
+                vec![
+                    Op::Max {
+                        key: SetKey::Recent(user.to_owned()),
+                        member: id.to_owned(),
+                        score: 7.0,
+                    },
+                    decay(SetKey::Popularity, id, 1.0, 0),
+                ],
+            )
+        };
+        assert_eq!(store.apply(&played("a0", "a", 0)).await?, Applied::Done);
+        let batches = [
+            played("a0", "a", 0), // seen before
+            played("b0", "b", 0),
+            played("c0", "c", 1), // planned from a version c never had
+            played("b1", "b", 1), // planned after b0, applied after it in the same call
+        ];
+        let outcomes = store.apply_all(&batches).await?;
+        assert_eq!(
+            outcomes,
+            [
+                Applied::Duplicate,
+                Applied::Done,
+                Applied::Conflict,
+                Applied::Done
+            ]
+        );
+        assert!(store.apply_all(&[]).await?.is_empty());
+
+        let listeners = store.listeners(&["a", "b", "c", "a"], 10).await?;
+        let mut one_by_one = Vec::new();
+        for user in ["a", "b", "c", "a"] {
+            one_by_one.push(store.listener(user, 10).await?);
+        }
+        assert_eq!(listeners, one_by_one);
+        let versions: Vec<u64> = listeners.iter().map(|l| l.version).collect();
+        assert_eq!(versions, [1, 2, 0, 1]);
+        assert_eq!(listeners[1].recent.len(), 2);
+        assert!(store.listeners(&[], 10).await?.is_empty());
+        let popular = store
+            .scores(
+                &SetKey::Popularity,
+                &["a0".to_owned(), "b1".to_owned(), "c0".to_owned()],
+            )
+            .await?;
+        assert_eq!(popular, [Some(1.0), Some(1.0), None]);
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn the_newest_track_facts_win_and_artists_follow() -> anyhow::Result<()> {
     on_both("contract track", |store| async move {
         let info = |artist: &str, updated_ms| TrackInfo {
