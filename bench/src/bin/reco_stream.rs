@@ -71,10 +71,9 @@ struct Timed {
     fresh: Mutex<Vec<Duration>>,
 }
 
-#[async_trait]
-impl RecoStore for Timed {
-    async fn apply(&self, batch: &WriteBatch) -> Result<Applied, StoreError> {
-        let applied = self.inner.apply(batch).await?;
+impl Timed {
+    /// Counts a batch applied now and how long after its publish that was.
+    fn record(&self, batch: &WriteBatch, applied: Applied) {
         if applied == Applied::Done {
             self.applied.fetch_add(1, Ordering::Relaxed);
             let sent = lock(&self.sent).remove(&batch.event_id);
@@ -82,7 +81,27 @@ impl RecoStore for Timed {
                 lock(&self.fresh).push(sent.elapsed());
             }
         }
+    }
+}
+
+/// The Redis store, timing what it applies; every read and write goes to the real store
+/// (the batched calls too, so the consumer's round trips are the production ones).
+#[async_trait]
+impl RecoStore for Timed {
+    async fn apply(&self, batch: &WriteBatch) -> Result<Applied, StoreError> {
+        let applied = self.inner.apply(batch).await?;
+        self.record(batch, applied);
         Ok(applied)
+    }
+    async fn apply_all(&self, batches: &[WriteBatch]) -> Result<Vec<Applied>, StoreError> {
+        let outcomes = self.inner.apply_all(batches).await?;
+        for (batch, applied) in batches.iter().zip(&outcomes) {
+            self.record(batch, *applied);
+        }
+        Ok(outcomes)
+    }
+    async fn listeners(&self, users: &[&str], recent: usize) -> Result<Vec<Listener>, StoreError> {
+        self.inner.listeners(users, recent).await
     }
     async fn top(&self, keys: &[SetKey], n: usize) -> Result<Vec<Ranked>, StoreError> {
         self.inner.top(keys, n).await
