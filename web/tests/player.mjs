@@ -308,6 +308,15 @@ try {
     await until(page, "the uploaded track to play", audioState, (s) => s.time > 1 || s.error, 30000).then((s) => {
       if (s.error) throw new Error(`player error: ${s.error}`);
     });
+    // A reload ends the page's uploads, not what the list said about each file.
+    await page.reload();
+    await page.waitForSelector("#signed-in:not([hidden])", { timeout: 15000 });
+    await page.click("nav [data-section=upload]", { timeout: 5000 });
+    const kept = await until(page, "the upload list after a reload", rows, (r) => r.rows.length === done.rows.length, 15000);
+    const states = (r) => r.rows.map((row) => `${row.name}: ${row.state}`).join(", ");
+    if (states(kept) !== states(done)) throw new Error(`the upload list changed on reload: ${states(kept)} vs ${states(done)}`);
+    if (!(await page.$("#upload-list li[data-state=ready] .play-upload"))) throw new Error("a reloaded ready row has no Play button");
+    log("the upload list survived a reload:", states(kept));
   }
 } catch (error) {
   failed = error;

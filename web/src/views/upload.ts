@@ -5,23 +5,33 @@
 // interruption skips what is in already (resumable per file).
 //
 // The uploads live at module level: leaving the view does not stop them, and coming back
-// shows where they are.
+// shows where they are. Each row's last state is also saved (`upload_log`), so a reload
+// shows what finished, what failed and why, and what was interrupted.
 
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex } from "@noble/hashes/utils.js";
 import { catalog, describeError } from "../api/clients";
-import { currentAccessToken, refresh } from "../api/session";
+import { currentAccessToken, currentUserId, refresh } from "../api/session";
 import { PlayContextType } from "../gen/tunemesh/player/v1/playback_pb";
 import { fromTrack } from "../player/track";
 import { h } from "../ui/dom";
 import type { App } from "./context";
+import { forget, restore, save } from "./upload_log";
 
 /** Files uploading at once: the server transcodes on its own pool; two keep it busy. */
 const IN_FLIGHT = 2;
 /** What the server decodes, by extension; anything else is listed as skipped, not sent. */
 const AUDIO = /\.(mp3|flac|ogg|oga|opus|m4a|mp4|aac|wav|wave|aif|aiff|wv|mka|webm|caf)$/i;
 
-type State = "queued" | "hashing" | "uploading" | "transcoding" | "ready" | "skipped" | "failed";
+type State =
+  | "queued"
+  | "hashing"
+  | "uploading"
+  | "transcoding"
+  | "ready"
+  | "skipped"
+  | "failed"
+  | "interrupted";
 
 interface Job {
   file: File;
@@ -44,11 +54,27 @@ const summary = h("p", { id: "upload-summary", class: "muted" });
 const waiting: Job[] = [];
 let running = 0;
 let appRef: App | null = null;
+/** The admin whose saved rows were put back in the list (once per page load and admin). */
+let restoredFor: string | null = null;
 
 /** The "Add music" view. */
 export function uploadView(app: App) {
   appRef = app;
   return async (): Promise<Node> => {
+    // Not before the session is back: a reload on this view renders it while signing in again.
+    const user = currentUserId();
+    if (user && restoredFor !== user) {
+      restoredFor = user;
+      for (const saved of restore()) {
+        const { row, state, bar } = rowFor(saved.path);
+        list.append(row);
+        const job = { row, state, bar, trackId: saved.trackId };
+        show(job, saved.state as State, saved.text);
+        if (saved.trackId) playButton(job, saved.trackId);
+      }
+      counts();
+    }
+    const clear = h("button", { type: "button", id: "upload-clear", onclick: clearFinished }, "Clear finished");
     const pick = h("input", { type: "file", multiple: true, id: "upload-files", class: "visually-hidden" });
     const pickFolder = h("input", { type: "file", multiple: true, id: "upload-folder", class: "visually-hidden" });
     pickFolder.setAttribute("webkitdirectory", "");
@@ -93,6 +119,7 @@ export function uploadView(app: App) {
       ),
       zone,
       summary,
+      clear,
       list,
     );
   };
@@ -127,9 +154,7 @@ async function walk(entry: FileSystemEntry, into: File[]): Promise<void> {
 function add(files: File[]): void {
   const sorted = [...files].sort((a, b) => path(a).localeCompare(path(b)));
   for (const file of sorted) {
-    const state = h("span", { class: "state" });
-    const bar = h("progress", { max: 1, value: 0, hidden: true });
-    const row = h("li", { class: "upload" }, h("span", { class: "name" }, path(file)), state, bar);
+    const { row, state, bar } = rowFor(path(file));
     list.append(row);
     const job: Job = { file, row, state, bar };
     if (AUDIO.test(file.name)) {
@@ -142,23 +167,64 @@ function add(files: File[]): void {
   pump();
 }
 
+/** A new row of the list for the file at `name`. */
+function rowFor(name: string) {
+  const state = h("span", { class: "state" });
+  const bar = h("progress", { max: 1, value: 0, hidden: true });
+  const row = h("li", { class: "upload" }, h("span", { class: "name" }, name), state, bar);
+  return { row, state, bar };
+}
+
 function path(file: File): string {
   return file.webkitRelativePath || file.name;
 }
 
-function set(job: Job, state: State, text: string): void {
+/** What a row shows: its state, its text and (while uploading) its progress bar. */
+type Shown = Pick<Job, "row" | "state" | "bar">;
+
+function show(job: Shown, state: State, text: string): boolean {
+  const changed = job.row.dataset.state !== state;
   job.row.dataset.state = state;
   job.state.textContent = text;
   job.bar.hidden = state !== "uploading";
+  return changed;
+}
+
+function set(job: Job, state: State, text: string): void {
+  // Progress ticks change only the text: the list is saved when a state changes.
+  if (show(job, state, text)) {
+    counts();
+    save(
+      [...list.querySelectorAll<HTMLElement>("li.upload")].map((row) => ({
+        path: row.querySelector(".name")?.textContent ?? "",
+        state: row.dataset.state ?? "queued",
+        text: row.querySelector(".state")?.textContent ?? "",
+        trackId: row.dataset.trackId,
+      })),
+    );
+  }
+}
+
+/** The summary line: how many rows are in each state that matters. */
+function counts(): void {
   const counts = new Map<string, number>();
   for (const row of list.querySelectorAll<HTMLElement>("li.upload")) {
     const key = row.dataset.state ?? "queued";
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
-  summary.textContent = ["ready", "skipped", "failed", "queued"]
+  summary.textContent = ["ready", "skipped", "failed", "interrupted", "queued"]
     .filter((key) => counts.get(key))
     .map((key) => `${counts.get(key)} ${key}`)
     .join(" · ");
+}
+
+/** Removes the rows that are done with (ready, skipped, failed, interrupted) and forgets them. */
+function clearFinished(): void {
+  for (const row of list.querySelectorAll<HTMLElement>("li.upload")) {
+    if (["ready", "skipped", "failed", "interrupted"].includes(row.dataset.state ?? "")) row.remove();
+  }
+  if (list.childElementCount === 0) forget();
+  counts();
 }
 
 function pump(): void {
@@ -231,6 +297,7 @@ function put(job: Job, digest: string): Promise<UploadResult | "unauthenticated"
 
 function finish(job: Job, result: UploadResult): void {
   job.trackId = result.track_id ?? undefined;
+  if (job.trackId) job.row.dataset.trackId = job.trackId;
   if (result.outcome === "failed") {
     set(job, "failed", `Failed: ${reasonText(result.reason)}${result.detail ? ` (${result.detail})` : ""}`);
     return;
@@ -240,13 +307,17 @@ function finish(job: Job, result: UploadResult): void {
   } else {
     set(job, "ready", "Ready");
   }
-  const trackId = job.trackId;
-  if (trackId && appRef) {
-    const app = appRef;
-    job.row.append(
-      h("button", { type: "button", class: "play-upload", onclick: () => void play(app, trackId) }, "Play"),
-    );
-  }
+  if (job.trackId) playButton(job, job.trackId);
+}
+
+/** A "Play" button on the row of a file that became `trackId`. */
+function playButton(job: Shown, trackId: string): void {
+  job.row.dataset.trackId = trackId;
+  const app = appRef;
+  if (!app) return;
+  job.row.append(
+    h("button", { type: "button", class: "play-upload", onclick: () => void play(app, trackId) }, "Play"),
+  );
 }
 
 async function play(app: App, trackId: string): Promise<void> {
