@@ -11,7 +11,7 @@ use crate::support::RunningMesh;
 use crate::taste::{SONGS, get, ingest, until};
 
 /// Reports one play session of `track` as `user`: whole and completed, or skipped after 2 s.
-async fn play(
+pub(crate) async fn play(
     mesh: &RunningMesh,
     user: &str,
     track: &str,
