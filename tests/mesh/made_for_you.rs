@@ -155,19 +155,26 @@ impl TestMixer {
     /// `n` counted plays of `track` by `user`, a minute apart, as the feed applies them.
     async fn plays(&self, user: &str, track: &str, n: usize) -> anyhow::Result<()> {
         for _ in 0..n {
-            self.clock.advance(Duration::from_secs(60));
-            let listen = Listen {
-                event_id: uuid_like(),
-                user_id: user.to_owned(),
-                track_id: track.to_owned(),
-                at_ms: self.clock.now_ms(),
-                kind: ListenKind::Play { weight: 1.0 },
-            };
-            let listener = self.store.listener(user, 50).await?;
-            self.store
-                .apply(&plan_listen(&listen, &listener, &self.params))
+            self.listen(user, track, ListenKind::Play { weight: 1.0 })
                 .await?;
         }
+        Ok(())
+    }
+
+    /// One listen of `track` by `user` a minute on, as the feed applies it.
+    async fn listen(&self, user: &str, track: &str, kind: ListenKind) -> anyhow::Result<()> {
+        self.clock.advance(Duration::from_secs(60));
+        let listen = Listen {
+            event_id: uuid_like(),
+            user_id: user.to_owned(),
+            track_id: track.to_owned(),
+            at_ms: self.clock.now_ms(),
+            kind,
+        };
+        let listener = self.store.listener(user, 50).await?;
+        self.store
+            .apply(&plan_listen(&listen, &listener, &self.params))
+            .await?;
         Ok(())
     }
 
@@ -240,5 +247,25 @@ async fn a_mix_is_remade_only_when_taste_moved_and_at_most_once_a_day() -> anyho
     assert!(mix.round().await?.is_empty());
     let answer = get(&mesh, &ann_token, "/v1/me/made-for-you").await?;
     assert_eq!(mixes(&answer).len(), 1, "still one daily mix: {answer}");
+
+    // bob (two plays of b so far) skips a, which ann plays, and plays b once more: his
+    // first mix leaves a out.
+    mix.listen(&bob_id, &a, ListenKind::Skip).await?;
+    mix.plays(&bob_id, &b, 1).await?;
+    assert_eq!(mix.round().await?, std::slice::from_ref(&bob_id));
+    let bob_token = text(&bob, "access_token");
+    let answer = get(&mesh, &bob_token, "/v1/me/made-for-you").await?;
+    let id = mixes(&answer).pop().unwrap_or_default();
+    let page = get(&mesh, &bob_token, &format!("/v1/playlists/{id}")).await?;
+    let tracks: Vec<&str> = page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["track_id"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(tracks, [b.as_str()], "{page}");
     mesh.stop().await
 }

@@ -14,8 +14,9 @@
 //! [`Clock`]'s, which tests set.
 //!
 //! **What a mix holds.** `Recommend`'s ranking for the listener (co-listening, playlists,
-//! what follows what, popularity; artists varied; their skips excluded) interleaved with
-//! their own favourites (the top of their taste, skips excluded), `size` tracks at most.
+//! what follows what, popularity; artists varied) interleaved with their own favourites (the
+//! top of their taste), `size` tracks at most. Never a track they turned from: skipped
+//! lately, or with no taste left (skips and unlikes subtract from it).
 
 pub mod target;
 
@@ -208,13 +209,14 @@ impl Mixer {
     /// Makes and stores `user`'s mix; false when the model has nothing for them yet.
     async fn mix_one(&self, user: &str, count: f64, now: i64) -> anyhow::Result<bool> {
         let size = self.settings.size.clamp(1, 100);
+        let taste = self.taste(user, size as usize).await?;
         let recommended = self
             .recommender
             .recommend(
                 user,
                 RecommendRequest {
                     limit: size,
-                    ..RecommendRequest::default()
+                    exclude_track_ids: taste.disliked,
                 },
             )
             .await?;
@@ -223,8 +225,7 @@ impl Mixer {
             .into_iter()
             .map(|r| r.track_id)
             .collect();
-        let favourites = self.favourites(user, size as usize).await?;
-        let track_ids = compose(&recommended, &favourites, size as usize);
+        let track_ids = compose(&recommended, &taste.favourites, size as usize);
         if track_ids.is_empty() {
             return Ok(false);
         }
@@ -242,23 +243,43 @@ impl Mixer {
         Ok(true)
     }
 
-    /// The top of `user`'s taste, positive and not skipped, best first.
-    async fn favourites(&self, user: &str, n: usize) -> Result<Vec<String>, StoreError> {
+    /// `user`'s favourites (the top of their taste, at most `n`) and what they turned from:
+    /// skipped lately, or taken out of their taste (a skip or an unlike left it at or
+    /// below nothing).
+    async fn taste(&self, user: &str, n: usize) -> Result<Taste, StoreError> {
         let keys = [
             SetKey::Taste(user.to_owned()),
             SetKey::Skips(user.to_owned()),
         ];
         let [taste, skips] =
             <[_; 2]>::try_from(self.store.top(&keys, usize::MAX).await?).unwrap_or_default();
-        let skipped: HashSet<String> = skips.entries.into_iter().map(|(t, _)| t).collect();
-        Ok(taste
-            .entries
-            .into_iter()
-            .filter(|(t, score)| *score > 0.0 && !skipped.contains(t))
-            .map(|(t, _)| t)
-            .take(n)
-            .collect())
+        let mut disliked: Vec<String> = skips.entries.into_iter().map(|(t, _)| t).collect();
+        let mut favourites = Vec::new();
+        for (track, score) in taste.entries {
+            if score <= 0.0 {
+                disliked.push(track);
+            } else if favourites.len() < n && !disliked.contains(&track) {
+                favourites.push(track);
+            }
+        }
+        disliked.truncate(MAX_EXCLUDE);
+        Ok(Taste {
+            favourites,
+            disliked,
+        })
     }
+}
+
+/// Tracks `Recommend` may be asked to leave out, at most.
+const MAX_EXCLUDE: usize = 500;
+
+/// What a listener's taste says for a mix.
+#[derive(Debug, Default)]
+struct Taste {
+    /// Best first.
+    favourites: Vec<String>,
+    /// Never in their mix.
+    disliked: Vec<String>,
 }
 
 /// The write that records `user`'s mix made at `now` with taste count `count`.
