@@ -39,6 +39,19 @@ fn mixes(answer: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The track ids of the items of a `/v1/playlists/{id}` answer, in order.
+fn item_tracks(page: &Value) -> Vec<&str> {
+    page["items"]
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i["track_id"].as_str())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[tokio::test]
 async fn a_listeners_plays_become_a_read_only_daily_mix() -> anyhow::Result<()> {
     let mesh = RunningMesh::start_with(|settings| {
@@ -68,15 +81,7 @@ async fn a_listeners_plays_become_a_read_only_daily_mix() -> anyhow::Result<()> 
     assert_eq!(mix["public"], false, "{answer}");
     let id = mix["id"].as_str().unwrap_or_default().to_owned();
     let page = get(&mesh, &ann, &format!("/v1/playlists/{id}")).await?;
-    let tracks: Vec<&str> = page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["track_id"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
+    let tracks = item_tracks(&page);
     assert!(
         tracks.contains(&a.as_str()),
         "ann's favourite is in it: {page}"
@@ -257,15 +262,7 @@ async fn a_mix_is_remade_only_when_taste_moved_and_at_most_once_a_day() -> anyho
     let answer = get(&mesh, &bob_token, "/v1/me/made-for-you").await?;
     let id = mixes(&answer).pop().unwrap_or_default();
     let page = get(&mesh, &bob_token, &format!("/v1/playlists/{id}")).await?;
-    let tracks: Vec<&str> = page["items"]
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|i| i["track_id"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
+    let tracks = item_tracks(&page);
     assert_eq!(tracks, [b.as_str()], "{page}");
     mesh.stop().await
 }

@@ -25,19 +25,6 @@ pub fn same_content(current: &Playlist, tracks: &[String], put: &GeneratedPut) -
     current.name == put.name && current.description == put.description && tracks == put.track_ids
 }
 
-/// The playlist between the two events of a replacement: its items removed, at the next
-/// version and revision. The removal's event carries it.
-pub fn emptied(current: &Playlist, now: i64) -> Playlist {
-    Playlist {
-        item_count: 0,
-        first_track_ids: Vec::new(),
-        version: current.version + 1,
-        revision: current.revision + 1,
-        update_ms: now,
-        ..current.clone()
-    }
-}
-
 /// Checks `user` may follow `playlist`: they must see it, and not own it.
 pub fn check_follow(playlist: &Playlist, user: &str) -> Result<(), PlaylistError> {
     if !playlist.visible_to(user) {

@@ -2,16 +2,15 @@
 //! transaction holding the playlist row's lock, with the events every other write appends.
 
 use tunemesh_events::outbox::postgres::{AppendError, append};
-use tunemesh_proto::events::v1::PlaylistChangeKind;
 use tunemesh_runtime::clock::now_ms;
 use tunemesh_runtime::identity::SYSTEM_ACCOUNT;
 
 use super::write::{commit, insert_items, lock, reread};
 use super::{PostgresStore, pg};
 use crate::error::PlaylistError;
-use crate::events::playlist_changed;
+use crate::events::{generated_created, generated_emptied, generated_filled};
 use crate::model::{GeneratedPut, Playlist};
-use crate::store::rules::{emptied, internal, same_content};
+use crate::store::rules::{internal, same_content};
 
 /// Creates or replaces the generated playlist `put` names (see
 /// [`PlaylistStore::put_generated`](crate::store::PlaylistStore::put_generated)).
@@ -48,12 +47,7 @@ pub(super) async fn put_generated(
     if inserted == 1 {
         insert_items(&tx, &put.id, &put.track_ids, 0, 0, SYSTEM_ACCOUNT).await?;
         let created = reread(&tx, &put.id).await?;
-        let event = playlist_changed(
-            &created,
-            SYSTEM_ACCOUNT,
-            PlaylistChangeKind::Created,
-            put.track_ids.clone(),
-        )?;
+        let event = generated_created(&created, put.track_ids.clone())?;
         commit(store, tx, &event).await?;
         return Ok((created, true));
     }
@@ -87,12 +81,7 @@ pub(super) async fn put_generated(
         tx.execute("DELETE FROM playlist_items WHERE playlist_id = $1", &[&id])
             .await
             .map_err(pg)?;
-        let removal = playlist_changed(
-            &emptied(&current, now),
-            SYSTEM_ACCOUNT,
-            PlaylistChangeKind::ItemsRemoved,
-            old,
-        )?;
+        let removal = generated_emptied(&current, old, now)?;
         append(&tx, &removal).await.map_err(|error| match error {
             AppendError::Database(error) => pg(error),
             other => internal(other),
@@ -108,12 +97,7 @@ pub(super) async fn put_generated(
     .await
     .map_err(pg)?;
     let after = reread(&tx, &id).await?;
-    let addition = playlist_changed(
-        &after,
-        SYSTEM_ACCOUNT,
-        PlaylistChangeKind::ItemsAdded,
-        put.track_ids,
-    )?;
+    let addition = generated_filled(&after, put.track_ids)?;
     commit(store, tx, &addition).await?;
     Ok((after, true))
 }

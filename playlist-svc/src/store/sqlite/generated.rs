@@ -3,16 +3,15 @@
 
 use rusqlite::{Connection, OptionalExtension as _, params};
 use tunemesh_events::outbox::sqlite::append;
-use tunemesh_proto::events::v1::PlaylistChangeKind;
 use tunemesh_runtime::clock::now_ms;
 use tunemesh_runtime::identity::SYSTEM_ACCOUNT;
 
 use super::sqlite;
 use super::write::{begin, finish, insert_items, reread};
 use crate::error::PlaylistError;
-use crate::events::playlist_changed;
+use crate::events::{generated_created, generated_emptied, generated_filled};
 use crate::model::{GeneratedPut, Playlist};
-use crate::store::rules::{emptied, internal, same_content};
+use crate::store::rules::{internal, same_content};
 
 /// Creates or replaces the generated playlist `put` names (see
 /// [`PlaylistStore::put_generated`](crate::store::PlaylistStore::put_generated)).
@@ -51,12 +50,7 @@ pub(super) fn put_generated(
         .map_err(sqlite)?;
         insert_items(&tx, &put.id, &put.track_ids, 0, 0, SYSTEM_ACCOUNT)?;
         let created = reread(&tx, &put.id)?;
-        let event = playlist_changed(
-            &created,
-            SYSTEM_ACCOUNT,
-            PlaylistChangeKind::Created,
-            put.track_ids.clone(),
-        )?;
+        let event = generated_created(&created, put.track_ids.clone())?;
         finish(tx, &event)?;
         return Ok((created, true));
     };
@@ -80,12 +74,7 @@ pub(super) fn put_generated(
     if !old.is_empty() {
         tx.execute("DELETE FROM playlist_items WHERE playlist_id = ?1", [&id])
             .map_err(sqlite)?;
-        let removal = playlist_changed(
-            &emptied(&current, now),
-            SYSTEM_ACCOUNT,
-            PlaylistChangeKind::ItemsRemoved,
-            old,
-        )?;
+        let removal = generated_emptied(&current, old, now)?;
         append(&tx, &removal).map_err(sqlite)?;
         bump = 2;
     }
@@ -97,12 +86,7 @@ pub(super) fn put_generated(
     )
     .map_err(sqlite)?;
     let after = reread(&tx, &id)?;
-    let addition = playlist_changed(
-        &after,
-        SYSTEM_ACCOUNT,
-        PlaylistChangeKind::ItemsAdded,
-        put.track_ids.clone(),
-    )?;
+    let addition = generated_filled(&after, put.track_ids.clone())?;
     finish(tx, &addition)?;
     Ok((after, true))
 }
