@@ -3,7 +3,8 @@
 //!
 //! Two tests: a listener's plays lead to a mix through every real service (the mixer inside
 //! `tunemesh up`); and the mixer's rules under a clock the test sets, one round at a time,
-//! against the mesh's real playlist-svc (taste changed enough, at most once a day).
+//! against the mesh's real playlist-svc (taste changed enough, at most once a day, nothing
+//! the listener skipped), with the model and the mix marks in memory and in Redis.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +20,9 @@ use tunemesh_reco::model::{Listen, ListenKind, ModelParams};
 use tunemesh_reco::service::ModelRecommender;
 use tunemesh_reco::store::RecoStore;
 use tunemesh_reco::store::memory::MemoryStore;
+use tunemesh_reco::store::redis::RedisStore;
 use tunemesh_runtime::clock::Clock;
+use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
 
 use crate::history::play;
 use crate::support::RunningMesh;
@@ -114,9 +117,9 @@ async fn a_listeners_plays_become_a_read_only_daily_mix() -> anyhow::Result<()> 
     mesh.stop().await
 }
 
-/// The mixer of the test: its own model in memory, the mesh's playlist-svc, `clock`.
+/// The mixer of the test: its own model in `store`, the mesh's playlist-svc, `clock`.
 struct TestMixer {
-    store: Arc<MemoryStore>,
+    store: Arc<dyn RecoStore>,
     mixer: Mixer,
     params: ModelParams,
     clock: Clock,
@@ -124,7 +127,11 @@ struct TestMixer {
 }
 
 impl TestMixer {
-    async fn new(mesh: &RunningMesh, settings: MixSettings) -> anyhow::Result<Self> {
+    async fn new(
+        mesh: &RunningMesh,
+        store: Arc<dyn RecoStore>,
+        settings: MixSettings,
+    ) -> anyhow::Result<Self> {
         let registry = EmbeddedRegistry::new();
         registry
             .register(&Registration::for_service(
@@ -136,7 +143,6 @@ impl TestMixer {
         let registry: Arc<dyn Registry> = Arc::new(registry);
         let channel = Mesh::new(registry, MeshSettings::default()).channel("playlist");
         let target = PlaylistTarget::new(channel, mesh.identity(), Duration::from_secs(5));
-        let store = Arc::new(MemoryStore::new());
         let params = ModelParams::default();
         let (ready, ready_rx) = watch::channel(true);
         let recommender = ModelRecommender::new(store.clone(), params.clone(), ready_rx);
@@ -220,8 +226,46 @@ async fn a_mix_is_remade_only_when_taste_moved_and_at_most_once_a_day() -> anyho
     let bob_id = text(&bob, "user_id");
     let a = ingest(&mesh, &ann_token, SONGS[0]).await?;
     let b = ingest(&mesh, &ann_token, SONGS[1]).await?;
+    let listeners = Listeners {
+        ann: (ann_id, ann_token),
+        bob: (bob_id, text(&bob, "access_token")),
+        tracks: [a, b],
+    };
+    // The same rules on the embedded store and on Redis (its own key prefix), each with its
+    // own marks: the second pass replaces the mixes the first one made.
+    rules_hold(&mesh, Arc::new(MemoryStore::new()), &listeners).await?;
+    let prefix = format!("{}:", tunemesh_testkit::unique_prefix("mix"));
+    let redis = RedisSettings {
+        url: tunemesh_testkit::servers().redis_url.clone().into(),
+        key_prefix: prefix.clone(),
+        ..RedisSettings::default()
+    };
+    let pool = tunemesh_runtime::redis::connect(&redis).await?;
+    let store = RedisStore::new(pool, KeyPrefix::new(prefix.clone()), DAY);
+    let on_redis = rules_hold(&mesh, Arc::new(store), &listeners).await;
+    tunemesh_testkit::delete_redis_keys(&tunemesh_testkit::redis_client().await?, &prefix).await?;
+    on_redis?;
+    mesh.stop().await
+}
+
+/// Two listeners of the test (id, access token) and the two tracks of the catalogue.
+struct Listeners {
+    ann: (String, String),
+    bob: (String, String),
+    tracks: [String; 2],
+}
+
+/// The mixer's rules, round by round, on `store`.
+async fn rules_hold(
+    mesh: &RunningMesh,
+    store: Arc<dyn RecoStore>,
+    listeners: &Listeners,
+) -> anyhow::Result<()> {
+    let ((ann_id, ann_token), (bob_id, bob_token)) = (&listeners.ann, &listeners.bob);
+    let [a, b] = &listeners.tracks;
     let mix = TestMixer::new(
-        &mesh,
+        mesh,
+        store,
         MixSettings {
             min_taste_changes: 3,
             ..MixSettings::default()
@@ -230,39 +274,38 @@ async fn a_mix_is_remade_only_when_taste_moved_and_at_most_once_a_day() -> anyho
     .await?;
 
     // Below the threshold: nobody is due.
-    mix.plays(&ann_id, &a, 2).await?;
-    mix.plays(&bob_id, &b, 2).await?;
+    mix.plays(ann_id, a, 2).await?;
+    mix.plays(bob_id, b, 2).await?;
     assert!(mix.round().await?.is_empty());
     // A third taste event makes ann due: her mix lands in playlist-svc.
-    mix.plays(&ann_id, &b, 1).await?;
-    assert_eq!(mix.round().await?, std::slice::from_ref(&ann_id));
-    let answer = get(&mesh, &ann_token, "/v1/me/made-for-you").await?;
+    mix.plays(ann_id, b, 1).await?;
+    assert_eq!(mix.round().await?, std::slice::from_ref(ann_id));
+    let answer = get(mesh, ann_token, "/v1/me/made-for-you").await?;
     assert_eq!(mixes(&answer).len(), 1, "{answer}");
     // Nothing new: no second mix.
     assert!(mix.round().await?.is_empty());
     // Taste moved, but within the day of the last mix: still none.
-    mix.plays(&ann_id, &a, 3).await?;
+    mix.plays(ann_id, a, 3).await?;
     mix.clock.advance(DAY / 2);
     assert!(mix.round().await?.is_empty());
     // A day after the last mix, with taste moved: a new one.
     mix.clock.advance(DAY / 2);
-    assert_eq!(mix.round().await?, std::slice::from_ref(&ann_id));
+    assert_eq!(mix.round().await?, std::slice::from_ref(ann_id));
     // Another day on, taste unchanged since: none.
     mix.clock.advance(DAY * 2);
     assert!(mix.round().await?.is_empty());
-    let answer = get(&mesh, &ann_token, "/v1/me/made-for-you").await?;
+    let answer = get(mesh, ann_token, "/v1/me/made-for-you").await?;
     assert_eq!(mixes(&answer).len(), 1, "still one daily mix: {answer}");
 
     // bob (two plays of b so far) skips a, which ann plays, and plays b once more: his
     // first mix leaves a out.
-    mix.listen(&bob_id, &a, ListenKind::Skip).await?;
-    mix.plays(&bob_id, &b, 1).await?;
-    assert_eq!(mix.round().await?, std::slice::from_ref(&bob_id));
-    let bob_token = text(&bob, "access_token");
-    let answer = get(&mesh, &bob_token, "/v1/me/made-for-you").await?;
+    mix.listen(bob_id, a, ListenKind::Skip).await?;
+    mix.plays(bob_id, b, 1).await?;
+    assert_eq!(mix.round().await?, std::slice::from_ref(bob_id));
+    let answer = get(mesh, bob_token, "/v1/me/made-for-you").await?;
     let id = mixes(&answer).pop().unwrap_or_default();
-    let page = get(&mesh, &bob_token, &format!("/v1/playlists/{id}")).await?;
+    let page = get(mesh, bob_token, &format!("/v1/playlists/{id}")).await?;
     let tracks = item_tracks(&page);
     assert_eq!(tracks, [b.as_str()], "{page}");
-    mesh.stop().await
+    Ok(())
 }
