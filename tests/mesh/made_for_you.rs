@@ -24,7 +24,7 @@ use tunemesh_reco::store::redis::RedisStore;
 use tunemesh_runtime::clock::Clock;
 use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
 
-use crate::history::play;
+use crate::history::{play, plays_at_once};
 use crate::support::RunningMesh;
 use crate::taste::{SONGS, get, ingest, until};
 
@@ -58,9 +58,7 @@ fn item_tracks(page: &Value) -> Vec<&str> {
 #[tokio::test]
 async fn a_listeners_plays_become_a_read_only_daily_mix() -> anyhow::Result<()> {
     let mesh = RunningMesh::start_with(|settings| {
-        settings.player.qualities = vec!["low".to_owned()];
-        settings.player.play_clock_slack = Duration::from_secs(3600);
-        settings.player.play_budget_burst = Duration::from_secs(3600);
+        plays_at_once(settings);
         settings.reco.mix.interval = Duration::from_millis(100);
         settings.reco.mix.min_taste_changes = 2;
     })
