@@ -80,7 +80,7 @@ mod tests {
             lines,
             [
                 "player: applied V1__catalog, V2__event_outbox",
-                "playlist: applied V1__playlists, V2__event_outbox, V3__backfills",
+                "playlist: applied V1__playlists, V2__event_outbox, V3__backfills, V4__generated_playlists",
                 "gateway: applied V1__accounts, V2__first_admin",
             ]
         );

@@ -36,6 +36,10 @@ pub(crate) fn playlist(p: &Playlist) -> pb::Playlist {
         create_time: Some(timestamp(p.create_ms)),
         update_time: Some(timestamp(p.update_ms)),
         first_track_ids: p.first_track_ids.clone(),
+        generated: p.generated.as_ref().map(|g| pb::GeneratedFor {
+            user_id: g.for_user.clone(),
+            kind: g.kind.clone(),
+        }),
     }
 }
 
@@ -64,5 +68,6 @@ pub(crate) fn relation(r: Relation) -> pb::PlaylistRelation {
         Relation::Owner => pb::PlaylistRelation::Owner,
         Relation::Collaborator => pb::PlaylistRelation::Collaborator,
         Relation::Follower => pb::PlaylistRelation::Follower,
+        Relation::MadeForYou => pb::PlaylistRelation::MadeForYou,
     }
 }

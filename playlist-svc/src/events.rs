@@ -8,6 +8,7 @@ use tunemesh_proto::events::v1::{
 };
 use tunemesh_proto::prost_types::Timestamp;
 use tunemesh_runtime::clock::now_ms;
+use tunemesh_runtime::identity::SYSTEM_ACCOUNT;
 use uuid::Uuid;
 
 use crate::convert;
@@ -69,6 +70,56 @@ pub(crate) fn playlist_changed(
         revision: after.revision,
         playlist: Some(convert::playlist(after)),
     }))
+}
+
+/// The `CREATED` event of a generated playlist, by the system account.
+pub(crate) fn generated_created(
+    created: &Playlist,
+    track_ids: Vec<String>,
+) -> Result<Envelope, PlaylistError> {
+    playlist_changed(
+        created,
+        SYSTEM_ACCOUNT,
+        PlaylistChangeKind::Created,
+        track_ids,
+    )
+}
+
+/// The first event of a generated playlist's replacement: its old items removed, the
+/// playlist empty at the next version and revision (`current` is before the replacement).
+pub(crate) fn generated_emptied(
+    current: &Playlist,
+    old_track_ids: Vec<String>,
+    now_ms: i64,
+) -> Result<Envelope, PlaylistError> {
+    let emptied = Playlist {
+        item_count: 0,
+        first_track_ids: Vec::new(),
+        version: current.version + 1,
+        revision: current.revision + 1,
+        update_ms: now_ms,
+        ..current.clone()
+    };
+    playlist_changed(
+        &emptied,
+        SYSTEM_ACCOUNT,
+        PlaylistChangeKind::ItemsRemoved,
+        old_track_ids,
+    )
+}
+
+/// The last event of a generated playlist's replacement: the new items added (`after` is
+/// the playlist the replacement left).
+pub(crate) fn generated_filled(
+    after: &Playlist,
+    track_ids: Vec<String>,
+) -> Result<Envelope, PlaylistError> {
+    playlist_changed(
+        after,
+        SYSTEM_ACCOUNT,
+        PlaylistChangeKind::ItemsAdded,
+        track_ids,
+    )
 }
 
 /// The `DELETED` event of `current`, the playlist as it was before the deletion: the next

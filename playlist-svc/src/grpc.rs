@@ -148,4 +148,10 @@ rpcs!(
         pb::CheckLikedTracksRequest,
         pb::CheckLikedTracksResponse
     ),
+    (
+        put_generated_playlist,
+        put_generated,
+        pb::PutGeneratedPlaylistRequest,
+        pb::PutGeneratedPlaylistResponse
+    ),
 );

@@ -55,6 +55,35 @@ pub struct Playlist {
     /// until their entry is refilled.
     #[serde(default)]
     pub first_track_ids: Vec<String>,
+    /// Set for a playlist the service generated for one listener ("Made for you"); absent
+    /// from pages cached before it existed, which were all made by people.
+    #[serde(default)]
+    pub generated: Option<Generated>,
+}
+
+/// Whom and what a generated playlist is for (see [`Playlist::generated`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generated {
+    /// The listener it was made for: the only one who may see it.
+    pub for_user: String,
+    /// Its kind (`daily-mix`): at most one per listener and kind.
+    pub kind: String,
+}
+
+/// A generated playlist's whole content, created or replaced by
+/// [`PlaylistStore::put_generated`](crate::store::PlaylistStore::put_generated).
+#[derive(Debug, Clone)]
+pub struct GeneratedPut {
+    /// The id to give it if it does not exist yet.
+    pub id: String,
+    /// For whom and of what kind.
+    pub generated: Generated,
+    /// Validated name.
+    pub name: String,
+    /// Validated description.
+    pub description: String,
+    /// Validated, catalog-checked tracks, in order.
+    pub track_ids: Vec<String>,
 }
 
 /// One entry of a playlist.
@@ -92,6 +121,29 @@ pub enum Relation {
     Collaborator = 2,
     /// Follows it.
     Follower = 3,
+    /// It was generated for them ("Made for you").
+    MadeForYou = 4,
+}
+
+impl Relation {
+    /// The relation's number in the stores' library queries, which keep the smallest when a
+    /// playlist relates to the user in several ways: made for you before following.
+    pub fn rank(self) -> i32 {
+        match self {
+            Self::MadeForYou => 0,
+            other => other as i32,
+        }
+    }
+
+    /// The relation of a [`Relation::rank`].
+    pub fn from_rank(rank: i64) -> Self {
+        match rank {
+            0 => Self::MadeForYou,
+            1 => Self::Owner,
+            2 => Self::Collaborator,
+            _ => Self::Follower,
+        }
+    }
 }
 
 /// A liked track.
@@ -117,7 +169,21 @@ pub enum Access {
 impl Playlist {
     /// Whether `user` may see the playlist at all.
     pub fn visible_to(&self, user: &str) -> bool {
-        self.public || self.owner_id == user || self.collaborator_ids.iter().any(|c| c == user)
+        self.public
+            || self.owner_id == user
+            || self.collaborator_ids.iter().any(|c| c == user)
+            || self.generated.as_ref().is_some_and(|g| g.for_user == user)
+    }
+
+    /// PERMISSION_DENIED for any change a user asks of a generated playlist: only its
+    /// generator replaces it, whole.
+    pub fn check_not_generated(&self) -> Result<(), PlaylistError> {
+        if self.generated.is_none() {
+            return Ok(());
+        }
+        Err(PlaylistError::PermissionDenied(
+            "this playlist is made for you and read-only: it cannot be renamed, edited, shared or deleted; add its tracks to a playlist of your own to change them".to_owned(),
+        ))
     }
 
     /// Checks `user` may do `access`: NOT_FOUND when they may not even see it, so a private
@@ -126,6 +192,9 @@ impl Playlist {
     pub fn authorize(&self, user: &str, access: Access) -> Result<(), PlaylistError> {
         if !self.visible_to(user) {
             return Err(PlaylistError::PlaylistNotFound(self.id.clone()));
+        }
+        if access != Access::Read {
+            self.check_not_generated()?;
         }
         let is_owner = self.owner_id == user;
         let allowed = match access {
@@ -269,6 +338,8 @@ impl Edit {
             _ => Access::Own,
         };
         playlist.authorize(&self.actor, access)?;
+        // A collaborator leaving asks only to read; a generated playlist has none either way.
+        playlist.check_not_generated()?;
         playlist.check_version(self.expected_version)?;
         match &self.op {
             EditOp::AddItems {

@@ -1,5 +1,5 @@
 //! Builds the reco service: the store the storage mode calls for, the feed that fills it
-//! from the event bus, and the gRPC server.
+//! from the event bus, the mixer of daily mixes, and the gRPC server.
 
 use std::sync::Arc;
 
@@ -7,12 +7,15 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 use tunemesh_events::EventBus;
 use tunemesh_proto::reco::v1::recommendation_service_server::RecommendationServiceServer;
+use tunemesh_runtime::clock::Clock;
 use tunemesh_runtime::grpc::GrpcServer;
 use tunemesh_runtime::redis::KeyPrefix;
 use tunemesh_runtime::{App, ServiceContext, Storage};
 
 use crate::feed::Feed;
 use crate::grpc::RecommendationApi;
+use crate::mix::Mixer;
+use crate::mix::target::PlaylistTarget;
 use crate::service::ModelRecommender;
 use crate::store::RecoStore;
 use crate::store::memory::MemoryStore;
@@ -43,14 +46,34 @@ pub async fn build(
         }
     };
     let (ready_tx, ready_rx) = watch::channel(false);
-    let domain = ModelRecommender::new(store.clone(), settings.model.clone(), ready_rx.clone());
+    let domain = Arc::new(ModelRecommender::new(
+        store.clone(),
+        settings.model.clone(),
+        ready_rx.clone(),
+    ));
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     // NOT_SERVING and out of discovery until the replay has caught up.
-    server.ready_when(ready_rx);
+    server.ready_when(ready_rx.clone());
     server.add_service(RecommendationServiceServer::new(RecommendationApi::new(
-        Arc::new(domain),
+        domain.clone(),
         ctx.identity.clone(),
     )));
-    let feed = Feed::new(bus, store, settings, replica.as_deref());
-    Ok(App::new(server).with_task("reco-feed", move |token| feed.run(ready_tx, token)))
+    let feed = Feed::new(bus, store.clone(), settings, replica.as_deref());
+    let mut app = App::new(server).with_task("reco-feed", move |token| feed.run(ready_tx, token));
+    if settings.mix.enabled {
+        let target = PlaylistTarget::new(
+            ctx.mesh.channel("playlist"),
+            ctx.identity.clone(),
+            settings.mix.timeout,
+        );
+        let mixer = Mixer::new(
+            store,
+            domain,
+            Arc::new(target),
+            settings.mix.clone(),
+            Clock::system(),
+        );
+        app = app.with_task("reco-mixer", move |token| mixer.run(ready_rx, token));
+    }
+    Ok(app)
 }

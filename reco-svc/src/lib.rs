@@ -9,14 +9,16 @@
 //!   edits) that update the model.
 //! - [`service`]: the domain: `Recommend`, `Radio`, `SimilarTracks` and the listening
 //!   history (`RecentlyPlayed`, `MostPlayedAlbums`, `TopTracks`) without tonic types.
+//! - [`mix`]: the mixer: a daily mix per listener whose taste moved, stored as a generated
+//!   playlist in playlist-svc.
 //! - [`radio`]: the radio's page token (the station's recent tracks).
 //! - [`error`]: the service's errors and their codes.
 //! - `grpc`: the thin adapter from the generated server trait.
-//! - `app`: builds the service: store, feed, gRPC server.
+//! - `app`: builds the service: store, feed, mixer, gRPC server.
 //!
 //! Modules without a link are private. The public ones are what other crates use: the binary
 //! (`build`, settings), the benches (`model`, `store`, `service`, `feed`), the fuzz targets
-//! (`radio`'s page token) and the store contract tests.
+//! (`radio`'s page token), the store contract tests and the mixer's tests (`mix`).
 
 #![warn(missing_docs, unreachable_pub)]
 
@@ -24,6 +26,7 @@ mod app;
 pub mod error;
 pub mod feed;
 mod grpc;
+pub mod mix;
 pub mod model;
 pub mod radio;
 pub mod service;

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::mix::MixSettings;
 use crate::model::ModelParams;
 
 /// What the reco service can be configured with; the defaults serve `tunemesh up`.
@@ -27,6 +28,8 @@ pub struct RecoSettings {
     pub lag_interval: Duration,
     /// Events pulled from the bus per request (and twice that unsettled at most).
     pub batch_size: usize,
+    /// The daily mixes (`[reco.mix]`).
+    pub mix: MixSettings,
 }
 
 impl Default for RecoSettings {
@@ -37,6 +40,7 @@ impl Default for RecoSettings {
             dedup_ttl: Duration::from_secs(7 * 24 * 3600),
             lag_interval: Duration::from_secs(5),
             batch_size: 128,
+            mix: MixSettings::default(),
         }
     }
 }

@@ -1,7 +1,49 @@
 //! Wall-clock time as stores, events and tokens record it: whole milliseconds or seconds
 //! since the Unix epoch, saturating instead of failing on a clock set before 1970.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A wall clock to hand to logic that waits in days (e.g. reco-svc's daily mixes): the
+/// system's in production, one a test sets and moves (`Clock::manual`, feature `testsuite`).
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    /// `None`: the system clock; `Some`: a manual clock's milliseconds, shared by clones.
+    manual: Option<Arc<AtomicI64>>,
+}
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self::default()
+    }
+
+    /// A clock that stands at `ms` until a test moves it; clones share it.
+    #[cfg(feature = "testsuite")]
+    pub fn manual(ms: i64) -> Self {
+        Self {
+            manual: Some(Arc::new(AtomicI64::new(ms))),
+        }
+    }
+
+    /// Moves a manual clock on by `by` (no effect on the system clock).
+    #[cfg(feature = "testsuite")]
+    pub fn advance(&self, by: std::time::Duration) {
+        if let Some(manual) = &self.manual {
+            let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+            manual.fetch_add(by, Ordering::SeqCst);
+        }
+    }
+
+    /// Milliseconds since the Unix epoch by this clock.
+    pub fn now_ms(&self) -> i64 {
+        match &self.manual {
+            Some(manual) => manual.load(Ordering::SeqCst),
+            None => now_ms(),
+        }
+    }
+}
 
 /// Milliseconds since the Unix epoch now; 0 if the clock is set before 1970.
 pub fn now_ms() -> i64 {

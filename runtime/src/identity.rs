@@ -20,6 +20,15 @@ use crate::secret::{KeyRing, SecretError, SecretSetting};
 pub const IDENTITY_METADATA: &str = tunemesh_proto::metadata::IDENTITY;
 /// The audience every identity token is minted for.
 const AUDIENCE: &str = "tunemesh-mesh";
+/// The role of a service's own identity, for calls no user is behind (e.g. reco-svc's mixer
+/// writing a generated playlist). Only services mint it; the gateway mints the roles of
+/// accounts, which never hold it.
+pub const SERVICE_ROLE: &str = "service";
+/// What prefixes a service identity's id (`service:reco`), so it never names a user.
+const SERVICE_PREFIX: &str = "service:";
+/// The account that owns what the services generate for listeners ("Made for you"
+/// playlists): one well-known id, which no user account can have.
+pub const SYSTEM_ACCOUNT: &str = "system";
 
 /// Settings of mesh identity (`[identity]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -114,6 +123,22 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The identity of service `name` calling for itself (`service:<name>`, role
+    /// [`SERVICE_ROLE`]).
+    pub fn service(name: &str) -> Self {
+        Self {
+            user_id: format!("{SERVICE_PREFIX}{name}"),
+            roles: vec![SERVICE_ROLE.to_owned()],
+        }
+    }
+
+    /// The service's name when the caller is a service identity (see [`Caller::service`]).
+    pub fn service_name(&self) -> Option<&str> {
+        self.user_id
+            .strip_prefix(SERVICE_PREFIX)
+            .filter(|_| self.has_role(SERVICE_ROLE))
+    }
+
     /// True if the caller has `role`.
     pub fn has_role(&self, role: &str) -> bool {
         self.roles.iter().any(|r| r == role)
@@ -347,6 +372,17 @@ mod tests {
             tonic::Status::from(error).code(),
             tonic::Code::Unauthenticated
         );
+    }
+
+    #[test]
+    fn a_service_identity_names_its_service_and_a_user_does_not() {
+        assert_eq!(Caller::service("reco").service_name(), Some("reco"));
+        assert_eq!(alice().service_name(), None);
+        let pretender = Caller {
+            user_id: "service:reco".into(),
+            roles: vec!["admin".into()],
+        };
+        assert_eq!(pretender.service_name(), None);
     }
 
     #[test]

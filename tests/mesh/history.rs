@@ -10,8 +10,16 @@ use serde_json::{Value, json};
 use crate::support::RunningMesh;
 use crate::taste::{SONGS, get, ingest, until};
 
+/// Mesh settings for tests that report whole plays at once: one quality to transcode, the
+/// server's real-time checks of plays out of the way.
+pub(crate) fn plays_at_once(settings: &mut tunemesh::Settings) {
+    settings.player.qualities = vec!["low".to_owned()];
+    settings.player.play_clock_slack = Duration::from_secs(3600);
+    settings.player.play_budget_burst = Duration::from_secs(3600);
+}
+
 /// Reports one play session of `track` as `user`: whole and completed, or skipped after 2 s.
-async fn play(
+pub(crate) async fn play(
     mesh: &RunningMesh,
     user: &str,
     track: &str,
@@ -65,13 +73,7 @@ fn ids(answer: &Value, list: &str, item: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn plays_reported_at_the_gateway_become_history_and_top_tracks() -> anyhow::Result<()> {
-    let mesh = RunningMesh::start_with(|settings| {
-        settings.player.qualities = vec!["low".to_owned()];
-        // Whole plays reported at once: the server's real-time checks out of the way.
-        settings.player.play_clock_slack = Duration::from_secs(3600);
-        settings.player.play_budget_burst = Duration::from_secs(3600);
-    })
-    .await?;
+    let mesh = RunningMesh::start_with(plays_at_once).await?;
     mesh.wait_ready().await?;
     let [ann, bob] = mesh.listeners(["ann", "bob"]).await?;
     let a = ingest(&mesh, &ann, SONGS[0]).await?;

@@ -5,6 +5,7 @@ mod cluster;
 mod history;
 mod hostile;
 mod images;
+mod made_for_you;
 mod playlist_search;
 mod support;
 mod taste;

@@ -1,7 +1,8 @@
 //! The web player in a real browser against the real binary: `tunemesh up --library` on real
 //! music, then `web/tests/player.mjs` (playwright-core driving Debian Chromium) signs up, plays,
 //! switches quality, seeks and checks play reports, then finds the counted play under
-//! "Recently played" on the home page and among the artist's top tracks. The screenshots land
+//! "Recently played" on the home page and among the artist's top tracks, and the daily mix it
+//! led to under "Made for you", which opens without edit controls. The screenshots land
 //! in `target/test-artifacts/`: `web-player.png` at the end, `web-player-covers.png` of the
 //! library grid with the cover found beside the library's files, `web-player-home.png` of
 //! the home page with the listener's history.
@@ -41,6 +42,9 @@ impl Mesh {
             .arg(data_dir)
             .arg("--library")
             .arg(library)
+            // A daily mix after the first counted play, found within a fraction of a second.
+            .env("TUNEMESH_RECO__MIX__INTERVAL", "200ms")
+            .env("TUNEMESH_RECO__MIX__MIN_TASTE_CHANGES", "1")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

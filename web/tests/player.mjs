@@ -3,7 +3,8 @@
 // web-player-covers.png), play an ingested track, let it pass 10 s, force a quality switch mid-track
 // and check that playback never stalls across it, seek, and see play reports acknowledged by
 // the gateway; play the next track and find the counted play under "Recently played" on the
-// home page (screenshot web-player-home.png) and among the artist's top tracks; then check a
+// home page (screenshot web-player-home.png) and among the artist's top tracks, and the daily
+// mix it led to under "Made for you" (opened read-only); then check a
 // listener is not offered "Add music", log in as the admin (the
 // first account, made by the Rust side), add a folder of music through "Add music" and watch
 // each file reach its final state; in between, make a public playlist, find it by a typo in
@@ -218,6 +219,30 @@ try {
   await page.click("#all-artists .artist-link >> nth=0", { timeout: 15000 });
   await page.waitForSelector(`#top-tracks tr[data-track-id="${played}"]`, { timeout: 15000 });
   log("top tracks:", await page.$eval("#top-tracks table.tracks", (table) => table.textContent?.replace(/\s+/g, " ").trim()));
+
+  // "Made for you": the counted play moved the listener's taste, so reco-svc's mixer (every
+  // 200 ms, after one taste event, in this mesh) made a daily mix; the home page shows it,
+  // and it opens as a playlist the listener may play and follow but not change.
+  await page.click("nav [data-section=browse]");
+  await until(
+    page,
+    "a mix under Made for you",
+    () => {
+      const mixes = document.querySelectorAll("#made-for-you .made-for-you-link").length;
+      if (mixes === 0 && !document.getElementById("view")?.hasAttribute("aria-busy")) {
+        document.querySelector("nav [data-section=browse]")?.click();
+      }
+      return mixes;
+    },
+    (mixes) => mixes > 0,
+    20000,
+  );
+  await page.click("#made-for-you .made-for-you-link >> nth=0");
+  await page.waitForSelector(".playlist-visibility:has-text('Made for you')", { timeout: 15000 });
+  await page.waitForSelector(".toggle-follow", { timeout: 5000 });
+  if (await page.$("#rename-playlist")) throw new Error("a mix offers to rename it");
+  if (await page.$("table.tracks button[title=Remove]")) throw new Error("a mix offers to remove its tracks");
+  log("opened the daily mix:", await page.$eval("table.tracks", (table) => table.textContent?.replace(/\s+/g, " ").trim()));
 
   // A public playlist made through the page is found by a typo'd name in the search box,
   // shown under "Playlists", and opens.

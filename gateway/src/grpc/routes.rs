@@ -5,7 +5,8 @@
 //! listed or deliberately left out). Left out on purpose: all of `IngestService` (admin
 //! uploads and scans), `PlayerService.ReadAudioRange`, the gateway's own back end for
 //! HTTP Range requests (apps stream with `StreamAudio`, browsers use `/v1/tracks/{id}/audio`),
-//! and `CatalogService.GetImage`, the back end of `/v1/images/{id}`.
+//! `CatalogService.GetImage`, the back end of `/v1/images/{id}`, and
+//! `PlaylistService.PutGeneratedPlaylist`, which only reco-svc calls.
 
 use std::collections::HashMap;
 
@@ -97,6 +98,10 @@ const INTERNAL: &[(&str, &str)] = &[
     (
         "/tunemesh.catalog.v1.CatalogService/GetImage",
         "the back end of the HTTP image route, which resizes and caches",
+    ),
+    (
+        "/tunemesh.playlist.v1.PlaylistService/PutGeneratedPlaylist",
+        "service to service: reco-svc's mixer writes generated playlists; users only read them",
     ),
 ];
 

@@ -37,6 +37,18 @@ pub struct Playlist {
     pub created_at: Option<String>,
     /// When it last changed (RFC 3339).
     pub updated_at: Option<String>,
+    /// Set when the service generated it for the caller ("Made for you"): read-only, owned
+    /// by the system account.
+    pub generated: Option<GeneratedFor>,
+}
+
+/// Whom and what a generated playlist was made for.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct GeneratedFor {
+    /// The listener it was made for.
+    pub user_id: String,
+    /// Its kind, e.g. `daily-mix`.
+    pub kind: String,
 }
 
 impl From<pb::Playlist> for Playlist {
@@ -55,6 +67,10 @@ impl From<pb::Playlist> for Playlist {
             version: p.version,
             created_at: rfc3339(p.create_time.as_ref()),
             updated_at: rfc3339(p.update_time.as_ref()),
+            generated: p.generated.map(|g| GeneratedFor {
+                user_id: g.user_id,
+                kind: g.kind,
+            }),
         }
     }
 }
@@ -107,6 +123,8 @@ pub enum Relation {
     Collaborator,
     /// The caller follows it.
     Follower,
+    /// The service generated it for the caller.
+    MadeForYou,
 }
 
 /// A playlist of the caller's library.
@@ -137,6 +155,7 @@ impl From<pb::ListMyPlaylistsResponse> for LibraryPage {
                     pb::PlaylistRelation::Owner => Some(Relation::Owner),
                     pb::PlaylistRelation::Collaborator => Some(Relation::Collaborator),
                     pb::PlaylistRelation::Follower => Some(Relation::Follower),
+                    pb::PlaylistRelation::MadeForYou => Some(Relation::MadeForYou),
                     pb::PlaylistRelation::Unspecified => None,
                 };
                 Some(LibraryEntry {
@@ -150,6 +169,13 @@ impl From<pb::ListMyPlaylistsResponse> for LibraryPage {
             next_page_token: next_page(page.next_page_token),
         }
     }
+}
+
+/// The playlists made for the caller ("Made for you"), most recently refreshed first.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MadeForYou {
+    /// The generated playlists (without items; read one with `GET /v1/playlists/{id}`).
+    pub playlists: Vec<Playlist>,
 }
 
 /// A new playlist.

@@ -19,8 +19,8 @@ use crate::extract::{ApiJson, ApiQuery, check_id};
 use crate::images::derived;
 use crate::model::catalog::next_page;
 use crate::model::playlist::{
-    AddedItems, ItemMove, LibraryPage, NewItems, NewPlaylist, Playlist, PlaylistChanges,
-    PlaylistPage, Version,
+    AddedItems, ItemMove, LibraryPage, MadeForYou, NewItems, NewPlaylist, Playlist,
+    PlaylistChanges, PlaylistPage, Version,
 };
 use crate::state::AppState;
 
@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         // The older spelling of `/v1/me/playlists`, kept for clients; not in the document.
         .route("/v1/playlists", axum::routing::get(list_mine))
         .routes(routes!(list_mine))
+        .routes(routes!(made_for_you))
         .routes(routes!(get, update, delete))
         .routes(routes!(add_items))
         .routes(routes!(move_items))
@@ -119,6 +120,45 @@ pub async fn list_mine(
         .collect();
     derived::fill(&state, &caller, &mut playlists).await;
     Ok(Json(page.into()))
+}
+
+/// Lists the playlists generated for the caller ("Made for you", e.g. the daily mix),
+/// most recently refreshed first: read-only playlists owned by the system account.
+#[utoipa::path(
+    get, path = "/v1/me/made-for-you", tag = "playlists",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = MadeForYou),
+        (status = 401, body = ErrorBody),
+    )
+)]
+pub async fn made_for_you(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<MadeForYou>, ApiError> {
+    let request = pb::ListMyPlaylistsRequest {
+        page_size: 50,
+        page_token: String::new(),
+        relations: vec![pb::PlaylistRelation::MadeForYou.into()],
+    };
+    let page = state
+        .playlists()
+        .call(&caller, request, async |c, r| c.list_my_playlists(r).await)
+        .await?;
+    let mut playlists: Vec<pb::Playlist> = page
+        .playlists
+        .into_iter()
+        .filter_map(|entry| entry.playlist)
+        .collect();
+    derived::fill(
+        &state,
+        &caller,
+        &mut playlists.iter_mut().collect::<Vec<_>>(),
+    )
+    .await;
+    Ok(Json(MadeForYou {
+        playlists: playlists.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// Returns a playlist with one page of its items.

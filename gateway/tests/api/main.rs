@@ -13,6 +13,7 @@ mod grpc;
 mod grpc_web;
 mod history;
 mod images;
+mod made_for_you;
 mod media;
 mod playlist_covers;
 mod playlists;

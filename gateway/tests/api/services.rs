@@ -24,6 +24,8 @@ use crate::upstream::sample_track;
 pub struct Services {
     /// The last search request the stand-in saw.
     pub last_search: Arc<Mutex<Option<search::SearchRequest>>>,
+    /// The mesh the services are found in (a test calls playlist-svc as a service would).
+    pub mesh: Mesh,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
 }
@@ -286,6 +288,7 @@ pub async fn start(
     }
     Ok(Services {
         last_search: fakes.last_search,
+        mesh: mesh.clone(),
         shutdown,
         _dir: dir,
     })

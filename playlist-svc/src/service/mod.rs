@@ -6,7 +6,7 @@
 //! edit-then-invalidate) and the trait implementation, which forwards each RPC to the
 //! inherent method of the same name in the file of its concern: `reads.rs` (playlist pages,
 //! library, liked tracks), `edits.rs` (one playlist's details, items and collaborators),
-//! `social.rs` (follows and likes).
+//! `social.rs` (follows and likes), `generated.rs` (generated playlists and who writes them).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,6 +23,7 @@ use crate::store::PlaylistStore;
 use crate::validate;
 
 mod edits;
+mod generated;
 mod reads;
 mod social;
 
@@ -125,6 +126,12 @@ pub(crate) trait Playlists: Send + Sync + 'static {
         caller: &Caller,
         req: pb::CheckLikedTracksRequest,
     ) -> Result<pb::CheckLikedTracksResponse, PlaylistError>;
+    /// PutGeneratedPlaylist.
+    async fn put_generated(
+        &self,
+        caller: &Caller,
+        req: pb::PutGeneratedPlaylistRequest,
+    ) -> Result<pb::PutGeneratedPlaylistResponse, PlaylistError>;
 }
 
 /// The implementation: validation, catalogue checks, cached reads, store writes.
@@ -350,5 +357,13 @@ impl Playlists for PlaylistDomain {
         req: pb::CheckLikedTracksRequest,
     ) -> Result<pb::CheckLikedTracksResponse, PlaylistError> {
         PlaylistDomain::check_liked(self, caller, req).await
+    }
+
+    async fn put_generated(
+        &self,
+        caller: &Caller,
+        req: pb::PutGeneratedPlaylistRequest,
+    ) -> Result<pb::PutGeneratedPlaylistResponse, PlaylistError> {
+        PlaylistDomain::put_generated(self, caller, req).await
     }
 }

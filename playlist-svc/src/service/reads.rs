@@ -189,6 +189,7 @@ fn relations(values: &[i32]) -> Result<Vec<Relation>, PlaylistError> {
             Relation::Owner,
             Relation::Collaborator,
             Relation::Follower,
+            Relation::MadeForYou,
         ]);
     }
     values
@@ -197,6 +198,7 @@ fn relations(values: &[i32]) -> Result<Vec<Relation>, PlaylistError> {
             Ok(pb::PlaylistRelation::Owner) => Ok(Relation::Owner),
             Ok(pb::PlaylistRelation::Collaborator) => Ok(Relation::Collaborator),
             Ok(pb::PlaylistRelation::Follower) => Ok(Relation::Follower),
+            Ok(pb::PlaylistRelation::MadeForYou) => Ok(Relation::MadeForYou),
             _ => Err(PlaylistError::invalid(format!(
                 "relations holds an unknown relation {v}"
             ))),

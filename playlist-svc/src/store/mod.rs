@@ -14,7 +14,9 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::error::PlaylistError;
-use crate::model::{Edit, Edited, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation};
+use crate::model::{
+    Edit, Edited, GeneratedPut, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation,
+};
 
 /// The one-time job (a row of `playlist_backfills`, added by migration V3) that publishes
 /// every public playlist's details once, so playlists made public before events carried
@@ -59,6 +61,12 @@ pub trait PlaylistStore: Send + Sync + std::fmt::Debug {
 
     /// Applies one change atomically (see [`Edit`]), with its event.
     async fn edit(&self, edit: Edit) -> Result<Edited, PlaylistError>;
+
+    /// Creates the generated playlist of `put`'s listener and kind, owned by the system
+    /// account, or replaces its name, description and items: with events that remove the
+    /// old items and add the new ones, so consumers counting items stay right. Returns the
+    /// playlist and whether anything changed (the same content again changes nothing).
+    async fn put_generated(&self, put: GeneratedPut) -> Result<(Playlist, bool), PlaylistError>;
 
     /// Follows (or unfollows) a playlist the user may see; idempotent. Returns the playlist
     /// after the change.

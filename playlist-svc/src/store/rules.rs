@@ -5,11 +5,24 @@
 use tunemesh_proto::events::v1::PlaylistChangeKind;
 
 use crate::error::PlaylistError;
-use crate::model::{Item, Playlist, new_id};
+use crate::model::{Generated, GeneratedPut, Item, Playlist, new_id};
 
 /// A failure no caller can act on (a conversion that cannot fail in practice).
 pub fn internal(error: impl Into<anyhow::Error>) -> PlaylistError {
     PlaylistError::Internal(error.into())
+}
+
+/// The generated marker of a row: both columns set, or a playlist people made.
+pub fn generated(for_user: Option<String>, kind: Option<String>) -> Option<Generated> {
+    Some(Generated {
+        for_user: for_user?,
+        kind: kind?,
+    })
+}
+
+/// Whether a generated playlist at `current` with items `tracks` already holds `put`.
+pub fn same_content(current: &Playlist, tracks: &[String], put: &GeneratedPut) -> bool {
+    current.name == put.name && current.description == put.description && tracks == put.track_ids
 }
 
 /// Checks `user` may follow `playlist`: they must see it, and not own it.

@@ -56,7 +56,12 @@ async fn a_postgres_database_of_the_old_runner_migrates_without_loss() -> anyhow
     let first = migrate::postgres(&pool, &postgres::MIGRATIONS).await?;
     assert_eq!(
         first.steps,
-        ["V1__playlists", "V2__event_outbox", "V3__backfills"]
+        [
+            "V1__playlists",
+            "V2__event_outbox",
+            "V3__backfills",
+            "V4__generated_playlists"
+        ]
     );
     let store = PostgresStore::open(pool.clone(), OutboxWaker::new()).await?;
     assert_kept(&store).await?;

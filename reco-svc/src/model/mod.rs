@@ -18,6 +18,16 @@ use serde::Deserialize;
 use tunemesh_proto::events::v1::PlayEvent;
 use tunemesh_proto::player::v1::PlaybackEndReason;
 
+/// One more taste event of `user`'s (a counted play, a like or unlike, an item added to or
+/// removed from their playlist), for the mixer to tell how much their taste changed.
+pub fn taste_changed(user: &str) -> crate::store::Op {
+    crate::store::Op::Add {
+        key: crate::store::SetKey::TasteChanges,
+        member: user.to_owned(),
+        weight: 1.0,
+    }
+}
+
 /// What one play event says about a listener's taste.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listen {

@@ -179,6 +179,7 @@ pub fn plan_likes(change: &LikeChange, state: &LikeState, params: &ModelParams) 
         key: taste,
         keep: params.taste_size,
     });
+    ops.push(super::taste_changed(user));
     ops.push(clock(change.at_ms));
     WriteBatch {
         event_id: change.event_id.clone(),
@@ -215,9 +216,14 @@ pub struct PlaylistEdit {
 
 impl PlaylistEdit {
     /// Reads the event; `None` for kinds that change no track (details, moves, follows,
-    /// collaborators) and for events without a valid playlist id.
+    /// collaborators), for events without a valid playlist id, and for generated playlists.
     pub fn from_event(event: &PlaylistChanged, event_id: &str, fallback_ms: i64) -> Option<Self> {
         if !valid_id(&event.playlist_id) || event.track_ids.len() > MAX_EVENT_TRACKS {
+            return None;
+        }
+        // Generated playlists (owned by the system account) are made from this model: their
+        // tracks teaching it again would only echo its own answers.
+        if event.owner_id == tunemesh_runtime::identity::SYSTEM_ACCOUNT {
             return None;
         }
         let tracks = || -> Vec<String> {

@@ -65,6 +65,7 @@ pub fn plan_listen(listen: &Listen, listener: &Listener, params: &ModelParams) -
                 keep: params.recent_size,
             });
             ops.extend(history(user, track, at, params));
+            ops.push(super::taste_changed(user));
         }
         ListenKind::Skip => {
             ops.push(decay(

@@ -61,6 +61,14 @@ pub enum SetKey {
     Plays(String),
     /// Counted plays per track over every listener, never decayed (an artist's top tracks).
     PlayCounts,
+    /// Taste events applied per listener, never decayed, only growing: one per counted
+    /// play, like or unlike event, and item addition or removal in their own playlists. The
+    /// mixer compares it with [`SetKey::MixedTaste`] to tell how much a taste changed.
+    TasteChanges,
+    /// Per listener, their [`SetKey::TasteChanges`] count when their last mix was made.
+    MixedTaste,
+    /// Per listener, when their last mix was made (ms, the mixer's clock).
+    MixedAt,
 }
 
 /// What a guarded write batch is planned from: one listener's or one playlist's state.

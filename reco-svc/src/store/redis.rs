@@ -82,6 +82,9 @@ impl RedisStore {
             SetKey::DeletedPlaylists => self.prefix.key("pl_deleted"),
             SetKey::Plays(user) => self.prefix.key(format_args!("plays:{user}")),
             SetKey::PlayCounts => self.prefix.key("play_counts"),
+            SetKey::TasteChanges => self.prefix.key("taste_changes"),
+            SetKey::MixedTaste => self.prefix.key("mixed_taste"),
+            SetKey::MixedAt => self.prefix.key("mixed_at"),
         }
     }
 

@@ -347,3 +347,45 @@ async fn the_newest_track_facts_win_and_artists_follow() -> anyhow::Result<()> {
     })
     .await
 }
+
+#[tokio::test]
+async fn the_mixers_counts_and_marks_keep_on_both_stores() -> anyhow::Result<()> {
+    on_both("contract mix", |store| async move {
+        let ann = "ann".to_owned();
+        let taste = |id: &str| batch(id, vec![tunemesh_reco::model::taste_changed("ann")]);
+        for id in ["t1", "t2", "t3"] {
+            store.apply(&taste(id)).await?;
+        }
+        store.apply(&taste("t3")).await?;
+        let counted = store.top(&[SetKey::TasteChanges], 10).await?;
+        assert_eq!(counted[0].entries, [(ann.clone(), 3.0)]);
+        // A mark is set over, lower or higher, by a removal and a max in one batch.
+        let mark = |id: &str, at: f64| {
+            let key = SetKey::MixedAt;
+            batch(
+                id,
+                vec![
+                    Op::Remove {
+                        key: key.clone(),
+                        member: "ann".to_owned(),
+                    },
+                    Op::Max {
+                        key,
+                        member: "ann".to_owned(),
+                        score: at,
+                    },
+                ],
+            )
+        };
+        store.apply(&mark("m1", 2_000.0)).await?;
+        store.apply(&mark("m2", 1_000.0)).await?;
+        let marks = store
+            .scores(&SetKey::MixedAt, std::slice::from_ref(&ann))
+            .await?;
+        assert_eq!(marks, [Some(1_000.0)]);
+        let none = store.scores(&SetKey::MixedTaste, &[ann]).await?;
+        assert_eq!(none, [None]);
+        Ok(())
+    })
+    .await
+}

@@ -10,6 +10,7 @@ import { cover } from "../ui/cover";
 import { h } from "../ui/dom";
 import type { App } from "./context";
 import { recentlyPlayed, topTracks } from "./history";
+import { madeForYou } from "./playlists";
 import { trackList } from "./tracks";
 
 /** The catalogue's pages are read whole, up to this many items (a personal library fits). */
@@ -18,18 +19,19 @@ const PAGE = 200;
 /** How often the artists view looks again while the server scans its music folder. */
 const SCAN_POLL_MS = 2000;
 
-/** The home page: the albums the listener played lately, then all artists, linking to their
- * albums. While the server reads its music folder (`tunemesh up --library DIR`), the view
+/** The home page: the mixes made for the listener, the albums they played lately, then all
+ * artists, linking to their albums. While the server reads its music folder (`tunemesh up --library DIR`), the view
  * says how far the scan is and fills in as tracks become playable. */
 export function artistsView(app: App) {
   return async (): Promise<Node> => {
     const root = h("div", { id: "artists" });
-    const [recent] = await Promise.all([
+    const [mixes, recent] = await Promise.all([
+      madeForYou(app),
       recentlyPlayed((album) => app.show(album.title, albumView(app, album.id), "browse")),
       fillArtists(app, root),
     ]);
-    if (!recent) return root;
-    return h("div", {}, recent, h("section", { id: "all-artists" }, h("h2", {}, "Artists"), root));
+    if (!mixes && !recent) return root;
+    return h("div", {}, mixes, recent, h("section", { id: "all-artists" }, h("h2", {}, "Artists"), root));
   };
 }
 

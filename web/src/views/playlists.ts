@@ -1,6 +1,7 @@
 // Playlists: the listener's own (PlaylistService.ListMyPlaylists), creating one, a playlist's
 // tracks with play and remove (rename and visibility for its owner, follow for anyone else),
-// and adding a track to a playlist from any list.
+// the mixes made for the listener ("Made for you": generated, read-only), and adding a track
+// to a playlist from any list.
 
 import { describeError, playlists } from "../api/clients";
 import { currentUserId } from "../api/session";
@@ -81,6 +82,36 @@ export function playlistsView(app: App) {
   };
 }
 
+/** Mixes shown under "Made for you". */
+const MADE_FOR_YOU = 12;
+
+/** The playlists generated for the listener (the daily mix), for the home page; null when
+ * there are none yet (or playlist-svc does not answer: the section is an extra). */
+export async function madeForYou(app: App): Promise<HTMLElement | null> {
+  try {
+    const { playlists: made } = await playlists.listMyPlaylists({ pageSize: MADE_FOR_YOU, relations: [PlaylistRelation.MADE_FOR_YOU] });
+    const mixes = made.flatMap((entry) => (entry.playlist ? [entry.playlist] : []));
+    if (mixes.length === 0) return null;
+    const covers = await firstTracks(mixes);
+    return h(
+      "section",
+      { id: "made-for-you" },
+      h("h2", {}, "Made for you"),
+      cards(
+        mixes.map((playlist) => ({
+          title: playlist.name,
+          sub: `${playlist.itemCount} tracks`,
+          kind: "playlist-link made-for-you-link",
+          image: playlistCover(playlist, covers),
+          open: () => app.show(playlist.name, playlistView(app, playlist.id), "browse"),
+        })),
+      ),
+    );
+  } catch {
+    return null;
+  }
+}
+
 /** One playlist's tracks. */
 export function playlistView(app: App, playlistId: string) {
   return async (): Promise<Node> => {
@@ -96,6 +127,8 @@ export function playlistView(app: App, playlistId: string) {
     const context = { type: PlayContextType.PLAYLIST, id: playlistId };
     const reload = (title = playlist?.name ?? "Playlist") => app.show(title, playlistView(app, playlistId), "playlists");
     const owned = !!playlist && playlist.ownerId === currentUserId();
+    // A mix made for the listener is read-only: play and follow, no edits.
+    const generated = !!playlist?.generated;
     const failed = (event: Event) => (error: unknown) =>
       (event.target as HTMLElement).after(h("p", { class: "error", role: "alert" }, describeError(error)));
     // Only the owner may rename it or change who sees it; anyone else may follow it.
@@ -112,27 +145,34 @@ export function playlistView(app: App, playlistId: string) {
           "div",
           {},
           h("p", { class: "sub" }, playlist?.description ?? ""),
-          h("p", { class: "sub playlist-visibility" }, playlist?.public ? "Public: anyone can find it" : "Private"),
+          h("p", { class: "sub playlist-visibility" }, generated ? "Made for you" : playlist?.public ? "Public: anyone can find it" : "Private"),
           h("button", { class: "primary", disabled: tracks.length === 0, onclick: () => void app.player.playList(tracks, 0, context) }, "Play"),
           controls?.button,
         ),
       ),
       trackList(app, tracks, {
         context,
-        empty: "This playlist is empty: add tracks with “+ Playlist”.",
-        remove: (position) => void playlists.removePlaylistItems({ playlistId, itemIds: [itemIds[position]] }).then(() => reload()),
-        // The contract moves a range before an index of the list as it was.
-        move: (from, to) =>
-          void playlists
-            .movePlaylistItems({
-              playlistId,
-              rangeStart: positions[from],
-              rangeLength: 1,
-              insertBefore: to > from ? positions[to] + 1 : positions[to],
-            })
-            .then(() => reload()),
+        empty: generated ? "This mix is empty." : "This playlist is empty: add tracks with “+ Playlist”.",
+        ...(generated ? {} : editing(playlistId, itemIds, positions, reload)),
       }),
     );
+  };
+}
+
+/** Removing and moving items, for playlists people edit. */
+function editing(playlistId: string, itemIds: string[], positions: number[], reload: () => void) {
+  return {
+    remove: (position: number) => void playlists.removePlaylistItems({ playlistId, itemIds: [itemIds[position]] }).then(() => reload()),
+    // The contract moves a range before an index of the list as it was.
+    move: (from: number, to: number) =>
+      void playlists
+        .movePlaylistItems({
+          playlistId,
+          rangeStart: positions[from],
+          rangeLength: 1,
+          insertBefore: to > from ? positions[to] + 1 : positions[to],
+        })
+        .then(() => reload()),
   };
 }
 

@@ -3,9 +3,11 @@
 //! # Layout
 //! - `mod.rs`: connecting, migrations, reads, liked songs
 //! - `write.rs`: create, edits and follows (row-locked transactions with outbox events)
+//! - `generated.rs`: generated playlists, created or replaced whole
 //! - `backfill.rs`: the one-time details backfill run after the migrations
 
 mod backfill;
+mod generated;
 mod write;
 
 use async_trait::async_trait;
@@ -16,7 +18,10 @@ use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{Cursor, LikesChanged, PlaylistStore};
 use crate::error::PlaylistError;
-use crate::model::{Edit, Edited, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation};
+use crate::model::{
+    Edit, Edited, GeneratedPut, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation,
+};
+use crate::store::rules::generated;
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -38,10 +43,10 @@ const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, p.name, p.description, p.publi
     WHERE c.playlist_id = p.id ORDER BY c.seq), p.cover_image_id, p.item_count, \
     p.follower_count, p.version, p.revision, p.create_ms, p.update_ms, \
     ARRAY(SELECT i.track_id FROM playlist_items i WHERE i.playlist_id = p.id \
-    ORDER BY i.rank LIMIT 8)";
+    ORDER BY i.rank LIMIT 8), p.generated_for, p.generated_kind";
 
 /// Number of columns in [`PLAYLIST_COLUMNS`].
-const PLAYLIST_WIDTH: usize = 15;
+const PLAYLIST_WIDTH: usize = 17;
 
 /// Playlists in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -129,15 +134,12 @@ fn playlist(row: &Row) -> Result<Playlist, tokio_postgres::Error> {
         create_ms: row.try_get(12)?,
         update_ms: row.try_get(13)?,
         first_track_ids: row.try_get(14)?,
+        generated: generated(row.try_get(15)?, row.try_get(16)?),
     })
 }
 
 fn relation(value: i32) -> Relation {
-    match value {
-        1 => Relation::Owner,
-        2 => Relation::Collaborator,
-        _ => Relation::Follower,
-    }
+    Relation::from_rank(i64::from(value))
 }
 
 #[async_trait]
@@ -200,6 +202,10 @@ impl PlaylistStore for PostgresStore {
         write::edit(self, edit).await
     }
 
+    async fn put_generated(&self, put: GeneratedPut) -> Result<(Playlist, bool), PlaylistError> {
+        generated::put_generated(self, put).await
+    }
+
     async fn follow(&self, id: &str, user: &str, follow: bool) -> Result<Playlist, PlaylistError> {
         write::follow(self, id, user, follow).await
     }
@@ -212,7 +218,7 @@ impl PlaylistStore for PostgresStore {
         limit: u32,
     ) -> Result<Vec<(Playlist, Relation)>, PlaylistError> {
         let client = self.client().await?;
-        let relations: Vec<i32> = relations.iter().map(|r| *r as i32).collect();
+        let relations: Vec<i32> = relations.iter().map(|r| r.rank()).collect();
         let (after_ms, after_id) = after.map_or((None, None), |c| (Some(c.ms), Some(c.id)));
         let sql = format!(
             "SELECT {PLAYLIST_COLUMNS}, r.rel FROM (
@@ -220,6 +226,7 @@ impl PlaylistStore for PostgresStore {
                      SELECT id, 1 AS rel FROM playlists WHERE owner_id = $1
                      UNION ALL SELECT playlist_id, 2 FROM playlist_collaborators WHERE user_id = $1
                      UNION ALL SELECT playlist_id, 3 FROM playlist_followers WHERE user_id = $1
+                     UNION ALL SELECT id, 0 FROM playlists WHERE generated_for = $1
                  ) u GROUP BY id
              ) r JOIN playlists p ON p.id = r.id
              WHERE r.rel = ANY($2)

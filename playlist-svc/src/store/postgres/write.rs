@@ -20,13 +20,16 @@ use crate::store::rules::{
 };
 
 /// The playlist row, locked until the transaction ends.
-async fn lock(tx: &Transaction<'_>, id: &str) -> Result<Option<Playlist>, PlaylistError> {
+pub(super) async fn lock(
+    tx: &Transaction<'_>,
+    id: &str,
+) -> Result<Option<Playlist>, PlaylistError> {
     let sql = format!("SELECT {PLAYLIST_COLUMNS} FROM playlists p WHERE p.id = $1 FOR UPDATE");
     let row = tx.query_opt(&sql, &[&id]).await.map_err(pg)?;
     row.map(|row| playlist(&row).map_err(pg)).transpose()
 }
 
-async fn reread(tx: &Transaction<'_>, id: &str) -> Result<Playlist, PlaylistError> {
+pub(super) async fn reread(tx: &Transaction<'_>, id: &str) -> Result<Playlist, PlaylistError> {
     lock(tx, id)
         .await?
         .ok_or_else(|| PlaylistError::PlaylistNotFound(id.to_owned()))
@@ -63,7 +66,7 @@ async fn neighbours(
     Ok((low, high))
 }
 
-async fn insert_items(
+pub(super) async fn insert_items(
     tx: &Transaction<'_>,
     id: &str,
     track_ids: &[String],
@@ -88,7 +91,7 @@ async fn insert_items(
 }
 
 /// Appends the event, commits and pokes the relay.
-async fn commit(
+pub(super) async fn commit(
     store: &PostgresStore,
     tx: Transaction<'_>,
     event: &Envelope,

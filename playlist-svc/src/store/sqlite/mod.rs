@@ -4,9 +4,11 @@
 //! # Layout
 //! - `mod.rs`: opening, migrations, reads, liked songs
 //! - `write.rs`: create, edits and follows (`IMMEDIATE` transactions with outbox events)
+//! - `generated.rs`: generated playlists, created or replaced whole
 //! - `backfill.rs`: the one-time details backfill run after the migrations
 
 mod backfill;
+mod generated;
 mod write;
 
 use std::path::Path;
@@ -18,7 +20,10 @@ use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{Cursor, LikesChanged, PlaylistStore};
 use crate::error::PlaylistError;
-use crate::model::{Edit, Edited, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation};
+use crate::model::{
+    Edit, Edited, GeneratedPut, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation,
+};
+use crate::store::rules::generated;
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -39,10 +44,10 @@ const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, p.name, p.description, p.publi
     playlist_collaborators c WHERE c.playlist_id = p.id ORDER BY c.seq)), p.cover_image_id, \
     p.item_count, p.follower_count, p.version, p.revision, p.create_ms, p.update_ms, \
     (SELECT group_concat(track_id, char(10)) FROM (SELECT i.track_id FROM playlist_items i \
-    WHERE i.playlist_id = p.id ORDER BY i.rank LIMIT 8))";
+    WHERE i.playlist_id = p.id ORDER BY i.rank LIMIT 8)), p.generated_for, p.generated_kind";
 
 /// Number of columns in [`PLAYLIST_COLUMNS`].
-const PLAYLIST_WIDTH: usize = 15;
+const PLAYLIST_WIDTH: usize = 17;
 
 /// The values of a `\n`-joined column.
 fn lines(joined: Option<String>) -> Vec<String> {
@@ -151,6 +156,7 @@ fn playlist(row: &Row<'_>) -> rusqlite::Result<Playlist> {
         create_ms: row.get(12)?,
         update_ms: row.get(13)?,
         first_track_ids: lines(row.get(14)?),
+        generated: generated(row.get(15)?, row.get(16)?),
     })
 }
 
@@ -235,6 +241,17 @@ impl PlaylistStore for SqliteStore {
         Ok(edited)
     }
 
+    async fn put_generated(&self, put: GeneratedPut) -> Result<(Playlist, bool), PlaylistError> {
+        let waker = self.waker.clone();
+        let (playlist, changed) = self
+            .call(move |conn| generated::put_generated(conn, &put))
+            .await?;
+        if changed {
+            waker.wake();
+        }
+        Ok((playlist, changed))
+    }
+
     async fn follow(&self, id: &str, user: &str, follow: bool) -> Result<Playlist, PlaylistError> {
         let (id, user, waker) = (id.to_owned(), user.to_owned(), self.waker.clone());
         let after = self
@@ -252,7 +269,7 @@ impl PlaylistStore for SqliteStore {
         limit: u32,
     ) -> Result<Vec<(Playlist, Relation)>, PlaylistError> {
         let user = user.to_owned();
-        let wanted: Vec<i64> = relations.iter().map(|r| *r as i64).collect();
+        let wanted: Vec<i64> = relations.iter().map(|r| i64::from(r.rank())).collect();
         self.call(move |conn| {
             let (after_ms, after_id) = after.map_or((None, None), |c| (Some(c.ms), Some(c.id)));
             let sql = format!(
@@ -261,6 +278,7 @@ impl PlaylistStore for SqliteStore {
                          SELECT id, 1 AS rel FROM playlists WHERE owner_id = ?1
                          UNION ALL SELECT playlist_id, 2 FROM playlist_collaborators WHERE user_id = ?1
                          UNION ALL SELECT playlist_id, 3 FROM playlist_followers WHERE user_id = ?1
+                         UNION ALL SELECT id, 0 FROM playlists WHERE generated_for = ?1
                      ) GROUP BY id
                  ) r JOIN playlists p ON p.id = r.id
                  WHERE (?2 IS NULL OR p.update_ms < ?2 OR (p.update_ms = ?2 AND p.id < ?3))
@@ -276,12 +294,7 @@ impl PlaylistStore for SqliteStore {
                 if !wanted.contains(&rel) {
                     continue;
                 }
-                let relation = match rel {
-                    1 => Relation::Owner,
-                    2 => Relation::Collaborator,
-                    _ => Relation::Follower,
-                };
-                out.push((playlist, relation));
+                out.push((playlist, Relation::from_rank(rel)));
                 if out.len() >= limit as usize {
                     break;
                 }

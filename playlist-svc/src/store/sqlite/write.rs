@@ -18,12 +18,12 @@ use crate::store::rules::{
     move_bounds, neighbour_positions, new_items,
 };
 
-fn begin(conn: &mut Connection) -> Result<Transaction<'_>, PlaylistError> {
+pub(super) fn begin(conn: &mut Connection) -> Result<Transaction<'_>, PlaylistError> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sqlite)
 }
 
-fn finish(tx: Transaction<'_>, event: &Envelope) -> Result<(), PlaylistError> {
+pub(super) fn finish(tx: Transaction<'_>, event: &Envelope) -> Result<(), PlaylistError> {
     append(&tx, event).map_err(sqlite)?;
     tx.commit().map_err(sqlite)
 }
@@ -50,7 +50,7 @@ fn neighbours(
     Ok((low, high))
 }
 
-fn insert_items(
+pub(super) fn insert_items(
     tx: &Transaction<'_>,
     id: &str,
     track_ids: &[String],
@@ -83,7 +83,7 @@ fn insert_items(
     Ok(items)
 }
 
-fn reread(tx: &Transaction<'_>, id: &str) -> Result<Playlist, PlaylistError> {
+pub(super) fn reread(tx: &Transaction<'_>, id: &str) -> Result<Playlist, PlaylistError> {
     load(tx, id)?.ok_or_else(|| PlaylistError::PlaylistNotFound(id.to_owned()))
 }
 

@@ -179,6 +179,15 @@ impl Service {
         PlaylistServiceClient::new(self.channel.clone())
     }
 
+    /// `message` as a request from `caller`.
+    pub fn as_caller<T>(&self, caller: &Caller, message: T) -> Request<T> {
+        let mut request = Request::new(message);
+        self.identity
+            .attach(caller, request.metadata_mut())
+            .expect("identity attaches");
+        request
+    }
+
     /// `message` as a request from `user` (`None`: anonymous, no identity).
     pub fn as_user<T>(&self, user: Option<&str>, message: T) -> Request<T> {
         let mut request = Request::new(message);

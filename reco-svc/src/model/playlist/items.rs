@@ -29,6 +29,9 @@ pub fn plan_playlist(
             key: SetKey::Taste(edit.owner_id.clone()),
             keep: params.taste_size,
         });
+        if !matches!(edit.change, PlaylistChange::Deleted) {
+            ops.push(crate::model::taste_changed(&edit.owner_id));
+        }
     }
     ops.push(clock(edit.at_ms));
     Some(WriteBatch {

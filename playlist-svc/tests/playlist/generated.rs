@@ -1,0 +1,401 @@
+//! Generated playlists ("Made for you") through the gRPC API, on both storage modes: a
+//! service caller creates and replaces one idempotently; the listener it is for reads,
+//! lists and follows it, nobody else sees it; every change a user asks for is refused; no
+//! user (admins neither) may write one; a replacement's events keep item counts right.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::support::{Env, Mode, Service, start, track};
+use tunemesh_events::{ConsumerSpec, EventBus};
+use tunemesh_playlist::PlaylistSettings;
+use tunemesh_proto::events::v1::{PlaylistChangeKind, PlaylistEvent, playlist_event};
+use tunemesh_proto::playlist::v1::*;
+use tunemesh_proto::tonic::{Code, Status};
+use tunemesh_runtime::identity::Caller;
+
+fn reco() -> Caller {
+    Caller::service("reco")
+}
+
+fn tracks(range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(track).collect()
+}
+
+async fn put(
+    service: &Service,
+    caller: &Caller,
+    for_user: &str,
+    track_ids: Vec<String>,
+) -> Result<PutGeneratedPlaylistResponse, Status> {
+    let request = PutGeneratedPlaylistRequest {
+        for_user_id: for_user.to_owned(),
+        kind: "daily-mix".to_owned(),
+        name: "Daily Mix".to_owned(),
+        description: "made for you".to_owned(),
+        track_ids,
+    };
+    service
+        .client()
+        .put_generated_playlist(service.as_caller(caller, request))
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn listed(
+    service: &Service,
+    user: &str,
+    relations: Vec<i32>,
+) -> anyhow::Result<Vec<LibraryPlaylist>> {
+    let request = ListMyPlaylistsRequest {
+        relations,
+        ..Default::default()
+    };
+    let page = service
+        .client()
+        .list_my_playlists(service.as_user(Some(user), request))
+        .await?;
+    Ok(page.into_inner().playlists)
+}
+
+async fn read_tracks(service: &Service, user: &str, id: &str) -> Result<Vec<String>, Status> {
+    let request = GetPlaylistRequest {
+        playlist_id: id.to_owned(),
+        ..Default::default()
+    };
+    let page = service
+        .client()
+        .get_playlist(service.as_user(Some(user), request))
+        .await?;
+    Ok(page
+        .into_inner()
+        .items
+        .into_iter()
+        .map(|i| i.track_id)
+        .collect())
+}
+
+async fn a_service_puts_a_generated_playlist_only_its_listener_reads(
+    mode: Mode,
+) -> anyhow::Result<()> {
+    let (_env, service) = start(mode).await?;
+    let first = put(&service, &reco(), "ann", tracks(0..5)).await?;
+    assert!(first.changed);
+    let playlist = first.playlist.expect("a playlist");
+    assert_eq!(playlist.owner_id, "system");
+    assert!(!playlist.public);
+    assert_eq!((playlist.version, playlist.item_count), (1, 5));
+    let generated = playlist.generated.clone().expect("marked generated");
+    assert_eq!(
+        (generated.user_id.as_str(), generated.kind.as_str()),
+        ("ann", "daily-mix")
+    );
+
+    let again = put(&service, &reco(), "ann", tracks(0..5)).await?;
+    assert!(!again.changed, "the same content changes nothing");
+    assert_eq!(
+        again.playlist.map(|p| (p.id, p.version)),
+        Some((playlist.id.clone(), 1))
+    );
+
+    let replaced = put(&service, &reco(), "ann", tracks(3..9)).await?;
+    assert!(replaced.changed);
+    let after = replaced.playlist.expect("a playlist");
+    assert_eq!(after.id, playlist.id, "one playlist per listener and kind");
+    assert_eq!((after.version, after.item_count), (3, 6));
+    assert_eq!(
+        read_tracks(&service, "ann", &playlist.id).await?,
+        tracks(3..9)
+    );
+    let hidden = read_tracks(&service, "bob", &playlist.id).await;
+    assert_eq!(hidden.map_err(|s| s.code()), Err(Code::NotFound));
+
+    let made_for_you = i32::from(PlaylistRelation::MadeForYou);
+    let mine = listed(&service, "ann", Vec::new()).await?;
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0].relation, made_for_you);
+    service
+        .client()
+        .follow_playlist(service.as_user(
+            Some("ann"),
+            FollowPlaylistRequest {
+                playlist_id: playlist.id.clone(),
+            },
+        ))
+        .await?;
+    let only = listed(&service, "ann", vec![made_for_you]).await?;
+    assert_eq!(only.len(), 1, "followed, still listed once: {only:?}");
+    assert_eq!(only[0].relation, made_for_you);
+    assert!(
+        listed(&service, "bob", vec![made_for_you])
+            .await?
+            .is_empty()
+    );
+    let own = listed(&service, "ann", vec![i32::from(PlaylistRelation::Owner)]).await?;
+    assert!(own.is_empty(), "ann does not own it: {own:?}");
+
+    let bobs = put(&service, &reco(), "bob", tracks(0..2)).await?;
+    assert_ne!(bobs.playlist.map(|p| p.id), Some(playlist.id));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_service_puts_a_generated_playlist_only_its_listener_reads_on_postgres()
+-> anyhow::Result<()> {
+    a_service_puts_a_generated_playlist_only_its_listener_reads(Mode::Production).await
+}
+
+#[tokio::test]
+async fn a_service_puts_a_generated_playlist_only_its_listener_reads_on_sqlite()
+-> anyhow::Result<()> {
+    a_service_puts_a_generated_playlist_only_its_listener_reads(Mode::Embedded).await
+}
+
+async fn every_change_a_user_asks_of_a_generated_playlist_is_refused(
+    mode: Mode,
+) -> anyhow::Result<()> {
+    let (_env, service) = start(mode).await?;
+    let playlist = put(&service, &reco(), "ann", tracks(0..3))
+        .await?
+        .playlist
+        .expect("a playlist");
+    let id = playlist.id.clone();
+    let page = service
+        .client()
+        .get_playlist(service.as_user(
+            Some("ann"),
+            GetPlaylistRequest {
+                playlist_id: id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await?
+        .into_inner();
+    let item = page.items[0].item_id.clone();
+    let ann = Some("ann");
+    let mut client = service.client();
+    let details = |change: UpdatePlaylistDetailsRequest| UpdatePlaylistDetailsRequest {
+        playlist_id: id.clone(),
+        ..change
+    };
+    let refusals: Vec<(&str, Result<(), Status>)> = vec![
+        (
+            "rename",
+            client
+                .update_playlist_details(service.as_user(
+                    ann,
+                    details(UpdatePlaylistDetailsRequest {
+                        name: Some("mine now".into()),
+                        ..Default::default()
+                    }),
+                ))
+                .await
+                .map(drop),
+        ),
+        (
+            "make public",
+            client
+                .update_playlist_details(service.as_user(
+                    ann,
+                    details(UpdatePlaylistDetailsRequest {
+                        public: Some(true),
+                        ..Default::default()
+                    }),
+                ))
+                .await
+                .map(drop),
+        ),
+        (
+            "add items",
+            client
+                .add_playlist_items(service.as_user(
+                    ann,
+                    AddPlaylistItemsRequest {
+                        playlist_id: id.clone(),
+                        track_ids: vec![track(7)],
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(drop),
+        ),
+        (
+            "remove items",
+            client
+                .remove_playlist_items(service.as_user(
+                    ann,
+                    RemovePlaylistItemsRequest {
+                        playlist_id: id.clone(),
+                        item_ids: vec![item],
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(drop),
+        ),
+        (
+            "move items",
+            client
+                .move_playlist_items(service.as_user(
+                    ann,
+                    MovePlaylistItemsRequest {
+                        playlist_id: id.clone(),
+                        range_start: 0,
+                        range_length: 1,
+                        insert_before: 3,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(drop),
+        ),
+        (
+            "add a collaborator",
+            client
+                .add_playlist_collaborator(service.as_user(
+                    ann,
+                    AddPlaylistCollaboratorRequest {
+                        playlist_id: id.clone(),
+                        user_id: "bob".into(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(drop),
+        ),
+        (
+            "remove a collaborator",
+            client
+                .remove_playlist_collaborator(service.as_user(
+                    ann,
+                    RemovePlaylistCollaboratorRequest {
+                        playlist_id: id.clone(),
+                        user_id: "ann".into(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(drop),
+        ),
+        (
+            "delete",
+            client
+                .delete_playlist(service.as_user(
+                    ann,
+                    DeletePlaylistRequest {
+                        playlist_id: id.clone(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .map(drop),
+        ),
+    ];
+    for (what, result) in refusals {
+        let status = result.expect_err(what);
+        assert_eq!(status.code(), Code::PermissionDenied, "{what}: {status:?}");
+        assert!(status.message().contains("read-only"), "{what}: {status:?}");
+    }
+    let strangers = client
+        .delete_playlist(service.as_user(
+            Some("bob"),
+            DeletePlaylistRequest {
+                playlist_id: id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await;
+    assert_eq!(
+        strangers.map_err(|s| s.code()).map(drop),
+        Err(Code::NotFound)
+    );
+    assert_eq!(read_tracks(&service, "ann", &id).await?, tracks(0..3));
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_change_a_user_asks_of_a_generated_playlist_is_refused_on_postgres()
+-> anyhow::Result<()> {
+    every_change_a_user_asks_of_a_generated_playlist_is_refused(Mode::Production).await
+}
+
+#[tokio::test]
+async fn every_change_a_user_asks_of_a_generated_playlist_is_refused_on_sqlite()
+-> anyhow::Result<()> {
+    every_change_a_user_asks_of_a_generated_playlist_is_refused(Mode::Embedded).await
+}
+
+#[tokio::test]
+async fn users_admins_and_other_services_may_not_put_generated_playlists() -> anyhow::Result<()> {
+    let (_env, service) = start(Mode::Embedded).await?;
+    let admin = Caller {
+        user_id: "root".into(),
+        roles: vec!["admin".into()],
+    };
+    let user = Caller {
+        user_id: "ann".into(),
+        roles: Vec::new(),
+    };
+    for caller in [user, admin, Caller::service("search")] {
+        let refused = put(&service, &caller, "ann", tracks(0..3)).await;
+        let status = refused.expect_err("refused");
+        assert_eq!(status.code(), Code::PermissionDenied, "{caller:?}");
+    }
+    let anonymous = service
+        .client()
+        .put_generated_playlist(service.as_user(None, PutGeneratedPlaylistRequest::default()))
+        .await;
+    assert_eq!(
+        anonymous.map(drop).map_err(|s| s.code()),
+        Err(Code::Unauthenticated)
+    );
+    let unknown = put(&service, &reco(), "ann", vec!["no-such-track".into()]).await;
+    assert_eq!(
+        unknown.map(drop).map_err(|s| s.code()),
+        Err(Code::InvalidArgument)
+    );
+    assert!(listed(&service, "ann", Vec::new()).await?.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_replacement_publishes_the_removal_of_the_old_items_then_the_new_ones()
+-> anyhow::Result<()> {
+    tunemesh_testkit::init_tracing();
+    let env = Env::new(Mode::Embedded).await?;
+    let bus: Arc<dyn EventBus> = env.embedded_bus().await?;
+    let mut events = bus
+        .subscribe(ConsumerSpec::new(
+            "generated-test",
+            &[tunemesh_proto::subjects::PLAYLIST],
+        ))
+        .await?;
+    let settings = PlaylistSettings {
+        outbox_poll_interval: Duration::from_millis(50),
+        ..PlaylistSettings::default()
+    };
+    let service = env.spawn(&settings, bus.clone()).await?;
+    put(&service, &reco(), "ann", tracks(0..2)).await?;
+    put(&service, &reco(), "ann", tracks(0..2)).await?;
+    put(&service, &reco(), "ann", tracks(2..5)).await?;
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let delivery = tokio::time::timeout(Duration::from_secs(20), events.next()).await??;
+        let event = delivery.envelope().decode::<PlaylistEvent>()?;
+        delivery.ack().await?;
+        if let Some(playlist_event::Event::PlaylistChanged(changed)) = event.event {
+            assert_eq!(changed.owner_id, "system");
+            let count = changed.playlist.as_ref().map(|p| p.item_count);
+            seen.push((changed.kind(), changed.version, changed.track_ids, count));
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            (PlaylistChangeKind::Created, 1, tracks(0..2), Some(2)),
+            (PlaylistChangeKind::ItemsRemoved, 2, tracks(0..2), Some(0)),
+            (PlaylistChangeKind::ItemsAdded, 3, tracks(2..5), Some(3)),
+        ]
+    );
+    Ok(())
+}
