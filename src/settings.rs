@@ -8,6 +8,7 @@ use serde::Deserialize;
 use tunemesh_discovery::{ConsulSettings, MeshSettings};
 use tunemesh_events::jetstream::JetStreamSettings;
 use tunemesh_events::nats::NatsSettings;
+use tunemesh_gateway::settings::SubsonicSettings;
 use tunemesh_gateway::{AuthSettings, GatewaySettings};
 use tunemesh_player::PlayerSettings;
 use tunemesh_playlist::PlaylistSettings;
@@ -67,8 +68,8 @@ impl Settings {
     }
 
     /// Checks the secrets a process needs before it reaches anything: the mesh identity
-    /// secret always, the access-token secret for the gateway (and that the two differ, so
-    /// one leaked key does not open both doors).
+    /// secret always, the access-token secret and the Subsonic lookup pepper for the gateway
+    /// (and that they differ, so one leaked key does not open two doors).
     pub fn check_secrets(&self, gateway: bool) -> Result<(), SecretError> {
         let identity = self.identity.keys()?;
         if gateway {
@@ -78,6 +79,18 @@ impl Settings {
                     setting: AuthSettings::SECRET_SETTING,
                     other: IdentitySettings::SECRET_SETTING,
                 });
+            }
+            let pepper = self.gateway.subsonic.pepper()?;
+            for (other, name) in [
+                (&identity.current, IdentitySettings::SECRET_SETTING),
+                (&access.current, AuthSettings::SECRET_SETTING),
+            ] {
+                if pepper.expose_secret() == other.expose_secret() {
+                    return Err(SecretError::Shared {
+                        setting: SubsonicSettings::PEPPER_SETTING,
+                        other: name,
+                    });
+                }
             }
         }
         Ok(())
