@@ -183,6 +183,34 @@ mod tests {
             error.to_string().contains("gateway.auth.jwt_secret"),
             "{error}"
         );
+        let other = dir.path().join("other");
+        std::fs::write(&other, "fedcba9876543210fedcba9876543210").expect("write");
+        let other = other.to_str().expect("utf-8");
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
+        ]);
+        let settings: Settings = load(&source).expect("loads");
+        let missing = settings.check_secrets(true).expect_err("no pepper");
+        assert!(
+            missing
+                .to_string()
+                .contains("gateway.subsonic.lookup_pepper"),
+            "{missing}"
+        );
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
+            ("TUNEMESH_GATEWAY__SUBSONIC__LOOKUP_PEPPER_FILE", other),
+        ]);
+        let settings: Settings = load(&source).expect("loads");
+        let shared = settings.check_secrets(true).expect_err("pepper = jwt");
+        assert!(
+            shared
+                .to_string()
+                .contains("gateway.subsonic.lookup_pepper"),
+            "{shared}"
+        );
         let none = Settings::default()
             .check_secrets(false)
             .expect_err("no secret");
