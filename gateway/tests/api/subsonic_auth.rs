@@ -2,10 +2,9 @@
 //! as `u`+`p` (plain and `enc:`), listed with last use and client, revoked; the account
 //! password refused with a message saying what to do; only failures rate-limited.
 
-use reqwest::Method;
 use serde_json::Value;
 
-use crate::subsonic_support::{app_user, failed_with, json_call};
+use crate::subsonic_support::{app_user, failed_with, json_call, revoke};
 use tunemesh_gateway::settings::Quota;
 
 use crate::support::{self, text};
@@ -68,15 +67,7 @@ async fn an_app_password_works_as_api_key_and_as_password_until_revoked() -> any
         40,
     );
 
-    let revoked = gateway
-        .request(
-            Method::DELETE,
-            &format!("/v1/me/subsonic-passwords/{}", ann.id),
-        )
-        .bearer_auth(&ann.token)
-        .send()
-        .await?;
-    assert_eq!(revoked.status(), 204);
+    assert_eq!(revoke(&gateway, &ann).await?, 204);
     failed_with(
         &json_call(&gateway, "ping", &format!("apiKey={}", ann.secret)).await?,
         44,
@@ -86,15 +77,7 @@ async fn an_app_password_works_as_api_key_and_as_password_until_revoked() -> any
         40,
     );
     assert!(listed(&gateway, &ann.token).await?.is_empty());
-    let again = gateway
-        .request(
-            Method::DELETE,
-            &format!("/v1/me/subsonic-passwords/{}", ann.id),
-        )
-        .bearer_auth(&ann.token)
-        .send()
-        .await?;
-    assert_eq!(again.status(), 404);
+    assert_eq!(revoke(&gateway, &ann).await?, 404);
     Ok(())
 }
 
@@ -163,15 +146,7 @@ async fn a_verified_password_is_cached_per_replica_and_forgotten_where_revoked()
     let ann = app_user(&first, "ann", "Tempo").await?;
     let auth = format!("apiKey={}", ann.secret);
     assert_eq!(json_call(&second, "ping", &auth).await?["status"], "ok");
-    let revoked = first
-        .request(
-            Method::DELETE,
-            &format!("/v1/me/subsonic-passwords/{}", ann.id),
-        )
-        .bearer_auth(&ann.token)
-        .send()
-        .await?;
-    assert_eq!(revoked.status(), 204);
+    assert_eq!(revoke(&first, &ann).await?, 204);
     failed_with(&json_call(&first, "ping", &auth).await?, 44);
     // The other replica answers from its cache (auth_cache_ttl, 60 s) without the store.
     assert_eq!(json_call(&second, "ping", &auth).await?["status"], "ok");

@@ -40,6 +40,19 @@ pub async fn app_user(gateway: &TestGateway, name: &str, app: &str) -> anyhow::R
     })
 }
 
+/// Revokes `user`'s app password through REST on `gateway`; the HTTP status.
+pub async fn revoke(gateway: &TestGateway, user: &AppUser) -> anyhow::Result<u16> {
+    let response = gateway
+        .request(
+            Method::DELETE,
+            &format!("/v1/me/subsonic-passwords/{}", user.id),
+        )
+        .bearer_auth(&user.token)
+        .send()
+        .await?;
+    Ok(response.status().as_u16())
+}
+
 /// `GET /rest/<method>?<query>` with `f=json`: the `subsonic-response` object, after checking
 /// the answer is HTTP 200 JSON.
 pub async fn json_call(gateway: &TestGateway, method: &str, query: &str) -> anyhow::Result<Value> {
