@@ -136,6 +136,12 @@ async fn license_user_and_empty_listings_answer_for_the_caller() -> anyhow::Resu
         let xml = xml_call(&gateway, "getUser", &query).await?;
         assert!(xml.contains(&format!(r#"adminRole="{is_admin}""#)), "{xml}");
         xml_call(&gateway, "getLicense", &auth).await?;
+        let key = format!("apiKey={}", user.secret);
+        let xml = xml_call(&gateway, "tokenInfo", &key).await?;
+        assert!(
+            xml.contains(&format!(r#"<tokenInfo username="{}"/>"#, user.name)),
+            "{xml}"
+        );
     }
     let auth = format!("u=ann&p={}", admin.secret);
     for (method, element) in [
