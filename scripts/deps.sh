@@ -14,6 +14,8 @@ declare -A needed=(
     [promtool]=prometheus
     # The web player's browser test (tests/mesh/web_player.rs) drives Debian's Chromium.
     [chromium]=chromium
+    # The Subsonic tests (gateway/tests/api/subsonic.rs) validate /rest XML against the XSD.
+    [xmllint]=libxml2-utils
 )
 
 missing=()

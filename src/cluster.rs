@@ -96,6 +96,7 @@ pub struct Cluster {
     consul_addr: String,
     identity_secret: SecretString,
     jwt_secret: SecretString,
+    subsonic_pepper: SecretString,
     replicas: Vec<Replica>,
     consul: Child,
 }
@@ -108,11 +109,12 @@ impl Cluster {
         let (consul, consul_addr) = start_consul(&options).await?;
         // Fresh random secrets per cluster: the gateways share the access-token one, every
         // process the mesh one, and nothing outside knows either until it is printed.
-        let (identity_secret, jwt_secret) = (generate(), generate());
+        let (identity_secret, jwt_secret, subsonic_pepper) = (generate(), generate(), generate());
         let mut cluster = Self {
             consul_addr,
             identity_secret,
             jwt_secret,
+            subsonic_pepper,
             replicas: Vec::new(),
             consul,
             options,
@@ -258,6 +260,10 @@ impl Cluster {
                 set(
                     "GATEWAY__AUTH__JWT_SECRET",
                     self.jwt_secret.expose_secret().to_owned(),
+                );
+                set(
+                    "GATEWAY__SUBSONIC__LOOKUP_PEPPER",
+                    self.subsonic_pepper.expose_secret().to_owned(),
                 );
                 set("GATEWAY__DRAIN_GRACE", "5s".into());
                 // One client address sends everything here: per-address limits would bite.

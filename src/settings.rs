@@ -8,6 +8,7 @@ use serde::Deserialize;
 use tunemesh_discovery::{ConsulSettings, MeshSettings};
 use tunemesh_events::jetstream::JetStreamSettings;
 use tunemesh_events::nats::NatsSettings;
+use tunemesh_gateway::settings::SubsonicSettings;
 use tunemesh_gateway::{AuthSettings, GatewaySettings};
 use tunemesh_player::PlayerSettings;
 use tunemesh_playlist::PlaylistSettings;
@@ -67,8 +68,8 @@ impl Settings {
     }
 
     /// Checks the secrets a process needs before it reaches anything: the mesh identity
-    /// secret always, the access-token secret for the gateway (and that the two differ, so
-    /// one leaked key does not open both doors).
+    /// secret always, the access-token secret and the Subsonic lookup pepper for the gateway
+    /// (and that they differ, so one leaked key does not open two doors).
     pub fn check_secrets(&self, gateway: bool) -> Result<(), SecretError> {
         let identity = self.identity.keys()?;
         if gateway {
@@ -78,6 +79,18 @@ impl Settings {
                     setting: AuthSettings::SECRET_SETTING,
                     other: IdentitySettings::SECRET_SETTING,
                 });
+            }
+            let pepper = self.gateway.subsonic.pepper()?;
+            for (other, name) in [
+                (&identity.current, IdentitySettings::SECRET_SETTING),
+                (&access.current, AuthSettings::SECRET_SETTING),
+            ] {
+                if pepper.expose_secret() == other.expose_secret() {
+                    return Err(SecretError::Shared {
+                        setting: SubsonicSettings::PEPPER_SETTING,
+                        other: name,
+                    });
+                }
             }
         }
         Ok(())
@@ -169,6 +182,34 @@ mod tests {
         assert!(
             error.to_string().contains("gateway.auth.jwt_secret"),
             "{error}"
+        );
+        let other = dir.path().join("other");
+        std::fs::write(&other, "fedcba9876543210fedcba9876543210").expect("write");
+        let other = other.to_str().expect("utf-8");
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
+        ]);
+        let settings: Settings = load(&source).expect("loads");
+        let missing = settings.check_secrets(true).expect_err("no pepper");
+        assert!(
+            missing
+                .to_string()
+                .contains("gateway.subsonic.lookup_pepper"),
+            "{missing}"
+        );
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
+            ("TUNEMESH_GATEWAY__SUBSONIC__LOOKUP_PEPPER_FILE", other),
+        ]);
+        let settings: Settings = load(&source).expect("loads");
+        let shared = settings.check_secrets(true).expect_err("pepper = jwt");
+        assert!(
+            shared
+                .to_string()
+                .contains("gateway.subsonic.lookup_pepper"),
+            "{shared}"
         );
         let none = Settings::default()
             .check_secrets(false)

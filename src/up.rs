@@ -99,7 +99,7 @@ impl Up {
 }
 
 /// `settings` with each secret that is not configured pointed at a file in the data dir
-/// (`secrets/identity`, `secrets/jwt`, mode 0600), generated on the first start and kept, so a
+/// (`secrets/identity`, `secrets/jwt`, `secrets/subsonic-pepper`, mode 0600), generated on the first start and kept, so a
 /// restart keeps sessions valid and `tunemesh ingest` finds the mesh secret.
 pub fn with_kept_secrets(settings: &Settings) -> anyhow::Result<Settings> {
     let mut settings = settings.clone();
@@ -116,6 +116,11 @@ pub fn with_kept_secrets(settings: &Settings) -> anyhow::Result<Settings> {
         let path = settings.up_secret_path(UP_JWT_SECRET);
         keep(&path)?;
         settings.gateway.auth.jwt_secret_file = Some(path);
+    }
+    if !settings.gateway.subsonic.has_pepper() {
+        let path = settings.up_secret_path(UP_SUBSONIC_PEPPER);
+        keep(&path)?;
+        settings.gateway.subsonic.lookup_pepper_file = Some(path);
     }
     Ok(settings)
 }
@@ -138,3 +143,5 @@ pub fn ingest_identity(
 pub const UP_IDENTITY_SECRET: &str = "identity";
 /// The file under `data_dir/secrets/` holding `up`'s access-token secret.
 pub const UP_JWT_SECRET: &str = "jwt";
+/// The file under `data_dir/secrets/` holding `up`'s Subsonic lookup pepper.
+pub const UP_SUBSONIC_PEPPER: &str = "subsonic-pepper";

@@ -9,6 +9,9 @@ use tunemesh_gateway::settings::{AuthSettings, Quota};
 /// The access-token secret of every target.
 pub const JWT_SECRET: &str = "fuzzing-secret-of-at-least-thirty-two-bytes";
 
+/// The Subsonic lookup pepper of every target.
+pub const SUBSONIC_PEPPER: &str = "fuzzing-pepper-of-at-least-thirty-two-bytes";
+
 /// Auth settings with [`JWT_SECRET`] and cheap argon2 (a fuzzer may sign up thousands).
 pub fn auth_settings() -> AuthSettings {
     AuthSettings {
@@ -26,6 +29,7 @@ pub fn gateway_settings() -> GatewaySettings {
         auth: auth_settings(),
         ..GatewaySettings::default()
     };
+    settings.subsonic.lookup_pepper = Some(SecretString::from(SUBSONIC_PEPPER));
     let unlimited = Quota {
         per_minute: 0,
         burst: 0,

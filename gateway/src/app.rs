@@ -25,6 +25,8 @@ use crate::media::MediaTokens;
 use crate::ratelimit::Limits;
 use crate::readiness::MeshReadiness;
 use crate::state::AppState;
+use crate::subsonic::Subsonic;
+use crate::subsonic::passwords::{AppPasswords, Pepper};
 
 /// How often idle rate-limit buckets are dropped.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
@@ -64,8 +66,8 @@ pub enum BuildError {
     /// The auth settings are unusable.
     #[error("invalid gateway.auth settings")]
     Tokens(#[from] TokenError),
-    /// The access-token secret is missing, weak or unreadable.
-    #[error("invalid gateway.auth settings")]
+    /// A secret (access tokens, Subsonic lookups) is missing, weak or unreadable.
+    #[error("invalid gateway secret settings")]
     Secret(#[source] tunemesh_runtime::secret::SecretError),
     /// The argon2 settings are unusable.
     #[error("invalid gateway.auth settings")]
@@ -104,9 +106,15 @@ impl Parts {
         let keys = settings.auth.keys().map_err(BuildError::Secret)?;
         let tokens = AccessTokens::new(&keys, settings.auth.access_ttl)?;
         let media = MediaTokens::new(&keys, settings.auth.media_link_ttl);
+        let pepper = settings.subsonic.pepper().map_err(BuildError::Secret)?;
         let store = open_store(&ctx.storage).await?;
         let passwords = Passwords::new(&settings.auth).await?;
         let limits = Limits::new(&settings.rate_limits)?;
+        let subsonic = Subsonic::new(
+            AppPasswords::new(store.clone(), Pepper::new(pepper)),
+            limits.clone(),
+            &settings.subsonic,
+        );
         let auth = Auth::new(
             store,
             passwords,
@@ -116,6 +124,7 @@ impl Parts {
         );
         let state = AppState::new(
             auth.clone(),
+            subsonic,
             media,
             ctx.identity.clone(),
             ctx.mesh.clone(),

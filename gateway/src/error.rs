@@ -61,6 +61,11 @@ impl ApiError {
         }
     }
 
+    /// How long a rate-limited client should wait, if this is a rate limit.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
     /// The code of this error.
     pub fn code(&self) -> ErrorCode {
         self.code

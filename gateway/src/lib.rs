@@ -19,6 +19,7 @@
 //!   call helper (caller identity, deadline, error classification).
 //! - `error`: the JSON error body and the mapping of downstream gRPC errors.
 //! - `readiness`: `/readyz` over the gRPC health of every upstream service.
+//! - `subsonic`: the Subsonic/OpenSubsonic API at `/rest`, and app passwords.
 //!
 //! Modules without a link are private. The public ones are what other crates use: the binary
 //! (`Gateway`, settings, the accounts' migrations), the fuzz targets (`app::service`, the
@@ -44,6 +45,7 @@ pub mod router;
 pub mod routes;
 pub mod settings;
 mod state;
+mod subsonic;
 mod upstream;
 
 pub use app::{BuildError, Gateway, GatewayContext};

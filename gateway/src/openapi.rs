@@ -31,6 +31,7 @@ use utoipa::{Modify, OpenApi};
         (name = "discover", description = "Search and recommendations"),
         (name = "history", description = "What the caller played, and what everyone plays most"),
         (name = "library", description = "Adding music to the catalogue (the admin)"),
+        (name = "subsonic", description = "App passwords for Subsonic apps (the /rest API)"),
     )
 )]
 pub(crate) struct ApiDoc;

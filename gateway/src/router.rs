@@ -23,10 +23,12 @@ use crate::media::{self, MediaGuard, require_media_caller};
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
 use crate::routes::{
-    auth, catalog, discover, history, images, library, playback, playlists, uploads, web,
+    auth, catalog, discover, history, images, library, playback, playlists, subsonic_passwords,
+    uploads, web,
 };
 use crate::settings::HttpSettings;
 use crate::state::AppState;
+use crate::subsonic;
 
 /// The whole edge as one service, ready for `axum::serve`.
 pub type App = BoxCloneService<Request, Response, Infallible>;
@@ -75,6 +77,7 @@ pub fn router(
         .merge(library::routes())
         .merge(discover::routes())
         .merge(history::routes())
+        .merge(subsonic_passwords::routes())
         .route_layer(from_fn_with_state(limits.clone(), limit_by_user))
         .route_layer(from_fn_with_state(
             state.auth().tokens().clone(),
@@ -116,7 +119,12 @@ pub fn router(
             .layer(from_fn_with_state(limits.clone(), limit_by_ip))
             .layer(layers::timeout::layer(state.uploads().timeout)),
     );
-    api.with_state(state.clone())
+    api
+        // Subsonic apps send credentials as parameters, checked by `subsonic::auth` (which
+        // counts only failures against the strict per-address limit); before the web
+        // player's fallback.
+        .merge(subsonic::routes())
+        .with_state(state.clone())
         .route("/openapi.json", openapi::route(document))
         // The probes only: `/metrics` is on the admin listener, never on the public port.
         .merge(admin::probes(readiness))

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::images::settings::ImageSettings;
+pub use crate::subsonic::settings::SubsonicSettings;
 use secrecy::SecretString;
 use serde::Deserialize;
 use tunemesh_runtime::secret::{KeyRing, SecretError, SecretSetting};
@@ -51,6 +52,8 @@ pub struct GatewaySettings {
     pub rate_limits: RateLimitSettings,
     /// Cover images: sizes, cache, decoding bounds (`crate::images`).
     pub images: ImageSettings,
+    /// The Subsonic API at `/rest` (`crate::subsonic`).
+    pub subsonic: SubsonicSettings,
 }
 
 impl Default for GatewaySettings {
@@ -75,6 +78,7 @@ impl Default for GatewaySettings {
             auth: AuthSettings::default(),
             rate_limits: RateLimitSettings::default(),
             images: ImageSettings::default(),
+            subsonic: SubsonicSettings::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ use crate::auth::Auth;
 use crate::images::Images;
 use crate::media::{Media, MediaTokens};
 use crate::settings::{GatewaySettings, UploadSettings};
+use crate::subsonic::Subsonic;
 use crate::upstream::{
     CatalogClient, IngestClient, PlayerClient, PlaylistClient, RecoClient, SearchClient, Upstream,
     Upstreams,
@@ -29,12 +30,14 @@ struct Inner {
     images: Images,
     upstreams: Upstreams,
     uploads: UploadSettings,
+    subsonic: Subsonic,
 }
 
 impl AppState {
     /// State over the given parts.
-    pub fn new(
+    pub(crate) fn new(
         auth: Auth,
+        subsonic: Subsonic,
         media: MediaTokens,
         identity: MeshIdentity,
         mesh: Mesh,
@@ -48,6 +51,7 @@ impl AppState {
                 images: Images::new(upstreams.clone(), &settings.images),
                 upstreams,
                 uploads: settings.uploads.clone(),
+                subsonic,
             }),
         }
     }
@@ -60,6 +64,11 @@ impl AppState {
     /// Cover images: fetched, resized, cached.
     pub fn images(&self) -> &Images {
         &self.inner.images
+    }
+
+    /// The Subsonic API and app passwords.
+    pub(crate) fn subsonic(&self) -> &Subsonic {
+        &self.inner.subsonic
     }
 
     /// Accounts and sessions.

@@ -14,6 +14,7 @@ import type { App, View } from "./views/context";
 import { addToPlaylist, likedView, playlistsView } from "./views/playlists";
 import { forYouView, radioView } from "./views/reco";
 import { searchBox } from "./views/search";
+import { subsonicAppsView } from "./views/subsonic";
 import { uploadView } from "./views/upload";
 
 const audio = byId<HTMLAudioElement>("audio");
@@ -59,6 +60,7 @@ const sections: Record<string, () => void> = {
   playlists: () => app.show("Playlists", playlistsView(app), "playlists"),
   liked: () => app.show("Liked songs", likedView(app), "liked"),
   upload: () => app.show("Add music", uploadView(app), "upload"),
+  "subsonic-apps": () => app.show("Subsonic apps", subsonicAppsView(), "subsonic-apps"),
   radio: () => {
     const current = player.queue.current;
     if (current) app.radio(current.track);

@@ -8,7 +8,8 @@
 // listener is not offered "Add music", log in as the admin (the
 // first account, made by the Rust side), add a folder of music through "Add music" and watch
 // each file reach its final state; in between, make a public playlist, find it by a typo in
-// the search box, see the owner's controls on it, and follow it as the admin. Saves
+// the search box, see the owner's controls on it, and follow it as the admin; create a
+// Subsonic app password, use it on /rest, see its last client, revoke it. Saves
 // screenshots either way. Run by
 // tests/mesh/web_player.rs:
 //
@@ -281,6 +282,25 @@ try {
   log("found and opened the public playlist", listName);
 
   if (uploadFolder) {
+    // Subsonic apps: an app password is shown once, works on /rest as an API key and as
+    // u+p, is listed with the app that used it, and is refused once revoked.
+    await page.click("nav [data-section=subsonic-apps]");
+    await page.fill("#subsonic-name", "Pixel, Symfonium");
+    await page.click("#subsonic-apps form button[type=submit]");
+    const secret = (await (await page.waitForSelector("#subsonic-secret", { timeout: 15000 })).textContent()).trim();
+    const rest = (query) =>
+      page.evaluate(async (q) => (await (await fetch(`/rest/ping.view?f=json&c=Symfonium&${q}`)).json())["subsonic-response"], query);
+    for (const query of [`apiKey=${secret}`, `u=${name}&p=${secret}`]) {
+      const answer = await rest(query);
+      if (answer.status !== "ok") throw new Error(`the app password is refused: ${JSON.stringify(answer)}`);
+    }
+    await page.click("nav [data-section=subsonic-apps]");
+    await page.waitForSelector("#subsonic-passwords li[data-id]:has-text('by Symfonium')", { timeout: 15000 });
+    await page.click("#subsonic-passwords .revoke");
+    await page.waitForSelector("#subsonic-passwords li.empty", { timeout: 15000 });
+    const revoked = await rest(`apiKey=${secret}`);
+    if (revoked.error?.code !== 44) throw new Error(`a revoked app password still works: ${JSON.stringify(revoked)}`);
+    log("created, used and revoked a Subsonic app password");
     // A listener is not offered "Add music"; the admin (the first account) is.
     if (!(await page.$eval("#nav-upload", (li) => li.hidden))) throw new Error("a listener is offered Add music");
     await page.click("#logout");

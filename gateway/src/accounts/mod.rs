@@ -6,7 +6,11 @@
 //! each refresh marks the presented token used and adds its successor to the family.
 //! Presenting a used token again means it was stolen (or the legitimate client lost a race
 //! with the thief), so the whole family is revoked: both parties must log in again.
+//!
+//! Subsonic app passwords ([`AppPasswordStore`]) live here too: they belong to an account and
+//! are revoked with it.
 
+mod app_passwords;
 mod postgres;
 mod sqlite;
 
@@ -14,6 +18,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
+pub use app_passwords::{AppPassword, AppPasswordStore};
 pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PostgresAccounts};
 pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteAccounts};
 
@@ -106,9 +111,9 @@ impl StoreError {
     }
 }
 
-/// Accounts and refresh tokens.
+/// Accounts, refresh tokens and (through [`AppPasswordStore`]) Subsonic app passwords.
 #[async_trait]
-pub trait AccountStore: Send + Sync + fmt::Debug + 'static {
+pub trait AccountStore: AppPasswordStore + Send + Sync + fmt::Debug + 'static {
     /// Stores a new account and answers it as stored; [`StoreError::Conflict`] when the email
     /// or user name is taken. The first account a deployment ever gets is also given
     /// [`ADMIN`]: claimed in the same transaction as the insert, so two sign-ups racing on an

@@ -10,6 +10,8 @@ use super::{
     with_admin,
 };
 
+mod app_passwords;
+
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
 }

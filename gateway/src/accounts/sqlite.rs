@@ -12,6 +12,8 @@ use super::{
     with_admin,
 };
 
+mod app_passwords;
+
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
 }

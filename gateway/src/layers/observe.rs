@@ -120,6 +120,8 @@ fn kind_of<B>(request: &Request<B>) -> &'static str {
         "audio"
     } else if path.starts_with("/v1/") {
         "api"
+    } else if path.starts_with("/rest/") {
+        "subsonic"
     } else if matches!(path, "/healthz" | "/readyz") {
         "admin"
     } else {

@@ -8,4 +8,5 @@ pub mod history;
 pub mod media;
 pub mod playback;
 pub mod playlist;
+pub mod subsonic;
 pub mod upload;

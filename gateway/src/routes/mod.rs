@@ -8,6 +8,7 @@ pub mod images;
 pub mod library;
 pub mod playback;
 pub mod playlists;
+pub mod subsonic_passwords;
 pub mod uploads;
 pub mod web;
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use secrecy::SecretString;
 use tunemesh_gateway::accounts::{
-    ADMIN, AccountStore, Credentials, PostgresAccounts, RefreshToken, Rotation, SqliteAccounts,
-    StoreError, Successor, User,
+    ADMIN, AccountStore, AppPassword, Credentials, PostgresAccounts, RefreshToken, Rotation,
+    SqliteAccounts, StoreError, Successor, User,
 };
 use tunemesh_runtime::clock::now_ms;
 use tunemesh_runtime::postgres::PostgresSettings;
@@ -281,6 +281,77 @@ async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_refreshed()
             Rotation::Rejected,
             "the session has ended although its last token was fresh"
         );
+        Ok(())
+    })
+    .await
+}
+
+fn app_password(id: &str, user: &str, lookup: &str, created_at_ms: i64) -> AppPassword {
+    AppPassword {
+        id: id.to_owned(),
+        user_id: format!("id-{user}"),
+        name: format!("{user}'s {id}"),
+        lookup: lookup.to_owned(),
+        hint: "WXYZ".to_owned(),
+        created_at_ms,
+        last_used_at_ms: None,
+        last_client: None,
+    }
+}
+
+#[tokio::test]
+async fn app_passwords_are_found_by_lookup_listed_newest_first_and_revoked_by_their_owner()
+-> anyhow::Result<()> {
+    on_both(|store| async move {
+        let ann = store.create_user(&credentials("ann")).await?;
+        store.create_user(&credentials("bob")).await?;
+        let old = app_password("k1", "ann", "lookup-1", 1_000);
+        let new = app_password("k2", "ann", "lookup-2", 2_000);
+        store.create_app_password(&old).await?;
+        store.create_app_password(&new).await?;
+        store
+            .create_app_password(&app_password("k3", "bob", "lookup-3", 3_000))
+            .await?;
+        let taken = store
+            .create_app_password(&app_password("k4", "bob", "lookup-1", 4_000))
+            .await;
+        assert!(
+            matches!(taken, Err(StoreError::Conflict)),
+            "lookups are unique"
+        );
+
+        let listed = store.app_passwords("id-ann").await?;
+        assert_eq!(listed, [new.clone(), old.clone()], "newest first, own only");
+        let (found, user) = store.find_app_password("lookup-1").await?.expect("found");
+        assert_eq!((found, user), (old.clone(), ann));
+        assert!(store.find_app_password("lookup-x").await?.is_none());
+
+        store
+            .record_app_password_use("k1", 5_000, Some("DSub"))
+            .await?;
+        store.record_app_password_use("k1", 6_000, None).await?;
+        let (used, _) = store.find_app_password("lookup-1").await?.expect("found");
+        assert_eq!(used.last_used_at_ms, Some(6_000));
+        assert_eq!(
+            used.last_client.as_deref(),
+            Some("DSub"),
+            "kept when none is sent"
+        );
+
+        assert!(
+            !store.revoke_app_password("id-bob", "k1", 7_000).await?,
+            "not bob's"
+        );
+        assert!(store.revoke_app_password("id-ann", "k1", 7_000).await?);
+        assert!(
+            !store.revoke_app_password("id-ann", "k1", 8_000).await?,
+            "once"
+        );
+        assert!(
+            store.find_app_password("lookup-1").await?.is_none(),
+            "revoked"
+        );
+        assert_eq!(store.app_passwords("id-ann").await?, [new]);
         Ok(())
     })
     .await

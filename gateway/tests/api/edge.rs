@@ -36,6 +36,9 @@ async fn the_openapi_document_is_valid_openapi_3_and_lists_every_route() -> anyh
         ("GET", "/v1/tracks/{id}/audio"),
         ("PUT", "/v1/library/uploads/{sha256}"),
         ("GET", "/v1/library/status"),
+        ("POST", "/v1/me/subsonic-passwords"),
+        ("GET", "/v1/me/subsonic-passwords"),
+        ("DELETE", "/v1/me/subsonic-passwords/{id}"),
     ] {
         assert!(
             operations.contains(&(method.to_owned(), path.to_owned())),

@@ -20,5 +20,8 @@ mod playlists;
 mod proxies;
 mod services;
 mod sessions;
+mod subsonic;
+mod subsonic_auth;
+mod subsonic_support;
 mod support;
 mod upstream;

@@ -21,6 +21,8 @@ use crate::upstream::{self, Upstream};
 
 /// The access-token key every test gateway uses, so tests can forge tokens against it.
 pub const JWT_SECRET: &str = "test-access-token-secret-0123456789abcdef";
+/// The Subsonic lookup pepper of every test gateway.
+pub const SUBSONIC_PEPPER: &str = "test-subsonic-pepper-0123456789abcdef";
 /// The mesh secret shared by the test gateway and the fake upstream.
 pub const MESH_SECRET: &str = "test-mesh-secret-0123456789abcdef";
 
@@ -51,6 +53,7 @@ pub fn settings() -> GatewaySettings {
         ..GatewaySettings::default()
     };
     settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    settings.subsonic.lookup_pepper = Some(SecretString::from(SUBSONIC_PEPPER));
     settings.auth.argon2_memory_kib = 1024;
     settings.auth.argon2_iterations = 1;
     settings.rate_limits.auth_per_ip = Quota {

@@ -142,7 +142,7 @@ fn run_isolated(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
 
 #[test]
 fn serve_refuses_to_start_without_its_secrets_naming_the_setting() {
-    let mesh = generate();
+    let (mesh, access) = (generate(), generate());
     let cases = [
         ("player", vec![], "identity.secret"),
         ("gateway", vec![], "identity.secret"),
@@ -158,6 +158,14 @@ fn serve_refuses_to_start_without_its_secrets_naming_the_setting() {
                 ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET", OLD_JWT_DEFAULT),
             ],
             "gateway.auth.jwt_secret is a published default",
+        ),
+        (
+            "gateway",
+            vec![
+                ("TUNEMESH_IDENTITY__SECRET", mesh.expose_secret()),
+                ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET", access.expose_secret()),
+            ],
+            "gateway.subsonic.lookup_pepper",
         ),
         (
             "player",
@@ -196,7 +204,7 @@ async fn up_keeps_private_generated_secrets_so_a_restart_keeps_sessions() -> any
     first.stop().await?;
 
     let mut kept = Vec::new();
-    for name in ["identity", "jwt"] {
+    for name in ["identity", "jwt", "subsonic-pepper"] {
         let path = data.join("secrets").join(name);
         let mode = std::fs::metadata(&path)?.permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{name} is private");
@@ -205,6 +213,10 @@ async fn up_keeps_private_generated_secrets_so_a_restart_keeps_sessions() -> any
         kept.push(secret);
     }
     assert_ne!(kept[0], kept[1], "the mesh and access-token secrets differ");
+    assert!(
+        kept[2] != kept[0] && kept[2] != kept[1],
+        "so does the Subsonic pepper"
+    );
     let dir_mode = std::fs::metadata(data.join("secrets"))?
         .permissions()
         .mode();
@@ -292,6 +304,7 @@ async fn secrets_come_from_files_and_a_rotated_key_works_only_during_its_overlap
     let (old, new, mesh_secret) = (generate(), generate(), generate());
     let (old_file, new_file) = (write("old", &old)?, write("new", &new)?);
     let mesh_file = write("mesh", &mesh_secret)?;
+    let pepper_file = write("pepper", &generate())?;
     // Long enough that building the mesh cannot eat it on a busy machine.
     let overlap = Duration::from_secs(6);
     let started = Instant::now();
@@ -300,6 +313,7 @@ async fn secrets_come_from_files_and_a_rotated_key_works_only_during_its_overlap
         settings.gateway.auth.jwt_secret_file = Some(new_file.clone());
         settings.gateway.auth.previous_jwt_secret_file = Some(old_file.clone());
         settings.gateway.auth.rotation_overlap = overlap;
+        settings.gateway.subsonic.lookup_pepper_file = Some(pepper_file.clone());
     })
     .await?;
     assert!(
