@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
-use axum::middleware::from_fn_with_state;
+use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
 use tower::ServiceBuilder;
 use tower::util::BoxCloneService;
@@ -132,6 +132,9 @@ pub fn router(
         .fallback(web::serve)
         .layer(
             ServiceBuilder::new()
+                // Subsonic apps read their errors from a 200's body: the refusals below, of a
+                // `/rest` call, are rewritten so (`subsonic::edge`).
+                .layer(from_fn(subsonic::edge::refusals_as_subsonic))
                 // Before the work starts: a flood from one address is refused cheaply.
                 .layer(from_fn_with_state(limits, limit_by_ip))
                 // Nothing waits forever on a slow service or a slow client.

@@ -15,8 +15,11 @@
 //! - [`methods`]: the table of methods; add an endpoint there.
 //! - [`auth`]: credential checks (app passwords as `apiKey` or `u`+`p`), cache, failure limit.
 //! - [`passwords`]: app passwords: generation, lookup HMAC, create/list/revoke.
+//! - [`edge`]: the edge's refusals of `/rest` calls (rate limit, timeout, body limit) as
+//!   Subsonic errors.
 
 pub(crate) mod auth;
+pub(crate) mod edge;
 pub(crate) mod error;
 pub(crate) mod methods;
 pub(crate) mod params;

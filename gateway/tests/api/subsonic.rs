@@ -208,3 +208,45 @@ async fn every_failure_is_http_200_with_its_subsonic_code_in_every_format() -> a
     failed_with(&body["subsonic-response"], 10);
     Ok(())
 }
+
+#[tokio::test]
+async fn the_edges_rate_limit_answers_subsonic_apps_in_their_format() -> anyhow::Result<()> {
+    let mut settings = support::settings();
+    // Every request of one address: sign-up, login and the app password take a few.
+    settings.rate_limits.per_ip = tunemesh_gateway::settings::Quota {
+        per_minute: 1,
+        burst: 8,
+    };
+    let gateway = support::spawn_with(settings).await?;
+    let ann = app_user(&gateway, "ann", "Symfonium").await?;
+    let auth = format!("u=ann&p={}", ann.secret);
+    let mut refused = None;
+    for _ in 0..10 {
+        let body = json_call(&gateway, "ping", &auth).await?;
+        if body["status"] == "failed" {
+            refused = Some(body);
+            break;
+        }
+    }
+    let refused = refused.expect("the address ran out of its burst");
+    assert_envelope(&refused);
+    let message = failed_with(&refused, 0);
+    assert!(message.contains("too many requests"), "{message}");
+    // The same refusal in XML (DSub's default), valid against the schema, with Retry-After.
+    let response = gateway
+        .request(Method::GET, &format!("/rest/ping.view?{auth}&v=1.2.0"))
+        .send()
+        .await?;
+    assert_eq!(response.status(), 200);
+    assert!(!header(&response, "retry-after").is_empty());
+    let xml = response.text().await?;
+    assert_valid(&xml);
+    assert!(
+        xml.contains(r#"status="failed""#) && xml.contains(r#"code="0""#),
+        "{xml}"
+    );
+    // The REST API keeps its own answer.
+    let rest = gateway.request(Method::GET, "/openapi.json").send().await?;
+    assert_eq!(rest.status(), 429);
+    Ok(())
+}
