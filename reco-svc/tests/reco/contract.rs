@@ -280,33 +280,6 @@ async fn batches_applied_together_answer_as_one_after_another_and_listeners_read
 }
 
 #[tokio::test]
-async fn batches_applied_together_after_redis_lost_its_scripts_are_all_applied()
--> anyhow::Result<()> {
-    on_both("contract script flush", |store| async move {
-        let write = |id: &str| batch(id, vec![decay(SetKey::Popularity, id, 1.0, 0)]);
-        assert_eq!(store.apply(&write("warm")).await?, Applied::Done);
-        // A restart or a SCRIPT FLUSH empties Redis's script cache under a running store;
-        // the other tests' scripts reload themselves, and the memory store has none.
-        let _: () = fred::interfaces::ClientLike::custom(
-            &redis_client().await?,
-            fred::types::CustomCommand::new_static(
-                "SCRIPT",
-                fred::types::ClusterHash::Random,
-                false,
-            ),
-            vec!["FLUSH"],
-        )
-        .await?;
-        let outcomes = store
-            .apply_all(&[write("x"), write("y"), write("x")])
-            .await?;
-        assert_eq!(outcomes, [Applied::Done, Applied::Done, Applied::Duplicate]);
-        Ok(())
-    })
-    .await
-}
-
-#[tokio::test]
 async fn the_newest_track_facts_win_and_artists_follow() -> anyhow::Result<()> {
     on_both("contract track", |store| async move {
         let info = |artist: &str, updated_ms| TrackInfo {
