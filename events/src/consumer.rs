@@ -76,7 +76,12 @@ where
     AssertUnwindSafe(handling)
         .catch_unwind()
         .await
-        .unwrap_or_else(|_| Err(HandlerError::Permanent(anyhow::anyhow!("handler panicked"))))
+        .unwrap_or_else(|_| Err(panicked()))
+}
+
+/// What a handler that panicked (or answered for the wrong number of events) gets.
+fn panicked() -> HandlerError {
+    HandlerError::Permanent(anyhow::anyhow!("handler panicked"))
 }
 
 /// How [`run_consumer`] retries and reports.
@@ -207,9 +212,7 @@ impl Run<'_> {
                 }
                 outcomes
             }
-            _ => vec![Err(HandlerError::Permanent(anyhow::anyhow!(
-                "handler panicked"
-            )))],
+            _ => vec![Err(panicked())],
         };
         join_all(
             batch
@@ -226,13 +229,11 @@ impl Run<'_> {
         handler: &H,
         envelope: &Envelope,
     ) -> Result<(), HandlerError> {
-        let outcome = AssertUnwindSafe(handler.handle_batch(&[envelope]))
-            .catch_unwind()
-            .await;
-        match outcome.map(|mut outcomes| outcomes.pop()) {
-            Ok(Some(outcome)) => outcome,
-            _ => Err(HandlerError::Permanent(anyhow::anyhow!("handler panicked"))),
-        }
+        unwound(async {
+            let mut outcomes = handler.handle_batch(&[envelope]).await;
+            outcomes.pop().unwrap_or_else(|| Err(panicked()))
+        })
+        .await
     }
 
     /// Acks, retries later or terminates `delivery` as `outcome` says.
