@@ -48,10 +48,6 @@ pub(crate) enum SubsonicError {
     #[error("{0}")]
     NotAuthorized(Cow<'static, str>),
     /// 70: what was asked for does not exist.
-    #[expect(
-        dead_code,
-        reason = "the catalogue endpoints (issue 15, item 3) answer it"
-    )]
     #[error("{0}")]
     NotFound(Cow<'static, str>),
 }
@@ -81,5 +77,21 @@ impl SubsonicError {
     /// A required parameter `name` is missing.
     pub(crate) fn missing(name: &'static str) -> Self {
         Self::MissingParameter(name.into())
+    }
+}
+
+/// A service's answer (through the gateway's error table) as a Subsonic code: the mapping of
+/// the design notes (§1.3); what callers cannot act on is 0 with the gateway's own message.
+impl From<crate::error::ApiError> for SubsonicError {
+    fn from(error: crate::error::ApiError) -> Self {
+        use tunemesh_runtime::ErrorCode;
+        let message = || Cow::Owned(error.message().to_owned());
+        match error.code() {
+            ErrorCode::NotFound => Self::NotFound(message()),
+            ErrorCode::InvalidArgument | ErrorCode::OutOfRange => Self::MissingParameter(message()),
+            ErrorCode::PermissionDenied => Self::NotAuthorized(message()),
+            ErrorCode::Unauthenticated => Self::WrongCredentials,
+            _ => Self::Generic(message()),
+        }
     }
 }

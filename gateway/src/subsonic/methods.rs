@@ -1,11 +1,77 @@
-//! Every `/rest` method tunemesh answers, in one table: whether it needs credentials and what
-//! runs it. Add an endpoint here (a [`Method`] variant, a table row, an arm in [`run`]) and,
-//! if it has a payload, a variant in `response::Payload`.
+//! Every `/rest` method tunemesh answers: whether it needs credentials and what runs it.
+//!
+//! The handshake and the placeholders are this file's [`TABLE`]; each area of the API keeps
+//! its own table of [`Method::Call`] rows next to its handlers (`browse`, `media`, …), listed
+//! once in [`TABLES`]. Add an endpoint as a row in its area's table and, if it has a payload,
+//! a variant in `response::Payload`.
+
+use axum::response::Response;
+use futures::future::BoxFuture;
+use http::HeaderMap;
 
 use super::SubsonicCall;
 use super::auth::SubsonicCaller;
 use super::error::SubsonicError;
 use super::response::{Empty, Extension, License, Payload, User};
+use crate::state::AppState;
+
+/// What a handler is given: the gateway's state, the call, its verified caller and the
+/// request's headers (`Range`, `If-None-Match` on binary endpoints).
+#[derive(Debug)]
+pub(crate) struct Ctx<'a> {
+    /// The gateway's state: the services behind it, media, images.
+    pub(crate) state: &'a AppState,
+    /// The method and its parameters.
+    pub(crate) call: &'a SubsonicCall,
+    /// Who is calling.
+    pub(crate) caller: &'a SubsonicCaller,
+    /// The request's headers.
+    #[expect(dead_code, reason = "read by the binary endpoints (stream, getCoverArt)")]
+    pub(crate) headers: &'a HeaderMap,
+}
+
+impl Ctx<'_> {
+    /// The identity passed to the services.
+    pub(crate) fn identity(&self) -> &tunemesh_runtime::identity::Caller {
+        &self.caller.caller
+    }
+}
+
+/// What a handler answers: an envelope (with a payload, or none for `ping` and mutations),
+/// or bytes (`stream`, `download`, `getCoverArt`).
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// `subsonic-response`, status ok.
+    Envelope(Option<Payload>),
+    /// A binary answer, sent as it is.
+    #[expect(dead_code, reason = "answered by the binary endpoints (stream, getCoverArt)")]
+    Binary(Response),
+}
+
+impl From<Payload> for Reply {
+    fn from(payload: Payload) -> Self {
+        Self::Envelope(Some(payload))
+    }
+}
+
+impl From<()> for Reply {
+    fn from((): ()) -> Self {
+        Self::Envelope(None)
+    }
+}
+
+/// A handler: an async function of the call.
+pub(crate) type Handler = for<'a> fn(&'a Ctx<'a>) -> BoxFuture<'a, Result<Reply, SubsonicError>>;
+
+/// A table row's handler from an `async fn(&Ctx) -> Result<impl Into<Reply>, SubsonicError>`.
+macro_rules! handler {
+    ($f:path) => {
+        $crate::subsonic::methods::Method::Call(|ctx| {
+            Box::pin(async move { $f(ctx).await.map(Into::into) })
+        })
+    };
+}
+pub(crate) use handler;
 
 /// What a method does.
 #[derive(Debug, Clone, Copy)]
@@ -24,7 +90,12 @@ pub(crate) enum Method {
     EmptyList(fn() -> Payload),
     /// A mutation of something tunemesh does not have: error 0.
     Unsupported,
+    /// An endpoint of one of the areas.
+    Call(Handler),
 }
+
+/// Every table, searched in order.
+const TABLES: &[&[(&str, Method)]] = &[TABLE, super::browse::TABLE];
 
 /// Method names and what they do. Names are matched exactly, as clients send them.
 const TABLE: &[(&str, Method)] = &[
@@ -83,8 +154,9 @@ impl Method {
     /// The method called `name` (with or without `.view`).
     pub(crate) fn named(name: &str) -> Option<Self> {
         let name = name.strip_suffix(".view").unwrap_or(name);
-        TABLE
+        TABLES
             .iter()
+            .flat_map(|table| table.iter())
             .find(|(known, _)| *known == name)
             .map(|(_, method)| *method)
     }
@@ -97,12 +169,14 @@ impl Method {
 
 /// Runs `method` for `caller` (`None` only for public methods).
 pub(crate) async fn run(
+    state: &AppState,
     method: Method,
     call: &SubsonicCall,
     caller: Option<&SubsonicCaller>,
-) -> Result<Option<Payload>, SubsonicError> {
+    headers: &HeaderMap,
+) -> Result<Reply, SubsonicError> {
     let caller = || caller.ok_or_else(|| SubsonicError::missing("authentication"));
-    Ok(match method {
+    Ok(Reply::Envelope(match method {
         Method::Ping => None,
         Method::GetLicense => Some(Payload::License(License { valid: true })),
         Method::GetOpenSubsonicExtensions => Some(Payload::Extensions(
@@ -124,7 +198,16 @@ pub(crate) async fn run(
                 format!("{} is not supported by tunemesh", call.method).into(),
             ));
         }
-    })
+        Method::Call(handler) => {
+            let ctx = Ctx {
+                state,
+                call,
+                caller: caller()?,
+                headers,
+            };
+            return handler(&ctx).await;
+        }
+    }))
 }
 
 /// `getUser`: the caller only (tunemesh has no Subsonic user administration).

@@ -12,16 +12,20 @@
 //! - [`params`]: query + form parameters, repeated names, booleans.
 //! - [`response`]: the one response model, serialised to XML and JSON from the same structs.
 //! - [`error`]: the error-code table.
-//! - [`methods`]: the table of methods; add an endpoint there.
+//! - [`methods`]: the tables of methods and what a handler is given; add an endpoint there.
+//! - [`model`]: songs, albums and artists as Subsonic clients read them.
+//! - [`browse`]: the music folder, songs, albums and artists.
 //! - [`auth`]: credential checks (app passwords as `apiKey` or `u`+`p`), cache, failure limit.
 //! - [`passwords`]: app passwords: generation, lookup HMAC, create/list/revoke.
 //! - [`edge`]: the edge's refusals of `/rest` calls (rate limit, timeout, body limit) as
 //!   Subsonic errors.
 
 pub(crate) mod auth;
+pub(crate) mod browse;
 pub(crate) mod edge;
 pub(crate) mod error;
 pub(crate) mod methods;
+pub(crate) mod model;
 pub(crate) mod params;
 pub(crate) mod passwords;
 pub(crate) mod response;
@@ -39,7 +43,7 @@ use http::{HeaderValue, StatusCode};
 
 use self::auth::Verifier;
 use self::error::SubsonicError;
-use self::methods::Method;
+use self::methods::{Method, Reply};
 use self::params::Params;
 use self::passwords::AppPasswords;
 use self::response::Envelope;
@@ -118,6 +122,7 @@ async fn handle(
     let subsonic = state.subsonic();
     let client = subsonic.limits.client(&request);
     let query = request.uri().query().map(str::to_owned);
+    let headers = request.headers().clone();
     let (params, format) = match read_params(request, subsonic.max_body_bytes).await {
         Ok(params) => match format_of(&params) {
             Ok(format) => (params, format),
@@ -138,8 +143,9 @@ async fn handle(
         method: name,
         params,
     };
-    match answer(subsonic, &call, client).await {
-        Ok(payload) => render(&Envelope::ok(payload), &format),
+    match answer(&state, &call, client, &headers).await {
+        Ok(Reply::Envelope(payload)) => render(&Envelope::ok(payload), &format),
+        Ok(Reply::Binary(response)) => response,
         Err(error) => {
             tracing::debug!(method = %call.method, code = error.code(), "subsonic call failed");
             failed(&error, &format)
@@ -152,10 +158,12 @@ fn failed(error: &SubsonicError, format: &Format) -> Response {
 }
 
 async fn answer(
-    subsonic: &Subsonic,
+    state: &AppState,
     call: &SubsonicCall,
     client: std::net::IpAddr,
-) -> Result<Option<response::Payload>, SubsonicError> {
+    headers: &http::HeaderMap,
+) -> Result<Reply, SubsonicError> {
+    let subsonic = state.subsonic();
     let Some(method) = Method::named(&call.method) else {
         return Err(SubsonicError::Generic(
             format!(
@@ -170,7 +178,7 @@ async fn answer(
     } else {
         Some(subsonic.verifier.verify(&call.params, client).await?)
     };
-    methods::run(method, call, caller.as_ref()).await
+    methods::run(state, method, call, caller.as_ref(), headers).await
 }
 
 /// The query and, for a form POST, the body (at most `limit` bytes).

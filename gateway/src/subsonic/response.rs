@@ -11,6 +11,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::model::{AlbumId3, ArtistId3, Child};
+
 /// The protocol version answered, whatever `v` the client sent.
 pub(crate) const API_VERSION: &str = "1.16.1";
 /// The XML namespace of every Subsonic answer.
@@ -151,6 +153,34 @@ pub(crate) enum Payload {
     /// `bookmarks`
     #[serde(rename = "bookmarks")]
     Bookmarks(Empty),
+    /// `musicFolders`
+    #[serde(rename = "musicFolders")]
+    MusicFolders(MusicFolders),
+    /// `song`
+    #[serde(rename = "song")]
+    Song(Box<Child>),
+    /// `album` (with its songs)
+    #[serde(rename = "album")]
+    Album(Box<AlbumId3>),
+    /// `artist` (with its albums)
+    #[serde(rename = "artist")]
+    Artist(Box<ArtistId3>),
+}
+
+/// `musicFolders`
+#[derive(Debug, Serialize)]
+pub(crate) struct MusicFolders {
+    #[serde(rename = "musicFolder")]
+    pub(crate) music_folder: Vec<MusicFolder>,
+}
+
+/// One `musicFolder`.
+#[derive(Debug, Serialize)]
+pub(crate) struct MusicFolder {
+    #[serde(rename = "@id")]
+    pub(crate) id: i32,
+    #[serde(rename = "@name")]
+    pub(crate) name: &'static str,
 }
 
 /// `error`
