@@ -23,8 +23,8 @@ use crate::media::{self, MediaGuard, require_media_caller};
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
 use crate::routes::{
-    auth, catalog, discover, history, images, library, playback, playlists, subsonic_passwords,
-    uploads, web,
+    auth, catalog, discover, history, images, library, play_queue, playback, playlists,
+    subsonic_passwords, uploads, web,
 };
 use crate::settings::HttpSettings;
 use crate::state::AppState;
@@ -78,6 +78,7 @@ pub fn router(
         .merge(discover::routes())
         .merge(history::routes())
         .merge(subsonic_passwords::routes())
+        .merge(play_queue::routes())
         .route_layer(from_fn_with_state(limits.clone(), limit_by_user))
         .route_layer(from_fn_with_state(
             state.auth().tokens().clone(),

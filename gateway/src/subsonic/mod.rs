@@ -19,6 +19,8 @@
 //! - [`passwords`]: app passwords: generation, lookup HMAC, create/list/revoke.
 //! - [`edge`]: the edge's refusals of `/rest` calls (rate limit, timeout, body limit) as
 //!   Subsonic errors.
+//! - [`stars`]: `star`/`unstar`, `getStarred`/`getStarred2`.
+//! - [`queue`]: the play queue, by id and by index (`indexBasedQueue`).
 
 pub(crate) mod auth;
 pub(crate) mod browse;
@@ -28,8 +30,10 @@ pub(crate) mod methods;
 pub(crate) mod model;
 pub(crate) mod params;
 pub(crate) mod passwords;
+pub(crate) mod queue;
 pub(crate) mod response;
 pub(crate) mod settings;
+pub(crate) mod stars;
 
 use std::sync::Arc;
 

@@ -42,13 +42,6 @@ impl Params {
     }
 
     /// Every value of `name`, in order (`id=a&id=b`).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the playlist and star endpoints (issue 15, item 3) take lists"
-        )
-    )]
     pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.pairs
             .iter()

@@ -165,6 +165,18 @@ pub(crate) enum Payload {
     /// `artist` (with its albums)
     #[serde(rename = "artist")]
     Artist(Box<ArtistId3>),
+    /// `starred` (folder browsing)
+    #[serde(rename = "starred")]
+    Starred(super::stars::Starred),
+    /// `starred2` (by tags)
+    #[serde(rename = "starred2")]
+    Starred2(super::stars::Starred2),
+    /// `playQueue`
+    #[serde(rename = "playQueue")]
+    PlayQueue(super::queue::PlayQueue),
+    /// `playQueueByIndex` (OpenSubsonic `indexBasedQueue`)
+    #[serde(rename = "playQueueByIndex")]
+    PlayQueueByIndex(super::queue::PlayQueueByIndex),
 }
 
 /// `musicFolders`

@@ -168,8 +168,9 @@ pub fn covered_track(id: &str) -> catalog::Track {
 }
 
 /// `GetTrack` answers by id: `missing` → NOT_FOUND, `down` → UNAVAILABLE, `slow` → late.
-/// `BatchGetTracks` and `BatchGetAlbums` know every id except those starting with `missing`,
-/// with covers as [`covered_track`] gives them; `GetArtist` every artist but `missing`.
+/// `BatchGetTracks`, `BatchGetAlbums` and `BatchGetArtists` know every id except those
+/// starting with `missing`, with covers as [`covered_track`] gives them; `GetArtist` every
+/// artist but `missing`.
 #[tonic::async_trait]
 impl CatalogService for Fake {
     async fn get_track(
@@ -267,6 +268,29 @@ impl CatalogService for Fake {
                 track_count: 20,
                 ..Default::default()
             }),
+        }))
+    }
+
+    /// Every artist but ids starting with `missing`, named after its id.
+    async fn batch_get_artists(
+        &self,
+        request: Request<catalog::BatchGetArtistsRequest>,
+    ) -> Result<Response<catalog::BatchGetArtistsResponse>, Status> {
+        self.verify(&request)?;
+        let (missing, found): (Vec<String>, Vec<String>) = request
+            .into_inner()
+            .artist_ids
+            .into_iter()
+            .partition(|id| id.starts_with("missing"));
+        let artist = |id: String| catalog::Artist {
+            name: format!("Artist {id}"),
+            album_count: 1,
+            id,
+            ..Default::default()
+        };
+        Ok(Response::new(catalog::BatchGetArtistsResponse {
+            artists: found.into_iter().map(artist).collect(),
+            missing_artist_ids: missing,
         }))
     }
 
