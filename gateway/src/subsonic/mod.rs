@@ -20,12 +20,14 @@
 //! - [`edge`]: the edge's refusals of `/rest` calls (rate limit, timeout, body limit) as
 //!   Subsonic errors.
 //! - [`stars`]: `star`/`unstar`, `getStarred`/`getStarred2`.
+//! - [`hydrate`]: songs, albums and artists for lists of ids, batched; songs' `starred`.
 //! - [`queue`]: the play queue, by id and by index (`indexBasedQueue`).
 
 pub(crate) mod auth;
 pub(crate) mod browse;
 pub(crate) mod edge;
 pub(crate) mod error;
+pub(crate) mod hydrate;
 pub(crate) mod methods;
 pub(crate) mod model;
 pub(crate) mod params;

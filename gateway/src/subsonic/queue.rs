@@ -13,10 +13,10 @@ use serde::Serialize;
 use tunemesh_proto::playlist::v1 as pb;
 
 use super::error::SubsonicError;
+use super::hydrate::{mark_starred, tracks};
 use super::methods::{Ctx, Method, Reply, handler};
 use super::model::{Child, time};
 use super::response::Payload;
-use super::stars::{mark_starred, tracks};
 use crate::extract::check_id;
 
 /// This area's methods.

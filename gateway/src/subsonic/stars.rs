@@ -7,13 +7,12 @@
 
 use std::collections::HashMap;
 
-use futures::{StreamExt as _, TryStreamExt as _};
 use prost_types::Timestamp;
 use serde::Serialize;
-use tunemesh_proto::catalog::v1 as catalog;
 use tunemesh_proto::playlist::v1 as pb;
 
 use super::error::SubsonicError;
+use super::hydrate::{BATCH, albums, artists, tracks};
 use super::methods::{Ctx, Method, handler};
 use super::model::{AlbumId3, ArtistId3, Child, time};
 use super::response::Payload;
@@ -35,12 +34,6 @@ const MAX_STAR_IDS: usize = 1_000;
 /// Most starred items of each kind `getStarred` answers, most recently starred first:
 /// bounds one call's work (the API has no paging here).
 pub(crate) const MAX_STARRED: usize = 2_000;
-
-/// Ids per `BatchGet*`, `Like*` and `CheckLiked*` request (the services' limit).
-pub(crate) const BATCH: usize = 100;
-
-/// Catalogue requests of one call in flight at once.
-const CONCURRENCY: usize = 4;
 
 /// What a `star`/`unstar` names, each kind without repeats, in request order.
 #[derive(Debug, Default)]
@@ -254,103 +247,6 @@ async fn liked(ctx: &Ctx<'_>) -> Result<(Liked, Liked, Liked), SubsonicError> {
         all_liked(ctx, Kind::Album),
         all_liked(ctx, Kind::Artist)
     )
-}
-
-async fn track_batch(
-    ctx: &Ctx<'_>,
-    track_ids: Vec<String>,
-) -> Result<Vec<catalog::Track>, SubsonicError> {
-    let request = catalog::BatchGetTracksRequest { track_ids };
-    let answer = (ctx.state.catalog())
-        .call(ctx.identity(), request, async |c, r| {
-            c.batch_get_tracks(r).await
-        })
-        .await?;
-    Ok(answer.tracks)
-}
-
-async fn album_batch(
-    ctx: &Ctx<'_>,
-    album_ids: Vec<String>,
-) -> Result<Vec<catalog::Album>, SubsonicError> {
-    let request = catalog::BatchGetAlbumsRequest { album_ids };
-    let answer = (ctx.state.catalog())
-        .call(ctx.identity(), request, async |c, r| {
-            c.batch_get_albums(r).await
-        })
-        .await?;
-    Ok(answer.albums)
-}
-
-async fn artist_batch(
-    ctx: &Ctx<'_>,
-    artist_ids: Vec<String>,
-) -> Result<Vec<catalog::Artist>, SubsonicError> {
-    let request = catalog::BatchGetArtistsRequest { artist_ids };
-    let answer = (ctx.state.catalog())
-        .call(ctx.identity(), request, async |c, r| {
-            c.batch_get_artists(r).await
-        })
-        .await?;
-    Ok(answer.artists)
-}
-
-/// Runs `calls` (one per batch), [`CONCURRENCY`] at a time; their answers in order.
-async fn batched<T, F>(calls: Vec<F>) -> Result<Vec<T>, SubsonicError>
-where
-    F: Future<Output = Result<Vec<T>, SubsonicError>>,
-{
-    let answers: Vec<Vec<T>> = futures::stream::iter(calls)
-        .buffered(CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(answers.into_iter().flatten().collect())
-}
-
-/// The catalogue's tracks for `ids` (in order, a batch at a time), without those it no longer
-/// has.
-pub(crate) async fn tracks(
-    ctx: &Ctx<'_>,
-    ids: &[String],
-) -> Result<Vec<catalog::Track>, SubsonicError> {
-    let calls: Vec<_> = (ids.chunks(BATCH))
-        .map(|batch| track_batch(ctx, batch.to_vec()))
-        .collect();
-    batched(calls).await
-}
-
-async fn albums(ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<catalog::Album>, SubsonicError> {
-    let calls: Vec<_> = (ids.chunks(BATCH))
-        .map(|batch| album_batch(ctx, batch.to_vec()))
-        .collect();
-    batched(calls).await
-}
-
-async fn artists(ctx: &Ctx<'_>, ids: &[String]) -> Result<Vec<catalog::Artist>, SubsonicError> {
-    let calls: Vec<_> = (ids.chunks(BATCH))
-        .map(|batch| artist_batch(ctx, batch.to_vec()))
-        .collect();
-    batched(calls).await
-}
-
-/// Sets `starred` on every song the caller likes (a `CheckLikedTracks` per batch).
-pub(crate) async fn mark_starred(ctx: &Ctx<'_>, songs: &mut [Child]) -> Result<(), SubsonicError> {
-    for batch in songs.chunks_mut(BATCH) {
-        let request = pb::CheckLikedTracksRequest {
-            track_ids: batch.iter().map(|s| s.id.clone()).collect(),
-        };
-        let answer = (ctx.state.playlists())
-            .call(ctx.identity(), request, async |c, r| {
-                c.check_liked_tracks(r).await
-            })
-            .await?;
-        for ((song, liked), at) in batch.iter_mut().zip(answer.liked).zip(answer.like_times) {
-            if liked {
-                song.starred = time(Some(&at));
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Ids and their like times as RFC 3339.
