@@ -294,6 +294,38 @@ try {
       const answer = await rest(query);
       if (answer.status !== "ok") throw new Error(`the app password is refused: ${JSON.stringify(answer)}`);
     }
+    // The queue follows the listener: an app reads what the web player saved, saves its own,
+    // and the page, reloaded, resumes that one paused, then plays it from where the app was.
+    const call = (method, query) =>
+      page.evaluate(
+        async ([m, q]) => (await (await fetch(`/rest/${m}.view?f=json&c=Symfonium&${q}`)).json())["subsonic-response"],
+        [method, `apiKey=${secret}&${query}`],
+      );
+    if (!(await page.evaluate(audioState)).paused) await page.click("#play-pause");
+    let webQueue = null;
+    let last = null;
+    for (let tries = 0; tries < 40 && !webQueue; tries++) {
+      last = await call("getPlayQueue", "");
+      if (last.playQueue?.changedBy === "web" && (last.playQueue.entry ?? []).length > 0) webQueue = last.playQueue;
+      else await page.waitForTimeout(500);
+    }
+    if (!webQueue) throw new Error(`the web player never saved its queue: ${JSON.stringify(last)}`);
+    log("the web player saved", webQueue.entry.length, "tracks, current", webQueue.current);
+    // The app queues the web player's current track twice and stands 5 s into the second.
+    const track = webQueue.current ?? webQueue.entry[0].id;
+    const saved = await call("savePlayQueueByIndex", `id=${track}&id=${track}&currentIndex=1&position=5000`);
+    if (saved.status !== "ok") throw new Error(`savePlayQueueByIndex failed: ${JSON.stringify(saved)}`);
+    await page.reload();
+    await page.waitForSelector("#signed-in:not([hidden])", { timeout: 15000 });
+    await page.waitForSelector("#queue-list li:nth-child(2)[aria-current=true]", { timeout: 15000 });
+    if ((await page.$$("#queue-list li")).length !== 2) throw new Error("the resumed queue is not the app's");
+    if (!(await page.evaluate(audioState)).paused) throw new Error("a resumed queue started playing by itself");
+    await page.click("#play-pause");
+    const resumed = await until(page, "the resumed track to play", audioState, (s) => s.time > 0.5 || s.error, 30000);
+    if (resumed.error) throw new Error(`player error: ${resumed.error}`);
+    if (resumed.time < 4.5) throw new Error(`the resumed track started at ${resumed.time} s, not where the app was (5 s)`);
+    await page.click("#play-pause");
+    log("the queue went from the web player to an app and back");
     await page.click("nav [data-section=subsonic-apps]");
     await page.waitForSelector("#subsonic-passwords li[data-id]:has-text('by Symfonium')", { timeout: 15000 });
     await page.click("#subsonic-passwords .revoke");
