@@ -26,7 +26,10 @@ pub(crate) struct Ctx<'a> {
     /// Who is calling.
     pub(crate) caller: &'a SubsonicCaller,
     /// The request's headers.
-    #[expect(dead_code, reason = "read by the binary endpoints (stream, getCoverArt)")]
+    #[expect(
+        dead_code,
+        reason = "read by the binary endpoints (stream, getCoverArt)"
+    )]
     pub(crate) headers: &'a HeaderMap,
 }
 
@@ -44,7 +47,10 @@ pub(crate) enum Reply {
     /// `subsonic-response`, status ok.
     Envelope(Option<Payload>),
     /// A binary answer, sent as it is.
-    #[expect(dead_code, reason = "answered by the binary endpoints (stream, getCoverArt)")]
+    #[expect(
+        dead_code,
+        reason = "answered by the binary endpoints (stream, getCoverArt)"
+    )]
     Binary(Response),
 }
 
@@ -95,7 +101,12 @@ pub(crate) enum Method {
 }
 
 /// Every table, searched in order.
-const TABLES: &[&[(&str, Method)]] = &[TABLE, super::browse::TABLE];
+const TABLES: &[&[(&str, Method)]] = &[
+    TABLE,
+    super::browse::TABLE,
+    super::playlists::TABLE,
+    super::similar::TABLE,
+];
 
 /// Method names and what they do. Names are matched exactly, as clients send them.
 const TABLE: &[(&str, Method)] = &[

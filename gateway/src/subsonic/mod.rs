@@ -15,6 +15,8 @@
 //! - [`methods`]: the tables of methods and what a handler is given; add an endpoint there.
 //! - [`model`]: songs, albums and artists as Subsonic clients read them.
 //! - [`browse`]: the music folder, songs, albums and artists.
+//! - [`playlists`]: playlists, edited by position as Subsonic apps do.
+//! - [`similar`]: similar songs and an artist's top songs, from reco-svc.
 //! - [`auth`]: credential checks (app passwords as `apiKey` or `u`+`p`), cache, failure limit.
 //! - [`passwords`]: app passwords: generation, lookup HMAC, create/list/revoke.
 //! - [`edge`]: the edge's refusals of `/rest` calls (rate limit, timeout, body limit) as
@@ -28,8 +30,10 @@ pub(crate) mod methods;
 pub(crate) mod model;
 pub(crate) mod params;
 pub(crate) mod passwords;
+pub(crate) mod playlists;
 pub(crate) mod response;
 pub(crate) mod settings;
+pub(crate) mod similar;
 
 use std::sync::Arc;
 
