@@ -65,6 +65,8 @@ def main():
     check(conn.getLicense()["license"]["valid"], "license")
     folders = as_list(conn.getMusicFolders()["musicFolders"]["musicFolder"])
     check(len(folders) == 1, f"one music folder: {folders}")
+    scan = conn.getScanStatus()["scanStatus"]
+    check(scan["count"] >= 2, f"getScanStatus counts the songs: {scan}")
     me = conn.getUser(user)["user"]
     check(me["username"] == user and me["streamRole"], f"getUser: {me}")
 

@@ -106,6 +106,7 @@ const TABLES: &[&[(&str, Method)]] = &[
     super::browse::TABLE,
     super::playlists::TABLE,
     super::similar::TABLE,
+    super::scan::TABLE,
 ];
 
 /// Method names and what they do. Names are matched exactly, as clients send them.

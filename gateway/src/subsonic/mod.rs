@@ -16,6 +16,7 @@
 //! - [`model`]: songs, albums and artists as Subsonic clients read them.
 //! - [`browse`]: the music folder, songs, albums and artists.
 //! - [`playlists`]: playlists, edited by position as Subsonic apps do.
+//! - [`scan`]: the music folder's scan status.
 //! - [`similar`]: similar songs and an artist's top songs, from reco-svc.
 //! - [`auth`]: credential checks (app passwords as `apiKey` or `u`+`p`), cache, failure limit.
 //! - [`passwords`]: app passwords: generation, lookup HMAC, create/list/revoke.
@@ -32,6 +33,7 @@ pub(crate) mod params;
 pub(crate) mod passwords;
 pub(crate) mod playlists;
 pub(crate) mod response;
+pub(crate) mod scan;
 pub(crate) mod settings;
 pub(crate) mod similar;
 

@@ -180,6 +180,18 @@ pub(crate) enum Payload {
     /// `topSongs`
     #[serde(rename = "topSongs")]
     TopSongs(Songs),
+    /// `scanStatus`
+    #[serde(rename = "scanStatus")]
+    ScanStatus(ScanStatus),
+}
+
+/// `scanStatus`: whether the music folder is being read, and how many songs there are.
+#[derive(Debug, Serialize)]
+pub(crate) struct ScanStatus {
+    #[serde(rename = "@scanning")]
+    pub(crate) scanning: bool,
+    #[serde(rename = "@count")]
+    pub(crate) count: i64,
 }
 
 /// A list of songs (`similarSongs`, `similarSongs2`, `topSongs`).
