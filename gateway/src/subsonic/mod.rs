@@ -81,6 +81,11 @@ impl Subsonic {
         }
     }
 
+    /// The accounts store: user names for the ids services answer with.
+    pub(crate) fn accounts(&self) -> &Arc<dyn crate::accounts::AccountStore> {
+        self.passwords.store()
+    }
+
     /// App passwords, for their REST routes.
     pub(crate) fn passwords(&self) -> &AppPasswords {
         &self.passwords

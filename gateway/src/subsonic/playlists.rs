@@ -8,6 +8,8 @@
 //! another app fails the call rather than removing the wrong songs), then adds; a replacement
 //! empties the playlist the same way, then adds in batches.
 
+use std::collections::HashMap;
+
 use tunemesh_proto::catalog::v1 as catalog;
 use tunemesh_proto::playlist::v1 as pb;
 
@@ -15,6 +17,7 @@ use super::error::SubsonicError;
 use super::methods::{Ctx, Method, handler};
 use super::model::{Child, int32, seconds, time};
 use super::response::{Payload, Playlist, Playlists};
+use crate::accounts::MAX_NAME_LOOKUPS;
 use crate::extract::check_id;
 
 /// This area's methods.
@@ -58,16 +61,19 @@ async fn get_playlists(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
         playlists.extend(
             page.playlists
                 .into_iter()
-                .filter_map(|entry| entry.playlist)
-                .map(|playlist| summary(ctx, &playlist, 0)),
+                .filter_map(|entry| entry.playlist),
         );
         if page.next_page_token.is_empty() || playlists.len() >= MAX_PLAYLISTS {
             break;
         }
         page_token = page.next_page_token;
     }
+    let owners = Owners::of(ctx, &playlists).await?;
     Ok(Payload::Playlists(Playlists {
-        playlist: playlists,
+        playlist: playlists
+            .iter()
+            .map(|playlist| summary(&owners, playlist, 0))
+            .collect(),
     }))
 }
 
@@ -85,7 +91,8 @@ async fn with_songs(ctx: &Ctx<'_>, id: &str) -> Result<Playlist, SubsonicError> 
         .iter()
         .map(|t| i64::from(seconds(t.duration.as_ref())))
         .sum::<i64>();
-    let mut answer = summary(ctx, &playlist, duration);
+    let owners = Owners::of(ctx, std::slice::from_ref(&playlist)).await?;
+    let mut answer = summary(&owners, &playlist, duration);
     answer.entry = tracks.iter().map(Child::from).collect();
     Ok(answer)
 }
@@ -146,13 +153,13 @@ pub(crate) async fn tracks_in_order(
 }
 
 /// The Subsonic playlist of `playlist`, songs not filled in.
-fn summary(ctx: &Ctx<'_>, playlist: &pb::Playlist, duration: i64) -> Playlist {
+fn summary(owners: &Owners, playlist: &pb::Playlist, duration: i64) -> Playlist {
     let created = time(playlist.create_time.as_ref()).unwrap_or_default();
     Playlist {
         id: playlist.id.clone(),
         name: playlist.name.clone(),
         comment: (!playlist.description.is_empty()).then(|| playlist.description.clone()),
-        owner: owner_name(ctx, playlist),
+        owner: owners.name(playlist),
         public: playlist.public,
         song_count: int32(playlist.item_count),
         duration: int32(duration),
@@ -163,15 +170,38 @@ fn summary(ctx: &Ctx<'_>, playlist: &pb::Playlist, duration: i64) -> Playlist {
     }
 }
 
-/// The owner as a name: the caller's own name, `tunemesh` for generated playlists, else the
-/// owner's id (the gateway has no name lookup by id yet).
-fn owner_name(ctx: &Ctx<'_>, playlist: &pb::Playlist) -> String {
-    if playlist.owner_id == ctx.identity().user_id {
-        ctx.caller.username.clone()
-    } else if playlist.generated.is_some() {
-        "tunemesh".to_owned()
-    } else {
-        playlist.owner_id.clone()
+/// The owners of some playlists by name: Subsonic apps show a name, playlist-svc knows ids.
+struct Owners(HashMap<String, String>);
+
+impl Owners {
+    /// The names of `playlists`' owners, in one lookup of the accounts store.
+    async fn of(ctx: &Ctx<'_>, playlists: &[pb::Playlist]) -> Result<Self, SubsonicError> {
+        let me = &ctx.identity().user_id;
+        let mut names = HashMap::from([(me.clone(), ctx.caller.username.clone())]);
+        let mut others: Vec<String> = playlists
+            .iter()
+            .filter(|p| p.generated.is_none() && p.owner_id != *me)
+            .map(|p| p.owner_id.clone())
+            .collect();
+        others.sort_unstable();
+        others.dedup();
+        for chunk in others.chunks(MAX_NAME_LOOKUPS) {
+            let found = (ctx.state.subsonic().accounts().user_names(chunk).await)
+                .map_err(|e| SubsonicError::internal(&e))?;
+            names.extend(found);
+        }
+        Ok(Self(names))
+    }
+
+    /// `playlist`'s owner: a user name, `tunemesh` for what it generated, else the owner id
+    /// (an account deleted since).
+    fn name(&self, playlist: &pb::Playlist) -> String {
+        if playlist.generated.is_some() {
+            return "tunemesh".to_owned();
+        }
+        (self.0.get(&playlist.owner_id))
+            .cloned()
+            .unwrap_or_else(|| playlist.owner_id.clone())
     }
 }
 

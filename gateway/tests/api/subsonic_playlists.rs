@@ -85,9 +85,12 @@ async fn apps_create_read_edit_by_index_replace_and_delete_playlists() -> anyhow
     .await?;
     assert_eq!(entries(&replaced["playlist"]), ["t5", "t5"], "{replaced}");
 
-    // Someone else cannot read or delete a private playlist of ann's.
+    // Someone else reads a public playlist with its owner's name, but cannot read or delete
+    // a private one.
     let bob = app_user(&gateway, "bob", "Feishin").await?;
     let bob_auth = format!("u={}&p={}", bob.name, bob.secret);
+    let public = json_call(&gateway, "getPlaylist", &format!("{bob_auth}&id={id}")).await?;
+    assert_eq!(public["playlist"]["owner"], "ann", "{public}");
     json_call(
         &gateway,
         "updatePlaylist",
