@@ -86,14 +86,28 @@ async fn get_playlist(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
 async fn with_songs(ctx: &Ctx<'_>, id: &str) -> Result<Playlist, SubsonicError> {
     let (playlist, items) = read(ctx, id).await?;
     let ids: Vec<String> = items.into_iter().map(|item| item.track_id).collect();
-    let tracks = tracks_in_order(ctx, &ids).await?;
+    let tracks = tracks_by_id(ctx, &ids).await?;
     let duration = tracks
         .iter()
+        .flatten()
         .map(|t| i64::from(seconds(t.duration.as_ref())))
         .sum::<i64>();
     let owners = Owners::of(ctx, std::slice::from_ref(&playlist)).await?;
     let mut answer = summary(&owners, &playlist, duration);
-    answer.entry = tracks.iter().map(Child::from).collect();
+    // A song gone from the catalogue keeps its place, so the indexes an app sends to
+    // `updatePlaylist` stay those of the items.
+    answer.entry = ids
+        .iter()
+        .zip(&tracks)
+        .map(|(id, track)| match track {
+            Some(track) => Child::from(track),
+            None => Child {
+                id: id.clone(),
+                title: "(no longer in the library)".to_owned(),
+                ..Child::default()
+            },
+        })
+        .collect();
     Ok(answer)
 }
 
@@ -131,6 +145,18 @@ pub(crate) async fn tracks_in_order(
     ctx: &Ctx<'_>,
     ids: &[String],
 ) -> Result<Vec<catalog::Track>, SubsonicError> {
+    Ok(tracks_by_id(ctx, ids)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// `ids`' tracks, one entry per id (`None` for a track gone from the catalogue).
+async fn tracks_by_id(
+    ctx: &Ctx<'_>,
+    ids: &[String],
+) -> Result<Vec<Option<catalog::Track>>, SubsonicError> {
     let mut tracks = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(BATCH) {
         let mut unique: Vec<String> = chunk.to_vec();
@@ -146,7 +172,7 @@ pub(crate) async fn tracks_in_order(
         tracks.extend(
             chunk
                 .iter()
-                .filter_map(|id| found.iter().find(|t| &t.id == id).cloned()),
+                .map(|id| found.iter().find(|t| &t.id == id).cloned()),
         );
     }
     Ok(tracks)
