@@ -165,6 +165,9 @@ pub(crate) enum Payload {
     /// `artist` (with its albums)
     #[serde(rename = "artist")]
     Artist(Box<ArtistId3>),
+    /// `nowPlaying`
+    #[serde(rename = "nowPlaying")]
+    NowPlaying(super::scrobble::NowPlayingList),
 }
 
 /// `musicFolders`
