@@ -22,6 +22,7 @@ mod services;
 mod sessions;
 mod subsonic;
 mod subsonic_auth;
+mod subsonic_media;
 mod subsonic_support;
 mod support;
 mod upstream;
