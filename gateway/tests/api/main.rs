@@ -23,6 +23,7 @@ mod sessions;
 mod subsonic;
 mod subsonic_auth;
 mod subsonic_media;
+mod subsonic_plays;
 mod subsonic_support;
 mod support;
 mod upstream;
