@@ -181,3 +181,114 @@ async fn subsonic_streams_real_rungs_from_offsets_and_scrobbles_count_once() -> 
     }
     mesh.stop().await
 }
+
+#[tokio::test]
+async fn subsonic_cover_art_resolves_song_album_artist_and_playlist_ids() -> anyhow::Result<()> {
+    let root = tempfile::tempdir()?;
+    let colours = crate::images::library(root.path());
+    let mesh = RunningMesh::start_with(|settings| {
+        settings.player.library = Some(root.path().to_owned());
+        settings.player.qualities = vec!["low".into()];
+        settings.gateway.rate_limits.per_ip.per_minute = 0;
+        settings.gateway.rate_limits.per_user.per_minute = 0;
+    })
+    .await?;
+    mesh.wait_ready().await?;
+    let [ivy] = mesh.listeners(["ivy"]).await?;
+    let created: Value = mesh
+        .http
+        .post(mesh.url("/v1/me/subsonic-passwords"))
+        .bearer_auth(&ivy)
+        .json(&json!({ "name": "Symfonium" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let auth = format!(
+        "u=ivy&p={}&c=Symfonium",
+        created["password"].as_str().unwrap_or_default()
+    );
+    let tracks = tunemesh_testkit::eventually(Duration::from_secs(120), || async {
+        let page = get(&mesh, &ivy, "/v1/tracks?page_size=100").await?;
+        let tracks = page["tracks"].as_array().cloned().unwrap_or_default();
+        let covered = tracks
+            .iter()
+            .filter(|t| t["cover"]["id"].is_string())
+            .count();
+        anyhow::ensure!(covered == colours.len(), "not yet: {page}");
+        Ok(tracks)
+    })
+    .await?;
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+    let track = &tracks[0];
+    let cover = text(&track["cover"]["id"]);
+    let album = get(
+        &mesh,
+        &ivy,
+        &format!("/v1/albums/{}", text(&track["album"]["id"])),
+    )
+    .await?;
+    let artist = text(&track["artists"][0]["id"]);
+
+    // The cover's own id is for ever; a song's, album's or artist's is revalidated.
+    let direct = rest(&mesh, &auth, "getCoverArt", &format!("id={cover}&size=64")).await?;
+    assert_eq!(direct.status(), StatusCode::OK);
+    assert_eq!(
+        header(&direct, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    let etag = header(&direct, "etag");
+    let small = image::load_from_memory(&direct.bytes().await?)?;
+    assert_eq!((small.width(), small.height()), (64, 32));
+    let song = rest(
+        &mesh,
+        &auth,
+        "getCoverArt.view",
+        &format!("id={}&size=64", text(&track["id"])),
+    )
+    .await?;
+    assert_eq!(header(&song, "etag"), etag, "a song's cover is its picture");
+    assert_eq!(header(&song, "cache-control"), "private, max-age=86400");
+    for id in [text(&album["id"]), artist] {
+        let response = rest(&mesh, &auth, "getCoverArt", &format!("id={id}&size=128")).await?;
+        assert_eq!(response.status(), StatusCode::OK, "{id}");
+        assert_eq!(header(&response, "content-type"), "image/jpeg", "{id}");
+        let picture = image::load_from_memory(&response.bytes().await?)?;
+        assert_eq!(picture.width(), 128, "{id}");
+    }
+
+    // A playlist's cover is the mosaic of its first songs' covers.
+    let ids: Vec<String> = tracks.iter().map(|t| text(&t["id"])).collect();
+    let playlist: Value = mesh
+        .http
+        .post(mesh.url("/v1/playlists"))
+        .bearer_auth(&ivy)
+        .json(&json!({ "name": "Four colours", "track_ids": ids }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let query = format!("id={}&size=128", text(&playlist["id"]));
+    let mosaic = rest(&mesh, &auth, "getCoverArt", &query).await?;
+    assert_eq!(mosaic.status(), StatusCode::OK);
+    assert!(
+        header(&mosaic, "etag").contains('.'),
+        "a mosaic's id joins four"
+    );
+    let picture = image::load_from_memory(&mosaic.bytes().await?)?;
+    assert_eq!((picture.width(), picture.height()), (128, 128));
+
+    // Unknown ids are error 70, in XML for DSub.
+    for id in [
+        "tr_000000000000000000000000",
+        "al_000000000000000000000000",
+        "nothing",
+    ] {
+        let response = rest(&mesh, &auth, "getCoverArt", &format!("id={id}")).await?;
+        assert_eq!(header(&response, "content-type"), "text/xml; charset=utf-8");
+        let xml = response.text().await?;
+        assert!(xml.contains(r#"<error code="70""#), "{id}: {xml}");
+    }
+    mesh.stop().await
+}
