@@ -292,3 +292,53 @@ async fn subsonic_cover_art_resolves_song_album_artist_and_playlist_ids() -> any
     }
     mesh.stop().await
 }
+
+/// With production's play rules (heard time held to player-svc's clock): an app's now
+/// playing opens the session its scrobble ends, credited with the time really gone by, so it
+/// counts; a scrobble out of nowhere claims a whole play at once and is recorded, not counted.
+#[tokio::test]
+async fn a_scrobble_after_now_playing_counts_by_the_clock_and_one_out_of_nowhere_does_not()
+-> anyhow::Result<()> {
+    let mesh = RunningMesh::start_with(|settings| {
+        settings.player.qualities = vec!["low".to_owned()];
+        settings.gateway.rate_limits.per_ip.per_minute = 0;
+        settings.gateway.rate_limits.per_user.per_minute = 0;
+    })
+    .await?;
+    mesh.wait_ready().await?;
+    let [ann] = mesh.listeners(["ann"]).await?;
+    let a = ingest(&mesh, &ann, SONGS[0]).await?;
+    let b = ingest(&mesh, &ann, SONGS[1]).await?;
+    let created: Value = mesh
+        .http
+        .post(mesh.url("/v1/me/subsonic-passwords"))
+        .bearer_auth(&ann)
+        .json(&json!({ "name": "DSub" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let secret = created["password"].as_str().unwrap_or_default();
+    let auth = format!("u=ann&p={secret}&c=DSub");
+    ok(
+        &mesh,
+        &auth,
+        "scrobble",
+        &format!("id={b}&submission=false"),
+    )
+    .await?;
+    // More than the 30 s that make a play.
+    tokio::time::sleep(Duration::from_secs(31)).await;
+    ok(&mesh, &auth, "scrobble", &format!("id={a}")).await?;
+    ok(&mesh, &auth, "scrobble", &format!("id={b}")).await?;
+    until(&mesh, &ann, "/v1/me/history", |history| {
+        history["recent_tracks"][0]["track"]["id"] == b.as_str()
+    })
+    .await?;
+    // a's event went first; give it the time to have been counted, were it counted.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let history = get(&mesh, &ann, "/v1/me/history").await?;
+    let recent = history["recent_tracks"].as_array().map_or(0, Vec::len);
+    assert_eq!(recent, 1, "a's claim of a whole play at once: {history}");
+    mesh.stop().await
+}
