@@ -26,10 +26,6 @@ pub(crate) struct Ctx<'a> {
     /// Who is calling.
     pub(crate) caller: &'a SubsonicCaller,
     /// The request's headers.
-    #[expect(
-        dead_code,
-        reason = "read by the binary endpoints (stream, getCoverArt)"
-    )]
     pub(crate) headers: &'a HeaderMap,
 }
 
@@ -47,10 +43,6 @@ pub(crate) enum Reply {
     /// `subsonic-response`, status ok.
     Envelope(Option<Payload>),
     /// A binary answer, sent as it is.
-    #[expect(
-        dead_code,
-        reason = "answered by the binary endpoints (stream, getCoverArt)"
-    )]
     Binary(Response),
 }
 
@@ -107,6 +99,9 @@ const TABLES: &[&[(&str, Method)]] = &[
     super::playlists::TABLE,
     super::similar::TABLE,
     super::scan::TABLE,
+    super::stream::TABLE,
+    super::covers::TABLE,
+    super::scrobble::TABLE,
 ];
 
 /// Method names and what they do. Names are matched exactly, as clients send them.
@@ -160,7 +155,12 @@ const TABLE: &[(&str, Method)] = &[
 ];
 
 /// The OpenSubsonic extensions implemented, with their versions: only these are advertised.
-const EXTENSIONS: &[(&str, u32)] = &[("apiKeyAuthentication", 1), ("formPost", 1)];
+const EXTENSIONS: &[(&str, u32)] = &[
+    ("apiKeyAuthentication", 1),
+    ("formPost", 1),
+    ("transcodeOffset", 1),
+    ("playbackReport", 1),
+];
 
 impl Method {
     /// The method called `name` (with or without `.view`).

@@ -183,6 +183,9 @@ pub(crate) enum Payload {
     /// `scanStatus`
     #[serde(rename = "scanStatus")]
     ScanStatus(ScanStatus),
+    /// `nowPlaying`
+    #[serde(rename = "nowPlaying")]
+    NowPlaying(super::scrobble::NowPlayingList),
 }
 
 /// `scanStatus`: whether the music folder is being read, and how many songs there are.
