@@ -7,6 +7,8 @@ mod hostile;
 mod images;
 mod made_for_you;
 mod playlist_search;
+mod subsonic;
+mod subsonic_media;
 mod support;
 mod taste;
 mod trace;

@@ -15,6 +15,12 @@
 //! - [`methods`]: the tables of methods and what a handler is given; add an endpoint there.
 //! - [`model`]: songs, albums and artists as Subsonic clients read them.
 //! - [`browse`]: the music folder, songs, albums and artists.
+//! - [`playlists`]: playlists, edited by position as Subsonic apps do.
+//! - [`scan`]: the music folder's scan status.
+//! - [`similar`]: similar songs and an artist's top songs, from reco-svc.
+//! - [`stream`]: `stream` and `download`; [`covers`]: `getCoverArt`.
+//! - [`scrobble`]: `scrobble`, `getNowPlaying`, `reportPlayback`, over [`playing`]: what
+//!   each app plays now and its play session.
 //! - [`auth`]: credential checks (app passwords as `apiKey` or `u`+`p`), cache, failure limit.
 //! - [`passwords`]: app passwords: generation, lookup HMAC, create/list/revoke.
 //! - [`edge`]: the edge's refusals of `/rest` calls (rate limit, timeout, body limit) as
@@ -25,6 +31,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod browse;
+pub(crate) mod covers;
 pub(crate) mod edge;
 pub(crate) mod error;
 pub(crate) mod hydrate;
@@ -32,10 +39,16 @@ pub(crate) mod methods;
 pub(crate) mod model;
 pub(crate) mod params;
 pub(crate) mod passwords;
+pub(crate) mod playing;
+pub(crate) mod playlists;
 pub(crate) mod queue;
 pub(crate) mod response;
+pub(crate) mod scan;
+pub(crate) mod scrobble;
 pub(crate) mod settings;
+pub(crate) mod similar;
 pub(crate) mod stars;
+pub(crate) mod stream;
 
 use std::sync::Arc;
 
@@ -64,6 +77,8 @@ pub(crate) struct Subsonic {
     verifier: Verifier,
     limits: Arc<Limits>,
     max_body_bytes: usize,
+    playing: playing::NowPlaying,
+    covers: covers::CoverIds,
 }
 
 impl Subsonic {
@@ -78,7 +93,24 @@ impl Subsonic {
             passwords,
             limits,
             max_body_bytes: settings.max_body_bytes,
+            playing: playing::NowPlaying::default(),
+            covers: covers::CoverIds::default(),
         }
+    }
+
+    /// The accounts store: user names for the ids services answer with.
+    pub(crate) fn accounts(&self) -> &Arc<dyn crate::accounts::AccountStore> {
+        self.passwords.store()
+    }
+
+    /// What each app plays now (this replica's).
+    pub(crate) fn playing(&self) -> &playing::NowPlaying {
+        &self.playing
+    }
+
+    /// Covers of songs, albums and artists, resolved lately.
+    pub(crate) fn covers(&self) -> &covers::CoverIds {
+        &self.covers
     }
 
     /// App passwords, for their REST routes.

@@ -58,13 +58,6 @@ impl Params {
     }
 
     /// The boolean `name`, `default` when absent; error 10 when it is not a boolean.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "scrobble, stream and updatePlaylist (issue 15, item 3) take booleans"
-        )
-    )]
     pub(crate) fn bool(&self, name: &'static str, default: bool) -> Result<bool, SubsonicError> {
         match self.get(name) {
             None | Some("") => Ok(default),

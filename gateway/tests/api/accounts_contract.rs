@@ -96,6 +96,31 @@ async fn accounts_are_found_by_email_or_username_and_unique_in_both() -> anyhow:
 }
 
 #[tokio::test]
+async fn user_names_are_found_for_known_ids_only() -> anyhow::Result<()> {
+    on_both(|store| async move {
+        store.create_user(&credentials("ann")).await?;
+        store.create_user(&credentials("bob")).await?;
+        let ids = [
+            "id-bob",
+            "id-nobody",
+            "id-ann",
+            "id-ann",
+            "'; DROP TABLE users; --",
+        ]
+        .map(String::from);
+        let mut names = store.user_names(&ids).await?;
+        names.sort();
+        assert_eq!(
+            names,
+            [("id-ann", "ann"), ("id-bob", "bob")].map(|(i, n)| (i.to_owned(), n.to_owned()))
+        );
+        assert!(store.user_names(&[]).await?.is_empty());
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
 async fn the_first_account_is_the_admin_and_only_one_of_racing_sign_ups_wins() -> anyhow::Result<()>
 {
     on_both(|store| async move {
