@@ -1,7 +1,8 @@
 """A real Subsonic client library (py-sonic, from PyPI) through a whole session against a
-running tunemesh: sign-in, library sync, browsing, playback, search, playlists, stars and
-scrobbles, as an app does it. Run by tests/mesh/subsonic.rs; prints one JSON line of what it
-saw (track and playlist ids, stream sizes) for the Rust side to check against the services.
+running tunemesh: sign-in, library sync, browsing, playback, search, playlists, stars, the
+play queue and scrobbles, as an app does it. Run by tests/mesh/subsonic.rs; prints one JSON
+line of what it saw (track and playlist ids, stream sizes) for the Rust side to check against
+the services.
 
 Usage: subsonic_client.py BASE_URL PORT USER SECRET WIRE AUTH LISTENED_AGO
   WIRE: post-view (py-sonic's default: form POST to /rest/<method>.view)
@@ -13,8 +14,15 @@ Usage: subsonic_client.py BASE_URL PORT USER SECRET WIRE AUTH LISTENED_AGO
 import json
 import sys
 import time
+import urllib.request
 
 import libsonic
+import libsonic.connection
+
+# py-sonic 1.2.0's GET mode builds requests with list parameters (star, createPlaylist,
+# savePlayQueue…) through `urllib2`, a Python 2 name it never imports: a NameError before
+# anything is sent. The Python 3 module it means stands in.
+libsonic.connection.urllib2 = urllib.request
 
 
 def connect(base, port, user, secret, wire, auth):
@@ -155,6 +163,13 @@ def main():
     conn.unstar(sids=[song["id"]])
     starred = conn.getStarred2()["starred2"]
     check(all(s["id"] != song["id"] for s in as_list(starred.get("song"))), "unstarred")
+
+    # The play queue: one app saves it, another device reads it back where it stopped.
+    queued = [s["id"] for s in songs[:2]]
+    conn.savePlayQueue(queued, current=queued[-1], position=12000)
+    queue = conn.getPlayQueue()["playQueue"]
+    check([e["id"] for e in as_list(queue.get("entry"))] == queued, f"play queue: {queue}")
+    check(queue.get("current") == queued[-1] and queue.get("position") == 12000, f"play queue: {queue}")
 
     # Scrobbles: now playing, then the same play submitted twice (an app resending after a
     # lost answer), then an offline play from yesterday.
