@@ -15,10 +15,13 @@
 //! - [`methods`]: the tables of methods and what a handler is given; add an endpoint there.
 //! - [`model`]: songs, albums and artists as Subsonic clients read them.
 //! - [`browse`]: the music folder, songs, albums and artists.
-//! - [`auth`]: credential checks (app passwords as `apiKey` or `u`+`p`), cache, failure limit.
+//! - [`auth`]: credential checks (app passwords as `apiKey`, `u`+`p` or `u`+`t`+`s`), cache,
+//!   failure limits.
 //! - [`passwords`]: app passwords: generation, lookup HMAC, create/list/revoke.
 //! - [`edge`]: the edge's refusals of `/rest` calls (rate limit, timeout, body limit) as
 //!   Subsonic errors.
+//! - [`seal`]: sealed secrets of legacy app passwords (AES-256-GCM, versioned keys), tokens.
+//! - [`failures`]: failed sign-ins per user name.
 
 pub(crate) mod auth;
 pub(crate) mod browse;
@@ -30,6 +33,10 @@ pub(crate) mod params;
 pub(crate) mod passwords;
 pub(crate) mod response;
 pub(crate) mod settings;
+
+// Legacy token auth and the per-user failure limit.
+pub(crate) mod failures;
+pub(crate) mod seal;
 
 use std::sync::Arc;
 

@@ -23,5 +23,6 @@ mod sessions;
 mod subsonic;
 mod subsonic_auth;
 mod subsonic_support;
+mod subsonic_token;
 mod support;
 mod upstream;
