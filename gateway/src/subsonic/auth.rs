@@ -253,8 +253,9 @@ impl Verifier {
             // No account has such a name: answered as a user without legacy app passwords.
             return Err(SubsonicError::TokenAuthNotSupported);
         }
-        // Cached under an HMAC of the token and salt (a secret never contains NUL).
-        let material = format!("t\0{}\0{salt}", token.to_ascii_lowercase());
+        // Cached under an HMAC of the token (its length first, so no other split of the same
+        // bytes into token and salt matches) and salt; a secret never contains NUL.
+        let material = format!("t\0{}\0{}\0{salt}", token.len(), token.to_ascii_lowercase());
         let key = (username, self.passwords.pepper().lookup(&material));
         if let Some(caller) = self.verified.get(&key).await {
             return Ok(caller);
