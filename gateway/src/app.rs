@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::ExposeSecret as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::Mesh;
@@ -28,7 +29,6 @@ use crate::state::AppState;
 use crate::subsonic::Subsonic;
 use crate::subsonic::passwords::{AppPasswords, Pepper};
 use crate::subsonic::seal::SealKeys;
-use secrecy::ExposeSecret as _;
 
 /// How often idle rate-limit buckets are dropped.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
