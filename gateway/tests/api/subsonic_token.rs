@@ -126,6 +126,38 @@ async fn token_sign_in_without_a_legacy_app_password_answers_41_for_known_and_un
 }
 
 #[tokio::test]
+async fn a_token_opens_only_the_named_user_s_legacy_passwords_at_most_ten() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let ann = app_user(&gateway, "ann", "DSub").await?;
+    let bob = app_user(&gateway, "bob", "DSub").await?;
+    let bobs = another_password(&gateway, "bob", &bob.token, "Feishin", true).await?;
+    for n in 0..10 {
+        another_password(&gateway, "ann", &ann.token, &format!("app {n}"), true).await?;
+    }
+    // Bob's legacy secret under ann's name: only ann's are opened.
+    let body = json_call(&gateway, "ping", &by_token(&ann, &bobs.secret, "abcdef")).await?;
+    failed_with(&body, 40);
+    let body = json_call(&gateway, "ping", &by_token(&bob, &bobs.secret, "abcdef")).await?;
+    assert_eq!(body["status"], "ok", "{body}");
+    // A token check opens at most ten: an eleventh legacy app password is refused.
+    let response = gateway
+        .request(Method::POST, "/v1/me/subsonic-passwords")
+        .bearer_auth(&ann.token)
+        .json(&serde_json::json!({ "name": "app 11", "legacy_token_auth": true }))
+        .send()
+        .await?;
+    let (status, body) = support::status_and_json(response).await?;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        text(&body, "/error/message").contains("at most 10"),
+        "{body}"
+    );
+    // Ones without the mark still can be made.
+    another_password(&gateway, "ann", &ann.token, "app 11", false).await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn without_seal_keys_token_auth_is_off_and_legacy_passwords_are_refused() -> anyhow::Result<()>
 {
     let mut settings = support::settings();
