@@ -15,28 +15,26 @@
 //! - [`methods`]: the tables of methods and what a handler is given; add an endpoint there.
 //! - [`model`]: songs, albums and artists as Subsonic clients read them.
 //! - [`browse`]: the music folder, songs, albums and artists.
-//! - [`auth`]: credential checks (app passwords as `apiKey`, `u`+`p` or `u`+`t`+`s`), cache,
-//!   failure limits.
+//! - [`auth`]: credential checks (app passwords as `apiKey` or `u`+`p`), cache, failure limit.
 //! - [`passwords`]: app passwords: generation, lookup HMAC, create/list/revoke.
 //! - [`edge`]: the edge's refusals of `/rest` calls (rate limit, timeout, body limit) as
 //!   Subsonic errors.
-//! - [`seal`]: sealed secrets of legacy app passwords (AES-256-GCM, versioned keys), tokens.
-//! - [`failures`]: failed sign-ins per user name.
+//! - [`seal`]: sealed secrets of app passwords for legacy clients (AES-256-GCM, versioned
+//!   keys), so [`auth`] also checks `u`+`t`+`s` tokens.
+//! - [`failures`]: failed sign-ins per user name, [`auth`]'s second failure limit.
 
 pub(crate) mod auth;
 pub(crate) mod browse;
 pub(crate) mod edge;
 pub(crate) mod error;
+pub(crate) mod failures;
 pub(crate) mod methods;
 pub(crate) mod model;
 pub(crate) mod params;
 pub(crate) mod passwords;
 pub(crate) mod response;
-pub(crate) mod settings;
-
-// Legacy token auth and the per-user failure limit.
-pub(crate) mod failures;
 pub(crate) mod seal;
+pub(crate) mod settings;
 
 use std::sync::Arc;
 
