@@ -9,7 +9,8 @@
 // first account, made by the Rust side), add a folder of music through "Add music" and watch
 // each file reach its final state; in between, make a public playlist, find it by a typo in
 // the search box, see the owner's controls on it, and follow it as the admin; create a
-// Subsonic app password, use it on /rest, see its last client, revoke it. Saves
+// Subsonic app password, use it on /rest, see its last client, revoke it; then one for legacy
+// clients, signed in with a token (t = md5(secret + salt)). Saves
 // screenshots either way. Run by
 // tests/mesh/web_player.rs:
 //
@@ -17,6 +18,7 @@
 //
 // Exits 0 on success; otherwise prints what failed and exits 1.
 
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -332,7 +334,26 @@ try {
     await page.waitForSelector("#subsonic-passwords li.empty", { timeout: 15000 });
     const revoked = await rest(`apiKey=${secret}`);
     if (revoked.error?.code !== 44) throw new Error(`a revoked app password still works: ${JSON.stringify(revoked)}`);
-    log("created, used and revoked a Subsonic app password");
+    // Without a legacy app password, token sign-in answers 41 (DSub then sends p=enc:).
+    const salt = "c19b2d";
+    const token = (key) => createHash("md5").update(key + salt).digest("hex");
+    const noLegacy = await rest(`u=${name}&t=${token(secret)}&s=${salt}`);
+    if (noLegacy.error?.code !== 41) throw new Error(`token sign-in without a legacy app password: ${JSON.stringify(noLegacy)}`);
+    // One marked for legacy clients (the checkbox explains what that costs) takes t+s.
+    await page.waitForSelector("#subsonic-legacy-hint:has-text('encrypted')", { timeout: 5000 });
+    await page.fill("#subsonic-name", "Feishin");
+    await page.check("#subsonic-legacy");
+    await page.click("#subsonic-apps form button[type=submit]");
+    await page.waitForSelector("#subsonic-passwords li[data-id]:has-text('Feishin'):has-text('legacy clients')", { timeout: 15000 });
+    const legacySecret = (await page.textContent("#subsonic-secret")).trim();
+    if (legacySecret === secret) throw new Error("the legacy app password's secret was not shown");
+    const byToken = await rest(`u=${name}&t=${token(legacySecret).toUpperCase()}&s=${salt}`);
+    if (byToken.status !== "ok") throw new Error(`token sign-in with a legacy app password failed: ${JSON.stringify(byToken)}`);
+    const wrongToken = await rest(`u=${name}&t=${token(secret)}&s=${salt}`);
+    if (wrongToken.error?.code !== 40) throw new Error(`a wrong token is not refused with 40: ${JSON.stringify(wrongToken)}`);
+    await page.click("#subsonic-passwords .revoke");
+    await page.waitForSelector("#subsonic-passwords li.empty", { timeout: 15000 });
+    log("created, used and revoked Subsonic app passwords (one for legacy token clients)");
     // A listener is not offered "Add music"; the admin (the first account) is.
     if (!(await page.$eval("#nav-upload", (li) => li.hidden))) throw new Error("a listener is offered Add music");
     await page.click("#logout");

@@ -18,7 +18,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-pub use app_passwords::{AppPassword, AppPasswordStore};
+pub use app_passwords::{AppPassword, AppPasswordStore, SealedSecret};
 pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PostgresAccounts};
 pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteAccounts};
 

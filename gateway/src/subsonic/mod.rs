@@ -28,12 +28,16 @@
 //! - [`stars`]: `star`/`unstar`, `getStarred`/`getStarred2`.
 //! - [`hydrate`]: songs, albums and artists for lists of ids, batched; songs' `starred`.
 //! - [`queue`]: the play queue, by id and by index (`indexBasedQueue`).
+//! - [`seal`]: sealed secrets of app passwords for legacy clients (AES-256-GCM, versioned
+//!   keys), so [`auth`] also checks `u`+`t`+`s` tokens.
+//! - [`failures`]: failed sign-ins per user name, [`auth`]'s second failure limit.
 
 pub(crate) mod auth;
 pub(crate) mod browse;
 pub(crate) mod covers;
 pub(crate) mod edge;
 pub(crate) mod error;
+pub(crate) mod failures;
 pub(crate) mod hydrate;
 pub(crate) mod methods;
 pub(crate) mod model;
@@ -45,6 +49,7 @@ pub(crate) mod queue;
 pub(crate) mod response;
 pub(crate) mod scan;
 pub(crate) mod scrobble;
+pub(crate) mod seal;
 pub(crate) mod settings;
 pub(crate) mod similar;
 pub(crate) mod stars;

@@ -28,5 +28,6 @@ mod subsonic_plays;
 mod subsonic_similar;
 mod subsonic_stars;
 mod subsonic_support;
+mod subsonic_token;
 mod support;
 mod upstream;
