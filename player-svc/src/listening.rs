@@ -17,7 +17,10 @@
 //! over all of them may count up to N of them, and a restart forgets the intervals (a
 //! re-sent claim still counts once: that is the session store's idempotency, not this).
 //! Bounded: intervals older than the oldest past play accepted are pruned, users without
-//! any are forgotten, and a user holds at most [`MAX_PER_USER`] (the oldest go first).
+//! any are forgotten, and a user holds at most [`MAX_PER_USER`]. A user at the bound claims
+//! nothing more until old intervals are pruned (evicting them would let a claimant re-claim
+//! the time they held); a live play still records, evicting the oldest (live plays come
+//! at the pace of real time).
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap};
@@ -31,6 +34,25 @@ const MIN_HELD_MS: i64 = 1000;
 
 /// One held interval: its end and the session holding it (hashed), by start.
 type Intervals = BTreeMap<i64, (i64, u64)>;
+
+/// Why a claim holds nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Clash {
+    /// Another counted play of the user's overlaps it.
+    Overlap,
+    /// The user holds [`MAX_PER_USER`] intervals already.
+    Full,
+}
+
+impl Clash {
+    /// Its label in `tunemesh_player_plays_held_back_total`.
+    pub(crate) fn reason(self) -> &'static str {
+        match self {
+            Self::Overlap => "past_overlaps",
+            Self::Full => "past_too_many",
+        }
+    }
+}
 
 /// The counted listening of every user seen recently.
 #[derive(Debug, Clone)]
@@ -56,9 +78,15 @@ impl Listening {
     }
 
     /// Holds `[start_ms, start_ms + held_ms]` of `user`'s time for `session` if no other
-    /// session holds a clashing interval; false (nothing held) otherwise. Claiming again for
-    /// the same session succeeds (a retried store transaction).
-    pub(crate) fn claim(&self, user: &str, session: &str, start_ms: i64, held_ms: i64) -> bool {
+    /// session holds a clashing interval; nothing is held otherwise. Claiming again for the
+    /// same session succeeds (a retried store transaction).
+    pub(crate) fn claim(
+        &self,
+        user: &str,
+        session: &str,
+        start_ms: i64,
+        held_ms: i64,
+    ) -> Result<(), Clash> {
         let end_ms = start_ms.saturating_add(held_ms.max(MIN_HELD_MS));
         let key = session_key(session);
         let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
@@ -73,10 +101,17 @@ impl Listening {
                 let shorter = (end - start).min(end_ms - start_ms);
                 owner != key && overlap > self.tolerance_ms.min(shorter / 2)
             });
-        if !clash {
-            hold(intervals, start_ms, end_ms, key);
+        if clash {
+            return Err(Clash::Overlap);
         }
-        !clash
+        let again = intervals
+            .get(&start_ms)
+            .is_some_and(|&(_, owner)| owner == key);
+        if intervals.len() >= MAX_PER_USER && !again {
+            return Err(Clash::Full);
+        }
+        hold(intervals, start_ms, end_ms, key);
+        Ok(())
     }
 
     /// Holds `[end_ms - held_ms, end_ms]` of `user`'s time for a live play that counted at
@@ -116,48 +151,54 @@ mod tests {
 
     const T0: i64 = 1_800_000_000_000;
 
+    impl Listening {
+        fn claim_ok(&self, user: &str, session: &str, start_ms: i64, held_ms: i64) -> bool {
+            self.claim(user, session, start_ms, held_ms).is_ok()
+        }
+    }
+
     #[test]
     fn plays_overlapping_beyond_the_tolerance_clash() {
         let listening = Listening::new(5000);
-        assert!(listening.claim("u", "a", T0, 30_000));
+        assert!(listening.claim_ok("u", "a", T0, 30_000));
         assert!(
-            !listening.claim("u", "b", T0 + 10_000, 30_000),
+            !listening.claim_ok("u", "b", T0 + 10_000, 30_000),
             "20 s overlap"
         );
         assert!(
-            !listening.claim("u", "c", T0, 30_000),
+            !listening.claim_ok("u", "c", T0, 30_000),
             "the same time, another play"
         );
         assert!(
-            listening.claim("u", "d", T0 + 26_000, 30_000),
+            listening.claim_ok("u", "d", T0 + 26_000, 30_000),
             "4 s of drift"
         );
         assert!(
-            listening.claim("u", "e", T0 - 30_000, 30_000),
+            listening.claim_ok("u", "e", T0 - 30_000, 30_000),
             "just before"
         );
-        assert!(listening.claim("someone-else", "f", T0, 30_000));
+        assert!(listening.claim_ok("someone-else", "f", T0, 30_000));
     }
 
     #[test]
     fn the_same_session_claims_again() {
         let listening = Listening::new(5000);
-        assert!(listening.claim("u", "a", T0, 30_000));
-        assert!(listening.claim("u", "a", T0, 30_000));
+        assert!(listening.claim_ok("u", "a", T0, 30_000));
+        assert!(listening.claim_ok("u", "a", T0, 30_000));
     }
 
     #[test]
     fn short_plays_tolerate_half_their_length() {
         let listening = Listening::new(5000);
-        assert!(listening.claim("u", "a", T0, 4000));
+        assert!(listening.claim_ok("u", "a", T0, 4000));
         assert!(
-            !listening.claim("u", "b", T0 + 1000, 4000),
+            !listening.claim_ok("u", "b", T0 + 1000, 4000),
             "3 s of 4 overlap"
         );
-        assert!(listening.claim("u", "c", T0 + 3000, 4000));
-        assert!(listening.claim("u", "d", T0 + 10_000, 0));
+        assert!(listening.claim_ok("u", "c", T0 + 3000, 4000));
+        assert!(listening.claim_ok("u", "d", T0 + 10_000, 0));
         assert!(
-            !listening.claim("u", "e", T0 + 10_000, 0),
+            !listening.claim_ok("u", "e", T0 + 10_000, 0),
             "held for a second at least"
         );
     }
@@ -166,16 +207,16 @@ mod tests {
     fn live_plays_hold_the_time_before_they_counted() {
         let listening = Listening::new(5000);
         listening.record("u", "live", T0 + 60_000, 30_000);
-        assert!(!listening.claim("u", "past", T0 + 40_000, 30_000));
-        assert!(listening.claim("u", "past", T0, 30_000));
+        assert!(!listening.claim_ok("u", "past", T0 + 40_000, 30_000));
+        assert!(listening.claim_ok("u", "past", T0, 30_000));
     }
 
     #[test]
     fn old_intervals_and_idle_users_are_forgotten() {
         let listening = Listening::new(5000);
-        assert!(listening.claim("u", "a", T0, 30_000));
+        assert!(listening.claim_ok("u", "a", T0, 30_000));
         listening.prune(T0 + 31_000);
-        assert!(listening.claim("u", "b", T0, 30_000));
+        assert!(listening.claim_ok("u", "b", T0, 30_000));
         let users = listening
             .users
             .lock()
@@ -186,13 +227,23 @@ mod tests {
     #[test]
     fn a_user_holds_a_bounded_number_of_intervals() {
         let listening = Listening::new(0);
-        for i in 0..(MAX_PER_USER as i64 + 10) {
-            assert!(listening.claim("u", &format!("s{i}"), T0 + i * 1000, 1000));
+        let max = MAX_PER_USER as i64;
+        for i in 0..max {
+            assert!(listening.claim_ok("u", &format!("s{i}"), T0 + i * 1000, 1000));
         }
+        let more = listening.claim("u", "more", T0 + max * 1000, 1000);
+        assert_eq!(more, Err(Clash::Full), "a full user claims nothing more");
+        assert!(listening.claim_ok("u", "s1", T0 + 1000, 1000), "but again");
+        listening.record("u", "live", T0 + (max + 10) * 1000, 1000);
         let users = listening
             .users
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        assert_eq!(users.get("u").map(BTreeMap::len), Some(MAX_PER_USER));
+        let held = users.get("u");
+        assert_eq!(held.map(BTreeMap::len), Some(MAX_PER_USER));
+        assert!(
+            held.is_some_and(|h| !h.contains_key(&T0)),
+            "a live play evicts the oldest"
+        );
     }
 }

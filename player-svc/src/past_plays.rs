@@ -31,7 +31,9 @@ pub(crate) fn apply_past(
     now: i64,
 ) -> Result<SessionDecision, PlayerError> {
     let needed_ms = needed_us(r.track_duration_us) / 1000;
-    let ended_ms = started_ms.saturating_add(r.played_us / 1000);
+    // One play, heard at most whole.
+    let played_us = r.played_us.min(r.track_duration_us);
+    let ended_ms = started_ms.saturating_add(played_us / 1000);
     let max_age_ms = i64::try_from(MAX_AGE.as_millis()).unwrap_or(i64::MAX);
     let counted = if !counts(r.played_us, r.track_duration_us) {
         false
@@ -42,11 +44,10 @@ pub(crate) fn apply_past(
     {
         held_back("past_in_future", r);
         false
-    } else if !rules
-        .listening
-        .claim(&r.user_id, &r.session_id, started_ms, needed_ms)
+    } else if let Err(clash) =
+        (rules.listening).claim(&r.user_id, &r.session_id, started_ms, needed_ms)
     {
-        held_back("past_overlaps", r);
+        held_back(clash.reason(), r);
         false
     } else {
         true
@@ -57,7 +58,7 @@ pub(crate) fn apply_past(
         track_id: r.track_id.clone(),
         track_duration_us: r.track_duration_us,
         last_sequence: i64::from(r.sequence),
-        played_us: r.played_us,
+        played_us,
         counted,
         ended: true,
         end_reason: r.end_reason as i32,
@@ -211,6 +212,13 @@ mod tests {
             .event
             .ok_or_else(|| PlayerError::invalid("event", "none"))?;
         assert_eq!(envelope.occurred_at_millis(), started + 200_000);
+        let mut twice = past("b", "t", started - 10 * MINUTE);
+        twice.played_us = 400_000_000;
+        let decision = apply(None, &twice, &rules, NOW)?;
+        assert_eq!(
+            decision.session.played_us, 200_000_000,
+            "one play, heard whole"
+        );
         Ok(())
     }
 }
