@@ -23,6 +23,7 @@ use crate::delivery::Delivery;
 use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
 use crate::ingest::Ingest;
 use crate::library_status;
+use crate::listening::Listening;
 use crate::media::TranscodeOptions;
 use crate::play_budget::PlayBudget;
 use crate::play_sessions::PlayRules;
@@ -32,7 +33,7 @@ use crate::store::sqlite::SqliteStore;
 use crate::store::{CatalogStore, PlaySessionStore};
 use crate::track_cache::TrackCache;
 use crate::workers::TranscodePool;
-use crate::{PlayerSettings, SERVICE_NAME, library, play_sessions};
+use crate::{PlayerSettings, SERVICE_NAME, library, past_plays, play_sessions};
 
 /// The stores of one deployment mode.
 struct Stores {
@@ -164,8 +165,11 @@ pub async fn build(
     let rules = PlayRules {
         clock_slack_us: i64::try_from(settings.play_clock_slack.as_micros()).unwrap_or(i64::MAX),
         budget: PlayBudget::new(settings.play_budget_burst),
+        listening: Listening::new(
+            i64::try_from(past_plays::OVERLAP_TOLERANCE.as_millis()).unwrap_or(0),
+        ),
     };
-    let budget = rules.budget.clone();
+    let swept = rules.clone();
     let playback = PlaybackDomain::new(
         delivery,
         catalog,
@@ -185,7 +189,7 @@ pub async fn build(
     let mut app = App::new(server)
         .with_task("outbox-relay", move |token| relay.run(token))
         .with_task("session-sweeper", move |token| {
-            play_sessions::sweep_stale_sessions(sessions, waker, (timeout, every), budget, token)
+            play_sessions::sweep_stale_sessions(sessions, waker, (timeout, every), swept, token)
         });
     if let Some(root) = settings.library.clone() {
         let every = settings.rescan_interval;

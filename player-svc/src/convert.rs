@@ -29,6 +29,17 @@ pub(crate) fn to_us(d: &prost_types::Duration) -> Option<u64> {
     u64::try_from(d.as_micros()).ok()
 }
 
+/// Milliseconds since the epoch of a protobuf timestamp; `None` before the epoch or when
+/// malformed.
+pub(crate) fn to_ms(t: &prost_types::Timestamp) -> Option<i64> {
+    if !(0..1_000_000_000).contains(&t.nanos) || t.seconds < 0 {
+        return None;
+    }
+    t.seconds
+        .checked_mul(1000)?
+        .checked_add(i64::from(t.nanos / 1_000_000))
+}
+
 fn image(cover: &Cover) -> Image {
     Image {
         id: cover.id.clone(),

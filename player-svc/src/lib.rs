@@ -11,7 +11,8 @@
 //! - `delivery`, [`seek`]: audio delivery from `blobs`; `covers`: cover images in them; `track_cache`: the manifests of the
 //!   tracks being played, kept in memory.
 //! - `play_sessions`: play sessions and their events; `play_budget`: counted play time per
-//!   user, bounded by real time.
+//!   user, bounded by real time; `past_plays`: plays reported after they happened, checked
+//!   against `listening`, when each user was listening to a counted play.
 //! - `convert`, [`ids`]: contract messages and stable ids.
 //! - [`upload`]: the client of `tunemesh ingest DIR`.
 //!
@@ -34,7 +35,9 @@ pub mod ids;
 mod ingest;
 mod library;
 mod library_status;
+mod listening;
 pub use tunemesh_media as media;
+mod past_plays;
 mod play_budget;
 mod play_sessions;
 pub mod seek;

@@ -10,6 +10,8 @@
 //! credited at most the time it has been open (since its first report, by the server's
 //! clock) plus a small slack, and a play counts only if the user's play budget
 //! ([`PlayBudget`]) still holds the listening it took. Re-sent reports change nothing.
+//! Counted plays hold the listener's time ([`Listening`]), against which plays reported
+//! after the fact are checked ([`crate::past_plays`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +26,7 @@ use uuid::Uuid;
 
 use crate::convert::{duration_us, timestamp_ms};
 use crate::error::PlayerError;
+use crate::listening::Listening;
 use crate::play_budget::PlayBudget;
 use crate::store::{PlaySession, PlaySessionStore, SessionDecision};
 
@@ -55,6 +58,8 @@ pub(crate) struct Report {
     pub(crate) context: Option<PlayContext>,
     /// `AudioQuality`.
     pub(crate) quality: i32,
+    /// When a whole play reported after the fact started (client clock, ms since the epoch).
+    pub(crate) past_started_ms: Option<i64>,
 }
 
 /// What makes a claimed play believable, checked on the server's clock.
@@ -64,16 +69,18 @@ pub(crate) struct PlayRules {
     pub(crate) clock_slack_us: i64,
     /// Counted play time left per user.
     pub(crate) budget: PlayBudget,
+    /// When each user was listening to a counted play.
+    pub(crate) listening: Listening,
 }
 
 /// Why a claim was not taken as sent: a label of `tunemesh_player_plays_held_back_total`.
-fn held_back(reason: &'static str, r: &Report) {
+pub(crate) fn held_back(reason: &'static str, r: &Report) {
     tracing::debug!(session = %r.session_id, user = %r.user_id, reason, "play report held back");
     metrics::counter!("tunemesh_player_plays_held_back_total", "reason" => reason).increment(1);
 }
 
 /// Listening a play needs before it counts: 30 s, or the whole of a shorter track.
-fn needed_us(duration_us: i64) -> i64 {
+pub(crate) fn needed_us(duration_us: i64) -> i64 {
     PLAY_THRESHOLD_US.min((duration_us - END_SLACK_US).max(0))
 }
 
@@ -86,7 +93,7 @@ pub(crate) fn event_id(session_id: &str) -> String {
     .to_string()
 }
 
-fn counts(played_us: i64, duration_us: i64) -> bool {
+pub(crate) fn counts(played_us: i64, duration_us: i64) -> bool {
     played_us >= needed_us(duration_us)
 }
 
@@ -125,6 +132,9 @@ pub(crate) fn apply(
     now: i64,
 ) -> Result<SessionDecision, PlayerError> {
     let sequence = i64::from(r.sequence);
+    if let (None, Some(started_ms)) = (&current, r.past_started_ms) {
+        return crate::past_plays::apply_past(r, started_ms, rules, now);
+    }
     let mut s = match current {
         Some(s) => {
             if s.user_id != r.user_id || s.track_id != r.track_id {
@@ -179,6 +189,8 @@ pub(crate) fn apply(
             .take(&s.user_id, needed_us(s.track_duration_us))
         {
             s.counted = true;
+            let needed_ms = needed_us(s.track_duration_us) / 1000;
+            (rules.listening).record(&s.user_id, &s.session_id, now, needed_ms);
         } else {
             // Not counted yet: a later report counts it once the budget has refilled.
             held_back("user_budget", r);
@@ -206,12 +218,13 @@ pub(crate) fn apply(
 }
 
 /// Closes sessions without a report for `timeout`, every `every`, until cancelled; forgets
-/// the play budgets of users who have been idle long enough to have a full one.
+/// the play budgets of users who have been idle long enough to have a full one, and held
+/// listening too old for any past play to clash with.
 pub(crate) async fn sweep_stale_sessions(
     store: Arc<dyn PlaySessionStore>,
     waker: OutboxWaker,
     (timeout, every): (Duration, Duration),
-    budget: PlayBudget,
+    rules: PlayRules,
     shutdown: CancellationToken,
 ) {
     let timeout_ms = i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX);
@@ -220,7 +233,9 @@ pub(crate) async fn sweep_stale_sessions(
             () = shutdown.cancelled() => return,
             () = tokio::time::sleep(every) => {}
         }
-        budget.prune();
+        rules.budget.prune();
+        let max_age_ms = i64::try_from(crate::past_plays::MAX_AGE.as_millis()).unwrap_or(0);
+        rules.listening.prune(now_ms() - max_age_ms);
         let stale = match store.stale_sessions(now_ms() - timeout_ms, 100).await {
             Ok(stale) => stale,
             Err(error) => {
@@ -280,6 +295,7 @@ mod tests {
             },
             context: None,
             quality: 2,
+            past_started_ms: None,
         }
     }
 
@@ -289,6 +305,7 @@ mod tests {
         PlayRules {
             clock_slack_us: 5_000_000,
             budget: PlayBudget::new(Duration::from_secs(45)),
+            listening: Listening::new(5000),
         }
     }
 

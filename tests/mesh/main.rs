@@ -9,6 +9,7 @@ mod made_for_you;
 mod playlist_search;
 mod subsonic;
 mod subsonic_media;
+mod subsonic_offline;
 mod support;
 mod taste;
 mod trace;

@@ -110,8 +110,10 @@ async fn subsonic_streams_real_rungs_from_offsets_and_scrobbles_count_once() -> 
     assert!(bytes.starts_with(b"OggS"));
     assert!(length < low && length > low / 4, "{length} of {low}");
 
-    // Scrobbles: a sent three times (JSON, JSON, XML), b from an old offline batch.
-    let time = 1_764_000_000_000_u64;
+    // Scrobbles: a sent three times (JSON, JSON, XML), b from an offline batch: past plays,
+    // within the two weeks player-svc accepts.
+    let now_ms = tunemesh_runtime::clock::now_ms();
+    let time = now_ms - 2 * 3600 * 1000;
     for _ in 0..2 {
         ok(&mesh, &auth, "scrobble", &format!("id={a}&time={time}")).await?;
     }
@@ -139,7 +141,7 @@ async fn subsonic_streams_real_rungs_from_offsets_and_scrobbles_count_once() -> 
         &mesh,
         &auth,
         "scrobble",
-        &format!("id={b}&time=1600000000000"),
+        &format!("id={b}&time={}", now_ms - 3600 * 1000),
     )
     .await?;
 

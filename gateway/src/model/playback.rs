@@ -183,6 +183,7 @@ impl PlaybackReport {
             context,
             quality: self.quality.map_or(0, |q| q.to_proto().into()),
             client_time,
+            past_play_started_at: None,
         })
     }
 }

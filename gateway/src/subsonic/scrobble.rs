@@ -10,10 +10,13 @@
 //!   from (user, track, time), so a re-sent scrobble is the same report and player-svc, whose
 //!   reports are idempotent per (session, sequence), acknowledges it without counting again.
 //!   `time` defaults to now (a re-sent scrobble without one cannot be told from a new play).
-//!   Offline batches with old times are accepted: player-svc does not read `client_time` and
-//!   times sessions by its own clock, so it holds a one-report session's heard time to what
-//!   its clock allows (`play_clock_slack`): such a scrobble is recorded but counted only if
-//!   the deployment's slack allows a whole play at once.
+//!   With a `time` (ms since the epoch of the play's start, Last.fm's convention), the
+//!   one-report session is a past play (`past_play_started_at`): offline batches with old
+//!   times count, each where it lies in the listener's time, unless it clashes with another
+//!   counted play, is in the future or older than two weeks (player-svc's rules). Without
+//!   one, player-svc times the session by its own clock and holds its heard time to what
+//!   that clock allows (`play_clock_slack`): recorded, counted only if the deployment's slack
+//!   allows a whole play at once.
 //! - `reportPlayback` maps states onto one session per play; `ignoreScrobble` only shows it.
 //!
 //! `getNowPlaying` lists every listener's entries held by this gateway replica
@@ -189,10 +192,11 @@ async fn scrobble(ctx: &Ctx<'_>) -> Result<(), SubsonicError> {
             tracing::debug!(track = id, "scrobble of an unknown song skipped");
             continue;
         };
-        let time = times.get(i).copied().unwrap_or(now_ms);
+        let given = times.get(i).copied();
+        let time = given.unwrap_or(now_ms);
         let report = playing
             .scrobbled(&who, id, time, (Instant::now(), now_ms))
-            .unwrap_or_else(|| one_shot(&who, track, time));
+            .unwrap_or_else(|| one_shot(&who, track, time, given.is_some()));
         match send(ctx, vec![report]).await {
             Ok(()) => {}
             // Gone since it was looked up, or refused as sent: retrying cannot help.
@@ -211,14 +215,24 @@ async fn scrobble(ctx: &Ctx<'_>) -> Result<(), SubsonicError> {
 }
 
 /// The one report of a scrobble without an open session: a whole play, ended, in a session
-/// whose id is derived from (user, track, time).
-fn one_shot(who: &Player<'_>, track: &catalog::Track, time: i64) -> pb::ReportPlaybackRequest {
+/// whose id is derived from (user, track, time); a past play started at `time` when the app
+/// gave it (`past`).
+fn one_shot(
+    who: &Player<'_>,
+    track: &catalog::Track,
+    time: i64,
+    past: bool,
+) -> pb::ReportPlaybackRequest {
     let name = format!(
         "tunemesh:subsonic:scrobble:{}:{}:{time}",
         who.user_id, track.id
     );
     let session = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes());
     let whole = proto_duration(length(track));
+    let at = prost_types::Timestamp {
+        seconds: time.div_euclid(1000),
+        nanos: i32::try_from(time.rem_euclid(1000) * 1_000_000).unwrap_or(0),
+    };
     pb::ReportPlaybackRequest {
         play_session_id: session.to_string(),
         sequence: 0,
@@ -227,10 +241,8 @@ fn one_shot(who: &Player<'_>, track: &catalog::Track, time: i64) -> pb::ReportPl
         played: Some(whole),
         state: PlaybackState::Ended.into(),
         end_reason: PlaybackEndReason::Completed.into(),
-        client_time: Some(prost_types::Timestamp {
-            seconds: time.div_euclid(1000),
-            nanos: i32::try_from(time.rem_euclid(1000) * 1_000_000).unwrap_or(0),
-        }),
+        past_play_started_at: past.then_some(at),
+        client_time: Some(at),
         ..Default::default()
     }
 }

@@ -51,6 +51,11 @@ async fn a_scrobble_counts_once_per_user_track_and_time_and_now_playing_opens_it
             reports[0].client_time.map(|t| t.seconds),
             Some(1_700_000_000)
         );
+        assert_eq!(
+            reports[4].past_play_started_at.map(|t| t.seconds),
+            Some(1_600_000_300),
+            "a scrobble with a time out of nowhere is a past play, from that time"
+        );
         let sessions: std::collections::HashSet<_> =
             reports.iter().map(|r| &r.play_session_id).collect();
         assert_eq!(sessions.len(), 4);
@@ -98,6 +103,7 @@ async fn a_scrobble_counts_once_per_user_track_and_time_and_now_playing_opens_it
     assert_eq!(first.play_session_id, opened.play_session_id);
     assert_eq!(first.sequence, 1);
     assert_eq!(state(first), player::PlaybackState::Ended);
+    assert_eq!(first.past_play_started_at, None, "a live play, timed live");
     Ok(())
 }
 

@@ -5,7 +5,7 @@ use tunemesh_proto::player::v1::{self as pb, PlayContextType, PlaybackEndReason,
 use tunemesh_runtime::identity::Caller;
 
 use super::PlaybackDomain;
-use crate::convert::{duration_us, to_us};
+use crate::convert::{duration_us, to_ms, to_us};
 use crate::error::PlayerError;
 use crate::play_sessions::{self, Report};
 
@@ -103,7 +103,22 @@ impl PlaybackDomain {
         if r.quality != 0 && crate::media::Quality::from_request(r.quality).is_none() {
             return Err(PlayerError::invalid("quality", "unknown value"));
         }
-        // `client_time` is not read: sessions are timed by the server's clock only.
+        // `client_time` is not read: sessions are timed by the server's clock only; a past
+        // play by its claimed start, held to the rules of `past_plays`.
+        let past_started_ms = match r.past_play_started_at.as_ref() {
+            None => None,
+            Some(t) => {
+                if r.sequence != 0 || !ends {
+                    return Err(PlayerError::invalid(
+                        "past_play_started_at",
+                        "a past play is one report, sequence 0, of an ended session",
+                    ));
+                }
+                Some(to_ms(t).ok_or_else(|| {
+                    PlayerError::invalid("past_play_started_at", "not a valid time")
+                })?)
+            }
+        };
         Ok(Report {
             user_id,
             session_id: r.play_session_id,
@@ -115,6 +130,7 @@ impl PlaybackDomain {
             end_reason,
             context: r.context,
             quality: r.quality,
+            past_started_ms,
         })
     }
 }

@@ -4,5 +4,6 @@
 mod images;
 mod ingest;
 mod library;
+mod past_plays;
 mod playback;
 mod streaming;

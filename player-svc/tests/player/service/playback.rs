@@ -58,6 +58,7 @@ fn report(
         }),
         quality: 1,
         client_time: None,
+        past_play_started_at: None,
     }
 }
 
