@@ -49,7 +49,7 @@ pub(crate) const UPSERT_TRACK: &str = "INSERT INTO tracks (id, source, content_h
 
 /// An album with its aggregates; `$1` filters on the album artist or any track's artist when
 /// not null. Columns: the record's, then the sort keys `k1` (year or create time) and `k2`.
-fn album_select(by_artist: bool, ids: bool) -> String {
+pub(super) fn album_select(by_artist: bool, ids: bool) -> String {
     let filter = match (by_artist, ids) {
         (true, _) => {
             "WHERE a.artist_id = $1 OR EXISTS \
@@ -161,6 +161,10 @@ pub(crate) fn list_tracks(filter: &TrackFilter, keyed: bool) -> (String, String)
             "WHERE artist_id = $1",
             "year AS k1, album_title AS k2, disc_number AS k3, track_number AS k4",
         ),
+        TrackFilter::Genre(_) => (
+            "WHERE genre = $1",
+            "create_ms AS k1, '' AS k2, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4",
+        ),
     };
     let first = if matches!(filter, TrackFilter::All) {
         1
@@ -202,7 +206,7 @@ pub(crate) fn list_artists(keyed: bool) -> (String, String) {
 pub(crate) fn track_key(filter: &TrackFilter, t: &TrackRecord) -> SortKey {
     let id = t.id.clone();
     match filter {
-        TrackFilter::All => SortKey(t.create_ms, String::new(), 0, 0, id),
+        TrackFilter::All | TrackFilter::Genre(_) => SortKey(t.create_ms, String::new(), 0, 0, id),
         TrackFilter::Album(_) => SortKey(
             i64::from(t.disc_number),
             String::new(),
