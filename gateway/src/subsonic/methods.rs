@@ -95,7 +95,13 @@ pub(crate) enum Method {
 }
 
 /// Every table, searched in order.
-const TABLES: &[&[(&str, Method)]] = &[TABLE, super::browse::TABLE];
+const TABLES: &[&[(&str, Method)]] = &[
+    TABLE,
+    super::browse::TABLE,
+    super::folders::TABLE,
+    super::lists::TABLE,
+    super::search::TABLE,
+];
 
 /// Method names and what they do. Names are matched exactly, as clients send them.
 const TABLE: &[(&str, Method)] = &[

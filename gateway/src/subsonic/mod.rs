@@ -24,11 +24,15 @@ pub(crate) mod auth;
 pub(crate) mod browse;
 pub(crate) mod edge;
 pub(crate) mod error;
+pub(crate) mod folders;
+pub(crate) mod library;
+pub(crate) mod lists;
 pub(crate) mod methods;
 pub(crate) mod model;
 pub(crate) mod params;
 pub(crate) mod passwords;
 pub(crate) mod response;
+pub(crate) mod search;
 pub(crate) mod settings;
 
 use std::sync::Arc;

@@ -247,7 +247,6 @@ impl From<&pb::Album> for AlbumId3 {
 
 impl AlbumId3 {
     /// The album as a directory entry of its artist (`getMusicDirectory`, `getAlbumList`).
-    #[expect(dead_code, reason = "for getMusicDirectory and getAlbumList")]
     pub(crate) fn as_child(&self) -> Child {
         Child {
             id: self.id.clone(),
