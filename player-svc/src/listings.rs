@@ -249,3 +249,196 @@ async fn pick<T: Identified>(
     }
     Ok(picked)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use tunemesh_events::Envelope;
+
+    use super::*;
+    use crate::catalog::Catalog;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{AlbumKey, ArtistKey, TrackFilter, TrackManifest};
+
+    /// A catalogue of `n` tracks on `n` albums of one artist, created one ms apart.
+    async fn catalog(n: u32) -> (Catalog, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open(&dir.path().join("c.sqlite"))
+            .await
+            .expect("store");
+        let artist = ArtistKey {
+            id: crate::ids::artist_id("A"),
+            name: "A".into(),
+            sort_name: "A".into(),
+        };
+        for i in 0..n {
+            let source = format!("s{i}");
+            let track = TrackRecord {
+                id: crate::ids::track_id(&source),
+                source,
+                content_hash: format!("sha256:{i}"),
+                title: format!("T{i}"),
+                artist: artist.clone(),
+                album: AlbumKey {
+                    id: crate::ids::album_id("A", &format!("B{i}")),
+                    title: format!("B{i}"),
+                    artist: artist.clone(),
+                },
+                duration_us: 1,
+                track_number: 1,
+                disc_number: 1,
+                genre: "G".into(),
+                year: 2000 + i,
+                cover: None,
+                manifest: TrackManifest {
+                    blob_prefix: "x".into(),
+                    channels: 2,
+                    renditions: Vec::new(),
+                },
+                create_ms: i64::from(i),
+                update_ms: i64::from(i),
+            };
+            let event = Envelope::new(
+                "events.catalog",
+                &tunemesh_proto::events::v1::CatalogEvent::default(),
+            );
+            store.put_track(&track, &event).await.expect("put");
+        }
+        (Catalog::new(Arc::new(store)), dir)
+    }
+
+    fn code(result: Result<impl std::fmt::Debug, PlayerError>) -> String {
+        format!("{:?}", result.expect_err("refused"))
+    }
+
+    #[tokio::test]
+    async fn offsets_resume_listings_and_are_bounded() {
+        let (catalog, _dir) = catalog(7).await;
+        let all = catalog
+            .list_tracks(TrackFilter::All, 10, "", 0)
+            .await
+            .expect("all")
+            .0;
+        let (page, token, total) = catalog
+            .list_tracks(TrackFilter::All, 2, "", 3)
+            .await
+            .expect("page");
+        assert_eq!((page.as_slice(), total), (&all[3..5], 7));
+        let (next, _, _) = catalog
+            .list_tracks(TrackFilter::All, 10, &token, 0)
+            .await
+            .expect("next");
+        assert_eq!(next, all[5..]);
+        let (past, token, total) = catalog
+            .list_tracks(TrackFilter::All, 2, "", 7)
+            .await
+            .expect("past");
+        assert_eq!((past.len(), token.as_str(), total), (0, "", 7));
+        let (artists, _, _) = catalog.list_artists(5, "", 1).await.expect("artists");
+        assert!(artists.is_empty());
+        assert!(
+            code(
+                catalog
+                    .list_tracks(TrackFilter::All, 2, "", MAX_OFFSET + 1)
+                    .await
+            )
+            .contains("offset")
+        );
+        assert!(code(catalog.list_tracks(TrackFilter::All, 2, "", -1).await).contains("offset"));
+        assert!(
+            code(
+                catalog
+                    .list_tracks(TrackFilter::All, 2, &token_of(&catalog).await, 1)
+                    .await
+            )
+            .contains("offset")
+        );
+    }
+
+    async fn token_of(catalog: &Catalog) -> String {
+        catalog
+            .list_tracks(TrackFilter::All, 1, "", 0)
+            .await
+            .expect("page")
+            .1
+    }
+
+    #[tokio::test]
+    async fn album_listings_by_position_page_by_token_and_check_their_filters() {
+        let (catalog, _dir) = catalog(5).await;
+        let listing = AlbumListing {
+            order: Some(AlbumOrder::YearDescending),
+            from_year: 2001,
+            ..AlbumListing::default()
+        };
+        let (first, token, total) = catalog
+            .list_albums_by_position(&listing, 2, "", 0)
+            .await
+            .expect("first");
+        let years: Vec<u32> = first.iter().map(|a| a.year).collect();
+        assert_eq!((years, total), (vec![2004, 2003], 4));
+        let (rest, last, _) = catalog
+            .list_albums_by_position(&listing, 2, &token, 0)
+            .await
+            .expect("rest");
+        assert_eq!(
+            rest.iter().map(|a| a.year).collect::<Vec<_>>(),
+            [2002, 2001]
+        );
+        assert_eq!(last, "");
+        let other = AlbumListing {
+            genre: "G".into(),
+            ..listing.clone()
+        };
+        assert!(
+            catalog
+                .list_albums_by_position(&other, 2, &token, 0)
+                .await
+                .is_err(),
+            "a token is for its own listing"
+        );
+        let backwards = AlbumListing {
+            from_year: 2003,
+            to_year: 2001,
+            ..AlbumListing::default()
+        };
+        assert!(
+            code(catalog.list_albums_by_position(&backwards, 2, "", 0).await).contains("from_year")
+        );
+        let nul = AlbumListing {
+            genre: "a\0b".into(),
+            ..AlbumListing::default()
+        };
+        assert!(code(catalog.list_albums_by_position(&nul, 2, "", 0).await).contains("genre"));
+    }
+
+    #[tokio::test]
+    async fn samples_are_distinct_bounded_and_complete_when_few_match() {
+        let (catalog, _dir) = catalog(30).await;
+        for size in [1, 10, 29] {
+            let picked = catalog
+                .sample_tracks(size, &TrackSample::default())
+                .await
+                .expect("sample");
+            let ids: HashSet<_> = picked.iter().map(|t| t.id.clone()).collect();
+            assert_eq!((picked.len(), ids.len()), (size as usize, size as usize));
+        }
+        let all = catalog
+            .sample_tracks(500, &TrackSample::default())
+            .await
+            .expect("all");
+        assert_eq!(all.len(), 30);
+        let few = TrackSample {
+            from_year: 2010,
+            to_year: 2012,
+            ..TrackSample::default()
+        };
+        let picked = catalog.sample_tracks(0, &few).await.expect("few");
+        let mut years: Vec<u32> = picked.iter().map(|t| t.year).collect();
+        years.sort_unstable();
+        assert_eq!(years, [2010, 2011, 2012]);
+        assert_eq!(catalog.sample_albums(0).await.expect("albums").len(), 10);
+        assert!(catalog.sample_tracks(-1, &few).await.is_err());
+    }
+}
