@@ -7,6 +7,7 @@ mod hostile;
 mod images;
 mod made_for_you;
 mod playlist_search;
+mod subsonic_browse;
 mod support;
 mod taste;
 mod trace;
