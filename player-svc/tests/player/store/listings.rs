@@ -233,3 +233,28 @@ pub async fn genres_count_their_tracks_and_albums(
     assert_eq!(store.genres(2).await?.len(), 2);
     Ok(())
 }
+
+pub async fn an_artist_counts_and_pictures_albums_they_only_feature_on(
+    store: Arc<dyn CatalogStore>,
+) -> anyhow::Result<()> {
+    // Guest performs one track of Host's album, which has a cover; Guest has no album.
+    let mut guest = track("g1", "Duet", "Guest", "Shared", 1, 2, 1);
+    guest.album = track("h1", "Solo", "Host", "Shared", 1, 1, 1).album;
+    guest.cover = Some(Cover {
+        id: "c".repeat(64),
+        media_type: "image/jpeg".into(),
+    });
+    let host = track("h1", "Solo", "Host", "Shared", 1, 1, 2);
+    put_all(&store, &[host, guest]).await?;
+    let found = store
+        .artists(&[ids::artist_id("Guest"), ids::artist_id("Host")])
+        .await?;
+    let by_name = |name: &str| found.iter().find(|a| a.name == name).cloned();
+    let guest = by_name("Guest").ok_or_else(|| anyhow::anyhow!("guest"))?;
+    let host = by_name("Host").ok_or_else(|| anyhow::anyhow!("host"))?;
+    assert_eq!((guest.album_count, guest.track_count), (1, 1));
+    assert_eq!((host.album_count, host.track_count), (1, 1));
+    assert_eq!(guest.image.map(|c| c.id), Some("c".repeat(64)));
+    assert_eq!(host.image.map(|c| c.id), Some("c".repeat(64)));
+    Ok(())
+}

@@ -91,6 +91,7 @@ contract!(
         the_key_at_an_offset_resumes_each_keyset_listing,
         samples_run_by_id_from_a_start_within_the_filters,
         genres_count_their_tracks_and_albums,
+        an_artist_counts_and_pictures_albums_they_only_feature_on,
     ],
     sessions.sessions: [
         sessions_are_updated_under_the_domain_rule_and_found_when_stale,
