@@ -9,7 +9,9 @@
 //! 100,000 real files is not what is measured. The seeded tracks have no audio (nothing is
 //! streamed) and no events (search-svc does not index them: the empty query does not use it).
 //! Each phase pages through the whole catalogue once per run, one client, keep-alive; it
-//! reports the wall time, tracks per second and page latency p50/p99.
+//! reports the wall time, tracks per second and page latency p50/p99. A last phase pages
+//! through the artists and albums the same way (`artistCount`/`albumCount` 500), counting
+//! items instead of tracks.
 //!
 //! ```sh
 //! cargo build --release --bin tunemesh
@@ -169,6 +171,46 @@ async fn search3_pass(
     }
 }
 
+/// The artists and albums of an empty-query sync (`artistCount`/`albumCount` pages, JSON):
+/// items seen (artists + albums) and each page's latency.
+async fn search3_folders_pass(
+    http: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    page: u32,
+) -> anyhow::Result<Pass> {
+    let started = Instant::now();
+    let (mut artists, mut albums, mut pages) = (0, 0, Vec::new());
+    loop {
+        let asked = Instant::now();
+        let url = format!(
+            "{base}/rest/search3?{auth}&f=json&query=&songCount=0&artistCount={page}\
+             &artistOffset={artists}&albumCount={page}&albumOffset={albums}"
+        );
+        let body: Value = http
+            .get(url)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        pages.push(asked.elapsed());
+        let result = &body["subsonic-response"]["searchResult3"];
+        ensure!(result.is_object(), "not a result: {body}");
+        let count = |kind: &str| result[kind].as_array().map_or(0, Vec::len);
+        let (got_artists, got_albums) = (count("artist"), count("album"));
+        artists += got_artists;
+        albums += got_albums;
+        if got_artists < page as usize && got_albums < page as usize {
+            return Ok(Pass {
+                tracks: artists + albums,
+                pages,
+                wall: started.elapsed(),
+            });
+        }
+    }
+}
+
 fn report(name: &str, pass: &Pass) {
     let mut pages = pass.pages.clone();
     pages.sort();
@@ -230,6 +272,14 @@ async fn main() -> anyhow::Result<()> {
                 pass.tracks
             );
         }
+        let folders = search3_folders_pass(&http, &base, &auth, args.page).await?;
+        report("search3 empty query, artists + albums", &folders);
+        let want = args.tracks.div_ceil(10) + args.tracks.div_ceil(200);
+        ensure!(
+            folders.tracks == want as usize,
+            "saw {} artists and albums",
+            folders.tracks
+        );
     }
     Ok(())
 }
