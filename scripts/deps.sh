@@ -49,3 +49,12 @@ if ! command -v moto_server >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/moto_ser
     python3 -m pip install -q --disable-pip-version-check 'moto[server]' ||
         python3 -m pip install -q --disable-pip-version-check --break-system-packages 'moto[server]'
 fi
+
+# The Subsonic end-to-end test (tests/mesh/subsonic.rs) drives tunemesh with a real client
+# library: py-sonic from PyPI (`import libsonic`), pinned so its requests do not move.
+PY_SONIC_VERSION=1.2.0
+if [[ "$(python3 -m pip show py-sonic 2>/dev/null | awk '/^Version:/ {print $2}')" != "$PY_SONIC_VERSION" ]]; then
+    echo "deps.sh: installing py-sonic $PY_SONIC_VERSION from PyPI" >&2
+    python3 -m pip install -q --disable-pip-version-check "py-sonic==$PY_SONIC_VERSION" ||
+        python3 -m pip install -q --disable-pip-version-check --break-system-packages "py-sonic==$PY_SONIC_VERSION"
+fi

@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::process::Child;
+use tunemesh_gateway::settings::SubsonicSettings;
 use tunemesh_runtime::secret::generate;
 
 mod command;
@@ -97,6 +98,7 @@ pub struct Cluster {
     identity_secret: SecretString,
     jwt_secret: SecretString,
     subsonic_pepper: SecretString,
+    subsonic_seal_keys: SecretString,
     replicas: Vec<Replica>,
     consul: Child,
 }
@@ -115,6 +117,7 @@ impl Cluster {
             identity_secret,
             jwt_secret,
             subsonic_pepper,
+            subsonic_seal_keys: SubsonicSettings::generate_seal_keys(),
             replicas: Vec::new(),
             consul,
             options,
@@ -265,6 +268,16 @@ impl Cluster {
                     "GATEWAY__SUBSONIC__LOOKUP_PEPPER",
                     self.subsonic_pepper.expose_secret().to_owned(),
                 );
+                // Shared by the gateways, as the pepper: any replica opens what another sealed.
+                set(
+                    "GATEWAY__SUBSONIC__SEAL_KEYS",
+                    self.subsonic_seal_keys.expose_secret().to_owned(),
+                );
+                set(
+                    "GATEWAY__SUBSONIC__FAILURES_PER_USER__PER_MINUTE",
+                    "0".into(),
+                );
+                set("GATEWAY__SUBSONIC__FAILURES_PER_USER__BURST", "0".into());
                 set("GATEWAY__DRAIN_GRACE", "5s".into());
                 // One client address sends everything here: per-address limits would bite.
                 for quota in ["PER_IP", "PER_USER", "AUTH_PER_IP"] {

@@ -81,7 +81,7 @@ mod tests {
             [
                 "player: applied V1__catalog, V2__event_outbox",
                 "playlist: applied V1__playlists, V2__event_outbox, V3__backfills, V4__generated_playlists",
-                "gateway: applied V1__accounts, V2__first_admin, V3__subsonic_passwords",
+                "gateway: applied V1__accounts, V2__first_admin, V3__subsonic_passwords, V4__subsonic_legacy_tokens",
             ]
         );
         let second = run(&settings, &[ServiceName::Playlist]).await?;

@@ -68,8 +68,9 @@ impl Settings {
     }
 
     /// Checks the secrets a process needs before it reaches anything: the mesh identity
-    /// secret always, the access-token secret and the Subsonic lookup pepper for the gateway
-    /// (and that they differ, so one leaked key does not open two doors).
+    /// secret always, the access-token secret and the Subsonic lookup pepper for the gateway,
+    /// and its Subsonic seal keys if set (and that they differ, so one leaked key does not
+    /// open two doors).
     pub fn check_secrets(&self, gateway: bool) -> Result<(), SecretError> {
         let identity = self.identity.keys()?;
         if gateway {
@@ -90,6 +91,22 @@ impl Settings {
                         setting: SubsonicSettings::PEPPER_SETTING,
                         other: name,
                     });
+                }
+            }
+            // Optional (legacy token auth is off without it); when set, read and checked here
+            // too, its entries when the gateway builds.
+            if let Some(seal) = self.gateway.subsonic.seal_keys()? {
+                for (other, name) in [
+                    (&identity.current, IdentitySettings::SECRET_SETTING),
+                    (&access.current, AuthSettings::SECRET_SETTING),
+                    (&pepper, SubsonicSettings::PEPPER_SETTING),
+                ] {
+                    if seal.expose_secret() == other.expose_secret() {
+                        return Err(SecretError::Shared {
+                            setting: SubsonicSettings::SEAL_KEYS_SETTING,
+                            other: name,
+                        });
+                    }
                 }
             }
         }
@@ -209,6 +226,30 @@ mod tests {
             shared
                 .to_string()
                 .contains("gateway.subsonic.lookup_pepper"),
+            "{shared}"
+        );
+        let pepper = "a-subsonic-pepper-of-32-bytes-or-more-0123";
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
+            ("TUNEMESH_GATEWAY__SUBSONIC__LOOKUP_PEPPER", pepper),
+        ]);
+        let settings: Settings = load(&source).expect("loads");
+        settings
+            .check_secrets(true)
+            .expect("the seal keys are optional");
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
+            ("TUNEMESH_GATEWAY__SUBSONIC__LOOKUP_PEPPER", pepper),
+            ("TUNEMESH_GATEWAY__SUBSONIC__SEAL_KEYS", pepper),
+        ]);
+        let settings: Settings = load(&source).expect("loads");
+        let shared = settings
+            .check_secrets(true)
+            .expect_err("seal keys = pepper");
+        assert!(
+            shared.to_string().contains("gateway.subsonic.seal_keys"),
             "{shared}"
         );
         let none = Settings::default()

@@ -17,6 +17,7 @@ use tunemesh_runtime::{ServiceContext, Storage};
 use crate::cli::ServiceName;
 use crate::services::{self, SERVICES};
 use crate::settings::Settings;
+use tunemesh_gateway::settings::SubsonicSettings;
 
 /// The whole mesh, bound and ready to run.
 #[derive(Debug)]
@@ -99,8 +100,9 @@ impl Up {
 }
 
 /// `settings` with each secret that is not configured pointed at a file in the data dir
-/// (`secrets/identity`, `secrets/jwt`, `secrets/subsonic-pepper`, mode 0600), generated on the first start and kept, so a
-/// restart keeps sessions valid and `tunemesh ingest` finds the mesh secret.
+/// (`secrets/identity`, `secrets/jwt`, `secrets/subsonic-pepper`, `secrets/subsonic-seal-keys`,
+/// mode 0600), generated on the first start and kept, so a restart keeps sessions valid,
+/// legacy Subsonic app passwords open, and `tunemesh ingest` finds the mesh secret.
 pub fn with_kept_secrets(settings: &Settings) -> anyhow::Result<Settings> {
     let mut settings = settings.clone();
     let keep = |path: &std::path::Path| {
@@ -121,6 +123,12 @@ pub fn with_kept_secrets(settings: &Settings) -> anyhow::Result<Settings> {
         let path = settings.up_secret_path(UP_SUBSONIC_PEPPER);
         keep(&path)?;
         settings.gateway.subsonic.lookup_pepper_file = Some(path);
+    }
+    if !settings.gateway.subsonic.has_seal_keys() {
+        let path = settings.up_secret_path(UP_SUBSONIC_SEAL_KEYS);
+        tunemesh_runtime::secret::load_or_create_with(&path, SubsonicSettings::generate_seal_keys)
+            .with_context(|| format!("cannot keep a secret in {}", path.display()))?;
+        settings.gateway.subsonic.seal_keys_file = Some(path);
     }
     Ok(settings)
 }
@@ -145,3 +153,5 @@ pub const UP_IDENTITY_SECRET: &str = "identity";
 pub const UP_JWT_SECRET: &str = "jwt";
 /// The file under `data_dir/secrets/` holding `up`'s Subsonic lookup pepper.
 pub const UP_SUBSONIC_PEPPER: &str = "subsonic-pepper";
+/// The file under `data_dir/secrets/` holding `up`'s Subsonic seal keys (legacy token auth).
+pub const UP_SUBSONIC_SEAL_KEYS: &str = "subsonic-seal-keys";

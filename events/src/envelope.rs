@@ -201,6 +201,7 @@ impl Event for PlaylistEvent {
         match self.event.as_ref()? {
             playlist_event::Event::PlaylistChanged(e) => e.meta.as_ref(),
             playlist_event::Event::LikedTracksChanged(e) => e.meta.as_ref(),
+            playlist_event::Event::LikedItemsChanged(e) => e.meta.as_ref(),
         }
     }
 }

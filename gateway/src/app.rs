@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use secrecy::ExposeSecret as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::Mesh;
@@ -27,6 +28,7 @@ use crate::readiness::MeshReadiness;
 use crate::state::AppState;
 use crate::subsonic::Subsonic;
 use crate::subsonic::passwords::{AppPasswords, Pepper};
+use crate::subsonic::seal::SealKeys;
 
 /// How often idle rate-limit buckets are dropped.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
@@ -78,6 +80,9 @@ pub enum BuildError {
     /// A CORS origin is malformed.
     #[error("invalid gateway.http settings")]
     Cors(#[from] InvalidOrigin),
+    /// The Subsonic seal keys are malformed (the cause names the entry, never a key).
+    #[error("invalid gateway.subsonic settings")]
+    SealKeys(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// A bound gateway, ready to serve.
@@ -107,11 +112,23 @@ impl Parts {
         let tokens = AccessTokens::new(&keys, settings.auth.access_ttl)?;
         let media = MediaTokens::new(&keys, settings.auth.media_link_ttl);
         let pepper = settings.subsonic.pepper().map_err(BuildError::Secret)?;
+        let seal = match settings.subsonic.seal_keys().map_err(BuildError::Secret)? {
+            Some(keys) => Some(
+                SealKeys::parse(keys.expose_secret(), settings.subsonic.seal_version)
+                    .map_err(|e| BuildError::SealKeys(Box::new(e)))?,
+            ),
+            None => {
+                tracing::info!(
+                    "gateway.subsonic.seal_keys is not set: Subsonic token authentication (t+s) is off"
+                );
+                None
+            }
+        };
         let store = open_store(&ctx.storage).await?;
         let passwords = Passwords::new(&settings.auth).await?;
         let limits = Limits::new(&settings.rate_limits)?;
         let subsonic = Subsonic::new(
-            AppPasswords::new(store.clone(), Pepper::new(pepper)),
+            AppPasswords::new(store.clone(), Pepper::new(pepper), seal),
             limits.clone(),
             &settings.subsonic,
         );

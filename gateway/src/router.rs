@@ -9,8 +9,9 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::response::Response;
-use tower::ServiceBuilder;
-use tower::util::BoxCloneService;
+use tower::steer::Steer;
+use tower::util::{BoxCloneService, Either};
+use tower::{Layer as _, ServiceBuilder};
 use tunemesh_runtime::admin::{self, Readiness};
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
@@ -23,8 +24,8 @@ use crate::media::{self, MediaGuard, require_media_caller};
 use crate::openapi::{self, ApiDoc};
 use crate::ratelimit::{Limits, limit_auth_by_ip, limit_by_ip, limit_by_user};
 use crate::routes::{
-    auth, catalog, discover, history, images, library, playback, playlists, subsonic_passwords,
-    uploads, web,
+    auth, catalog, discover, history, images, library, play_queue, playback, playlists,
+    subsonic_passwords, uploads, web,
 };
 use crate::settings::HttpSettings;
 use crate::state::AppState;
@@ -43,17 +44,28 @@ pub fn app(
 ) -> Result<App, layers::cors::InvalidOrigin> {
     let rest = router(state, limits, readiness, http);
     let cors = layers::cors::layer(&http.cors_allowed_origins)?;
-    let app = ServiceBuilder::new()
-        // Outermost: one span (continuing the client's trace) and one count per request,
-        // whatever answers it.
-        .layer(layers::observe::ObserveLayer)
-        // CORS answers preflights itself, so it wraps everything, security headers included.
-        .option_layer(cors)
+    let inner = ServiceBuilder::new()
         // So every answer (errors, 429s and gRPC included) carries them.
         .layer(layers::security_headers::layer())
         // gRPC by content-type; the REST layers (timeout, JSON errors) do not fit streams.
         .layer(GrpcSwitchLayer::new(grpc))
         .service(rest);
+    // CORS answers preflights itself, so it wraps everything, security headers included:
+    // the configured origins' policy, except on `/rest`, whose own (any origin, no
+    // credentials) also covers the edge's refusals there (429, timeouts, body limit).
+    let configured = match cors {
+        Some(cors) => Either::Left(cors.layer(inner.clone())),
+        None => Either::Right(inner.clone()),
+    };
+    let subsonic = Either::Left(layers::cors::subsonic().layer(inner));
+    let by_path = Steer::new(vec![configured, subsonic], |request: &Request, _: &[_]| {
+        usize::from(layers::cors::is_subsonic(request.uri().path()))
+    });
+    let app = ServiceBuilder::new()
+        // Outermost: one span (continuing the client's trace) and one count per request,
+        // whatever answers it.
+        .layer(layers::observe::ObserveLayer)
+        .service(by_path);
     Ok(BoxCloneService::new(app))
 }
 
@@ -78,6 +90,7 @@ pub fn router(
         .merge(discover::routes())
         .merge(history::routes())
         .merge(subsonic_passwords::routes())
+        .merge(play_queue::routes())
         .route_layer(from_fn_with_state(limits.clone(), limit_by_user))
         .route_layer(from_fn_with_state(
             state.auth().tokens().clone(),

@@ -1,15 +1,19 @@
-//! The track catalog port: which track ids exist. The production adapter asks player-svc's
-//! `CatalogService.BatchGetTracks` through the mesh.
+//! The catalog port: which track, album and artist ids exist. The production adapter asks
+//! player-svc's `CatalogService.BatchGetTracks` (`BatchGetAlbums`, `BatchGetArtists`) through
+//! the mesh.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
 use tunemesh_discovery::MeshChannel;
-use tunemesh_proto::catalog::v1::BatchGetTracksRequest;
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
+use tunemesh_proto::catalog::v1::{
+    BatchGetAlbumsRequest, BatchGetArtistsRequest, BatchGetTracksRequest,
+};
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
 use crate::error::PlaylistError;
+use crate::library::LikeKind;
 
 /// Knows which tracks exist.
 #[async_trait]
@@ -19,6 +23,14 @@ pub(crate) trait TrackCatalog: Send + Sync + std::fmt::Debug {
         &self,
         caller: &Caller,
         track_ids: &[String],
+    ) -> Result<Vec<String>, PlaylistError>;
+
+    /// The album or artist ids (at most 100, distinct) that name nothing, in request order.
+    async fn missing_items(
+        &self,
+        caller: &Caller,
+        kind: LikeKind,
+        ids: &[String],
     ) -> Result<Vec<String>, PlaylistError>;
 }
 
@@ -70,6 +82,53 @@ impl TrackCatalog for GrpcCatalog {
             .await
             .map_err(unavailable)?;
         Ok(response.into_inner().missing_track_ids)
+    }
+
+    async fn missing_items(
+        &self,
+        caller: &Caller,
+        kind: LikeKind,
+        ids: &[String],
+    ) -> Result<Vec<String>, PlaylistError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = ids.to_vec();
+        let mut client = CatalogServiceClient::new(self.channel.clone());
+        match kind {
+            LikeKind::Album => {
+                let request = self.request(caller, BatchGetAlbumsRequest { album_ids: ids })?;
+                let response = client
+                    .batch_get_albums(request)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(response.into_inner().missing_album_ids)
+            }
+            LikeKind::Artist => {
+                let request = self.request(caller, BatchGetArtistsRequest { artist_ids: ids })?;
+                let response = client
+                    .batch_get_artists(request)
+                    .await
+                    .map_err(unavailable)?;
+                Ok(response.into_inner().missing_artist_ids)
+            }
+        }
+    }
+}
+
+impl GrpcCatalog {
+    /// `message` with the call's timeout and the caller's identity.
+    fn request<T>(
+        &self,
+        caller: &Caller,
+        message: T,
+    ) -> Result<tunemesh_proto::tonic::Request<T>, PlaylistError> {
+        let mut request = tonic_request(message);
+        request.set_timeout(self.timeout);
+        self.identity
+            .attach(caller, request.metadata_mut())
+            .map_err(|e| PlaylistError::Internal(e.into()))?;
+        Ok(request)
     }
 }
 

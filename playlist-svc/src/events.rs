@@ -3,8 +3,8 @@
 
 use tunemesh_events::{Envelope, EnvelopeError, new_event_id};
 use tunemesh_proto::events::v1::{
-    EventMeta, LikedTracksChanged, PlaylistChangeKind, PlaylistChanged, PlaylistEvent,
-    playlist_event,
+    EventMeta, LikedItemKind, LikedItemsChanged, LikedTracksChanged, PlaylistChangeKind,
+    PlaylistChanged, PlaylistEvent, playlist_event,
 };
 use tunemesh_proto::prost_types::Timestamp;
 use tunemesh_runtime::clock::now_ms;
@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::convert;
 use crate::error::PlaylistError;
+use crate::library::LikeKind;
 use crate::model::{EditOp, Playlist};
 
 /// The producer name in every event's meta.
@@ -180,6 +181,30 @@ pub(crate) fn liked_changed(
             meta: Some(meta()),
             user_id: user.to_owned(),
             track_ids,
+            liked,
+            version,
+        },
+    ))
+}
+
+/// A `LikedItemsChanged` event.
+pub(crate) fn liked_items_changed(
+    user: &str,
+    kind: LikeKind,
+    item_ids: Vec<String>,
+    liked: bool,
+    version: u64,
+) -> Result<Envelope, PlaylistError> {
+    let kind = match kind {
+        LikeKind::Album => LikedItemKind::Album,
+        LikeKind::Artist => LikedItemKind::Artist,
+    };
+    envelope(playlist_event::Event::LikedItemsChanged(
+        LikedItemsChanged {
+            meta: Some(meta()),
+            user_id: user.to_owned(),
+            kind: kind.into(),
+            item_ids,
             liked,
             version,
         },

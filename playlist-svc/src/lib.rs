@@ -7,6 +7,7 @@
 //! - `grpc`: the thin adapter from the generated server trait.
 //! - [`error`]: the one error enum and its codes.
 //! - [`model`]: domain values and the rules every store checks; `rank`: item ordering.
+//! - [`library`]: liked albums and artists and play queues, as values and limits.
 //! - [`store`]: the store port, PostgreSQL and SQLite adapters.
 //! - [`cache`]: the cache port, Redis and moka adapters, read-through with single-flight.
 //! - `catalog`: the track catalogue port and its gRPC adapter.
@@ -25,6 +26,7 @@ mod convert;
 pub mod error;
 mod events;
 mod grpc;
+pub mod library;
 pub mod model;
 mod rank;
 mod service;

@@ -176,6 +176,15 @@ pub fn generate() -> SecretString {
 /// 0700) when missing; a file others can read is narrowed to 0600. What `tunemesh up` keeps
 /// in its data dir, so a restart keeps sessions valid.
 pub fn load_or_create(path: &Path) -> std::io::Result<()> {
+    load_or_create_with(path, generate)
+}
+
+/// [`load_or_create`] with secrets of another form, made by `make` (called only when the
+/// file is missing).
+pub fn load_or_create_with(
+    path: &Path,
+    make: impl FnOnce() -> SecretString,
+) -> std::io::Result<()> {
     use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
     if let Some(dir) = path.parent() {
         std::fs::DirBuilder::new()
@@ -191,7 +200,7 @@ pub fn load_or_create(path: &Path) -> std::io::Result<()> {
         .open(path);
     match created {
         Ok(mut file) => {
-            file.write_all(generate().expose_secret().as_bytes())?;
+            file.write_all(make().expose_secret().as_bytes())?;
             file.sync_all()
         }
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {

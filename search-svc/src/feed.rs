@@ -264,7 +264,10 @@ impl Feed {
                     playlists.apply(&changed);
                 }
                 // Likes are no search signal.
-                Ok(Some(playlist_event::Event::LikedTracksChanged(_))) => {}
+                Ok(Some(
+                    playlist_event::Event::LikedTracksChanged(_)
+                    | playlist_event::Event::LikedItemsChanged(_),
+                )) => {}
                 Ok(None) => tracing::debug!(id = %envelope.id, "playlist event of unknown kind"),
                 Err(error) => tracing::warn!(%error, "undecodable playlist event skipped"),
             },

@@ -27,7 +27,7 @@ const COLOURS: [[u8; 3]; 4] = [[220, 40, 40], [40, 200, 60], [40, 70, 230], [230
 
 /// One folder per song, each with its own `cover.jpg` (640×320, so ?size=64 is exactly
 /// 64×32); the pictures' image ids (their SHA-256) to their colours.
-fn library(root: &Path) -> HashMap<String, [u8; 3]> {
+pub(crate) fn library(root: &Path) -> HashMap<String, [u8; 3]> {
     let mut colours = HashMap::new();
     for (index, (song, colour)) in SONGS.iter().zip(COLOURS).enumerate() {
         let folder = root.join(format!("album {index}"));

@@ -5,6 +5,7 @@ import { describeError } from "./api/clients";
 import { isAdmin, logOut, onSessionChange, refresh } from "./api/session";
 import { Player } from "./player/controller";
 import { mediaSession } from "./player/media_session";
+import { shareQueue } from "./player/queue_share";
 import { byId, h, mount } from "./ui/dom";
 import { playerBar } from "./ui/player_bar";
 import { queuePanel } from "./ui/queue_panel";
@@ -80,6 +81,8 @@ searchBox(app, byId<HTMLInputElement>("search"));
 playerBar(player, (track) => app.addToPlaylist(track));
 queuePanel(player);
 mediaSession(player);
+// The queue follows the listener across devices and Subsonic apps.
+const queueShare = shareQueue(player);
 
 const signedOut = byId("signed-out");
 const signedIn = byId("signed-in");
@@ -92,7 +95,10 @@ const showSignedIn = (isIn: boolean) => {
 };
 onSessionChange((isIn) => {
   showSignedIn(isIn);
-  if (isIn) sections.browse();
+  if (isIn) {
+    sections.browse();
+    void queueShare.restore();
+  }
 });
 authView(byId("auth"));
 void refresh().then((ok) => {

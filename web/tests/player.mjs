@@ -9,7 +9,8 @@
 // first account, made by the Rust side), add a folder of music through "Add music" and watch
 // each file reach its final state; in between, make a public playlist, find it by a typo in
 // the search box, see the owner's controls on it, and follow it as the admin; create a
-// Subsonic app password, use it on /rest, see its last client, revoke it. Saves
+// Subsonic app password, use it on /rest, see its last client, revoke it; then one for legacy
+// clients, signed in with a token (t = md5(secret + salt)). Saves
 // screenshots either way. Run by
 // tests/mesh/web_player.rs:
 //
@@ -17,6 +18,7 @@
 //
 // Exits 0 on success; otherwise prints what failed and exits 1.
 
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -294,13 +296,64 @@ try {
       const answer = await rest(query);
       if (answer.status !== "ok") throw new Error(`the app password is refused: ${JSON.stringify(answer)}`);
     }
+    // The queue follows the listener: an app reads what the web player saved, saves its own,
+    // and the page, reloaded, resumes that one paused, then plays it from where the app was.
+    const call = (method, query) =>
+      page.evaluate(
+        async ([m, q]) => (await (await fetch(`/rest/${m}.view?f=json&c=Symfonium&${q}`)).json())["subsonic-response"],
+        [method, `apiKey=${secret}&${query}`],
+      );
+    if (!(await page.evaluate(audioState)).paused) await page.click("#play-pause");
+    let webQueue = null;
+    let last = null;
+    for (let tries = 0; tries < 40 && !webQueue; tries++) {
+      last = await call("getPlayQueue", "");
+      if (last.playQueue?.changedBy === "web" && (last.playQueue.entry ?? []).length > 0) webQueue = last.playQueue;
+      else await page.waitForTimeout(500);
+    }
+    if (!webQueue) throw new Error(`the web player never saved its queue: ${JSON.stringify(last)}`);
+    log("the web player saved", webQueue.entry.length, "tracks, current", webQueue.current);
+    // The app queues the web player's current track twice and stands 5 s into the second.
+    const track = webQueue.current ?? webQueue.entry[0].id;
+    const saved = await call("savePlayQueueByIndex", `id=${track}&id=${track}&currentIndex=1&position=5000`);
+    if (saved.status !== "ok") throw new Error(`savePlayQueueByIndex failed: ${JSON.stringify(saved)}`);
+    await page.reload();
+    await page.waitForSelector("#signed-in:not([hidden])", { timeout: 15000 });
+    await page.waitForSelector("#queue-list li:nth-child(2)[aria-current=true]", { timeout: 15000 });
+    if ((await page.$$("#queue-list li")).length !== 2) throw new Error("the resumed queue is not the app's");
+    if (!(await page.evaluate(audioState)).paused) throw new Error("a resumed queue started playing by itself");
+    await page.click("#play-pause");
+    const resumed = await until(page, "the resumed track to play", audioState, (s) => s.time > 0.5 || s.error, 30000);
+    if (resumed.error) throw new Error(`player error: ${resumed.error}`);
+    if (resumed.time < 4.5) throw new Error(`the resumed track started at ${resumed.time} s, not where the app was (5 s)`);
+    await page.click("#play-pause");
+    log("the queue went from the web player to an app and back");
     await page.click("nav [data-section=subsonic-apps]");
     await page.waitForSelector("#subsonic-passwords li[data-id]:has-text('by Symfonium')", { timeout: 15000 });
     await page.click("#subsonic-passwords .revoke");
     await page.waitForSelector("#subsonic-passwords li.empty", { timeout: 15000 });
     const revoked = await rest(`apiKey=${secret}`);
     if (revoked.error?.code !== 44) throw new Error(`a revoked app password still works: ${JSON.stringify(revoked)}`);
-    log("created, used and revoked a Subsonic app password");
+    // Without a legacy app password, token sign-in answers 41 (DSub then sends p=enc:).
+    const salt = "c19b2d";
+    const token = (key) => createHash("md5").update(key + salt).digest("hex");
+    const noLegacy = await rest(`u=${name}&t=${token(secret)}&s=${salt}`);
+    if (noLegacy.error?.code !== 41) throw new Error(`token sign-in without a legacy app password: ${JSON.stringify(noLegacy)}`);
+    // One marked for legacy clients (the checkbox explains what that costs) takes t+s.
+    await page.waitForSelector("#subsonic-legacy-hint:has-text('encrypted')", { timeout: 5000 });
+    await page.fill("#subsonic-name", "Feishin");
+    await page.check("#subsonic-legacy");
+    await page.click("#subsonic-apps form button[type=submit]");
+    await page.waitForSelector("#subsonic-passwords li[data-id]:has-text('Feishin'):has-text('legacy clients')", { timeout: 15000 });
+    const legacySecret = (await page.textContent("#subsonic-secret")).trim();
+    if (legacySecret === secret) throw new Error("the legacy app password's secret was not shown");
+    const byToken = await rest(`u=${name}&t=${token(legacySecret).toUpperCase()}&s=${salt}`);
+    if (byToken.status !== "ok") throw new Error(`token sign-in with a legacy app password failed: ${JSON.stringify(byToken)}`);
+    const wrongToken = await rest(`u=${name}&t=${token(secret)}&s=${salt}`);
+    if (wrongToken.error?.code !== 40) throw new Error(`a wrong token is not refused with 40: ${JSON.stringify(wrongToken)}`);
+    await page.click("#subsonic-passwords .revoke");
+    await page.waitForSelector("#subsonic-passwords li.empty", { timeout: 15000 });
+    log("created, used and revoked Subsonic app passwords (one for legacy token clients)");
     // A listener is not offered "Add music"; the admin (the first account) is.
     if (!(await page.$eval("#nav-upload", (li) => li.hidden))) throw new Error("a listener is offered Add music");
     await page.click("#logout");

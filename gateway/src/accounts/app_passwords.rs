@@ -1,5 +1,7 @@
 //! Subsonic app passwords as the account store keeps them: one row per named secret, found by
 //! the HMAC of the secret (`crate::subsonic::passwords` computes it), never by the secret.
+//! Those marked for legacy clients also keep the secret sealed (`crate::subsonic::seal`), the
+//! key that opens it never being in the database.
 
 use async_trait::async_trait;
 
@@ -24,6 +26,35 @@ pub struct AppPassword {
     pub last_used_at_ms: Option<i64>,
     /// The client name (`c`) of that app.
     pub last_client: Option<String>,
+    /// The secret sealed for legacy token auth (`t`+`s`); `None` unless the user marked the
+    /// app password for legacy clients when creating it.
+    pub sealed: Option<SealedSecret>,
+}
+
+impl AppPassword {
+    /// Whether apps may sign in with it through `t`+`s` (it keeps a sealed secret).
+    pub fn legacy_token_auth(&self) -> bool {
+        self.sealed.is_some()
+    }
+}
+
+/// A secret sealed with AES-256-GCM: the version of the settings key that sealed it, and the
+/// nonce followed by the ciphertext and tag. Opens only for its own app password and user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    /// The key version (`gateway.subsonic.seal_keys`).
+    pub version: u16,
+    /// Nonce, ciphertext, tag.
+    pub blob: Vec<u8>,
+}
+
+impl std::fmt::Debug for SealedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedSecret")
+            .field("version", &self.version)
+            .field("bytes", &self.blob.len())
+            .finish()
+    }
 }
 
 /// The app-password part of the account store; both adapters implement it.
@@ -48,6 +79,17 @@ pub trait AppPasswordStore: Send + Sync {
         &self,
         lookup: &str,
     ) -> Result<Option<(AppPassword, User)>, StoreError>;
+
+    /// The live app passwords of the user named `username` that keep a sealed secret, newest
+    /// first, at most `limit`, each with its account; empty for an unknown user.
+    async fn legacy_app_passwords(
+        &self,
+        username: &str,
+        limit: usize,
+    ) -> Result<Vec<(AppPassword, User)>, StoreError>;
+
+    /// Replaces the sealed secret of legacy app password `id` (resealed under a newer key).
+    async fn reseal_app_password(&self, id: &str, sealed: &SealedSecret) -> Result<(), StoreError>;
 
     /// Records that `client` signed in with `id` at `now_ms`.
     async fn record_app_password_use(

@@ -18,7 +18,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 
-pub use app_passwords::{AppPassword, AppPasswordStore};
+pub use app_passwords::{AppPassword, AppPasswordStore, SealedSecret};
 pub use postgres::{MIGRATIONS as POSTGRES_MIGRATIONS, PostgresAccounts};
 pub use sqlite::{MIGRATIONS as SQLITE_MIGRATIONS, SqliteAccounts};
 
@@ -150,7 +150,15 @@ pub trait AccountStore: AppPasswordStore + Send + Sync + fmt::Debug + 'static {
     /// The families revoked after `since_ms`, each with when it was revoked: what every
     /// gateway replica polls to refuse the access tokens of sessions ended elsewhere.
     async fn revoked_since(&self, since_ms: i64) -> Result<Vec<(String, i64)>, StoreError>;
+
+    /// The user names of the accounts among `ids` (at most [`MAX_NAME_LOOKUPS`]), as
+    /// `(id, user name)` in no order; unknown ids are left out. What shows a playlist's owner
+    /// by name.
+    async fn user_names(&self, ids: &[String]) -> Result<Vec<(String, String)>, StoreError>;
 }
+
+/// The most ids one [`AccountStore::user_names`] call takes.
+pub const MAX_NAME_LOOKUPS: usize = 500;
 
 /// Roles are stored as one comma-separated column: few, short, and never queried by.
 /// The role of whoever may add music and run the deployment: the first account created.

@@ -265,4 +265,21 @@ impl AccountStore for PostgresAccounts {
             .map(|row| (row.get("family_id"), row.get("revoked_at_ms")))
             .collect())
     }
+
+    async fn user_names(&self, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let ids = &ids[..ids.len().min(super::MAX_NAME_LOOKUPS)];
+        let rows = self
+            .client()
+            .await?
+            .query(
+                "SELECT id, username FROM gateway.users WHERE id = ANY($1)",
+                &[&ids],
+            )
+            .await
+            .map_err(StoreError::database)?;
+        Ok(rows
+            .iter()
+            .map(|row| (row.get("id"), row.get("username")))
+            .collect())
+    }
 }

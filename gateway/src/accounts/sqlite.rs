@@ -335,4 +335,22 @@ impl AccountStore for SqliteAccounts {
         })
         .await
     }
+
+    async fn user_names(&self, ids: &[String]) -> Result<Vec<(String, String)>, StoreError> {
+        let ids: Vec<String> = ids[..ids.len().min(super::MAX_NAME_LOOKUPS)].to_vec();
+        self.call(move |conn| {
+            // One statement per call: the ids go in as a JSON array, read by `json_each`.
+            let list = serde_json::to_string(&ids).map_err(StoreError::database)?;
+            let mut statement = conn
+                .prepare_cached(
+                    "SELECT id, username FROM users WHERE id IN (SELECT value FROM json_each(?1))",
+                )
+                .map_err(db)?;
+            let rows = statement
+                .query_map([list], |row| Ok((row.get(0)?, row.get(1)?)))
+                .map_err(db)?;
+            rows.collect::<Result<_, _>>().map_err(db)
+        })
+        .await
+    }
 }

@@ -1,14 +1,15 @@
 //! CORS for the configured origins only; with none configured, no CORS headers are sent and
-//! browsers keep other sites out.
+//! browsers keep other sites out. `/rest` (the Subsonic API) is the exception: any origin,
+//! without credentials ([`subsonic`]).
 
 use std::time::Duration;
 
 use http::header::{
-    ACCEPT_RANGES, AUTHORIZATION, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderValue, IF_RANGE, RANGE,
-    RETRY_AFTER, WWW_AUTHENTICATE,
+    ACCEPT_RANGES, AUTHORIZATION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderValue,
+    IF_RANGE, RANGE, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use http::{HeaderName, Method};
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::cors::{AllowHeaders, AllowOrigin, CorsLayer};
 
 /// Why the CORS settings were refused.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +69,33 @@ pub(crate) fn layer(origins: &[String]) -> Result<Option<CorsLayer>, InvalidOrig
     Ok(Some(layer))
 }
 
+/// Whether `path` is the Subsonic API's, which [`subsonic`] covers instead of [`layer`].
+pub(crate) fn is_subsonic(path: &str) -> bool {
+    path == "/rest" || path.starts_with("/rest/")
+}
+
+/// CORS for `/rest`: `Access-Control-Allow-Origin: *`, never credentials. Subsonic apps send
+/// their credentials as parameters, never as cookies or ambient authority, so a page on
+/// another origin can only make calls it holds the credentials for; web clients (Airsonic
+/// Refix, Feishin's web build) are served from their own origins and need it. Preflights are
+/// answered here; scripts may read the headers seeking and resuming need.
+pub(crate) fn subsonic() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::HEAD, Method::POST])
+        // `*` (allowed without credentials): clients send Range, form content types, and
+        // whatever their HTTP library adds.
+        .allow_headers(AllowHeaders::any())
+        .expose_headers([
+            CONTENT_LENGTH,
+            CONTENT_RANGE,
+            ACCEPT_RANGES,
+            ETAG,
+            RETRY_AFTER,
+        ])
+        .max_age(Duration::from_secs(3600))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +109,13 @@ mod tests {
         ));
         assert!(layer(&["app.example.com".into()]).is_err());
         assert!(layer(&["https://app.example.com/".into()]).is_err());
+    }
+
+    #[test]
+    fn only_rest_paths_are_subsonic() {
+        assert!(is_subsonic("/rest/ping.view"));
+        assert!(is_subsonic("/rest"));
+        assert!(!is_subsonic("/restore"));
+        assert!(!is_subsonic("/v1/rest/ping"));
     }
 }

@@ -72,15 +72,27 @@ pub async fn audio(
     check_id("track id", &id)?;
     let quality = query.quality.unwrap_or(Quality::NORMAL);
     media.allow(&id, quality)?;
-    let caller = media.caller;
+    file(&state, &media.caller, &id, quality, &headers).await
+}
+
+/// The progressive file of track `id` at `quality`, as `caller`, answering the `Range` and
+/// `If-Range` of `headers`: what this route serves, and Subsonic's `stream` and `download`
+/// too (one audio path for every client).
+pub async fn file(
+    state: &Media,
+    caller: &Caller,
+    id: &str,
+    quality: Quality,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
     // The kept facts of the track are outdated at most once per request: the second try
     // asks player-svc afresh.
     for fresh in [false, true] {
-        let info = state.facts().get(state.upstreams(), &caller, &id).await?;
-        match respond(&state, &caller, &id, quality, &info, &headers).await? {
+        let info = state.facts().get(state.upstreams(), caller, id).await?;
+        match respond(state, caller, id, quality, &info, headers).await? {
             Answer::Ready(response) => return Ok(response),
             Answer::Outdated if fresh => break,
-            Answer::Outdated => state.facts().forget(&id).await,
+            Answer::Outdated => state.facts().forget(id).await,
         }
     }
     Err(ApiError::new(

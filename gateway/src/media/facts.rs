@@ -48,6 +48,11 @@ impl AudioInfo {
         self.files.iter().find(|f| f.quality == quality)
     }
 
+    /// The `AudioQuality` numbers of the files the track has.
+    pub fn qualities(&self) -> impl Iterator<Item = i32> + '_ {
+        self.files.iter().map(|f| f.quality)
+    }
+
     fn from_manifest(manifest: &pb::AudioManifest) -> Self {
         let files = manifest
             .renditions

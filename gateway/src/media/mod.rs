@@ -7,6 +7,7 @@
 //!
 //! # Layout
 //! - [`audio`]: `GET /v1/tracks/{id}/audio`, the progressive Ogg Opus file.
+//! - [`offset`]: that file from a time offset, with an exact length (Subsonic `stream`).
 //! - [`segments`]: the manifest, its WebM segments, and `audio-url` links.
 //! - [`range`]: `Range` header resolution; [`edge_cache`]: blocks of popular files in memory.
 //! - [`facts`]: each track's file sizes and audio version, kept.
@@ -18,6 +19,7 @@ pub mod edge_cache;
 pub mod facts;
 pub mod guard;
 pub mod links;
+pub mod offset;
 pub mod range;
 pub mod segments;
 pub mod streams;
@@ -101,6 +103,23 @@ impl Media {
     /// Open audio streams per account (shared with the gRPC proxy's `StreamAudio`).
     pub fn streams(&self) -> &StreamPermits {
         &self.inner.streams
+    }
+
+    /// The rungs track `id` can be served at now (its progressive files), lowest first, as
+    /// `caller` sees them; NOT_FOUND for an unknown track.
+    pub async fn qualities(
+        &self,
+        caller: &tunemesh_runtime::identity::Caller,
+        id: &str,
+    ) -> Result<Vec<tunemesh_proto::quality::Quality>, crate::error::ApiError> {
+        let info = self.facts().get(self.upstreams(), caller, id).await?;
+        let mut rungs: Vec<_> = info
+            .qualities()
+            .filter_map(tunemesh_proto::quality::Quality::from_proto)
+            .collect();
+        rungs.sort_unstable();
+        rungs.dedup();
+        Ok(rungs)
     }
 
     fn upstreams(&self) -> &Upstreams {

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod discover;
 pub mod history;
 pub mod media;
+pub mod play_queue;
 pub mod playback;
 pub mod playlist;
 pub mod subsonic;

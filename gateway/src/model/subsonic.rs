@@ -5,12 +5,18 @@ use utoipa::ToSchema;
 
 use crate::accounts::AppPassword;
 
-/// A new app password's name.
+/// A new app password's name, and whether legacy clients may use it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubsonicPassword {
     /// Which app or device it is for ("Pixel, Symfonium"), 1 to 64 characters.
     pub name: String,
+    /// For apps that sign in only with `t`+`s` tokens (older DSub, Feishin's default,
+    /// Symfonium…): the secret is then also kept sealed on the server (AES-256-GCM under a key
+    /// outside the database), which token checks need. Refused when the server has no seal
+    /// keys. Default false.
+    #[serde(default)]
+    pub legacy_token_auth: bool,
 }
 
 /// One app password, without its secret.
@@ -28,16 +34,21 @@ pub struct SubsonicPassword {
     pub last_used_at: Option<String>,
     /// The client name (`c`) that app sent.
     pub last_client: Option<String>,
+    /// Whether apps may also sign in with it through `t`+`s` tokens (legacy clients).
+    #[serde(default)]
+    pub legacy_token_auth: bool,
 }
 
 impl From<AppPassword> for SubsonicPassword {
     fn from(password: AppPassword) -> Self {
+        let legacy_token_auth = password.legacy_token_auth();
         Self {
             id: password.id,
             name: password.name,
             hint: password.hint,
             created_at: rfc3339_ms(password.created_at_ms),
             last_used_at: password.last_used_at_ms.map(rfc3339_ms),
+            legacy_token_auth,
             last_client: password.last_client,
         }
     }

@@ -77,12 +77,24 @@ pub async fn get_image(
             Variant::Sized(snapped, images.negotiate(accept))
         }
     };
-    let etag = variant.etag(&id);
+    answer(&images, &id, variant, &headers).await
+}
+
+/// Image `id` as `variant`, for a request with `headers`: 304 when `If-None-Match` names it,
+/// else the bytes, with the validator and immutable caching. Subsonic's `getCoverArt` answers
+/// with it too.
+pub(crate) async fn answer(
+    images: &Images,
+    id: &str,
+    variant: Variant,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let etag = variant.etag(id);
     // Known without fetching anything: the validator depends on the request alone.
-    if matches(&headers, &etag) {
+    if matches(headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, cache_headers(&etag)).into_response());
     }
-    let image = images.get(&id, variant).await?;
+    let image = images.get(id, variant).await?;
     let mut response = (cache_headers(&etag), image.bytes).into_response();
     if let Ok(media_type) = HeaderValue::from_str(&image.media_type) {
         response.headers_mut().insert(CONTENT_TYPE, media_type);

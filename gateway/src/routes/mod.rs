@@ -6,6 +6,7 @@ pub mod discover;
 pub mod history;
 pub mod images;
 pub mod library;
+pub mod play_queue;
 pub mod playback;
 pub mod playlists;
 pub mod subsonic_passwords;

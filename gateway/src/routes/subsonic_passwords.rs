@@ -40,7 +40,7 @@ pub async fn create(
     let created = state
         .subsonic()
         .passwords()
-        .create(&caller.user_id, &body.name)
+        .create(&caller.user_id, &body.name, body.legacy_token_auth)
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -6,14 +6,19 @@
 //! | `apiKey` with any of `u`/`p`/`t`/`s`, or `p` with `t`/`s` | 43 |
 //! | `apiKey` | its app password, else 44 |
 //! | `u` + `p` (plain or `enc:` hex) | an app password of that user, else 40 |
-//! | `u` + `t` + `s` | 41 (token auth needs sealed secrets: not built yet) |
+//! | `u` + `t` + `s` | one of the user's app passwords marked for legacy clients with `t` = md5(secret + `s`), else 40; 41 when the user has none (or seal keys are not configured) |
 //! | none of these | 10 |
 //!
 //! The account (argon2) password is never checked here: a user who types it gets 40 with a
-//! message saying to create an app password. Only failed attempts take from the client
-//! address's strict auth bucket (`auth_per_ip`); an address whose bucket is empty is refused
-//! until it refills, right credentials or not, so the limit also stops guessing. Verified
-//! credentials are cached (keyed by their lookup HMAC, never the secret) for
+//! message saying to create an app password. A token client with no legacy app password gets
+//! 41, on which DSub and Sublime Music retry with `p=enc:`. Salts are not required to be
+//! fresh: Feishin computes one (`t`, `s`) pair at login and sends it forever.
+//!
+//! Only failed attempts count, in two buckets: the client address's strict auth bucket
+//! (`auth_per_ip`), and the user name's ([`super::failures`], against many addresses guessing
+//! one user's secret; addresses that signed in as that user before skip it). While a bucket is
+//! empty, sign-ins it covers are refused, right credentials or not, so no guess is confirmed.
+//! Verified credentials are cached (keyed by an HMAC of the credential, never the secret) for
 //! `gateway.subsonic.auth_cache_ttl`, so covers and streams do not each ask the store; last
 //! use is written at most once a minute per app password.
 
@@ -22,13 +27,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use moka::future::Cache;
+use secrecy::ExposeSecret as _;
 use tunemesh_runtime::clock::now_ms;
 use tunemesh_runtime::identity::Caller;
 
 use super::error::SubsonicError;
+use super::failures::{MAX_NAME_CHARS, UserFailures};
 use super::params::Params;
-use super::passwords::AppPasswords;
-use crate::accounts::ADMIN;
+use super::passwords::{AppPasswords, MAX_LEGACY_PER_USER};
+use super::seal::token_matches;
+use crate::accounts::{ADMIN, AppPassword, User};
 use crate::ratelimit::Limits;
 use crate::settings::SubsonicSettings;
 
@@ -38,6 +46,9 @@ const RECORD_EVERY: Duration = Duration::from_secs(60);
 const BLOCKED_CAPACITY: u64 = 100_000;
 /// Longest an address stays refused after exhausting its budget.
 const BLOCKED_MAX: Duration = Duration::from_secs(600);
+/// Longest salt checked: clients send 6 to 32 characters; this bounds the hashing a request
+/// can ask for.
+const MAX_SALT_CHARS: usize = 256;
 
 /// A verified `/rest` caller.
 #[derive(Debug, Clone)]
@@ -71,6 +82,7 @@ pub(crate) struct Verifier {
     /// App passwords whose use was written lately, with the client name written.
     recorded: Cache<String, Option<String>>,
     blocked: moka::sync::Cache<IpAddr, Instant>,
+    users: Arc<UserFailures>,
 }
 
 impl Verifier {
@@ -96,6 +108,7 @@ impl Verifier {
                 .max_capacity(BLOCKED_CAPACITY)
                 .time_to_live(BLOCKED_MAX)
                 .build(),
+            users: Arc::new(UserFailures::new(settings.failures_per_user)),
         }
     }
 
@@ -120,19 +133,35 @@ impl Verifier {
         if let Some(until) = self.blocked.get(&client) {
             let now = Instant::now();
             if until > now {
-                return Err(too_many(until - now));
+                return Err(too_many("from this address", until - now));
             }
+        }
+        // The user name a mechanism names (`apiKey` names none): its own failure bucket.
+        let user = (!params.has("apiKey"))
+            .then(|| params.get("u"))
+            .flatten()
+            .map(str::to_lowercase);
+        if let Some(user) = &user
+            && let Some(wait) = self.users.blocked(user, client)
+        {
+            return Err(too_many("for this user from new addresses", wait));
         }
         let outcome = self.check(params).await;
         match &outcome {
-            Ok(caller) => self.record_use(caller, params.get("c")).await,
+            Ok(caller) => {
+                self.users.signed_in(&caller.username, client);
+                self.record_use(caller, params.get("c")).await;
+            }
             // Malformed requests (10, 43) cannot guess anything: only wrong secrets count.
             Err(SubsonicError::WrongCredentials | SubsonicError::InvalidApiKey) => {
+                if let Some(user) = &user {
+                    self.users.failed(user, client);
+                }
                 if let Err(refused) = self.limits.auth_per_ip.check(&client) {
                     let wait = refused.retry_after().unwrap_or(Duration::from_secs(1));
                     self.blocked
                         .insert(client, Instant::now() + wait.min(BLOCKED_MAX));
-                    return Err(too_many(wait));
+                    return Err(too_many("from this address", wait));
                 }
             }
             Err(_) => {}
@@ -160,9 +189,14 @@ impl Verifier {
             ));
         }
         if has("t") {
-            params.required("u")?;
-            params.required("s")?;
-            return Err(SubsonicError::TokenAuthNotSupported);
+            let username = params.required("u")?.to_lowercase();
+            let salt = params.required("s")?;
+            if salt.chars().count() > MAX_SALT_CHARS {
+                return Err(SubsonicError::MissingParameter(
+                    format!("s: at most {MAX_SALT_CHARS} characters").into(),
+                ));
+            }
+            return self.token(username, salt, params.required("t")?).await;
         }
         if !has("p") {
             return Err(SubsonicError::MissingParameter(
@@ -199,17 +233,73 @@ impl Verifier {
         if !key.0.is_empty() && key.0 != user.username {
             return Ok(None);
         }
-        let caller = SubsonicCaller {
-            caller: Caller {
-                user_id: user.id,
-                roles: user.roles,
-            },
-            username: user.username,
-            email: user.email,
-            key_id: password.id,
-        };
+        let caller = caller_of(password, user);
         self.verified.insert(key, caller.clone()).await;
         Ok(Some(caller))
+    }
+
+    /// `t`+`s` for `username`: each of their (at most [`MAX_LEGACY_PER_USER`]) legacy app
+    /// passwords opened and checked; 41 when there is none (or no seal keys).
+    async fn token(
+        &self,
+        username: String,
+        salt: &str,
+        token: &str,
+    ) -> Result<SubsonicCaller, SubsonicError> {
+        let Some(seal) = self.passwords.seal() else {
+            return Err(SubsonicError::TokenAuthNotSupported);
+        };
+        if username.chars().count() > MAX_NAME_CHARS {
+            // No account has such a name: answered as a user without legacy app passwords.
+            return Err(SubsonicError::TokenAuthNotSupported);
+        }
+        // Cached under an HMAC of the token (its length first, so no other split of the same
+        // bytes into token and salt matches) and salt; a secret never contains NUL.
+        let material = format!("t\0{}\0{}\0{salt}", token.len(), token.to_ascii_lowercase());
+        let key = (username, self.passwords.pepper().lookup(&material));
+        if let Some(caller) = self.verified.get(&key).await {
+            return Ok(caller);
+        }
+        let candidates = self
+            .passwords
+            .store()
+            .legacy_app_passwords(&key.0, MAX_LEGACY_PER_USER)
+            .await
+            .map_err(|e| SubsonicError::internal(&e))?;
+        if candidates.is_empty() {
+            return Err(SubsonicError::TokenAuthNotSupported);
+        }
+        for (password, user) in candidates {
+            let Some(sealed) = &password.sealed else {
+                continue;
+            };
+            let secret = match seal.open(sealed, &password.id, &user.id) {
+                Ok(secret) => secret,
+                Err(error) => {
+                    tracing::warn!(key_id = %password.id, %error, "cannot open a sealed app password");
+                    continue;
+                }
+            };
+            if !token_matches(secret.expose_secret(), salt, token) {
+                continue;
+            }
+            if sealed.version != seal.current() {
+                // Rotation: sealed under an older key, resealed under the current one.
+                let resealed = seal.seal(secret.expose_secret(), &password.id, &user.id);
+                if let Err(error) = self
+                    .passwords
+                    .store()
+                    .reseal_app_password(&password.id, &resealed)
+                    .await
+                {
+                    tracing::warn!(error = %tunemesh_runtime::error::DisplayChain(&error), "cannot reseal an app password");
+                }
+            }
+            let caller = caller_of(password, user);
+            self.verified.insert(key, caller.clone()).await;
+            return Ok(caller);
+        }
+        Err(SubsonicError::WrongCredentials)
     }
 
     /// Writes last use and client, at most once per [`RECORD_EVERY`] per app password unless
@@ -235,10 +325,22 @@ impl Verifier {
     }
 }
 
-fn too_many(wait: Duration) -> SubsonicError {
+fn caller_of(password: AppPassword, user: User) -> SubsonicCaller {
+    SubsonicCaller {
+        caller: Caller {
+            user_id: user.id,
+            roles: user.roles,
+        },
+        username: user.username,
+        email: user.email,
+        key_id: password.id,
+    }
+}
+
+fn too_many(whence: &str, wait: Duration) -> SubsonicError {
     SubsonicError::Generic(
         format!(
-            "too many failed sign-ins from this address: try again in {} s",
+            "too many failed sign-ins {whence}: try again in {} s",
             wait.as_secs().max(1)
         )
         .into(),

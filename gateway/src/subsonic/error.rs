@@ -25,7 +25,8 @@ pub(crate) enum SubsonicError {
     #[error(
         "token authentication (t and s) is not supported for this account: switch the app to \
          password authentication (often called legacy authentication) and use an app password \
-         from the web player (Settings, Subsonic apps)"
+         from the web player (Settings, Subsonic apps), or create one there marked for legacy \
+         clients"
     )]
     TokenAuthNotSupported,
     /// 43: more than one authentication mechanism in one request.

@@ -7,11 +7,11 @@ use tunemesh_proto::catalog::v1 as pb;
 use tunemesh_proto::reco::v1 as reco;
 
 use super::error::SubsonicError;
+use super::hydrate;
 use super::library::{AlbumList, AlbumList2, Genre, Genres, Songs};
 use super::methods::{Ctx, Method, handler};
 use super::model::{AlbumId3, Child, int32};
 use super::response::Payload;
-use super::search::albums_by_id;
 
 /// This area's methods.
 pub(crate) const TABLE: &[(&str, Method)] = &[
@@ -183,7 +183,7 @@ async fn played_albums(
         .take(size as usize)
         .map(|a| a.album_id)
         .collect();
-    albums_by_id(ctx, ids).await
+    hydrate::albums(ctx, &ids).await
 }
 
 async fn get_random_songs(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {

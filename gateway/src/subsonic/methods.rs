@@ -26,7 +26,6 @@ pub(crate) struct Ctx<'a> {
     /// Who is calling.
     pub(crate) caller: &'a SubsonicCaller,
     /// The request's headers.
-    #[expect(dead_code, reason = "read by the binary endpoints (stream, getCoverArt)")]
     pub(crate) headers: &'a HeaderMap,
 }
 
@@ -44,7 +43,6 @@ pub(crate) enum Reply {
     /// `subsonic-response`, status ok.
     Envelope(Option<Payload>),
     /// A binary answer, sent as it is.
-    #[expect(dead_code, reason = "answered by the binary endpoints (stream, getCoverArt)")]
     Binary(Response),
 }
 
@@ -98,6 +96,14 @@ pub(crate) enum Method {
 const TABLES: &[&[(&str, Method)]] = &[
     TABLE,
     super::browse::TABLE,
+    super::playlists::TABLE,
+    super::similar::TABLE,
+    super::scan::TABLE,
+    super::stream::TABLE,
+    super::covers::TABLE,
+    super::scrobble::TABLE,
+    super::stars::TABLE,
+    super::queue::TABLE,
     super::folders::TABLE,
     super::lists::TABLE,
     super::search::TABLE,
@@ -154,7 +160,13 @@ const TABLE: &[(&str, Method)] = &[
 ];
 
 /// The OpenSubsonic extensions implemented, with their versions: only these are advertised.
-const EXTENSIONS: &[(&str, u32)] = &[("apiKeyAuthentication", 1), ("formPost", 1)];
+const EXTENSIONS: &[(&str, u32)] = &[
+    ("apiKeyAuthentication", 1),
+    ("formPost", 1),
+    ("transcodeOffset", 1),
+    ("playbackReport", 1),
+    ("indexBasedQueue", 1),
+];
 
 impl Method {
     /// The method called `name` (with or without `.view`).

@@ -15,25 +15,52 @@
 //! - [`methods`]: the tables of methods and what a handler is given; add an endpoint there.
 //! - [`model`]: songs, albums and artists as Subsonic clients read them.
 //! - [`browse`]: the music folder, songs, albums and artists.
+//! - [`playlists`]: playlists, edited by position as Subsonic apps do.
+//! - [`scan`]: the music folder's scan status.
+//! - [`similar`]: similar songs and an artist's top songs, from reco-svc.
+//! - [`stream`]: `stream` and `download`; [`covers`]: `getCoverArt`.
+//! - [`scrobble`]: `scrobble`, `getNowPlaying`, `reportPlayback`, over [`playing`]: what
+//!   each app plays now and its play session.
 //! - [`auth`]: credential checks (app passwords as `apiKey` or `u`+`p`), cache, failure limit.
 //! - [`passwords`]: app passwords: generation, lookup HMAC, create/list/revoke.
 //! - [`edge`]: the edge's refusals of `/rest` calls (rate limit, timeout, body limit) as
 //!   Subsonic errors.
+//! - [`stars`]: `star`/`unstar`, `getStarred`/`getStarred2`.
+//! - [`hydrate`]: songs, albums and artists for lists of ids, batched; songs' `starred`.
+//! - [`queue`]: the play queue, by id and by index (`indexBasedQueue`).
+//! - [`seal`]: sealed secrets of app passwords for legacy clients (AES-256-GCM, versioned
+//!   keys), so [`auth`] also checks `u`+`t`+`s` tokens.
+//! - [`failures`]: failed sign-ins per user name, [`auth`]'s second failure limit.
+//! - [`folders`]: `getIndexes`, `getArtists`, `getMusicDirectory`, empty infos and lyrics;
+//!   [`lists`]: album lists, random songs, genres; [`search`]: `search2`/`search3` and the
+//!   empty-query sync; [`library`]: their payloads.
 
 pub(crate) mod auth;
 pub(crate) mod browse;
+pub(crate) mod covers;
 pub(crate) mod edge;
 pub(crate) mod error;
+pub(crate) mod failures;
 pub(crate) mod folders;
+pub(crate) mod hydrate;
 pub(crate) mod library;
 pub(crate) mod lists;
 pub(crate) mod methods;
 pub(crate) mod model;
 pub(crate) mod params;
 pub(crate) mod passwords;
+pub(crate) mod playing;
+pub(crate) mod playlists;
+pub(crate) mod queue;
 pub(crate) mod response;
+pub(crate) mod scan;
+pub(crate) mod scrobble;
+pub(crate) mod seal;
 pub(crate) mod search;
 pub(crate) mod settings;
+pub(crate) mod similar;
+pub(crate) mod stars;
+pub(crate) mod stream;
 
 use std::sync::Arc;
 
@@ -62,6 +89,8 @@ pub(crate) struct Subsonic {
     verifier: Verifier,
     limits: Arc<Limits>,
     max_body_bytes: usize,
+    playing: playing::NowPlaying,
+    covers: covers::CoverIds,
 }
 
 impl Subsonic {
@@ -76,7 +105,24 @@ impl Subsonic {
             passwords,
             limits,
             max_body_bytes: settings.max_body_bytes,
+            playing: playing::NowPlaying::default(),
+            covers: covers::CoverIds::default(),
         }
+    }
+
+    /// The accounts store: user names for the ids services answer with.
+    pub(crate) fn accounts(&self) -> &Arc<dyn crate::accounts::AccountStore> {
+        self.passwords.store()
+    }
+
+    /// What each app plays now (this replica's).
+    pub(crate) fn playing(&self) -> &playing::NowPlaying {
+        &self.playing
+    }
+
+    /// Covers of songs, albums and artists, resolved lately.
+    pub(crate) fn covers(&self) -> &covers::CoverIds {
+        &self.covers
     }
 
     /// App passwords, for their REST routes.

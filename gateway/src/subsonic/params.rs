@@ -42,13 +42,6 @@ impl Params {
     }
 
     /// Every value of `name`, in order (`id=a&id=b`).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "the playlist and star endpoints (issue 15, item 3) take lists"
-        )
-    )]
     pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.pairs
             .iter()
@@ -65,13 +58,6 @@ impl Params {
     }
 
     /// The boolean `name`, `default` when absent; error 10 when it is not a boolean.
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "scrobble, stream and updatePlaylist (issue 15, item 3) take booleans"
-        )
-    )]
     pub(crate) fn bool(&self, name: &'static str, default: bool) -> Result<bool, SubsonicError> {
         match self.get(name) {
             None | Some("") => Ok(default),

@@ -1,7 +1,8 @@
 //! Subsonic app passwords: generated secrets a user gives to one app each, shown once, stored
 //! only as HMAC-SHA-256(pepper, secret), listed with their last use, revocable. What the REST
 //! routes under `/v1/me/subsonic-passwords` call, and what `/rest` verifies against
-//! ([`super::auth`]).
+//! ([`super::auth`]). One marked for legacy clients also keeps its secret sealed
+//! ([`super::seal`]), so that `t`+`s` tokens can be checked.
 
 use std::sync::Arc;
 
@@ -11,6 +12,7 @@ use secrecy::{ExposeSecret as _, SecretString};
 use sha2::Sha256;
 use tunemesh_runtime::clock::now_ms;
 
+use super::seal::SealKeys;
 use crate::accounts::{AccountStore, AppPassword, StoreError};
 use crate::error::ApiError;
 
@@ -25,6 +27,9 @@ const _: () = assert!(SYMBOLS * 5 >= 128, "at least 128 random bits");
 const MAX_NAME_CHARS: usize = 64;
 /// Live app passwords one account may hold.
 pub(crate) const MAX_PER_USER: usize = 50;
+/// Live app passwords marked for legacy clients one account may hold: a `t`+`s` sign-in
+/// opens each of them (in the worst case), so their number bounds its cost.
+pub(crate) const MAX_LEGACY_PER_USER: usize = 10;
 
 /// The HMAC key of lookups (`gateway.subsonic.lookup_pepper`).
 #[derive(Clone)]
@@ -75,12 +80,27 @@ pub(crate) struct Created {
 pub(crate) struct AppPasswords {
     store: Arc<dyn AccountStore>,
     pepper: Pepper,
+    seal: Option<Arc<SealKeys>>,
 }
 
 impl AppPasswords {
-    /// App passwords in `store`, looked up under `pepper`.
-    pub(crate) fn new(store: Arc<dyn AccountStore>, pepper: Pepper) -> Self {
-        Self { store, pepper }
+    /// App passwords in `store`, looked up under `pepper`; legacy ones sealed under `seal`
+    /// (none: legacy token auth is off).
+    pub(crate) fn new(
+        store: Arc<dyn AccountStore>,
+        pepper: Pepper,
+        seal: Option<SealKeys>,
+    ) -> Self {
+        Self {
+            store,
+            pepper,
+            seal: seal.map(Arc::new),
+        }
+    }
+
+    /// The seal keys, for the verifier; `None` when legacy token auth is off.
+    pub(crate) fn seal(&self) -> Option<&SealKeys> {
+        self.seal.as_deref()
     }
 
     /// The store, for the verifier.
@@ -93,20 +113,45 @@ impl AppPasswords {
         &self.pepper
     }
 
-    /// Creates an app password called `name` for `user_id`.
-    pub(crate) async fn create(&self, user_id: &str, name: &str) -> Result<Created, ApiError> {
+    /// Creates an app password called `name` for `user_id`; with `legacy`, its secret is also
+    /// sealed so that apps may sign in with `t`+`s`.
+    pub(crate) async fn create(
+        &self,
+        user_id: &str,
+        name: &str,
+        legacy: bool,
+    ) -> Result<Created, ApiError> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
             return Err(ApiError::invalid("name must be 1 to 64 characters"));
         }
-        if self.list(user_id).await?.len() >= MAX_PER_USER {
+        let seal = match (legacy, &self.seal) {
+            (false, _) => None,
+            (true, Some(seal)) => Some(seal),
+            (true, None) => {
+                return Err(ApiError::invalid(
+                    "this server does not offer legacy token authentication \
+                     (gateway.subsonic.seal_keys is not set): create an app password without it \
+                     and switch the app to password authentication",
+                ));
+            }
+        };
+        let live = self.list(user_id).await?;
+        if live.len() >= MAX_PER_USER {
             return Err(ApiError::invalid(
                 "too many app passwords: revoke one you no longer use first",
             ));
         }
+        if legacy && live.iter().filter(|p| p.legacy_token_auth()).count() >= MAX_LEGACY_PER_USER {
+            return Err(ApiError::invalid(
+                "too many app passwords for legacy clients (at most 10): revoke one first",
+            ));
+        }
         let secret = generate_secret();
+        let id = uuid::Uuid::now_v7().to_string();
         let password = AppPassword {
-            id: uuid::Uuid::now_v7().to_string(),
+            sealed: seal.map(|seal| seal.seal(&secret, &id, user_id)),
+            id,
             user_id: user_id.to_owned(),
             name: name.to_owned(),
             lookup: self.pepper.lookup(&secret),
@@ -119,7 +164,12 @@ impl AppPasswords {
             .create_app_password(&password)
             .await
             .map_err(store_error)?;
-        tracing::info!(user_id, key_id = %password.id, "subsonic app password created");
+        tracing::info!(
+            user_id,
+            key_id = %password.id,
+            legacy = legacy,
+            "subsonic app password created"
+        );
         Ok(Created { password, secret })
     }
 

@@ -166,6 +166,39 @@ pub(crate) enum Payload {
     /// `artist` (with its albums)
     #[serde(rename = "artist")]
     Artist(Box<ArtistId3>),
+    /// `playlists`
+    #[serde(rename = "playlists")]
+    Playlists(Playlists),
+    /// `playlist` (with its songs)
+    #[serde(rename = "playlist")]
+    Playlist(Box<Playlist>),
+    /// `similarSongs` (getSimilarSongs)
+    #[serde(rename = "similarSongs")]
+    SimilarSongs(Songs),
+    /// `similarSongs2` (getSimilarSongs2)
+    #[serde(rename = "similarSongs2")]
+    SimilarSongs2(Songs),
+    /// `topSongs`
+    #[serde(rename = "topSongs")]
+    TopSongs(Songs),
+    /// `scanStatus`
+    #[serde(rename = "scanStatus")]
+    ScanStatus(ScanStatus),
+    /// `nowPlaying`
+    #[serde(rename = "nowPlaying")]
+    NowPlaying(super::scrobble::NowPlayingList),
+    /// `starred` (folder browsing)
+    #[serde(rename = "starred")]
+    Starred(super::stars::Starred),
+    /// `starred2` (by tags)
+    #[serde(rename = "starred2")]
+    Starred2(super::stars::Starred2),
+    /// `playQueue`
+    #[serde(rename = "playQueue")]
+    PlayQueue(super::queue::PlayQueue),
+    /// `playQueueByIndex` (OpenSubsonic `indexBasedQueue`)
+    #[serde(rename = "playQueueByIndex")]
+    PlayQueueByIndex(super::queue::PlayQueueByIndex),
     /// `indexes` (folder browsing)
     #[serde(rename = "indexes")]
     Indexes(library::Indexes),
@@ -211,6 +244,55 @@ pub(crate) enum Payload {
     /// `lyricsList` (OpenSubsonic; empty)
     #[serde(rename = "lyricsList")]
     LyricsList(Empty),
+}
+
+/// `scanStatus`: whether the music folder is being read, and how many songs there are.
+#[derive(Debug, Serialize)]
+pub(crate) struct ScanStatus {
+    #[serde(rename = "@scanning")]
+    pub(crate) scanning: bool,
+    #[serde(rename = "@count")]
+    pub(crate) count: i64,
+}
+
+/// A list of songs (`similarSongs`, `similarSongs2`, `topSongs`).
+#[derive(Debug, Serialize)]
+pub(crate) struct Songs {
+    pub(crate) song: Vec<Child>,
+}
+
+/// `playlists`
+#[derive(Debug, Serialize)]
+pub(crate) struct Playlists {
+    pub(crate) playlist: Vec<Playlist>,
+}
+
+/// `Playlist`, and `PlaylistWithSongs` when `entry` is filled.
+#[derive(Debug, Serialize)]
+pub(crate) struct Playlist {
+    #[serde(rename = "@id")]
+    pub(crate) id: String,
+    #[serde(rename = "@name")]
+    pub(crate) name: String,
+    #[serde(rename = "@comment", skip_serializing_if = "Option::is_none")]
+    pub(crate) comment: Option<String>,
+    #[serde(rename = "@owner")]
+    pub(crate) owner: String,
+    #[serde(rename = "@public")]
+    pub(crate) public: bool,
+    #[serde(rename = "@songCount")]
+    pub(crate) song_count: i32,
+    #[serde(rename = "@duration")]
+    pub(crate) duration: i32,
+    #[serde(rename = "@created")]
+    pub(crate) created: String,
+    #[serde(rename = "@changed")]
+    pub(crate) changed: String,
+    #[serde(rename = "@coverArt", skip_serializing_if = "Option::is_none")]
+    pub(crate) cover_art: Option<String>,
+    /// The songs, in playlist order: only in `getPlaylist` and `createPlaylist`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) entry: Vec<Child>,
 }
 
 /// `musicFolders`

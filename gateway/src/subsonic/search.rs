@@ -9,6 +9,7 @@ use tunemesh_proto::catalog::v1 as pb;
 use tunemesh_proto::search::v1 as search;
 
 use super::error::SubsonicError;
+use super::hydrate;
 use super::library::{Artist, SearchResult2, SearchResult3};
 use super::lists::{MAX_OFFSET, MAX_SIZE, number};
 use super::methods::{Ctx, Method, handler};
@@ -21,8 +22,6 @@ pub(crate) const TABLE: &[(&str, Method)] = &[
     ("search3", handler!(search3)),
 ];
 
-/// Most ids one catalogue batch takes.
-const BATCH: usize = 100;
 /// search-svc's largest page, and how many pages one kind may walk for an offset.
 const SEARCH_PAGE: i32 = 50;
 const SEARCH_PAGES: usize = 10;
@@ -86,9 +85,9 @@ async fn run(ctx: &Ctx<'_>) -> Result<Found, SubsonicError> {
             search_ids(ctx, q, search::SearchResultType::Track, asked.songs),
         )?;
         tokio::try_join!(
-            artists_by_id(ctx, artists),
-            albums_by_id(ctx, albums),
-            tracks_by_id(ctx, tracks),
+            hydrate::artists(ctx, &artists),
+            hydrate::albums(ctx, &albums),
+            hydrate::tracks(ctx, &tracks),
         )
     }
 }
@@ -219,66 +218,6 @@ async fn search_ids(
         .skip(offset as usize)
         .take(count as usize)
         .collect())
-}
-
-/// Tracks by id in the ids' order, from the catalogue in batches; unknown ones left out.
-pub(crate) async fn tracks_by_id(
-    ctx: &Ctx<'_>,
-    ids: Vec<String>,
-) -> Result<Vec<pb::Track>, SubsonicError> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(BATCH) {
-        let request = pb::BatchGetTracksRequest {
-            track_ids: chunk.to_vec(),
-        };
-        let answer = (ctx.state.catalog())
-            .call(ctx.identity(), request, async |c, r| {
-                c.batch_get_tracks(r).await
-            })
-            .await?;
-        found.extend(answer.tracks);
-    }
-    Ok(found)
-}
-
-/// Albums by id in the ids' order; unknown ones left out.
-pub(crate) async fn albums_by_id(
-    ctx: &Ctx<'_>,
-    ids: Vec<String>,
-) -> Result<Vec<pb::Album>, SubsonicError> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(BATCH) {
-        let request = pb::BatchGetAlbumsRequest {
-            album_ids: chunk.to_vec(),
-        };
-        let answer = (ctx.state.catalog())
-            .call(ctx.identity(), request, async |c, r| {
-                c.batch_get_albums(r).await
-            })
-            .await?;
-        found.extend(answer.albums);
-    }
-    Ok(found)
-}
-
-/// Artists by id in the ids' order; unknown ones left out.
-pub(crate) async fn artists_by_id(
-    ctx: &Ctx<'_>,
-    ids: Vec<String>,
-) -> Result<Vec<pb::Artist>, SubsonicError> {
-    let mut found = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(BATCH) {
-        let request = pb::BatchGetArtistsRequest {
-            artist_ids: chunk.to_vec(),
-        };
-        let answer = (ctx.state.catalog())
-            .call(ctx.identity(), request, async |c, r| {
-                c.batch_get_artists(r).await
-            })
-            .await?;
-        found.extend(answer.artists);
-    }
-    Ok(found)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use tunemesh_gateway::accounts::{
     ADMIN, AccountStore, AppPassword, Credentials, PostgresAccounts, RefreshToken, Rotation,
-    SqliteAccounts, StoreError, Successor, User,
+    SealedSecret, SqliteAccounts, StoreError, Successor, User,
 };
 use tunemesh_runtime::clock::now_ms;
 use tunemesh_runtime::postgres::PostgresSettings;
@@ -90,6 +90,31 @@ async fn accounts_are_found_by_email_or_username_and_unique_in_both() -> anyhow:
             let refused = store.create_user(&duplicate).await;
             assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
         }
+        Ok(())
+    })
+    .await
+}
+
+#[tokio::test]
+async fn user_names_are_found_for_known_ids_only() -> anyhow::Result<()> {
+    on_both(|store| async move {
+        store.create_user(&credentials("ann")).await?;
+        store.create_user(&credentials("bob")).await?;
+        let ids = [
+            "id-bob",
+            "id-nobody",
+            "id-ann",
+            "id-ann",
+            "'; DROP TABLE users; --",
+        ]
+        .map(String::from);
+        let mut names = store.user_names(&ids).await?;
+        names.sort();
+        assert_eq!(
+            names,
+            [("id-ann", "ann"), ("id-bob", "bob")].map(|(i, n)| (i.to_owned(), n.to_owned()))
+        );
+        assert!(store.user_names(&[]).await?.is_empty());
         Ok(())
     })
     .await
@@ -296,6 +321,7 @@ fn app_password(id: &str, user: &str, lookup: &str, created_at_ms: i64) -> AppPa
         created_at_ms,
         last_used_at_ms: None,
         last_client: None,
+        sealed: None,
     }
 }
 
@@ -352,6 +378,78 @@ async fn app_passwords_are_found_by_lookup_listed_newest_first_and_revoked_by_th
             "revoked"
         );
         assert_eq!(store.app_passwords("id-ann").await?, [new]);
+        Ok(())
+    })
+    .await
+}
+
+fn legacy_password(id: &str, user: &str, created_at_ms: i64, version: u16) -> AppPassword {
+    AppPassword {
+        sealed: Some(SealedSecret {
+            version,
+            // Bytes of every value, NUL included: stored as a blob, not as text.
+            blob: (0..=255u8).chain([0, id.len() as u8]).collect(),
+        }),
+        ..app_password(id, user, &format!("lookup-{id}"), created_at_ms)
+    }
+}
+
+#[tokio::test]
+async fn legacy_app_passwords_keep_their_sealed_secret_and_are_found_by_user_name()
+-> anyhow::Result<()> {
+    on_both(|store| async move {
+        let ann = store.create_user(&credentials("ann")).await?;
+        store.create_user(&credentials("bob")).await?;
+        let plain = app_password("p1", "ann", "lookup-p1", 1_000);
+        let old = legacy_password("l1", "ann", 2_000, 1);
+        let new = legacy_password("l2", "ann", 3_000, 65_535);
+        let revoked = legacy_password("l3", "ann", 4_000, 1);
+        for password in [
+            &plain,
+            &old,
+            &new,
+            &revoked,
+            &legacy_password("b1", "bob", 5_000, 1),
+        ] {
+            store.create_app_password(password).await?;
+        }
+        assert!(store.revoke_app_password("id-ann", "l3", 6_000).await?);
+
+        let listed = store.app_passwords("id-ann").await?;
+        assert_eq!(listed, [new.clone(), old.clone(), plain.clone()]);
+        assert!(listed[0].legacy_token_auth() && !listed[2].legacy_token_auth());
+        let (found, _) = store.find_app_password("lookup-l1").await?.expect("found");
+        assert_eq!(found.sealed, old.sealed, "the blob and version round-trip");
+
+        let legacy = store.legacy_app_passwords("ann", 10).await?;
+        assert_eq!(
+            legacy,
+            [(new.clone(), ann.clone()), (old.clone(), ann.clone())],
+            "live legacy ones only, newest first, with the account"
+        );
+        assert_eq!(
+            store.legacy_app_passwords("ann", 1).await?,
+            [(new, ann.clone())]
+        );
+        assert!(store.legacy_app_passwords("nobody", 10).await?.is_empty());
+        assert!(
+            store.legacy_app_passwords("id-ann", 10).await?.is_empty(),
+            "by name, not id"
+        );
+
+        let resealed = SealedSecret {
+            version: 2,
+            blob: vec![9; 40],
+        };
+        store.reseal_app_password("l1", &resealed).await?;
+        store.reseal_app_password("p1", &resealed).await?;
+        let (found, _) = store.find_app_password("lookup-l1").await?.expect("found");
+        assert_eq!(found.sealed, Some(resealed));
+        let (found, _) = store.find_app_password("lookup-p1").await?.expect("found");
+        assert_eq!(
+            found.sealed, None,
+            "resealing never makes a password legacy"
+        );
         Ok(())
     })
     .await

@@ -26,7 +26,7 @@ fn photo_jpeg() -> Vec<u8> {
 }
 
 /// A `w`×`h` PNG with transparency.
-fn png(w: u32, h: u32) -> Vec<u8> {
+pub fn png(w: u32, h: u32) -> Vec<u8> {
     let image = image::RgbaImage::from_fn(w, h, |x, y| {
         image::Rgba([(x % 256) as u8, (y % 256) as u8, 200, (x % 256) as u8])
     });

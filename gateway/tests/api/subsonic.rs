@@ -110,7 +110,16 @@ async fn extensions_are_public_and_list_only_what_is_implemented() -> anyhow::Re
         .iter()
         .filter_map(|e| e["name"].as_str())
         .collect();
-    assert_eq!(names, ["apiKeyAuthentication", "formPost"]);
+    assert_eq!(
+        names,
+        [
+            "apiKeyAuthentication",
+            "formPost",
+            "transcodeOffset",
+            "playbackReport",
+            "indexBasedQueue"
+        ]
+    );
     let xml = xml_call(&gateway, "getOpenSubsonicExtensions.view", "").await?;
     assert!(
         xml.contains(r#"<openSubsonicExtensions name="formPost"><versions>1</versions>"#),

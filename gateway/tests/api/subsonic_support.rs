@@ -24,17 +24,30 @@ pub struct AppUser {
 /// Signs up `name` and creates an app password called `app` for them.
 pub async fn app_user(gateway: &TestGateway, name: &str, app: &str) -> anyhow::Result<AppUser> {
     let token = text(&gateway.signup(name).await?, "/access_token").to_owned();
+    another_password(gateway, name, &token, app, false).await
+}
+
+/// Creates another app password called `app` for `name` (signed in with `token`); with
+/// `legacy`, marked for legacy (token) clients.
+pub async fn another_password(
+    gateway: &TestGateway,
+    name: &str,
+    token: &str,
+    app: &str,
+    legacy: bool,
+) -> anyhow::Result<AppUser> {
     let response = gateway
         .request(Method::POST, "/v1/me/subsonic-passwords")
-        .bearer_auth(&token)
-        .json(&json!({ "name": app }))
+        .bearer_auth(token)
+        .json(&json!({ "name": app, "legacy_token_auth": legacy }))
         .send()
         .await?;
     anyhow::ensure!(response.status() == 201, "create: {}", response.status());
     let created: Value = response.json().await?;
+    anyhow::ensure!(created["legacy_token_auth"] == legacy, "{created}");
     Ok(AppUser {
         name: name.to_owned(),
-        token,
+        token: token.to_owned(),
         secret: text(&created, "/password").to_owned(),
         id: text(&created, "/id").to_owned(),
     })

@@ -23,6 +23,9 @@ use crate::upstream::{self, Upstream};
 pub const JWT_SECRET: &str = "test-access-token-secret-0123456789abcdef";
 /// The Subsonic lookup pepper of every test gateway.
 pub const SUBSONIC_PEPPER: &str = "test-subsonic-pepper-0123456789abcdef";
+/// The Subsonic seal keys of every test gateway: version 1, 32 bytes of 0x01 (legacy token
+/// auth on).
+pub const SUBSONIC_SEAL_KEYS: &str = "1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
 /// The mesh secret shared by the test gateway and the fake upstream.
 pub const MESH_SECRET: &str = "test-mesh-secret-0123456789abcdef";
 
@@ -54,6 +57,7 @@ pub fn settings() -> GatewaySettings {
     };
     settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
     settings.subsonic.lookup_pepper = Some(SecretString::from(SUBSONIC_PEPPER));
+    settings.subsonic.seal_keys = Some(SecretString::from(SUBSONIC_SEAL_KEYS));
     settings.auth.argon2_memory_kib = 1024;
     settings.auth.argon2_iterations = 1;
     settings.rate_limits.auth_per_ip = Quota {
@@ -86,10 +90,19 @@ pub async fn spawn_with(settings: GatewaySettings) -> anyhow::Result<TestGateway
 
 /// Two gateway replicas with `settings` on one account database, as a deployment runs them.
 pub async fn spawn_pair(settings: GatewaySettings) -> anyhow::Result<(TestGateway, TestGateway)> {
+    spawn_two(settings.clone(), settings).await
+}
+
+/// Two gateway replicas on one account database, each with its own settings (a rolling
+/// change of configuration).
+pub async fn spawn_two(
+    first: GatewaySettings,
+    second: GatewaySettings,
+) -> anyhow::Result<(TestGateway, TestGateway)> {
     let db = tunemesh_testkit::test_database().await?;
     let second_url = db.url().to_owned();
-    let first = spawn_on(settings.clone(), db).await?;
-    let second = spawn_at(settings, &second_url, None).await?;
+    let first = spawn_on(first, db).await?;
+    let second = spawn_at(second, &second_url, None).await?;
     Ok((first, second))
 }
 

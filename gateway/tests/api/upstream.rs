@@ -36,6 +36,10 @@ pub struct Seen {
     pub images: std::collections::HashMap<String, Vec<u8>>,
     /// `GetImage` calls answered.
     pub image_fetches: usize,
+    /// Every `ReportPlayback` request, in order.
+    pub reports: Vec<player::ReportPlaybackRequest>,
+    /// Every `StreamAudio` request, in order.
+    pub streams: Vec<player::StreamAudioRequest>,
     /// Whether the catalogue answers from `fake_library` (the Subsonic browsing tests):
     /// tracks, albums and artists by id and `ListTracks` then come from there.
     pub library: bool,
@@ -195,8 +199,9 @@ pub fn covered_track(id: &str) -> catalog::Track {
 }
 
 /// `GetTrack` answers by id: `missing` → NOT_FOUND, `down` → UNAVAILABLE, `slow` → late.
-/// `BatchGetTracks` and `BatchGetAlbums` know every id except those starting with `missing`,
-/// with covers as [`covered_track`] gives them; `GetArtist` every artist but `missing`.
+/// `BatchGetTracks`, `BatchGetAlbums` and `BatchGetArtists` know every id except those
+/// starting with `missing`, with covers as [`covered_track`] gives them; `GetArtist` every
+/// artist but `missing`.
 #[tonic::async_trait]
 impl CatalogService for Fake {
     async fn get_track(
@@ -210,7 +215,7 @@ impl CatalogService for Fake {
             "down" => Err(Status::unavailable("catalog store at 10.0.0.7 unreachable")),
             "broken" => Err(Status::internal("secret detail")),
             _ => Ok(Response::new(catalog::GetTrackResponse {
-                track: Some(sample_track(&id)),
+                track: Some(covered_track(&id)),
             })),
         }
     }
@@ -318,6 +323,37 @@ impl CatalogService for Fake {
         }))
     }
 
+    /// Every artist but ids starting with `missing`, named after its id (the library's, in
+    /// the library tests).
+    async fn batch_get_artists(
+        &self,
+        request: Request<catalog::BatchGetArtistsRequest>,
+    ) -> Result<Response<catalog::BatchGetArtistsResponse>, Status> {
+        if self.library(&request)? {
+            let ids = request.into_inner().artist_ids;
+            let artists = ids.iter().filter_map(|id| fake_library::get_artist(id).ok());
+            return Ok(Response::new(catalog::BatchGetArtistsResponse {
+                artists: artists.collect(),
+                ..Default::default()
+            }));
+        }
+        let (missing, found): (Vec<String>, Vec<String>) = request
+            .into_inner()
+            .artist_ids
+            .into_iter()
+            .partition(|id| id.starts_with("missing"));
+        let artist = |id: String| catalog::Artist {
+            name: format!("Artist {id}"),
+            album_count: 1,
+            id,
+            ..Default::default()
+        };
+        Ok(Response::new(catalog::BatchGetArtistsResponse {
+            artists: found.into_iter().map(artist).collect(),
+            missing_artist_ids: missing,
+        }))
+    }
+
     async fn get_image(
         &self,
         request: Request<catalog::GetImageRequest>,
@@ -368,21 +404,6 @@ impl CatalogService for Fake {
         Ok(Response::new(fake_library::list_artists(
             request.into_inner(),
         )))
-    }
-
-    async fn batch_get_artists(
-        &self,
-        request: Request<catalog::BatchGetArtistsRequest>,
-    ) -> Result<Response<catalog::BatchGetArtistsResponse>, Status> {
-        self.library_only(&request)?;
-        let ids = request.into_inner().artist_ids;
-        let artists = ids
-            .iter()
-            .filter_map(|id| fake_library::get_artist(id).ok());
-        Ok(Response::new(catalog::BatchGetArtistsResponse {
-            artists: artists.collect(),
-            ..Default::default()
-        }))
     }
 
     async fn sample_tracks(
@@ -503,20 +524,34 @@ impl PlayerService for Fake {
     ) -> Result<Response<tonic::codegen::BoxStream<player::StreamAudioResponse>>, Status> {
         use player::stream_audio_response::Message;
         self.verify(&request)?;
-        let track_id = request.into_inner().track_id;
+        let request = request.into_inner();
+        self.seen
+            .lock()
+            .map_err(|_| Status::internal("poisoned"))?
+            .streams
+            .push(request.clone());
+        let track_id = request.track_id;
         if track_id == "missing" {
             return Err(Status::not_found("track missing not found"));
         }
+        // A start position skips 1,000 bytes a second: the stream is the rest of the file.
+        let skip = request
+            .start_position
+            .map_or(0, |p| u64::try_from(p.seconds).unwrap_or(0) * 1000);
+        if skip >= AUDIO_SIZE {
+            return Err(Status::out_of_range("start position past the end"));
+        }
+        let total = AUDIO_SIZE - skip;
         let header = Message::Header(player::AudioStreamHeader {
             track_id,
             mime_type: "audio/ogg; codecs=opus".into(),
-            total_bytes: AUDIO_SIZE,
+            total_bytes: total,
             ..Default::default()
         });
-        let chunks = (0..AUDIO_SIZE).step_by(CHUNK).map(|offset| {
+        let chunks = (skip..AUDIO_SIZE).step_by(CHUNK).map(|offset| {
             let stop = (offset + CHUNK as u64).min(AUDIO_SIZE);
             Message::Chunk(player::AudioChunk {
-                byte_offset: offset,
+                byte_offset: offset - skip,
                 data: audio_bytes(offset, stop).into(),
                 media_time: None,
             })
@@ -565,10 +600,9 @@ impl PlayerService for Fake {
         let request = request.into_inner();
         let played = request.played;
         let counted = played.is_some_and(|p| p.seconds >= 30);
-        self.seen
-            .lock()
-            .map_err(|_| Status::internal("poisoned"))?
-            .report = Some(request);
+        let mut seen = self.seen.lock().map_err(|_| Status::internal("poisoned"))?;
+        seen.reports.push(request.clone());
+        seen.report = Some(request);
         Ok(Response::new(player::ReportPlaybackResponse {
             play_counted: counted,
             played,

@@ -6,7 +6,8 @@
 //! edit-then-invalidate) and the trait implementation, which forwards each RPC to the
 //! inherent method of the same name in the file of its concern: `reads.rs` (playlist pages,
 //! library, liked tracks), `edits.rs` (one playlist's details, items and collaborators),
-//! `social.rs` (follows and likes), `generated.rs` (generated playlists and who writes them).
+//! `social.rs` (follows and likes), `generated.rs` (generated playlists and who writes them),
+//! `library.rs` (liked albums and artists, the play queue: the [`Library`] trait).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,12 +25,16 @@ use crate::validate;
 
 mod edits;
 mod generated;
+mod library;
 mod reads;
 mod social;
 
-/// `PlaylistService` as the domain sees it; see `playlist_service.proto` for each method.
+pub(crate) use library::Library;
+
+/// `PlaylistService` as the domain sees it; see `playlist_service.proto` for each method
+/// (the album and artist likes and the play queue are in [`Library`]).
 #[async_trait]
-pub(crate) trait Playlists: Send + Sync + 'static {
+pub(crate) trait Playlists: Library + Send + Sync + 'static {
     /// CreatePlaylist.
     async fn create(
         &self,

@@ -132,10 +132,15 @@ impl PlaylistDomain {
         req: pb::CheckLikedTracksRequest,
     ) -> Result<pb::CheckLikedTracksResponse, PlaylistError> {
         validate::ids("track_ids", &req.track_ids, 1)?;
-        let (liked, version) = self
+        let (times, version) = self
             .bounded(self.store.check_liked(&caller.user_id, &req.track_ids))
             .await?;
-        Ok(pb::CheckLikedTracksResponse { liked, version })
+        let (liked, like_times) = super::library::like_times(&times);
+        Ok(pb::CheckLikedTracksResponse {
+            liked,
+            version,
+            like_times,
+        })
     }
 
     /// A page of the playlist for `caller`, from the cache when the page lies in its window.
@@ -206,7 +211,7 @@ fn relations(values: &[i32]) -> Result<Vec<Relation>, PlaylistError> {
         .collect()
 }
 
-fn cursor(kind: &str, token: &str) -> Result<Option<Cursor>, PlaylistError> {
+pub(super) fn cursor(kind: &str, token: &str) -> Result<Option<Cursor>, PlaylistError> {
     if token.is_empty() {
         return Ok(None);
     }

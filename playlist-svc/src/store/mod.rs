@@ -1,5 +1,5 @@
-//! The store port: playlists, items, followers and liked songs, with every write atomic and
-//! carrying its outbox event in the same transaction.
+//! The store port: playlists, items, followers, liked songs, albums and artists, and play
+//! queues, with every write atomic and carrying its outbox event in the same transaction.
 //!
 //! Two adapters implement it, [`postgres::PostgresStore`] (production) and
 //! [`sqlite::SqliteStore`] (`tunemesh up`); one contract suite (`tests/contract.rs`) runs
@@ -14,6 +14,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 use crate::error::PlaylistError;
+use crate::library::{LikeKind, LikedItem, PlayQueue, QueueSave};
 use crate::model::{
     Edit, Edited, GeneratedPut, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation,
 };
@@ -98,10 +99,47 @@ pub trait PlaylistStore: Send + Sync + std::fmt::Debug {
         limit: u32,
     ) -> Result<(Vec<LikedTrack>, u64, u64), PlaylistError>;
 
-    /// For each track, whether the user likes it; with the version.
+    /// For each track, when the user liked it (`None`: not liked); with the version.
     async fn check_liked(
         &self,
         user: &str,
         track_ids: &[String],
-    ) -> Result<(Vec<bool>, u64), PlaylistError>;
+    ) -> Result<(Vec<Option<i64>>, u64), PlaylistError>;
+
+    /// Likes or unlikes albums or artists (distinct ids); idempotent, with a
+    /// `LikedItemsChanged` event when something changed. The version (one per user and
+    /// kind) moves only when something changed.
+    async fn like_items(
+        &self,
+        user: &str,
+        kind: LikeKind,
+        ids: &[String],
+        liked: bool,
+        expected_version: Option<u64>,
+    ) -> Result<LikesChanged, PlaylistError>;
+
+    /// Liked albums or artists, most recent first, after `after`; with the total and the
+    /// version.
+    async fn liked_items(
+        &self,
+        user: &str,
+        kind: LikeKind,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<(Vec<LikedItem>, u64, u64), PlaylistError>;
+
+    /// For each album or artist, when the user liked it (`None`: not liked); with the
+    /// version.
+    async fn check_liked_items(
+        &self,
+        user: &str,
+        kind: LikeKind,
+        ids: &[String],
+    ) -> Result<(Vec<Option<i64>>, u64), PlaylistError>;
+
+    /// Replaces the user's play queue; returns it as saved.
+    async fn save_queue(&self, save: QueueSave) -> Result<PlayQueue, PlaylistError>;
+
+    /// The user's play queue; `None` when never saved.
+    async fn queue(&self, user: &str) -> Result<Option<PlayQueue>, PlaylistError>;
 }

@@ -216,7 +216,10 @@ impl PlaylistHandler {
                     None => (Outcome::Ignored, "ignored"),
                 }
             }
-            None => (Outcome::Ignored, "ignored"),
+            // Album and artist likes are no signal reco-svc uses yet.
+            Some(playlist_event::Event::LikedItemsChanged(_)) | None => {
+                (Outcome::Ignored, "ignored")
+            }
         };
         match outcome {
             Outcome::Applied => {

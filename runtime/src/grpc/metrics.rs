@@ -80,6 +80,7 @@ static KNOWN_PATHS: LazyLock<HashSet<String>> = LazyLock::new(|| {
         tunemesh_proto::FILE_DESCRIPTOR_SET,
         tonic_health::pb::FILE_DESCRIPTOR_SET,
         tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+        tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
     ];
     let mut paths = HashSet::new();
     for bytes in sets {

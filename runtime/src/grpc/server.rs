@@ -85,12 +85,18 @@ impl GrpcServer {
             .reporter()
             .set_service_status(OVERALL, ServingStatus::NotServing)
             .await;
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(tunemesh_proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        // Reflection in both versions: grpcurl and grpcui speak v1, while Python's
+        // grpcio-reflection, older grpcurl and Postman speak only v1alpha.
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(tunemesh_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
         let mut routes = Routes::builder();
-        routes.add_service(health.server()).add_service(reflection);
+        routes
+            .add_service(health.server())
+            .add_service(reflection().build_v1()?)
+            .add_service(reflection().build_v1alpha()?);
         Ok(Self {
             name: name.to_owned(),
             listener,

@@ -123,6 +123,48 @@ async fn reflection_describes_the_tunemesh_contracts() {
 }
 
 #[tokio::test]
+async fn reflection_answers_v1alpha_clients_too() {
+    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient as Alpha;
+    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest as AlphaRequest;
+    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse as AlphaResponse;
+
+    let server = GrpcServer::bind("player", &settings())
+        .await
+        .expect("binds");
+    let addr = server.local_addr();
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(server.run(None, shutdown.clone()));
+
+    // What grpcio-reflection and older grpcurl ask first: the list of services.
+    let request = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(AlphaRequest::ListServices(String::new())),
+    };
+    let mut answers = Alpha::new(channel(addr).await)
+        .server_reflection_info(tokio_stream::once(request))
+        .await
+        .expect("v1alpha reflection answers")
+        .into_inner();
+    let answer = answers
+        .message()
+        .await
+        .expect("a message")
+        .expect("not empty");
+    let Some(AlphaResponse::ListServicesResponse(list)) = answer.message_response else {
+        panic!("a service list: {answer:?}");
+    };
+    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in ["tunemesh.player.v1.PlayerService", "grpc.health.v1.Health"] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    shutdown.cancel();
+    task.await.expect("joins").expect("drains cleanly");
+}
+
+#[tokio::test]
 async fn registers_once_serving_and_deregisters_on_shutdown() {
     let registry = Arc::new(EmbeddedRegistry::default());
     let name = unique_prefix("player");

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 use tokio::task::JoinHandle;
 use tunemesh::{Settings, Up};
+use tunemesh_gateway::settings::SubsonicSettings;
 use tunemesh_proto::catalog::v1::GetTrackRequest;
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tunemesh_proto::tonic::Code;
@@ -204,7 +205,7 @@ async fn up_keeps_private_generated_secrets_so_a_restart_keeps_sessions() -> any
     first.stop().await?;
 
     let mut kept = Vec::new();
-    for name in ["identity", "jwt", "subsonic-pepper"] {
+    for name in ["identity", "jwt", "subsonic-pepper", "subsonic-seal-keys"] {
         let path = data.join("secrets").join(name);
         let mode = std::fs::metadata(&path)?.permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{name} is private");
@@ -216,6 +217,10 @@ async fn up_keeps_private_generated_secrets_so_a_restart_keeps_sessions() -> any
     assert!(
         kept[2] != kept[0] && kept[2] != kept[1],
         "so does the Subsonic pepper"
+    );
+    assert!(
+        kept[3].starts_with("1:") && !kept[..3].contains(&kept[3]),
+        "the Subsonic seal keys are a versioned key of their own"
     );
     let dir_mode = std::fs::metadata(data.join("secrets"))?
         .permissions()
@@ -305,6 +310,7 @@ async fn secrets_come_from_files_and_a_rotated_key_works_only_during_its_overlap
     let (old_file, new_file) = (write("old", &old)?, write("new", &new)?);
     let mesh_file = write("mesh", &mesh_secret)?;
     let pepper_file = write("pepper", &generate())?;
+    let seal_file = write("seal", &SubsonicSettings::generate_seal_keys())?;
     // Long enough that building the mesh cannot eat it on a busy machine.
     let overlap = Duration::from_secs(6);
     let started = Instant::now();
@@ -314,6 +320,7 @@ async fn secrets_come_from_files_and_a_rotated_key_works_only_during_its_overlap
         settings.gateway.auth.previous_jwt_secret_file = Some(old_file.clone());
         settings.gateway.auth.rotation_overlap = overlap;
         settings.gateway.subsonic.lookup_pepper_file = Some(pepper_file.clone());
+        settings.gateway.subsonic.seal_keys_file = Some(seal_file.clone());
     })
     .await?;
     assert!(

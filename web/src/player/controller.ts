@@ -17,6 +17,8 @@ export class Player extends EventTarget {
   readonly reporter: Reporter;
   /** The last playback error, shown to the listener. */
   error = "";
+  /** A current entry not loaded yet (a restored queue) and where it is to start, in s. */
+  private cued: { entry: Entry; at: number } | null = null;
 
   constructor(readonly audio: HTMLAudioElement) {
     super();
@@ -35,6 +37,13 @@ export class Player extends EventTarget {
     if (entry) await this.start(entry);
   }
 
+  /** Replaces the queue without playing: play starts the entry at `start`, `at` s in. */
+  cue(tracks: QueueTrack[], start: number, at: number): void {
+    const entry = this.queue.replace(tracks, start, null);
+    this.cued = entry ? { entry, at } : null;
+    this.changed();
+  }
+
   /** Plays the queue entry at `position`. */
   async jump(position: number): Promise<void> {
     const entry = this.queue.jump(position);
@@ -44,6 +53,11 @@ export class Player extends EventTarget {
   /** Pauses or resumes. */
   async toggle(): Promise<void> {
     if (!this.queue.current) return;
+    if (this.cued?.entry === this.queue.current) {
+      const { entry, at } = this.cued;
+      await this.start(entry, at);
+      return;
+    }
     if (this.audio.paused) await this.audio.play().catch((error) => this.fail(error));
     else this.audio.pause();
   }
@@ -79,13 +93,15 @@ export class Player extends EventTarget {
     this.changed();
   }
 
-  private async start(entry: Entry): Promise<void> {
+  private async start(entry: Entry, at = 0): Promise<void> {
+    this.cued = null;
     this.error = "";
     this.reporter.begin(entry.track.id, entry.context);
     this.changed();
     try {
       await this.engine.load(entry.track.id);
       if (this.queue.current !== entry) return;
+      if (at > 0) this.seek(at);
       await this.audio.play();
     } catch (error) {
       if (this.queue.current === entry) this.fail(error);

@@ -1,6 +1,7 @@
 // Settings, Subsonic apps: the listener's app passwords for Subsonic apps (DSub, Symfonium,
 // Feishin…) over `/v1/me/subsonic-passwords`. A new one's secret is shown once, here; the
-// list says when and by which app each was last used, and revokes.
+// list says when and by which app each was last used, whether legacy clients (token
+// authentication) may use it, and revokes.
 
 import { ApiError, currentAccessToken } from "../api/session";
 import { h, mount } from "../ui/dom";
@@ -13,6 +14,7 @@ interface AppPassword {
   created_at: string;
   last_used_at?: string | null;
   last_client?: string | null;
+  legacy_token_auth?: boolean;
 }
 
 async function call<T>(method: string, path: string, body?: unknown): Promise<T | null> {
@@ -44,6 +46,7 @@ export function subsonicAppsView(): View {
     const created = h("div", { id: "subsonic-created", role: "status" });
     const list = h("ul", { id: "subsonic-passwords", class: "subsonic-passwords" });
     const name = h("input", { id: "subsonic-name", name: "name", required: true, maxlength: 64, placeholder: "Pixel, Symfonium" });
+    const legacy = h("input", { id: "subsonic-legacy", name: "legacy", type: "checkbox" });
     const render = async () => {
       const answer = await call<{ passwords: AppPassword[] }>("GET", "/v1/me/subsonic-passwords");
       const passwords = answer?.passwords ?? [];
@@ -58,6 +61,7 @@ export function subsonicAppsView(): View {
             "li",
             { "data-id": password.id },
             h("strong", {}, password.name),
+            password.legacy_token_auth ? h("span", { class: "legacy" }, " (legacy clients)") : "",
             ` ····${password.hint} · created ${when(password.created_at)} · last used ${when(password.last_used_at)}`,
             password.last_client ? ` by ${password.last_client}` : "",
             " ",
@@ -81,10 +85,14 @@ export function subsonicAppsView(): View {
       {
         onsubmit: (event: Event) => {
           event.preventDefault();
-          void call<{ password: string; name: string }>("POST", "/v1/me/subsonic-passwords", { name: name.value })
+          void call<{ password: string; name: string }>("POST", "/v1/me/subsonic-passwords", {
+            name: name.value,
+            legacy_token_auth: legacy.checked,
+          })
             .then((answer) => {
               if (!answer) return;
               name.value = "";
+              legacy.checked = false;
               mount(
                 created,
                 h("p", {}, `Enter this as the password of "${answer.name}" (or as its API key). It is shown only now:`),
@@ -98,7 +106,20 @@ export function subsonicAppsView(): View {
       },
       h("label", { for: "subsonic-name" }, "New app password for "),
       name,
+      h(
+        "label",
+        { for: "subsonic-legacy", class: "legacy-option" },
+        legacy,
+        " For legacy clients",
+      ),
       h("button", { type: "submit" }, "Create"),
+      h(
+        "p",
+        { class: "hint", id: "subsonic-legacy-hint" },
+        "Tick this only for an app that signs in with token authentication and cannot be switched to " +
+          "password or API-key sign-in (some versions of DSub, Feishin, Symfonium). The server then also " +
+          "keeps this password encrypted, which token checks need; others are kept only as a one-way hash.",
+      ),
     );
     mount(
       root,

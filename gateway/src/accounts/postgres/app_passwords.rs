@@ -5,10 +5,19 @@ use deadpool_postgres::GenericClient as _;
 use tokio_postgres::error::SqlState;
 
 use super::{PostgresAccounts, user_from};
-use crate::accounts::{AppPassword, AppPasswordStore, StoreError, User};
+use crate::accounts::{AppPassword, AppPasswordStore, SealedSecret, StoreError, User};
 
 const COLUMNS: &str = "p.id AS key_id, p.user_id, p.name, p.lookup, p.hint, \
-     p.created_at_ms AS key_created_at_ms, p.last_used_at_ms, p.last_client";
+     p.created_at_ms AS key_created_at_ms, p.last_used_at_ms, p.last_client, p.sealed, \
+     p.seal_version";
+
+/// A stored (blob, version) pair; a version out of range opens under no key.
+fn sealed_from(blob: Option<Vec<u8>>, version: Option<i32>) -> Option<SealedSecret> {
+    Some(SealedSecret {
+        blob: blob?,
+        version: u16::try_from(version?).unwrap_or(0),
+    })
+}
 
 fn password_from(row: &tokio_postgres::Row) -> AppPassword {
     AppPassword {
@@ -20,6 +29,7 @@ fn password_from(row: &tokio_postgres::Row) -> AppPassword {
         created_at_ms: row.get("key_created_at_ms"),
         last_used_at_ms: row.get("last_used_at_ms"),
         last_client: row.get("last_client"),
+        sealed: sealed_from(row.get("sealed"), row.get("seal_version")),
     }
 }
 
@@ -31,8 +41,8 @@ impl AppPasswordStore for PostgresAccounts {
             .await?
             .execute(
                 "INSERT INTO gateway.subsonic_passwords
-                     (id, user_id, name, lookup, hint, created_at_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+                     (id, user_id, name, lookup, hint, created_at_ms, sealed, seal_version)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 &[
                     &password.id,
                     &password.user_id,
@@ -40,6 +50,8 @@ impl AppPasswordStore for PostgresAccounts {
                     &password.lookup,
                     &password.hint,
                     &password.created_at_ms,
+                    &password.sealed.as_ref().map(|s| s.blob.as_slice()),
+                    &password.sealed.as_ref().map(|s| i32::from(s.version)),
                 ],
             )
             .await;
@@ -106,6 +118,44 @@ impl AppPasswordStore for PostgresAccounts {
             .await
             .map_err(StoreError::database)?;
         Ok(row.map(|row| (password_from(&row), user_from(&row))))
+    }
+
+    async fn legacy_app_passwords(
+        &self,
+        username: &str,
+        limit: usize,
+    ) -> Result<Vec<(AppPassword, User)>, StoreError> {
+        let rows = self
+            .client()
+            .await?
+            .query(
+                &format!(
+                    "SELECT {COLUMNS}, u.id, u.email, u.username, u.roles, u.created_at_ms
+                     FROM gateway.users u JOIN gateway.subsonic_passwords p ON p.user_id = u.id
+                     WHERE u.username = $1 AND p.revoked_at_ms IS NULL AND p.sealed IS NOT NULL
+                     ORDER BY p.created_at_ms DESC, p.id DESC LIMIT $2"
+                ),
+                &[&username, &i64::try_from(limit).unwrap_or(i64::MAX)],
+            )
+            .await
+            .map_err(StoreError::database)?;
+        Ok(rows
+            .iter()
+            .map(|row| (password_from(row), user_from(row)))
+            .collect())
+    }
+
+    async fn reseal_app_password(&self, id: &str, sealed: &SealedSecret) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE gateway.subsonic_passwords SET sealed = $2, seal_version = $3
+                 WHERE id = $1 AND sealed IS NOT NULL",
+                &[&id, &sealed.blob, &i32::from(sealed.version)],
+            )
+            .await
+            .map_err(StoreError::database)?;
+        Ok(())
     }
 
     async fn record_app_password_use(

@@ -5,9 +5,11 @@
 //! - `write.rs`: create, edits and follows (row-locked transactions with outbox events)
 //! - `generated.rs`: generated playlists, created or replaced whole
 //! - `backfill.rs`: the one-time details backfill run after the migrations
+//! - `library.rs`: liked albums and artists, play queues
 
 mod backfill;
 mod generated;
+mod library;
 mod write;
 
 use async_trait::async_trait;
@@ -18,6 +20,7 @@ use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{Cursor, LikesChanged, PlaylistStore};
 use crate::error::PlaylistError;
+use crate::library::{LikeKind, LikedItem, PlayQueue, QueueSave};
 use crate::model::{
     Edit, Edited, GeneratedPut, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation,
 };
@@ -308,24 +311,64 @@ impl PlaylistStore for PostgresStore {
         &self,
         user: &str,
         track_ids: &[String],
-    ) -> Result<(Vec<bool>, u64), PlaylistError> {
+    ) -> Result<(Vec<Option<i64>>, u64), PlaylistError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(pg)?;
         let rows = tx
             .query(
-                "SELECT track_id FROM liked_tracks WHERE user_id = $1 AND track_id = ANY($2)",
+                "SELECT track_id, like_ms FROM liked_tracks WHERE user_id = $1 AND track_id = ANY($2)",
                 &[&user, &track_ids],
             )
             .await
             .map_err(pg)?;
         let version = liked_version(&tx, user).await?;
         tx.commit().await.map_err(pg)?;
-        let liked: std::collections::HashSet<String> =
-            rows.iter().filter_map(|row| row.try_get(0).ok()).collect();
+        let liked: std::collections::HashMap<String, i64> = rows
+            .iter()
+            .filter_map(|row| Some((row.try_get(0).ok()?, row.try_get(1).ok()?)))
+            .collect();
         Ok((
-            track_ids.iter().map(|t| liked.contains(t)).collect(),
+            track_ids.iter().map(|t| liked.get(t).copied()).collect(),
             version,
         ))
+    }
+
+    async fn like_items(
+        &self,
+        user: &str,
+        kind: LikeKind,
+        ids: &[String],
+        liked: bool,
+        expected_version: Option<u64>,
+    ) -> Result<LikesChanged, PlaylistError> {
+        library::like_items(self, user, kind, ids, liked, expected_version).await
+    }
+
+    async fn liked_items(
+        &self,
+        user: &str,
+        kind: LikeKind,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<(Vec<LikedItem>, u64, u64), PlaylistError> {
+        library::liked_items(self, user, kind, after, limit).await
+    }
+
+    async fn check_liked_items(
+        &self,
+        user: &str,
+        kind: LikeKind,
+        ids: &[String],
+    ) -> Result<(Vec<Option<i64>>, u64), PlaylistError> {
+        library::check_liked_items(self, user, kind, ids).await
+    }
+
+    async fn save_queue(&self, save: QueueSave) -> Result<PlayQueue, PlaylistError> {
+        library::save_queue(self, save).await
+    }
+
+    async fn queue(&self, user: &str) -> Result<Option<PlayQueue>, PlaylistError> {
+        library::queue(self, user).await
     }
 }
 

@@ -6,9 +6,11 @@
 //! - `write.rs`: create, edits and follows (`IMMEDIATE` transactions with outbox events)
 //! - `generated.rs`: generated playlists, created or replaced whole
 //! - `backfill.rs`: the one-time details backfill run after the migrations
+//! - `library.rs`: liked albums and artists, play queues
 
 mod backfill;
 mod generated;
+mod library;
 mod write;
 
 use std::path::Path;
@@ -20,6 +22,7 @@ use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::{Cursor, LikesChanged, PlaylistStore};
 use crate::error::PlaylistError;
+use crate::library::{LikeKind, LikedItem, PlayQueue, QueueSave};
 use crate::model::{
     Edit, Edited, GeneratedPut, Item, LikedTrack, NewPlaylist, Playlist, PlaylistPage, Relation,
 };
@@ -365,7 +368,7 @@ impl PlaylistStore for SqliteStore {
         &self,
         user: &str,
         track_ids: &[String],
-    ) -> Result<(Vec<bool>, u64), PlaylistError> {
+    ) -> Result<(Vec<Option<i64>>, u64), PlaylistError> {
         let (user, track_ids) = (user.to_owned(), track_ids.to_vec());
         self.call(move |conn| {
             let tx = conn.transaction().map_err(sqlite)?;
@@ -373,16 +376,64 @@ impl PlaylistStore for SqliteStore {
             for track in &track_ids {
                 let found: Option<i64> = tx
                     .query_row(
-                        "SELECT 1 FROM liked_tracks WHERE user_id = ?1 AND track_id = ?2",
+                        "SELECT like_ms FROM liked_tracks WHERE user_id = ?1 AND track_id = ?2",
                         params![user, track],
                         |r| r.get(0),
                     )
                     .optional()
                     .map_err(sqlite)?;
-                liked.push(found.is_some());
+                liked.push(found);
             }
             Ok((liked, liked_version(&tx, &user)?))
         })
         .await
+    }
+
+    async fn like_items(
+        &self,
+        user: &str,
+        kind: LikeKind,
+        ids: &[String],
+        liked: bool,
+        expected_version: Option<u64>,
+    ) -> Result<LikesChanged, PlaylistError> {
+        let (user, ids, waker) = (user.to_owned(), ids.to_vec(), self.waker.clone());
+        let changed = self
+            .call(move |conn| library::like_items(conn, &user, kind, &ids, liked, expected_version))
+            .await?;
+        waker.wake();
+        Ok(changed)
+    }
+
+    async fn liked_items(
+        &self,
+        user: &str,
+        kind: LikeKind,
+        after: Option<Cursor>,
+        limit: u32,
+    ) -> Result<(Vec<LikedItem>, u64, u64), PlaylistError> {
+        let user = user.to_owned();
+        self.call(move |conn| library::liked_items(conn, &user, kind, after, limit))
+            .await
+    }
+
+    async fn check_liked_items(
+        &self,
+        user: &str,
+        kind: LikeKind,
+        ids: &[String],
+    ) -> Result<(Vec<Option<i64>>, u64), PlaylistError> {
+        let (user, ids) = (user.to_owned(), ids.to_vec());
+        self.call(move |conn| library::check_liked_items(conn, &user, kind, &ids))
+            .await
+    }
+
+    async fn save_queue(&self, save: QueueSave) -> Result<PlayQueue, PlaylistError> {
+        self.call(move |conn| library::save_queue(conn, save)).await
+    }
+
+    async fn queue(&self, user: &str) -> Result<Option<PlayQueue>, PlaylistError> {
+        let user = user.to_owned();
+        self.call(move |conn| library::queue(conn, &user)).await
     }
 }

@@ -14,7 +14,10 @@ use tunemesh_events::EventBus;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
 use tunemesh_playlist::{PlaylistSettings, build};
 use tunemesh_proto::catalog::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
-use tunemesh_proto::catalog::v1::{BatchGetTracksRequest, BatchGetTracksResponse};
+use tunemesh_proto::catalog::v1::{
+    BatchGetAlbumsRequest, BatchGetAlbumsResponse, BatchGetArtistsRequest, BatchGetArtistsResponse,
+    BatchGetTracksRequest, BatchGetTracksResponse,
+};
 use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
 use tunemesh_proto::tonic::transport::{Channel, Server};
 use tunemesh_proto::tonic::{self, Request, Response, Status};
@@ -40,6 +43,27 @@ pub fn track(n: usize) -> String {
     format!("track-{n}")
 }
 
+/// Known albums: `album-0` … `album-999`.
+pub fn album(n: usize) -> String {
+    format!("album-{n}")
+}
+
+/// Known artists: `artist-0` … `artist-999`.
+pub fn artist(n: usize) -> String {
+    format!("artist-{n}")
+}
+
+/// The ids that are not `{prefix}0` … `{prefix}999`.
+fn unknown(ids: Vec<String>, prefix: &str) -> Vec<String> {
+    ids.into_iter()
+        .filter(|id| {
+            id.strip_prefix(prefix)
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_none_or(|n| n >= 1000)
+        })
+        .collect()
+}
+
 #[derive(Debug)]
 struct TestCatalog;
 
@@ -62,6 +86,26 @@ impl CatalogService for TestCatalog {
         Ok(Response::new(BatchGetTracksResponse {
             tracks: Vec::new(),
             missing_track_ids: missing,
+        }))
+    }
+
+    async fn batch_get_albums(
+        &self,
+        request: Request<BatchGetAlbumsRequest>,
+    ) -> Result<Response<BatchGetAlbumsResponse>, Status> {
+        Ok(Response::new(BatchGetAlbumsResponse {
+            albums: Vec::new(),
+            missing_album_ids: unknown(request.into_inner().album_ids, "album-"),
+        }))
+    }
+
+    async fn batch_get_artists(
+        &self,
+        request: Request<BatchGetArtistsRequest>,
+    ) -> Result<Response<BatchGetArtistsResponse>, Status> {
+        Ok(Response::new(BatchGetArtistsResponse {
+            artists: Vec::new(),
+            missing_artist_ids: unknown(request.into_inner().artist_ids, "artist-"),
         }))
     }
 }
