@@ -331,7 +331,9 @@ impl CatalogService for Fake {
     ) -> Result<Response<catalog::BatchGetArtistsResponse>, Status> {
         if self.library(&request)? {
             let ids = request.into_inner().artist_ids;
-            let artists = ids.iter().filter_map(|id| fake_library::get_artist(id).ok());
+            let artists = ids
+                .iter()
+                .filter_map(|id| fake_library::get_artist(id).ok());
             return Ok(Response::new(catalog::BatchGetArtistsResponse {
                 artists: artists.collect(),
                 ..Default::default()
