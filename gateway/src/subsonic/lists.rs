@@ -1,16 +1,18 @@
 //! Lists: `getAlbumList`/`getAlbumList2` (the home screens of every client), `getRandomSongs`,
 //! `getGenres` and `getSongsByGenre`. Orders, filters and samples are the catalogue's
 //! (`ListAlbums` orders and filters, `SampleAlbums`, `SampleTracks`, `ListGenres`); a user's
-//! recent and most played albums are reco-svc's (`RecentlyPlayed`, `MostPlayedAlbums`).
+//! recent and most played albums are reco-svc's (`RecentlyPlayed`, `MostPlayedAlbums`), their
+//! starred albums playlist-svc's (`ListLikedAlbums`).
 
 use tunemesh_proto::catalog::v1 as pb;
+use tunemesh_proto::playlist::v1 as playlist;
 use tunemesh_proto::reco::v1 as reco;
 
 use super::error::SubsonicError;
 use super::hydrate;
 use super::library::{AlbumList, AlbumList2, Genre, Genres, Songs};
 use super::methods::{Ctx, Method, handler};
-use super::model::{AlbumId3, Child, int32};
+use super::model::{AlbumId3, Child, int32, time};
 use super::response::Payload;
 
 /// This area's methods.
@@ -58,22 +60,18 @@ fn text<'a>(ctx: &'a Ctx<'_>, name: &str) -> Option<&'a str> {
 async fn get_album_list(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
     let albums = album_list(ctx).await?;
     Ok(Payload::AlbumList(AlbumList {
-        album: albums
-            .iter()
-            .map(|a| AlbumId3::from(a).as_child())
-            .collect(),
+        album: albums.iter().map(AlbumId3::as_child).collect(),
     }))
 }
 
 async fn get_album_list2(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
-    let albums = album_list(ctx).await?;
     Ok(Payload::AlbumList2(AlbumList2 {
-        album: albums.iter().map(AlbumId3::from).collect(),
+        album: album_list(ctx).await?,
     }))
 }
 
 /// The albums of a `getAlbumList*` call, by `type`.
-async fn album_list(ctx: &Ctx<'_>) -> Result<Vec<pb::Album>, SubsonicError> {
+async fn album_list(ctx: &Ctx<'_>) -> Result<Vec<AlbumId3>, SubsonicError> {
     let kind = ctx.call.params.required("type")?;
     let size = number(ctx, "size", 10, MAX_SIZE)?;
     let offset = number(ctx, "offset", 0, MAX_OFFSET)?;
@@ -113,15 +111,13 @@ async fn album_list(ctx: &Ctx<'_>) -> Result<Vec<pb::Album>, SubsonicError> {
                     c.sample_albums(r).await
                 })
                 .await?;
-            return Ok(answer.albums);
+            return Ok(answer.albums.iter().map(AlbumId3::from).collect());
         }
         "recent" => return played_albums(ctx, size, offset, Played::Recent).await,
         // tunemesh has no ratings: the best rated are the most played, as Navidrome answers
         // when ratings are off.
         "frequent" | "highest" => return played_albums(ctx, size, offset, Played::Most).await,
-        // Album stars are not in the services yet (the lead wires album likes): an empty
-        // list, which every client shows as "no starred albums".
-        "starred" => return Ok(Vec::new()),
+        "starred" => return starred_albums(ctx, size, offset).await,
         other => {
             return Err(SubsonicError::MissingParameter(
                 format!("type {other:?} is not a list type").into(),
@@ -132,7 +128,7 @@ async fn album_list(ctx: &Ctx<'_>) -> Result<Vec<pb::Album>, SubsonicError> {
     let page = (ctx.state.catalog())
         .call(ctx.identity(), request, async |c, r| c.list_albums(r).await)
         .await?;
-    Ok(page.albums)
+    Ok(page.albums.iter().map(AlbumId3::from).collect())
 }
 
 /// Which of the caller's played albums.
@@ -153,7 +149,7 @@ async fn played_albums(
     size: u32,
     offset: u32,
     which: Played,
-) -> Result<Vec<pb::Album>, SubsonicError> {
+) -> Result<Vec<AlbumId3>, SubsonicError> {
     if offset >= PLAYED_LIMIT {
         return Ok(Vec::new());
     }
@@ -183,7 +179,57 @@ async fn played_albums(
         .take(size as usize)
         .map(|a| a.album_id)
         .collect();
-    hydrate::albums(ctx, &ids).await
+    let albums = hydrate::albums(ctx, &ids).await?;
+    Ok(albums.iter().map(AlbumId3::from).collect())
+}
+
+/// Liked albums one `starred` list may page through (20 pages of the service's 500).
+const MAX_STARRED: u32 = 10_000;
+
+/// The caller's liked albums, most recently liked first, `offset..offset + size` of them,
+/// each with its like time as `starred`; albums the catalogue no longer has are left out.
+async fn starred_albums(
+    ctx: &Ctx<'_>,
+    size: u32,
+    offset: u32,
+) -> Result<Vec<AlbumId3>, SubsonicError> {
+    let wanted = offset.saturating_add(size).min(MAX_STARRED) as usize;
+    let mut liked = Vec::new();
+    let mut page_token = String::new();
+    while liked.len() < wanted {
+        let request = playlist::ListLikedAlbumsRequest {
+            page_size: 500,
+            page_token,
+        };
+        let page = (ctx.state.playlists())
+            .call(ctx.identity(), request, async |c, r| {
+                c.list_liked_albums(r).await
+            })
+            .await?;
+        liked.extend(page.albums);
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    let liked: Vec<_> = liked
+        .into_iter()
+        .skip(offset as usize)
+        .take(size as usize)
+        .collect();
+    let ids: Vec<String> = liked.iter().map(|a| a.album_id.clone()).collect();
+    let at: std::collections::HashMap<&str, Option<String>> = liked
+        .iter()
+        .map(|a| (a.album_id.as_str(), time(a.like_time.as_ref())))
+        .collect();
+    let albums = hydrate::albums(ctx, &ids).await?;
+    Ok(albums
+        .iter()
+        .map(|a| AlbumId3 {
+            starred: at.get(a.id.as_str()).cloned().flatten(),
+            ..AlbumId3::from(a)
+        })
+        .collect())
 }
 
 async fn get_random_songs(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {

@@ -288,3 +288,38 @@ async fn a_search_hydrates_hits_from_the_catalogue_in_search_order() -> anyhow::
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn starred_albums_are_the_callers_liked_albums_latest_first() -> anyhow::Result<()> {
+    let (gateway, auth) = library_gateway().await?;
+    let body = json_call(&gateway, "getAlbumList2", &format!("{auth}&type=starred")).await?;
+    assert_eq!(body["albumList2"]["album"], serde_json::json!([]), "{body}");
+    for album in ["al_01", "al_02"] {
+        let body = json_call(&gateway, "star", &format!("{auth}&albumId={album}")).await?;
+        assert_eq!(body["status"], "ok", "{body}");
+    }
+    let body = json_call(&gateway, "getAlbumList2", &format!("{auth}&type=starred")).await?;
+    let albums = &body["albumList2"]["album"];
+    assert_eq!(
+        names(albums, "name"),
+        ["Moon Safari", "Abbey Road"],
+        "{body}"
+    );
+    assert!(
+        albums[0]["starred"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z')),
+        "{body}"
+    );
+    let query = format!("{auth}&type=starred&size=1&offset=1");
+    let v1 = json_call(&gateway, "getAlbumList", &query).await?;
+    assert_eq!(
+        names(&v1["albumList"]["album"], "title"),
+        ["Abbey Road"],
+        "{v1}"
+    );
+    assert!(v1["albumList"]["album"][0]["starred"].is_string(), "{v1}");
+    xml_call(&gateway, "getAlbumList2", &format!("{auth}&type=starred")).await?;
+    xml_call(&gateway, "getAlbumList", &query).await?;
+    Ok(())
+}
