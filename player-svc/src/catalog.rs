@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::PlayerError;
 use crate::ids;
+use crate::listings::Resume;
 use crate::store::{
-    AlbumRecord, ArtistRecord, CatalogStore, Page, SortKey, TrackFilter, TrackRecord,
+    AlbumRecord, ArtistRecord, CatalogStore, Keyed, Page, SortKey, TrackFilter, TrackRecord,
 };
 
 /// Page size when the request says 0.
@@ -29,7 +30,7 @@ struct Token {
     k: SortKey,
 }
 
-fn encode_token(listing: &str, key: SortKey) -> String {
+pub(crate) fn encode_token(listing: &str, key: SortKey) -> String {
     let token = Token {
         l: listing.to_owned(),
         k: key,
@@ -101,7 +102,7 @@ fn in_request_order<T: Clone>(
 /// A page as answered: items, the token of the next page (empty at the end), the total.
 pub type Listed<T> = (Vec<T>, String, u64);
 
-fn listed<T>(listing: &str, page: Page<T>) -> Listed<T> {
+pub(crate) fn listed<T>(listing: &str, page: Page<T>) -> Listed<T> {
     let token = page
         .next
         .map(|k| encode_token(listing, k))
@@ -112,7 +113,7 @@ fn listed<T>(listing: &str, page: Page<T>) -> Listed<T> {
 /// The catalogue, read.
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    store: Arc<dyn CatalogStore>,
+    pub(crate) store: Arc<dyn CatalogStore>,
 }
 
 impl Catalog {
@@ -147,6 +148,7 @@ impl Catalog {
         filter: TrackFilter,
         size: i32,
         token: &str,
+        offset: i32,
     ) -> Result<Listed<TrackRecord>, PlayerError> {
         let n = page_size(size)?;
         let listing = match &filter {
@@ -159,8 +161,16 @@ impl Catalog {
                 self.artist(id).await?;
                 format!("tracks/artist/{id}")
             }
+            TrackFilter::Genre(genre) => {
+                crate::listings::check_genre(genre)?;
+                format!("tracks/genre/{genre}")
+            }
         };
-        let after = decode_token(&listing, token)?;
+        let keyed = Keyed::Tracks(filter.clone());
+        let Resume::After(after) = self.resume(&listing, token, offset, &keyed).await? else {
+            let total = self.store.list_tracks(&filter, None, 1).await?.total;
+            return Ok((Vec::new(), String::new(), total));
+        };
         let page = self.store.list_tracks(&filter, after.as_ref(), n).await?;
         Ok(listed(&listing, page))
     }
@@ -191,6 +201,7 @@ impl Catalog {
         artist_id: &str,
         size: i32,
         token: &str,
+        offset: i32,
     ) -> Result<Listed<AlbumRecord>, PlayerError> {
         let n = page_size(size)?;
         let artist = (!artist_id.is_empty()).then_some(artist_id);
@@ -198,7 +209,11 @@ impl Catalog {
             self.artist(id).await?;
         }
         let listing = format!("albums/{artist_id}");
-        let after = decode_token(&listing, token)?;
+        let keyed = Keyed::Albums(artist.map(str::to_owned));
+        let Resume::After(after) = self.resume(&listing, token, offset, &keyed).await? else {
+            let total = self.store.list_albums(artist, None, 1).await?.total;
+            return Ok((Vec::new(), String::new(), total));
+        };
         let page = self.store.list_albums(artist, after.as_ref(), n).await?;
         Ok(listed(&listing, page))
     }
@@ -228,9 +243,16 @@ impl Catalog {
         &self,
         size: i32,
         token: &str,
+        offset: i32,
     ) -> Result<Listed<ArtistRecord>, PlayerError> {
         let n = page_size(size)?;
-        let after = decode_token("artists", token)?;
+        let Resume::After(after) = self
+            .resume("artists", token, offset, &Keyed::Artists)
+            .await?
+        else {
+            let total = self.store.list_artists(None, 1).await?.total;
+            return Ok((Vec::new(), String::new(), total));
+        };
         let page = self.store.list_artists(after.as_ref(), n).await?;
         Ok(listed("artists", page))
     }

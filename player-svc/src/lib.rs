@@ -5,7 +5,8 @@
 //! - `app`: builds the service ([`build`]): stores, blobs, gRPC server, background tasks.
 //! - `service`: the domain trait `Playback` (audio and play reports) and its
 //!   implementation; `grpc`: thin adapters from the generated server traits.
-//! - [`catalog`]: catalogue reads (paging, batches); [`store`]: the store ports and adapters.
+//! - [`catalog`]: catalogue reads (paging, batches); [`listings`]: listings by position,
+//!   samples, genres; [`store`]: the store ports and adapters.
 //! - `ingest`, `library`: files to tracks; [`media`]: the transcoder (the `tunemesh-media` crate); `workers`: the niced
 //!   thread pool it runs on.
 //! - `delivery`, [`seek`]: audio delivery from `blobs`; `covers`: cover images in them; `track_cache`: the manifests of the
@@ -36,6 +37,7 @@ mod ingest;
 mod library;
 mod library_status;
 mod listening;
+pub mod listings;
 pub use tunemesh_media as media;
 mod past_plays;
 mod play_budget;

@@ -8,6 +8,7 @@ mod images;
 mod made_for_you;
 mod playlist_search;
 mod subsonic;
+mod subsonic_browse;
 mod subsonic_media;
 mod subsonic_offline;
 mod support;

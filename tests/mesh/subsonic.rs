@@ -69,7 +69,12 @@ async fn session(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_real_subsonic_client_library_completes_a_whole_session() -> anyhow::Result<()> {
-    let mesh = RunningMesh::start_with(plays_at_once).await?;
+    // Two rungs, so `maxBitRate` has a lower one to pick (plays_at_once keeps only `low`).
+    let mesh = RunningMesh::start_with(|settings| {
+        plays_at_once(settings);
+        settings.player.qualities = vec!["low".to_owned(), "normal".to_owned()];
+    })
+    .await?;
     mesh.wait_ready().await?;
     let [admin, ann] = mesh.listeners(["admin", "ann"]).await?;
     let mut tracks = Vec::new();

@@ -36,6 +36,9 @@ pub(crate) const EXPOSED: &[(&str, &[&str])] = &[
             "BatchGetArtists",
             "ListArtists",
             "GetLibraryStatus",
+            "SampleTracks",
+            "SampleAlbums",
+            "ListGenres",
         ],
     ),
     (

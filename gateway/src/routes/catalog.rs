@@ -87,6 +87,7 @@ pub async fn list_tracks(
         page_size,
         page_token,
         filter,
+        ..Default::default()
     };
     let page = state
         .catalog()
@@ -163,6 +164,7 @@ pub async fn list_albums(
         page_size,
         page_token,
         artist_id: query.artist_id.unwrap_or_default(),
+        ..Default::default()
     };
     let page = state
         .catalog()
@@ -218,6 +220,7 @@ pub async fn list_artists(
     let request = pb::ListArtistsRequest {
         page_size,
         page_token,
+        ..Default::default()
     };
     let page = state
         .catalog()

@@ -85,6 +85,7 @@ pub(crate) async fn album_tracks(
             page_size: 500,
             page_token,
             filter: Some(pb::list_tracks_request::Filter::AlbumId(album_id.clone())),
+            ..Default::default()
         };
         let page = (ctx.state.catalog())
             .call(ctx.identity(), request, async |c, r| c.list_tracks(r).await)
@@ -127,6 +128,7 @@ pub(crate) async fn artist_albums(
             page_size: 500,
             page_token,
             artist_id: artist_id.clone(),
+            ..Default::default()
         };
         let page = (ctx.state.catalog())
             .call(ctx.identity(), request, async |c, r| c.list_albums(r).await)

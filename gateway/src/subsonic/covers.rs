@@ -196,6 +196,7 @@ async fn artist_cover(ctx: &Ctx<'_>, id: &str) -> Result<Option<String>, ApiErro
         page_size: 20,
         page_token: String::new(),
         artist_id: id.to_owned(),
+        ..Default::default()
     };
     let albums = (ctx.state.catalog())
         .call(ctx.identity(), request, async |c, r| c.list_albums(r).await)

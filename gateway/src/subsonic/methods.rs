@@ -104,6 +104,9 @@ const TABLES: &[&[(&str, Method)]] = &[
     super::scrobble::TABLE,
     super::stars::TABLE,
     super::queue::TABLE,
+    super::folders::TABLE,
+    super::lists::TABLE,
+    super::search::TABLE,
 ];
 
 /// Method names and what they do. Names are matched exactly, as clients send them.

@@ -31,6 +31,9 @@
 //! - [`seal`]: sealed secrets of app passwords for legacy clients (AES-256-GCM, versioned
 //!   keys), so [`auth`] also checks `u`+`t`+`s` tokens.
 //! - [`failures`]: failed sign-ins per user name, [`auth`]'s second failure limit.
+//! - [`folders`]: `getIndexes`, `getArtists`, `getMusicDirectory`, empty infos and lyrics;
+//!   [`lists`]: album lists, random songs, genres; [`search`]: `search2`/`search3` and the
+//!   empty-query sync; [`library`]: their payloads.
 
 pub(crate) mod auth;
 pub(crate) mod browse;
@@ -38,7 +41,10 @@ pub(crate) mod covers;
 pub(crate) mod edge;
 pub(crate) mod error;
 pub(crate) mod failures;
+pub(crate) mod folders;
 pub(crate) mod hydrate;
+pub(crate) mod library;
+pub(crate) mod lists;
 pub(crate) mod methods;
 pub(crate) mod model;
 pub(crate) mod params;
@@ -50,6 +56,7 @@ pub(crate) mod response;
 pub(crate) mod scan;
 pub(crate) mod scrobble;
 pub(crate) mod seal;
+pub(crate) mod search;
 pub(crate) mod settings;
 pub(crate) mod similar;
 pub(crate) mod stars;

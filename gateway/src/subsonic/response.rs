@@ -11,6 +11,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::library;
 use super::model::{AlbumId3, ArtistId3, Child};
 
 /// The protocol version answered, whatever `v` the client sent.
@@ -198,6 +199,51 @@ pub(crate) enum Payload {
     /// `playQueueByIndex` (OpenSubsonic `indexBasedQueue`)
     #[serde(rename = "playQueueByIndex")]
     PlayQueueByIndex(super::queue::PlayQueueByIndex),
+    /// `indexes` (folder browsing)
+    #[serde(rename = "indexes")]
+    Indexes(library::Indexes),
+    /// `artists`
+    #[serde(rename = "artists")]
+    Artists(library::ArtistsId3),
+    /// `directory`
+    #[serde(rename = "directory")]
+    Directory(library::Directory),
+    /// `albumList`
+    #[serde(rename = "albumList")]
+    AlbumList(library::AlbumList),
+    /// `albumList2`
+    #[serde(rename = "albumList2")]
+    AlbumList2(library::AlbumList2),
+    /// `randomSongs`
+    #[serde(rename = "randomSongs")]
+    RandomSongs(library::Songs),
+    /// `songsByGenre`
+    #[serde(rename = "songsByGenre")]
+    SongsByGenre(library::Songs),
+    /// `genres`
+    #[serde(rename = "genres")]
+    Genres(library::Genres),
+    /// `searchResult2`
+    #[serde(rename = "searchResult2")]
+    SearchResult2(library::SearchResult2),
+    /// `searchResult3`
+    #[serde(rename = "searchResult3")]
+    SearchResult3(library::SearchResult3),
+    /// `artistInfo` (empty: tunemesh has no biographies)
+    #[serde(rename = "artistInfo")]
+    ArtistInfo(Empty),
+    /// `artistInfo2` (empty)
+    #[serde(rename = "artistInfo2")]
+    ArtistInfo2(Empty),
+    /// `albumInfo` (empty; `getAlbumInfo` and `getAlbumInfo2` both answer it)
+    #[serde(rename = "albumInfo")]
+    AlbumInfo(Empty),
+    /// `lyrics` (empty: no lyrics are extracted)
+    #[serde(rename = "lyrics")]
+    Lyrics(Empty),
+    /// `lyricsList` (OpenSubsonic; empty)
+    #[serde(rename = "lyricsList")]
+    LyricsList(Empty),
 }
 
 /// `scanStatus`: whether the music folder is being read, and how many songs there are.

@@ -28,6 +28,7 @@ async fn get_scan_status(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
         page_size: 1,
         page_token: String::new(),
         filter: None,
+        ..Default::default()
     };
     let count = (ctx.state.catalog())
         .call(ctx.identity(), request, async |c, r| c.list_tracks(r).await)

@@ -125,6 +125,7 @@ async fn artist_top(
         filter: Some(catalog::list_tracks_request::Filter::ArtistId(
             artist_id.to_owned(),
         )),
+        ..Default::default()
     };
     Ok((ctx.state.catalog())
         .call(ctx.identity(), request, async |c, r| c.list_tracks(r).await)

@@ -58,7 +58,10 @@ impl SearchService for Fakes {
         *self
             .last_search
             .lock()
-            .map_err(|_| Status::internal("poisoned"))? = Some(request);
+            .map_err(|_| Status::internal("poisoned"))? = Some(request.clone());
+        if request.query.starts_with("lib ") {
+            return Ok(Response::new(crate::fake_library::search(&request)));
+        }
         let track = sample_track("t1");
         Ok(Response::new(search::SearchResponse {
             results: vec![

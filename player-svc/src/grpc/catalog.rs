@@ -13,7 +13,8 @@ use crate::catalog::Catalog;
 use crate::convert;
 use crate::covers::Covers;
 use crate::library_status::LibraryStatus;
-use crate::store::TrackFilter;
+use crate::listings::AlbumListing;
+use crate::store::{self, TrackFilter, TrackSample};
 
 /// `CatalogService` over the [`Catalog`].
 #[derive(Debug, Clone)]
@@ -87,10 +88,11 @@ impl CatalogService for CatalogApi {
             None => TrackFilter::All,
             Some(Filter::AlbumId(id)) => TrackFilter::Album(id),
             Some(Filter::ArtistId(id)) => TrackFilter::Artist(id),
+            Some(Filter::Genre(genre)) => TrackFilter::Genre(genre),
         };
         let (items, next_page_token, n) = self
             .catalog
-            .list_tracks(filter, r.page_size, &r.page_token)
+            .list_tracks(filter, r.page_size, &r.page_token, r.offset)
             .await
             .map_err(|e| e.to_status())?;
         Ok(Response::new(ListTracksResponse {
@@ -138,11 +140,29 @@ impl CatalogService for CatalogApi {
     ) -> Result<Response<ListAlbumsResponse>, Status> {
         caller(&self.identity, &request)?;
         let r = request.into_inner();
-        let (items, next_page_token, n) = self
-            .catalog
-            .list_albums(&r.artist_id, r.page_size, &r.page_token)
-            .await
-            .map_err(|e| e.to_status())?;
+        let listing = AlbumListing {
+            order: album_order(r.order()),
+            from_year: r.from_year,
+            to_year: r.to_year,
+            genre: r.genre.clone(),
+        };
+        let listed = if listing.by_position() {
+            if !r.artist_id.is_empty() {
+                return Err(Status::invalid_argument(
+                    "artist_id must be empty with an order, a year range or a genre",
+                ));
+            }
+            let catalog = &self.catalog;
+            catalog
+                .list_albums_by_position(&listing, r.page_size, &r.page_token, r.offset)
+                .await
+        } else {
+            let catalog = &self.catalog;
+            catalog
+                .list_albums(&r.artist_id, r.page_size, &r.page_token, r.offset)
+                .await
+        };
+        let (items, next_page_token, n) = listed.map_err(|e| e.to_status())?;
         Ok(Response::new(ListAlbumsResponse {
             albums: items.iter().map(convert::album).collect(),
             next_page_token,
@@ -190,7 +210,7 @@ impl CatalogService for CatalogApi {
         let r = request.into_inner();
         let (items, next_page_token, n) = self
             .catalog
-            .list_artists(r.page_size, &r.page_token)
+            .list_artists(r.page_size, &r.page_token, r.offset)
             .await
             .map_err(|e| e.to_status())?;
         Ok(Response::new(ListArtistsResponse {
@@ -223,5 +243,72 @@ impl CatalogService for CatalogApi {
         caller(&self.identity, &request)?;
         let status = *self.library.borrow();
         Ok(Response::new(status.into()))
+    }
+
+    async fn sample_tracks(
+        &self,
+        request: Request<SampleTracksRequest>,
+    ) -> Result<Response<SampleTracksResponse>, Status> {
+        caller(&self.identity, &request)?;
+        let r = request.into_inner();
+        let sample = TrackSample {
+            genre: (!r.genre.is_empty()).then_some(r.genre),
+            from_year: r.from_year,
+            to_year: r.to_year,
+        };
+        let tracks = self.catalog.sample_tracks(r.size, &sample).await;
+        Ok(Response::new(SampleTracksResponse {
+            tracks: tracks
+                .map_err(|e| e.to_status())?
+                .iter()
+                .map(convert::track)
+                .collect(),
+        }))
+    }
+
+    async fn sample_albums(
+        &self,
+        request: Request<SampleAlbumsRequest>,
+    ) -> Result<Response<SampleAlbumsResponse>, Status> {
+        caller(&self.identity, &request)?;
+        let albums = self.catalog.sample_albums(request.get_ref().size).await;
+        Ok(Response::new(SampleAlbumsResponse {
+            albums: albums
+                .map_err(|e| e.to_status())?
+                .iter()
+                .map(convert::album)
+                .collect(),
+        }))
+    }
+
+    async fn list_genres(
+        &self,
+        request: Request<ListGenresRequest>,
+    ) -> Result<Response<ListGenresResponse>, Status> {
+        caller(&self.identity, &request)?;
+        let genres = self.catalog.genres().await.map_err(|e| e.to_status())?;
+        let count = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        Ok(Response::new(ListGenresResponse {
+            genres: genres
+                .into_iter()
+                .map(|g| Genre {
+                    name: g.name,
+                    track_count: count(g.track_count),
+                    album_count: count(g.album_count),
+                })
+                .collect(),
+        }))
+    }
+}
+
+/// The store's order for the contract's; unspecified is the keyset listing's own.
+fn album_order(order: AlbumOrder) -> Option<store::AlbumOrder> {
+    match order {
+        AlbumOrder::Unspecified => None,
+        AlbumOrder::Newest => Some(store::AlbumOrder::Newest),
+        AlbumOrder::Title => Some(store::AlbumOrder::Title),
+        AlbumOrder::Artist => Some(store::AlbumOrder::Artist),
+        AlbumOrder::Year => Some(store::AlbumOrder::Year),
+        AlbumOrder::YearDescending => Some(store::AlbumOrder::YearDescending),
     }
 }

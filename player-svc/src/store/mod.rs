@@ -6,6 +6,7 @@
 //! Rows carry what the RPCs answer with; aggregates (album track counts, artist genres) are
 //! computed by the adapters at read time, so a write touches one track and its two parents.
 
+mod listings;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -17,6 +18,7 @@ use async_trait::async_trait;
 use tunemesh_events::Envelope;
 
 use crate::error::PlayerError;
+pub use listings::Keyed;
 pub use types::*;
 
 /// Why a store call failed.
@@ -85,6 +87,32 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
         after: Option<&SortKey>,
         limit: usize,
     ) -> Result<Page<ArtistRecord>, StoreError>;
+
+    /// The sort key of the item at 0-based position `offset` of a keyset listing, to resume
+    /// after it; `None` when the listing has no such item.
+    async fn key_at(&self, listing: &Keyed, offset: u64) -> Result<Option<SortKey>, StoreError>;
+
+    /// One page of albums by position in `query`'s order, with the filtered total (`next`
+    /// is unset: the caller pages by offset).
+    async fn query_albums(
+        &self,
+        query: &AlbumQuery,
+        limit: usize,
+    ) -> Result<Page<AlbumRecord>, StoreError>;
+
+    /// Up to `limit` tracks matching `sample` with id at or after `start`, by id.
+    async fn tracks_from(
+        &self,
+        sample: &TrackSample,
+        start: &str,
+        limit: usize,
+    ) -> Result<Vec<TrackRecord>, StoreError>;
+
+    /// Up to `limit` albums with id at or after `start`, by id.
+    async fn albums_from(&self, start: &str, limit: usize) -> Result<Vec<AlbumRecord>, StoreError>;
+
+    /// The genres of the tracks with their counts, by name, at most `limit`.
+    async fn genres(&self, limit: usize) -> Result<Vec<GenreCount>, StoreError>;
 }
 
 /// Play sessions, whatever database holds them.

@@ -130,6 +130,62 @@ pub enum TrackFilter {
     Album(String),
     /// One artist, by album year, album title, disc, track number.
     Artist(String),
+    /// One genre (exactly as tagged), oldest first like [`TrackFilter::All`].
+    Genre(String),
+}
+
+/// The orders of an album listing by position ([`AlbumQuery`]); ties by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlbumOrder {
+    /// Oldest `create_ms` first (the keyset listing's order, for filtered listings).
+    Created,
+    /// Latest `create_ms` first.
+    Newest,
+    /// By title.
+    Title,
+    /// By the album artist's sort name, then title.
+    Artist,
+    /// By year, then title.
+    Year,
+    /// By year latest first, then title.
+    YearDescending,
+}
+
+/// An album listing by position: an order, filters, an offset and a limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlbumQuery {
+    /// The order.
+    pub order: AlbumOrder,
+    /// Lowest year, 0 for none.
+    pub from_year: u32,
+    /// Highest year, 0 for none.
+    pub to_year: u32,
+    /// Only albums with a track of exactly this genre.
+    pub genre: Option<String>,
+    /// Albums skipped.
+    pub offset: u64,
+}
+
+/// What a random sample of tracks is drawn from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrackSample {
+    /// Only tracks of exactly this genre.
+    pub genre: Option<String>,
+    /// Lowest year, 0 for none.
+    pub from_year: u32,
+    /// Highest year, 0 for none.
+    pub to_year: u32,
+}
+
+/// A genre with its counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenreCount {
+    /// As tagged.
+    pub name: String,
+    /// Tracks of the genre.
+    pub track_count: u64,
+    /// Albums with a track of the genre.
+    pub album_count: u64,
 }
 
 /// A position in a listing: every order used is a prefix of this tuple, then the id, so one

@@ -11,11 +11,14 @@ use tunemesh_events::Envelope;
 use tunemesh_events::outbox::postgres as outbox;
 use tunemesh_runtime::migrate::{self, Migrations};
 
+use super::listings::{self, Keyed};
 use super::sql::{self, Column};
 use super::{
-    AlbumRecord, ArtistRecord, CatalogStore, Page, SortKey, StoreError, TrackFilter, TrackRecord,
+    AlbumQuery, AlbumRecord, ArtistRecord, CatalogStore, GenreCount, Page, SortKey, StoreError,
+    TrackFilter, TrackRecord, TrackSample,
 };
 
+mod listed;
 mod sessions;
 
 mod embedded {
@@ -189,6 +192,11 @@ impl CatalogStore for PostgresStore {
         )
         .await
         .map_err(StoreError::backend)?;
+        let before: Option<String> = tx
+            .query_opt(&pg(listings::TRACK_ALBUM), &[&t.id])
+            .await
+            .map_err(StoreError::backend)?
+            .map(|row| row.get(0));
         let manifest = serde_json::to_string(&t.manifest).map_err(StoreError::backend)?;
         let (cover_id, cover_type) = t
             .cover
@@ -229,6 +237,10 @@ impl CatalogStore for PostgresStore {
         )
         .await
         .map_err(StoreError::backend)?;
+        let before = before.unwrap_or_else(|| t.album.id.clone());
+        tx.execute(listings::REFRESH_ALBUMS, &[&t.album.id, &before])
+            .await
+            .map_err(StoreError::backend)?;
         outbox::append(&tx, event)
             .await
             .map_err(StoreError::backend)?;
@@ -254,7 +266,9 @@ impl CatalogStore for PostgresStore {
         let queries = sql::list_tracks(filter, after.is_some());
         let lead = match filter {
             TrackFilter::All => None,
-            TrackFilter::Album(id) | TrackFilter::Artist(id) => Some(id.as_str()),
+            TrackFilter::Album(id) | TrackFilter::Artist(id) | TrackFilter::Genre(id) => {
+                Some(id.as_str())
+            }
         };
         let (items, total) = keyed_page(&client, queries, lead, after, n, sql::track).await?;
         let next = next_key(&items, n, |t| sql::track_key(filter, t));
@@ -298,5 +312,36 @@ impl CatalogStore for PostgresStore {
         with_genres(&client, &mut items).await?;
         let next = next_key(&items, n, sql::artist_key);
         Ok(Page { items, next, total })
+    }
+
+    async fn key_at(&self, listing: &Keyed, offset: u64) -> Result<Option<SortKey>, StoreError> {
+        listed::key_at(&self.client().await?, listing, offset).await
+    }
+
+    async fn query_albums(
+        &self,
+        query: &AlbumQuery,
+        n: usize,
+    ) -> Result<Page<AlbumRecord>, StoreError> {
+        listed::query_albums(&self.client().await?, query, n).await
+    }
+
+    async fn tracks_from(
+        &self,
+        sample: &TrackSample,
+        start: &str,
+        n: usize,
+    ) -> Result<Vec<TrackRecord>, StoreError> {
+        let query = listings::tracks_from(sample, start, n);
+        listed::bound_rows(&self.client().await?, &query, sql::track).await
+    }
+
+    async fn albums_from(&self, start: &str, n: usize) -> Result<Vec<AlbumRecord>, StoreError> {
+        let query = listings::albums_from(start, n);
+        listed::bound_rows(&self.client().await?, &query, sql::album).await
+    }
+
+    async fn genres(&self, n: usize) -> Result<Vec<GenreCount>, StoreError> {
+        listed::genres(&self.client().await?, n).await
     }
 }

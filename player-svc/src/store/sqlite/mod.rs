@@ -10,11 +10,14 @@ use tunemesh_events::Envelope;
 use tunemesh_events::outbox::sqlite as outbox;
 use tunemesh_runtime::migrate::{self, Migrations};
 
+use super::listings::{self, Keyed};
 use super::sql::{self, Column};
 use super::{
-    AlbumRecord, ArtistRecord, CatalogStore, Page, SortKey, StoreError, TrackFilter, TrackRecord,
+    AlbumQuery, AlbumRecord, ArtistRecord, CatalogStore, GenreCount, Page, SortKey, StoreError,
+    TrackFilter, TrackRecord, TrackSample,
 };
 
+mod listed;
 mod sessions;
 
 mod embedded {
@@ -157,6 +160,9 @@ fn next_key<T>(items: &[T], n: usize, key: impl Fn(&T) -> SortKey) -> Option<Sor
 }
 
 fn put(tx: &Transaction<'_>, t: &TrackRecord, event: &Envelope) -> anyhow::Result<()> {
+    let before: Option<String> = tx
+        .query_row(&lite(listings::TRACK_ALBUM), [&t.id], |r| r.get(0))
+        .optional()?;
     for artist in [&t.album.artist, &t.artist] {
         tx.execute(
             &lite(sql::INSERT_ARTIST),
@@ -206,6 +212,8 @@ fn put(tx: &Transaction<'_>, t: &TrackRecord, event: &Envelope) -> anyhow::Resul
             t.update_ms
         ],
     )?;
+    let before = before.unwrap_or_else(|| t.album.id.clone());
+    tx.execute(&lite(listings::REFRESH_ALBUMS), params![t.album.id, before])?;
     outbox::append(tx, event)?;
     Ok(())
 }
@@ -274,7 +282,9 @@ impl CatalogStore for SqliteStore {
             let queries = sql::list_tracks(&filter, after.is_some());
             let lead = match &filter {
                 TrackFilter::All => None,
-                TrackFilter::Album(id) | TrackFilter::Artist(id) => Some(id.as_str()),
+                TrackFilter::Album(id) | TrackFilter::Artist(id) | TrackFilter::Genre(id) => {
+                    Some(id.as_str())
+                }
             };
             let (items, total) = keyed_page(conn, queries, lead, after.as_ref(), n, sql::track)?;
             let next = next_key(&items, n, |t| sql::track_key(&filter, t));
@@ -338,6 +348,35 @@ impl CatalogStore for SqliteStore {
             Ok(Page { items, next, total })
         })
         .await
+    }
+
+    async fn key_at(&self, listing: &Keyed, offset: u64) -> Result<Option<SortKey>, StoreError> {
+        listed::key_at(self, listing, offset).await
+    }
+
+    async fn query_albums(
+        &self,
+        query: &AlbumQuery,
+        n: usize,
+    ) -> Result<Page<AlbumRecord>, StoreError> {
+        listed::query_albums(self, query, n).await
+    }
+
+    async fn tracks_from(
+        &self,
+        sample: &TrackSample,
+        start: &str,
+        n: usize,
+    ) -> Result<Vec<TrackRecord>, StoreError> {
+        listed::tracks_from(self, sample, start, n).await
+    }
+
+    async fn albums_from(&self, start: &str, n: usize) -> Result<Vec<AlbumRecord>, StoreError> {
+        listed::albums_from(self, start, n).await
+    }
+
+    async fn genres(&self, n: usize) -> Result<Vec<GenreCount>, StoreError> {
+        listed::genres(self, n).await
     }
 }
 

@@ -22,7 +22,7 @@ fn artist(name: &str) -> ArtistKey {
 }
 
 /// A track of `album` by `by`, created at `at` ms.
-fn track(
+pub(super) fn track(
     source: &str,
     title: &str,
     by: &str,
@@ -58,7 +58,10 @@ fn track(
     }
 }
 
-async fn put_all(store: &Arc<dyn CatalogStore>, tracks: &[TrackRecord]) -> anyhow::Result<()> {
+pub(super) async fn put_all(
+    store: &Arc<dyn CatalogStore>,
+    tracks: &[TrackRecord],
+) -> anyhow::Result<()> {
     for t in tracks {
         store.put_track(t, &event()).await?;
     }

@@ -3,6 +3,7 @@
 //! per test).
 
 mod cases;
+mod listings;
 mod sessions;
 
 use std::sync::Arc;
@@ -83,6 +84,14 @@ contract!(
         artists_list_by_sort_name,
         an_artist_pictures_the_cover_of_their_first_album_that_has_one,
         re_putting_a_source_keeps_its_id_and_creation_time,
+    ],
+    listings.catalog: [
+        albums_list_by_position_in_each_order_with_filters,
+        a_retagged_track_refreshes_the_year_of_both_albums,
+        the_key_at_an_offset_resumes_each_keyset_listing,
+        samples_run_by_id_from_a_start_within_the_filters,
+        genres_count_their_tracks_and_albums,
+        an_artist_counts_and_pictures_albums_they_only_feature_on,
     ],
     sessions.sessions: [
         sessions_are_updated_under_the_domain_rule_and_found_when_stale,
