@@ -2,7 +2,7 @@
 //! none, so their playlists' totals count them 0. A background task asks the catalogue for
 //! their tracks' durations and fills them in, in bounded batches, shortly after the service
 //! starts and then every `duration_backfill_interval` (which also catches any item a
-//! catalogue answered without a duration).
+//! catalogue answered without a duration), sooner after a failure.
 //!
 //! Why a background task and not a step of `open` like the details backfill: it needs the
 //! catalogue (player-svc), which may not be up yet when playlist-svc starts, and a large
@@ -23,6 +23,9 @@ use crate::catalog::TrackCatalog;
 use crate::error::PlaylistError;
 use crate::store::{DURATION_TRACKS, PlaylistStore};
 
+/// Longest wait after a failed run.
+const RETRY: Duration = Duration::from_secs(30);
+
 /// The backfill's ports and pace.
 #[derive(Debug)]
 pub(crate) struct DurationBackfill {
@@ -41,16 +44,21 @@ impl DurationBackfill {
                 () = shutdown.cancelled() => return,
                 pass = self.pass() => pass,
             };
-            match pass {
-                Ok(0) => {}
-                Ok(playlists) => tracing::info!(playlists, "filled in playlist durations"),
+            let wait = match pass {
+                Ok(0) => self.interval,
+                Ok(playlists) => {
+                    tracing::info!(playlists, "filled in playlist durations");
+                    self.interval
+                }
                 Err(error) => {
                     tracing::warn!(%error, "playlist duration backfill failed; retrying later");
+                    // The catalogue may just be starting (`tunemesh up` starts all at once).
+                    self.interval.min(RETRY)
                 }
-            }
+            };
             tokio::select! {
                 () = shutdown.cancelled() => return,
-                () = tokio::time::sleep(self.interval) => {}
+                () = tokio::time::sleep(wait) => {}
             }
         }
     }
