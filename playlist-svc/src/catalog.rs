@@ -1,6 +1,6 @@
-//! The catalog port: which track, album and artist ids exist. The production adapter asks
-//! player-svc's `CatalogService.BatchGetTracks` (`BatchGetAlbums`, `BatchGetArtists`) through
-//! the mesh.
+//! The catalog port: which track, album and artist ids exist, and how long tracks play. The
+//! production adapter asks player-svc's `CatalogService.BatchGetTracks` (`BatchGetAlbums`,
+//! `BatchGetArtists`) through the mesh.
 
 use std::time::Duration;
 
