@@ -16,6 +16,7 @@ use crate::cache::memory::MemoryCache;
 use crate::cache::redis::RedisCache;
 use crate::cache::{PlaylistCache, ReadThrough};
 use crate::catalog::{GrpcCatalog, TrackCatalog};
+use crate::durations::DurationBackfill;
 use crate::grpc::PlaylistApi;
 use crate::service::PlaylistDomain;
 use crate::store::PlaylistStore;
@@ -61,6 +62,12 @@ pub async fn build(
         ctx.identity.clone(),
         settings.catalog_timeout,
     ));
+    let backfill = DurationBackfill {
+        store: adapters.store.clone(),
+        catalog: catalog.clone(),
+        cache: adapters.cache.clone(),
+        interval: settings.duration_backfill_interval,
+    };
     let reads = ReadThrough::new(
         adapters.store.clone(),
         adapters.cache,
@@ -83,7 +90,11 @@ pub async fn build(
         Arc::new(domain),
         ctx.identity.clone(),
     )));
-    Ok(App::new(server).with_task("playlist-outbox-relay", move |token| relay.run(token)))
+    Ok(App::new(server)
+        .with_task("playlist-outbox-relay", move |token| relay.run(token))
+        .with_task("playlist-duration-backfill", move |token| {
+            backfill.run(token)
+        }))
 }
 
 /// The embedded adapters: a SQLite file under the data directory, an in-process cache.

@@ -1,6 +1,6 @@
-//! The catalog port: which track, album and artist ids exist. The production adapter asks
-//! player-svc's `CatalogService.BatchGetTracks` (`BatchGetAlbums`, `BatchGetArtists`) through
-//! the mesh.
+//! The catalog port: which track, album and artist ids exist, and how long tracks play. The
+//! production adapter asks player-svc's `CatalogService.BatchGetTracks` (`BatchGetAlbums`,
+//! `BatchGetArtists`) through the mesh.
 
 use std::time::Duration;
 
@@ -14,16 +14,26 @@ use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
 use crate::error::PlaylistError;
 use crate::library::LikeKind;
+use crate::model::Durations;
 
-/// Knows which tracks exist.
+/// What the catalogue said of some track ids.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TrackCheck {
+    /// The ids that name no track, in request order.
+    pub(crate) missing: Vec<String>,
+    /// The durations (ms) of the tracks found.
+    pub(crate) durations: Durations,
+}
+
+/// Knows which tracks exist, and how long they play.
 #[async_trait]
 pub(crate) trait TrackCatalog: Send + Sync + std::fmt::Debug {
-    /// The ids (at most 100, distinct) that name no track, in request order.
-    async fn missing(
+    /// Which of the ids (at most 100, distinct) name no track, and the others' durations.
+    async fn check(
         &self,
         caller: &Caller,
         track_ids: &[String],
-    ) -> Result<Vec<String>, PlaylistError>;
+    ) -> Result<TrackCheck, PlaylistError>;
 
     /// The album or artist ids (at most 100, distinct) that name nothing, in request order.
     async fn missing_items(
@@ -62,13 +72,13 @@ fn unavailable(source: impl Into<anyhow::Error>) -> PlaylistError {
 
 #[async_trait]
 impl TrackCatalog for GrpcCatalog {
-    async fn missing(
+    async fn check(
         &self,
         caller: &Caller,
         track_ids: &[String],
-    ) -> Result<Vec<String>, PlaylistError> {
+    ) -> Result<TrackCheck, PlaylistError> {
         if track_ids.is_empty() {
-            return Ok(Vec::new());
+            return Ok(TrackCheck::default());
         }
         let mut request = tonic_request(BatchGetTracksRequest {
             track_ids: track_ids.to_vec(),
@@ -81,7 +91,16 @@ impl TrackCatalog for GrpcCatalog {
             .batch_get_tracks(request)
             .await
             .map_err(unavailable)?;
-        Ok(response.into_inner().missing_track_ids)
+        let response = response.into_inner();
+        let durations = response
+            .tracks
+            .iter()
+            .map(|track| (track.id.clone(), duration_ms(track.duration.as_ref())))
+            .collect();
+        Ok(TrackCheck {
+            missing: response.missing_track_ids,
+            durations,
+        })
     }
 
     async fn missing_items(
@@ -130,6 +149,22 @@ impl GrpcCatalog {
             .map_err(|e| PlaylistError::Internal(e.into()))?;
         Ok(request)
     }
+}
+
+/// Longest track duration kept, ms (about 34 years): a playlist's sum of at most
+/// `MAX_ITEMS` of them still fits the stores' signed 64-bit columns.
+const MAX_TRACK_MS: u64 = 1 << 40;
+
+/// A catalogue duration in whole ms; unset or negative is 0, an absurd one is capped.
+fn duration_ms(duration: Option<&tunemesh_proto::prost_types::Duration>) -> u64 {
+    duration.map_or(0, |d| {
+        let seconds = u64::try_from(d.seconds).unwrap_or(0);
+        let millis = u64::try_from(d.nanos / 1_000_000).unwrap_or(0);
+        seconds
+            .saturating_mul(1000)
+            .saturating_add(millis)
+            .min(MAX_TRACK_MS)
+    })
 }
 
 fn tonic_request<T>(message: T) -> tunemesh_proto::tonic::Request<T> {

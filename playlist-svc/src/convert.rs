@@ -2,7 +2,7 @@
 
 use tunemesh_proto::common::v1::Image;
 use tunemesh_proto::playlist::v1 as pb;
-use tunemesh_proto::prost_types::Timestamp;
+use tunemesh_proto::prost_types::{Duration as ProtoDuration, Timestamp};
 
 use crate::model::{Item, LikedTrack, Playlist, Relation};
 
@@ -11,6 +11,14 @@ pub(crate) fn timestamp(ms: i64) -> Timestamp {
     Timestamp {
         seconds: ms.div_euclid(1000),
         nanos: i32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
+    }
+}
+
+/// A duration from ms.
+pub(crate) fn duration(ms: u64) -> ProtoDuration {
+    ProtoDuration {
+        seconds: i64::try_from(ms / 1000).unwrap_or(i64::MAX),
+        nanos: i32::try_from((ms % 1000) * 1_000_000).unwrap_or(0),
     }
 }
 
@@ -40,6 +48,7 @@ pub(crate) fn playlist(p: &Playlist) -> pb::Playlist {
             user_id: g.for_user.clone(),
             kind: g.kind.clone(),
         }),
+        duration: Some(duration(p.duration_ms)),
     }
 }
 

@@ -11,6 +11,7 @@
 //! - [`store`]: the store port, PostgreSQL and SQLite adapters.
 //! - [`cache`]: the cache port, Redis and moka adapters, read-through with single-flight.
 //! - `catalog`: the track catalogue port and its gRPC adapter.
+//! - `durations`: the background backfill of items' durations through the catalogue.
 //! - `events`: the events written to the outbox.
 //!
 //! Modules without a link are private. The public ones are what other crates use: the binary
@@ -23,6 +24,7 @@ mod app;
 pub mod cache;
 mod catalog;
 mod convert;
+mod durations;
 pub mod error;
 mod events;
 mod grpc;

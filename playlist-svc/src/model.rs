@@ -1,6 +1,8 @@
 //! The domain's values: playlists, items, liked tracks, the changes a store applies, and the
 //! rules every adapter checks the same way (access, versions, limits).
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::PlaylistError;
@@ -59,7 +61,17 @@ pub struct Playlist {
     /// from pages cached before it existed, which were all made by people.
     #[serde(default)]
     pub generated: Option<Generated>,
+    /// Total playing time of the items, ms (items whose duration is not known yet count 0).
+    /// Absent from pages cached before it existed, which show 0 until their entry is
+    /// refilled.
+    #[serde(default)]
+    pub duration_ms: u64,
 }
+
+/// Tracks' durations in ms as the catalogue answered them, by track id. A track absent from
+/// it gets an item whose duration is not known yet (NULL), filled in by the duration
+/// backfill.
+pub type Durations = HashMap<String, u64>;
 
 /// Whom and what a generated playlist is for (see [`Playlist::generated`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +96,8 @@ pub struct GeneratedPut {
     pub description: String,
     /// Validated, catalog-checked tracks, in order.
     pub track_ids: Vec<String>,
+    /// Their durations, from the catalogue check.
+    pub durations: Durations,
 }
 
 /// One entry of a playlist.
@@ -249,6 +263,8 @@ pub struct NewPlaylist {
     pub collaborative: bool,
     /// Validated, catalog-checked initial tracks.
     pub track_ids: Vec<String>,
+    /// Their durations, from the catalogue check.
+    pub durations: Durations,
 }
 
 /// Changed details; `None` leaves a field alone.
@@ -275,6 +291,8 @@ pub enum EditOp {
         track_ids: Vec<String>,
         /// Position of the first new item.
         position: Option<u32>,
+        /// The tracks' durations, from the catalogue check.
+        durations: Durations,
     },
     /// Remove items by id.
     RemoveItems {
@@ -345,6 +363,7 @@ impl Edit {
             EditOp::AddItems {
                 track_ids,
                 position,
+                ..
             } => {
                 if let Some(position) = position
                     && *position > playlist.item_count

@@ -26,6 +26,10 @@ pub struct PlaylistSettings {
     /// those events by this much.
     #[serde(with = "humantime_serde")]
     pub outbox_lease: Duration,
+    /// Wait between runs of the duration backfill (items stored before durations were kept,
+    /// see `durations`); its first run starts with the service.
+    #[serde(with = "humantime_serde")]
+    pub duration_backfill_interval: Duration,
 }
 
 impl Default for PlaylistSettings {
@@ -37,6 +41,7 @@ impl Default for PlaylistSettings {
             catalog_timeout: Duration::from_secs(2),
             outbox_poll_interval: Duration::from_secs(1),
             outbox_lease: Duration::from_secs(30),
+            duration_backfill_interval: Duration::from_secs(600),
         }
     }
 }

@@ -150,6 +150,8 @@ def main():
     check(read["name"] == "py-sonic mix 2", "renamed")
     listed = as_list(conn.getPlaylists()["playlists"].get("playlist"))
     check(any(p["id"] == pid for p in listed), "getPlaylists lists it")
+    mine = [p for p in listed if p["id"] == pid]
+    check(mine and mine[0]["duration"] == read["duration"] > 0, f"getPlaylists duration: {mine} vs {read['duration']}")
     conn.deletePlaylist(pid)
     listed = as_list(conn.getPlaylists()["playlists"].get("playlist"))
     check(all(p["id"] != pid for p in listed), "deleted")

@@ -166,6 +166,7 @@ async fn main() -> anyhow::Result<()> {
             public: true,
             collaborative: false,
             track_ids: (0..args.items).map(|i| format!("track-{i}")).collect(),
+            durations: Default::default(),
         };
         ids.push(store.create(new).await?.id);
     }
@@ -229,6 +230,7 @@ async fn main() -> anyhow::Result<()> {
                 op: EditOp::AddItems {
                     track_ids: vec!["track-1".into()],
                     position: None,
+                    durations: Default::default(),
                 },
             };
             // Only the owner may append; pick the owner of this playlist.

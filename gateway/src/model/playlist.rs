@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use tunemesh_proto::playlist::v1 as pb;
 use utoipa::ToSchema;
 
-use super::catalog::{Image, next_page, rfc3339};
+use super::catalog::{Image, millis, next_page, rfc3339};
 
 /// A playlist.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -31,6 +31,10 @@ pub struct Playlist {
     pub item_count: u32,
     /// Number of followers.
     pub follower_count: u32,
+    /// Total playing time of the items in milliseconds; items whose track is gone count 0.
+    /// Playlists from before durations were kept may read short for a while after an
+    /// upgrade, until the service has filled in their items' durations.
+    pub duration_ms: u64,
     /// Increases with every change; send it back as `expected_version` to edit safely.
     pub version: u64,
     /// When it was created (RFC 3339).
@@ -64,6 +68,7 @@ impl From<pb::Playlist> for Playlist {
             cover: p.cover.map(Into::into),
             item_count: p.item_count,
             follower_count: p.follower_count,
+            duration_ms: millis(p.duration.as_ref()),
             version: p.version,
             created_at: rfc3339(p.create_time.as_ref()),
             updated_at: rfc3339(p.update_time.as_ref()),

@@ -72,7 +72,10 @@ async fn get_playlists(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
     Ok(Payload::Playlists(Playlists {
         playlist: playlists
             .iter()
-            .map(|playlist| summary(&owners, playlist, 0))
+            .map(|playlist| {
+                let duration = i64::from(seconds(playlist.duration.as_ref()));
+                summary(&owners, playlist, duration)
+            })
             .collect(),
     }))
 }
@@ -87,11 +90,20 @@ async fn with_songs(ctx: &Ctx<'_>, id: &str) -> Result<Playlist, SubsonicError> 
     let (playlist, items) = read(ctx, id).await?;
     let ids: Vec<String> = items.into_iter().map(|item| item.track_id).collect();
     let tracks = tracks_by_id(ctx, &ids).await?;
-    let duration = tracks
+    // Summed exactly, then rounded once as playlist-svc's total is in `getPlaylists`, so
+    // both answer the same.
+    let total_ms = tracks
         .iter()
         .flatten()
-        .map(|t| i64::from(seconds(t.duration.as_ref())))
-        .sum::<i64>();
+        .filter_map(|t| t.duration.as_ref())
+        .map(|d| {
+            d.seconds
+                .max(0)
+                .saturating_mul(1000)
+                .saturating_add(i64::from(d.nanos.max(0) / 1_000_000))
+        })
+        .fold(0_i64, i64::saturating_add);
+    let duration = total_ms.saturating_add(500) / 1000;
     let owners = Owners::of(ctx, std::slice::from_ref(&playlist)).await?;
     let mut answer = summary(&owners, &playlist, duration);
     // A song gone from the catalogue keeps its place, so the indexes an app sends to

@@ -55,12 +55,15 @@ async fn a_playlist_is_created_read_changed_and_deleted() -> anyhow::Result<()> 
     .await?;
     assert_eq!(playlist["owner_id"], ann_id.as_str());
     assert_eq!(playlist["item_count"], 1);
+    // The stand-in catalogue's tracks play for 215.25 s.
+    assert_eq!(playlist["duration_ms"], 215_250);
     let id = text(&playlist, "/id").to_owned();
     let path = format!("/v1/playlists/{id}");
 
     let (status, page) = send(&gateway, Method::GET, &path, &ann, None).await?;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["items"][0]["track_id"], "t1");
+    assert_eq!(page["playlist"]["duration_ms"], 215_250);
     let version = page["playlist"]["version"].as_u64().expect("version");
 
     let change = json!({"name": "Night drive", "expected_version": version});

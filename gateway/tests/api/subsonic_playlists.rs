@@ -39,7 +39,8 @@ async fn apps_create_read_edit_by_index_replace_and_delete_playlists() -> anyhow
     assert_eq!(playlist["owner"], "ann");
     assert_eq!(playlist["songCount"], 3);
     assert_eq!(entries(playlist), ["t1", "t2", "t3"]);
-    assert!(playlist["duration"].as_i64().unwrap_or_default() > 0);
+    // Three songs of 215.25 s: 645.75 s, rounded once.
+    assert_eq!(playlist["duration"], 646, "{playlist}");
 
     let listed = json_call(&gateway, "getPlaylists", &auth).await?;
     let all = listed["playlists"]["playlist"]
@@ -48,6 +49,8 @@ async fn apps_create_read_edit_by_index_replace_and_delete_playlists() -> anyhow
         .unwrap_or_default();
     assert_eq!(all.len(), 1, "{listed}");
     assert_eq!(all[0]["id"], id.as_str());
+    // The listing gives playlist-svc's total, the same as getPlaylist.
+    assert_eq!(all[0]["duration"], 646, "{listed}");
     assert!(all[0].get("entry").is_none(), "a listing carries no songs");
 
     // Remove the first and third songs by index, rename, make it public, add one.
@@ -64,6 +67,12 @@ async fn apps_create_read_edit_by_index_replace_and_delete_playlists() -> anyhow
     assert_eq!(read["playlist"]["name"], "Trip");
     assert_eq!(read["playlist"]["public"], true);
     assert_eq!(entries(&read["playlist"]), ["t2", "t4"]);
+    assert_eq!(read["playlist"]["duration"], 431, "{read}");
+    let listed = json_call(&gateway, "getPlaylists", &auth).await?;
+    assert_eq!(
+        listed["playlists"]["playlist"][0]["duration"], 431,
+        "{listed}"
+    );
     xml_call(&gateway, "getPlaylist", &format!("{auth}&id={id}")).await?;
     xml_call(&gateway, "getPlaylists", &auth).await?;
 
@@ -84,6 +93,11 @@ async fn apps_create_read_edit_by_index_replace_and_delete_playlists() -> anyhow
     )
     .await?;
     assert_eq!(entries(&replaced["playlist"]), ["t5", "t5"], "{replaced}");
+    let listed = json_call(&gateway, "getPlaylists", &auth).await?;
+    assert_eq!(
+        listed["playlists"]["playlist"][0]["duration"], 431,
+        "{listed}"
+    );
 
     // Someone else reads a public playlist with its owner's name, but cannot read or delete
     // a private one.

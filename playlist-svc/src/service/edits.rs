@@ -7,7 +7,7 @@ use tunemesh_runtime::identity::Caller;
 use super::PlaylistDomain;
 use crate::convert;
 use crate::error::PlaylistError;
-use crate::model::{DetailsChange, EditOp, NewPlaylist, new_id};
+use crate::model::{DetailsChange, Durations, EditOp, NewPlaylist, new_id};
 use crate::validate;
 
 impl PlaylistDomain {
@@ -26,7 +26,7 @@ impl PlaylistDomain {
             validate::id("request_id", &req.request_id)?;
             Some(req.request_id)
         };
-        self.check_tracks(caller, &req.track_ids).await?;
+        let durations = self.check_tracks(caller, &req.track_ids).await?;
         let new = NewPlaylist {
             id: new_id(),
             owner_id: caller.user_id.clone(),
@@ -36,6 +36,7 @@ impl PlaylistDomain {
             public: req.public,
             collaborative: req.collaborative,
             track_ids: req.track_ids,
+            durations,
         };
         let playlist = self.bounded(self.store.create(new)).await?;
         Ok(pb::CreatePlaylistResponse {
@@ -118,9 +119,13 @@ impl PlaylistDomain {
         let op = EditOp::AddItems {
             track_ids: req.track_ids.clone(),
             position: req.position,
+            durations: Durations::new(),
         };
-        let edit = Self::edit_of(caller, req.playlist_id, req.expected_version, op)?;
-        self.check_tracks(caller, &req.track_ids).await?;
+        let mut edit = Self::edit_of(caller, req.playlist_id, req.expected_version, op)?;
+        let checked = self.check_tracks(caller, &req.track_ids).await?;
+        if let EditOp::AddItems { durations, .. } = &mut edit.op {
+            *durations = checked;
+        }
         let edited = self.edit(edit).await?;
         Ok(pb::AddPlaylistItemsResponse {
             items: edited.items.iter().map(convert::item).collect(),

@@ -60,7 +60,7 @@ impl PlaylistDomain {
         validate::name(&req.name)?;
         validate::description(&req.description)?;
         validate::ids("track_ids", &req.track_ids, 1)?;
-        self.check_tracks(caller, &req.track_ids).await?;
+        let durations = self.check_tracks(caller, &req.track_ids).await?;
         let put = GeneratedPut {
             id: new_id(),
             generated: Generated {
@@ -70,6 +70,7 @@ impl PlaylistDomain {
             name: req.name,
             description: req.description,
             track_ids: req.track_ids,
+            durations,
         };
         let (playlist, changed) = self.bounded(self.store.put_generated(put)).await?;
         if changed {

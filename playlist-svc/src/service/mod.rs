@@ -17,9 +17,9 @@ use tunemesh_proto::playlist::v1 as pb;
 use tunemesh_runtime::identity::Caller;
 
 use crate::cache::{DELETED, ReadThrough};
-use crate::catalog::TrackCatalog;
+use crate::catalog::{TrackCatalog, TrackCheck};
 use crate::error::PlaylistError;
-use crate::model::{Edit, EditOp, Edited};
+use crate::model::{Durations, Edit, EditOp, Edited};
 use crate::store::PlaylistStore;
 use crate::validate;
 
@@ -179,16 +179,17 @@ impl PlaylistDomain {
             })
     }
 
-    /// Checks the tracks exist: INVALID_ARGUMENT naming the first unknown one.
+    /// Checks the tracks exist: INVALID_ARGUMENT naming the first unknown one; else their
+    /// durations, as the catalogue gave them.
     async fn check_tracks(
         &self,
         caller: &Caller,
         track_ids: &[String],
-    ) -> Result<(), PlaylistError> {
+    ) -> Result<Durations, PlaylistError> {
         let distinct = validate::distinct(track_ids);
-        let missing = self.catalog.missing(caller, &distinct).await?;
+        let TrackCheck { missing, durations } = self.catalog.check(caller, &distinct).await?;
         match missing.first() {
-            None => Ok(()),
+            None => Ok(durations),
             Some(first) => Err(PlaylistError::invalid(format!(
                 "track {first} is not in the catalog ({} unknown track ids in the request)",
                 missing.len()

@@ -28,6 +28,10 @@ const DETAILS_BACKFILL: &str = "playlist_details";
 /// outbox rows it adds at once.
 const BACKFILL_BATCH: u32 = 200;
 
+/// Tracks whose durations the duration backfill asks the catalogue for at once (its
+/// `BatchGetTracks` limit).
+pub const DURATION_TRACKS: u32 = 100;
+
 /// Where a library or liked-tracks listing continues: the sort key of the last row returned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
@@ -142,4 +146,18 @@ pub trait PlaylistStore: Send + Sync + std::fmt::Debug {
 
     /// The user's play queue; `None` when never saved.
     async fn queue(&self, user: &str) -> Result<Option<PlayQueue>, PlaylistError>;
+
+    /// Up to `limit` distinct tracks of items whose duration is not known yet (items stored
+    /// before durations were kept): the duration backfill's work list.
+    async fn unknown_durations(&self, limit: u32) -> Result<Vec<String>, PlaylistError>;
+
+    /// Fills in `durations` (track id, ms) for the not yet known items of those tracks in
+    /// at most [`BACKFILL_BATCH`] playlists, in one transaction that locks their rows like
+    /// any write, and updates their totals; bumps their revision (not their version: their
+    /// details and items are unchanged). Returns those playlists' ids and new revisions, for
+    /// the cache; empty when no such item is left.
+    async fn fill_durations(
+        &self,
+        durations: &[(String, u64)],
+    ) -> Result<Vec<(String, u64)>, PlaylistError>;
 }

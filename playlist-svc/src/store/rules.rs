@@ -5,7 +5,7 @@
 use tunemesh_proto::events::v1::PlaylistChangeKind;
 
 use crate::error::PlaylistError;
-use crate::model::{Generated, GeneratedPut, Item, Playlist, new_id};
+use crate::model::{Durations, Generated, GeneratedPut, Item, Playlist, new_id};
 
 /// A failure no caller can act on (a conversion that cannot fail in practice).
 pub fn internal(error: impl Into<anyhow::Error>) -> PlaylistError {
@@ -100,6 +100,23 @@ pub fn new_items(track_ids: &[String], position: u32, added_by: &str, now: i64) 
             position,
             added_by: added_by.to_owned(),
             add_ms: now,
+        })
+        .collect()
+}
+
+/// Each new item's duration in ms, in the stores' column type: `None` (not known yet, for
+/// the duration backfill) for a track the catalogue gave none of.
+pub fn item_durations(
+    track_ids: &[String],
+    durations: &Durations,
+) -> Result<Vec<Option<i64>>, PlaylistError> {
+    track_ids
+        .iter()
+        .map(|track| {
+            durations
+                .get(track)
+                .map(|&ms| i64::try_from(ms).map_err(internal))
+                .transpose()
         })
         .collect()
 }

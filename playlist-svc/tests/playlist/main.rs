@@ -2,11 +2,12 @@
 //! service through its gRPC API in both storage modes (`service`), the first tracks a cover
 //! is derived from (`first_tracks`), generated "Made for you" playlists (`generated`), liked
 //! albums and artists and play queues (`library`, `library_concurrency`), the events it
-//! publishes (`events`), Redis and PostgreSQL outages (`outage`), the details backfill of
+//! publishes (`events`), playlist durations and their backfill (`durations`), Redis and PostgreSQL outages (`outage`), the details backfill of
 //! existing public playlists (`backfill`), and databases of the old migration runner under
 //! the shared one (`migrate`). `support` is the shared harness.
 
 mod backfill;
+mod durations;
 mod events;
 mod first_tracks;
 mod generated;

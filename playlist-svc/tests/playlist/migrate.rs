@@ -61,7 +61,8 @@ async fn a_postgres_database_of_the_old_runner_migrates_without_loss() -> anyhow
             "V2__event_outbox",
             "V3__backfills",
             "V4__generated_playlists",
-            "V5__liked_items_and_play_queues"
+            "V5__liked_items_and_play_queues",
+            "V6__durations"
         ]
     );
     let store = PostgresStore::open(pool.clone(), OutboxWaker::new()).await?;

@@ -5,7 +5,7 @@ use tunemesh_events::outbox::postgres::{AppendError, append};
 use tunemesh_runtime::clock::now_ms;
 use tunemesh_runtime::identity::SYSTEM_ACCOUNT;
 
-use super::write::{commit, insert_items, lock, reread};
+use super::write::{commit, insert_items, lock, reread, sum_durations};
 use super::{PostgresStore, pg};
 use crate::error::PlaylistError;
 use crate::events::{generated_created, generated_emptied, generated_filled};
@@ -45,7 +45,17 @@ pub(super) async fn put_generated(
         .await
         .map_err(pg)?;
     if inserted == 1 {
-        insert_items(&tx, &put.id, &put.track_ids, 0, 0, SYSTEM_ACCOUNT).await?;
+        insert_items(
+            &tx,
+            &put.id,
+            &put.track_ids,
+            0,
+            0,
+            SYSTEM_ACCOUNT,
+            &put.durations,
+        )
+        .await?;
+        sum_durations(&tx, &put.id).await?;
         let created = reread(&tx, &put.id).await?;
         let event = generated_created(&created, put.track_ids.clone())?;
         commit(store, tx, &event).await?;
@@ -88,7 +98,17 @@ pub(super) async fn put_generated(
         })?;
         bump = 2;
     }
-    insert_items(&tx, &id, &put.track_ids, 0, 0, SYSTEM_ACCOUNT).await?;
+    insert_items(
+        &tx,
+        &id,
+        &put.track_ids,
+        0,
+        0,
+        SYSTEM_ACCOUNT,
+        &put.durations,
+    )
+    .await?;
+    sum_durations(&tx, &id).await?;
     tx.execute(
         "UPDATE playlists SET name = $2, description = $3, item_count = $4,
              version = version + $5, revision = revision + $5, update_ms = $6 WHERE id = $1",

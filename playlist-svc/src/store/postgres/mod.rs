@@ -5,9 +5,11 @@
 //! - `write.rs`: create, edits and follows (row-locked transactions with outbox events)
 //! - `generated.rs`: generated playlists, created or replaced whole
 //! - `backfill.rs`: the one-time details backfill run after the migrations
+//! - `durations.rs`: the duration backfill's statements (run by a background task)
 //! - `library.rs`: liked albums and artists, play queues
 
 mod backfill;
+mod durations;
 mod generated;
 mod library;
 mod write;
@@ -46,10 +48,10 @@ const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, p.name, p.description, p.publi
     WHERE c.playlist_id = p.id ORDER BY c.seq), p.cover_image_id, p.item_count, \
     p.follower_count, p.version, p.revision, p.create_ms, p.update_ms, \
     ARRAY(SELECT i.track_id FROM playlist_items i WHERE i.playlist_id = p.id \
-    ORDER BY i.rank LIMIT 8), p.generated_for, p.generated_kind";
+    ORDER BY i.rank LIMIT 8), p.generated_for, p.generated_kind, p.duration_ms";
 
 /// Number of columns in [`PLAYLIST_COLUMNS`].
-const PLAYLIST_WIDTH: usize = 17;
+const PLAYLIST_WIDTH: usize = 18;
 
 /// Playlists in PostgreSQL.
 #[derive(Debug, Clone)]
@@ -138,6 +140,7 @@ fn playlist(row: &Row) -> Result<Playlist, tokio_postgres::Error> {
         update_ms: row.try_get(13)?,
         first_track_ids: row.try_get(14)?,
         generated: generated(row.try_get(15)?, row.try_get(16)?),
+        duration_ms: to_u64(row.try_get(17)?),
     })
 }
 
@@ -369,6 +372,17 @@ impl PlaylistStore for PostgresStore {
 
     async fn queue(&self, user: &str) -> Result<Option<PlayQueue>, PlaylistError> {
         library::queue(self, user).await
+    }
+
+    async fn unknown_durations(&self, limit: u32) -> Result<Vec<String>, PlaylistError> {
+        durations::unknown(self, limit).await
+    }
+
+    async fn fill_durations(
+        &self,
+        durations: &[(String, u64)],
+    ) -> Result<Vec<(String, u64)>, PlaylistError> {
+        durations::fill(self, durations).await
     }
 }
 

@@ -11,12 +11,12 @@ use tunemesh_runtime::clock::now_ms;
 use super::{PLAYLIST_COLUMNS, PostgresStore, pg, playlist, to_u64};
 use crate::error::PlaylistError;
 use crate::events::{kind_of, liked_changed, playlist_changed, playlist_deleted};
-use crate::model::{DetailsChange, Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
+use crate::model::{DetailsChange, Durations, Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
 use crate::rank::n_between;
 use crate::store::LikesChanged;
 use crate::store::rules::{
-    check_follow, check_liked_version, check_unfollow, follow_kind, internal, item_missing,
-    move_bounds, neighbour_positions, new_items,
+    check_follow, check_liked_version, check_unfollow, follow_kind, internal, item_durations,
+    item_missing, move_bounds, neighbour_positions, new_items,
 };
 
 /// The playlist row, locked until the transaction ends.
@@ -73,21 +73,39 @@ pub(super) async fn insert_items(
     position: u32,
     count: u32,
     added_by: &str,
+    durations: &Durations,
 ) -> Result<Vec<Item>, PlaylistError> {
     let (low, high) = neighbours(tx, id, position, count).await?;
     let ranks = n_between(low.as_deref(), high.as_deref(), track_ids.len()).map_err(internal)?;
     let now = now_ms();
     let items = new_items(track_ids, position, added_by, now);
     let item_ids: Vec<&str> = items.iter().map(|i| i.item_id.as_str()).collect();
+    let item_ms = item_durations(track_ids, durations)?;
     tx.execute(
-        "INSERT INTO playlist_items (playlist_id, item_id, rank, track_id, added_by, add_ms)
-         SELECT $1, u.item_id, u.rank, u.track_id, $5, $6
-         FROM unnest($2::text[], $3::text[], $4::text[]) AS u(item_id, rank, track_id)",
-        &[&id, &item_ids, &ranks, &track_ids, &added_by, &now],
+        "INSERT INTO playlist_items (playlist_id, item_id, rank, track_id, added_by, add_ms,
+             duration_ms)
+         SELECT $1, u.item_id, u.rank, u.track_id, $5, $6, u.duration_ms
+         FROM unnest($2::text[], $3::text[], $4::text[], $7::bigint[])
+             AS u(item_id, rank, track_id, duration_ms)",
+        &[
+            &id, &item_ids, &ranks, &track_ids, &added_by, &now, &item_ms,
+        ],
     )
     .await
     .map_err(pg)?;
     Ok(items)
+}
+
+/// Sets the playlist's total duration to the sum of its items' (after they changed).
+pub(super) async fn sum_durations(tx: &Transaction<'_>, id: &str) -> Result<(), PlaylistError> {
+    tx.execute(
+        "UPDATE playlists SET duration_ms = (SELECT COALESCE(SUM(i.duration_ms), 0)::bigint
+             FROM playlist_items i WHERE i.playlist_id = $1) WHERE id = $1",
+        &[&id],
+    )
+    .await
+    .map_err(pg)?;
+    Ok(())
 }
 
 /// Appends the event, commits and pokes the relay.
@@ -143,7 +161,17 @@ pub(super) async fn create(
         return playlist(&row).map_err(pg);
     }
     let count = u32::try_from(new.track_ids.len()).map_err(internal)?;
-    insert_items(&tx, &new.id, &new.track_ids, 0, 0, &new.owner_id).await?;
+    insert_items(
+        &tx,
+        &new.id,
+        &new.track_ids,
+        0,
+        0,
+        &new.owner_id,
+        &new.durations,
+    )
+    .await?;
+    sum_durations(&tx, &new.id).await?;
     tx.execute(
         "UPDATE playlists SET item_count = $2 WHERE id = $1",
         &[&new.id, &i32::try_from(count).map_err(internal)?],
@@ -181,10 +209,12 @@ pub(super) async fn edit(store: &PostgresStore, edit: Edit) -> Result<Edited, Pl
         EditOp::AddItems {
             track_ids: tracks,
             position,
+            durations,
         } => {
             let position = position.unwrap_or(current.item_count);
-            items =
-                insert_items(&tx, id, tracks, position, current.item_count, &edit.actor).await?;
+            let count = current.item_count;
+            items = insert_items(&tx, id, tracks, position, count, &edit.actor, durations).await?;
+            sum_durations(&tx, id).await?;
             count_delta = i32::try_from(tracks.len()).map_err(internal)?;
             track_ids.clone_from(tracks);
         }
@@ -208,6 +238,7 @@ pub(super) async fn edit(store: &PostgresStore, edit: Edit) -> Result<Edited, Pl
                 return Err(item_missing(id, &missing));
             }
             track_ids = rows.iter().filter_map(|r| r.try_get(1).ok()).collect();
+            sum_durations(&tx, id).await?;
             count_delta = -i32::try_from(rows.len()).map_err(internal)?;
         }
         EditOp::MoveItems {

@@ -48,7 +48,15 @@ pub(super) fn put_generated(
             ],
         )
         .map_err(sqlite)?;
-        insert_items(&tx, &put.id, &put.track_ids, 0, 0, SYSTEM_ACCOUNT)?;
+        insert_items(
+            &tx,
+            &put.id,
+            &put.track_ids,
+            0,
+            0,
+            SYSTEM_ACCOUNT,
+            &put.durations,
+        )?;
         let created = reread(&tx, &put.id)?;
         let event = generated_created(&created, put.track_ids.clone())?;
         finish(tx, &event)?;
@@ -78,7 +86,15 @@ pub(super) fn put_generated(
         append(&tx, &removal).map_err(sqlite)?;
         bump = 2;
     }
-    insert_items(&tx, &id, &put.track_ids, 0, 0, SYSTEM_ACCOUNT)?;
+    insert_items(
+        &tx,
+        &id,
+        &put.track_ids,
+        0,
+        0,
+        SYSTEM_ACCOUNT,
+        &put.durations,
+    )?;
     tx.execute(
         "UPDATE playlists SET name = ?2, description = ?3, item_count = ?4,
              version = version + ?5, revision = revision + ?5, update_ms = ?6 WHERE id = ?1",

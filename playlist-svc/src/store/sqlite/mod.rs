@@ -6,9 +6,11 @@
 //! - `write.rs`: create, edits and follows (`IMMEDIATE` transactions with outbox events)
 //! - `generated.rs`: generated playlists, created or replaced whole
 //! - `backfill.rs`: the one-time details backfill run after the migrations
+//! - `durations.rs`: the duration backfill's statements (run by a background task)
 //! - `library.rs`: liked albums and artists, play queues
 
 mod backfill;
+mod durations;
 mod generated;
 mod library;
 mod write;
@@ -47,10 +49,11 @@ const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, p.name, p.description, p.publi
     playlist_collaborators c WHERE c.playlist_id = p.id ORDER BY c.seq)), p.cover_image_id, \
     p.item_count, p.follower_count, p.version, p.revision, p.create_ms, p.update_ms, \
     (SELECT group_concat(track_id, char(10)) FROM (SELECT i.track_id FROM playlist_items i \
-    WHERE i.playlist_id = p.id ORDER BY i.rank LIMIT 8)), p.generated_for, p.generated_kind";
+    WHERE i.playlist_id = p.id ORDER BY i.rank LIMIT 8)), p.generated_for, p.generated_kind, \
+    p.duration_ms";
 
 /// Number of columns in [`PLAYLIST_COLUMNS`].
-const PLAYLIST_WIDTH: usize = 17;
+const PLAYLIST_WIDTH: usize = 18;
 
 /// The values of a `\n`-joined column.
 fn lines(joined: Option<String>) -> Vec<String> {
@@ -160,6 +163,7 @@ fn playlist(row: &Row<'_>) -> rusqlite::Result<Playlist> {
         update_ms: row.get(13)?,
         first_track_ids: lines(row.get(14)?),
         generated: generated(row.get(15)?, row.get(16)?),
+        duration_ms: to_u64(row.get(17)?),
     })
 }
 
@@ -435,5 +439,18 @@ impl PlaylistStore for SqliteStore {
     async fn queue(&self, user: &str) -> Result<Option<PlayQueue>, PlaylistError> {
         let user = user.to_owned();
         self.call(move |conn| library::queue(conn, &user)).await
+    }
+
+    async fn unknown_durations(&self, limit: u32) -> Result<Vec<String>, PlaylistError> {
+        self.call(move |conn| durations::unknown(conn, limit)).await
+    }
+
+    async fn fill_durations(
+        &self,
+        durations: &[(String, u64)],
+    ) -> Result<Vec<(String, u64)>, PlaylistError> {
+        let durations = durations.to_vec();
+        self.call(move |conn| durations::fill(conn, &durations))
+            .await
     }
 }

@@ -10,12 +10,12 @@ use tunemesh_runtime::clock::now_ms;
 use super::{load, sqlite};
 use crate::error::PlaylistError;
 use crate::events::{kind_of, liked_changed, playlist_changed, playlist_deleted};
-use crate::model::{Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
+use crate::model::{Durations, Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
 use crate::rank::n_between;
 use crate::store::LikesChanged;
 use crate::store::rules::{
-    check_follow, check_liked_version, check_unfollow, follow_kind, internal, item_missing,
-    move_bounds, neighbour_positions, new_items,
+    check_follow, check_liked_version, check_unfollow, follow_kind, internal, item_durations,
+    item_missing, move_bounds, neighbour_positions, new_items,
 };
 
 pub(super) fn begin(conn: &mut Connection) -> Result<Transaction<'_>, PlaylistError> {
@@ -57,18 +57,21 @@ pub(super) fn insert_items(
     position: u32,
     count: u32,
     added_by: &str,
+    durations: &Durations,
 ) -> Result<Vec<Item>, PlaylistError> {
     let (low, high) = neighbours(tx, id, position, count)?;
     let ranks = n_between(low.as_deref(), high.as_deref(), track_ids.len()).map_err(internal)?;
     let now = now_ms();
     let mut statement = tx
         .prepare_cached(
-            "INSERT INTO playlist_items (playlist_id, item_id, rank, track_id, added_by, add_ms)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO playlist_items (playlist_id, item_id, rank, track_id, added_by, add_ms,
+                 duration_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .map_err(sqlite)?;
     let items = new_items(track_ids, position, added_by, now);
-    for (item, rank) in items.iter().zip(&ranks) {
+    let item_ms = item_durations(track_ids, durations)?;
+    for ((item, rank), ms) in items.iter().zip(&ranks).zip(&item_ms) {
         statement
             .execute(params![
                 id,
@@ -76,11 +79,24 @@ pub(super) fn insert_items(
                 rank,
                 item.track_id,
                 added_by,
-                now
+                now,
+                ms
             ])
             .map_err(sqlite)?;
     }
+    sum_durations(tx, id)?;
     Ok(items)
+}
+
+/// Sets the playlist's total duration to the sum of its items' (after they changed).
+pub(super) fn sum_durations(tx: &Transaction<'_>, id: &str) -> Result<(), PlaylistError> {
+    tx.execute(
+        "UPDATE playlists SET duration_ms = (SELECT COALESCE(SUM(i.duration_ms), 0)
+             FROM playlist_items i WHERE i.playlist_id = ?1) WHERE id = ?1",
+        [id],
+    )
+    .map_err(sqlite)?;
+    Ok(())
 }
 
 pub(super) fn reread(tx: &Transaction<'_>, id: &str) -> Result<Playlist, PlaylistError> {
@@ -120,7 +136,15 @@ pub(super) fn create(conn: &mut Connection, new: &NewPlaylist) -> Result<Playlis
         ],
     )
     .map_err(sqlite)?;
-    insert_items(&tx, &new.id, &new.track_ids, 0, 0, &new.owner_id)?;
+    insert_items(
+        &tx,
+        &new.id,
+        &new.track_ids,
+        0,
+        0,
+        &new.owner_id,
+        &new.durations,
+    )?;
     let created = reread(&tx, &new.id)?;
     let event = playlist_changed(
         &created,
@@ -149,9 +173,11 @@ pub(super) fn edit(conn: &mut Connection, edit: &Edit) -> Result<Edited, Playlis
         EditOp::AddItems {
             track_ids: tracks,
             position,
+            durations,
         } => {
             let position = position.unwrap_or(current.item_count);
-            items = insert_items(&tx, id, tracks, position, current.item_count, &edit.actor)?;
+            let count = current.item_count;
+            items = insert_items(&tx, id, tracks, position, count, &edit.actor, durations)?;
             count_delta = i64::try_from(tracks.len()).map_err(internal)?;
             track_ids.clone_from(tracks);
         }
@@ -171,6 +197,7 @@ pub(super) fn edit(conn: &mut Connection, edit: &Edit) -> Result<Edited, Playlis
                     None => return Err(item_missing(id, item_id)),
                 }
             }
+            sum_durations(&tx, id)?;
             count_delta = -i64::try_from(item_ids.len()).map_err(internal)?;
         }
         EditOp::MoveItems {

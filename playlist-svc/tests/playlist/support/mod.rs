@@ -16,9 +16,10 @@ use tunemesh_playlist::{PlaylistSettings, build};
 use tunemesh_proto::catalog::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
 use tunemesh_proto::catalog::v1::{
     BatchGetAlbumsRequest, BatchGetAlbumsResponse, BatchGetArtistsRequest, BatchGetArtistsResponse,
-    BatchGetTracksRequest, BatchGetTracksResponse,
+    BatchGetTracksRequest, BatchGetTracksResponse, Track,
 };
 use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
+use tunemesh_proto::prost_types;
 use tunemesh_proto::tonic::transport::{Channel, Server};
 use tunemesh_proto::tonic::{self, Request, Response, Status};
 use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
@@ -41,6 +42,12 @@ pub enum Mode {
 /// Known tracks: `track-0` … `track-999`.
 pub fn track(n: usize) -> String {
     format!("track-{n}")
+}
+
+/// How long known track `track-n` plays, in ms: 100 + n seconds and a half (the catalogue
+/// double answers it).
+pub fn track_ms(n: u64) -> u64 {
+    (100 + n) * 1000 + 500
 }
 
 /// Known albums: `album-0` … `album-999`.
@@ -73,18 +80,27 @@ impl CatalogService for TestCatalog {
         &self,
         request: Request<BatchGetTracksRequest>,
     ) -> Result<Response<BatchGetTracksResponse>, Status> {
-        let missing = request
-            .into_inner()
-            .track_ids
-            .into_iter()
-            .filter(|id| {
-                id.strip_prefix("track-")
-                    .and_then(|n| n.parse::<u32>().ok())
-                    .is_none_or(|n| n >= 1000)
-            })
-            .collect();
+        let mut tracks = Vec::new();
+        let mut missing = Vec::new();
+        for id in request.into_inner().track_ids {
+            let known = id
+                .strip_prefix("track-")
+                .and_then(|n| n.parse::<u64>().ok())
+                .filter(|n| *n < 1000);
+            match known {
+                Some(n) => tracks.push(Track {
+                    id,
+                    duration: Some(prost_types::Duration {
+                        seconds: i64::try_from(track_ms(n) / 1000).unwrap_or(0),
+                        nanos: 500_000_000,
+                    }),
+                    ..Track::default()
+                }),
+                None => missing.push(id),
+            }
+        }
         Ok(Response::new(BatchGetTracksResponse {
-            tracks: Vec::new(),
+            tracks,
             missing_track_ids: missing,
         }))
     }
