@@ -45,6 +45,7 @@ async fn session(
     secret: &str,
     wire: &str,
     auth: &str,
+    format: &str,
     listened_ago: Duration,
 ) -> anyhow::Result<Value> {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mesh/subsonic_client.py");
@@ -52,7 +53,7 @@ async fn session(
         .arg(script)
         .arg("http://127.0.0.1")
         .arg(mesh.gateway.port().to_string())
-        .args([user, secret, wire, auth])
+        .args([user, secret, wire, auth, format])
         .arg(listened_ago.as_secs().to_string())
         .kill_on_drop(true)
         .output();
@@ -60,7 +61,7 @@ async fn session(
     let stderr = String::from_utf8_lossy(&output.stderr);
     anyhow::ensure!(
         output.status.success(),
-        "py-sonic ({wire}, {auth}) failed (py-sonic comes from scripts/deps.sh): {stderr}"
+        "py-sonic ({wire}, {auth}, {format}) failed (py-sonic comes from scripts/deps.sh): {stderr}"
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let last = stdout.lines().last().unwrap_or_default();
@@ -88,16 +89,31 @@ async fn a_real_subsonic_client_library_completes_a_whole_session() -> anyhow::R
     })
     .await?;
 
-    let legacy = app_password(&mesh, &ann, "DSub", false).await?;
-    let first = session(&mesh, "ann", &legacy, "post-view", "password", MINUTE * 10).await?;
-    assert_eq!(first["songs"], json!(tracks), "{first}");
-    assert!(first["stream_bytes"].as_u64().unwrap_or_default() > 10_000);
-    let modern = app_password(&mesh, &ann, "Symfonium", true).await?;
-    let second = session(&mesh, "ann", &modern, "get-bare", "token", MINUTE * 20).await?;
-    assert_eq!(second["songs"], json!(tracks), "{second}");
+    // An app password for `u`+`p`, and one marked for legacy clients' `t`+`s` tokens.
+    let plain = app_password(&mesh, &ann, "DSub", false).await?;
+    let tokens = app_password(&mesh, &ann, "Symfonium", true).await?;
+    let sessions = [
+        (&plain, "post-view", "password", "json", MINUTE * 10),
+        (&tokens, "get-bare", "token", "json", MINUTE * 20),
+        (&tokens, "post-view", "token", "xml", MINUTE * 30),
+        (&plain, "get-bare", "password", "xml", MINUTE * 40),
+    ];
+    let mut scrobbled = Vec::new();
+    for (secret, wire, auth, format, ago) in sessions {
+        let seen = session(&mesh, "ann", secret, wire, auth, format, ago).await?;
+        assert_eq!(
+            seen["songs"],
+            json!(tracks),
+            "{wire} {auth} {format}: {seen}"
+        );
+        assert!(seen["stream_bytes"].as_u64().unwrap_or_default() > 10_000);
+        scrobbled.push(seen["scrobbled"].as_str().unwrap_or_default().to_owned());
+    }
 
-    // Each session scrobbled one listen twice: two plays in all, never four.
-    let scrobbled = first["scrobbled"].as_str().unwrap_or_default().to_owned();
+    // Each session scrobbled one listen (at its own time) twice: one play per session,
+    // never two.
+    let plays = sessions.len();
+    let scrobbled = scrobbled[0].clone();
     let facts = get(&mesh, &ann, &format!("/v1/tracks/{scrobbled}")).await?;
     let artist = facts["artists"][0]["id"]
         .as_str()
@@ -106,12 +122,12 @@ async fn a_real_subsonic_client_library_completes_a_whole_session() -> anyhow::R
     let top = format!("/v1/artists/{artist}/top-tracks");
     until(&mesh, &ann, &top, |answer| {
         answer["tracks"][0]["track"]["id"] == scrobbled.as_str()
-            && answer["tracks"][0]["plays"] == 2
+            && answer["tracks"][0]["plays"] == plays
     })
     .await?;
     // Nothing more arrives later.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let answer = get(&mesh, &ann, &top).await?;
-    assert_eq!(answer["tracks"][0]["plays"], 2, "{answer}");
+    assert_eq!(answer["tracks"][0]["plays"], plays, "{answer}");
     mesh.stop().await
 }

@@ -4,17 +4,22 @@ play queue and scrobbles, as an app does it. Run by tests/mesh/subsonic.rs; prin
 line of what it saw (track and playlist ids, stream sizes) for the Rust side to check against
 the services.
 
-Usage: subsonic_client.py BASE_URL PORT USER SECRET WIRE AUTH LISTENED_AGO
+Usage: subsonic_client.py BASE_URL PORT USER SECRET WIRE AUTH FORMAT LISTENED_AGO
   WIRE: post-view (py-sonic's default: form POST to /rest/<method>.view)
         get-bare  (GET to /rest/<method>, no .view, as knuckles and Supersonic send)
   AUTH: password (u + p=enc:hex) or token (u + t + s, md5(secret + salt))
+  FORMAT: json (py-sonic's own) or xml (f=xml, as DSub reads it: py-sonic builds and sends
+          every request as ever, and the XML answers are read into the shape py-sonic
+          expects by `from_xml`, so the same session checks both formats)
   LISTENED_AGO: seconds before now of the listen it scrobbles (twice)
 """
 
 import json
+import re
 import sys
 import time
 import urllib.request
+import xml.etree.ElementTree as ElementTree
 
 import libsonic
 import libsonic.connection
@@ -51,6 +56,61 @@ def connect(base, port, user, secret, wire, auth):
     return conn
 
 
+def scalar(text):
+    """An XML attribute as JSON would carry it: booleans and integers typed."""
+    if text in ("true", "false"):
+        return text == "true"
+    if re.fullmatch(r"-?(0|[1-9][0-9]{0,17})", text):
+        return int(text)
+    return text
+
+
+def from_xml(element):
+    """A Subsonic XML element in the JSON shape: attributes as keys, child elements by name
+    (a list when repeated), element text as `value` (genres, lyrics)."""
+    out = {key: scalar(value) for key, value in element.attrib.items()}
+    if element.text and element.text.strip():
+        out["value"] = element.text
+    for child in element:
+        name = child.tag.split("}")[-1]
+        value = from_xml(child)
+        if name not in out:
+            out[name] = value
+        elif isinstance(out[name], list):
+            out[name].append(value)
+        else:
+            out[name] = [out[name], value]
+    return out
+
+
+def read_xml(conn):
+    """Makes `conn` ask for and read XML answers."""
+    base = conn._getBaseQdict
+
+    def qdict():
+        query = base()
+        query["f"] = "xml"
+        return query
+
+    def info(request):
+        response = conn._opener.open(request)
+        kind = response.headers.get("Content-Type", "")
+        check(kind.startswith("text/xml"), f"an XML answer, not {kind}")
+        root = ElementTree.fromstring(response.read())
+        check(root.tag == "{http://subsonic.org/restapi}subsonic-response", root.tag)
+        return from_xml(root)
+
+    def binary(request):
+        response = conn._opener.open(request)
+        if response.headers.get("Content-Type", "").startswith("text/xml"):
+            return from_xml(ElementTree.fromstring(response.read()))
+        return response
+
+    conn._getBaseQdict = qdict
+    conn._doInfoReq = info
+    conn._doBinReq = binary
+
+
 def check(condition, what):
     if not condition:
         raise AssertionError(what)
@@ -64,8 +124,10 @@ def as_list(value):
 
 
 def main():
-    base, port, user, secret, wire, auth, ago = sys.argv[1:8]
+    base, port, user, secret, wire, auth, form, ago = sys.argv[1:9]
     conn = connect(base, int(port), user, secret, wire, auth)
+    if form == "xml":
+        read_xml(conn)
     seen = {}
 
     # Sign-in, as DSub's "test connection" does it.
