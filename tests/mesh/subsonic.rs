@@ -16,7 +16,7 @@ use crate::taste::{SONGS, get, ingest, until};
 const MINUTE: Duration = Duration::from_secs(60);
 
 /// Creates an app password for `token`'s account; its secret.
-async fn app_password(
+pub(crate) async fn app_password(
     mesh: &RunningMesh,
     token: &str,
     name: &str,

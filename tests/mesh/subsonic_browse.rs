@@ -5,9 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use tunemesh_testkit::accounts;
 
+use crate::subsonic::app_password;
 use crate::support::RunningMesh;
 
 /// Real music (singularity-music, installed by scripts/music.sh): four short Ogg Vorbis files.
@@ -68,17 +69,7 @@ async fn an_app_browses_lists_and_syncs_the_real_catalogue() -> anyhow::Result<(
     let base = mesh.url("");
     let session = accounts::sign_up(&mesh.http, &base, "ivy", "correct horse battery").await?;
     let token = accounts::access_token(&session)?;
-    let created: Value = mesh
-        .http
-        .post(mesh.url("/v1/me/subsonic-passwords"))
-        .bearer_auth(&token)
-        .json(&json!({ "name": "Symfonium" }))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    let secret = created["password"].as_str().expect("a password");
+    let secret = app_password(&mesh, &token, "Symfonium", false).await?;
     let app = App {
         mesh: &mesh,
         auth: format!("u=ivy&p={secret}&v=1.13.0&c=Symfonium"),

@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::history::plays_at_once;
+use crate::subsonic::app_password;
 use crate::support::RunningMesh;
 use crate::taste::{SONGS, get, ingest, until};
 
@@ -71,16 +72,7 @@ async fn subsonic_streams_real_rungs_from_offsets_and_scrobbles_count_once() -> 
     let [ann] = mesh.listeners(["ann"]).await?;
     let a = ingest(&mesh, &ann, SONGS[0]).await?;
     let b = ingest(&mesh, &ann, SONGS[1]).await?;
-    let created: Value = mesh
-        .http
-        .post(mesh.url("/v1/me/subsonic-passwords"))
-        .bearer_auth(&ann)
-        .json(&json!({ "name": "DSub" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let secret = created["password"].as_str().unwrap_or_default();
+    let secret = app_password(&mesh, &ann, "DSub", false).await?;
     let auth = format!("u=ann&p={secret}&v=1.2.0&c=DSub");
 
     // maxBitRate picks the rung; each is the stored file, whole.
@@ -197,19 +189,8 @@ async fn subsonic_cover_art_resolves_song_album_artist_and_playlist_ids() -> any
     .await?;
     mesh.wait_ready().await?;
     let [ivy] = mesh.listeners(["ivy"]).await?;
-    let created: Value = mesh
-        .http
-        .post(mesh.url("/v1/me/subsonic-passwords"))
-        .bearer_auth(&ivy)
-        .json(&json!({ "name": "Symfonium" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let auth = format!(
-        "u=ivy&p={}&c=Symfonium",
-        created["password"].as_str().unwrap_or_default()
-    );
+    let secret = app_password(&mesh, &ivy, "Symfonium", false).await?;
+    let auth = format!("u=ivy&p={secret}&c=Symfonium");
     let tracks = tunemesh_testkit::eventually(Duration::from_secs(120), || async {
         let page = get(&mesh, &ivy, "/v1/tracks?page_size=100").await?;
         let tracks = page["tracks"].as_array().cloned().unwrap_or_default();
@@ -311,16 +292,7 @@ async fn a_scrobble_after_now_playing_counts_by_the_clock_and_one_out_of_nowhere
     let [ann] = mesh.listeners(["ann"]).await?;
     let a = ingest(&mesh, &ann, SONGS[0]).await?;
     let b = ingest(&mesh, &ann, SONGS[1]).await?;
-    let created: Value = mesh
-        .http
-        .post(mesh.url("/v1/me/subsonic-passwords"))
-        .bearer_auth(&ann)
-        .json(&json!({ "name": "DSub" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let secret = created["password"].as_str().unwrap_or_default();
+    let secret = app_password(&mesh, &ann, "DSub", false).await?;
     let auth = format!("u=ann&p={secret}&c=DSub");
     ok(
         &mesh,

@@ -5,8 +5,9 @@
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::subsonic::app_password;
 use crate::support::RunningMesh;
 use crate::taste::{SONGS, get, ingest};
 
@@ -68,16 +69,7 @@ async fn an_offline_batch_of_scrobbles_counts_each_play_once_at_its_time() -> an
     let [ann] = mesh.listeners(["ann"]).await?;
     let a = ingest(&mesh, &ann, SONGS[0]).await?;
     let b = ingest(&mesh, &ann, SONGS[1]).await?;
-    let created: Value = mesh
-        .http
-        .post(mesh.url("/v1/me/subsonic-passwords"))
-        .bearer_auth(&ann)
-        .json(&json!({ "name": "Symfonium" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let secret = created["password"].as_str().unwrap_or_default();
+    let secret = app_password(&mesh, &ann, "Symfonium", false).await?;
     let auth = format!("u=ann&p={secret}&v=1.16.1&c=Symfonium");
 
     // Three plays of this morning, sent out of order in one call, as a phone back online

@@ -2,7 +2,9 @@
 //! `GET /v1/images/{id}?size=N`, with the image cache cold and warm, against a baseline in
 //! the same run: the same route serving the stored bytes unresized (`GET /v1/images/{id}`,
 //! player-svc's `GetImage` through the mesh and nothing else). Playlist mosaics
-//! (`/v1/images/{a}.{b}.{c}.{d}?size=N`) are measured the same two ways.
+//! (`/v1/images/{a}.{b}.{c}.{d}?size=N`) are measured the same two ways, and so is the
+//! Subsonic route apps ask for the same covers by (`/rest/getCoverArt?id=…&size=N`, with an
+//! app password as `u`+`p` on every request, as apps send it).
 //!
 //! Two `tunemesh up` (the release binary) on copies of one library: **A** with the image
 //! cache off (`[gateway.images] cache_bytes = 0`, so every request fetches from player-svc and
@@ -101,10 +103,26 @@ fn library(root: &Path, args: &Args) -> anyhow::Result<usize> {
     Ok(bytes)
 }
 
-/// Signs up and waits until every song is a track with its cover; their cover ids.
-async fn cover_ids(http: &reqwest::Client, base: &str, args: &Args) -> anyhow::Result<Vec<String>> {
+/// Signs up, creates an app password and waits until every song is a track with its cover;
+/// the `/rest` credentials and the cover ids.
+async fn cover_ids(
+    http: &reqwest::Client,
+    base: &str,
+    args: &Args,
+) -> anyhow::Result<(String, Vec<String>)> {
     let session = accounts::sign_up(http, base, "bench", "bench-password-1").await?;
     let token = accounts::access_token(&session)?;
+    let created: Value = http
+        .post(format!("{base}/v1/me/subsonic-passwords"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({ "name": "bench" }))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let secret = created["password"].as_str().unwrap_or_default();
+    let credentials = format!("u=bench&p={secret}&v=1.16.1&c=bench");
     let started = Instant::now();
     loop {
         let response = http.get(format!("{base}/v1/tracks?page_size=100"));
@@ -118,7 +136,7 @@ async fn cover_ids(http: &reqwest::Client, base: &str, args: &Args) -> anyhow::R
         ids.sort();
         ids.dedup();
         if ids.len() >= args.covers {
-            return Ok(ids);
+            return Ok((credentials, ids));
         }
         ensure!(
             started.elapsed() < Duration::from_secs(args.ingest_timeout),
@@ -236,8 +254,8 @@ async fn main() -> anyhow::Result<()> {
         &[],
     )?;
     let http = reqwest::Client::new();
-    let ids = cover_ids(&http, &cold_url, &args).await?;
-    let warm_ids = cover_ids(&http, &warm_url, &args).await?;
+    let (cold_rest, ids) = cover_ids(&http, &cold_url, &args).await?;
+    let (warm_rest, warm_ids) = cover_ids(&http, &warm_url, &args).await?;
     ensure!(ids == warm_ids, "both meshes hold the same covers");
     println!(
         "{} covers of {} px ({} KiB in all); {} clients, {} s per phase, ?size={}",
@@ -256,6 +274,16 @@ async fn main() -> anyhow::Result<()> {
             .collect()
     };
     let sized = format!("?size={}", args.size);
+    let subsonic = |base: &str, credentials: &str| -> Vec<String> {
+        ids.iter()
+            .map(|id| {
+                format!(
+                    "{base}/rest/getCoverArt?id={id}&size={}&{credentials}",
+                    args.size
+                )
+            })
+            .collect()
+    };
     // Mosaics of the covers in four rotations: four distinct mosaics, each of every cover.
     let mosaics = |base: &str| -> Vec<String> {
         (0..ids.len())
@@ -282,17 +310,26 @@ async fn main() -> anyhow::Result<()> {
         )
         .await,
     ];
+    phases.push(
+        phase(
+            "Subsonic getCoverArt, cache off (cold)",
+            &subsonic(&cold_url, &cold_rest),
+            &args,
+        )
+        .await,
+    );
     if ids.len() >= 4 {
         phases.push(phase("mosaic, cache off (cold)", &mosaics(&cold_url), &args).await);
     }
     // Warm: every rendering read once first.
     let warm_paths = paths(&warm_url, &sized);
+    let warm_subsonic = subsonic(&warm_url, &warm_rest);
     let warm_mosaics = if ids.len() >= 4 {
         mosaics(&warm_url)
     } else {
         Vec::new()
     };
-    for path in warm_paths.iter().chain(&warm_mosaics) {
+    for path in warm_paths.iter().chain(&warm_mosaics).chain(&warm_subsonic) {
         http.get(path)
             .send()
             .await?
@@ -301,6 +338,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     }
     phases.push(phase("resized, cache warm", &warm_paths, &args).await);
+    phases.push(phase("Subsonic getCoverArt, cache warm", &warm_subsonic, &args).await);
     if !warm_mosaics.is_empty() {
         phases.push(phase("mosaic, cache warm", &warm_mosaics, &args).await);
     }
