@@ -224,7 +224,11 @@ def main():
     check(any(s["id"] == song["id"] and "starred" in s for s in as_list(starred.get("song"))), f"starred song: {starred}")
     check(any(a["id"] == song["albumId"] for a in as_list(starred.get("album"))), f"starred album: {starred}")
     check(any(a["id"] == song["artistId"] for a in as_list(starred.get("artist"))), f"starred artist: {starred}")
+    check("starred" in conn.getSong(song["id"])["song"], "getSong shows the star")
+    album_songs = as_list(conn.getAlbum(song["albumId"])["album"].get("song"))
+    check(any(s["id"] == song["id"] and "starred" in s for s in album_songs), "getAlbum shows the star")
     conn.unstar(sids=[song["id"]])
+    check("starred" not in conn.getSong(song["id"])["song"], "unstarred in getSong")
     starred = conn.getStarred2()["starred2"]
     check(all(s["id"] != song["id"] for s in as_list(starred.get("song"))), "unstarred")
 

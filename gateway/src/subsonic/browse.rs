@@ -4,6 +4,7 @@
 use tunemesh_proto::catalog::v1 as pb;
 
 use super::error::SubsonicError;
+use super::hydrate::mark_starred;
 use super::methods::{Ctx, Method, handler};
 use super::model::{AlbumId3, ArtistId3, Child};
 use super::response::{MusicFolder, MusicFolders, Payload};
@@ -52,7 +53,10 @@ async fn get_song(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
         )
         .await?;
     let track = answer.track.ok_or_else(|| not_found("song"))?;
-    Ok(Payload::Song(Box::new(Child::from(&track))))
+    let mut song = [Child::from(&track)];
+    mark_starred(ctx, &mut song).await?;
+    let [song] = song;
+    Ok(Payload::Song(Box::new(song)))
 }
 
 async fn get_album(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
@@ -70,6 +74,7 @@ async fn get_album(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
         .iter()
         .map(Child::from)
         .collect();
+    mark_starred(ctx, &mut album.song).await?;
     Ok(Payload::Album(Box::new(album)))
 }
 

@@ -14,6 +14,7 @@ use tunemesh_proto::catalog::v1 as catalog;
 use tunemesh_proto::playlist::v1 as pb;
 
 use super::error::SubsonicError;
+use super::hydrate::mark_starred;
 use super::methods::{Ctx, Method, handler};
 use super::model::{Child, int32, seconds, time};
 use super::response::{Payload, Playlist, Playlists};
@@ -120,6 +121,7 @@ async fn with_songs(ctx: &Ctx<'_>, id: &str) -> Result<Playlist, SubsonicError> 
             },
         })
         .collect();
+    mark_starred(ctx, &mut answer.entry).await?;
     Ok(answer)
 }
 
