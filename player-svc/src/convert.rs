@@ -2,7 +2,7 @@
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use tunemesh_proto::catalog::v1::{Album, AlbumRef, Artist, ArtistRef, Track};
+use tunemesh_proto::catalog::v1::{Album, AlbumRef, Artist, ArtistRef, Rendition, Track};
 use tunemesh_proto::common::v1::Image;
 use tunemesh_proto::prost_types;
 
@@ -80,6 +80,18 @@ pub(crate) fn track(t: &TrackRecord) -> Track {
         create_time: Some(timestamp_ms(t.create_ms)),
         update_time: Some(timestamp_ms(t.update_ms)),
         content_hash: t.content_hash.clone(),
+        renditions: t
+            .manifest
+            .renditions
+            .iter()
+            .filter_map(|r| {
+                Quality::parse(&r.quality).map(|q| Rendition {
+                    quality: q.to_proto() as i32,
+                    bitrate_bps: r.bitrate_bps,
+                    size_bytes: r.ogg_size,
+                })
+            })
+            .collect(),
     }
 }
 

@@ -193,6 +193,7 @@ def main():
     body = audio.read()
     check(body[:4] == b"OggS", "an Ogg stream")
     check(len(body) == length, f"Content-Length {length} is exact ({len(body)})")
+    check(song.get("size") == length, f"the song's size {song.get('size')} is what stream sends ({length})")
     low = conn.stream(song["id"], maxBitRate=32)
     low_body = low.read()
     check(0 < len(low_body) < len(body), f"maxBitRate picks a lower rung: {len(low_body)} vs {len(body)}")

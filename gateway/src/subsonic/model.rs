@@ -178,6 +178,9 @@ impl From<&pb::Track> for Child {
         let artist = track.artists.first();
         let album = track.album.as_ref();
         let quality = best_quality(track);
+        // The file `stream` sends without `maxBitRate`: the best rung's.
+        let file = quality
+            .and_then(|q| (track.renditions.iter()).find(|r| r.quality == q.to_proto() as i32));
         let path = format!(
             "{}/{}/{}{}.opus",
             path_part(artist.map_or("Unknown Artist", |a| &a.name)),
@@ -206,11 +209,14 @@ impl From<&pb::Track> for Child {
             year: known(track.year),
             genre: text(&track.genre),
             cover_art: track.cover.as_ref().map(|c| c.id.clone()),
-            size: None,
+            size: file.and_then(|r| i64::try_from(r.size_bytes).ok()),
             content_type: Some("audio/ogg"),
             suffix: Some("opus"),
             duration: Some(seconds(track.duration.as_ref())),
-            bit_rate: quality.map(|q| int32(q.bitrate() / 1000)),
+            bit_rate: file
+                .map(|r| r.bitrate_bps)
+                .or_else(|| quality.map(|q| q.bitrate()))
+                .map(|bps| int32(bps / 1000)),
             path: Some(path),
             is_video: Some(false),
             play_count: None,

@@ -178,6 +178,7 @@ pub fn sample_track(id: &str) -> catalog::Track {
         }),
         update_time: None,
         content_hash: String::new(),
+        renditions: Vec::new(),
     }
 }
 
