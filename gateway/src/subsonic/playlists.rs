@@ -14,7 +14,7 @@ use tunemesh_proto::catalog::v1 as catalog;
 use tunemesh_proto::playlist::v1 as pb;
 
 use super::error::SubsonicError;
-use super::hydrate::mark_starred;
+use super::hydrate::{self, BATCH, mark_starred};
 use super::methods::{Ctx, Method, handler};
 use super::model::{Child, int32, seconds, time};
 use super::response::{Payload, Playlist, Playlists};
@@ -34,8 +34,6 @@ pub(crate) const TABLE: &[(&str, Method)] = &[
 const MAX_ITEMS: usize = 10_000;
 /// The most playlists `getPlaylists` lists.
 const MAX_PLAYLISTS: usize = 2_000;
-/// Tracks or items per write (playlist-svc's limit).
-const BATCH: usize = 100;
 
 async fn get_playlists(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
     if let Some(name) = ctx.call.params.get("username")
@@ -154,42 +152,20 @@ async fn read(
     }
 }
 
-/// `ids`' tracks in the same order, repeats kept, tracks gone from the catalogue left out.
-pub(crate) async fn tracks_in_order(
-    ctx: &Ctx<'_>,
-    ids: &[String],
-) -> Result<Vec<catalog::Track>, SubsonicError> {
-    Ok(tracks_by_id(ctx, ids)
-        .await?
-        .into_iter()
-        .flatten()
-        .collect())
-}
-
-/// `ids`' tracks, one entry per id (`None` for a track gone from the catalogue).
+/// `ids`' tracks, one entry per id, repeats kept (`None` for a track gone from the
+/// catalogue): each distinct track read once, through [`hydrate::tracks`].
 async fn tracks_by_id(
     ctx: &Ctx<'_>,
     ids: &[String],
 ) -> Result<Vec<Option<catalog::Track>>, SubsonicError> {
-    let mut tracks = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(BATCH) {
-        let mut unique: Vec<String> = chunk.to_vec();
-        unique.sort_unstable();
-        unique.dedup();
-        let request = catalog::BatchGetTracksRequest { track_ids: unique };
-        let found = (ctx.state.catalog())
-            .call(ctx.identity(), request, async |c, r| {
-                c.batch_get_tracks(r).await
-            })
-            .await?
-            .tracks;
-        tracks.extend(
-            chunk
-                .iter()
-                .map(|id| found.iter().find(|t| &t.id == id).cloned()),
-        );
-    }
-    Ok(tracks)
+    let mut unique = ids.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let found: HashMap<String, catalog::Track> = (hydrate::tracks(ctx, &unique).await?)
+        .into_iter()
+        .map(|track| (track.id.clone(), track))
+        .collect();
+    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
 }
 
 /// The Subsonic playlist of `playlist`, songs not filled in.

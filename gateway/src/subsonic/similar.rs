@@ -11,10 +11,9 @@ use tunemesh_proto::search::v1 as search;
 
 use super::browse::{album_tracks, id_param};
 use super::error::SubsonicError;
-use super::hydrate::mark_starred;
+use super::hydrate::{mark_starred, tracks};
 use super::methods::{Ctx, Method, handler};
 use super::model::Child;
-use super::playlists::tracks_in_order;
 use super::response::{Payload, Songs};
 
 /// This area's methods.
@@ -169,8 +168,8 @@ async fn get_top_songs(ctx: &Ctx<'_>) -> Result<Payload, SubsonicError> {
 
 /// `ids` as songs, in order.
 async fn songs(ctx: &Ctx<'_>, ids: &[String]) -> Result<Songs, SubsonicError> {
-    let tracks = tracks_in_order(ctx, ids).await?;
-    let mut song: Vec<Child> = tracks.iter().map(Child::from).collect();
+    let found = tracks(ctx, ids).await?;
+    let mut song: Vec<Child> = found.iter().map(Child::from).collect();
     mark_starred(ctx, &mut song).await?;
     Ok(Songs { song })
 }
