@@ -27,6 +27,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod connect;
 mod consul;
 pub mod deadline;
 mod embedded;
@@ -38,6 +39,7 @@ mod settings;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
+pub use connect::PeerService;
 pub use consul::{ConsulRegistry, ConsulSettings};
 pub use deadline::{Deadline, DeadlineLayer};
 pub use embedded::EmbeddedRegistry;
