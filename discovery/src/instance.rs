@@ -69,6 +69,9 @@ pub struct HealthCheck {
     pub deregister_critical_after: Duration,
     /// The `service` field of the health request; empty means the whole server.
     pub grpc_service: String,
+    /// Where the check dials, when not the instance's address: the plaintext health-only
+    /// listener of a server that requires mutual TLS.
+    pub addr: Option<SocketAddr>,
 }
 
 impl Default for HealthCheck {
@@ -78,6 +81,7 @@ impl Default for HealthCheck {
             timeout: Duration::from_secs(2),
             deregister_critical_after: Duration::from_secs(60),
             grpc_service: String::new(),
+            addr: None,
         }
     }
 }

@@ -39,8 +39,8 @@ mod settings;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
-pub use connect::PeerService;
-pub use consul::{ConsulRegistry, ConsulSettings};
+pub use connect::{MeshTls, PeerService};
+pub use consul::{ConsulConnect, ConsulRegistry, ConsulSettings};
 pub use deadline::{Deadline, DeadlineLayer};
 pub use embedded::EmbeddedRegistry;
 pub use instance::{CANARY_TAG, HealthCheck, Registration, ServiceInstance};

@@ -14,6 +14,7 @@
 //! - `names.rs`: unique, sanitised name prefixes
 //! - `eventually.rs`: `assert_eventually!` and `eventually`
 //! - `telemetry.rs`: `init_tracing`
+//! - `consul.rs`: a private Consul agent for tests that stop it or rotate its CA
 //!
 //! - `spawn.rs`: run a built service on port 0 for the length of a test
 //! - `accounts.rs`: a listener's account through a gateway (sign up, log in)
@@ -21,6 +22,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod accounts;
+mod consul;
 mod eventually;
 mod names;
 mod nats;
@@ -31,6 +33,7 @@ mod spawn;
 mod stalling_bus;
 mod telemetry;
 
+pub use consul::PrivateConsul;
 pub use eventually::{DEFAULT_TIMEOUT, POLL_INTERVAL, eventually};
 pub use names::unique_prefix;
 pub use nats::{delete_nats_streams, nats_client};

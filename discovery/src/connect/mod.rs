@@ -1,16 +1,42 @@
 //! Mutual TLS between services, with identities from Consul Connect's CA (production) or an
-//! in-process CA (`tunemesh up`), and the policy of who may call whom.
+//! in-process CA (`tunemesh up`, tests), and the policy of who may call whom.
 //!
-//! A server learns who is calling from the peer's certificate: its SPIFFE URI names the
-//! calling service. That name travels to handlers as [`PeerService`] in the request's
-//! extensions, set only for peers that presented a valid certificate of the mesh's CA.
+//! - [`MeshTls`]: one service's current leaf and trusted roots as rustls configurations,
+//!   renewed as the CA renews or rotates them (each new connection takes the current ones), and
+//!   the [`Authorizer`] its server asks about each caller.
+//! - Servers ([`incoming`]) require a client certificate from the mesh's CA, read the caller's
+//!   SPIFFE id from it, ask the policy once per connection and hand each request the answer
+//!   ([`MeshConnInfo`]); the runtime's authorization layer turns a refusal into
+//!   PERMISSION_DENIED and an allowed caller into [`PeerService`].
+//! - Callers ([`connector`]) present their leaf and accept only a server whose SPIFFE id
+//!   names the service they meant to call.
+//! - Sources: [`EmbeddedCa`] in process; `ConsulConnect` for the local agent's
+//!   `/v1/agent/connect/ca/leaf/<service>` and `/roots` (blocking queries, so renewals and
+//!   rotations arrive as they happen) and `/v1/agent/connect/authorize`.
+
+mod ca;
+mod client;
+mod material;
+mod policy;
+mod server;
+mod spiffe;
+mod verify;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+pub use ca::EmbeddedCa;
+pub use client::{MeshConnector, connector};
+pub use material::{Material, TlsConfigs};
+pub use policy::{ARCHITECTURE, Authorizer, Decision, Policy};
+pub use server::{MeshConn, MeshConnInfo, incoming};
+pub use spiffe::{SpiffeId, serial_of};
 
 /// The service identity of the peer on a mutual-TLS connection: the service name in the
-/// SPIFFE URI of the certificate it presented (`spiffe://<trust domain>/ns/default/dc/<dc>/svc/<name>`).
-/// Servers put it in every request's extensions; absent on connections without a verified
-/// client certificate.
+/// SPIFFE URI of the certificate it presented. Servers put it in the extensions of every
+/// request from a caller the policy allows; absent on connections without mutual TLS.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PeerService(pub Arc<str>);
 
@@ -23,5 +49,93 @@ impl PeerService {
     /// The peer service of an incoming request, if it came over mutual TLS.
     pub fn of<T>(request: &tonic::Request<T>) -> Option<&Self> {
         request.extensions().get::<Self>()
+    }
+}
+
+/// Why mutual TLS could not be set up or a peer was not accepted.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ConnectError {
+    /// A certificate or key is unreadable or unusable.
+    #[error("certificate: {0}")]
+    Certificate(String),
+    /// A certificate names no service identity, or the wrong one.
+    #[error("identity: {0}")]
+    Identity(String),
+    /// The CA (the Consul agent) could not be reached or refused.
+    #[error("the certificate authority is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One service's mutual-TLS identity and the policy its server applies. Clones share it.
+#[derive(Clone)]
+pub struct MeshTls {
+    service: Arc<str>,
+    configs: watch::Receiver<Arc<TlsConfigs>>,
+    authorizer: Arc<dyn Authorizer>,
+    handshake_timeout: Duration,
+}
+
+impl std::fmt::Debug for MeshTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MeshTls")
+            .field("service", &self.service)
+            .field("id", &self.configs.borrow().id.to_string())
+            .field("authorizer", &self.authorizer)
+            .finish()
+    }
+}
+
+impl MeshTls {
+    /// How long a peer may take to complete the TLS handshake.
+    pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+    /// `service`'s identity from a source that sends new configurations as they change.
+    pub fn new(
+        service: &str,
+        configs: watch::Receiver<Arc<TlsConfigs>>,
+        authorizer: Arc<dyn Authorizer>,
+    ) -> Self {
+        Self {
+            service: Arc::from(service),
+            configs,
+            authorizer,
+            handshake_timeout: Self::HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// `service`'s identity from the embedded CA, deciding callers by `policy`; renewals and
+    /// rotations reach it through the CA. Must be called inside a tokio runtime.
+    pub fn embedded(ca: &EmbeddedCa, service: &str, policy: Policy) -> Result<Self, ConnectError> {
+        Ok(Self::new(service, ca.hold(service)?, policy.shared()))
+    }
+
+    /// The service this identity is for.
+    pub fn service(&self) -> &str {
+        &self.service
+    }
+
+    /// Whom the current leaf names.
+    pub fn id(&self) -> SpiffeId {
+        self.configs.borrow().id.clone()
+    }
+
+    /// The configurations for the next connection.
+    pub fn current(&self) -> Arc<TlsConfigs> {
+        self.configs.borrow().clone()
+    }
+
+    /// Changes with each new leaf or set of roots.
+    pub fn changes(&self) -> watch::Receiver<Arc<TlsConfigs>> {
+        self.configs.clone()
+    }
+
+    /// Decides who may call this service.
+    pub fn authorizer(&self) -> &Arc<dyn Authorizer> {
+        &self.authorizer
+    }
+
+    /// Bound on one TLS handshake.
+    pub fn handshake_timeout(&self) -> Duration {
+        self.handshake_timeout
     }
 }

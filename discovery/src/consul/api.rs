@@ -13,10 +13,10 @@ use crate::{Registration, RegistryError, ServiceInstance};
 /// The agent endpoints the registry uses.
 #[derive(Debug)]
 pub(crate) struct AgentApi {
-    http: Client,
-    base: String,
+    pub(super) http: Client,
+    pub(super) base: String,
     token: Option<SecretString>,
-    request_timeout: Duration,
+    pub(super) request_timeout: Duration,
 }
 
 /// One answer of a blocking query: the passing instances and the index to block on next.
@@ -104,7 +104,7 @@ impl AgentApi {
         Ok(Healthy { instances, index })
     }
 
-    async fn send(&self, request: RequestBuilder) -> Result<Response, RegistryError> {
+    pub(super) async fn send(&self, request: RequestBuilder) -> Result<Response, RegistryError> {
         let request = match &self.token {
             Some(token) => request.header("x-consul-token", token.expose_secret()),
             None => request,
@@ -130,7 +130,7 @@ fn rejected(status: StatusCode, body: String) -> RegistryError {
 }
 
 /// Percent-encodes a path segment (ids and names are usually plain, but input may not be).
-fn escape(segment: &str) -> String {
+pub(super) fn escape(segment: &str) -> String {
     segment
         .bytes()
         .map(|b| match b {
@@ -189,9 +189,12 @@ impl<'a> TryFrom<&'a Registration> for ServiceDefinition<'a> {
                 instance.addr
             )));
         }
+        // With mutual TLS the check dials the plaintext health listener: the agent has no
+        // leaf to present.
+        let check_addr = check.addr.unwrap_or(instance.addr);
         let target = match check.grpc_service.as_str() {
-            "" => instance.addr.to_string(),
-            service => format!("{}/{service}", instance.addr),
+            "" => check_addr.to_string(),
+            service => format!("{check_addr}/{service}"),
         };
         Ok(Self {
             id: &instance.id,

@@ -2,7 +2,10 @@
 //! health queries, one rate-limited watch loop per watched service.
 
 mod api;
+mod connect;
 mod watch;
+
+pub use connect::ConsulConnect;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

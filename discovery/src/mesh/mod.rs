@@ -40,6 +40,7 @@ pub use split::{Split, Streaming};
 pub use stack::EndpointLabels;
 pub use trace::{HeaderInjector, TraceContext, TraceContextLayer, inject};
 
+use crate::connect::MeshTls;
 use crate::registry::InstanceSet;
 use crate::{MeshSettings, Registry};
 
@@ -53,6 +54,8 @@ pub struct Mesh {
 struct Inner {
     registry: Arc<dyn Registry>,
     settings: Arc<MeshSettings>,
+    // The identity calls present; plaintext without it (tests of single services only).
+    tls: Option<MeshTls>,
     // One channel per service, so every caller shares its balancer, breakers and budget.
     channels: Mutex<HashMap<String, MeshChannel>>,
     // Keep the per-service endpoint gauges current while no call polls the balancer.
@@ -69,8 +72,19 @@ impl Drop for Inner {
 impl Mesh {
     /// A mesh discovering endpoints in `registry`.
     pub fn new(registry: Arc<dyn Registry>, settings: MeshSettings) -> Self {
+        Self::build(registry, settings, None)
+    }
+
+    /// A mesh whose calls go over mutual TLS, presenting `tls`'s identity and checking that
+    /// each endpoint is the service called.
+    pub fn with_tls(registry: Arc<dyn Registry>, settings: MeshSettings, tls: MeshTls) -> Self {
+        Self::build(registry, settings, Some(tls))
+    }
+
+    fn build(registry: Arc<dyn Registry>, settings: MeshSettings, tls: Option<MeshTls>) -> Self {
         let inner = Inner {
             registry,
+            tls,
             settings: Arc::new(settings),
             channels: Mutex::new(HashMap::new()),
             gauges: Mutex::new(Vec::new()),
@@ -83,6 +97,21 @@ impl Mesh {
     /// The registry this mesh discovers from.
     pub fn registry(&self) -> &Arc<dyn Registry> {
         &self.inner.registry
+    }
+
+    /// The identity this mesh's calls present, if they use mutual TLS.
+    pub fn tls(&self) -> Option<&MeshTls> {
+        self.inner.tls.as_ref()
+    }
+
+    /// The same mesh calling with `tls`'s identity: in one process hosting several services
+    /// (`tunemesh up`), each calls as itself.
+    pub fn as_service(&self, tls: MeshTls) -> Self {
+        Self::with_tls(
+            self.inner.registry.clone(),
+            (*self.inner.settings).clone(),
+            tls,
+        )
     }
 
     /// The settings this mesh was built with.
@@ -110,7 +139,12 @@ impl Mesh {
             .unwrap_or_else(|p| p.into_inner())
             .push(gauge);
         let channel = MeshChannel {
-            inner: stack::service(&name, &instances, &self.inner.settings),
+            inner: stack::service(
+                &name,
+                &instances,
+                &self.inner.settings,
+                self.inner.tls.as_ref(),
+            ),
             retry: Arc::new(retry::Context::new(&self.inner.settings, name.clone())),
             name,
         };

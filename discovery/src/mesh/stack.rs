@@ -17,6 +17,7 @@ use super::metered::{Metered, MeteredLayer};
 use super::route::{Pool, PoolFuture, Route};
 use super::split::Split;
 use super::trace::TraceContextLayer;
+use crate::connect::{self, MeshTls};
 use crate::registry::InstanceSet;
 use crate::{MeshSettings, ServiceInstance};
 
@@ -44,15 +45,16 @@ pub(crate) fn service(
     name: &Arc<str>,
     instances: &tokio::sync::watch::Receiver<InstanceSet>,
     settings: &Arc<MeshSettings>,
+    tls: Option<&MeshTls>,
 ) -> MeshService {
     let route = match settings.canary.get(&**name) {
         Some(&share) => Route::split(
-            pool(name, instances, Selector::Stable, settings),
-            pool(name, instances, Selector::Canary, settings),
+            pool(name, instances, Selector::Stable, settings, tls),
+            pool(name, instances, Selector::Canary, settings, tls),
             share,
             instances.clone(),
         ),
-        None => Route::single(pool(name, instances, Selector::All, settings)),
+        None => Route::single(pool(name, instances, Selector::All, settings, tls)),
     };
     let unavailable = {
         let name = name.clone();
@@ -76,10 +78,11 @@ fn pool(
     instances: &tokio::sync::watch::Receiver<InstanceSet>,
     selector: Selector,
     settings: &Arc<MeshSettings>,
+    tls: Option<&MeshTls>,
 ) -> Pool {
     let make = {
-        let (name, settings) = (name.clone(), settings.clone());
-        move |instance: &ServiceInstance| endpoint(&name, instance, &settings)
+        let (name, settings, tls) = (name.clone(), settings.clone(), tls.cloned());
+        move |instance: &ServiceInstance| endpoint(&name, instance, &settings, tls.as_ref())
     };
     let discover = WatchDiscover::new(name.clone(), instances.clone(), selector, make);
     // Power of two choices over PeakEWMA load: cheap, and avoids herding onto one endpoint.
@@ -93,6 +96,7 @@ fn endpoint(
     name: &Arc<str>,
     instance: &ServiceInstance,
     settings: &MeshSettings,
+    tls: Option<&MeshTls>,
 ) -> Option<Endpoint> {
     let labels = EndpointLabels {
         service: name.clone(),
@@ -114,7 +118,18 @@ fn endpoint(
         .tcp_nodelay(true);
     // Lazy: connect failures surface per call, where the breaker counts them. Streaming
     // calls get their own connection, so stalled streams never hold up unary calls.
-    let channel = Split::new(endpoint.connect_lazy(), endpoint.connect_lazy());
+    let channel = match tls.map(|tls| connect::connector(tls, name)) {
+        // Mutual TLS: this service's leaf, and only an endpoint proving to be `name`.
+        Some(Ok(connector)) => Split::new(
+            endpoint.connect_with_connector_lazy(connector.clone()),
+            endpoint.connect_with_connector_lazy(connector),
+        ),
+        Some(Err(error)) => {
+            tracing::warn!(service = %name, %error, "skipping unusable endpoint");
+            return None;
+        }
+        None => Split::new(endpoint.connect_lazy(), endpoint.connect_lazy()),
+    };
     let (rtt, decay_ns) = (settings.default_rtt, settings.decay.as_nanos() as f64);
     let service = ServiceBuilder::new()
         // Takes a failing endpoint out of rotation (Pending) and probes it back in; above

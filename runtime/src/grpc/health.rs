@@ -3,10 +3,33 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::server::TcpIncoming;
+
 use tonic_health::ServingStatus;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_server::{Health, HealthServer};
 use tonic_health::server::{HealthReporter, HealthService};
+
+/// Serves only `grpc.health.v1` for `health`, in plaintext, on `listener` until `stop`: for
+/// checkers without a mesh certificate (Consul's agent, Kubernetes probes) when the server
+/// itself requires mutual TLS.
+pub(crate) fn serve_plaintext(
+    health: &ServiceHealth,
+    listener: TcpListener,
+    stop: CancellationToken,
+) {
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let server = tonic::transport::Server::builder()
+        .add_service(health.server())
+        .serve_with_incoming_shutdown(incoming, stop.cancelled_owned());
+    tokio::spawn(async move {
+        if let Err(error) = server.await {
+            tracing::warn!(%error, "the health listener stopped");
+        }
+    });
+}
 
 /// The name under which gRPC health reports the whole server.
 pub const OVERALL: &str = "";

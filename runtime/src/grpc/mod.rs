@@ -4,8 +4,9 @@
 //! - [`server`]: bind, serve, register, drain.
 //! - [`settings`]: `[grpc]` settings; [`limits`]: the message sizes every service gets.
 //! - [`health`]: serving status shared by gRPC health and readiness endpoints.
-//! - [`trace`], [`metrics`]: one tower layer each.
+//! - [`trace`], [`metrics`], [`authorize`]: one tower layer each.
 
+pub mod authorize;
 pub mod health;
 pub mod limits;
 pub mod metrics;

@@ -16,8 +16,11 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower::{Service, ServiceBuilder};
-use tunemesh_discovery::{DeadlineLayer, HealthCheck, Registration, Registry, ServiceInstance};
+use tunemesh_discovery::{
+    DeadlineLayer, HealthCheck, MeshTls, Registration, Registry, ServiceInstance,
+};
 
+use super::authorize::AuthorizeLayer;
 use super::health::{OVERALL, ServiceHealth};
 use super::limits::{LimitMessages, MessageLimits};
 use super::metrics::MetricsLayer;
@@ -62,6 +65,7 @@ pub struct GrpcServer {
     health: ServiceHealth,
     settings: GrpcServerSettings,
     ready: Option<watch::Receiver<bool>>,
+    tls: Option<(MeshTls, TcpListener)>,
 }
 
 impl GrpcServer {
@@ -105,7 +109,29 @@ impl GrpcServer {
             health,
             settings: settings.clone(),
             ready: None,
+            tls: None,
         })
+    }
+
+    /// Serves mutual TLS with `tls`'s identity: callers must present a certificate of the
+    /// mesh's CA, and the policy decides per connection who may call (refused callers get
+    /// PERMISSION_DENIED). Health is then also served in plaintext on its own listener
+    /// (`grpc.health_addr`), for checkers that hold no certificate (Consul's agent, probes).
+    pub fn with_tls(&mut self, tls: MeshTls) -> Result<&mut Self, ServerError> {
+        let addr = self
+            .settings
+            .health_addr
+            .unwrap_or_else(|| SocketAddr::new(self.local_addr.ip(), 0));
+        let health =
+            crate::listen::bind(addr).map_err(|source| ServerError::Bind { addr, source })?;
+        self.tls = Some((tls, health));
+        Ok(self)
+    }
+
+    /// Where health is served in plaintext, when the server requires mutual TLS.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        let (_, listener) = self.tls.as_ref()?;
+        listener.local_addr().ok()
     }
 
     /// Holds the server NOT_SERVING and out of discovery until `ready` turns true (e.g. a
@@ -153,29 +179,43 @@ impl GrpcServer {
         registry: Option<Arc<dyn Registry>>,
         shutdown: CancellationToken,
     ) -> Result<(), ServerError> {
+        let health_addr = self.health_addr();
         let settings = self.settings;
         let layers = ServiceBuilder::new()
             // Outermost, so the span covers queueing for a concurrency slot too.
             .layer(TraceLayer)
             // Counts every call, also those that wait for a slot and those that fail early.
             .layer(MetricsLayer)
+            // Refused callers take no concurrency slot.
+            .layer(AuthorizeLayer)
             // Handlers run inside the caller's deadline, so their outbound calls inherit it.
             .layer(DeadlineLayer)
             // Bounds the work in flight; callers queue on HTTP/2 flow control beyond it.
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 settings.concurrency_limit,
             ));
-        let incoming = TcpIncoming::from(self.listener)
-            .with_nodelay(Some(true))
-            .with_keepalive(Some(settings.keepalive_interval));
         let stop_accepting = CancellationToken::new();
-        let server = tonic::transport::Server::builder()
+        let mut builder = tonic::transport::Server::builder()
             .max_concurrent_streams(settings.max_concurrent_streams)
             .http2_keepalive_interval(Some(settings.keepalive_interval))
-            .layer(layers)
-            .add_routes(self.routes.routes())
-            .serve_with_incoming_shutdown(incoming, stop_accepting.clone().cancelled_owned());
-        let mut server = tokio::spawn(server);
+            .layer(layers);
+        let router = builder.add_routes(self.routes.routes());
+        let stopped = stop_accepting.clone().cancelled_owned();
+        let (mut server, health_addr) = match self.tls {
+            Some((tls, health)) => {
+                let incoming = tunemesh_discovery::connect::incoming(self.listener, tls);
+                super::health::serve_plaintext(&self.health, health, stop_accepting.clone());
+                let server = router.serve_with_incoming_shutdown(incoming, stopped);
+                (tokio::spawn(server), health_addr)
+            }
+            None => {
+                let incoming = TcpIncoming::from(self.listener)
+                    .with_nodelay(Some(true))
+                    .with_keepalive(Some(settings.keepalive_interval));
+                let server = router.serve_with_incoming_shutdown(incoming, stopped);
+                (tokio::spawn(server), None)
+            }
+        };
 
         if let Some(mut ready) = self.ready {
             tracing::info!(service = %self.name, "waiting to be ready before serving");
@@ -208,7 +248,10 @@ impl GrpcServer {
         if let Some(registry) = &registry {
             let registration = Registration {
                 instance: instance.clone(),
-                check: HealthCheck::default(),
+                check: HealthCheck {
+                    addr: health_addr.map(|health| advertised(health, &settings)),
+                    ..HealthCheck::default()
+                },
             };
             if let Err(source) = registry.register(&registration).await {
                 stop_accepting.cancel();
@@ -241,6 +284,14 @@ impl GrpcServer {
                 Ok(())
             }
         }
+    }
+}
+
+/// `bound` as peers reach it: the advertised IP when one is set.
+fn advertised(bound: SocketAddr, settings: &GrpcServerSettings) -> SocketAddr {
+    match settings.advertise_addr {
+        Some(advertise) => SocketAddr::new(advertise.ip(), bound.port()),
+        None => bound,
     }
 }
 

@@ -14,6 +14,10 @@ pub struct GrpcServerSettings {
     /// The address other instances reach this one at, registered in discovery; defaults to the
     /// bound address (wrong behind NAT or when binding 0.0.0.0: set it to the pod IP there).
     pub advertise_addr: Option<SocketAddr>,
+    /// Where the plaintext health-only listener binds when the server requires mutual TLS
+    /// (always, outside tests): what Consul's gRPC check and Kubernetes probes dial, since
+    /// they hold no mesh certificate. Default: the gRPC address's IP, a free port.
+    pub health_addr: Option<SocketAddr>,
     /// Largest message accepted or sent, in bytes.
     pub max_message_bytes: usize,
     /// Calls served at once across all connections; the rest wait for a slot.
@@ -41,6 +45,7 @@ impl Default for GrpcServerSettings {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             advertise_addr: None,
+            health_addr: None,
             max_message_bytes: 4 * 1024 * 1024,
             concurrency_limit: 1024,
             max_concurrent_streams: 256,

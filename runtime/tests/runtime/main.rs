@@ -9,5 +9,6 @@
 mod edge_sampling;
 mod grpc_server;
 mod migrate;
+mod mtls;
 mod postgres;
 mod redis;
