@@ -223,11 +223,15 @@ fn unavailable(error: RegistryError) -> ConnectError {
 }
 
 fn material(leaf: &Leaf, roots: &Roots) -> Result<Material, ConnectError> {
+    // After a rotation the agent's leaf carries the cross-signed root already; add what the
+    // active root lists only where it is missing.
     let mut chain = leaf.cert_pem.trim().to_owned();
     for root in roots.roots.iter().filter(|r| r.active) {
         for intermediate in root.intermediate_certs.iter().flatten() {
-            chain.push('\n');
-            chain.push_str(intermediate.trim());
+            if !chain.contains(intermediate.trim()) {
+                chain.push('\n');
+                chain.push_str(intermediate.trim());
+            }
         }
     }
     let pems = roots.roots.iter().map(|r| r.root_cert.as_str());

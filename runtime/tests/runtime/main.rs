@@ -10,5 +10,6 @@ mod edge_sampling;
 mod grpc_server;
 mod migrate;
 mod mtls;
+mod mtls_consul;
 mod postgres;
 mod redis;
