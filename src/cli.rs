@@ -32,6 +32,9 @@ pub enum Command {
     Migrate(MigrateArgs),
     /// Upload every audio file under DIR to a running deployment's player service.
     Ingest(IngestArgs),
+    /// Write the calls the architecture has as Consul intentions (deny from anyone else to
+    /// each service) to the agent configured as for `serve`, and exit. Idempotent.
+    Intentions,
     /// Run two replicas of every service and the gateway as separate processes against the
     /// PostgreSQL, Redis and NATS given, with a private Consul agent.
     Cluster(crate::cluster::ClusterArgs),

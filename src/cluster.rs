@@ -15,6 +15,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use secrecy::{ExposeSecret as _, SecretString};
 use tokio::process::Child;
+use tunemesh_discovery::connect::Policy;
+use tunemesh_discovery::{ConsulConnect, ConsulSettings};
 use tunemesh_gateway::settings::SubsonicSettings;
 use tunemesh_runtime::secret::generate;
 
@@ -109,6 +111,12 @@ impl Cluster {
     pub async fn start(options: ClusterOptions) -> anyhow::Result<Self> {
         std::fs::create_dir_all(options.dir.join("logs"))?;
         let (consul, consul_addr) = start_consul(&options).await?;
+        // Default deny between services, the architecture's calls allowed.
+        let connect = ConsulConnect::new(ConsulSettings {
+            addr: consul_addr.clone(),
+            ..ConsulSettings::default()
+        })?;
+        connect.apply(&Policy::architecture()).await?;
         // Fresh random secrets per cluster: the gateways share the access-token one, every
         // process the mesh one, and nothing outside knows either until it is printed.
         let (identity_secret, jwt_secret, subsonic_pepper) = (generate(), generate(), generate());

@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use anyhow::Context as _;
 use clap::Parser;
 use tunemesh::cli::{Cli, Command, UpArgs};
 use tunemesh::{Settings, Up, serve};
@@ -61,6 +62,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Ingest(args) => ingest(&args, &settings).await,
+        Command::Intentions => {
+            let consul = tunemesh_discovery::ConsulConnect::new(settings.consul.clone())?;
+            consul
+                .apply(&tunemesh_discovery::connect::Policy::architecture())
+                .await?;
+            for (from, to) in tunemesh_discovery::connect::ARCHITECTURE {
+                println!("allow {from} -> {to}");
+            }
+            println!("deny anything else");
+            Ok(())
+        }
         Command::Cluster(args) => tunemesh::cluster::run(args, shutdown).await,
     }
 }
@@ -76,8 +88,12 @@ async fn ingest(args: &tunemesh::cli::IngestArgs, settings: &Settings) -> anyhow
     )?);
     let data_dir = args.data_dir.as_deref().unwrap_or(&settings.data_dir);
     let identity = tunemesh::up::ingest_identity(&settings.identity, data_dir)?;
+    let tls = tunemesh::up::ingest_tls(settings, data_dir).await?;
+    let channel = tunemesh_player::upload::channel(&args.server, &tls)
+        .await
+        .with_context(|| format!("cannot reach the player at {}", args.server))?;
     let mut counts = [0u32; 3];
-    tunemesh_player::upload::upload_files(&args.server, &identity, files, |path, result| {
+    tunemesh_player::upload::upload_files(channel, &identity, files, |path, result| {
         let (slot, note) = match result {
             Ok(r) if r.outcome() == IngestOutcome::Ingested => (0, None),
             Ok(r) if r.outcome() == IngestOutcome::Skipped => (1, None),

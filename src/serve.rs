@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
-use tunemesh_discovery::{ConsulRegistry, Mesh, Registry};
+use tunemesh_discovery::connect::ConnectCa;
+use tunemesh_discovery::{ConsulConnect, ConsulRegistry, Mesh, Registry};
 use tunemesh_events::EventBus;
 use tunemesh_events::jetstream::JetStreamBus;
 use tunemesh_runtime::identity::MeshIdentity;
@@ -45,6 +46,13 @@ pub async fn serve(
         },
         identity: MeshIdentity::new(&settings.identity)?,
         mesh: Mesh::new(registry.clone(), settings.mesh.clone()),
+        // Identities from Consul Connect's CA, callers decided by intentions.
+        connect: Some(ConnectCa::Consul(
+            ConsulConnect::new(settings.consul.clone()).with_context(|| {
+                format!("invalid consul settings (addr {})", settings.consul.addr)
+            })?,
+        )),
+        tls: None,
     };
     let mut process = Process::new(Some(registry));
     let added = services::add(&mut process, service, settings, &ctx, bus.as_ref()).await?;

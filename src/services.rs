@@ -57,24 +57,24 @@ pub(crate) async fn add(
         bus.cloned()
             .context("no event bus for a service that needs one")
     };
-    let (name, app) = match service {
+    let name = match service {
+        ServiceName::Gateway => "gateway",
+        ServiceName::Player => tunemesh_player::SERVICE_NAME,
+        ServiceName::Playlist => tunemesh_playlist::SERVICE_NAME,
+        ServiceName::Search => tunemesh_search::SERVICE_NAME,
+        ServiceName::Reco => tunemesh_reco::SERVICE_NAME,
+    };
+    // Each part calls, and is called, as itself.
+    let ctx = &ctx
+        .for_service(name)
+        .await
+        .with_context(|| format!("no mutual-TLS identity for {name}"))?;
+    let app = match service {
         ServiceName::Gateway => return add_gateway(process, settings, ctx).await,
-        ServiceName::Player => (
-            tunemesh_player::SERVICE_NAME,
-            tunemesh_player::build(&settings.player, ctx, bus()?).await?,
-        ),
-        ServiceName::Playlist => (
-            tunemesh_playlist::SERVICE_NAME,
-            tunemesh_playlist::build(&settings.playlist, ctx, bus()?).await?,
-        ),
-        ServiceName::Search => (
-            tunemesh_search::SERVICE_NAME,
-            tunemesh_search::build(&settings.search, ctx, bus()?).await?,
-        ),
-        ServiceName::Reco => (
-            tunemesh_reco::SERVICE_NAME,
-            tunemesh_reco::build(&settings.reco, ctx, bus()?).await?,
-        ),
+        ServiceName::Player => tunemesh_player::build(&settings.player, ctx, bus()?).await?,
+        ServiceName::Playlist => tunemesh_playlist::build(&settings.playlist, ctx, bus()?).await?,
+        ServiceName::Search => tunemesh_search::build(&settings.search, ctx, bus()?).await?,
+        ServiceName::Reco => tunemesh_reco::build(&settings.reco, ctx, bus()?).await?,
     };
     let added = Added {
         name,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
+use tunemesh_discovery::connect::{self, ConnectCa, EmbeddedCa};
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registry};
 use tunemesh_events::EventBus;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
@@ -57,6 +58,8 @@ impl Up {
             },
             identity: MeshIdentity::new(&settings.identity)?,
             mesh,
+            connect: Some(ConnectCa::embedded(embedded_ca(data_dir)?)),
+            tls: None,
         };
         let mut process = Process::new(Some(registry));
         let mut service_addrs = Vec::new();
@@ -132,6 +135,37 @@ pub fn with_kept_secrets(settings: &Settings) -> anyhow::Result<Settings> {
     }
     Ok(settings)
 }
+
+/// The in-process CA of `up` with its root kept in `data_dir/secrets/ca/`, so a restart (and
+/// `tunemesh ingest` beside it) keeps one root.
+pub fn embedded_ca(data_dir: &std::path::Path) -> anyhow::Result<EmbeddedCa> {
+    let dir = data_dir.join("secrets").join(UP_CA_DIR);
+    EmbeddedCa::load_or_create(&dir, connect::LEAF_TTL)
+        .with_context(|| format!("cannot keep the mesh CA in {}", dir.display()))
+}
+
+/// The mutual-TLS identity of `tunemesh ingest` (service `ingest`): from the CA of the
+/// `tunemesh up` that keeps `data_dir`, else from the Consul agent of `settings`.
+pub async fn ingest_tls(
+    settings: &Settings,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<tunemesh_discovery::MeshTls> {
+    const SERVICE: &str = "ingest";
+    let kept = data_dir.join("secrets").join(UP_CA_DIR);
+    let ca = if kept.join("ca-key.pem").exists() {
+        ConnectCa::embedded(embedded_ca(data_dir)?)
+    } else {
+        ConnectCa::Consul(tunemesh_discovery::ConsulConnect::new(
+            settings.consul.clone(),
+        )?)
+    };
+    ca.tls(SERVICE)
+        .await
+        .with_context(|| format!("no certificate for {SERVICE}"))
+}
+
+/// The directory under `data_dir/secrets/` holding `up`'s mesh CA.
+pub const UP_CA_DIR: &str = "ca";
 
 /// The mesh identity `tunemesh ingest` signs with: the configured secret, else the one a
 /// `tunemesh up` keeps in `data_dir`, so ingesting into `up` needs no configuration.

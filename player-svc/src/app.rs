@@ -13,7 +13,6 @@ use tunemesh_events::outbox::{
 use tunemesh_proto::catalog::v1::catalog_service_server::CatalogServiceServer;
 use tunemesh_proto::catalog::v1::ingest_service_server::IngestServiceServer;
 use tunemesh_proto::player::v1::player_service_server::PlayerServiceServer;
-use tunemesh_runtime::grpc::GrpcServer;
 use tunemesh_runtime::{App, ServiceContext, Storage};
 
 use crate::blobs::Blobs;
@@ -145,7 +144,7 @@ pub async fn build(
 
     let (library_status, library_seen) = library_status::channel(settings.library.is_some());
 
-    let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
+    let mut server = ctx.grpc_server(SERVICE_NAME).await?;
     server.add_service(CatalogServiceServer::new(CatalogApi::new(
         catalog.clone(),
         covers,

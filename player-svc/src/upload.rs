@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::catalog::v1::upload_track_request::Payload;
 use tunemesh_proto::catalog::v1::{IngestResult, UploadTrackHeader, UploadTrackRequest};
-use tunemesh_proto::tonic::transport::Endpoint;
+use tunemesh_proto::tonic::transport::{Channel, Endpoint};
+use tunemesh_runtime::connect::MeshTls;
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
 /// Bytes per upload message (the contract allows 1 MiB).
@@ -22,15 +23,23 @@ pub async fn files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(tokio::task::spawn_blocking(move || crate::library::walk(&dir)).await??)
 }
 
-/// Uploads `files` to the player at `server` as an admin minted with `identity`, calling
-/// `done` with each file's result (or the error that stopped it) as it finishes.
+/// A channel to the player at `server`, over mutual TLS as `tls`'s service (the ingest job's
+/// own identity).
+pub async fn channel(server: &str, tls: &MeshTls) -> anyhow::Result<Channel> {
+    let connector = tunemesh_runtime::connect::connector(tls, crate::SERVICE_NAME)?;
+    Ok(Endpoint::from_shared(server.to_owned())?
+        .connect_with_connector(connector)
+        .await?)
+}
+
+/// Uploads `files` through `channel` (see [`channel`]) as an admin minted with `identity`,
+/// calling `done` with each file's result (or the error that stopped it) as it finishes.
 pub async fn upload_files(
-    server: &str,
+    channel: Channel,
     identity: &MeshIdentity,
     files: Vec<PathBuf>,
     mut done: impl FnMut(&Path, anyhow::Result<IngestResult>),
 ) -> anyhow::Result<()> {
-    let channel = Endpoint::from_shared(server.to_owned())?.connect().await?;
     let client = IngestServiceClient::new(channel);
     let admin = Caller {
         user_id: "tunemesh-ingest".to_owned(),

@@ -8,7 +8,6 @@ use tunemesh_events::EventBus;
 use tunemesh_events::outbox::postgres::PostgresOutbox;
 use tunemesh_events::outbox::{OutboxRelay, OutboxSource, OutboxWaker, RelaySettings};
 use tunemesh_proto::playlist::v1::playlist_service_server::PlaylistServiceServer;
-use tunemesh_runtime::grpc::GrpcServer;
 use tunemesh_runtime::redis::KeyPrefix;
 use tunemesh_runtime::{App, ServiceContext, Storage};
 
@@ -85,7 +84,7 @@ pub async fn build(
         waker,
     );
 
-    let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
+    let mut server = ctx.grpc_server(SERVICE_NAME).await?;
     server.add_service(PlaylistServiceServer::new(PlaylistApi::new(
         Arc::new(domain),
         ctx.identity.clone(),

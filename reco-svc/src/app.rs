@@ -8,7 +8,6 @@ use tokio::sync::watch;
 use tunemesh_events::EventBus;
 use tunemesh_proto::reco::v1::recommendation_service_server::RecommendationServiceServer;
 use tunemesh_runtime::clock::Clock;
-use tunemesh_runtime::grpc::GrpcServer;
 use tunemesh_runtime::redis::KeyPrefix;
 use tunemesh_runtime::{App, ServiceContext, Storage};
 
@@ -51,7 +50,7 @@ pub async fn build(
         settings.model.clone(),
         ready_rx.clone(),
     ));
-    let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
+    let mut server = ctx.grpc_server(SERVICE_NAME).await?;
     // NOT_SERVING and out of discovery until the replay has caught up.
     server.ready_when(ready_rx.clone());
     server.add_service(RecommendationServiceServer::new(RecommendationApi::new(

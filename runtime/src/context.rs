@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 
 use tunemesh_discovery::Mesh;
+use tunemesh_discovery::connect::{ConnectCa, ConnectError, MeshTls};
 
-use crate::grpc::GrpcServerSettings;
+use crate::grpc::{GrpcServer, GrpcServerSettings, ServerError};
 use crate::identity::MeshIdentity;
 use crate::postgres::PostgresSettings;
 use crate::redis::RedisSettings;
@@ -73,6 +74,38 @@ pub struct ServiceContext {
     pub storage: Storage,
     /// Verifies the caller identity the gateway attaches.
     pub identity: MeshIdentity,
-    /// Channels to other services.
+    /// Channels to other services (calling as this service once [`ServiceContext::for_service`]
+    /// gave it its identity).
     pub mesh: Mesh,
+    /// Where the process's services get their mutual-TLS identities. Every process the binary
+    /// runs has one; only tests of a single service run without (in plaintext).
+    pub connect: Option<ConnectCa>,
+    /// This service's identity, once [`ServiceContext::for_service`] picked it.
+    pub tls: Option<MeshTls>,
+}
+
+impl ServiceContext {
+    /// The context of `service`: its own identity, presented by its mesh calls and required
+    /// of its callers by [`ServiceContext::grpc_server`].
+    pub async fn for_service(&self, service: &str) -> Result<Self, ConnectError> {
+        let Some(connect) = &self.connect else {
+            return Ok(self.clone());
+        };
+        let tls = connect.tls(service).await?;
+        Ok(Self {
+            mesh: self.mesh.as_service(tls.clone()),
+            tls: Some(tls),
+            ..self.clone()
+        })
+    }
+
+    /// The gRPC server of `service`, bound, requiring mutual TLS when the context has an
+    /// identity.
+    pub async fn grpc_server(&self, service: &str) -> Result<GrpcServer, ServerError> {
+        let mut server = GrpcServer::bind(service, &self.grpc).await?;
+        if let Some(tls) = &self.tls {
+            server.with_tls(tls.clone())?;
+        }
+        Ok(server)
+    }
 }

@@ -41,3 +41,5 @@ pub use context::{ServiceContext, Storage};
 pub use error::{ErrorCode, ServiceError, SharedError};
 pub use settings::{SettingsError, SettingsSource};
 pub use tokio_util::sync::CancellationToken;
+/// Mutual TLS between services (identities, policy, connectors), for services that call out.
+pub use tunemesh_discovery::connect;

@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 use tunemesh_events::EventBus;
 use tunemesh_proto::search::v1::search_service_server::SearchServiceServer;
-use tunemesh_runtime::grpc::GrpcServer;
 use tunemesh_runtime::{App, ServiceContext};
 
 use crate::feed::{self, Feed, Model};
@@ -41,7 +40,7 @@ pub async fn build(
     .with_context(|| format!("cannot open the search index in {dir:?}"))?;
     let index = Arc::new(index);
 
-    let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
+    let mut server = ctx.grpc_server(SERVICE_NAME).await?;
     let (ready_tx, ready_rx) = watch::channel(false);
     let search = Arc::new(IndexSearch::new(index.clone(), ready_rx.clone()));
     server.add_service(SearchServiceServer::new(SearchApi::new(

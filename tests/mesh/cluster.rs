@@ -135,6 +135,8 @@ pub(crate) async fn ingest(cluster: &Cluster, dir: &std::path::Path) -> anyhow::
         .arg(&music)
         .args(["--server", &format!("http://{player}")])
         .env("TUNEMESH_IDENTITY__SECRET", cluster.identity_secret())
+        // Its certificate comes from the cluster's Consul agent, as every replica's does.
+        .env("TUNEMESH_CONSUL__ADDR", cluster.consul_addr())
         .current_dir(dir)
         .output()
         .await?;

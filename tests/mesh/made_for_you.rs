@@ -139,7 +139,8 @@ impl TestMixer {
             ))
             .await?;
         let registry: Arc<dyn Registry> = Arc::new(registry);
-        let channel = Mesh::new(registry, MeshSettings::default()).channel("playlist");
+        let channel =
+            Mesh::with_tls(registry, MeshSettings::default(), mesh.tls("reco")).channel("playlist");
         let target = PlaylistTarget::new(channel, mesh.identity(), Duration::from_secs(5));
         let params = ModelParams::default();
         let (ready, ready_rx) = watch::channel(true);

@@ -20,6 +20,8 @@ pub struct RunningMesh {
     task: JoinHandle<anyhow::Result<()>>,
     /// The mesh identity secret `up` generated and keeps in its data dir.
     identity_file: std::path::PathBuf,
+    /// `up`'s in-process CA, kept in its data dir.
+    ca: tunemesh_discovery::connect::EmbeddedCa,
     _data_dir: tempfile::TempDir,
 }
 
@@ -45,6 +47,7 @@ impl RunningMesh {
         let (gateway, services) = (up.gateway_addr(), up.service_addrs());
         let admin = up.admin_addr().expect("the admin endpoint is on");
         let identity_file = settings.up_secret_path("identity");
+        let ca = tunemesh::up::embedded_ca(&settings.data_dir)?;
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(up.run_until(shutdown.clone()));
         Ok(Self {
@@ -55,6 +58,7 @@ impl RunningMesh {
             shutdown,
             task,
             identity_file,
+            ca,
             _data_dir: data_dir,
         })
     }
@@ -66,6 +70,32 @@ impl RunningMesh {
             ..Default::default()
         };
         tunemesh_runtime::identity::MeshIdentity::new(&settings).expect("up kept its secret")
+    }
+
+    /// A mutual-TLS identity of `service` from this mesh's CA, as a replica of it would hold.
+    pub fn tls(&self, service: &str) -> tunemesh_discovery::MeshTls {
+        tunemesh_discovery::MeshTls::embedded(
+            &self.ca,
+            service,
+            tunemesh_discovery::connect::Policy::architecture(),
+        )
+        .expect("a leaf from up's CA")
+    }
+
+    /// A channel straight to the service `callee`, calling over mutual TLS as `caller`.
+    pub fn channel_as(
+        &self,
+        caller: &str,
+        callee: &str,
+    ) -> tunemesh_proto::tonic::transport::Channel {
+        let connector = tunemesh_discovery::connect::connector(&self.tls(caller), callee)
+            .expect("a service name");
+        tunemesh_proto::tonic::transport::Endpoint::from_shared(format!(
+            "http://{}",
+            self.service(callee)
+        ))
+        .expect("an address")
+        .connect_with_connector_lazy(connector)
     }
 
     /// `http://gateway/path`.

@@ -45,10 +45,9 @@ async fn up_turns_ready_with_every_service_serving() -> anyhow::Result<()> {
 async fn every_service_answers_grpc_health_on_its_own_port() -> anyhow::Result<()> {
     let mesh = RunningMesh::start().await?;
     mesh.wait_ready().await?;
-    for (name, addr) in &mesh.services {
-        let channel = Channel::from_shared(format!("http://{addr}"))?
-            .connect()
-            .await?;
+    for (name, _) in &mesh.services {
+        // Over mutual TLS, as the gateway.
+        let channel = mesh.channel_as("gateway", name);
         let response = HealthClient::new(channel)
             .check(HealthCheckRequest {
                 service: String::new(),
@@ -67,29 +66,45 @@ async fn every_service_answers_grpc_health_on_its_own_port() -> anyhow::Result<(
 async fn services_refuse_callers_without_a_signed_identity() -> anyhow::Result<()> {
     let mesh = RunningMesh::start().await?;
     mesh.wait_ready().await?;
-    let channel = Channel::from_shared(format!("http://{}", mesh.service("player")))?
-        .connect()
-        .await?;
-    let error = CatalogServiceClient::new(channel)
+    // A mesh certificate the policy allows, but no user identity.
+    let error = CatalogServiceClient::new(mesh.channel_as("gateway", "player"))
         .get_track(GetTrackRequest::default())
         .await
         .expect_err("no identity attached");
     assert_eq!(error.code(), Code::Unauthenticated);
+    // No certificate at all: refused before any handler.
+    let plain = Channel::from_shared(format!("http://{}", mesh.service("player")))?.connect_lazy();
+    let error = CatalogServiceClient::new(plain)
+        .get_track(GetTrackRequest::default())
+        .await
+        .expect_err("no certificate");
+    assert!(
+        matches!(error.code(), Code::Unavailable | Code::Unknown),
+        "{error:?}"
+    );
     mesh.stop().await
 }
 
 #[tokio::test]
-async fn reco_refuses_callers_without_identity() -> anyhow::Result<()> {
+async fn reco_refuses_callers_without_identity_and_services_the_policy_does_not_allow()
+-> anyhow::Result<()> {
     let mesh = RunningMesh::start().await?;
     mesh.wait_ready().await?;
-    let channel = Channel::from_shared(format!("http://{}", mesh.service("reco")))?
-        .connect()
-        .await?;
-    let error = RecommendationServiceClient::new(channel)
+    let error = RecommendationServiceClient::new(mesh.channel_as("gateway", "reco"))
         .recommend(RecommendRequest::default())
         .await
         .expect_err("no identity attached");
     assert_eq!(error.code(), Code::Unauthenticated);
+    // search-svc calls nobody: its certificate gets it nowhere.
+    let error = RecommendationServiceClient::new(mesh.channel_as("search", "reco"))
+        .recommend(RecommendRequest::default())
+        .await
+        .expect_err("search may not call reco");
+    assert_eq!(error.code(), Code::PermissionDenied, "{error:?}");
+    assert!(
+        error.message().contains("svc/search may not call reco"),
+        "{error:?}"
+    );
     mesh.stop().await
 }
 

@@ -376,6 +376,9 @@ async fn start_player(
             Arc::new(EmbeddedRegistry::default()),
             MeshSettings::default(),
         ),
+        // One service alone, called directly: plaintext.
+        connect: None,
+        tls: None,
     };
     let bus =
         Arc::new(EmbeddedBus::open(&EmbeddedSettings::new(work.join("events.sqlite"))).await?);

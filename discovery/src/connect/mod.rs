@@ -139,3 +139,38 @@ impl MeshTls {
         self.handshake_timeout
     }
 }
+
+/// Where the services of a process get their identities: one CA for all of them.
+#[derive(Debug, Clone)]
+pub enum ConnectCa {
+    /// The in-process CA (`tunemesh up`, tests), callers decided by `policy`.
+    Embedded {
+        /// The CA.
+        ca: EmbeddedCa,
+        /// Who may call whom.
+        policy: Policy,
+    },
+    /// Consul Connect through the local agent; intentions decide.
+    Consul(crate::ConsulConnect),
+}
+
+impl ConnectCa {
+    /// An embedded CA with the architecture's policy (leaves live 72 h, as Consul's).
+    pub fn embedded(ca: EmbeddedCa) -> Self {
+        Self::Embedded {
+            ca,
+            policy: Policy::architecture(),
+        }
+    }
+
+    /// `service`'s identity. Must be called inside a tokio runtime.
+    pub async fn tls(&self, service: &str) -> Result<MeshTls, ConnectError> {
+        match self {
+            Self::Embedded { ca, policy } => MeshTls::embedded(ca, service, policy.clone()),
+            Self::Consul(consul) => consul.tls(service).await,
+        }
+    }
+}
+
+/// How long leaves of the embedded CA live (Consul's default).
+pub const LEAF_TTL: Duration = Duration::from_secs(72 * 3600);

@@ -257,6 +257,9 @@ pub async fn start(
         },
         identity: identity.clone(),
         mesh: mesh.clone(),
+        // One service alone, called directly: plaintext.
+        connect: None,
+        tls: None,
     };
     let playlist = tunemesh_playlist::build(&Default::default(), &ctx, Arc::new(bus)).await?;
     let registry_dyn: Arc<dyn Registry> = Arc::new(registry.clone());

@@ -37,6 +37,9 @@ async fn start(
         },
         identity: identity.clone(),
         mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
+        // One service alone, called directly: plaintext.
+        connect: None,
+        tls: None,
     };
     let app = spawn_app(
         tunemesh_reco::build(&RecoSettings::default(), &ctx, bus).await?,

@@ -100,6 +100,9 @@ impl TestReco {
             },
             identity: identity.clone(),
             mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
+            // One service alone, called directly: plaintext.
+            connect: None,
+            tls: None,
         };
         let consumer_prefix = tunemesh_testkit::unique_prefix("reco");
         let settings = RecoSettings {

@@ -134,6 +134,9 @@ impl TestSearch {
             },
             identity: identity.clone(),
             mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
+            // One service alone, called directly: plaintext.
+            connect: None,
+            tls: None,
         };
         let settings = SearchSettings {
             replica: Some(replica.to_owned()),

@@ -11,7 +11,7 @@ use anyhow::Context as _;
 use serde_json::{Value, json};
 use tunemesh::Settings;
 use tunemesh::cluster::Cluster;
-use tunemesh_discovery::{ConsulRegistry, Mesh, RetryChannel};
+use tunemesh_discovery::{ConsulConnect, ConsulRegistry, Mesh, RetryChannel};
 use tunemesh_proto::tonic;
 use tunemesh_runtime::SettingsSource;
 use tunemesh_runtime::identity::{Caller, MeshIdentity};
@@ -68,7 +68,15 @@ impl Listener {
             user_id: text("user_id")?,
             http,
             gateways,
-            mesh: Mesh::new(registry, settings.mesh.clone()),
+            // Calls services as the gateway does: over mutual TLS, with a leaf of the
+            // cluster's Consul CA for `gateway`.
+            mesh: Mesh::with_tls(
+                registry,
+                settings.mesh.clone(),
+                ConsulConnect::new(settings.consul.clone())?
+                    .tls("gateway")
+                    .await?,
+            ),
             identity: MeshIdentity::new(&settings.identity)?,
             next: Arc::default(),
         })

@@ -33,12 +33,11 @@ pub(super) async fn mesh_with_a_track(
     );
     let identity = mesh.identity();
     let mut track = None;
-    tunemesh_player::upload::upload_files(
-        &format!("http://{}", mesh.service("player")),
-        &identity,
-        vec![MARCH.into()],
-        |_, result| track = result.ok().map(|r| r.track_id),
-    )
+    let server = format!("http://{}", mesh.service("player"));
+    let channel = tunemesh_player::upload::channel(&server, &mesh.tls("ingest")).await?;
+    tunemesh_player::upload::upload_files(channel, &identity, vec![MARCH.into()], |_, result| {
+        track = result.ok().map(|r| r.track_id)
+    })
     .await?;
     let track = track
         .filter(|t| !t.is_empty())

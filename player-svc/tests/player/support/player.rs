@@ -86,6 +86,9 @@ impl Player {
                 Arc::new(EmbeddedRegistry::default()),
                 MeshSettings::default(),
             ),
+            // One service alone, called directly: plaintext.
+            connect: None,
+            tls: None,
         };
         let app = tunemesh_player::build(&settings, &ctx, bus).await?;
         let app = spawn_app(app, None);

@@ -190,6 +190,9 @@ impl Env {
             storage,
             identity: identity.clone(),
             mesh: Mesh::new(registry, MeshSettings::default()),
+            // One service alone, called directly: plaintext.
+            connect: None,
+            tls: None,
         };
         Ok(Self {
             ctx,
