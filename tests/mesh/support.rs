@@ -88,14 +88,7 @@ impl RunningMesh {
         caller: &str,
         callee: &str,
     ) -> tunemesh_proto::tonic::transport::Channel {
-        let connector = tunemesh_discovery::connect::connector(&self.tls(caller), callee)
-            .expect("a service name");
-        tunemesh_proto::tonic::transport::Endpoint::from_shared(format!(
-            "http://{}",
-            self.service(callee)
-        ))
-        .expect("an address")
-        .connect_with_connector_lazy(connector)
+        channel_as(&self.tls(caller), callee, self.service(callee))
     }
 
     /// `http://gateway/path`.
@@ -221,4 +214,27 @@ pub fn art_cover_jpeg(side: u32) -> Vec<u8> {
         .write_image(image.as_raw(), side, side, image::ExtendedColorType::Rgb8)
         .expect("a JPEG encodes");
     out
+}
+
+/// A channel to `addr`, an instance of `callee`, calling over mutual TLS as `tls`'s service.
+pub fn channel_as(
+    tls: &tunemesh_discovery::MeshTls,
+    callee: &str,
+    addr: SocketAddr,
+) -> tunemesh_proto::tonic::transport::Channel {
+    let connector = tunemesh_discovery::connect::connector(tls, callee).expect("a service name");
+    tunemesh_proto::tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("an address")
+        .connect_with_connector_lazy(connector)
+}
+
+/// The identity of `service` from the CA of the `up` that keeps `data_dir`.
+pub fn tls_in(data_dir: &std::path::Path, service: &str) -> tunemesh_discovery::MeshTls {
+    let ca = tunemesh::up::embedded_ca(data_dir).expect("up keeps its CA");
+    tunemesh_discovery::MeshTls::embedded(
+        &ca,
+        service,
+        tunemesh_discovery::connect::Policy::architecture(),
+    )
+    .expect("a leaf")
 }

@@ -3,7 +3,6 @@
 
 use tunemesh_proto::catalog::v1::GetTrackRequest;
 use tunemesh_proto::tonic;
-use tunemesh_proto::tonic::transport::Channel;
 
 use crate::support::RunningMesh;
 
@@ -65,10 +64,9 @@ async fn a_flood_of_invented_paths_and_methods_adds_no_series() -> anyhow::Resul
         let path = format!("/{marker}/p{i}/../x{i}");
         let _ = mesh.http.request(method, mesh.url(&path)).send().await?;
     }
-    // Straight at a service's gRPC port, on paths no contract defines.
-    let channel = Channel::from_shared(format!("http://{}", mesh.service("player")))?
-        .connect()
-        .await?;
+    // Straight at a service's gRPC port (over mutual TLS, as the gateway), on paths no
+    // contract defines.
+    let channel = mesh.channel_as("gateway", "player");
     for i in 0..FLOOD {
         let mut grpc = tonic::client::Grpc::new(channel.clone());
         grpc.ready().await?;

@@ -121,9 +121,7 @@ async fn scan_library_refuses_outside_its_root_before_touching_the_path() -> any
     })
     .await?;
     mesh.wait_ready().await?;
-    let channel = Channel::from_shared(format!("http://{}", mesh.service("player")))?
-        .connect()
-        .await?;
+    let channel = mesh.channel_as("gateway", "player");
     let root = root.path().display().to_string();
     let outside = outside.path().display().to_string();
 

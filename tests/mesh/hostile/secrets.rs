@@ -31,6 +31,7 @@ const OLD_MESH_DEFAULT: &str = "tunemesh-dev-mesh-secret-change-me";
 struct Mesh {
     gateway: SocketAddr,
     player: SocketAddr,
+    data_dir: std::path::PathBuf,
     http: reqwest::Client,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
@@ -60,6 +61,7 @@ impl Mesh {
         Ok(Self {
             gateway,
             player,
+            data_dir: data_dir.to_owned(),
             http: reqwest::Client::new(),
             shutdown,
             task,
@@ -287,7 +289,10 @@ async fn tokens_signed_with_the_old_compiled_in_secrets_open_nothing() -> anyhow
         track_id: "t1".into(),
     });
     old_mesh.attach(&admin, request.metadata_mut())?;
-    let mut player = CatalogServiceClient::connect(format!("http://{}", mesh.player)).await?;
+    // Over mutual TLS as the gateway: the certificate gets it in, the forged identity must not.
+    let tls = crate::support::tls_in(&mesh.data_dir, "gateway");
+    let mut player =
+        CatalogServiceClient::new(crate::support::channel_as(&tls, "player", mesh.player));
     let refused = player
         .get_track(request)
         .await
@@ -323,8 +328,13 @@ async fn secrets_come_from_files_and_a_rotated_key_works_only_during_its_overlap
         settings.gateway.subsonic.seal_keys_file = Some(seal_file.clone());
     })
     .await?;
-    assert!(
-        !dir.path().join("data/secrets").exists(),
+    // The mesh CA is up's own (no setting replaces it); every configured secret is used.
+    let generated: Vec<_> = std::fs::read_dir(dir.path().join("data/secrets"))?
+        .map(|entry| entry.map(|e| e.file_name()))
+        .collect::<Result<_, _>>()?;
+    assert_eq!(
+        generated,
+        ["ca"],
         "configured secrets are used, none generated"
     );
 
