@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::time::Instant;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::Endpoint;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::health_server::HealthServer;
@@ -40,9 +40,11 @@ fn replica() -> Result<HealthServer<testsuite::Replica>, Error> {
 async fn serve_plain() -> Result<SocketAddr, Error> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    // As the runtime's plaintext server does (and as `connect::incoming` does for TLS).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = tonic::transport::Server::builder()
         .add_service(replica()?)
-        .serve_with_incoming(TcpListenerStream::new(listener));
+        .serve_with_incoming(incoming);
     tokio::spawn(server);
     Ok(addr)
 }
@@ -110,7 +112,7 @@ async fn run(channel: &MeshChannel, workers: usize, duration: Duration) -> (f64,
 async fn handshakes(addr: SocketAddr, tls: Option<&MeshTls>, n: usize) -> Result<u32, Error> {
     let mut micros = Vec::with_capacity(n);
     for _ in 0..n {
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))?;
+        let endpoint = Endpoint::from_shared(format!("http://{addr}"))?.tcp_nodelay(true);
         let started = Instant::now();
         let channel = match tls {
             Some(tls) => {
