@@ -93,6 +93,58 @@ pub(crate) async fn recommend(channel: Channel) -> Result<(), Status> {
         .map(drop)
 }
 
+/// Closed-loop callers of `callee` at `addr` as `tls`'s service, until stopped: one on a shared
+/// channel, `fresh` more each on a new channel per call (a new handshake with whatever leaf and
+/// roots are current).
+pub(crate) struct Load {
+    stop: CancellationToken,
+    failures: Arc<AtomicUsize>,
+    tasks: Vec<tokio::task::JoinHandle<usize>>,
+}
+
+impl Load {
+    pub(crate) fn start(tls: &MeshTls, callee: &str, addr: SocketAddr, fresh: usize) -> Self {
+        let (stop, failures) = (CancellationToken::new(), Arc::new(AtomicUsize::new(0)));
+        let shared = channel(tls, callee, addr);
+        let tasks = (0..=fresh)
+            .map(|i| {
+                let (tls, callee) = (tls.clone(), callee.to_owned());
+                let (stop, failures, shared) = (stop.clone(), failures.clone(), shared.clone());
+                tokio::spawn(async move {
+                    let mut calls = 0usize;
+                    while !stop.is_cancelled() {
+                        let channel = match i {
+                            0 => shared.clone(),
+                            _ => channel(&tls, &callee, addr),
+                        };
+                        if let Err(error) = recommend(channel).await {
+                            eprintln!("failed call: {error:?}");
+                            failures.fetch_add(1, Ordering::SeqCst);
+                        }
+                        calls += 1;
+                    }
+                    calls
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            failures,
+            tasks,
+        }
+    }
+
+    /// Stops the callers: (calls, failed calls).
+    pub(crate) async fn stop(self) -> (usize, usize) {
+        self.stop.cancel();
+        let mut calls = 0;
+        for task in self.tasks {
+            calls += task.await.expect("load ran");
+        }
+        (calls, self.failures.load(Ordering::SeqCst))
+    }
+}
+
 fn ca() -> EmbeddedCa {
     EmbeddedCa::generate(Duration::from_secs(3600)).expect("a CA")
 }
@@ -226,43 +278,15 @@ async fn rotations_of_the_ca_under_load_lose_no_call() {
         serve(MeshTls::embedded(&ca, "player", Policy::architecture()).expect("leaf")).await;
     let gateway = MeshTls::embedded(&ca, "gateway", Policy::architecture()).expect("leaf");
     let before = gateway.id();
-    let stop = CancellationToken::new();
-    let failures = Arc::new(AtomicUsize::new(0));
-    let mut load = Vec::new();
-    for fresh in [false, true, true, true] {
-        let (gateway, stop, failures) = (gateway.clone(), stop.clone(), failures.clone());
-        let addr = player.addr;
-        load.push(tokio::spawn(async move {
-            let shared = channel(&gateway, "player", addr);
-            let mut calls = 0usize;
-            while !stop.is_cancelled() {
-                // Fresh channels handshake anew, with whatever leaf and roots are current.
-                let channel = if fresh {
-                    self::channel(&gateway, "player", addr)
-                } else {
-                    shared.clone()
-                };
-                if let Err(error) = recommend(channel).await {
-                    eprintln!("failed call: {error:?}");
-                    failures.fetch_add(1, Ordering::SeqCst);
-                }
-                calls += 1;
-            }
-            calls
-        }));
-    }
+    let load = Load::start(&gateway, "player", player.addr, 3);
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         ca.rotate().expect("rotates");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
-    stop.cancel();
-    let mut calls = 0;
-    for task in load {
-        calls += task.await.expect("load ran");
-    }
+    let (calls, failures) = load.stop().await;
     assert!(calls > 40, "too little load to mean anything: {calls}");
-    assert_eq!(failures.load(Ordering::SeqCst), 0, "of {calls} calls");
+    assert_eq!(failures, 0, "of {calls} calls");
     assert_eq!(gateway.id(), before, "same identity, new leaf");
     assert_eq!(ca.roots_pem().len(), 3, "the old roots stay trusted");
 }

@@ -2,17 +2,15 @@
 //! intentions as the policy, and a CA rotation under load (on a private agent: every service
 //! on an agent sees its CA rotate).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use tokio_util::sync::CancellationToken;
 use tonic::Code;
 use tunemesh_discovery::connect::{EmbeddedCa, MeshTls, Policy};
 use tunemesh_discovery::{ConsulConnect, ConsulSettings};
 use tunemesh_testkit::{PrivateConsul, servers, unique_prefix};
 
-use super::mtls::{channel, recommend, serve};
+use super::mtls::{Load, channel, recommend, serve};
 
 fn connect(addr: &str) -> ConsulConnect {
     ConsulConnect::new(ConsulSettings {
@@ -92,30 +90,7 @@ async fn a_consul_ca_rotation_under_load_loses_no_call() {
     caller_leaf.mark_unchanged();
     let identity = caller.id();
 
-    let stop = CancellationToken::new();
-    let failures = Arc::new(AtomicUsize::new(0));
-    let mut load = Vec::new();
-    for fresh in [false, true, true] {
-        let (caller, stop, failures, addr) =
-            (caller.clone(), stop.clone(), failures.clone(), server.addr);
-        load.push(tokio::spawn(async move {
-            let shared = channel(&caller, "api", addr);
-            let mut calls = 0usize;
-            while !stop.is_cancelled() {
-                let channel = if fresh {
-                    self::channel(&caller, "api", addr)
-                } else {
-                    shared.clone()
-                };
-                if let Err(error) = recommend(channel).await {
-                    eprintln!("failed call: {error:?}");
-                    failures.fetch_add(1, Ordering::SeqCst);
-                }
-                calls += 1;
-            }
-            calls
-        }));
-    }
+    let load = Load::start(&caller, "api", server.addr, 2);
     tokio::time::sleep(Duration::from_millis(300)).await;
     rotate(&agent.addr()).await;
     // Both sides get a leaf of the new root from the agent, under load.
@@ -128,13 +103,9 @@ async fn a_consul_ca_rotation_under_load_loses_no_call() {
     .await;
     assert!(renewed.is_ok(), "the caller never got a new leaf");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    stop.cancel();
-    let mut calls = 0;
-    for task in load {
-        calls += task.await.expect("load ran");
-    }
+    let (calls, failures) = load.stop().await;
     assert!(calls > 30, "too little load to mean anything: {calls}");
-    assert_eq!(failures.load(Ordering::SeqCst), 0, "of {calls} calls");
+    assert_eq!(failures, 0, "of {calls} calls");
     assert_eq!(caller.id(), identity, "same identity, new leaf");
     // New connections after the rotation work too.
     recommend(channel(&caller, "api", server.addr))
