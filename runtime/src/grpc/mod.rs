@@ -4,10 +4,11 @@
 //! - [`server`]: bind, serve, register, drain.
 //! - [`settings`]: `[grpc]` settings; [`limits`]: the message sizes every service gets.
 //! - [`health`]: serving status shared by gRPC health and readiness endpoints.
-//! - [`trace`], [`metrics`]: one tower layer each.
+//! - [`trace`], [`metrics`], [`method`]: one tower layer each.
 
 pub mod health;
 pub mod limits;
+pub mod method;
 pub mod metrics;
 pub mod server;
 pub mod settings;
