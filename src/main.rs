@@ -60,24 +60,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Ingest(args) => ingest(&args, &settings).await,
+        Command::Ingest(args) => ingest(&args).await,
         Command::Cluster(args) => tunemesh::cluster::run(args, shutdown).await,
     }
 }
 
 /// `tunemesh ingest DIR`: uploads with a progress bar, then a summary; bad files are listed
 /// with their reason and do not stop the rest.
-async fn ingest(args: &tunemesh::cli::IngestArgs, settings: &Settings) -> anyhow::Result<()> {
+async fn ingest(args: &tunemesh::cli::IngestArgs) -> anyhow::Result<()> {
     use tunemesh_proto::catalog::v1::IngestOutcome;
     let files = tunemesh_player::upload::files(&args.dir).await?;
     let bar = indicatif::ProgressBar::new(files.len() as u64);
     bar.set_style(indicatif::ProgressStyle::with_template(
         "{bar:40} {pos}/{len} {wide_msg}",
     )?);
-    let data_dir = args.data_dir.as_deref().unwrap_or(&settings.data_dir);
-    let identity = tunemesh::up::ingest_identity(&settings.identity, data_dir)?;
     let mut counts = [0u32; 3];
-    tunemesh_player::upload::upload_files(&args.server, &identity, files, |path, result| {
+    tunemesh_player::upload::upload_files(&args.server, files, |path, result| {
         let (slot, note) = match result {
             Ok(r) if r.outcome() == IngestOutcome::Ingested => (0, None),
             Ok(r) if r.outcome() == IngestOutcome::Skipped => (1, None),

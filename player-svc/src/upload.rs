@@ -8,8 +8,10 @@ use sha2::{Digest, Sha256};
 use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::catalog::v1::upload_track_request::Payload;
 use tunemesh_proto::catalog::v1::{IngestResult, UploadTrackHeader, UploadTrackRequest};
+use tunemesh_proto::tonic;
+use tunemesh_proto::tonic::client::GrpcService;
+use tunemesh_proto::tonic::codegen::{Body, Bytes, StdError};
 use tunemesh_proto::tonic::transport::Endpoint;
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
 /// Bytes per upload message (the contract allows 1 MiB).
 const CHUNK: usize = 1 << 20;
@@ -22,25 +24,35 @@ pub async fn files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(tokio::task::spawn_blocking(move || crate::library::walk(&dir)).await??)
 }
 
-/// Uploads `files` to the player at `server` as an admin minted with `identity`, calling
-/// `done` with each file's result (or the error that stopped it) as it finishes.
+/// Uploads `files` to the player at `server` as the ingest job (service `ingest`, named by its
+/// mesh certificate: no user assertion, no shared key), calling `done` with each file's
+/// result (or the error that stopped it) as it finishes.
 pub async fn upload_files(
     server: &str,
-    identity: &MeshIdentity,
     files: Vec<PathBuf>,
-    mut done: impl FnMut(&Path, anyhow::Result<IngestResult>),
+    done: impl FnMut(&Path, anyhow::Result<IngestResult>),
 ) -> anyhow::Result<()> {
     let channel = Endpoint::from_shared(server.to_owned())?.connect().await?;
-    let client = IngestServiceClient::new(channel);
-    let admin = Caller {
-        user_id: "tunemesh-ingest".to_owned(),
-        roles: vec!["admin".to_owned()],
-    };
+    upload_with(IngestServiceClient::new(channel), files, done).await
+}
+
+/// [`upload_files`] through `client` (e.g. one a test signs as the gateway's admin).
+pub async fn upload_with<C>(
+    client: IngestServiceClient<C>,
+    files: Vec<PathBuf>,
+    mut done: impl FnMut(&Path, anyhow::Result<IngestResult>),
+) -> anyhow::Result<()>
+where
+    C: GrpcService<tonic::body::Body> + Clone,
+    C::Error: Into<StdError>,
+    C::ResponseBody: Body<Data = Bytes> + Send + 'static,
+    <C::ResponseBody as Body>::Error: Into<StdError> + Send,
+{
     let mut uploads = futures::stream::iter(files)
         .map(|path| {
-            let (client, admin) = (client.clone(), admin.clone());
+            let client = client.clone();
             async move {
-                let result = upload_one(client, identity, &admin, &path).await;
+                let result = upload_one(client, &path).await;
                 (path, result)
             }
         })
@@ -51,12 +63,16 @@ pub async fn upload_files(
     Ok(())
 }
 
-async fn upload_one(
-    mut client: IngestServiceClient<tunemesh_proto::tonic::transport::Channel>,
-    identity: &MeshIdentity,
-    admin: &Caller,
+async fn upload_one<C>(
+    mut client: IngestServiceClient<C>,
     path: &Path,
-) -> anyhow::Result<IngestResult> {
+) -> anyhow::Result<IngestResult>
+where
+    C: GrpcService<tonic::body::Body>,
+    C::Error: Into<StdError>,
+    C::ResponseBody: Body<Data = Bytes> + Send + 'static,
+    <C::ResponseBody as Body>::Error: Into<StdError> + Send,
+{
     // One buffer: hashing and every chunk share it (clones and slices, no copies).
     let bytes = bytes::Bytes::from(tokio::fs::read(path).await?);
     let digest = {
@@ -84,10 +100,9 @@ async fn upload_one(
             )),
         })
         .collect();
-    let mut request = tunemesh_proto::tonic::Request::new(futures::stream::iter(
+    let request = tunemesh_proto::tonic::Request::new(futures::stream::iter(
         std::iter::once(header).chain(chunks),
     ));
-    identity.attach(admin, request.metadata_mut())?;
     let response = client.upload_track(request).await?.into_inner();
     response
         .result

@@ -59,7 +59,6 @@ pub async fn build(
     };
     let catalog: Arc<dyn TrackCatalog> = Arc::new(GrpcCatalog::new(
         ctx.mesh.channel("player"),
-        ctx.identity.clone(),
         settings.catalog_timeout,
     ));
     let backfill = DurationBackfill {
@@ -88,7 +87,7 @@ pub async fn build(
     let mut server = GrpcServer::bind(SERVICE_NAME, &ctx.grpc).await?;
     server.add_service(PlaylistServiceServer::new(PlaylistApi::new(
         Arc::new(domain),
-        ctx.identity.clone(),
+        ctx.identity.verifier(SERVICE_NAME),
     )));
     Ok(App::new(server)
         .with_task("playlist-outbox-relay", move |token| relay.run(token))

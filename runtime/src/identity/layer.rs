@@ -1,7 +1,9 @@
 //! A client layer that mints the gateway's assertion at send time, when the method is known:
 //! a request carrying [`ActAs`] in its extensions leaves with an assertion for that caller,
 //! bound to the layer's service and the request's path. Requests without [`ActAs`] pass
-//! untouched (a service calling for itself, or one forwarding an assertion it received).
+//! untouched (a service calling for itself, or one forwarding an assertion it received),
+//! unless the layer acts for one caller throughout ([`Asserting::acting_as`], for tools and
+//! tests that stand in for the gateway).
 
 use std::task::{Context, Poll};
 
@@ -37,6 +39,7 @@ impl<S> Layer<S> for AssertLayer {
             inner,
             signer: self.signer.clone(),
             audience: self.audience,
+            default: None,
         }
     }
 }
@@ -47,12 +50,27 @@ pub struct Asserting<S> {
     inner: S,
     signer: AssertionSigner,
     audience: &'static str,
+    /// Who requests without [`ActAs`] act for, if anyone.
+    default: Option<Caller>,
 }
 
 impl<S> Asserting<S> {
     /// `inner`, signing for calls to `audience`.
     pub fn new(inner: S, signer: AssertionSigner, audience: &'static str) -> Self {
         AssertLayer::new(signer, audience).layer(inner)
+    }
+
+    /// `inner`, signing every request without [`ActAs`] as `caller`.
+    pub fn acting_as(
+        inner: S,
+        signer: AssertionSigner,
+        audience: &'static str,
+        caller: Caller,
+    ) -> Self {
+        Self {
+            default: Some(caller),
+            ..Self::new(inner, signer, audience)
+        }
     }
 }
 
@@ -69,7 +87,12 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
-        if let Some(ActAs(caller)) = request.extensions_mut().remove::<ActAs>() {
+        let caller = request
+            .extensions_mut()
+            .remove::<ActAs>()
+            .map(|ActAs(caller)| caller)
+            .or_else(|| self.default.clone());
+        if let Some(caller) = caller {
             let token = self
                 .signer
                 .mint(&caller, self.audience, request.uri().path())

@@ -146,6 +146,12 @@ impl AssertionSettings {
         }
     }
 
+    /// Settings with the key of [`super::AssertionSigner::for_tests`] (one per test process).
+    #[cfg(feature = "testsuite")]
+    pub fn for_tests() -> Self {
+        Self::with_key(super::signer::test_private_key())
+    }
+
     /// Whether a signing key (value or file) is configured.
     pub fn has_key(&self) -> bool {
         self.signing_key.is_some() || self.signing_key_file.is_some()

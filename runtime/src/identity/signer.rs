@@ -53,7 +53,7 @@ impl AssertionSigner {
     /// settings services verify it with ([`AssertionSigner::test_public_key`]).
     #[cfg(feature = "testsuite")]
     pub fn for_tests() -> Self {
-        Self::new(&AssertionSettings::with_key(test_pair().0.clone())).expect("a test key")
+        Self::new(&AssertionSettings::for_tests()).expect("a test key")
     }
 
     /// The public key of [`AssertionSigner::for_tests`].
@@ -100,6 +100,12 @@ impl AssertionSigner {
         metadata.insert(IDENTITY_METADATA, value);
         Ok(())
     }
+}
+
+/// The private key of [`AssertionSigner::for_tests`].
+#[cfg(feature = "testsuite")]
+pub(crate) fn test_private_key() -> secrecy::SecretString {
+    test_pair().0.clone()
 }
 
 #[cfg(feature = "testsuite")]

@@ -8,8 +8,11 @@ use std::time::Duration;
 use futures::future::try_join_all;
 use serde_json::{Value, json};
 use tunemesh::Settings;
+use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::player::v1 as pb;
 use tunemesh_proto::prost::Message;
+use tunemesh_proto::tonic;
+use tunemesh_runtime::identity::{Asserting, Caller};
 use tunemesh_testkit::accounts;
 
 use crate::support::RunningMesh;
@@ -31,14 +34,23 @@ pub(super) async fn mesh_with_a_track(
         std::path::Path::new(MARCH).is_file(),
         "{MARCH} is missing: run scripts/music.sh"
     );
-    let identity = mesh.identity();
+    // Uploaded as an admin through a client standing in for the gateway (the ingest job's
+    // own certificate is for a mesh with mTLS).
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{}", mesh.service("player")))?
+            .connect()
+            .await?;
+    let admin = Caller::new("hostile-admin".to_owned(), vec!["admin".to_owned()]);
+    let client = IngestServiceClient::new(Asserting::acting_as(
+        channel,
+        mesh.gateway_signer(),
+        "player",
+        admin,
+    ));
     let mut track = None;
-    tunemesh_player::upload::upload_files(
-        &format!("http://{}", mesh.service("player")),
-        &identity,
-        vec![MARCH.into()],
-        |_, result| track = result.ok().map(|r| r.track_id),
-    )
+    tunemesh_player::upload::upload_with(client, vec![MARCH.into()], |_, result| {
+        track = result.ok().map(|r| r.track_id)
+    })
     .await?;
     let track = track
         .filter(|t| !t.is_empty())
