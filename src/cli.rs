@@ -49,8 +49,8 @@ pub struct IngestArgs {
     /// The player service's gRPC address (printed by `tunemesh up`).
     #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:50051")]
     pub server: String,
-    /// The data dir of the `tunemesh up` to upload to, whose generated mesh secret is used
-    /// when `identity.secret` is not set [default: ./tunemesh-data].
+    /// The data dir of the `tunemesh up` to upload to (where its mesh certificates are
+    /// kept) [default: ./tunemesh-data].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
 }

@@ -97,7 +97,8 @@ impl Replica {
 pub struct Cluster {
     options: ClusterOptions,
     consul_addr: String,
-    identity_secret: SecretString,
+    /// The gateways' assertion key (PKCS#8 PEM) and its public key, which services get.
+    assertion_key: (SecretString, String),
     jwt_secret: SecretString,
     subsonic_pepper: SecretString,
     subsonic_seal_keys: SecretString,
@@ -117,12 +118,12 @@ impl Cluster {
             ..ConsulSettings::default()
         })?;
         connect.apply(&Policy::architecture()).await?;
-        // Fresh random secrets per cluster: the gateways share the access-token one, every
-        // process the mesh one, and nothing outside knows either until it is printed.
-        let (identity_secret, jwt_secret, subsonic_pepper) = (generate(), generate(), generate());
+        // Fresh random secrets per cluster: the gateways share the access-token one and the
+        // assertion key (services get only its public half), and nothing outside knows them.
+        let (jwt_secret, subsonic_pepper) = (generate(), generate());
         let mut cluster = Self {
             consul_addr,
-            identity_secret,
+            assertion_key: tunemesh_runtime::identity::keys::generate_pair(),
             jwt_secret,
             subsonic_pepper,
             subsonic_seal_keys: SubsonicSettings::generate_seal_keys(),
@@ -170,9 +171,15 @@ impl Cluster {
         &self.consul_addr
     }
 
-    /// The mesh identity secret every process shares (callers sign with it).
-    pub fn identity_secret(&self) -> &str {
-        self.identity_secret.expose_secret()
+    /// The gateways' assertion signing key (PKCS#8 PEM): what a test acting as the gateway
+    /// signs with.
+    pub fn assertion_key(&self) -> &SecretString {
+        &self.assertion_key.0
+    }
+
+    /// The public key the services verify assertions with (SPKI PEM).
+    pub fn assertion_public_key(&self) -> &str {
+        &self.assertion_key.1
     }
 
     /// The JetStream stream prefix (`<name>`; the stream is `<name>_events`).
@@ -247,8 +254,8 @@ impl Cluster {
         let mut set = |k: &str, v: String| env.insert(format!("TUNEMESH_{k}"), v);
         set("CONSUL__ADDR", self.consul_addr.clone());
         set(
-            "IDENTITY__SECRET",
-            self.identity_secret.expose_secret().to_owned(),
+            "IDENTITY__GATEWAY_PUBLIC_KEYS",
+            self.assertion_key.1.clone(),
         );
         set(
             "POSTGRES__URL",
@@ -271,6 +278,10 @@ impl Cluster {
                 set(
                     "GATEWAY__AUTH__JWT_SECRET",
                     self.jwt_secret.expose_secret().to_owned(),
+                );
+                set(
+                    "GATEWAY__ASSERTION__SIGNING_KEY",
+                    self.assertion_key.0.expose_secret().to_owned(),
                 );
                 set(
                     "GATEWAY__SUBSONIC__LOOKUP_PEPPER",

@@ -87,13 +87,12 @@ async fn ingest(args: &tunemesh::cli::IngestArgs, settings: &Settings) -> anyhow
         "{bar:40} {pos}/{len} {wide_msg}",
     )?);
     let data_dir = args.data_dir.as_deref().unwrap_or(&settings.data_dir);
-    let identity = tunemesh::up::ingest_identity(&settings.identity, data_dir)?;
     let tls = tunemesh::up::ingest_tls(settings, data_dir).await?;
     let channel = tunemesh_player::upload::channel(&args.server, &tls)
         .await
         .with_context(|| format!("cannot reach the player at {}", args.server))?;
     let mut counts = [0u32; 3];
-    tunemesh_player::upload::upload_files(channel, &identity, files, |path, result| {
+    tunemesh_player::upload::upload_files(channel, files, |path, result| {
         let (slot, note) = match result {
             Ok(r) if r.outcome() == IngestOutcome::Ingested => (0, None),
             Ok(r) if r.outcome() == IngestOutcome::Skipped => (1, None),

@@ -93,7 +93,6 @@ async fn add_gateway(
 ) -> anyhow::Result<Added> {
     let gateway_ctx = GatewayContext {
         storage: ctx.storage.clone(),
-        identity: ctx.identity.clone(),
         mesh: ctx.mesh.clone(),
     };
     let gateway = Gateway::build(&settings.gateway, gateway_ctx)

@@ -15,7 +15,7 @@ use tunemesh_playlist::PlaylistSettings;
 use tunemesh_reco::RecoSettings;
 use tunemesh_runtime::admin::AdminSettings;
 use tunemesh_runtime::grpc::GrpcServerSettings;
-use tunemesh_runtime::identity::IdentitySettings;
+use tunemesh_runtime::identity::{AssertionSigner, IdentitySettings, MeshIdentity};
 use tunemesh_runtime::postgres::PostgresSettings;
 use tunemesh_runtime::redis::RedisSettings;
 use tunemesh_runtime::secret::SecretError;
@@ -39,7 +39,7 @@ pub struct Settings {
     pub consul: ConsulSettings,
     /// How services call each other.
     pub mesh: MeshSettings,
-    /// The secret that signs caller identities between the gateway and the services.
+    /// The gateway's public keys, which services verify caller assertions with.
     pub identity: IdentitySettings,
     /// PostgreSQL, for the production adapters.
     pub postgres: PostgresSettings,
@@ -67,46 +67,47 @@ impl Settings {
         self.data_dir.join("secrets").join(name)
     }
 
-    /// Checks the secrets a process needs before it reaches anything: the mesh identity
-    /// secret always, the access-token secret and the Subsonic lookup pepper for the gateway,
-    /// and its Subsonic seal keys if set (and that they differ, so one leaked key does not
-    /// open two doors).
-    pub fn check_secrets(&self, gateway: bool) -> Result<(), SecretError> {
-        let identity = self.identity.keys()?;
-        if gateway {
-            let access = self.gateway.auth.keys()?;
-            if access.current.expose_secret() == identity.current.expose_secret() {
-                return Err(SecretError::Shared {
-                    setting: AuthSettings::SECRET_SETTING,
-                    other: IdentitySettings::SECRET_SETTING,
-                });
+    /// Checks the keys and secrets a process needs before it reaches anything: for a service,
+    /// the gateway's public keys (it verifies caller assertions with them and holds no
+    /// signing key); for the gateway, its assertion signing key, the access-token secret and
+    /// the Subsonic lookup pepper, and its Subsonic seal keys if set (and that they differ,
+    /// so one leaked key does not open two doors).
+    pub fn check_secrets(&self, gateway: bool) -> anyhow::Result<()> {
+        if !gateway {
+            if !self.identity.has_keys() {
+                anyhow::bail!(
+                    "{} is not set: give the gateway's Ed25519 public key (PEM) in \
+                     TUNEMESH_IDENTITY__GATEWAY_PUBLIC_KEYS or a file in \
+                     TUNEMESH_IDENTITY__GATEWAY_PUBLIC_KEYS_FILES",
+                    IdentitySettings::KEYS_SETTING
+                );
             }
-            let pepper = self.gateway.subsonic.pepper()?;
+            MeshIdentity::new(&self.identity)?;
+            return Ok(());
+        }
+        AssertionSigner::new(&self.gateway.assertion)?;
+        let access = self.gateway.auth.keys()?;
+        let pepper = self.gateway.subsonic.pepper()?;
+        if pepper.expose_secret() == access.current.expose_secret() {
+            return Err(SecretError::Shared {
+                setting: SubsonicSettings::PEPPER_SETTING,
+                other: AuthSettings::SECRET_SETTING,
+            }
+            .into());
+        }
+        // Optional (legacy token auth is off without it); when set, read and checked here
+        // too, its entries when the gateway builds.
+        if let Some(seal) = self.gateway.subsonic.seal_keys()? {
             for (other, name) in [
-                (&identity.current, IdentitySettings::SECRET_SETTING),
                 (&access.current, AuthSettings::SECRET_SETTING),
+                (&pepper, SubsonicSettings::PEPPER_SETTING),
             ] {
-                if pepper.expose_secret() == other.expose_secret() {
+                if seal.expose_secret() == other.expose_secret() {
                     return Err(SecretError::Shared {
-                        setting: SubsonicSettings::PEPPER_SETTING,
+                        setting: SubsonicSettings::SEAL_KEYS_SETTING,
                         other: name,
-                    });
-                }
-            }
-            // Optional (legacy token auth is off without it); when set, read and checked here
-            // too, its entries when the gateway builds.
-            if let Some(seal) = self.gateway.subsonic.seal_keys()? {
-                for (other, name) in [
-                    (&identity.current, IdentitySettings::SECRET_SETTING),
-                    (&access.current, AuthSettings::SECRET_SETTING),
-                    (&pepper, SubsonicSettings::PEPPER_SETTING),
-                ] {
-                    if seal.expose_secret() == other.expose_secret() {
-                        return Err(SecretError::Shared {
-                            setting: SubsonicSettings::SEAL_KEYS_SETTING,
-                            other: name,
-                        });
                     }
+                    .into());
                 }
             }
         }
@@ -184,43 +185,27 @@ mod tests {
     #[test]
     fn secrets_come_from_files_and_must_differ() {
         let dir = tempfile::tempdir().expect("tempdir");
+        let (private, public) = tunemesh_runtime::identity::keys::generate_pair();
+        let (signing, verifying) = (dir.path().join("signing"), dir.path().join("public"));
+        std::fs::write(&signing, private.expose_secret()).expect("write");
+        std::fs::write(&verifying, &public).expect("write");
+        let (signing, verifying) = (
+            signing.to_str().expect("utf-8"),
+            verifying.to_str().expect("utf-8"),
+        );
         let file = dir.path().join("key");
         std::fs::write(&file, "0123456789abcdef0123456789abcdef\n").expect("write");
         let file = file.to_str().expect("utf-8");
         let source = SettingsSource::from_env([
-            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_IDENTITY__GATEWAY_PUBLIC_KEYS_FILES", verifying),
+            ("TUNEMESH_GATEWAY__ASSERTION__SIGNING_KEY_FILE", signing),
             ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__SUBSONIC__LOOKUP_PEPPER_FILE", file),
         ]);
         let settings: Settings = load(&source).expect("loads");
         settings
             .check_secrets(false)
-            .expect("the identity secret is read");
-        let error = settings.check_secrets(true).expect_err("same secret twice");
-        assert!(
-            error.to_string().contains("gateway.auth.jwt_secret"),
-            "{error}"
-        );
-        let other = dir.path().join("other");
-        std::fs::write(&other, "fedcba9876543210fedcba9876543210").expect("write");
-        let other = other.to_str().expect("utf-8");
-        let source = SettingsSource::from_env([
-            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
-            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
-        ]);
-        let settings: Settings = load(&source).expect("loads");
-        let missing = settings.check_secrets(true).expect_err("no pepper");
-        assert!(
-            missing
-                .to_string()
-                .contains("gateway.subsonic.lookup_pepper"),
-            "{missing}"
-        );
-        let source = SettingsSource::from_env([
-            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
-            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
-            ("TUNEMESH_GATEWAY__SUBSONIC__LOOKUP_PEPPER_FILE", other),
-        ]);
-        let settings: Settings = load(&source).expect("loads");
+            .expect("the public key is read");
         let shared = settings.check_secrets(true).expect_err("pepper = jwt");
         assert!(
             shared
@@ -228,9 +213,12 @@ mod tests {
                 .contains("gateway.subsonic.lookup_pepper"),
             "{shared}"
         );
+        let other = dir.path().join("other");
+        std::fs::write(&other, "fedcba9876543210fedcba9876543210").expect("write");
+        let other = other.to_str().expect("utf-8");
         let pepper = "a-subsonic-pepper-of-32-bytes-or-more-0123";
         let source = SettingsSource::from_env([
-            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__ASSERTION__SIGNING_KEY_FILE", signing),
             ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
             ("TUNEMESH_GATEWAY__SUBSONIC__LOOKUP_PEPPER", pepper),
         ]);
@@ -239,7 +227,7 @@ mod tests {
             .check_secrets(true)
             .expect("the seal keys are optional");
         let source = SettingsSource::from_env([
-            ("TUNEMESH_IDENTITY__SECRET_FILE", file),
+            ("TUNEMESH_GATEWAY__ASSERTION__SIGNING_KEY_FILE", signing),
             ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
             ("TUNEMESH_GATEWAY__SUBSONIC__LOOKUP_PEPPER", pepper),
             ("TUNEMESH_GATEWAY__SUBSONIC__SEAL_KEYS", pepper),
@@ -252,10 +240,48 @@ mod tests {
             shared.to_string().contains("gateway.subsonic.seal_keys"),
             "{shared}"
         );
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE", other),
+            ("TUNEMESH_GATEWAY__SUBSONIC__LOOKUP_PEPPER", pepper),
+        ]);
+        let settings: Settings = load(&source).expect("loads");
+        let unsigned = settings.check_secrets(true).expect_err("no signing key");
+        assert!(
+            unsigned
+                .to_string()
+                .contains("gateway.assertion.signing_key"),
+            "{unsigned}"
+        );
         let none = Settings::default()
             .check_secrets(false)
-            .expect_err("no secret");
-        assert!(none.to_string().contains("identity.secret"), "{none}");
+            .expect_err("no public key");
+        assert!(
+            none.to_string().contains("identity.gateway_public_keys"),
+            "{none}"
+        );
+    }
+
+    #[test]
+    fn a_service_never_holds_a_signing_key_setting() {
+        // The services' section has no place for a private key: only the gateway's has.
+        let source = SettingsSource::from_env([(
+            "TUNEMESH_IDENTITY__SIGNING_KEY",
+            "-----BEGIN PRIVATE KEY-----",
+        )]);
+        assert!(load::<Settings>(&source).is_err());
+    }
+
+    #[test]
+    fn an_old_shared_mesh_secret_says_what_replaced_it() {
+        let source = SettingsSource::from_env([(
+            "TUNEMESH_IDENTITY__SECRET",
+            "0123456789abcdef0123456789abcdef",
+        )]);
+        let error = load::<Settings>(&source).expect_err("retired");
+        assert!(
+            error.to_string().contains("gateway.assertion.signing_key"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tunemesh_discovery::connect::{self, ConnectCa, EmbeddedCa};
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registry};
 use tunemesh_events::EventBus;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::{MeshIdentity, keys};
 use tunemesh_runtime::process::Process;
 use tunemesh_runtime::{ServiceContext, Storage};
 
@@ -103,19 +103,25 @@ impl Up {
 }
 
 /// `settings` with each secret that is not configured pointed at a file in the data dir
-/// (`secrets/identity`, `secrets/jwt`, `secrets/subsonic-pepper`, `secrets/subsonic-seal-keys`,
-/// mode 0600), generated on the first start and kept, so a restart keeps sessions valid,
-/// legacy Subsonic app passwords open, and `tunemesh ingest` finds the mesh secret.
+/// (`secrets/assertion-key`, `secrets/jwt`, `secrets/subsonic-pepper`,
+/// `secrets/subsonic-seal-keys`, mode 0600), generated on the first start and kept, so a
+/// restart keeps sessions valid and legacy Subsonic app passwords open. The services get the
+/// public half of the gateway's assertion key, never the key.
 pub fn with_kept_secrets(settings: &Settings) -> anyhow::Result<Settings> {
     let mut settings = settings.clone();
     let keep = |path: &std::path::Path| {
         tunemesh_runtime::secret::load_or_create(path)
             .with_context(|| format!("cannot keep a secret in {}", path.display()))
     };
-    if !settings.identity.has_secret() {
-        let path = settings.up_secret_path(UP_IDENTITY_SECRET);
-        keep(&path)?;
-        settings.identity.secret_file = Some(path);
+    if !settings.gateway.assertion.has_key() {
+        let path = settings.up_secret_path(UP_ASSERTION_KEY);
+        tunemesh_runtime::secret::load_or_create_with(&path, keys::generate_private)
+            .with_context(|| format!("cannot keep a secret in {}", path.display()))?;
+        settings.gateway.assertion.signing_key_file = Some(path);
+    }
+    if !settings.identity.has_keys() {
+        let key = settings.gateway.assertion.key_pem()?;
+        settings.identity.gateway_public_keys = vec![keys::public_key_of(&key)?];
     }
     if !settings.gateway.auth.has_secret() {
         let path = settings.up_secret_path(UP_JWT_SECRET);
@@ -167,22 +173,8 @@ pub async fn ingest_tls(
 /// The directory under `data_dir/secrets/` holding `up`'s mesh CA.
 pub const UP_CA_DIR: &str = "ca";
 
-/// The mesh identity `tunemesh ingest` signs with: the configured secret, else the one a
-/// `tunemesh up` keeps in `data_dir`, so ingesting into `up` needs no configuration.
-pub fn ingest_identity(
-    settings: &tunemesh_runtime::identity::IdentitySettings,
-    data_dir: &std::path::Path,
-) -> anyhow::Result<MeshIdentity> {
-    let mut settings = settings.clone();
-    let kept = data_dir.join("secrets").join(UP_IDENTITY_SECRET);
-    if !settings.has_secret() && kept.exists() {
-        settings.secret_file = Some(kept);
-    }
-    Ok(MeshIdentity::new(&settings)?)
-}
-
-/// The file under `data_dir/secrets/` holding `up`'s mesh identity secret.
-pub const UP_IDENTITY_SECRET: &str = "identity";
+/// The file under `data_dir/secrets/` holding the gateway's assertion key (PKCS#8 PEM).
+pub const UP_ASSERTION_KEY: &str = "assertion-key";
 /// The file under `data_dir/secrets/` holding `up`'s access-token secret.
 pub const UP_JWT_SECRET: &str = "jwt";
 /// The file under `data_dir/secrets/` holding `up`'s Subsonic lookup pepper.

@@ -24,7 +24,7 @@ use tunemesh_gateway::media::MediaTokens;
 use tunemesh_gateway::model::catalog::Quality;
 use tunemesh_gateway::router::App;
 use tunemesh_runtime::Storage;
-use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::identity::Caller;
 
 static RUNTIME: LazyLock<Runtime> = LazyLock::new(tunemesh_fuzz::runtime);
 
@@ -61,7 +61,6 @@ static EDGE: LazyLock<Edge> = LazyLock::new(|| {
             storage: Storage::Embedded {
                 data_dir: dir.path().to_owned(),
             },
-            identity: MeshIdentity::new(&IdentitySettings::for_tests()).expect("identity"),
             mesh,
         };
         let app = tunemesh_gateway::app::service(&settings, ctx)
@@ -71,10 +70,7 @@ static EDGE: LazyLock<Edge> = LazyLock::new(|| {
         let keys = settings.auth.keys().expect("keys");
         let tokens = AccessTokens::new(&keys, settings.auth.access_ttl).expect("tokens");
         let media = MediaTokens::new(&keys, settings.auth.media_link_ttl);
-        let ann = Caller {
-            user_id: "ann".into(),
-            roles: vec![],
-        };
+        let ann = Caller::new("ann".into(), vec![]);
         let now = tunemesh_runtime::clock::now_secs();
         // Valid for the whole run, however long.
         let (media_token, _) = media

@@ -21,7 +21,9 @@ use tonic::metadata::MetadataMap;
 use tower::ServiceExt as _;
 use tunemesh_proto::search::v1::SearchRequest;
 use tunemesh_proto::search::v1::search_service_server::SearchServiceServer;
-use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::identity::{
+    AssertionSettings, AssertionSigner, Caller, CalledMethod, IdentitySettings, MeshIdentity,
+};
 use tunemesh_search::grpc::SearchApi;
 
 static RUNTIME: LazyLock<Runtime> = LazyLock::new(tunemesh_fuzz::runtime);
@@ -31,22 +33,26 @@ struct Edge {
     identity: http::HeaderMap,
 }
 
+/// The method the assertion is minted for.
+const SEARCH: &str = "/tunemesh.search.v1.SearchService/Search";
+
 static EDGE: LazyLock<Edge> = LazyLock::new(|| {
-    let identity = MeshIdentity::new(&IdentitySettings {
+    let signer = AssertionSigner::new(&AssertionSettings {
         // Minted once for the whole run, which may last days.
         ttl: Duration::from_secs(30 * 24 * 3600),
-        ..IdentitySettings::for_tests()
+        ..AssertionSettings::for_tests()
     })
-    .expect("the mesh identity");
-    let caller = Caller {
-        user_id: "ann".into(),
-        roles: vec![],
-    };
+    .expect("the test gateway key");
+    let caller = Caller::new("ann".into(), vec![]);
     let mut metadata = MetadataMap::new();
-    identity
-        .attach(&caller, &mut metadata)
-        .expect("an identity");
-    let api = SearchApi::new(std::sync::Arc::new(tunemesh_fuzz::search()), identity);
+    signer
+        .attach(&caller, "search", SEARCH, &mut metadata)
+        .expect("an assertion");
+    let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
+    let api = SearchApi::new(
+        std::sync::Arc::new(tunemesh_fuzz::search()),
+        identity.verifier("search"),
+    );
     Edge {
         service: tower::Layer::layer(
             &tonic_web::GrpcWebLayer::new(),
@@ -143,7 +149,7 @@ fuzz_target!(|input: Input<'_>| {
         .uri(
             input
                 .path
-                .unwrap_or("/tunemesh.search.v1.SearchService/Search"),
+                .unwrap_or(SEARCH),
         );
     if let Ok(value) = HeaderValue::from_str(content_type) {
         request = request.header("content-type", value);
@@ -160,6 +166,11 @@ fuzz_target!(|input: Input<'_>| {
         return;
     };
     let edge = &*EDGE;
+    // As the runtime's server does: the caller check compares the assertion's method.
+    let path = request.uri().path().to_owned();
+    request
+        .extensions_mut()
+        .insert(CalledMethod(std::sync::Arc::from(path)));
     if input.with_identity {
         request.headers_mut().extend(edge.identity.clone());
     }

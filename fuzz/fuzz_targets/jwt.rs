@@ -38,10 +38,7 @@ static KEYS: LazyLock<Keys> = LazyLock::new(|| {
     };
     // The derived media key must be the gateway's, or the signed half of this target would
     // only ever test the signature check.
-    let caller = Caller {
-        user_id: "ann".into(),
-        roles: vec![],
-    };
+    let caller = Caller::new("ann".into(), vec![]);
     let (minted, _) = keys
         .media
         .mint(&caller, "t1", Quality::LOW, 4_000_000_000)

@@ -27,6 +27,7 @@ pub fn auth_settings() -> AuthSettings {
 pub fn gateway_settings() -> GatewaySettings {
     let mut settings = GatewaySettings {
         auth: auth_settings(),
+        assertion: tunemesh_runtime::identity::AssertionSettings::for_tests(),
         ..GatewaySettings::default()
     };
     settings.subsonic.lookup_pepper = Some(SecretString::from(SUBSONIC_PEPPER));

@@ -10,7 +10,8 @@ use tokio_util::sync::CancellationToken;
 use tunemesh_discovery::Mesh;
 use tunemesh_runtime::Storage;
 use tunemesh_runtime::admin::Readiness;
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::AssertionSigner;
+use tunemesh_runtime::identity::signer::SignerError;
 use tunemesh_runtime::postgres::PostgresError;
 use tunemesh_runtime::shutdown::drain;
 
@@ -38,8 +39,6 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 pub struct GatewayContext {
     /// Where the accounts live: SQLite under `data_dir/gateway/`, or PostgreSQL.
     pub storage: Storage,
-    /// Signs the caller identity attached to every downstream call.
-    pub identity: MeshIdentity,
     /// Channels to the services.
     pub mesh: Mesh,
 }
@@ -71,6 +70,9 @@ pub enum BuildError {
     /// A secret (access tokens, Subsonic lookups) is missing, weak or unreadable.
     #[error("invalid gateway secret settings")]
     Secret(#[source] tunemesh_runtime::secret::SecretError),
+    /// The assertion signing key is missing or not an Ed25519 private key.
+    #[error("invalid gateway.assertion settings")]
+    Assertion(#[from] SignerError),
     /// The argon2 settings are unusable.
     #[error("invalid gateway.auth settings")]
     Hash(#[from] HashError),
@@ -109,6 +111,7 @@ impl Parts {
     async fn assemble(settings: &GatewaySettings, ctx: GatewayContext) -> Result<Self, BuildError> {
         // Secrets first: a missing one is a configuration error, whatever else is reachable.
         let keys = settings.auth.keys().map_err(BuildError::Secret)?;
+        let signer = AssertionSigner::new(&settings.assertion)?;
         let tokens = AccessTokens::new(&keys, settings.auth.access_ttl)?;
         let media = MediaTokens::new(&keys, settings.auth.media_link_ttl);
         let pepper = settings.subsonic.pepper().map_err(BuildError::Secret)?;
@@ -143,14 +146,14 @@ impl Parts {
             auth.clone(),
             subsonic,
             media,
-            ctx.identity.clone(),
+            signer.clone(),
             ctx.mesh.clone(),
             settings,
         );
         let grpc = crate::grpc::edge(ProxyParts {
             routes: GrpcRoutes::new(settings),
             tokens,
-            identity: ctx.identity,
+            signer,
             mesh: ctx.mesh.clone(),
             limits: limits.clone(),
             max_request_bytes: settings.http.max_body_bytes,

@@ -8,6 +8,7 @@ pub use crate::images::settings::ImageSettings;
 pub use crate::subsonic::settings::SubsonicSettings;
 use secrecy::SecretString;
 use serde::Deserialize;
+use tunemesh_runtime::identity::AssertionSettings;
 use tunemesh_runtime::secret::{KeyRing, SecretError, SecretSetting};
 
 /// What the gateway can be configured with; the defaults serve `tunemesh up`, which also
@@ -48,6 +49,8 @@ pub struct GatewaySettings {
     pub connections: ConnectionSettings,
     /// Accounts, passwords and tokens.
     pub auth: AuthSettings,
+    /// The Ed25519 key that signs the caller assertions sent to the services.
+    pub assertion: AssertionSettings,
     /// Request rates per client address and per user.
     pub rate_limits: RateLimitSettings,
     /// Cover images: sizes, cache, decoding bounds (`crate::images`).
@@ -76,6 +79,7 @@ impl Default for GatewaySettings {
             uploads: UploadSettings::default(),
             connections: ConnectionSettings::default(),
             auth: AuthSettings::default(),
+            assertion: AssertionSettings::default(),
             rate_limits: RateLimitSettings::default(),
             images: ImageSettings::default(),
             subsonic: SubsonicSettings::default(),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use tunemesh_discovery::Mesh;
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::AssertionSigner;
 
 use crate::auth::Auth;
 use crate::images::Images;
@@ -39,11 +39,11 @@ impl AppState {
         auth: Auth,
         subsonic: Subsonic,
         media: MediaTokens,
-        identity: MeshIdentity,
+        signer: AssertionSigner,
         mesh: Mesh,
         settings: &GatewaySettings,
     ) -> Self {
-        let upstreams = Upstreams::new(mesh, identity, settings);
+        let upstreams = Upstreams::new(mesh, signer, settings);
         Self {
             inner: Arc::new(Inner {
                 auth,

@@ -1,7 +1,7 @@
 //! The services behind the gateway as typed clients, and the one way a handler calls them:
-//! [`Upstream::call`] builds the request from a fresh message with the caller's signed
-//! identity and the gateway's deadline, calls, and classifies a failure once
-//! (`From<tonic::Status> for ApiError`).
+//! [`Upstream::call`] builds the request from a fresh message for the caller (each client's
+//! channel mints the caller's assertion for its service and the method called) with the
+//! gateway's deadline, calls, and classifies a failure once (`From<tonic::Status> for ApiError`).
 //!
 //! A handler writes `state.playlists().call(&caller, message, async |c, r| c.get_playlist(r).await)`
 //! and gets the response message or an [`ApiError`]; nothing else builds a downstream request.
@@ -16,23 +16,36 @@ use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
 use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
 use tunemesh_proto::search::v1::search_service_client::SearchServiceClient;
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
+use tunemesh_runtime::identity::{ActAs, Asserting, AssertionSigner, Caller};
 
 use crate::error::ApiError;
 use crate::settings::GatewaySettings;
 
 /// The catalogue on player-svc.
-pub(crate) type CatalogClient = CatalogServiceClient<RetryChannel>;
+pub(crate) type CatalogClient = CatalogServiceClient<Asserting<RetryChannel>>;
 /// Admin ingest on player-svc (never retried: an upload's body cannot be replayed).
-pub(crate) type IngestClient = IngestServiceClient<MeshChannel>;
+pub(crate) type IngestClient = IngestServiceClient<Asserting<MeshChannel>>;
 /// Audio and play reports on player-svc.
-pub(crate) type PlayerClient = PlayerServiceClient<RetryChannel>;
+pub(crate) type PlayerClient = PlayerServiceClient<Asserting<RetryChannel>>;
 /// Playlists and liked songs on playlist-svc.
-pub(crate) type PlaylistClient = PlaylistServiceClient<MeshChannel>;
+pub(crate) type PlaylistClient = PlaylistServiceClient<Asserting<MeshChannel>>;
 /// search-svc.
-pub(crate) type SearchClient = SearchServiceClient<MeshChannel>;
+pub(crate) type SearchClient = SearchServiceClient<Asserting<MeshChannel>>;
 /// reco-svc.
-pub(crate) type RecoClient = RecommendationServiceClient<MeshChannel>;
+pub(crate) type RecoClient = RecommendationServiceClient<Asserting<MeshChannel>>;
+
+/// The services' names, as assertions name their audience (fixed, whatever their discovery
+/// names).
+pub(crate) mod audience {
+    /// player-svc (`CatalogService`, `PlayerService`, `IngestService`).
+    pub(crate) const PLAYER: &str = "player";
+    /// playlist-svc.
+    pub(crate) const PLAYLIST: &str = "playlist";
+    /// search-svc.
+    pub(crate) const SEARCH: &str = "search";
+    /// reco-svc.
+    pub(crate) const RECO: &str = "reco";
+}
 
 /// Where the services are and how calls to them are signed and bounded; cheap to clone.
 #[derive(Debug, Clone)]
@@ -43,7 +56,7 @@ pub struct Upstreams {
 #[derive(Debug)]
 struct Inner {
     mesh: Mesh,
-    identity: MeshIdentity,
+    signer: AssertionSigner,
     player: String,
     playlist: String,
     search: String,
@@ -53,13 +66,13 @@ struct Inner {
 }
 
 impl Upstreams {
-    /// The services named in `settings`, reached through `mesh`, called with identities
-    /// signed by `identity`.
-    pub fn new(mesh: Mesh, identity: MeshIdentity, settings: &GatewaySettings) -> Self {
+    /// The services named in `settings`, reached through `mesh`, called with assertions
+    /// signed by `signer`.
+    pub fn new(mesh: Mesh, signer: AssertionSigner, settings: &GatewaySettings) -> Self {
         Self {
             inner: Arc::new(Inner {
                 mesh,
-                identity,
+                signer,
                 player: settings.player_upstream.clone(),
                 playlist: settings.playlist_upstream.clone(),
                 search: settings.search_upstream.clone(),
@@ -72,35 +85,43 @@ impl Upstreams {
 
     /// The catalogue (player-svc).
     pub fn catalog(&self) -> Upstream<CatalogClient> {
-        self.upstream(CatalogServiceClient::new(self.player_channel()))
+        self.upstream(CatalogServiceClient::new(
+            self.signed(self.player_channel(), audience::PLAYER),
+        ))
     }
 
     /// Adding files to the catalogue (player-svc); admin callers only.
     pub fn ingest(&self) -> Upstream<IngestClient> {
-        self.upstream(IngestServiceClient::new(self.channel(&self.inner.player)))
+        self.upstream(IngestServiceClient::new(
+            self.signed(self.channel(&self.inner.player), audience::PLAYER),
+        ))
     }
 
     /// Audio and play reports (player-svc).
     pub fn player(&self) -> Upstream<PlayerClient> {
-        self.upstream(PlayerServiceClient::new(self.player_channel()))
+        self.upstream(PlayerServiceClient::new(
+            self.signed(self.player_channel(), audience::PLAYER),
+        ))
     }
 
     /// Playlists and liked songs (playlist-svc).
     pub fn playlists(&self) -> Upstream<PlaylistClient> {
         self.upstream(PlaylistServiceClient::new(
-            self.channel(&self.inner.playlist),
+            self.signed(self.channel(&self.inner.playlist), audience::PLAYLIST),
         ))
     }
 
     /// Search (search-svc).
     pub fn search(&self) -> Upstream<SearchClient> {
-        self.upstream(SearchServiceClient::new(self.channel(&self.inner.search)))
+        self.upstream(SearchServiceClient::new(
+            self.signed(self.channel(&self.inner.search), audience::SEARCH),
+        ))
     }
 
     /// Recommendations, radio, similar tracks (reco-svc).
     pub fn reco(&self) -> Upstream<RecoClient> {
         self.upstream(RecommendationServiceClient::new(
-            self.channel(&self.inner.reco),
+            self.signed(self.channel(&self.inner.reco), audience::RECO),
         ))
     }
 
@@ -112,6 +133,11 @@ impl Upstreams {
             "/tunemesh.catalog.v1.CatalogService/",
             "/tunemesh.player.v1.PlayerService/",
         ])
+    }
+
+    /// `channel`, minting each call's assertion for `audience` and the method called.
+    fn signed<S>(&self, channel: S, audience: &'static str) -> Asserting<S> {
+        Asserting::new(channel, self.inner.signer.clone(), audience)
     }
 
     fn channel(&self, service: &str) -> MeshChannel {
@@ -157,8 +183,9 @@ impl<C> Upstream<C> {
 
     /// Calls `rpc` (e.g. `async |c, r| c.get_track(r).await`) with `message` as `caller`. The
     /// request is built here from a fresh message, so nothing a client sent (headers
-    /// included) reaches the service except what the handler put into `message`. A failed
-    /// call is classified once, at the edge (`crate::error::classify_downstream`).
+    /// included) reaches the service except what the handler put into `message` and the
+    /// assertion the channel mints for `caller`. A failed call is classified once, at the
+    /// edge (`crate::error::classify_downstream`).
     pub async fn call<T, R>(
         mut self,
         caller: &Caller,
@@ -178,10 +205,7 @@ impl<C> Upstream<C> {
         if self.timeout.is_some() {
             request.extensions_mut().insert(LongCall);
         }
-        inner
-            .identity
-            .attach(caller, request.metadata_mut())
-            .map_err(|e| ApiError::internal(&e))?;
+        request.extensions_mut().insert(ActAs(caller.clone()));
         Ok(rpc(&mut self.client, request).await?.into_inner())
     }
 }

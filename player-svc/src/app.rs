@@ -149,11 +149,11 @@ pub async fn build(
         catalog.clone(),
         covers,
         library_seen,
-        ctx.identity.clone(),
+        ctx.identity.verifier(SERVICE_NAME),
     )));
     server.add_service(IngestServiceServer::new(IngestApi::new(
         ingest.clone(),
-        ctx.identity.clone(),
+        ctx.identity.verifier(SERVICE_NAME),
         roots,
         settings.max_upload_bytes,
         settings
@@ -178,7 +178,7 @@ pub async fn build(
     );
     server.add_service(PlayerServiceServer::new(PlayerApi::new(
         Arc::new(playback),
-        ctx.identity.clone(),
+        ctx.identity.verifier(SERVICE_NAME),
     )));
     let (sessions, timeout, every) = (
         stores.sessions,

@@ -8,9 +8,11 @@ use sha2::{Digest, Sha256};
 use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::catalog::v1::upload_track_request::Payload;
 use tunemesh_proto::catalog::v1::{IngestResult, UploadTrackHeader, UploadTrackRequest};
+use tunemesh_proto::tonic;
+use tunemesh_proto::tonic::client::GrpcService;
+use tunemesh_proto::tonic::codegen::{Body, Bytes, StdError};
 use tunemesh_proto::tonic::transport::{Channel, Endpoint};
 use tunemesh_runtime::connect::MeshTls;
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
 
 /// Bytes per upload message (the contract allows 1 MiB).
 const CHUNK: usize = 1 << 20;
@@ -32,24 +34,34 @@ pub async fn channel(server: &str, tls: &MeshTls) -> anyhow::Result<Channel> {
         .await?)
 }
 
-/// Uploads `files` through `channel` (see [`channel`]) as an admin minted with `identity`,
-/// calling `done` with each file's result (or the error that stopped it) as it finishes.
+/// Uploads `files` through `channel` (see [`channel`]) as the ingest job (service `ingest`,
+/// named by its mesh certificate: no user assertion, no shared key), calling `done` with each
+/// file's result (or the error that stopped it) as it finishes.
 pub async fn upload_files(
     channel: Channel,
-    identity: &MeshIdentity,
+    files: Vec<PathBuf>,
+    done: impl FnMut(&Path, anyhow::Result<IngestResult>),
+) -> anyhow::Result<()> {
+    upload_with(IngestServiceClient::new(channel), files, done).await
+}
+
+/// [`upload_files`] through `client` (e.g. one a test signs as the gateway's admin).
+pub async fn upload_with<C>(
+    client: IngestServiceClient<C>,
     files: Vec<PathBuf>,
     mut done: impl FnMut(&Path, anyhow::Result<IngestResult>),
-) -> anyhow::Result<()> {
-    let client = IngestServiceClient::new(channel);
-    let admin = Caller {
-        user_id: "tunemesh-ingest".to_owned(),
-        roles: vec!["admin".to_owned()],
-    };
+) -> anyhow::Result<()>
+where
+    C: GrpcService<tonic::body::Body> + Clone,
+    C::Error: Into<StdError>,
+    C::ResponseBody: Body<Data = Bytes> + Send + 'static,
+    <C::ResponseBody as Body>::Error: Into<StdError> + Send,
+{
     let mut uploads = futures::stream::iter(files)
         .map(|path| {
-            let (client, admin) = (client.clone(), admin.clone());
+            let client = client.clone();
             async move {
-                let result = upload_one(client, identity, &admin, &path).await;
+                let result = upload_one(client, &path).await;
                 (path, result)
             }
         })
@@ -60,12 +72,16 @@ pub async fn upload_files(
     Ok(())
 }
 
-async fn upload_one(
-    mut client: IngestServiceClient<tunemesh_proto::tonic::transport::Channel>,
-    identity: &MeshIdentity,
-    admin: &Caller,
+async fn upload_one<C>(
+    mut client: IngestServiceClient<C>,
     path: &Path,
-) -> anyhow::Result<IngestResult> {
+) -> anyhow::Result<IngestResult>
+where
+    C: GrpcService<tonic::body::Body>,
+    C::Error: Into<StdError>,
+    C::ResponseBody: Body<Data = Bytes> + Send + 'static,
+    <C::ResponseBody as Body>::Error: Into<StdError> + Send,
+{
     // One buffer: hashing and every chunk share it (clones and slices, no copies).
     let bytes = bytes::Bytes::from(tokio::fs::read(path).await?);
     let digest = {
@@ -93,10 +109,9 @@ async fn upload_one(
             )),
         })
         .collect();
-    let mut request = tunemesh_proto::tonic::Request::new(futures::stream::iter(
+    let request = tunemesh_proto::tonic::Request::new(futures::stream::iter(
         std::iter::once(header).chain(chunks),
     ));
-    identity.attach(admin, request.metadata_mut())?;
     let response = client.upload_track(request).await?.into_inner();
     response
         .result

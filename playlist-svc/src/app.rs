@@ -58,7 +58,6 @@ pub async fn build(
     };
     let catalog: Arc<dyn TrackCatalog> = Arc::new(GrpcCatalog::new(
         ctx.mesh.channel("player"),
-        ctx.identity.clone(),
         settings.catalog_timeout,
     ));
     let backfill = DurationBackfill {
@@ -87,7 +86,7 @@ pub async fn build(
     let mut server = ctx.grpc_server(SERVICE_NAME).await?;
     server.add_service(PlaylistServiceServer::new(PlaylistApi::new(
         Arc::new(domain),
-        ctx.identity.clone(),
+        ctx.identity.verifier(SERVICE_NAME),
     )));
     Ok(App::new(server)
         .with_task("playlist-outbox-relay", move |token| relay.run(token))

@@ -10,7 +10,7 @@ use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tunemesh_proto::catalog::v1::{
     BatchGetAlbumsRequest, BatchGetArtistsRequest, BatchGetTracksRequest,
 };
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
+use tunemesh_runtime::identity::Caller;
 
 use crate::error::PlaylistError;
 use crate::library::LikeKind;
@@ -48,18 +48,14 @@ pub(crate) trait TrackCatalog: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcCatalog {
     channel: MeshChannel,
-    identity: MeshIdentity,
     timeout: Duration,
 }
 
 impl GrpcCatalog {
-    /// Calls through `channel` (the mesh's `player`), forwarding the caller's identity.
-    pub(crate) fn new(channel: MeshChannel, identity: MeshIdentity, timeout: Duration) -> Self {
-        Self {
-            channel,
-            identity,
-            timeout,
-        }
+    /// Calls through `channel` (the mesh's `player`), forwarding the user's assertion
+    /// unchanged (or, for playlist-svc's own work, none: its certificate speaks for it).
+    pub(crate) fn new(channel: MeshChannel, timeout: Duration) -> Self {
+        Self { channel, timeout }
     }
 }
 
@@ -80,13 +76,12 @@ impl TrackCatalog for GrpcCatalog {
         if track_ids.is_empty() {
             return Ok(TrackCheck::default());
         }
-        let mut request = tonic_request(BatchGetTracksRequest {
-            track_ids: track_ids.to_vec(),
-        });
-        request.set_timeout(self.timeout);
-        self.identity
-            .attach(caller, request.metadata_mut())
-            .map_err(|e| PlaylistError::Internal(e.into()))?;
+        let request = self.request(
+            caller,
+            BatchGetTracksRequest {
+                track_ids: track_ids.to_vec(),
+            },
+        );
         let response = CatalogServiceClient::new(self.channel.clone())
             .batch_get_tracks(request)
             .await
@@ -116,7 +111,7 @@ impl TrackCatalog for GrpcCatalog {
         let mut client = CatalogServiceClient::new(self.channel.clone());
         match kind {
             LikeKind::Album => {
-                let request = self.request(caller, BatchGetAlbumsRequest { album_ids: ids })?;
+                let request = self.request(caller, BatchGetAlbumsRequest { album_ids: ids });
                 let response = client
                     .batch_get_albums(request)
                     .await
@@ -124,7 +119,7 @@ impl TrackCatalog for GrpcCatalog {
                 Ok(response.into_inner().missing_album_ids)
             }
             LikeKind::Artist => {
-                let request = self.request(caller, BatchGetArtistsRequest { artist_ids: ids })?;
+                let request = self.request(caller, BatchGetArtistsRequest { artist_ids: ids });
                 let response = client
                     .batch_get_artists(request)
                     .await
@@ -136,18 +131,13 @@ impl TrackCatalog for GrpcCatalog {
 }
 
 impl GrpcCatalog {
-    /// `message` with the call's timeout and the caller's identity.
-    fn request<T>(
-        &self,
-        caller: &Caller,
-        message: T,
-    ) -> Result<tunemesh_proto::tonic::Request<T>, PlaylistError> {
+    /// `message` with the call's timeout and the gateway's assertion the caller came with,
+    /// passed on unchanged (player-svc accepts it from playlist-svc's certificate only).
+    fn request<T>(&self, caller: &Caller, message: T) -> tunemesh_proto::tonic::Request<T> {
         let mut request = tonic_request(message);
         request.set_timeout(self.timeout);
-        self.identity
-            .attach(caller, request.metadata_mut())
-            .map_err(|e| PlaylistError::Internal(e.into()))?;
-        Ok(request)
+        caller.forward(request.metadata_mut());
+        request
     }
 }
 

@@ -7,7 +7,7 @@ use tunemesh_proto::playlist::v1 as pb;
 use tunemesh_proto::playlist::v1::playlist_service_server::PlaylistService;
 use tunemesh_proto::tonic::{Request, Response, Status, async_trait};
 use tunemesh_runtime::error::to_status;
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::Verifier;
 
 use crate::service::Playlists;
 
@@ -15,7 +15,7 @@ use crate::service::Playlists;
 #[derive(Clone)]
 pub(crate) struct PlaylistApi {
     domain: Arc<dyn Playlists>,
-    identity: MeshIdentity,
+    identity: Verifier,
 }
 
 impl std::fmt::Debug for PlaylistApi {
@@ -26,7 +26,7 @@ impl std::fmt::Debug for PlaylistApi {
 
 impl PlaylistApi {
     /// Serves `domain`, verifying callers with `identity`.
-    pub(crate) fn new(domain: Arc<dyn Playlists>, identity: MeshIdentity) -> Self {
+    pub(crate) fn new(domain: Arc<dyn Playlists>, identity: Verifier) -> Self {
         Self { domain, identity }
     }
 }

@@ -55,16 +55,12 @@ pub async fn build(
     server.ready_when(ready_rx.clone());
     server.add_service(RecommendationServiceServer::new(RecommendationApi::new(
         domain.clone(),
-        ctx.identity.clone(),
+        ctx.identity.verifier(SERVICE_NAME),
     )));
     let feed = Feed::new(bus, store.clone(), settings, replica.as_deref());
     let mut app = App::new(server).with_task("reco-feed", move |token| feed.run(ready_tx, token));
     if settings.mix.enabled {
-        let target = PlaylistTarget::new(
-            ctx.mesh.channel("playlist"),
-            ctx.identity.clone(),
-            settings.mix.timeout,
-        );
+        let target = PlaylistTarget::new(ctx.mesh.channel("playlist"), settings.mix.timeout);
         let mixer = Mixer::new(
             store,
             domain,

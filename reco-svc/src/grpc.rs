@@ -11,7 +11,7 @@ use tunemesh_proto::reco::v1::{
 };
 use tunemesh_proto::tonic::{self, Request, Response, Status};
 use tunemesh_runtime::error::to_status;
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::Verifier;
 
 use crate::service::Recommender;
 
@@ -19,12 +19,12 @@ use crate::service::Recommender;
 #[derive(Debug, Clone)]
 pub(crate) struct RecommendationApi {
     domain: Arc<dyn Recommender>,
-    identity: MeshIdentity,
+    identity: Verifier,
 }
 
 impl RecommendationApi {
     /// Serves `domain` to callers carrying an identity `identity` verifies.
-    pub(crate) fn new(domain: Arc<dyn Recommender>, identity: MeshIdentity) -> Self {
+    pub(crate) fn new(domain: Arc<dyn Recommender>, identity: Verifier) -> Self {
         Self { domain, identity }
     }
 }

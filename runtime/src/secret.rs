@@ -28,9 +28,9 @@ pub enum SecretError {
         "{setting} is not set: give at least {MIN_SECRET_BYTES} random bytes in {env} or a file in {env}_FILE"
     )]
     Missing {
-        /// The setting, e.g. `identity.secret`.
+        /// The setting, e.g. `gateway.auth.jwt_secret`.
         setting: &'static str,
-        /// Its environment variable, e.g. `TUNEMESH_IDENTITY__SECRET`.
+        /// Its environment variable, e.g. `TUNEMESH_GATEWAY__AUTH__JWT_SECRET`.
         env: &'static str,
     },
     /// Both the value and a file are configured.
@@ -75,9 +75,9 @@ pub enum SecretError {
 /// One secret setting: its name, its variable, and what the settings hold for it.
 #[derive(Debug, Clone, Copy)]
 pub struct SecretSetting<'a> {
-    /// The setting, e.g. `identity.secret`.
+    /// The setting, e.g. `gateway.auth.jwt_secret`.
     pub name: &'static str,
-    /// Its environment variable, e.g. `TUNEMESH_IDENTITY__SECRET`.
+    /// Its environment variable, e.g. `TUNEMESH_GATEWAY__AUTH__JWT_SECRET`.
     pub env: &'static str,
     /// The value, if given inline.
     pub value: Option<&'a SecretString>,
@@ -220,8 +220,8 @@ mod tests {
 
     fn setting<'a>(value: Option<&'a SecretString>, file: Option<&'a Path>) -> SecretSetting<'a> {
         SecretSetting {
-            name: "identity.secret",
-            env: "TUNEMESH_IDENTITY__SECRET",
+            name: "gateway.auth.jwt_secret",
+            env: "TUNEMESH_GATEWAY__AUTH__JWT_SECRET",
             value,
             file,
         }
@@ -231,9 +231,9 @@ mod tests {
     fn a_missing_secret_names_its_setting_and_variable() {
         let error = setting(None, None).require().expect_err("missing");
         let message = error.to_string();
-        assert!(message.contains("identity.secret"), "{message}");
+        assert!(message.contains("gateway.auth.jwt_secret"), "{message}");
         assert!(
-            message.contains("TUNEMESH_IDENTITY__SECRET_FILE"),
+            message.contains("TUNEMESH_GATEWAY__AUTH__JWT_SECRET_FILE"),
             "{message}"
         );
         assert!(!message.contains('\n'));

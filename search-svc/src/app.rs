@@ -45,7 +45,7 @@ pub async fn build(
     let search = Arc::new(IndexSearch::new(index.clone(), ready_rx.clone()));
     server.add_service(SearchServiceServer::new(SearchApi::new(
         search,
-        ctx.identity.clone(),
+        ctx.identity.verifier(SERVICE_NAME),
     )));
     // NOT_SERVING and out of discovery until the replay has caught up.
     server.ready_when(ready_rx);

@@ -7,7 +7,7 @@ use tunemesh_proto::search::v1::search_service_server::SearchService;
 use tunemesh_proto::search::v1::{SearchRequest, SearchResponse};
 use tunemesh_proto::tonic::{self, Request, Response, Status};
 use tunemesh_runtime::error::to_status;
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::Verifier;
 
 use crate::service::Search;
 
@@ -15,12 +15,12 @@ use crate::service::Search;
 #[derive(Debug, Clone)]
 pub struct SearchApi {
     search: Arc<dyn Search>,
-    identity: MeshIdentity,
+    identity: Verifier,
 }
 
 impl SearchApi {
     /// Serves `search` to callers carrying an identity `identity` verifies.
-    pub fn new(search: Arc<dyn Search>, identity: MeshIdentity) -> Self {
+    pub fn new(search: Arc<dyn Search>, identity: Verifier) -> Self {
         Self { search, identity }
     }
 }

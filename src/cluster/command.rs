@@ -84,10 +84,6 @@ pub async fn run(args: ClusterArgs, shutdown: CancellationToken) -> anyhow::Resu
             replica.pid().unwrap_or_default()
         );
     }
-    println!(
-        "  mesh identity secret (for `tunemesh ingest`): TUNEMESH_IDENTITY__SECRET={}",
-        cluster.identity_secret()
-    );
     shutdown.cancelled().await;
     cluster.stop().await
 }

@@ -18,10 +18,10 @@ pub struct RunningMesh {
     pub http: reqwest::Client,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
-    /// The mesh identity secret `up` generated and keeps in its data dir.
-    identity_file: std::path::PathBuf,
     /// `up`'s in-process CA, kept in its data dir.
     ca: tunemesh_discovery::connect::EmbeddedCa,
+    /// The gateway's assertion key `up` generated and keeps in its data dir.
+    assertion_key_file: std::path::PathBuf,
     _data_dir: tempfile::TempDir,
 }
 
@@ -46,8 +46,8 @@ impl RunningMesh {
         let up = Up::build(&settings).await?;
         let (gateway, services) = (up.gateway_addr(), up.service_addrs());
         let admin = up.admin_addr().expect("the admin endpoint is on");
-        let identity_file = settings.up_secret_path("identity");
         let ca = tunemesh::up::embedded_ca(&settings.data_dir)?;
+        let assertion_key_file = settings.up_secret_path(tunemesh::up::UP_ASSERTION_KEY);
         let shutdown = CancellationToken::new();
         let task = tokio::spawn(up.run_until(shutdown.clone()));
         Ok(Self {
@@ -57,19 +57,20 @@ impl RunningMesh {
             http: reqwest::Client::new(),
             shutdown,
             task,
-            identity_file,
             ca,
+            assertion_key_file,
             _data_dir: data_dir,
         })
     }
 
-    /// Mints caller identities the services of this mesh accept, as the gateway does.
-    pub fn identity(&self) -> tunemesh_runtime::identity::MeshIdentity {
-        let settings = tunemesh_runtime::identity::IdentitySettings {
-            secret_file: Some(self.identity_file.clone()),
+    /// Signs caller assertions the services of this mesh accept: the test stands in for the
+    /// gateway, with the key `up` generated for it.
+    pub fn gateway_signer(&self) -> tunemesh_runtime::identity::AssertionSigner {
+        let settings = tunemesh_runtime::identity::AssertionSettings {
+            signing_key_file: Some(self.assertion_key_file.clone()),
             ..Default::default()
         };
-        tunemesh_runtime::identity::MeshIdentity::new(&settings).expect("up kept its secret")
+        tunemesh_runtime::identity::AssertionSigner::new(&settings).expect("up kept its key")
     }
 
     /// A mutual-TLS identity of `service` from this mesh's CA, as a replica of it would hold.

@@ -30,7 +30,9 @@ use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_proto::player::v1::{AudioContainer, StreamAudioRequest, stream_audio_response};
 use tunemesh_proto::tonic::Request;
 use tunemesh_proto::tonic::transport::Channel;
-use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::identity::{
+    ActAs, Asserting, AssertionSigner, Caller, IdentitySettings, MeshIdentity,
+};
 use tunemesh_runtime::{ServiceContext, Storage};
 use tunemesh_testkit::{grpc_settings, spawn_app};
 
@@ -120,7 +122,7 @@ impl Phase {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let work = tempfile::tempdir()?;
-    let (channels, identity, renditions) = start_player(&args, work.path()).await?;
+    let (channels, renditions) = start_player(&args, work.path()).await?;
     println!(
         "{} tracks at very_high 160 kbit/s Ogg Opus ({} connections); each consumer plays {} s \
          keeping {} s ahead",
@@ -136,7 +138,7 @@ async fn main() -> anyhow::Result<()> {
     while n <= args.max {
         let grpc = phase(n, |i| {
             let client = PlayerServiceClient::new(channels[i % channels.len()].clone());
-            let request = request(&identity, &renditions[i % renditions.len()].track_id);
+            let request = request(&renditions[i % renditions.len()].track_id);
             grpc_consumer(client, request, ahead, window)
         })
         .await;
@@ -249,7 +251,7 @@ impl Pacing {
 }
 
 async fn grpc_consumer(
-    mut client: PlayerServiceClient<Channel>,
+    mut client: PlayerServiceClient<Asserting<Channel>>,
     request: Request<StreamAudioRequest>,
     ahead: f64,
     window: Duration,
@@ -332,21 +334,21 @@ async fn disk_consumer(rendition: Rendition, ahead: f64, window: Duration) -> an
     })
 }
 
-fn request(identity: &MeshIdentity, track_id: &str) -> Request<StreamAudioRequest> {
+fn request(track_id: &str) -> Request<StreamAudioRequest> {
     let message = StreamAudioRequest {
         track_id: track_id.to_owned(),
         quality: AudioQuality::VeryHigh as i32,
         start_position: None,
         container: AudioContainer::Ogg as i32,
     };
-    admin(identity, message).unwrap_or_else(|e| panic!("cannot mint identity: {e}"))
+    admin(message)
 }
 
 /// Starts the player, ingests the tracks, and finds their renditions on disk.
 async fn start_player(
     args: &Args,
     work: &Path,
-) -> anyhow::Result<(Vec<Channel>, MeshIdentity, Vec<Rendition>)> {
+) -> anyhow::Result<(Vec<Asserting<Channel>>, Vec<Rendition>)> {
     let library = work.join("library");
     std::fs::create_dir_all(&library)?;
     let mut sources: Vec<PathBuf> = std::fs::read_dir(MUSIC)
@@ -365,13 +367,13 @@ async fn start_player(
         qualities: vec!["very_high".to_owned()],
         ..PlayerSettings::default()
     };
-    let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
+    let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
     let ctx = ServiceContext {
         grpc: grpc_settings(),
         storage: Storage::Embedded {
             data_dir: work.to_owned(),
         },
-        identity: identity.clone(),
+        identity,
         mesh: Mesh::new(
             Arc::new(EmbeddedRegistry::default()),
             MeshSettings::default(),
@@ -392,17 +394,19 @@ async fn start_player(
             .initial_connection_window_size(mesh.connection_window_bytes)
             .connect()
             .await?;
-        channels.push(channel);
+        // The benchmark stands in for the gateway: it signs each call as its admin.
+        channels.push(Asserting::new(
+            channel,
+            AssertionSigner::for_tests(),
+            tunemesh_player::SERVICE_NAME,
+        ));
     }
     // Leaked: the server runs until the process exits.
     std::mem::forget(app);
     let mut scan = IngestServiceClient::new(channels[0].clone())
-        .scan_library(admin(
-            &identity,
-            ScanLibraryRequest {
-                path: library.display().to_string(),
-            },
-        )?)
+        .scan_library(admin(ScanLibraryRequest {
+            path: library.display().to_string(),
+        }))
         .await?
         .into_inner();
     while let Some(message) = scan.next().await {
@@ -410,7 +414,7 @@ async fn start_player(
         println!("ingested {}", message.file_path);
     }
     let tracks = CatalogServiceClient::new(channels[0].clone())
-        .list_tracks(admin(&identity, ListTracksRequest::default())?)
+        .list_tracks(admin(ListTracksRequest::default()))
         .await?
         .into_inner()
         .tracks;
@@ -432,18 +436,15 @@ async fn start_player(
         })
         .collect::<Vec<_>>();
     anyhow::ensure!(!renditions.is_empty(), "no track was ingested");
-    Ok((channels, identity, renditions))
+    Ok((channels, renditions))
 }
 
 /// `message` from an admin of this benchmark.
-fn admin<T>(identity: &MeshIdentity, message: T) -> anyhow::Result<Request<T>> {
+fn admin<T>(message: T) -> Request<T> {
     let mut request = Request::new(message);
-    let caller = Caller {
-        user_id: "bench".to_owned(),
-        roles: vec!["admin".to_owned()],
-    };
-    identity.attach(&caller, request.metadata_mut())?;
-    Ok(request)
+    let caller = Caller::new("bench".to_owned(), vec!["admin".to_owned()]);
+    request.extensions_mut().insert(ActAs(caller));
+    request
 }
 
 fn ogg_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {

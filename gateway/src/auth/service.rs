@@ -214,10 +214,7 @@ impl Auth {
 
     /// Tokens of session (refresh-token family) `sid`.
     fn session(&self, user: &User, sid: &str, refresh: SecretString) -> Result<Session, ApiError> {
-        let caller = Caller {
-            user_id: user.id.clone(),
-            roles: user.roles.clone(),
-        };
+        let caller = Caller::new(user.id.clone(), user.roles.clone());
         let access_token = self
             .tokens
             .mint(&caller, sid, now_ms())

@@ -128,10 +128,7 @@ impl AccessTokens {
         if self.revocations.is_revoked(&claims.sid) {
             return Err(TokenError::Revoked);
         }
-        Ok(Caller {
-            user_id: claims.sub,
-            roles: claims.roles,
-        })
+        Ok(Caller::new(claims.sub, claims.roles))
     }
 }
 
@@ -166,10 +163,7 @@ mod tests {
     }
 
     fn alice() -> Caller {
-        Caller {
-            user_id: "alice".into(),
-            roles: vec![],
-        }
+        Caller::new("alice".into(), vec![])
     }
 
     #[test]

@@ -1,7 +1,7 @@
-//! The transparent gRPC proxy: checks who is calling, swaps the listener's token for a signed
-//! mesh identity, and forwards the HTTP/2 request body as-is through the mesh channel of the
-//! service behind the method. Streams and HTTP/2 flow control pass straight through (a slow
-//! reader slows the service), with no code per method.
+//! The transparent gRPC proxy: checks who is calling, swaps the listener's token for an
+//! assertion signed for the service and method called, and forwards the HTTP/2 request body
+//! as-is through the mesh channel of the service behind the method. Streams and HTTP/2 flow
+//! control pass straight through (a slow reader slows the service), with no code per method.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use tonic::body::Body;
 use tonic::metadata::MetadataMap;
 use tower::{Service, ServiceExt as _};
 use tunemesh_discovery::{Mesh, MeshError, MeshErrorKind, Streaming};
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::AssertionSigner;
 
 use super::deadline::Deadlined;
 use super::routes::GrpcRoutes;
@@ -46,8 +46,8 @@ pub struct ProxyParts {
     pub routes: GrpcRoutes,
     /// Verifies the listener's access token.
     pub tokens: AccessTokens,
-    /// Signs the identity sent downstream.
-    pub identity: MeshIdentity,
+    /// Signs the assertion sent downstream.
+    pub signer: AssertionSigner,
     /// Channels to the services.
     pub mesh: Mesh,
     /// Per-address and per-user quotas, shared with the REST routes.
@@ -105,9 +105,9 @@ async fn forward(proxy: &ProxyParts, request: Request<Body>) -> Result<Response<
         .per_ip
         .check(&limits.client(&request))
         .map_err(|e| status_of(&e))?;
-    let upstream = proxy
+    let (upstream, audience) = proxy
         .routes
-        .upstream(request.uri().path())
+        .route(request.uri().path())
         .ok_or_else(|| Status::unimplemented("the gateway does not serve this method"))?;
     let caller = caller_of(request.headers(), &proxy.tokens).map_err(|e| status_of(&e))?;
     limits
@@ -128,11 +128,12 @@ async fn forward(proxy: &ProxyParts, request: Request<Body>) -> Result<Response<
     let message = read_message(body, proxy.max_request_bytes, proxy.body_timeout).await?;
     strip_client_headers(&mut head.headers);
     let mut identity = MetadataMap::new();
+    // Bound to the service and the exposed method called: useless anywhere else.
     proxy
-        .identity
-        .attach(&caller, &mut identity)
+        .signer
+        .attach(&caller, audience, head.uri.path(), &mut identity)
         .map_err(|error| {
-            tracing::error!(%error, "cannot mint a mesh identity");
+            tracing::error!(%error, "cannot mint a caller assertion");
             Status::internal("internal error")
         })?;
     head.headers.extend(identity.into_headers());

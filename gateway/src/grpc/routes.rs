@@ -21,6 +21,19 @@ enum Upstream {
     Reco,
 }
 
+impl Upstream {
+    /// The service's name, as assertions name their audience.
+    fn audience(self) -> &'static str {
+        use crate::upstream::audience;
+        match self {
+            Self::Player => audience::PLAYER,
+            Self::Playlist => audience::PLAYLIST,
+            Self::Search => audience::SEARCH,
+            Self::Reco => audience::RECO,
+        }
+    }
+}
+
 /// Every exposed service with its exposed methods.
 pub(crate) const EXPOSED: &[(&str, &[&str])] = &[
     (
@@ -128,10 +141,11 @@ fn upstream_of(service: &str) -> Option<Upstream> {
     }
 }
 
-/// The exposed paths (`/package.Service/Method`) and the discovery name serving each.
+/// The exposed paths (`/package.Service/Method`) and the discovery name and audience of the
+/// service serving each.
 #[derive(Debug, Clone)]
 pub struct GrpcRoutes {
-    paths: HashMap<String, String>,
+    paths: HashMap<String, (String, &'static str)>,
 }
 
 impl GrpcRoutes {
@@ -146,10 +160,12 @@ impl GrpcRoutes {
         let paths = EXPOSED
             .iter()
             .flat_map(|(service, methods)| {
-                let upstream = upstream_of(service).map(name).unwrap_or_default();
-                methods
-                    .iter()
-                    .map(move |method| (format!("/{service}/{method}"), upstream.clone()))
+                let upstream = upstream_of(service);
+                let audience = upstream.map_or("", Upstream::audience);
+                let upstream = upstream.map(name).unwrap_or_default();
+                methods.iter().map(move |method| {
+                    (format!("/{service}/{method}"), (upstream.clone(), audience))
+                })
             })
             .collect();
         Self { paths }
@@ -162,7 +178,15 @@ impl GrpcRoutes {
 
     /// The discovery name of the service behind `path`, if the path is exposed.
     pub fn upstream(&self, path: &str) -> Option<&str> {
-        self.paths.get(path).map(String::as_str)
+        self.route(path).map(|(upstream, _)| upstream)
+    }
+
+    /// The discovery name and the audience (the service's name in assertions) of the service
+    /// behind `path`, if the path is exposed.
+    pub fn route(&self, path: &str) -> Option<(&str, &'static str)> {
+        self.paths
+            .get(path)
+            .map(|(upstream, audience)| (upstream.as_str(), *audience))
     }
 }
 

@@ -113,10 +113,7 @@ struct Inner {
 /// Who the gateway says it is when it fetches an image: the route is public, so there is no
 /// user, and the catalogue answers every verified caller alike.
 fn edge_caller() -> Caller {
-    Caller {
-        user_id: "gateway-images".to_owned(),
-        roles: Vec::new(),
-    }
+    Caller::new("gateway-images".to_owned(), Vec::new())
 }
 
 impl Images {

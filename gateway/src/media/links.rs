@@ -96,11 +96,8 @@ impl MediaTokens {
             return Err(TokenError::Invalid);
         }
         Ok(MediaGrant {
-            caller: Caller {
-                user_id: claims.sub,
-                // A link opens one file; it never carries the user's roles.
-                roles: Vec::new(),
-            },
+            // A link opens one file; it never carries the user's roles.
+            caller: Caller::new(claims.sub, Vec::new()),
             track_id: claims.trk,
             quality: claims.q,
         })
@@ -124,10 +121,7 @@ mod tests {
     #[test]
     fn a_token_opens_exactly_its_track_and_quality() {
         let media = tokens("a-secret-of-at-least-thirty-two-bytes!");
-        let ann = Caller {
-            user_id: "ann".into(),
-            roles: vec!["admin".into()],
-        };
+        let ann = Caller::new("ann".into(), vec!["admin".into()]);
         let (token, exp) = media
             .mint(&ann, "t1", Quality::HIGH, now_secs())
             .expect("mint");
@@ -142,10 +136,7 @@ mod tests {
     #[test]
     fn expired_forged_and_foreign_tokens_are_refused() {
         let media = tokens("a-secret-of-at-least-thirty-two-bytes!");
-        let ann = Caller {
-            user_id: "ann".into(),
-            roles: vec![],
-        };
+        let ann = Caller::new("ann".into(), vec![]);
         let (old, _) = media.mint(&ann, "t1", Quality::LOW, 1_000).expect("mint");
         assert!(matches!(media.verify(&old), Err(TokenError::Expired)));
         let other = tokens("another-secret-of-thirty-two-bytes-or-more");

@@ -327,10 +327,7 @@ impl Verifier {
 
 fn caller_of(password: AppPassword, user: User) -> SubsonicCaller {
     SubsonicCaller {
-        caller: Caller {
-            user_id: user.id,
-            roles: user.roles,
-        },
+        caller: Caller::new(user.id, user.roles),
         username: user.username,
         email: user.email,
         key_id: password.id,

@@ -231,11 +231,12 @@ async fn protected_routes_refuse_missing_expired_forged_and_unsigned_tokens() ->
         assert_unauthorized(gateway.get("/v1/tracks/t1", &unsigned).await?).await?;
     }
 
-    // A mesh identity token is signed with another secret for another audience.
-    let mesh_token = support::mesh_identity().mint(&tunemesh_runtime::identity::Caller {
-        user_id: user.clone(),
-        roles: vec![],
-    })?;
+    // A genuine gateway assertion is signed with another key for a service: no access token.
+    let mesh_token = support::gateway_signer().mint(
+        &tunemesh_runtime::identity::Caller::new(user.clone(), vec![]),
+        "player",
+        "/tunemesh.catalog.v1.CatalogService/GetTrack",
+    )?;
     assert_unauthorized(gateway.get("/v1/tracks/t1", &mesh_token).await?).await?;
 
     let genuine = jsonwebtoken::encode(

@@ -133,7 +133,6 @@ async fn the_embedded_gateway_keeps_accounts_in_sqlite_under_the_data_dir() -> a
         storage: tunemesh_runtime::Storage::Embedded {
             data_dir: data_dir.path().to_owned(),
         },
-        identity: support::mesh_identity(),
         mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
     };
     let gateway = Gateway::build(&support::settings(), ctx).await?;

@@ -177,11 +177,12 @@ async fn a_client_sent_identity_is_replaced_by_the_verified_caller() -> anyhow::
     session(&gateway, "first").await?;
     let (token, ann) = session(&gateway, "ann").await?;
     // A genuinely signed identity of someone else: only the gateway may set it.
-    let bob = Caller {
-        user_id: "bob-id".into(),
-        roles: vec!["admin".into()],
-    };
-    let forged = support::mesh_identity().mint(&bob)?;
+    let bob = Caller::new("bob-id".into(), vec!["admin".into()]);
+    let forged = support::gateway_signer().mint(
+        &bob,
+        "player",
+        "/tunemesh.catalog.v1.CatalogService/GetTrack",
+    )?;
     let mut client = CatalogServiceClient::new(channel(&gateway).await?);
 
     let mut request = authed(get_track("t1"), &token);
@@ -191,13 +192,7 @@ async fn a_client_sent_identity_is_replaced_by_the_verified_caller() -> anyhow::
     );
     client.get_track(request).await?;
     let seen = gateway.upstream.seen.lock().expect("lock").callers.clone();
-    assert_eq!(
-        seen,
-        [Caller {
-            user_id: ann,
-            roles: vec![]
-        }]
-    );
+    assert_eq!(seen, [Caller::new(ann, vec![])]);
 
     let mut request = Request::new(get_track("t1"));
     request.metadata_mut().insert(

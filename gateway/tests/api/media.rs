@@ -155,10 +155,7 @@ async fn a_signed_link_plays_without_a_header() -> anyhow::Result<()> {
 async fn expired_forged_and_misused_links_are_401() -> anyhow::Result<()> {
     let gateway = support::spawn().await?;
     let (token, user_id) = token(&gateway).await?;
-    let caller = Caller {
-        user_id,
-        roles: vec![],
-    };
+    let caller = Caller::new(user_id, vec![]);
     let settings = support::settings();
     let expired = MediaTokens::new(&settings.auth.keys()?, settings.auth.media_link_ttl)
         .mint(&caller, "t1", Quality::NORMAL, 1_000)?

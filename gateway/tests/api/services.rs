@@ -14,6 +14,7 @@ use tunemesh_proto::reco::v1::recommendation_service_server::{
 };
 use tunemesh_proto::search::v1 as search;
 use tunemesh_proto::search::v1::search_service_server::{SearchService, SearchServiceServer};
+use tunemesh_runtime::grpc::method::MethodLayer;
 use tunemesh_runtime::identity::MeshIdentity;
 use tunemesh_runtime::{ServiceContext, Storage};
 
@@ -50,7 +51,7 @@ impl SearchService for Fakes {
         &self,
         request: Request<search::SearchRequest>,
     ) -> Result<Response<search::SearchResponse>, Status> {
-        self.identity.caller(&request)?;
+        self.identity.verifier("search").caller(&request)?;
         let request = request.into_inner();
         if request.query == "down" {
             return Err(Status::unavailable("index shard 3 at 10.0.0.9 down"));
@@ -126,7 +127,7 @@ impl RecommendationService for Fakes {
         &self,
         request: Request<reco::RecommendRequest>,
     ) -> Result<Response<reco::RecommendResponse>, Status> {
-        self.identity.caller(&request)?;
+        self.identity.verifier("reco").caller(&request)?;
         let limit = request.into_inner().limit.max(1);
         Ok(Response::new(reco::RecommendResponse {
             recommendations: (0..limit.min(3))
@@ -139,7 +140,7 @@ impl RecommendationService for Fakes {
         &self,
         request: Request<reco::RadioRequest>,
     ) -> Result<Response<reco::RadioResponse>, Status> {
-        self.identity.caller(&request)?;
+        self.identity.verifier("reco").caller(&request)?;
         let request = request.into_inner();
         seed_status(&request.seed_track_id)?;
         Ok(Response::new(reco::RadioResponse {
@@ -155,7 +156,7 @@ impl RecommendationService for Fakes {
         &self,
         request: Request<reco::SimilarTracksRequest>,
     ) -> Result<Response<reco::SimilarTracksResponse>, Status> {
-        self.identity.caller(&request)?;
+        self.identity.verifier("reco").caller(&request)?;
         seed_status(&request.into_inner().track_id)?;
         Ok(Response::new(reco::SimilarTracksResponse {
             tracks: vec![recommendation(
@@ -170,7 +171,7 @@ impl RecommendationService for Fakes {
         &self,
         request: Request<reco::RecentlyPlayedRequest>,
     ) -> Result<Response<reco::RecentlyPlayedResponse>, Status> {
-        self.identity.caller(&request)?;
+        self.identity.verifier("reco").caller(&request)?;
         let played = |id: &str, minutes| reco::PlayedTrack {
             track_id: id.to_owned(),
             last_played_at: played_at(minutes),
@@ -192,7 +193,7 @@ impl RecommendationService for Fakes {
         &self,
         request: Request<reco::MostPlayedAlbumsRequest>,
     ) -> Result<Response<reco::MostPlayedAlbumsResponse>, Status> {
-        self.identity.caller(&request)?;
+        self.identity.verifier("reco").caller(&request)?;
         Ok(Response::new(reco::MostPlayedAlbumsResponse {
             albums: vec![
                 played_album("cover-b", Some(2), 2.5),
@@ -205,7 +206,7 @@ impl RecommendationService for Fakes {
         &self,
         request: Request<reco::TopTracksRequest>,
     ) -> Result<Response<reco::TopTracksResponse>, Status> {
-        self.identity.caller(&request)?;
+        self.identity.verifier("reco").caller(&request)?;
         let top = |id: &str, plays| reco::TopTrack {
             track_id: id.to_owned(),
             plays,
@@ -281,7 +282,9 @@ pub async fn start(
     ] {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        // As the runtime's server: the caller check needs the method called.
         let serve = tonic::transport::Server::builder()
+            .layer(MethodLayer)
             .add_routes(server)
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(listener),

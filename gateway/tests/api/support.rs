@@ -12,7 +12,9 @@ use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
 use tunemesh_gateway::settings::Quota;
 use tunemesh_gateway::{Gateway, GatewayContext, GatewaySettings};
 use tunemesh_runtime::Storage;
-use tunemesh_runtime::identity::{IdentitySettings, MeshIdentity};
+use tunemesh_runtime::identity::{
+    AssertionSettings, AssertionSigner, IdentitySettings, MeshIdentity,
+};
 use tunemesh_runtime::postgres::PostgresSettings;
 use tunemesh_testkit::TestDatabase;
 
@@ -26,8 +28,6 @@ pub const SUBSONIC_PEPPER: &str = "test-subsonic-pepper-0123456789abcdef";
 /// The Subsonic seal keys of every test gateway: version 1, 32 bytes of 0x01 (legacy token
 /// auth on).
 pub const SUBSONIC_SEAL_KEYS: &str = "1:AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
-/// The mesh secret shared by the test gateway and the fake upstream.
-pub const MESH_SECRET: &str = "test-mesh-secret-0123456789abcdef";
 
 /// A running gateway and what stands behind it.
 #[derive(Debug)]
@@ -56,6 +56,7 @@ pub fn settings() -> GatewaySettings {
         ..GatewaySettings::default()
     };
     settings.auth.jwt_secret = Some(SecretString::from(JWT_SECRET));
+    settings.assertion = AssertionSettings::for_tests();
     settings.subsonic.lookup_pepper = Some(SecretString::from(SUBSONIC_PEPPER));
     settings.subsonic.seal_keys = Some(SecretString::from(SUBSONIC_SEAL_KEYS));
     settings.auth.argon2_memory_kib = 1024;
@@ -69,12 +70,14 @@ pub fn settings() -> GatewaySettings {
     settings
 }
 
-/// The mesh identity of the test gateway and upstream.
+/// The gateway public keys the services behind the test gateway verify with.
 pub fn mesh_identity() -> MeshIdentity {
-    MeshIdentity::new(&IdentitySettings::with_secret(SecretString::from(
-        MESH_SECRET,
-    )))
-    .expect("a long enough test secret")
+    MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key")
+}
+
+/// The test gateway's assertion signer (what a test forging a genuine assertion uses).
+pub fn gateway_signer() -> AssertionSigner {
+    AssertionSigner::for_tests()
 }
 
 /// A gateway with [`settings`].
@@ -132,7 +135,6 @@ async fn spawn_at(
             },
             redis: Default::default(),
         },
-        identity: mesh_identity(),
         mesh,
     };
     let gateway = Gateway::build(&settings, ctx).await?;

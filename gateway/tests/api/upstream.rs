@@ -12,7 +12,8 @@ use tunemesh_proto::catalog::v1 as catalog;
 use tunemesh_proto::catalog::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
 use tunemesh_proto::player::v1 as player;
 use tunemesh_proto::player::v1::player_service_server::{PlayerService, PlayerServiceServer};
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
+use tunemesh_runtime::grpc::method::MethodLayer;
+use tunemesh_runtime::identity::{Caller, MeshIdentity, Verifier};
 
 use crate::fake_library;
 
@@ -59,7 +60,7 @@ impl Seen {
 
 #[derive(Clone)]
 struct Fake {
-    identity: MeshIdentity,
+    identity: Verifier,
     seen: Arc<Mutex<Seen>>,
 }
 
@@ -637,11 +638,13 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let fake = Fake {
-        identity,
+        identity: identity.verifier("player"),
         seen: seen.clone(),
     };
     let shutdown = CancellationToken::new();
+    // As the runtime's server: the caller check needs the method called.
     let server = tonic::transport::Server::builder()
+        .layer(MethodLayer)
         .add_service(CatalogServiceServer::new(fake.clone()))
         .add_service(PlayerServiceServer::new(fake))
         .serve_with_incoming_shutdown(

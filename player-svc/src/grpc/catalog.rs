@@ -6,7 +6,7 @@ use tunemesh_proto::catalog::v1::list_tracks_request::Filter;
 use tunemesh_proto::catalog::v1::*;
 use tunemesh_proto::tonic::{self, Request, Response, Status};
 use tunemesh_runtime::ServiceError as _;
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::Verifier;
 
 use super::caller;
 use crate::catalog::Catalog;
@@ -22,7 +22,7 @@ pub(crate) struct CatalogApi {
     catalog: Catalog,
     covers: Covers,
     library: watch::Receiver<LibraryStatus>,
-    identity: MeshIdentity,
+    identity: Verifier,
 }
 
 impl CatalogApi {
@@ -32,7 +32,7 @@ impl CatalogApi {
         catalog: Catalog,
         covers: Covers,
         library: watch::Receiver<LibraryStatus>,
-        identity: MeshIdentity,
+        identity: Verifier,
     ) -> Self {
         Self {
             catalog,

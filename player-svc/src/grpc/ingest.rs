@@ -13,9 +13,12 @@ use tunemesh_proto::catalog::v1::ingest_service_server::IngestService;
 use tunemesh_proto::catalog::v1::*;
 use tunemesh_proto::tonic::{self, Request, Response, Status, Streaming};
 use tunemesh_runtime::ServiceError as _;
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::Verifier;
 
 use super::caller;
+
+/// The service name of the ingest job (`tunemesh ingest`) in its mesh certificate.
+pub(crate) const INGEST_JOB: &str = "ingest";
 use crate::error::PlayerError;
 use crate::ingest::{Ingest, Outcome, Reason};
 use crate::library;
@@ -24,7 +27,7 @@ use crate::library;
 #[derive(Debug, Clone)]
 pub(crate) struct IngestApi {
     ingest: Ingest,
-    identity: MeshIdentity,
+    identity: Verifier,
     /// Directories `ScanLibrary` may read.
     roots: Vec<PathBuf>,
     max_upload: u64,
@@ -37,7 +40,7 @@ impl IngestApi {
     /// `spool`.
     pub(crate) fn new(
         ingest: Ingest,
-        identity: MeshIdentity,
+        identity: Verifier,
         roots: Vec<PathBuf>,
         max_upload: u64,
         spool: PathBuf,
@@ -105,9 +108,15 @@ impl IngestApi {
         Ok(canonical)
     }
 
+    /// An admin user (through the gateway), or the ingest job calling for itself; no other
+    /// service may ingest.
     fn admin<T>(&self, request: &Request<T>) -> Result<(), Status> {
         let who = caller(&self.identity, request)?;
-        if who.has_role("admin") {
+        let allowed = match who.service_name() {
+            Some(service) => service == INGEST_JOB,
+            None => who.has_role("admin"),
+        };
+        if allowed {
             Ok(())
         } else {
             Err(PlayerError::PermissionDenied("ingest needs the admin role".to_owned()).to_status())

@@ -15,9 +15,9 @@ pub(crate) use ingest::IngestApi;
 pub(crate) use player::PlayerApi;
 
 use tunemesh_proto::tonic::{Request, Status};
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
+use tunemesh_runtime::identity::{Caller, Verifier};
 
 /// The verified caller, or UNAUTHENTICATED.
-fn caller<T>(identity: &MeshIdentity, request: &Request<T>) -> Result<Caller, Status> {
+fn caller<T>(identity: &Verifier, request: &Request<T>) -> Result<Caller, Status> {
     identity.caller(request).map_err(Status::from)
 }

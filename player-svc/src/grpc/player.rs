@@ -9,7 +9,7 @@ use tunemesh_proto::player::v1::player_service_server::PlayerService;
 use tunemesh_proto::player::v1::*;
 use tunemesh_proto::tonic::{self, Request, Response, Status};
 use tunemesh_runtime::error::to_status;
-use tunemesh_runtime::identity::MeshIdentity;
+use tunemesh_runtime::identity::Verifier;
 
 use super::caller;
 use crate::service::{AudioStream, Playback};
@@ -20,12 +20,12 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'stati
 #[derive(Debug, Clone)]
 pub(crate) struct PlayerApi {
     domain: Arc<dyn Playback>,
-    identity: MeshIdentity,
+    identity: Verifier,
 }
 
 impl PlayerApi {
     /// Serves `domain`, verifying callers with `identity`.
-    pub(crate) fn new(domain: Arc<dyn Playback>, identity: MeshIdentity) -> Self {
+    pub(crate) fn new(domain: Arc<dyn Playback>, identity: Verifier) -> Self {
         Self { domain, identity }
     }
 }

@@ -80,8 +80,9 @@ async fn a_consumer_that_stops_reading_stalls_the_blob_reads_until_it_reads_agai
     .initial_connection_window_size(64 * 1024)
     .connect()
     .await?;
-    let mut client =
-        tunemesh_proto::player::v1::player_service_client::PlayerServiceClient::new(channel);
+    let mut client = tunemesh_proto::player::v1::player_service_client::PlayerServiceClient::new(
+        crate::support::player::signed(channel),
+    );
     let before = bytes_read();
     let mut stream = client.stream_audio(request).await?.into_inner();
     let total = match stream.next().await.transpose()? {

@@ -33,7 +33,8 @@ async fn listeners_who_pause_do_not_stall_the_others_on_the_mesh_connection() ->
         .register(&Registration::for_service("player", addr, "test"))
         .await?;
     let mesh = Mesh::new(registry, MeshSettings::default());
-    let mut client = PlayerServiceClient::new(mesh.channel("player"));
+    let mut client =
+        PlayerServiceClient::new(crate::support::player::signed(mesh.channel("player")));
     let request = || {
         player.req(StreamAudioRequest {
             track_id: track_id.clone(),

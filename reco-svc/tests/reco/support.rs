@@ -22,7 +22,9 @@ use tunemesh_proto::tonic::transport::Channel;
 use tunemesh_proto::tonic::{self, Request, Status};
 use tunemesh_reco::RecoSettings;
 use tunemesh_reco::store::redis::RedisStore;
-use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::identity::{
+    ActAs, Asserting, AssertionSigner, Caller, IdentitySettings, MeshIdentity,
+};
 use tunemesh_runtime::postgres::PostgresSettings;
 use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
 use tunemesh_runtime::{ServiceContext, Storage};
@@ -72,12 +74,11 @@ impl TestBus {
     }
 }
 
-/// The reco service under test on Redis, and a client that carries an identity.
+/// The reco service under test on Redis, and a client that signs as the test gateway.
 pub struct TestReco {
     pub app: SpawnedApp,
-    pub client: RecommendationServiceClient<Channel>,
+    pub client: RecommendationServiceClient<Asserting<Channel>>,
     pub store: RedisStore,
-    identity: MeshIdentity,
     redis_prefix: String,
     consumer_prefix: String,
 }
@@ -91,14 +92,14 @@ impl TestReco {
             key_prefix: redis_prefix.clone(),
             ..RedisSettings::default()
         };
-        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
+        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
         let ctx = ServiceContext {
             grpc: grpc_settings(),
             storage: Storage::Production {
                 postgres: PostgresSettings::default(),
                 redis: redis.clone(),
             },
-            identity: identity.clone(),
+            identity,
             mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
             // One service alone, called directly: plaintext.
             connect: None,
@@ -112,7 +113,7 @@ impl TestReco {
         };
         let app = tunemesh_reco::build(&settings, &ctx, bus.bus.clone()).await?;
         let app = spawn_app(app, None);
-        let client = RecommendationServiceClient::new(app.channel().await?);
+        let client = RecommendationServiceClient::new(signing(app.channel().await?));
         let pool = tunemesh_runtime::redis::connect(&redis).await?;
         let store = RedisStore::new(
             pool,
@@ -123,7 +124,6 @@ impl TestReco {
             app,
             client,
             store,
-            identity,
             redis_prefix,
             consumer_prefix,
         };
@@ -143,17 +143,9 @@ impl TestReco {
         .await
     }
 
-    /// Attaches `user`'s identity to `request`.
+    /// `message` from `user`: the client signs it as the test gateway would.
     pub fn signed<T>(&self, user: &str, message: T) -> Result<Request<T>, Status> {
-        let mut request = Request::new(message);
-        let caller = Caller {
-            user_id: user.to_owned(),
-            roles: Vec::new(),
-        };
-        self.identity
-            .attach(&caller, request.metadata_mut())
-            .map_err(Status::from)?;
-        Ok(request)
+        Ok(signed(user, message))
     }
 
     pub async fn recommend(&self, user: &str, limit: u32) -> Result<Vec<Recommendation>, Status> {
@@ -357,4 +349,22 @@ pub async fn seed_sessions_on(bus: &Arc<dyn EventBus>, groups: &[&[&str]]) -> an
         }
     }
     Ok(())
+}
+
+/// `channel`, signing requests made [`signed`] as the test gateway would, for reco-svc.
+pub fn signing<S>(channel: S) -> Asserting<S> {
+    Asserting::new(
+        channel,
+        AssertionSigner::for_tests(),
+        tunemesh_reco::SERVICE_NAME,
+    )
+}
+
+/// `message` from `user`, for a client made with [`signing`].
+pub fn signed<T>(user: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .extensions_mut()
+        .insert(ActAs(Caller::new(user.to_owned(), Vec::new())));
+    request
 }

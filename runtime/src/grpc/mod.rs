@@ -4,11 +4,12 @@
 //! - [`server`]: bind, serve, register, drain.
 //! - [`settings`]: `[grpc]` settings; [`limits`]: the message sizes every service gets.
 //! - [`health`]: serving status shared by gRPC health and readiness endpoints.
-//! - [`trace`], [`metrics`], [`authorize`]: one tower layer each.
+//! - [`trace`], [`metrics`], [`authorize`], [`method`]: one tower layer each.
 
 pub mod authorize;
 pub mod health;
 pub mod limits;
+pub mod method;
 pub mod metrics;
 pub mod server;
 pub mod settings;

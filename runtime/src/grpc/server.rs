@@ -190,6 +190,8 @@ impl GrpcServer {
             .layer(AuthorizeLayer)
             // Handlers run inside the caller's deadline, so their outbound calls inherit it.
             .layer(DeadlineLayer)
+            // The caller check binds an assertion to the method it was minted for.
+            .layer(super::method::MethodLayer)
             // Bounds the work in flight; callers queue on HTTP/2 flow control beyond it.
             .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
                 settings.concurrency_limit,

@@ -21,7 +21,9 @@ use tunemesh_proto::search::v1::search_service_client::SearchServiceClient;
 use tunemesh_proto::search::v1::{SearchRequest, SearchResponse, SearchResultType, search_result};
 use tunemesh_proto::tonic::transport::Channel;
 use tunemesh_proto::tonic::{Request, Status};
-use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::identity::{
+    ActAs, Asserting, AssertionSigner, Caller, IdentitySettings, MeshIdentity,
+};
 use tunemesh_runtime::{ServiceContext, Storage};
 use tunemesh_search::SearchSettings;
 use tunemesh_testkit::{SpawnedApp, delete_nats_streams, grpc_settings, nats_client, spawn_app};
@@ -104,11 +106,10 @@ impl TestBus {
     }
 }
 
-/// The search service under test and a client that carries a valid identity.
+/// The search service under test and a client that signs as the test gateway.
 pub struct TestSearch {
     pub app: SpawnedApp,
-    pub client: SearchServiceClient<Channel>,
-    identity: MeshIdentity,
+    pub client: SearchServiceClient<Asserting<Channel>>,
     _data: Option<tempfile::TempDir>,
 }
 
@@ -126,13 +127,13 @@ impl TestSearch {
     /// Builds the service as replica `replica` with its embedded storage in `data` (kept
     /// by the caller, so a restart can find it again).
     pub async fn start_in(bus: &TestBus, data: &Path, replica: &str) -> anyhow::Result<Self> {
-        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
+        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
         let ctx = ServiceContext {
             grpc: grpc_settings(),
             storage: Storage::Embedded {
                 data_dir: data.to_owned(),
             },
-            identity: identity.clone(),
+            identity,
             mesh: Mesh::new(Arc::new(EmbeddedRegistry::new()), MeshSettings::default()),
             // One service alone, called directly: plaintext.
             connect: None,
@@ -144,11 +145,14 @@ impl TestSearch {
         };
         let app = tunemesh_search::build(&settings, &ctx, bus.bus.clone()).await?;
         let app = spawn_app(app, None);
-        let client = SearchServiceClient::new(app.channel().await?);
+        let client = SearchServiceClient::new(Asserting::new(
+            app.channel().await?,
+            AssertionSigner::for_tests(),
+            tunemesh_search::SERVICE_NAME,
+        ));
         Ok(Self {
             app,
             client,
-            identity,
             _data: None,
         })
     }
@@ -182,13 +186,8 @@ impl TestSearch {
 
     pub async fn request(&self, request: SearchRequest) -> Result<SearchResponse, Status> {
         let mut request = Request::new(request);
-        let caller = Caller {
-            user_id: "listener-1".to_owned(),
-            roles: Vec::new(),
-        };
-        self.identity
-            .attach(&caller, request.metadata_mut())
-            .map_err(Status::from)?;
+        let caller = Caller::new("listener-1".to_owned(), Vec::new());
+        request.extensions_mut().insert(ActAs(caller));
         Ok(self.client.clone().search(request).await?.into_inner())
     }
 

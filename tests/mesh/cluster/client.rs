@@ -14,7 +14,7 @@ use tunemesh::cluster::Cluster;
 use tunemesh_discovery::{ConsulConnect, ConsulRegistry, Mesh, RetryChannel};
 use tunemesh_proto::tonic;
 use tunemesh_runtime::SettingsSource;
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
+use tunemesh_runtime::identity::{ActAs, Asserting, AssertionSettings, AssertionSigner, Caller};
 use tunemesh_runtime::settings::load;
 use tunemesh_testkit::accounts;
 
@@ -40,7 +40,8 @@ pub struct Listener {
     pub token: String,
     pub user_id: String,
     pub mesh: Mesh,
-    pub identity: MeshIdentity,
+    /// Signs as the cluster's gateways do (the test stands in for one).
+    pub signer: AssertionSigner,
     next: Arc<AtomicUsize>,
 }
 
@@ -58,10 +59,10 @@ impl Listener {
                 .map(str::to_owned)
                 .with_context(|| format!("sign-up answered no {key}: {session}"))
         };
-        let settings: Settings = load(&SettingsSource::from_env([
-            ("TUNEMESH_IDENTITY__SECRET", cluster.identity_secret()),
-            ("TUNEMESH_CONSUL__ADDR", cluster.consul_addr()),
-        ]))?;
+        let settings: Settings = load(&SettingsSource::from_env([(
+            "TUNEMESH_CONSUL__ADDR",
+            cluster.consul_addr(),
+        )]))?;
         let registry = Arc::new(ConsulRegistry::new(settings.consul.clone())?);
         Ok(Self {
             token: text("access_token")?,
@@ -77,7 +78,9 @@ impl Listener {
                     .tls("gateway")
                     .await?,
             ),
-            identity: MeshIdentity::new(&settings.identity)?,
+            signer: AssertionSigner::new(&AssertionSettings::with_key(
+                cluster.assertion_key().clone(),
+            ))?,
             next: Arc::default(),
         })
     }
@@ -170,21 +173,22 @@ impl Listener {
         Ok(counted)
     }
 
-    /// A gRPC request to a service signed as this listener.
+    /// A gRPC request to a service as this listener (signed by [`Listener::channel`]).
     pub fn signed<T>(&self, message: T) -> anyhow::Result<tonic::Request<T>> {
         let mut request = tonic::Request::new(message);
         request.set_timeout(std::time::Duration::from_secs(5));
-        let caller = Caller {
-            user_id: self.user_id.clone(),
-            roles: Vec::new(),
-        };
-        self.identity.attach(&caller, request.metadata_mut())?;
+        let caller = Caller::new(self.user_id.clone(), Vec::new());
+        request.extensions_mut().insert(ActAs(caller));
         Ok(request)
     }
 
-    /// The balanced, retrying channel to `service`.
-    pub fn channel(&self, service: &str) -> RetryChannel {
-        self.mesh.channel(service).retrying(IDEMPOTENT)
+    /// The balanced, retrying channel to `service`, signing each call's assertion for it.
+    pub fn channel(&self, service: &'static str) -> Asserting<RetryChannel> {
+        Asserting::new(
+            self.mesh.channel(service).retrying(IDEMPOTENT),
+            self.signer.clone(),
+            service,
+        )
     }
 }
 

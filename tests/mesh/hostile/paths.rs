@@ -8,7 +8,7 @@ use tunemesh_proto::playlist::v1 as playlist;
 use tunemesh_proto::reco::v1 as reco;
 use tunemesh_proto::tonic::transport::Channel;
 use tunemesh_proto::tonic::{self, Code};
-use tunemesh_runtime::identity::Caller;
+use tunemesh_runtime::identity::{Asserting, Caller};
 
 use super::plays::{grpc_web, sign_up};
 use crate::support::RunningMesh;
@@ -89,20 +89,13 @@ async fn raw_request(
 
 /// `ScanLibrary` on `path` as an admin; the error code, or OK.
 async fn scan(mesh: &RunningMesh, channel: &Channel, path: &str) -> anyhow::Result<Code> {
-    let identity = mesh.identity();
-    let admin = Caller {
-        user_id: "hostile-admin".to_owned(),
-        roles: vec!["admin".to_owned()],
-    };
-    let mut request = tonic::Request::new(catalog::ScanLibraryRequest {
+    let admin = Caller::new("hostile-admin".to_owned(), vec!["admin".to_owned()]);
+    let request = tonic::Request::new(catalog::ScanLibraryRequest {
         path: path.to_owned(),
     });
-    identity.attach(&admin, request.metadata_mut())?;
+    let signed = Asserting::acting_as(channel.clone(), mesh.gateway_signer(), "player", admin);
     Ok(
-        match IngestServiceClient::new(channel.clone())
-            .scan_library(request)
-            .await
-        {
+        match IngestServiceClient::new(signed).scan_library(request).await {
             Ok(_) => Code::Ok,
             Err(status) => status.code(),
         },

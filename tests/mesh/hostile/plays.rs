@@ -31,11 +31,11 @@ pub(super) async fn mesh_with_a_track(
         std::path::Path::new(MARCH).is_file(),
         "{MARCH} is missing: run scripts/music.sh"
     );
-    let identity = mesh.identity();
+    // Uploaded as the ingest job does: by its own certificate (service `ingest`).
     let mut track = None;
     let server = format!("http://{}", mesh.service("player"));
     let channel = tunemesh_player::upload::channel(&server, &mesh.tls("ingest")).await?;
-    tunemesh_player::upload::upload_files(channel, &identity, vec![MARCH.into()], |_, result| {
+    tunemesh_player::upload::upload_files(channel, vec![MARCH.into()], |_, result| {
         track = result.ok().map(|r| r.track_id)
     })
     .await?;

@@ -19,8 +19,8 @@ use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tunemesh_proto::tonic::Code;
 use tunemesh_runtime::CancellationToken;
 use tunemesh_runtime::clock::now_secs;
-use tunemesh_runtime::identity::{Caller, MeshIdentity};
-use tunemesh_runtime::secret::{KeyRing, generate};
+use tunemesh_runtime::identity::keys::generate_pair;
+use tunemesh_runtime::secret::generate;
 
 /// The access-token secret every earlier build shipped as its default.
 const OLD_JWT_DEFAULT: &str = "tunemesh-dev-access-token-secret-change-me";
@@ -145,19 +145,38 @@ fn run_isolated(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
 
 #[test]
 fn serve_refuses_to_start_without_its_secrets_naming_the_setting() {
-    let (mesh, access) = (generate(), generate());
+    let ((key, public), access) = (generate_pair(), generate());
+    let key = key.expose_secret();
     let cases = [
-        ("player", vec![], "identity.secret"),
-        ("gateway", vec![], "identity.secret"),
+        ("player", vec![], "identity.gateway_public_keys"),
+        (
+            "player",
+            vec![("TUNEMESH_IDENTITY__GATEWAY_PUBLIC_KEYS", "not a key")],
+            "identity.gateway_public_keys holds a key that is not",
+        ),
+        (
+            "player",
+            vec![
+                ("TUNEMESH_IDENTITY__GATEWAY_PUBLIC_KEYS", public.as_str()),
+                ("TUNEMESH_IDENTITY__SECRET", access.expose_secret()),
+            ],
+            "identity.secret (the shared HS256 mesh key) is retired",
+        ),
+        ("gateway", vec![], "gateway.assertion.signing_key"),
         (
             "gateway",
-            vec![("TUNEMESH_IDENTITY__SECRET", mesh.expose_secret())],
+            vec![("TUNEMESH_GATEWAY__ASSERTION__SIGNING_KEY", public.as_str())],
+            "gateway.assertion.signing_key is not an Ed25519 private key",
+        ),
+        (
+            "gateway",
+            vec![("TUNEMESH_GATEWAY__ASSERTION__SIGNING_KEY", key)],
             "gateway.auth.jwt_secret",
         ),
         (
             "gateway",
             vec![
-                ("TUNEMESH_IDENTITY__SECRET", mesh.expose_secret()),
+                ("TUNEMESH_GATEWAY__ASSERTION__SIGNING_KEY", key),
                 ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET", OLD_JWT_DEFAULT),
             ],
             "gateway.auth.jwt_secret is a published default",
@@ -165,15 +184,10 @@ fn serve_refuses_to_start_without_its_secrets_naming_the_setting() {
         (
             "gateway",
             vec![
-                ("TUNEMESH_IDENTITY__SECRET", mesh.expose_secret()),
+                ("TUNEMESH_GATEWAY__ASSERTION__SIGNING_KEY", key),
                 ("TUNEMESH_GATEWAY__AUTH__JWT_SECRET", access.expose_secret()),
             ],
             "gateway.subsonic.lookup_pepper",
-        ),
-        (
-            "player",
-            vec![("TUNEMESH_IDENTITY__SECRET", "too-short")],
-            "identity.secret is shorter than 32 bytes",
         ),
     ];
     for (service, env, setting) in cases {
@@ -207,7 +221,12 @@ async fn up_keeps_private_generated_secrets_so_a_restart_keeps_sessions() -> any
     first.stop().await?;
 
     let mut kept = Vec::new();
-    for name in ["identity", "jwt", "subsonic-pepper", "subsonic-seal-keys"] {
+    for name in [
+        tunemesh::up::UP_ASSERTION_KEY,
+        "jwt",
+        "subsonic-pepper",
+        "subsonic-seal-keys",
+    ] {
         let path = data.join("secrets").join(name);
         let mode = std::fs::metadata(&path)?.permissions().mode();
         assert_eq!(mode & 0o777, 0o600, "{name} is private");
@@ -276,19 +295,24 @@ async fn tokens_signed_with_the_old_compiled_in_secrets_open_nothing() -> anyhow
         .await?;
     assert_eq!(audio.status(), 401);
 
-    // An `admin` mesh identity, straight to a service.
-    let old_mesh = MeshIdentity::from_keys(
-        &KeyRing::single(SecretString::from(OLD_MESH_DEFAULT)),
-        Duration::from_secs(60),
-    );
-    let admin = Caller {
-        user_id: "admin".into(),
-        roles: vec!["admin".into()],
-    };
+    // An `admin` identity signed with the retired shared mesh key, straight to a service, for
+    // this very call: HS256 is no longer accepted at all.
+    let claims = json!({
+        "sub": "admin", "roles": ["admin"], "aud": "player",
+        "mth": "/tunemesh.catalog.v1.CatalogService/GetTrack",
+        "iat": now_secs(), "exp": now_secs() + 60, "jti": "1",
+    });
+    let forged = jsonwebtoken::encode(
+        &Header::new(Algorithm::HS256),
+        &claims,
+        &EncodingKey::from_secret(OLD_MESH_DEFAULT.as_bytes()),
+    )?;
     let mut request = tunemesh_proto::tonic::Request::new(GetTrackRequest {
         track_id: "t1".into(),
     });
-    old_mesh.attach(&admin, request.metadata_mut())?;
+    request
+        .metadata_mut()
+        .insert("tunemesh-identity", forged.parse()?);
     // Over mutual TLS as the gateway: the certificate gets it in, the forged identity must not.
     let tls = crate::support::tls_in(&mesh.data_dir, "gateway");
     let mut player =
@@ -311,16 +335,16 @@ async fn secrets_come_from_files_and_a_rotated_key_works_only_during_its_overlap
         std::fs::write(&path, format!("{}\n", secret.expose_secret()))?;
         Ok(path)
     };
-    let (old, new, mesh_secret) = (generate(), generate(), generate());
+    let (old, new) = (generate(), generate());
     let (old_file, new_file) = (write("old", &old)?, write("new", &new)?);
-    let mesh_file = write("mesh", &mesh_secret)?;
+    let key_file = write("assertion-key", &generate_pair().0)?;
     let pepper_file = write("pepper", &generate())?;
     let seal_file = write("seal", &SubsonicSettings::generate_seal_keys())?;
     // Long enough that building the mesh cannot eat it on a busy machine.
     let overlap = Duration::from_secs(6);
     let started = Instant::now();
     let mesh = Mesh::start(&dir.path().join("data"), |settings| {
-        settings.identity.secret_file = Some(mesh_file.clone());
+        settings.gateway.assertion.signing_key_file = Some(key_file.clone());
         settings.gateway.auth.jwt_secret_file = Some(new_file.clone());
         settings.gateway.auth.previous_jwt_secret_file = Some(old_file.clone());
         settings.gateway.auth.rotation_overlap = overlap;

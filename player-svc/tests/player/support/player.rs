@@ -14,7 +14,9 @@ use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_proto::tonic::Request;
 use tunemesh_proto::tonic::transport::Channel;
-use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::identity::{
+    ActAs, Asserting, AssertionSigner, Caller, IdentitySettings, MeshIdentity,
+};
 use tunemesh_runtime::{ServiceContext, Storage};
 use tunemesh_testkit::{SpawnedApp, grpc_settings, spawn_app};
 
@@ -75,7 +77,7 @@ impl Player {
         data: Arc<tempfile::TempDir>,
         bus: Arc<dyn EventBus>,
     ) -> anyhow::Result<Self> {
-        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
+        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
         let ctx = ServiceContext {
             grpc: grpc_settings(),
             storage: Storage::Embedded {
@@ -109,16 +111,15 @@ impl Player {
         Ok(())
     }
 
-    /// `message` as sent by `user` (with `roles`).
+    /// `message` as sent by `user` (with `roles`): the clients below sign it as the test
+    /// gateway would, for player-svc and the method called.
     pub fn as_user<T>(&self, user: &str, roles: &[&str], message: T) -> Request<T> {
         let mut request = Request::new(message);
-        let caller = Caller {
-            user_id: user.to_owned(),
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        };
-        self.identity
-            .attach(&caller, request.metadata_mut())
-            .unwrap_or_else(|e| panic!("cannot mint identity: {e}"));
+        let caller = Caller::new(
+            user.to_owned(),
+            roles.iter().map(|r| (*r).to_owned()).collect(),
+        );
+        request.extensions_mut().insert(ActAs(caller));
         request
     }
 
@@ -132,15 +133,24 @@ impl Player {
         self.as_user("admin-1", &["admin"], message)
     }
 
-    pub fn catalog(&self) -> CatalogServiceClient<Channel> {
-        CatalogServiceClient::new(self.channel.clone())
+    pub fn catalog(&self) -> CatalogServiceClient<Asserting<Channel>> {
+        CatalogServiceClient::new(signed(self.channel.clone()))
     }
 
-    pub fn ingest(&self) -> IngestServiceClient<Channel> {
-        IngestServiceClient::new(self.channel.clone())
+    pub fn ingest(&self) -> IngestServiceClient<Asserting<Channel>> {
+        IngestServiceClient::new(signed(self.channel.clone()))
     }
 
-    pub fn player(&self) -> PlayerServiceClient<Channel> {
-        PlayerServiceClient::new(self.channel.clone()).max_decoding_message_size(8 << 20)
+    pub fn player(&self) -> PlayerServiceClient<Asserting<Channel>> {
+        PlayerServiceClient::new(signed(self.channel.clone())).max_decoding_message_size(8 << 20)
     }
+}
+
+/// `channel`, signing requests made [`Player::as_user`] as the test gateway would.
+pub fn signed<S>(channel: S) -> Asserting<S> {
+    Asserting::new(
+        channel,
+        AssertionSigner::for_tests(),
+        tunemesh_player::SERVICE_NAME,
+    )
 }

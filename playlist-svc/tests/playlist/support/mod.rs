@@ -1,6 +1,6 @@
 //! The harness: playlist-svc built with `build` on port 0 against real PostgreSQL + Redis
 //! (or the embedded SQLite + moka adapters), a small in-test `CatalogService` registered as
-//! `player` in the test's own registry, and clients that carry a minted identity.
+//! `player` in the test's own registry, and clients that carry the test gateway's assertions.
 
 #![allow(dead_code)]
 
@@ -22,7 +22,9 @@ use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient
 use tunemesh_proto::prost_types;
 use tunemesh_proto::tonic::transport::{Channel, Server};
 use tunemesh_proto::tonic::{self, Request, Response, Status};
-use tunemesh_runtime::identity::{Caller, IdentitySettings, MeshIdentity};
+use tunemesh_runtime::identity::{
+    ActAs, Asserting, AssertionSigner, Caller, IdentitySettings, MeshIdentity,
+};
 use tunemesh_runtime::postgres::PostgresSettings;
 use tunemesh_runtime::redis::RedisSettings;
 use tunemesh_runtime::{ServiceContext, Storage};
@@ -161,7 +163,7 @@ impl Env {
         let registry = EmbeddedRegistry::new();
         start_catalog(&registry).await?;
         let registry: Arc<dyn Registry> = Arc::new(registry);
-        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("a test secret");
+        let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
         let dir = tempfile::tempdir()?;
         let redis_prefix = format!("{}:", unique_prefix("playlist"));
         let (storage, db) = match mode {
@@ -221,11 +223,7 @@ impl Env {
     ) -> anyhow::Result<Service> {
         let app = spawn_app(build(settings, &self.ctx, bus).await?, None);
         let channel = app.channel().await?;
-        Ok(Service {
-            app,
-            channel,
-            identity: self.identity.clone(),
-        })
+        Ok(Service { app, channel })
     }
 }
 
@@ -233,37 +231,32 @@ impl Env {
 pub struct Service {
     pub app: SpawnedApp,
     channel: Channel,
-    identity: MeshIdentity,
 }
 
 impl Service {
-    /// A client.
-    pub fn client(&self) -> PlaylistServiceClient<Channel> {
-        PlaylistServiceClient::new(self.channel.clone())
+    /// A client that signs each call it makes [`as_caller`](Self::as_caller) as the test
+    /// gateway would (for playlist-svc and the method called).
+    pub fn client(&self) -> PlaylistServiceClient<Asserting<Channel>> {
+        PlaylistServiceClient::new(Asserting::new(
+            self.channel.clone(),
+            AssertionSigner::for_tests(),
+            tunemesh_playlist::SERVICE_NAME,
+        ))
     }
 
     /// `message` as a request from `caller`.
     pub fn as_caller<T>(&self, caller: &Caller, message: T) -> Request<T> {
         let mut request = Request::new(message);
-        self.identity
-            .attach(caller, request.metadata_mut())
-            .expect("identity attaches");
+        request.extensions_mut().insert(ActAs(caller.clone()));
         request
     }
 
     /// `message` as a request from `user` (`None`: anonymous, no identity).
     pub fn as_user<T>(&self, user: Option<&str>, message: T) -> Request<T> {
-        let mut request = Request::new(message);
-        if let Some(user) = user {
-            let caller = Caller {
-                user_id: user.to_owned(),
-                roles: Vec::new(),
-            };
-            self.identity
-                .attach(&caller, request.metadata_mut())
-                .expect("identity attaches");
+        match user {
+            Some(user) => self.as_caller(&Caller::new(user.to_owned(), Vec::new()), message),
+            None => Request::new(message),
         }
-        request
     }
 }
 
