@@ -50,6 +50,16 @@ if ! command -v moto_server >/dev/null 2>&1 && [ ! -x "$HOME/.local/bin/moto_ser
         python3 -m pip install -q --disable-pip-version-check --break-system-packages 'moto[server]'
 fi
 
+# The other-teams onboarding test (tests/mesh/other_teams.rs) is a Python service with grpcio
+# stubs generated from proto/ by grpcio-tools, reading reflection with grpcio-reflection.
+GRPCIO_VERSION=1.85.1
+if [[ "$(python3 -m pip show grpcio-reflection 2>/dev/null | awk '/^Version:/ {print $2}')" != "$GRPCIO_VERSION" ]] ||
+    [[ "$(python3 -m pip show grpcio-tools 2>/dev/null | awk '/^Version:/ {print $2}')" != "$GRPCIO_VERSION" ]]; then
+    echo "deps.sh: installing grpcio-tools and grpcio-reflection $GRPCIO_VERSION from PyPI" >&2
+    python3 -m pip install -q --disable-pip-version-check "grpcio-tools==$GRPCIO_VERSION" "grpcio-reflection==$GRPCIO_VERSION" ||
+        python3 -m pip install -q --disable-pip-version-check --break-system-packages "grpcio-tools==$GRPCIO_VERSION" "grpcio-reflection==$GRPCIO_VERSION"
+fi
+
 # The Subsonic end-to-end test (tests/mesh/subsonic.rs) drives tunemesh with a real client
 # library: py-sonic from PyPI (`import libsonic`), pinned so its requests do not move.
 PY_SONIC_VERSION=1.2.0

@@ -6,6 +6,7 @@ mod history;
 mod hostile;
 mod images;
 mod made_for_you;
+mod other_teams;
 mod playlist_search;
 mod subsonic;
 mod subsonic_browse;
