@@ -36,7 +36,7 @@ impl RecommendationService for RecommendationApi {
         &self,
         request: Request<RecommendRequest>,
     ) -> Result<Response<RecommendResponse>, Status> {
-        let caller = self.identity.caller(&request)?;
+        let caller = self.identity.user(&request)?;
         let response = self
             .domain
             .recommend(&caller.user_id, request.into_inner())
@@ -50,7 +50,7 @@ impl RecommendationService for RecommendationApi {
         &self,
         request: Request<RadioRequest>,
     ) -> Result<Response<RadioResponse>, Status> {
-        let caller = self.identity.caller(&request)?;
+        let caller = self.identity.user(&request)?;
         let response = self
             .domain
             .radio(&caller.user_id, request.into_inner())
@@ -79,7 +79,7 @@ impl RecommendationService for RecommendationApi {
         request: Request<RecentlyPlayedRequest>,
     ) -> Result<Response<RecentlyPlayedResponse>, Status> {
         // The history read is always the verified caller's own: no request names a user.
-        let caller = self.identity.caller(&request)?;
+        let caller = self.identity.user(&request)?;
         let response = self
             .domain
             .recently_played(&caller.user_id, request.into_inner())
@@ -93,7 +93,7 @@ impl RecommendationService for RecommendationApi {
         &self,
         request: Request<MostPlayedAlbumsRequest>,
     ) -> Result<Response<MostPlayedAlbumsResponse>, Status> {
-        let caller = self.identity.caller(&request)?;
+        let caller = self.identity.user(&request)?;
         let response = self
             .domain
             .most_played_albums(&caller.user_id, request.into_inner())

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
+use tunemesh_discovery::connect::{self, ConnectCa, EmbeddedCa, MeshTls, Policy};
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registration, Registry};
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
 use tunemesh_proto::reco::v1 as reco;
@@ -14,6 +15,7 @@ use tunemesh_proto::reco::v1::recommendation_service_server::{
 };
 use tunemesh_proto::search::v1 as search;
 use tunemesh_proto::search::v1::search_service_server::{SearchService, SearchServiceServer};
+use tunemesh_runtime::grpc::authorize::AuthorizeLayer;
 use tunemesh_runtime::grpc::method::MethodLayer;
 use tunemesh_runtime::identity::MeshIdentity;
 use tunemesh_runtime::{ServiceContext, Storage};
@@ -247,6 +249,7 @@ pub async fn start(
     registry: &EmbeddedRegistry,
     mesh: &Mesh,
     identity: MeshIdentity,
+    ca: &EmbeddedCa,
 ) -> anyhow::Result<Services> {
     let shutdown = CancellationToken::new();
     let dir = tempfile::tempdir()?;
@@ -258,10 +261,10 @@ pub async fn start(
         },
         identity: identity.clone(),
         mesh: mesh.clone(),
-        // One service alone, called directly: plaintext.
-        connect: None,
+        connect: Some(ConnectCa::embedded(ca.clone())),
         tls: None,
     };
+    let ctx = ctx.for_service(tunemesh_playlist::SERVICE_NAME).await?;
     let playlist = tunemesh_playlist::build(&Default::default(), &ctx, Arc::new(bus)).await?;
     let registry_dyn: Arc<dyn Registry> = Arc::new(registry.clone());
     tokio::spawn(playlist.run_until(Some(registry_dyn), shutdown.clone()));
@@ -282,12 +285,14 @@ pub async fn start(
     ] {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        // As the runtime's server: the caller check needs the method called.
+        let tls = MeshTls::embedded(ca, name, Policy::architecture())?;
+        // As the runtime's server: mutual TLS, and the caller check needs the method called.
         let serve = tonic::transport::Server::builder()
+            .layer(AuthorizeLayer)
             .layer(MethodLayer)
             .add_routes(server)
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(listener),
+                connect::incoming(listener, tls),
                 shutdown.clone().cancelled_owned(),
             );
         tokio::spawn(serve);

@@ -8,6 +8,7 @@ use reqwest::{Method, RequestBuilder, Response};
 use secrecy::SecretString;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
+use tunemesh_discovery::connect::{EmbeddedCa, MeshTls, Policy};
 use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
 use tunemesh_gateway::settings::Quota;
 use tunemesh_gateway::{Gateway, GatewayContext, GatewaySettings};
@@ -123,9 +124,17 @@ async fn spawn_at(
     tunemesh_testkit::init_tracing();
     settings.addr = SocketAddr::from(([127, 0, 0, 1], 0));
     let registry = EmbeddedRegistry::new();
-    let upstream = upstream::start(&registry, "player", mesh_identity()).await?;
-    let mesh = Mesh::new(Arc::new(registry.clone()), MeshSettings::default());
-    let services = services::start(&registry, &mesh, mesh_identity()).await?;
+    // Every hop over mutual TLS, as in production: the services know who calls them (the
+    // gateway, or playlist-svc forwarding a listener's call) by certificate.
+    let ca = EmbeddedCa::generate(tunemesh_discovery::connect::LEAF_TTL)?;
+    let upstream = upstream::start(&registry, "player", mesh_identity(), &ca).await?;
+    let gateway_tls = MeshTls::embedded(&ca, "gateway", Policy::architecture())?;
+    let mesh = Mesh::with_tls(
+        Arc::new(registry.clone()),
+        MeshSettings::default(),
+        gateway_tls,
+    );
+    let services = services::start(&registry, &mesh, mesh_identity(), &ca).await?;
     let ctx = GatewayContext {
         storage: Storage::Production {
             postgres: PostgresSettings {

@@ -7,11 +7,13 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
+use tunemesh_discovery::connect::{self, EmbeddedCa, MeshTls, Policy};
 use tunemesh_discovery::{EmbeddedRegistry, Registration, Registry as _};
 use tunemesh_proto::catalog::v1 as catalog;
 use tunemesh_proto::catalog::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
 use tunemesh_proto::player::v1 as player;
 use tunemesh_proto::player::v1::player_service_server::{PlayerService, PlayerServiceServer};
+use tunemesh_runtime::grpc::authorize::AuthorizeLayer;
 use tunemesh_runtime::grpc::method::MethodLayer;
 use tunemesh_runtime::identity::{Caller, MeshIdentity, Verifier};
 
@@ -633,6 +635,7 @@ pub async fn start(
     registry: &EmbeddedRegistry,
     service: &str,
     identity: MeshIdentity,
+    ca: &EmbeddedCa,
 ) -> anyhow::Result<Upstream> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
@@ -643,12 +646,14 @@ pub async fn start(
     };
     let shutdown = CancellationToken::new();
     // As the runtime's server: the caller check needs the method called.
+    let tls = MeshTls::embedded(ca, service, Policy::architecture())?;
     let server = tonic::transport::Server::builder()
+        .layer(AuthorizeLayer)
         .layer(MethodLayer)
         .add_service(CatalogServiceServer::new(fake.clone()))
         .add_service(PlayerServiceServer::new(fake))
         .serve_with_incoming_shutdown(
-            tokio_stream::wrappers::TcpListenerStream::new(listener),
+            connect::incoming(listener, tls),
             shutdown.clone().cancelled_owned(),
         );
     tokio::spawn(server);

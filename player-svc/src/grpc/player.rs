@@ -89,7 +89,7 @@ impl PlayerService for PlayerApi {
         &self,
         request: Request<ReportPlaybackRequest>,
     ) -> Result<Response<ReportPlaybackResponse>, Status> {
-        let user = caller(&self.identity, &request)?;
+        let user = self.identity.user(&request)?;
         self.domain
             .report(&user, request.into_inner())
             .await

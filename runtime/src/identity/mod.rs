@@ -150,6 +150,11 @@ pub enum IdentityError {
     /// The assertion is malformed, forged, expired, or meant for another call.
     #[error("the caller identity is not valid: {0}")]
     Invalid(&'static str),
+    /// The call acts for a listener, but only a service's certificate came with it.
+    #[error(
+        "this call acts for a listener and needs the gateway's assertion; a service certificate alone names no listener"
+    )]
+    NotAUser,
 }
 
 impl From<IdentityError> for tonic::Status {

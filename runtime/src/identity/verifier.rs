@@ -103,6 +103,17 @@ impl Verifier {
         self.verify(token, method, peer)
     }
 
+    /// The listener an incoming request acts for: what [`Verifier::caller`] verifies, but a
+    /// service calling for itself (a certificate, no assertion) is refused, so a service can
+    /// never read or write anything of a listener's by naming none.
+    pub fn user<T>(&self, request: &tonic::Request<T>) -> Result<Caller, IdentityError> {
+        let caller = self.caller(request)?;
+        match caller.service_name() {
+            Some(_) => Err(IdentityError::NotAUser),
+            None => Ok(caller),
+        }
+    }
+
     /// The user `token` names, if the gateway signed it, it is current, and it is meant for
     /// this call: `aud` is this service and `mth` is `method`, or `aud` is `peer` (the caller's
     /// service, from its certificate), which may forward users' calls here.
