@@ -33,7 +33,8 @@ pub enum Command {
     /// Upload every audio file under DIR to a running deployment's player service.
     Ingest(IngestArgs),
     /// Run two replicas of every service and the gateway as separate processes against the
-    /// PostgreSQL, Redis and NATS given, with a private Consul agent.
+    /// PostgreSQL and Redis given, with a private Consul agent and a private NATS (one user
+    /// per service) unless `--nats-url` is given.
     Cluster(crate::cluster::ClusterArgs),
 }
 

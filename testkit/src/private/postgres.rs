@@ -31,7 +31,16 @@ impl PrivatePostgres {
         let initdb = text(&bin.join("initdb"));
         run(
             // No fsync: a throwaway cluster, and initdb's syncs cost seconds on a busy disk.
-            &[&initdb, "-N", "-D", &text(&data), "-U", "postgres", "-A", "trust"],
+            &[
+                &initdb,
+                "-N",
+                "-D",
+                &text(&data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+            ],
             true,
         )
         .await?;
