@@ -36,7 +36,8 @@ pub enum Command {
     /// each service) to the agent configured as for `serve`, and exit. Idempotent.
     Intentions,
     /// Run two replicas of every service and the gateway as separate processes against the
-    /// PostgreSQL, Redis and NATS given, with a private Consul agent.
+    /// PostgreSQL and Redis given, with a private Consul agent and a private NATS (one user
+    /// per service) unless `--nats-url` is given.
     Cluster(crate::cluster::ClusterArgs),
 }
 

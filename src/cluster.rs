@@ -5,7 +5,8 @@
 //! Each cluster is isolated from any other on the same servers: it starts its own Consul dev
 //! agent (service names are fixed, so a shared agent would mix clusters), gets one database per
 //! service, its own Redis key prefix and its own JetStream stream prefix, all named after
-//! [`ClusterOptions::name`]. The whole-mesh test `tests/mesh/cluster.rs` drives it and kills
+//! [`ClusterOptions::name`]. Given a `nats-server` binary it runs its own NATS too, as
+//! production does: one user per service, allowed only its subjects (`tunemesh_events::access`). The whole-mesh test `tests/mesh/cluster.rs` drives it and kills
 //! replicas with SIGKILL.
 
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ mod process;
 
 pub use command::{ClusterArgs, run};
 use process::{
-    admin_client, database_url, free_port, path_text, spawn, start_consul, terminate,
+    admin_client, database_url, free_port, path_text, spawn, start_consul, start_nats, terminate,
     wait_ready_one,
 };
 
@@ -47,8 +48,10 @@ pub struct ClusterOptions {
     pub postgres_url: String,
     /// Redis.
     pub redis_url: String,
-    /// NATS with JetStream.
+    /// NATS with JetStream, used as is (no user) when `nats_bin` is unset.
     pub nats_url: String,
+    /// A `nats-server` binary: the cluster then runs its own, with one user per service.
+    pub nats_bin: Option<PathBuf>,
     /// The `consul` binary for the cluster's private agent.
     pub consul_bin: PathBuf,
     /// Extra settings file lines (TOML), e.g. `[player]` qualities; lists cannot be set by
@@ -104,6 +107,8 @@ pub struct Cluster {
     subsonic_seal_keys: SecretString,
     replicas: Vec<Replica>,
     consul: Child,
+    /// The cluster's own nats-server, with its URL and each service's password.
+    nats: Option<(Child, String, BTreeMap<&'static str, SecretString>)>,
 }
 
 impl Cluster {
@@ -121,6 +126,20 @@ impl Cluster {
         // Fresh random secrets per cluster: the gateways share the access-token one and the
         // assertion key (services get only its public half), and nothing outside knows them.
         let (jwt_secret, subsonic_pepper) = (generate(), generate());
+        let nats = match &options.nats_bin {
+            Some(bin) => {
+                let passwords: BTreeMap<_, _> = SERVICES.iter().map(|s| (*s, generate())).collect();
+                let pick = |s: &str| {
+                    passwords
+                        .get(s)
+                        .map(|p| p.expose_secret().to_owned())
+                        .unwrap_or_default()
+                };
+                let (child, url) = start_nats(&options, bin, pick).await?;
+                Some((child, url, passwords))
+            }
+            None => None,
+        };
         let mut cluster = Self {
             consul_addr,
             assertion_key: tunemesh_runtime::identity::keys::generate_pair(),
@@ -129,6 +148,7 @@ impl Cluster {
             subsonic_seal_keys: SubsonicSettings::generate_seal_keys(),
             replicas: Vec::new(),
             consul,
+            nats,
             options,
         };
         cluster.create_databases().await?;
@@ -182,6 +202,13 @@ impl Cluster {
         &self.assertion_key.1
     }
 
+    /// The NATS the services use (the cluster's own, or the one given).
+    pub fn nats_url(&self) -> &str {
+        self.nats
+            .as_ref()
+            .map_or(&self.options.nats_url, |(_, url, _)| url)
+    }
+
     /// The JetStream stream prefix (`<name>`; the stream is `<name>_events`).
     pub fn stream_prefix(&self) -> &str {
         &self.options.name
@@ -228,6 +255,9 @@ impl Cluster {
             }
         }
         terminate(&mut self.consul).await;
+        if let Some((child, _, _)) = &mut self.nats {
+            terminate(child).await;
+        }
         self.drop_databases().await
     }
 
@@ -264,7 +294,11 @@ impl Cluster {
         set("POSTGRES__MAX_CONNECTIONS", "4".into());
         set("REDIS__URL", o.redis_url.clone());
         set("REDIS__KEY_PREFIX", format!("{}:{service}:", o.name));
-        set("NATS__URL", o.nats_url.clone());
+        set("NATS__URL", self.nats_url().to_owned());
+        if let Some(password) = self.nats.as_ref().and_then(|(_, _, p)| p.get(service)) {
+            set("NATS__USER", service.to_owned());
+            set("NATS__PASSWORD", password.expose_secret().to_owned());
+        }
         set("NATS__STREAM_PREFIX", o.name.clone());
         set("TELEMETRY__SERVICE_NAME", format!("{service}-{index}"));
         set("TELEMETRY__LOG_FORMAT", "json".into());

@@ -170,6 +170,36 @@ mod tests {
         );
     }
 
+    /// What k8s/overlays/prod sets for the infrastructure links parses as meant.
+    #[test]
+    fn the_prod_overlays_infrastructure_settings_load() {
+        let source = SettingsSource::from_env([
+            ("TUNEMESH_POSTGRES__SSLMODE", "verify-full"),
+            (
+                "TUNEMESH_POSTGRES__CA_FILE",
+                "/etc/tunemesh/infra-ca/ca.crt",
+            ),
+            ("TUNEMESH_REDIS__REQUIRE_TLS", "true"),
+            ("TUNEMESH_REDIS__CA_FILE", "/etc/tunemesh/infra-ca/ca.crt"),
+            ("TUNEMESH_NATS__USER", "reco"),
+            ("TUNEMESH_NATS__PASSWORD", "pw"),
+            ("TUNEMESH_CONSUL__TOKEN_FILE", "/run/consul-token"),
+        ]);
+        let settings: Settings = load(&source).expect("overrides");
+        assert_eq!(
+            settings.postgres.sslmode,
+            Some(tunemesh_runtime::postgres::SslMode::VerifyFull)
+        );
+        assert!(settings.redis.require_tls && settings.redis.ca_file.is_some());
+        assert_eq!(settings.nats.user.as_deref(), Some("reco"));
+        assert!(settings.nats.password.is_some() && settings.consul.token_file.is_some());
+        let bad = SettingsSource::from_env([("TUNEMESH_POSTGRES__SSLMODE", "allow")]);
+        assert!(
+            load::<Settings>(&bad).is_err(),
+            "allow is not a mode tunemesh honours"
+        );
+    }
+
     #[test]
     fn nested_sections_take_environment_overrides() {
         let source = SettingsSource::from_env([

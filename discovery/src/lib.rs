@@ -40,7 +40,7 @@ mod settings;
 pub mod testsuite;
 
 pub use connect::{MeshTls, PeerService};
-pub use consul::{ConsulConnect, ConsulRegistry, ConsulSettings};
+pub use consul::{ConsulConnect, ConsulRegistry, ConsulSettings, service_policy_rules};
 pub use deadline::{Deadline, DeadlineLayer};
 pub use embedded::EmbeddedRegistry;
 pub use instance::{CANARY_TAG, HealthCheck, Registration, ServiceInstance};

@@ -24,7 +24,9 @@
 //!
 //! - `envelope.rs`: [`Envelope`], the [`Event`] trait of the contract messages
 //! - `bus.rs`: the [`EventBus`] port, consumer specs, subscriptions and deliveries
-//! - `jetstream/`: the NATS JetStream adapter; `nats.rs`: connecting to NATS
+//! - `jetstream/`: the NATS JetStream adapter; `nats.rs`: connecting to NATS (credentials)
+//! - `access.rs`: one NATS user per service and the subjects it may use; the nats-server
+//!   `authorization` block built from them
 //! - `embedded/`: the SQLite adapter for `tunemesh up`
 //! - `outbox/`: the transactional outbox (PostgreSQL, SQLite) and its relay
 //! - `consumer.rs`: [`run_consumer`](consumer::run_consumer), the ack / nak / term loop
@@ -42,6 +44,7 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod access;
 pub mod bus;
 pub mod consumer;
 pub mod dedup;

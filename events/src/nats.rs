@@ -2,12 +2,18 @@
 //!
 //! Connecting proves more than a TCP session: it asks JetStream for the account's info, so a
 //! server started without `-js` is reported at startup, not on the first publish.
+//!
+//! A service authenticates as its own NATS user (`user` with `password` or `password_file`,
+//! or a `.creds` file for nats-server's operator mode); its reply inbox is then
+//! `_INBOX.<user>`, the only subjects [`crate::access`] lets it subscribe to.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use async_nats::jetstream::context::{RequestError, RequestErrorKind};
 use async_nats::jetstream::response::Response;
 use async_nats::jetstream::{self, ErrorCode};
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
 /// How a service reaches NATS (`[nats]` in settings, `TUNEMESH_NATS__*`).
@@ -25,6 +31,18 @@ pub struct NatsSettings {
     /// Bound on each request, including JetStream API calls and publish acknowledgements.
     #[serde(with = "duration_text")]
     pub request_timeout: Duration,
+    /// The NATS user of this service (one per service: see [`crate::access`]).
+    pub user: Option<String>,
+    /// The user's password; secret, never logged. Or `password_file`.
+    pub password: Option<SecretString>,
+    /// A file holding the password (a mounted Kubernetes secret); a trailing newline is dropped.
+    pub password_file: Option<PathBuf>,
+    /// A `.creds` file (user JWT and nkey seed) for nats-server's operator mode, instead of
+    /// a user and password.
+    pub credentials_file: Option<PathBuf>,
+    /// Prefix of the connection's reply subjects. Unset: `_INBOX.<user>` with a user (what
+    /// the per-service permissions allow), `_INBOX` without.
+    pub inbox_prefix: Option<String>,
 }
 
 impl Default for NatsSettings {
@@ -34,6 +52,11 @@ impl Default for NatsSettings {
             stream_prefix: "tunemesh".to_owned(),
             connect_timeout: Duration::from_secs(2),
             request_timeout: Duration::from_secs(5),
+            user: None,
+            password: None,
+            password_file: None,
+            credentials_file: None,
+            inbox_prefix: None,
         }
     }
 }
@@ -58,6 +81,9 @@ pub enum NatsError {
         #[source]
         source: async_nats::ConnectError,
     },
+    /// The credential settings are incomplete, contradictory or unreadable.
+    #[error("invalid nats credentials: {0}")]
+    Credentials(String),
     /// The server answers but has JetStream turned off (no `-js` / `jetstream {}` block).
     #[error("jetstream is not enabled on nats at {address}")]
     JetStreamDisabled {
@@ -80,7 +106,8 @@ pub async fn connect(
     settings: &NatsSettings,
 ) -> Result<(async_nats::Client, jetstream::Context), NatsError> {
     let address = address(&settings.url);
-    let client = async_nats::ConnectOptions::new()
+    let client = options(settings)
+        .await?
         .connection_timeout(settings.connect_timeout)
         .request_timeout(Some(settings.request_timeout))
         .connect(servers(&settings.url))
@@ -94,6 +121,61 @@ pub async fn connect(
     let account = check_jetstream(&context, &address).await?;
     tracing::debug!(%address, streams = account.streams, "jetstream ready");
     Ok((client, context))
+}
+
+/// Connect options with the service's credentials and inbox prefix.
+async fn options(settings: &NatsSettings) -> Result<async_nats::ConnectOptions, NatsError> {
+    let invalid = |why: String| NatsError::Credentials(why);
+    let password = match (&settings.password, &settings.password_file) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "nats.password and nats.password_file are both set".into(),
+            ));
+        }
+        (Some(password), None) => Some(password.expose_secret().to_owned()),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                invalid(format!(
+                    "cannot read nats.password_file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            Some(text.trim_end_matches(['\r', '\n']).to_owned())
+        }
+        (None, None) => None,
+    };
+    let mut options = match (&settings.user, password, &settings.credentials_file) {
+        (Some(_), _, Some(_)) => {
+            return Err(invalid(
+                "nats.user and nats.credentials_file are both set".into(),
+            ));
+        }
+        (Some(user), Some(password), None) => {
+            async_nats::ConnectOptions::new().user_and_password(user.clone(), password)
+        }
+        (Some(_), None, None) => return Err(invalid("nats.user is set without a password".into())),
+        (None, Some(_), _) => {
+            return Err(invalid("a nats password is set without nats.user".into()));
+        }
+        (None, None, Some(path)) => async_nats::ConnectOptions::with_credentials_file(path)
+            .await
+            .map_err(|e| {
+                invalid(format!(
+                    "cannot read nats.credentials_file {}: {e}",
+                    path.display()
+                ))
+            })?,
+        (None, None, None) => async_nats::ConnectOptions::new(),
+    };
+    let inbox = match (&settings.inbox_prefix, &settings.user) {
+        (Some(prefix), _) => Some(prefix.clone()),
+        (None, Some(user)) => Some(crate::access::inbox_prefix(user)),
+        (None, None) => None,
+    };
+    if let Some(inbox) = inbox {
+        options = options.custom_inbox_prefix(inbox);
+    }
+    Ok(options)
 }
 
 /// The part of JetStream's account info the check reads. async-nats' own `query_account`

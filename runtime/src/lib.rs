@@ -11,6 +11,7 @@
 //! - [`process`]: one process skeleton: its parts started and stopped together.
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token, and the bounded drain.
 //! - [`postgres`], [`redis`]: connection pools for the production adapters.
+//! - [`tls`]: the rustls client configuration of those links (CA file, verification level).
 //! - [`migrate`]: the one migration runner (refinery) for PostgreSQL and SQLite stores.
 //! - [`secret`]: signing secrets from values or files, rotation, and `up`'s generated ones.
 
@@ -34,6 +35,7 @@ pub mod secret;
 pub mod settings;
 pub mod shutdown;
 pub mod telemetry;
+pub mod tls;
 pub mod trace_context;
 
 pub use app::App;

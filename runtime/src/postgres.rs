@@ -2,14 +2,22 @@
 //!
 //! Every wait is bounded (connect, pool checkout, statements) so a stopped or overloaded
 //! server turns into a prompt error naming the server instead of a request that hangs.
+//!
+//! TLS follows libpq: `sslmode=disable|prefer|require|verify-ca|verify-full` in the URL, the
+//! CA in `ca_file` (or `sslrootcert` in the URL), over rustls (see [`crate::tls`]).
 
+mod tls;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
-use tokio_postgres::NoTls;
 use tokio_postgres::config::Host;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+pub use tls::{SslMode, SslOptionError};
 
 /// How a service reaches PostgreSQL (`[postgres]` in settings, `TUNEMESH_POSTGRES__*`).
 #[derive(Debug, Clone, Deserialize)]
@@ -26,6 +34,14 @@ pub struct PostgresSettings {
     /// cancelled by PostgreSQL rather than holding a connection forever.
     #[serde(with = "humantime_serde")]
     pub statement_timeout: Duration,
+    /// PEM file of the CA(s) that signed the server's certificate, for `sslmode=verify-ca`,
+    /// `verify-full` (and `require`, which then checks the chain as libpq does). Unset: the
+    /// system's CA store. Same as `sslrootcert` in the URL; give one of the two.
+    pub ca_file: Option<PathBuf>,
+    /// `sslmode` for every URL (`disable`, `prefer`, `require`, `verify-ca`, `verify-full`),
+    /// so a deployment can insist on TLS whatever URL a secret holds; a URL naming another
+    /// mode is refused. Unset: the URL's, else `prefer`.
+    pub sslmode: Option<SslMode>,
 }
 
 impl Default for PostgresSettings {
@@ -35,6 +51,8 @@ impl Default for PostgresSettings {
             max_connections: 16,
             connect_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(10),
+            ca_file: None,
+            sslmode: None,
         }
     }
 }
@@ -45,6 +63,15 @@ pub enum PostgresError {
     /// The URL does not parse; the URL itself is not shown since it may hold a password.
     #[error("invalid postgresql url")]
     InvalidUrl(#[source] tokio_postgres::Error),
+    /// The URL's `sslmode` is not one tunemesh can honour.
+    #[error("invalid postgresql tls options")]
+    SslOption(#[from] SslOptionError),
+    /// `ca_file` and the URL's `sslrootcert` are both set.
+    #[error("postgres.ca_file and sslrootcert in the url are both set: give one")]
+    AmbiguousCa,
+    /// The TLS configuration could not be built (e.g. an unreadable CA file).
+    #[error("invalid postgresql tls settings")]
+    Tls(#[source] crate::tls::TlsError),
     /// The pool settings were rejected (e.g. `max_connections` of 0).
     #[error("invalid postgresql pool settings for {address}")]
     InvalidPool {
@@ -76,9 +103,9 @@ pub enum PostgresError {
 
 /// Builds a pool for `settings` and proves it works by running `SELECT 1` on one connection.
 pub async fn connect(settings: &PostgresSettings) -> Result<Pool, PostgresError> {
-    let config = pg_config(settings)?;
+    let (config, tls) = pg_config(settings)?;
     let address = address(&config);
-    let pool = build_pool(config, settings).map_err(|source| PostgresError::InvalidPool {
+    let pool = build_pool(config, tls, settings).map_err(|source| PostgresError::InvalidPool {
         address: address.clone(),
         source,
     })?;
@@ -100,13 +127,24 @@ pub async fn connect(settings: &PostgresSettings) -> Result<Pool, PostgresError>
     Ok(pool)
 }
 
-/// The driver config: URL plus the connect and statement timeouts.
-fn pg_config(settings: &PostgresSettings) -> Result<tokio_postgres::Config, PostgresError> {
-    let mut config: tokio_postgres::Config = settings
-        .url
-        .expose_secret()
-        .parse()
-        .map_err(PostgresError::InvalidUrl)?;
+/// The driver config (URL plus the connect and statement timeouts) and the TLS connector that
+/// checks the server as `sslmode` asks.
+fn pg_config(
+    settings: &PostgresSettings,
+) -> Result<(tokio_postgres::Config, MakeRustlsConnect), PostgresError> {
+    let split = tls::split(settings.url.expose_secret(), settings.sslmode)?;
+    let ca_file = match (&settings.ca_file, &split.root_cert) {
+        (Some(_), Some(_)) => return Err(PostgresError::AmbiguousCa),
+        (one, other) => one.as_ref().or(other.as_ref()),
+    };
+    let verify = split
+        .mode
+        .unwrap_or(SslMode::Prefer)
+        .verify(ca_file.is_some());
+    let client = crate::tls::client_config(ca_file.map(PathBuf::as_path), verify)
+        .map_err(PostgresError::Tls)?;
+    let mut config: tokio_postgres::Config =
+        split.rest.parse().map_err(PostgresError::InvalidUrl)?;
     config.connect_timeout(settings.connect_timeout);
     // Sent as a startup option, so every pooled connection has it without an extra round trip.
     let statement_timeout = format!(
@@ -118,16 +156,17 @@ fn pg_config(settings: &PostgresSettings) -> Result<tokio_postgres::Config, Post
         None => statement_timeout,
     };
     config.options(options);
-    Ok(config)
+    Ok((config, MakeRustlsConnect::new(client)))
 }
 
 fn build_pool(
     config: tokio_postgres::Config,
+    tls: MakeRustlsConnect,
     settings: &PostgresSettings,
 ) -> Result<Pool, deadpool_postgres::BuildError> {
     let manager = Manager::from_config(
         config,
-        NoTls,
+        tls,
         ManagerConfig {
             // Fast: the driver notices closed connections itself; no query per checkout.
             recycling_method: RecyclingMethod::Fast,
@@ -169,7 +208,7 @@ mod tests {
             url: SecretString::from("postgres://app:hunter2@db.internal:6543/music"),
             ..PostgresSettings::default()
         };
-        let config = pg_config(&settings)?;
+        let (config, _) = pg_config(&settings)?;
         assert_eq!(address(&config), "db.internal:6543/music");
         assert_eq!(config.get_options(), Some("-c statement_timeout=10000"));
         Ok(())

@@ -3,11 +3,16 @@
 //! A cache must never make a request slower than going without it: commands carry a short
 //! timeout, the first connection fails fast, and a pool that loses Redis later keeps
 //! reconnecting in the background while commands fail promptly instead of queueing.
+//!
+//! `rediss://` URLs connect over TLS (rustls on `ring`), verifying the server's certificate and
+//! name against `ca_file` or the system's CA store.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use fred::prelude::{Builder, ClientLike as _, Config, Pool, ReconnectPolicy};
+use fred::types::config::TlsConfig;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
@@ -27,6 +32,12 @@ pub struct RedisSettings {
     /// Bound on opening a connection (TCP, handshake, `AUTH`/`SELECT`).
     #[serde(with = "humantime_serde")]
     pub connect_timeout: Duration,
+    /// PEM file of the CA(s) that signed the server's certificate, for `rediss://` URLs.
+    /// Unset: the system's CA store.
+    pub ca_file: Option<PathBuf>,
+    /// Refuse a plain `redis://` URL at startup, so a deployment can insist on TLS whatever
+    /// URL a secret holds.
+    pub require_tls: bool,
 }
 
 impl Default for RedisSettings {
@@ -37,6 +48,8 @@ impl Default for RedisSettings {
             pool_size: 4,
             command_timeout: Duration::from_millis(500),
             connect_timeout: Duration::from_secs(2),
+            ca_file: None,
+            require_tls: false,
         }
     }
 }
@@ -47,6 +60,15 @@ pub enum RedisError {
     /// The URL does not parse; the URL itself is not shown since it may hold a password.
     #[error("invalid redis url")]
     InvalidUrl(#[source] fred::error::Error),
+    /// `ca_file` is set but the URL is plain `redis://`: the CA would be silently unused.
+    #[error("redis.ca_file is set but the redis url is not rediss://")]
+    CaWithoutTls,
+    /// `require_tls` is set but the URL is plain `redis://`.
+    #[error("redis.require_tls is set but the redis url is not rediss://")]
+    TlsRequired,
+    /// The TLS configuration could not be built (e.g. an unreadable CA file).
+    #[error("invalid redis tls settings")]
+    Tls(#[source] crate::tls::TlsError),
     /// The pool settings were rejected (e.g. `pool_size` of 0).
     #[error("invalid redis pool settings for {address}")]
     InvalidPool {
@@ -80,7 +102,7 @@ const RECONNECT: (u32, u32, u32) = (100, 2_000, 2);
 
 /// Builds a pool for `settings` and waits until every connection is up.
 pub async fn connect(settings: &RedisSettings) -> Result<Pool, RedisError> {
-    let config = Config::from_url(settings.url.expose_secret()).map_err(RedisError::InvalidUrl)?;
+    let config = redis_config(settings)?;
     let address = address(&config);
     let pool = build_pool(config, settings).map_err(|source| RedisError::InvalidPool {
         address: address.clone(),
@@ -101,6 +123,32 @@ pub async fn connect(settings: &RedisSettings) -> Result<Pool, RedisError> {
             })
         }
     }
+}
+
+/// The client config of the URL, with TLS on the `ring` provider for `rediss://`. fred's own
+/// TLS setup for such URLs is bypassed: it trusts only the system store and lets rustls pick
+/// a provider, which fails in a build that links two.
+fn redis_config(settings: &RedisSettings) -> Result<Config, RedisError> {
+    let url = settings.url.expose_secret();
+    let (url, tls) = match ["rediss", "valkeys"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme).map(|rest| (scheme, rest)))
+    {
+        Some((scheme, rest)) => (format!("{}{rest}", &scheme[..scheme.len() - 1]), true),
+        None => (url.to_owned(), false),
+    };
+    let mut config = Config::from_url(&url).map_err(RedisError::InvalidUrl)?;
+    if tls {
+        let client =
+            crate::tls::client_config(settings.ca_file.as_deref(), crate::tls::Verify::Full)
+                .map_err(RedisError::Tls)?;
+        config.tls = Some(TlsConfig::from(client));
+    } else if settings.require_tls {
+        return Err(RedisError::TlsRequired);
+    } else if settings.ca_file.is_some() {
+        return Err(RedisError::CaWithoutTls);
+    }
+    Ok(config)
 }
 
 fn build_pool(config: Config, settings: &RedisSettings) -> Result<Pool, fred::error::Error> {
@@ -179,6 +227,33 @@ mod tests {
         assert_eq!(root.key("playlist:42"), "tunemesh:playlist:42");
         assert_eq!(root.scoped("playlist").key(42), "tunemesh:playlist:42");
         assert_eq!(root.scoped("playlist").as_str(), "tunemesh:playlist:");
+    }
+
+    #[test]
+    fn rediss_urls_get_tls_and_a_ca_needs_them() -> Result<(), RedisError> {
+        let settings = |url: &str, ca: Option<&str>| RedisSettings {
+            url: SecretString::from(url.to_owned()),
+            ca_file: ca.map(PathBuf::from),
+            ..RedisSettings::default()
+        };
+        let tls = redis_config(&settings("rediss://:pw@cache.internal:6380/1", None))?;
+        assert!(tls.tls.is_some());
+        assert_eq!(address(&tls), "cache.internal:6380");
+        let plain = redis_config(&settings("redis://cache.internal", None))?;
+        assert!(plain.tls.is_none());
+        assert!(matches!(
+            redis_config(&settings("redis://cache.internal", Some("/ca.pem"))),
+            Err(RedisError::CaWithoutTls)
+        ));
+        let required = RedisSettings {
+            require_tls: true,
+            ..settings("redis://cache.internal", None)
+        };
+        assert!(matches!(
+            redis_config(&required),
+            Err(RedisError::TlsRequired)
+        ));
+        Ok(())
     }
 
     #[test]

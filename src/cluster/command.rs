@@ -29,9 +29,13 @@ pub struct ClusterArgs {
     /// Redis.
     #[arg(long, value_name = "URL", default_value = "redis://127.0.0.1:6379")]
     pub redis_url: String,
-    /// NATS with JetStream.
-    #[arg(long, value_name = "URL", default_value = "nats://127.0.0.1:4222")]
-    pub nats_url: String,
+    /// A NATS with JetStream to use as is (no users). Without it the cluster runs its own
+    /// nats-server (`--nats-bin`) with one user per service, as in production.
+    #[arg(long, value_name = "URL")]
+    pub nats_url: Option<String>,
+    /// The `nats-server` binary for the cluster's own NATS (when `--nats-url` is not given).
+    #[arg(long, value_name = "PATH", default_value = "nats-server")]
+    pub nats_bin: PathBuf,
     /// The `consul` binary; the cluster runs its own dev agent on free ports.
     #[arg(long, value_name = "PATH", default_value = "consul")]
     pub consul_bin: PathBuf,
@@ -59,7 +63,8 @@ pub async fn run(args: ClusterArgs, shutdown: CancellationToken) -> anyhow::Resu
         dir: dir.clone(),
         postgres_url: args.postgres_url,
         redis_url: args.redis_url,
-        nats_url: args.nats_url,
+        nats_bin: args.nats_url.is_none().then_some(args.nats_bin),
+        nats_url: args.nats_url.unwrap_or_default(),
         consul_bin: args.consul_bin,
         settings_toml: String::new(),
         env: Vec::new(),
@@ -70,6 +75,7 @@ pub async fn run(args: ClusterArgs, shutdown: CancellationToken) -> anyhow::Resu
         dir.join("logs").display()
     );
     println!("  consul    {}", cluster.consul_addr());
+    println!("  nats      {}", cluster.nats_url());
     for replica in cluster.replicas() {
         let scheme = if replica.service == "gateway" {
             "http"

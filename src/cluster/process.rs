@@ -60,6 +60,55 @@ pub(super) async fn wait_ready_one(replica: &Replica) -> anyhow::Result<()> {
     }
 }
 
+/// A private nats-server with JetStream on a free loopback port, whose only users are the
+/// services, each limited to its own subjects (`tunemesh_events::access`); `password` gives
+/// each one's. The configuration holds the passwords: it is written mode 0600.
+pub(super) async fn start_nats(
+    options: &ClusterOptions,
+    bin: &std::path::Path,
+    password: impl Fn(&str) -> String,
+) -> anyhow::Result<(Child, String)> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let addr = free_port()?;
+    let store = path_text(&options.dir.join("nats"))?;
+    let users =
+        tunemesh_events::access::authorization(&options.name, |s| format!("\"{}\"", password(s)));
+    let config = format!("listen: {addr}\njetstream {{\n  store_dir: {store:?}\n}}\n{users}");
+    let file = options.dir.join("nats.conf");
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&file)?;
+    std::io::Write::write_all(&mut out, config.as_bytes())?;
+    let log = std::fs::File::create(options.dir.join("logs/nats.log"))?;
+    let mut child = Command::new(bin)
+        .arg("-c")
+        .arg(&file)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot run {}", bin.display()))?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!(
+                "nats-server exited with {status}; see {}",
+                options.dir.display()
+            );
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "nats-server never listened"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok((child, format!("nats://{addr}")))
+}
+
 /// A private Consul dev agent on free loopback ports, once it has elected itself leader.
 pub(super) async fn start_consul(options: &ClusterOptions) -> anyhow::Result<(Child, String)> {
     let [http, serf_lan, serf_wan, server] =

@@ -17,6 +17,9 @@
 //! - `consul.rs`: a private Consul agent for tests that stop it or rotate its CA
 //!
 //! - `spawn.rs`: run a built service on port 0 for the length of a test
+//! - `tls.rs`: a CA of the test's own and the server certificates it signs
+//! - `private.rs`: servers of one test only (TLS PostgreSQL and Redis, NATS with users,
+//!   Consul with ACLs), stopped when dropped
 //! - `accounts.rs`: a listener's account through a gateway (sign up, log in)
 
 #![warn(missing_docs, unreachable_pub)]
@@ -27,11 +30,13 @@ mod eventually;
 mod names;
 mod nats;
 mod postgres;
+pub mod private;
 mod redis;
 mod servers;
 mod spawn;
 mod stalling_bus;
 mod telemetry;
+pub mod tls;
 
 pub use consul::PrivateConsul;
 pub use eventually::{DEFAULT_TIMEOUT, POLL_INTERVAL, eventually};

@@ -75,6 +75,7 @@ pub(crate) fn test_options(
         postgres_url: servers.postgres_url.clone(),
         redis_url: servers.redis_url.clone(),
         nats_url: servers.nats_url.clone(),
+        nats_bin: None,
         consul_bin: servers
             .consul_bin
             .clone()

@@ -2,6 +2,7 @@
 
 mod cli;
 mod cluster;
+mod cluster_nats;
 mod history;
 mod hostile;
 mod images;

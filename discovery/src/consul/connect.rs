@@ -80,7 +80,7 @@ impl ConsulConnect {
     pub fn new(settings: ConsulSettings) -> Result<Self, RegistryError> {
         let api = AgentApi::new(
             &settings.addr,
-            settings.token.clone(),
+            settings.acl_token()?,
             settings.request_timeout,
         )?;
         Ok(Self {

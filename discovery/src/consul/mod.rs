@@ -1,13 +1,16 @@
 //! The Consul adapter: registration through the local agent, discovery through blocking
 //! health queries, one rate-limited watch loop per watched service.
 
+mod acl;
 mod api;
 mod connect;
 mod watch;
 
+pub use acl::service_policy_rules;
 pub use connect::ConsulConnect;
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -26,8 +29,12 @@ use api::AgentApi;
 pub struct ConsulSettings {
     /// Base URL of the local agent's HTTP API.
     pub addr: String,
-    /// ACL token, sent as `X-Consul-Token`.
+    /// ACL token, sent as `X-Consul-Token` on every call; secret, never logged. With ACLs on
+    /// (default deny), each service has its own token (k8s/overlays/prod, docs/operations.md).
     pub token: Option<SecretString>,
+    /// A file holding the token (a mounted Kubernetes secret), instead of `token`; a
+    /// trailing newline is dropped.
+    pub token_file: Option<PathBuf>,
     /// How long a blocking health query may wait for a change.
     #[serde(with = "humantime_serde")]
     pub wait: Duration,
@@ -50,11 +57,36 @@ impl Default for ConsulSettings {
         Self {
             addr: "http://127.0.0.1:8500".into(),
             token: None,
+            token_file: None,
             wait: Duration::from_secs(30),
             min_interval: Duration::from_millis(100),
             request_timeout: Duration::from_secs(5),
             min_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ConsulSettings {
+    /// The ACL token from `token` or `token_file` (not both), if any.
+    pub fn acl_token(&self) -> Result<Option<SecretString>, RegistryError> {
+        match (&self.token, &self.token_file) {
+            (Some(_), Some(_)) => Err(RegistryError::Invalid(
+                "consul.token and consul.token_file are both set".to_owned(),
+            )),
+            (Some(token), None) => Ok(Some(token.clone())),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    RegistryError::Invalid(format!(
+                        "cannot read consul.token_file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                Ok(Some(SecretString::from(
+                    text.trim_end_matches(['\r', '\n']).to_owned(),
+                )))
+            }
+            (None, None) => Ok(None),
         }
     }
 }
@@ -72,7 +104,7 @@ impl ConsulRegistry {
     pub fn new(settings: ConsulSettings) -> Result<Self, RegistryError> {
         let api = AgentApi::new(
             &settings.addr,
-            settings.token.clone(),
+            settings.acl_token()?,
             settings.request_timeout,
         )?;
         Ok(Self {
