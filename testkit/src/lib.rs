@@ -14,7 +14,6 @@
 //! - `names.rs`: unique, sanitised name prefixes
 //! - `eventually.rs`: `assert_eventually!` and `eventually`
 //! - `telemetry.rs`: `init_tracing`
-//! - `consul.rs`: a private Consul agent for tests that stop it or rotate its CA
 //!
 //! - `spawn.rs`: run a built service on port 0 for the length of a test
 //! - `tls.rs`: a CA of the test's own and the server certificates it signs
@@ -25,7 +24,6 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod accounts;
-mod consul;
 mod eventually;
 mod names;
 mod nats;
@@ -38,11 +36,11 @@ mod stalling_bus;
 mod telemetry;
 pub mod tls;
 
-pub use consul::PrivateConsul;
 pub use eventually::{DEFAULT_TIMEOUT, POLL_INTERVAL, eventually};
 pub use names::unique_prefix;
 pub use nats::{delete_nats_streams, nats_client};
 pub use postgres::{TestDatabase, test_database};
+pub use private::PrivateConsul;
 pub use redis::{delete_redis_keys, redis_client};
 pub use servers::{TestServers, servers};
 pub use spawn::{SpawnedApp, grpc_settings, spawn_app};
