@@ -13,7 +13,7 @@ use tunemesh_proto::catalog::v1::catalog_service_server::{CatalogService, Catalo
 use tunemesh_proto::player::v1 as player;
 use tunemesh_proto::player::v1::player_service_server::{PlayerService, PlayerServiceServer};
 use tunemesh_runtime::grpc::method::MethodLayer;
-use tunemesh_runtime::identity::{CalledMethod, Caller, MeshIdentity, Verifier};
+use tunemesh_runtime::identity::{Caller, MeshIdentity, Verifier};
 
 use crate::fake_library;
 
@@ -86,18 +86,7 @@ impl Fake {
     }
 
     fn verify<T>(&self, request: &Request<T>) -> Result<(), Status> {
-        let caller = self.identity.caller(request).or_else(|refused| {
-            // The stand-in has no mTLS server: a call carrying an assertion minted for
-            // playlist-svc is taken as playlist-svc forwarding it, which its certificate would
-            // prove (the one forwarder of player-svc).
-            let token = request
-                .metadata()
-                .get(tunemesh_runtime::identity::IDENTITY_METADATA)
-                .and_then(|value| value.to_str().ok())
-                .ok_or(refused)?;
-            let method = request.extensions().get::<CalledMethod>().map(|m| &*m.0);
-            self.identity.verify(token, method, Some("playlist"))
-        })?;
+        let caller = self.identity.caller(request)?;
         self.seen
             .lock()
             .map_err(|_| Status::internal("poisoned"))?

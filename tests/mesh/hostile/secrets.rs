@@ -383,8 +383,7 @@ async fn secrets_come_from_files_and_a_rotated_key_works_only_during_its_overlap
 }
 
 #[test]
-#[ignore = "`tunemesh ingest` authenticates by its mesh certificate (service `ingest`): needs the job certificate from up's CA (issue 16)"]
-fn ingest_into_up_needs_no_configuration() {
+fn ingest_signs_with_the_secret_up_keeps_in_its_data_dir() {
     use std::io::{BufRead as _, BufReader};
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
