@@ -13,12 +13,12 @@ use tunemesh_proto::catalog::v1::ingest_service_server::IngestService;
 use tunemesh_proto::catalog::v1::*;
 use tunemesh_proto::tonic::{self, Request, Response, Status, Streaming};
 use tunemesh_runtime::ServiceError as _;
-use tunemesh_runtime::identity::Verifier;
+use tunemesh_runtime::identity::{Caller, Verifier};
 
 use super::caller;
 
 /// The service name of the ingest job (`tunemesh ingest`) in its mesh certificate.
-pub(crate) const INGEST_JOB: &str = "ingest";
+const INGEST_JOB: &str = "ingest";
 use crate::error::PlayerError;
 use crate::ingest::{Ingest, Outcome, Reason};
 use crate::library;
@@ -111,16 +111,19 @@ impl IngestApi {
     /// An admin user (through the gateway), or the ingest job calling for itself; no other
     /// service may ingest.
     fn admin<T>(&self, request: &Request<T>) -> Result<(), Status> {
-        let who = caller(&self.identity, request)?;
-        let allowed = match who.service_name() {
-            Some(service) => service == INGEST_JOB,
-            None => who.has_role("admin"),
-        };
-        if allowed {
+        if may_ingest(&caller(&self.identity, request)?) {
             Ok(())
         } else {
             Err(PlayerError::PermissionDenied("ingest needs the admin role".to_owned()).to_status())
         }
+    }
+}
+
+/// Who may ingest: an admin user, or the ingest job calling for itself; no other service.
+fn may_ingest(caller: &Caller) -> bool {
+    match caller.service_name() {
+        Some(service) => service == INGEST_JOB,
+        None => caller.has_role("admin"),
     }
 }
 
@@ -332,5 +335,22 @@ impl IngestService for IngestApi {
             })
         });
         Ok(Response::new(Box::pin(out)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admins_and_the_ingest_job_may_ingest() {
+        assert!(may_ingest(&Caller::new("ann".into(), vec!["admin".into()])));
+        assert!(may_ingest(&Caller::service(INGEST_JOB)));
+        assert!(!may_ingest(&Caller::new("bob".into(), vec![])));
+        for service in ["playlist", "reco", "search", "gateway"] {
+            assert!(!may_ingest(&Caller::service(service)), "{service}");
+        }
+        // A user named like the job is a user, and needs the role.
+        assert!(!may_ingest(&Caller::new("service:ingest".into(), vec![])));
     }
 }

@@ -4,9 +4,11 @@
 //! albums and artists and play queues (`library`, `library_concurrency`), the events it
 //! publishes (`events`), playlist durations and their backfill (`durations`), Redis and PostgreSQL outages (`outage`), the details backfill of
 //! existing public playlists (`backfill`), and databases of the old migration runner under
-//! the shared one (`migrate`). `support` is the shared harness.
+//! the shared one (`migrate`), and what a compromised service cannot do with the callers'
+//! assertions (`compromised`). `support` is the shared harness.
 
 mod backfill;
+mod compromised;
 mod durations;
 mod events;
 mod first_tracks;
