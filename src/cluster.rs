@@ -5,8 +5,8 @@
 //! Each cluster is isolated from any other on the same servers: it starts its own Consul dev
 //! agent (service names are fixed, so a shared agent would mix clusters), gets one database per
 //! service, its own Redis key prefix and its own JetStream stream prefix, all named after
-//! [`ClusterOptions::name`]. The whole-mesh test `tests/mesh/cluster.rs` drives it and kills
-//! replicas with SIGKILL.
+//! [`ClusterOptions::name`]. The whole-mesh test `tests/mesh/cluster.rs` drives it, kills
+//! replicas with SIGKILL and freezes them with SIGSTOP.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -23,7 +23,7 @@ mod process;
 
 pub use command::{ClusterArgs, run};
 use process::{
-    admin_client, database_url, free_port, path_text, spawn, start_consul, terminate,
+    admin_client, database_url, free_port, path_text, signal, spawn, start_consul, terminate,
     wait_ready_one,
 };
 
@@ -185,6 +185,27 @@ impl Cluster {
             child.wait().await?;
         }
         Ok(())
+    }
+
+    /// Freezes replica `index` of `service` with SIGSTOP: it answers nothing and keeps its
+    /// connections and registration, like a host in a long GC pause or a hung VM.
+    pub async fn freeze(&mut self, service: &str, index: usize) -> anyhow::Result<()> {
+        let replica = self.find(service, index)?;
+        let child = replica
+            .child
+            .as_ref()
+            .context("the replica is not running")?;
+        signal(child, "STOP").await
+    }
+
+    /// Wakes a frozen replica with SIGCONT.
+    pub async fn thaw(&mut self, service: &str, index: usize) -> anyhow::Result<()> {
+        let replica = self.find(service, index)?;
+        let child = replica
+            .child
+            .as_ref()
+            .context("the replica is not running")?;
+        signal(child, "CONT").await
     }
 
     /// Starts a killed or stopped replica again on the same addresses and waits until ready.

@@ -7,6 +7,7 @@
 //! miss its event.
 
 mod client;
+mod freeze;
 mod load;
 
 use std::collections::BTreeSet;

@@ -4,8 +4,10 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 use tunemesh_proto::playlist::v1::GetPlaylistRequest;
 use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
 use tunemesh_proto::reco::v1::RecommendRequest;
@@ -34,6 +36,26 @@ pub struct Outcome {
     pub counted: Mutex<BTreeSet<String>>,
     /// Set when reco-svc still answers UNIMPLEMENTED.
     pub reco_unimplemented: AtomicBool,
+    /// When each read started and how long it took (failed ones included).
+    pub reads: Mutex<Vec<(Instant, Duration)>>,
+}
+
+impl Outcome {
+    /// How many reads started in `[from, to)`, and their median, 99th percentile and slowest.
+    pub fn reads_between(&self, from: Instant, to: Instant) -> (usize, [Duration; 3]) {
+        let reads = self.reads.lock().expect("not poisoned");
+        let mut took: Vec<Duration> = reads
+            .iter()
+            .filter(|(at, _)| (from..to).contains(at))
+            .map(|(_, took)| *took)
+            .collect();
+        took.sort_unstable();
+        let at = |q: f64| {
+            let i = ((took.len() as f64 * q).ceil() as usize).saturating_sub(1);
+            took.get(i).copied().unwrap_or_default()
+        };
+        (took.len(), [at(0.5), at(0.99), at(1.0)])
+    }
 }
 
 /// Runs `workers` request loops until `stop` is set; returns what they saw.
@@ -52,7 +74,13 @@ pub async fn run(
             let mut step = worker;
             while !stop.load(Ordering::Relaxed) {
                 let name = format!("w{worker}-{step}");
-                if let Err(error) = request(&listener, &fixture, &outcome, step, &name).await {
+                let started = Instant::now();
+                let result = request(&listener, &fixture, &outcome, step, &name).await;
+                if !is_write(step) {
+                    let mut reads = outcome.reads.lock().expect("not poisoned");
+                    reads.push((started, started.elapsed()));
+                }
+                if let Err(error) = result {
                     let mut failures = outcome.failures.lock().expect("not poisoned");
                     failures.push(format!("{name}: {error:#}"));
                 }
@@ -67,6 +95,11 @@ pub async fn run(
 
 /// What the load searches for: a word of a title in the ingested fixture.
 pub(crate) const SEARCH_QUERY: &str = "chimes";
+
+/// Whether request `step` changes something (play reports); every other one reads.
+fn is_write(step: usize) -> bool {
+    step % 6 == 2
+}
 
 /// One user request; which one depends on `step`.
 async fn request(
