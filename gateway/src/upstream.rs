@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tunemesh_discovery::{LongCall, Mesh, MeshChannel, RetryChannel, Streaming};
+use tunemesh_discovery::{Idempotent, LongCall, Mesh, MeshChannel, RetryChannel, Streaming};
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
@@ -27,12 +27,25 @@ pub(crate) type CatalogClient = CatalogServiceClient<RetryChannel>;
 pub(crate) type IngestClient = IngestServiceClient<MeshChannel>;
 /// Audio and play reports on player-svc.
 pub(crate) type PlayerClient = PlayerServiceClient<RetryChannel>;
-/// Playlists and liked songs on playlist-svc.
-pub(crate) type PlaylistClient = PlaylistServiceClient<MeshChannel>;
-/// search-svc.
-pub(crate) type SearchClient = SearchServiceClient<MeshChannel>;
-/// reco-svc.
-pub(crate) type RecoClient = RecommendationServiceClient<MeshChannel>;
+/// Playlists and liked songs on playlist-svc (reads and keyed writes retried).
+pub(crate) type PlaylistClient = PlaylistServiceClient<RetryChannel>;
+/// search-svc (only reads: retried).
+pub(crate) type SearchClient = SearchServiceClient<RetryChannel>;
+/// reco-svc (only reads: retried).
+pub(crate) type RecoClient = RecommendationServiceClient<RetryChannel>;
+
+/// The reads of playlist-svc: safe to send again to another replica. Its writes are retried
+/// only with an idempotency key ([`Upstream::idempotent`]).
+const PLAYLIST_READS: [&str; 8] = [
+    "/tunemesh.playlist.v1.PlaylistService/GetPlaylist",
+    "/tunemesh.playlist.v1.PlaylistService/ListMyPlaylists",
+    "/tunemesh.playlist.v1.PlaylistService/ListLikedTracks",
+    "/tunemesh.playlist.v1.PlaylistService/CheckLikedTracks",
+    "/tunemesh.playlist.v1.PlaylistService/ListLikedAlbums",
+    "/tunemesh.playlist.v1.PlaylistService/CheckLikedAlbums",
+    "/tunemesh.playlist.v1.PlaylistService/ListLikedArtists",
+    "/tunemesh.playlist.v1.PlaylistService/CheckLikedArtists",
+];
 
 /// Where the services are and how calls to them are signed and bounded; cheap to clone.
 #[derive(Debug, Clone)]
@@ -87,21 +100,24 @@ impl Upstreams {
 
     /// Playlists and liked songs (playlist-svc).
     pub fn playlists(&self) -> Upstream<PlaylistClient> {
-        self.upstream(PlaylistServiceClient::new(
-            self.channel(&self.inner.playlist),
-        ))
+        let channel = self.channel(&self.inner.playlist).retrying(PLAYLIST_READS);
+        self.upstream(PlaylistServiceClient::new(channel))
     }
 
     /// Search (search-svc).
     pub fn search(&self) -> Upstream<SearchClient> {
-        self.upstream(SearchServiceClient::new(self.channel(&self.inner.search)))
+        let channel = self
+            .channel(&self.inner.search)
+            .retrying(["/tunemesh.search.v1.SearchService/"]);
+        self.upstream(SearchServiceClient::new(channel))
     }
 
     /// Recommendations, radio, similar tracks (reco-svc).
     pub fn reco(&self) -> Upstream<RecoClient> {
-        self.upstream(RecommendationServiceClient::new(
-            self.channel(&self.inner.reco),
-        ))
+        let channel = self
+            .channel(&self.inner.reco)
+            .retrying(["/tunemesh.reco.v1.RecommendationService/"]);
+        self.upstream(RecommendationServiceClient::new(channel))
     }
 
     /// The channel to player-svc. Its reads are idempotent and `ReportPlayback` is idempotent
@@ -124,6 +140,7 @@ impl Upstreams {
             upstreams: self.clone(),
             streaming: false,
             timeout: None,
+            idempotent: false,
         }
     }
 }
@@ -135,6 +152,7 @@ pub struct Upstream<C> {
     upstreams: Upstreams,
     streaming: bool,
     timeout: Option<Duration>,
+    idempotent: bool,
 }
 
 impl<C> Upstream<C> {
@@ -152,6 +170,14 @@ impl<C> Upstream<C> {
     #[must_use]
     pub fn deadline(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// For a write carrying an idempotency key the service deduplicates (e.g.
+    /// `AddPlaylistItemsRequest.request_id`): the mesh may retry it on another replica.
+    #[must_use]
+    pub fn idempotent(mut self, keyed: bool) -> Self {
+        self.idempotent = keyed;
         self
     }
 
@@ -177,6 +203,9 @@ impl<C> Upstream<C> {
         }
         if self.timeout.is_some() {
             request.extensions_mut().insert(LongCall);
+        }
+        if self.idempotent {
+            request.extensions_mut().insert(Idempotent);
         }
         inner
             .identity

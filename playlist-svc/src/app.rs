@@ -58,7 +58,10 @@ pub async fn build(
         Storage::Embedded { .. } => embedded(settings, ctx, &waker).await?,
     };
     let catalog: Arc<dyn TrackCatalog> = Arc::new(GrpcCatalog::new(
-        ctx.mesh.channel("player"),
+        // Only reads: a replica that hangs costs a per-try timeout, not the call.
+        ctx.mesh
+            .channel("player")
+            .retrying(["/tunemesh.catalog.v1.CatalogService/"]),
         ctx.identity.clone(),
         settings.catalog_timeout,
     ));

@@ -184,6 +184,7 @@ async fn first_listens(listener: &Listener) -> anyhow::Result<Fixture> {
             expected_version: Some(created.version),
             track_ids: vec![tracks[1].0.clone()],
             position: None,
+            request_id: "first-add".to_owned(),
         })?)
         .await?
         .into_inner();

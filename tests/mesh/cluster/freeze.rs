@@ -3,7 +3,8 @@
 //! (it answers nothing but keeps its connections, like a long GC pause or a hung host), then
 //! woken with SIGCONT. No request may fail, and reads that start during a freeze keep their
 //! 99th percentile under a second: calls that reach the frozen replica lose one per-try
-//! timeout and are retried on the other, which the breaker keeps them on.
+//! timeout and are retried on the other, which the breaker keeps them on. Playlist additions
+//! carry an idempotency key, so their retries add nothing twice.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -48,6 +49,8 @@ async fn scenario(cluster: &mut Cluster, dir: &std::path::Path) -> anyhow::Resul
     let listener = Listener::sign_up(cluster).await?;
     ingest(cluster, dir).await?;
     let fixture = first_listens(&listener).await?;
+    let playlist = fixture.playlist_id.clone();
+    let before = listener.playlist_items(&playlist).await?;
 
     let stop = Arc::new(AtomicBool::new(false));
     let load = load::run(listener.clone(), fixture, 4, stop.clone());
@@ -85,6 +88,19 @@ async fn scenario(cluster: &mut Cluster, dir: &std::path::Path) -> anyhow::Resul
     anyhow::ensure!(
         report.is_empty(),
         "reads too few or too slow during a freeze: {report:?}"
+    );
+    // Additions whose first try met a frozen replica were retried with their key: each
+    // acknowledged one is there once, and none is there twice.
+    let added = outcome.added.load(Ordering::Relaxed);
+    let present = listener.playlist_items(&playlist).await?;
+    println!(
+        "{added} additions acknowledged, {} present",
+        present - before
+    );
+    anyhow::ensure!(
+        u64::from(present - before) == added,
+        "{added} additions acknowledged, {} present",
+        present - before
     );
     Ok(())
 }

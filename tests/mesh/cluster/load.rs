@@ -34,6 +34,8 @@ pub struct Outcome {
     pub failures: Mutex<Vec<String>>,
     /// Play sessions whose reports said they counted: each must reach the bus once.
     pub counted: Mutex<BTreeSet<String>>,
+    /// Playlist additions acknowledged: each must be in the playlist exactly once.
+    pub added: AtomicU64,
     /// Set when reco-svc still answers UNIMPLEMENTED.
     pub reco_unimplemented: AtomicBool,
     /// When each read started and how long it took (failed ones included).
@@ -96,9 +98,13 @@ pub async fn run(
 /// What the load searches for: a word of a title in the ingested fixture.
 pub(crate) const SEARCH_QUERY: &str = "chimes";
 
-/// Whether request `step` changes something (play reports); every other one reads.
+/// Kinds of request the load cycles through.
+const KINDS: usize = 7;
+
+/// Whether request `step` changes something (play reports, playlist additions); every other
+/// one reads.
 fn is_write(step: usize) -> bool {
-    step % 6 == 2
+    matches!(step % KINDS, 2 | 6)
 }
 
 /// One user request; which one depends on `step`.
@@ -110,7 +116,7 @@ async fn request(
     name: &str,
 ) -> anyhow::Result<()> {
     let (track, duration_ms) = &fixture.tracks[step % fixture.tracks.len()];
-    match step % 6 {
+    match step % KINDS {
         0 => {
             let page = listener.get_json("/v1/tracks").await?;
             let count = page["tracks"].as_array().map_or(0, Vec::len);
@@ -151,6 +157,13 @@ async fn request(
                 .await?
                 .into_inner();
             anyhow::ensure!(!answer.results.is_empty(), "search found nothing");
+        }
+        6 => {
+            // Keyed by the request's name: a retry anywhere on the way adds it once.
+            listener
+                .add_to_playlist(&fixture.playlist_id, track, name)
+                .await?;
+            outcome.added.fetch_add(1, Ordering::Relaxed);
         }
         _ => {
             let request = listener.signed(RecommendRequest {
