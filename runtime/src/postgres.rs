@@ -26,6 +26,13 @@ pub struct PostgresSettings {
     /// cancelled by PostgreSQL rather than holding a connection forever.
     #[serde(with = "humantime_serde")]
     pub statement_timeout: Duration,
+    /// Server-side bound on a transaction that sends nothing
+    /// (`idle_in_transaction_session_timeout`): a process that hangs inside one (a long pause,
+    /// a frozen host) would hold its row locks, and every replica's writes of those rows
+    /// would wait on it; PostgreSQL ends it instead. Every write here is a few statements in
+    /// a row with nothing else awaited in between.
+    #[serde(with = "humantime_serde")]
+    pub idle_in_transaction_timeout: Duration,
 }
 
 impl Default for PostgresSettings {
@@ -35,6 +42,7 @@ impl Default for PostgresSettings {
             max_connections: 16,
             connect_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(10),
+            idle_in_transaction_timeout: Duration::from_secs(2),
         }
     }
 }
@@ -100,7 +108,7 @@ pub async fn connect(settings: &PostgresSettings) -> Result<Pool, PostgresError>
     Ok(pool)
 }
 
-/// The driver config: URL plus the connect and statement timeouts.
+/// The driver config: URL plus the connect, statement and idle-transaction timeouts.
 fn pg_config(settings: &PostgresSettings) -> Result<tokio_postgres::Config, PostgresError> {
     let mut config: tokio_postgres::Config = settings
         .url
@@ -110,8 +118,9 @@ fn pg_config(settings: &PostgresSettings) -> Result<tokio_postgres::Config, Post
     config.connect_timeout(settings.connect_timeout);
     // Sent as a startup option, so every pooled connection has it without an extra round trip.
     let statement_timeout = format!(
-        "-c statement_timeout={}",
-        settings.statement_timeout.as_millis()
+        "-c statement_timeout={} -c idle_in_transaction_session_timeout={}",
+        settings.statement_timeout.as_millis(),
+        settings.idle_in_transaction_timeout.as_millis()
     );
     let options = match config.get_options() {
         Some(existing) => format!("{existing} {statement_timeout}"),
@@ -171,7 +180,10 @@ mod tests {
         };
         let config = pg_config(&settings)?;
         assert_eq!(address(&config), "db.internal:6543/music");
-        assert_eq!(config.get_options(), Some("-c statement_timeout=10000"));
+        assert_eq!(
+            config.get_options(),
+            Some("-c statement_timeout=10000 -c idle_in_transaction_session_timeout=2000")
+        );
         Ok(())
     }
 

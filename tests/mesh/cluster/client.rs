@@ -185,6 +185,23 @@ impl Listener {
         Ok(())
     }
 
+    /// Creates a playlist of this listener's through a gateway; its id.
+    pub async fn create_playlist(&self, name: &str) -> anyhow::Result<String> {
+        let body = json!({ "name": name });
+        let response = self
+            .send("/v1/playlists", |url| {
+                self.http.post(url).bearer_auth(&self.token).json(&body)
+            })
+            .await?;
+        let status = response.status();
+        anyhow::ensure!(status == 201, "creating a playlist: {status}");
+        let playlist: Value = response.json().await?;
+        playlist["id"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("created {playlist}"))
+    }
+
     /// The number of items in a playlist, over gRPC.
     pub async fn playlist_items(&self, playlist: &str) -> anyhow::Result<u32> {
         use tunemesh_proto::playlist::v1::GetPlaylistRequest;

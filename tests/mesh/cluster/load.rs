@@ -34,8 +34,11 @@ pub struct Outcome {
     pub failures: Mutex<Vec<String>>,
     /// Play sessions whose reports said they counted: each must reach the bus once.
     pub counted: Mutex<BTreeSet<String>>,
-    /// Playlist additions acknowledged: each must be in the playlist exactly once.
+    /// Playlist additions acknowledged: each must be in its playlist exactly once.
     pub added: AtomicU64,
+    /// The playlists the additions went to, one per worker (writers of one playlist queue
+    /// on its row, so a worker's additions wait only on its own).
+    pub playlists: Mutex<Vec<String>>,
     /// Set when reco-svc still answers UNIMPLEMENTED.
     pub reco_unimplemented: AtomicBool,
     /// When each read started and how long it took (failed ones included).
@@ -73,11 +76,24 @@ pub async fn run(
         let (listener, fixture) = (listener.clone(), fixture.clone());
         let (outcome, stop) = (outcome.clone(), stop.clone());
         tasks.spawn(async move {
+            let playlist = match listener.create_playlist(&format!("load-w{worker}")).await {
+                Ok(id) => id,
+                Err(error) => {
+                    let mut failures = outcome.failures.lock().expect("not poisoned");
+                    failures.push(format!("w{worker} playlist: {error:#}"));
+                    return;
+                }
+            };
+            outcome
+                .playlists
+                .lock()
+                .expect("not poisoned")
+                .push(playlist.clone());
             let mut step = worker;
             while !stop.load(Ordering::Relaxed) {
                 let name = format!("w{worker}-{step}");
                 let started = Instant::now();
-                let result = request(&listener, &fixture, &outcome, step, &name).await;
+                let result = request(&listener, &fixture, &outcome, step, &name, &playlist).await;
                 if !is_write(step) {
                     let mut reads = outcome.reads.lock().expect("not poisoned");
                     reads.push((started, started.elapsed()));
@@ -114,6 +130,7 @@ async fn request(
     outcome: &Outcome,
     step: usize,
     name: &str,
+    playlist: &str,
 ) -> anyhow::Result<()> {
     let (track, duration_ms) = &fixture.tracks[step % fixture.tracks.len()];
     match step % KINDS {
@@ -160,9 +177,7 @@ async fn request(
         }
         6 => {
             // Keyed by the request's name: a retry anywhere on the way adds it once.
-            listener
-                .add_to_playlist(&fixture.playlist_id, track, name)
-                .await?;
+            listener.add_to_playlist(playlist, track, name).await?;
             outcome.added.fetch_add(1, Ordering::Relaxed);
         }
         _ => {
