@@ -30,7 +30,8 @@ pub struct PostgresSettings {
     /// (`idle_in_transaction_session_timeout`): a process that hangs inside one (a long pause,
     /// a frozen host) would hold its row locks, and every replica's writes of those rows
     /// would wait on it; PostgreSQL ends it instead. Every write here is a few statements in
-    /// a row with nothing else awaited in between.
+    /// a row with nothing else awaited in between. Short, so that a retried write waiting on
+    /// such a lock still fits in the mesh's 3 s timeout.
     #[serde(with = "humantime_serde")]
     pub idle_in_transaction_timeout: Duration,
 }
@@ -42,7 +43,7 @@ impl Default for PostgresSettings {
             max_connections: 16,
             connect_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(10),
-            idle_in_transaction_timeout: Duration::from_secs(2),
+            idle_in_transaction_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -182,7 +183,7 @@ mod tests {
         assert_eq!(address(&config), "db.internal:6543/music");
         assert_eq!(
             config.get_options(),
-            Some("-c statement_timeout=10000 -c idle_in_transaction_session_timeout=2000")
+            Some("-c statement_timeout=10000 -c idle_in_transaction_session_timeout=1000")
         );
         Ok(())
     }

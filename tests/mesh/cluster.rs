@@ -250,6 +250,7 @@ async fn first_listens(listener: &Listener) -> anyhow::Result<Fixture> {
         tracks,
         playlist_id: created.id,
         range_bytes: 64 * 1024,
+        additions: false,
     })
 }
 

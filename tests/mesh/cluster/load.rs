@@ -25,6 +25,8 @@ pub struct Fixture {
     pub playlist_id: String,
     /// Bytes requested per audio range.
     pub range_bytes: u64,
+    /// Whether the load adds to playlists (keyed) as well; otherwise that slot lists tracks.
+    pub additions: bool,
 }
 
 /// What the load saw.
@@ -76,7 +78,7 @@ pub async fn run(
         let (listener, fixture) = (listener.clone(), fixture.clone());
         let (outcome, stop) = (outcome.clone(), stop.clone());
         tasks.spawn(async move {
-            let playlist = match listener.create_playlist(&format!("load-w{worker}")).await {
+            let playlist = match create_own_playlist(&listener, &fixture, worker).await {
                 Ok(id) => id,
                 Err(error) => {
                     let mut failures = outcome.failures.lock().expect("not poisoned");
@@ -84,17 +86,16 @@ pub async fn run(
                     return;
                 }
             };
-            outcome
-                .playlists
-                .lock()
-                .expect("not poisoned")
-                .push(playlist.clone());
+            if fixture.additions {
+                let mut playlists = outcome.playlists.lock().expect("not poisoned");
+                playlists.push(playlist.clone());
+            }
             let mut step = worker;
             while !stop.load(Ordering::Relaxed) {
                 let name = format!("w{worker}-{step}");
                 let started = Instant::now();
                 let result = request(&listener, &fixture, &outcome, step, &name, &playlist).await;
-                if !is_write(step) {
+                if !is_write(step, fixture.additions) {
                     let mut reads = outcome.reads.lock().expect("not poisoned");
                     reads.push((started, started.elapsed()));
                 }
@@ -119,8 +120,20 @@ const KINDS: usize = 7;
 
 /// Whether request `step` changes something (play reports, playlist additions); every other
 /// one reads.
-fn is_write(step: usize) -> bool {
-    matches!(step % KINDS, 2 | 6)
+fn is_write(step: usize, additions: bool) -> bool {
+    step % KINDS == 2 || (additions && step % KINDS == 6)
+}
+
+/// The playlist a worker adds to, when the load adds ("" otherwise).
+async fn create_own_playlist(
+    listener: &Listener,
+    fixture: &Fixture,
+    worker: usize,
+) -> anyhow::Result<String> {
+    if !fixture.additions {
+        return Ok(String::new());
+    }
+    listener.create_playlist(&format!("load-w{worker}")).await
 }
 
 /// One user request; which one depends on `step`.
@@ -133,7 +146,12 @@ async fn request(
     playlist: &str,
 ) -> anyhow::Result<()> {
     let (track, duration_ms) = &fixture.tracks[step % fixture.tracks.len()];
-    match step % KINDS {
+    // Without additions, their slot lists tracks.
+    let kind = match step % KINDS {
+        6 if !fixture.additions => 0,
+        kind => kind,
+    };
+    match kind {
         0 => {
             let page = listener.get_json("/v1/tracks").await?;
             let count = page["tracks"].as_array().map_or(0, Vec::len);
