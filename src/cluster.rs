@@ -6,8 +6,9 @@
 //! agent (service names are fixed, so a shared agent would mix clusters), gets one database per
 //! service, its own Redis key prefix and its own JetStream stream prefix, all named after
 //! [`ClusterOptions::name`]. Given a `nats-server` binary it runs its own NATS too, as
-//! production does: one user per service, allowed only its subjects (`tunemesh_events::access`). The whole-mesh test `tests/mesh/cluster.rs` drives it and kills
-//! replicas with SIGKILL.
+//! production does: one user per service, allowed only its subjects
+//! (`tunemesh_events::access`). The whole-mesh test `tests/mesh/cluster.rs` drives it, kills
+//! replicas with SIGKILL and freezes them with SIGSTOP.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -26,8 +27,8 @@ mod process;
 
 pub use command::{ClusterArgs, run};
 use process::{
-    admin_client, database_url, free_port, path_text, spawn, start_consul, start_nats, terminate,
-    wait_ready_one,
+    admin_client, database_url, free_port, path_text, signal, spawn, start_consul, start_nats,
+    terminate, wait_ready_one,
 };
 
 /// The services a cluster runs, in start order (the gateway last: its readiness needs them).
@@ -227,6 +228,27 @@ impl Cluster {
             child.wait().await?;
         }
         Ok(())
+    }
+
+    /// Freezes replica `index` of `service` with SIGSTOP: it answers nothing and keeps its
+    /// connections and registration, like a host in a long GC pause or a hung VM.
+    pub async fn freeze(&mut self, service: &str, index: usize) -> anyhow::Result<()> {
+        let replica = self.find(service, index)?;
+        let child = replica
+            .child
+            .as_ref()
+            .context("the replica is not running")?;
+        signal(child, "STOP").await
+    }
+
+    /// Wakes a frozen replica with SIGCONT.
+    pub async fn thaw(&mut self, service: &str, index: usize) -> anyhow::Result<()> {
+        let replica = self.find(service, index)?;
+        let child = replica
+            .child
+            .as_ref()
+            .context("the replica is not running")?;
+        signal(child, "CONT").await
     }
 
     /// Starts a killed or stopped replica again on the same addresses and waits until ready.

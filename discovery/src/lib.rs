@@ -44,6 +44,8 @@ pub use consul::{ConsulConnect, ConsulRegistry, ConsulSettings, service_policy_r
 pub use deadline::{Deadline, DeadlineLayer};
 pub use embedded::EmbeddedRegistry;
 pub use instance::{CANARY_TAG, HealthCheck, Registration, ServiceInstance};
-pub use mesh::{LongCall, Mesh, MeshChannel, MeshError, MeshErrorKind, RetryChannel, Streaming};
+pub use mesh::{
+    Idempotent, LongCall, Mesh, MeshChannel, MeshError, MeshErrorKind, RetryChannel, Streaming,
+};
 pub use registry::{InstanceSet, Registry, RegistryError};
-pub use settings::{BreakerSettings, MeshSettings, RetrySettings};
+pub use settings::{BreakerSettings, MeshSettings, PerTrySettings, RetrySettings};

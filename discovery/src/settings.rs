@@ -31,6 +31,8 @@ pub struct MeshSettings {
     pub breaker: BreakerSettings,
     /// Retries of idempotent calls.
     pub retry: RetrySettings,
+    /// The timeout of one try of a retryable call, from the endpoint's observed latency.
+    pub per_try: PerTrySettings,
     /// Share of a service's calls (0.0 to 1.0) sent to its instances tagged `canary`.
     pub canary: BTreeMap<String, f64>,
     /// HTTP/2 receive window of one call: how much of a response may wait unread. Streams
@@ -55,6 +57,7 @@ impl Default for MeshSettings {
             decay: Duration::from_secs(10),
             breaker: BreakerSettings::default(),
             retry: RetrySettings::default(),
+            per_try: PerTrySettings::default(),
             canary: BTreeMap::new(),
             stream_window_bytes: 128 * 1024,
             connection_window_bytes: 256 * 128 * 1024,
@@ -120,6 +123,32 @@ impl Default for RetrySettings {
             max_attempts: 3,
             backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(200),
+        }
+    }
+}
+
+/// Per-try timeout of retryable calls: `factor` × the endpoint's peak-weighted latency,
+/// clamped to `[min, max]`, so a replica that hangs (a GC pause, a stopped host) costs one
+/// short wait and a retry elsewhere instead of the caller's whole deadline.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PerTrySettings {
+    /// Multiple of the endpoint's latency estimate a try may take.
+    pub factor: f64,
+    /// Shortest per-try timeout: below it, ordinary jitter would cause retries.
+    #[serde(with = "humantime_serde")]
+    pub min: Duration,
+    /// Longest per-try timeout, and the one used before an endpoint has answered once.
+    #[serde(with = "humantime_serde")]
+    pub max: Duration,
+}
+
+impl Default for PerTrySettings {
+    fn default() -> Self {
+        Self {
+            factor: 4.0,
+            min: Duration::from_millis(200),
+            max: Duration::from_secs(1),
         }
     }
 }

@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tunemesh_discovery::{LongCall, Mesh, MeshChannel, RetryChannel, Streaming};
+use tunemesh_discovery::{Idempotent, LongCall, Mesh, MeshChannel, RetryChannel, Streaming};
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tunemesh_proto::catalog::v1::ingest_service_client::IngestServiceClient;
 use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
@@ -27,12 +27,25 @@ pub(crate) type CatalogClient = CatalogServiceClient<Asserting<RetryChannel>>;
 pub(crate) type IngestClient = IngestServiceClient<Asserting<MeshChannel>>;
 /// Audio and play reports on player-svc.
 pub(crate) type PlayerClient = PlayerServiceClient<Asserting<RetryChannel>>;
-/// Playlists and liked songs on playlist-svc.
-pub(crate) type PlaylistClient = PlaylistServiceClient<Asserting<MeshChannel>>;
-/// search-svc.
-pub(crate) type SearchClient = SearchServiceClient<Asserting<MeshChannel>>;
-/// reco-svc.
-pub(crate) type RecoClient = RecommendationServiceClient<Asserting<MeshChannel>>;
+/// Playlists and liked songs on playlist-svc (reads and keyed writes retried).
+pub(crate) type PlaylistClient = PlaylistServiceClient<Asserting<RetryChannel>>;
+/// search-svc (only reads: retried).
+pub(crate) type SearchClient = SearchServiceClient<Asserting<RetryChannel>>;
+/// reco-svc (only reads: retried).
+pub(crate) type RecoClient = RecommendationServiceClient<Asserting<RetryChannel>>;
+
+/// The reads of playlist-svc: safe to send again to another replica. Its writes are retried
+/// only with an idempotency key ([`Upstream::idempotent`]).
+const PLAYLIST_READS: [&str; 8] = [
+    "/tunemesh.playlist.v1.PlaylistService/GetPlaylist",
+    "/tunemesh.playlist.v1.PlaylistService/ListMyPlaylists",
+    "/tunemesh.playlist.v1.PlaylistService/ListLikedTracks",
+    "/tunemesh.playlist.v1.PlaylistService/CheckLikedTracks",
+    "/tunemesh.playlist.v1.PlaylistService/ListLikedAlbums",
+    "/tunemesh.playlist.v1.PlaylistService/CheckLikedAlbums",
+    "/tunemesh.playlist.v1.PlaylistService/ListLikedArtists",
+    "/tunemesh.playlist.v1.PlaylistService/CheckLikedArtists",
+];
 
 /// The services' names, as assertions name their audience (fixed, whatever their discovery
 /// names).
@@ -106,22 +119,29 @@ impl Upstreams {
 
     /// Playlists and liked songs (playlist-svc).
     pub fn playlists(&self) -> Upstream<PlaylistClient> {
+        let channel = self.channel(&self.inner.playlist).retrying(PLAYLIST_READS);
         self.upstream(PlaylistServiceClient::new(
-            self.signed(self.channel(&self.inner.playlist), audience::PLAYLIST),
+            self.signed(channel, audience::PLAYLIST),
         ))
     }
 
     /// Search (search-svc).
     pub fn search(&self) -> Upstream<SearchClient> {
+        let channel = self
+            .channel(&self.inner.search)
+            .retrying(["/tunemesh.search.v1.SearchService/"]);
         self.upstream(SearchServiceClient::new(
-            self.signed(self.channel(&self.inner.search), audience::SEARCH),
+            self.signed(channel, audience::SEARCH),
         ))
     }
 
     /// Recommendations, radio, similar tracks (reco-svc).
     pub fn reco(&self) -> Upstream<RecoClient> {
+        let channel = self
+            .channel(&self.inner.reco)
+            .retrying(["/tunemesh.reco.v1.RecommendationService/"]);
         self.upstream(RecommendationServiceClient::new(
-            self.signed(self.channel(&self.inner.reco), audience::RECO),
+            self.signed(channel, audience::RECO),
         ))
     }
 
@@ -150,6 +170,7 @@ impl Upstreams {
             upstreams: self.clone(),
             streaming: false,
             timeout: None,
+            idempotent: false,
         }
     }
 }
@@ -161,6 +182,7 @@ pub struct Upstream<C> {
     upstreams: Upstreams,
     streaming: bool,
     timeout: Option<Duration>,
+    idempotent: bool,
 }
 
 impl<C> Upstream<C> {
@@ -178,6 +200,14 @@ impl<C> Upstream<C> {
     #[must_use]
     pub fn deadline(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// For a write carrying an idempotency key the service deduplicates (e.g.
+    /// `AddPlaylistItemsRequest.request_id`): the mesh may retry it on another replica.
+    #[must_use]
+    pub fn idempotent(mut self, keyed: bool) -> Self {
+        self.idempotent = keyed;
         self
     }
 
@@ -206,6 +236,9 @@ impl<C> Upstream<C> {
             request.extensions_mut().insert(LongCall);
         }
         request.extensions_mut().insert(ActAs(caller.clone()));
+        if self.idempotent {
+            request.extensions_mut().insert(Idempotent);
+        }
         Ok(rpc(&mut self.client, request).await?.into_inner())
     }
 }

@@ -57,7 +57,10 @@ pub async fn build(
         Storage::Embedded { .. } => embedded(settings, ctx, &waker).await?,
     };
     let catalog: Arc<dyn TrackCatalog> = Arc::new(GrpcCatalog::new(
-        ctx.mesh.channel("player"),
+        // Only reads: a replica that hangs costs a per-try timeout, not the call.
+        ctx.mesh
+            .channel("player")
+            .retrying(["/tunemesh.catalog.v1.CatalogService/"]),
         settings.catalog_timeout,
     ));
     let backfill = DurationBackfill {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tunemesh_discovery::MeshChannel;
+use tunemesh_discovery::RetryChannel;
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tunemesh_proto::catalog::v1::{
     BatchGetAlbumsRequest, BatchGetArtistsRequest, BatchGetTracksRequest,
@@ -47,14 +47,15 @@ pub(crate) trait TrackCatalog: Send + Sync + std::fmt::Debug {
 /// player-svc's catalogue over gRPC.
 #[derive(Debug, Clone)]
 pub(crate) struct GrpcCatalog {
-    channel: MeshChannel,
+    channel: RetryChannel,
     timeout: Duration,
 }
 
 impl GrpcCatalog {
-    /// Calls through `channel` (the mesh's `player`), forwarding the user's assertion
-    /// unchanged (or, for playlist-svc's own work, none: its certificate speaks for it).
-    pub(crate) fn new(channel: MeshChannel, timeout: Duration) -> Self {
+    /// Calls through `channel` (the mesh's `player`, retrying the catalogue's reads on another
+    /// replica), forwarding the user's assertion unchanged (or, for playlist-svc's own work,
+    /// none: its certificate speaks for it).
+    pub(crate) fn new(channel: RetryChannel, timeout: Duration) -> Self {
         Self { channel, timeout }
     }
 }

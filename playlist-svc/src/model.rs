@@ -329,6 +329,8 @@ pub struct Edit {
     pub expected_version: Option<u64>,
     /// What to do.
     pub op: EditOp,
+    /// The caller's idempotency key (additions only): a repeat returns the first answer.
+    pub request_id: Option<String>,
 }
 
 /// What a store reports after applying an [`Edit`].

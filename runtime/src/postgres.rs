@@ -42,6 +42,14 @@ pub struct PostgresSettings {
     /// so a deployment can insist on TLS whatever URL a secret holds; a URL naming another
     /// mode is refused. Unset: the URL's, else `prefer`.
     pub sslmode: Option<SslMode>,
+    /// Server-side bound on a transaction that sends nothing
+    /// (`idle_in_transaction_session_timeout`): a process that hangs inside one (a long pause,
+    /// a frozen host) would hold its row locks, and every replica's writes of those rows
+    /// would wait on it; PostgreSQL ends it instead. Every write here is a few statements in
+    /// a row with nothing else awaited in between. Short, so that a retried write waiting on
+    /// such a lock still fits in the mesh's 3 s timeout.
+    #[serde(with = "humantime_serde")]
+    pub idle_in_transaction_timeout: Duration,
 }
 
 impl Default for PostgresSettings {
@@ -53,6 +61,7 @@ impl Default for PostgresSettings {
             statement_timeout: Duration::from_secs(10),
             ca_file: None,
             sslmode: None,
+            idle_in_transaction_timeout: Duration::from_secs(1),
         }
     }
 }
@@ -148,8 +157,9 @@ fn pg_config(
     config.connect_timeout(settings.connect_timeout);
     // Sent as a startup option, so every pooled connection has it without an extra round trip.
     let statement_timeout = format!(
-        "-c statement_timeout={}",
-        settings.statement_timeout.as_millis()
+        "-c statement_timeout={} -c idle_in_transaction_session_timeout={}",
+        settings.statement_timeout.as_millis(),
+        settings.idle_in_transaction_timeout.as_millis()
     );
     let options = match config.get_options() {
         Some(existing) => format!("{existing} {statement_timeout}"),
@@ -210,7 +220,10 @@ mod tests {
         };
         let (config, _) = pg_config(&settings)?;
         assert_eq!(address(&config), "db.internal:6543/music");
-        assert_eq!(config.get_options(), Some("-c statement_timeout=10000"));
+        assert_eq!(
+            config.get_options(),
+            Some("-c statement_timeout=10000 -c idle_in_transaction_session_timeout=1000")
+        );
         Ok(())
     }
 

@@ -156,14 +156,21 @@ pub(super) async fn start_consul(options: &ClusterOptions) -> anyhow::Result<(Ch
     Ok((child, format!("http://{http}")))
 }
 
+/// Sends `signal` (`TERM`, `STOP`, `CONT`) to the child: tokio itself can only SIGKILL.
+pub(super) async fn signal(child: &Child, signal: &str) -> anyhow::Result<()> {
+    let pid = child.id().context("the process has exited")?;
+    let status = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .await?;
+    anyhow::ensure!(status.success(), "kill -{signal} {pid} failed");
+    Ok(())
+}
+
 pub(super) async fn terminate(child: &mut Child) {
-    if let Some(pid) = child.id() {
-        // tokio can only SIGKILL; SIGTERM lets the process drain and deregister.
-        let _ = Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .await;
-    }
+    // SIGTERM lets the process drain and deregister; SIGCONT wakes it if it was frozen.
+    let _ = signal(child, "TERM").await;
+    let _ = signal(child, "CONT").await;
     if tokio::time::timeout(Duration::from_secs(15), child.wait())
         .await
         .is_err()

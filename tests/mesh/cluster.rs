@@ -7,6 +7,7 @@
 //! miss its event.
 
 mod client;
+mod freeze;
 mod load;
 
 use std::collections::BTreeSet;
@@ -186,6 +187,7 @@ async fn first_listens(listener: &Listener) -> anyhow::Result<Fixture> {
             expected_version: Some(created.version),
             track_ids: vec![tracks[1].0.clone()],
             position: None,
+            request_id: "first-add".to_owned(),
         })?)
         .await?
         .into_inner();
@@ -251,6 +253,7 @@ async fn first_listens(listener: &Listener) -> anyhow::Result<Fixture> {
         tracks,
         playlist_id: created.id,
         range_bytes: 64 * 1024,
+        additions: false,
     })
 }
 

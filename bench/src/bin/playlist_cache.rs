@@ -232,6 +232,7 @@ async fn main() -> anyhow::Result<()> {
                     position: None,
                     durations: Default::default(),
                 },
+                request_id: None,
             };
             // Only the owner may append; pick the owner of this playlist.
             let owner = s

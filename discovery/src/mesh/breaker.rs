@@ -277,7 +277,7 @@ where
                 _ => false,
             }
         };
-        let caller_deadline = req.caller_deadline();
+        let (caller_deadline, mesh_deadline) = (req.caller_deadline(), req.mesh_deadline());
         ResponseFuture {
             inner: self.inner.call(req),
             guard: Guard {
@@ -285,6 +285,7 @@ where
                 probe,
                 done: false,
                 caller_deadline,
+                mesh_deadline,
             },
         }
     }
@@ -298,11 +299,19 @@ struct Guard {
     done: bool,
     // The caller's own deadline, if it set the binding one (`classify::CallerDeadline`).
     caller_deadline: Option<Instant>,
+    // The mesh's own deadline, if it binds (`classify::MeshDeadline`).
+    mesh_deadline: Option<Instant>,
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        if self.probe && !self.done {
+        if self.done {
+            return;
+        }
+        // Dropped at the mesh's own deadline: the endpoint hung, the caller did not cancel.
+        if self.mesh_deadline.is_some_and(|at| Instant::now() >= at) {
+            self.shared.record(Outcome::Timeout, self.probe);
+        } else if self.probe {
             self.shared.release_probe();
         }
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
-use super::classify::CallerDeadline;
+use super::classify::{CallerDeadline, MeshDeadline};
 use super::error::MeshError;
 use crate::deadline::{Deadline, GRPC_TIMEOUT, encode_grpc_timeout};
 
@@ -90,6 +90,9 @@ where
         if own.is_none_or(|own| deadline < own) {
             // The caller's deadline binds: when it fires below, the endpoint is not to blame.
             req.extensions_mut().insert(CallerDeadline(deadline));
+        } else {
+            // The mesh's own binds: a call still unanswered then hung on its endpoint.
+            req.extensions_mut().insert(MeshDeadline(deadline));
         }
         let budget = deadline.saturating_duration_since(now);
         let service = self.service.clone();

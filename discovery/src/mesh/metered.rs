@@ -50,6 +50,7 @@ struct Handles {
     unavailable: Counter,
     transport: Counter,
     caller_deadline: Counter,
+    timeout: Counter,
     latency: Histogram,
 }
 
@@ -67,6 +68,7 @@ impl Handles {
             unavailable: error("unavailable"),
             transport: error("transport"),
             caller_deadline: error("caller_deadline"),
+            timeout: error("timeout"),
             latency: metrics::histogram!("tunemesh_mesh_endpoint_latency_seconds",
                 "service" => service.clone(), "endpoint" => endpoint.clone()),
         }
@@ -78,6 +80,7 @@ impl Handles {
             Outcome::Unavailable => self.unavailable.increment(1),
             Outcome::Transport => self.transport.increment(1),
             Outcome::CallerDeadline => self.caller_deadline.increment(1),
+            Outcome::Timeout => self.timeout.increment(1),
         }
     }
 }

@@ -2,9 +2,15 @@
 //!
 //! Layers, outermost first (composed in `stack.rs`): trace context → fail-fast timeout
 //! (deadline-aware) → error wrapper → canary route → buffer → p2c balance → breaker →
-//! PeakEWMA → metrics → two lazily connected tonic channels, one for unary calls and one for
-//! long streams (`split.rs`). The breaker sits above PeakEWMA
+//! per-try timeout → PeakEWMA → metrics → two lazily connected tonic channels, one for unary
+//! calls and one for long streams (`split.rs`). The breaker sits above PeakEWMA
 //! (not below) so the load p2c compares can rank recently failing endpoints last.
+//!
+//! A replica that hangs (stops answering, connections open) costs no call: a retryable try
+//! ends after a few times its endpoint's usual latency (`per_try.rs`), counts against the
+//! endpoint (the breaker ejects it after a few and probes it back), and `retry.rs` retries
+//! it; p2c then ranks the endpoint last, so the retry goes to another one. A call that is not
+//! retryable and hangs until the mesh's own timeout counts against its endpoint too.
 
 mod breaker;
 mod classify;
@@ -12,6 +18,7 @@ mod discover;
 mod error;
 mod fail_fast;
 mod metered;
+mod per_try;
 mod retry;
 mod route;
 mod split;
@@ -35,7 +42,8 @@ pub use error::{BoxError, MeshError, MeshErrorKind};
 pub use fail_fast::LongCall;
 pub use fail_fast::{FailFast, FailFastLayer};
 pub use metered::{Metered, MeteredLayer};
-pub use retry::RetryChannel;
+pub use per_try::{PerTry, PerTryLayer, TryTimedOut};
+pub use retry::{Idempotent, RetryChannel};
 pub use split::{Split, Streaming};
 pub use stack::EndpointLabels;
 pub use trace::{HeaderInjector, TraceContext, TraceContextLayer, inject};

@@ -1,5 +1,13 @@
 //! Retries of idempotent calls, within a per-service budget, with jittered backoff, never past
-//! the caller's deadline. Callers opt in per RPC path with [`super::MeshChannel::retrying`].
+//! the caller's deadline. Callers opt in per RPC path with [`super::MeshChannel::retrying`],
+//! or per call with the [`Idempotent`] request extension (a write carrying an idempotency
+//! key, which the service deduplicates).
+//!
+//! Every try but the last allowed one is marked [`Retryable`], so the endpoint layers bound it
+//! by the endpoint's observed latency (`per_try.rs`) and a hung replica costs one short wait;
+//! the last try has the rest of the deadline, so a call that is slow everywhere still gets
+//! its answer. A streaming call is retried only until its response headers arrive: after
+//! that its body belongs to the caller (the gateway's audio resumes by Range).
 
 use std::fmt;
 use std::sync::Arc;
@@ -17,6 +25,7 @@ use tower::{Service, ServiceExt};
 use super::MeshChannel;
 use super::classify::grpc_unavailable;
 use super::error::{MeshError, MeshErrorKind};
+use super::per_try::Retryable;
 use crate::deadline::Deadline;
 use crate::settings::{MeshSettings, RetrySettings};
 
@@ -64,6 +73,11 @@ impl Context {
     }
 }
 
+/// Request extension: this call is safe to send twice (a write whose idempotency key the
+/// service deduplicates), so a [`RetryChannel`] retries it whatever its path.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Idempotent;
+
 /// A [`MeshChannel`] that retries the idempotent RPCs it was given.
 #[derive(Clone)]
 pub struct RetryChannel {
@@ -105,7 +119,8 @@ impl Service<http::Request<Body>> for RetryChannel {
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        if !self.is_idempotent(req.uri().path()) {
+        let keyed = req.extensions().get::<Idempotent>().is_some();
+        if !keyed && !self.is_idempotent(req.uri().path()) {
             return self.channel.call(req);
         }
         Box::pin(call_with_retries(self.channel.clone(), req))
@@ -129,11 +144,18 @@ async fn call_with_retries(
         .await
         .map_err(|e| MeshError::unavailable(channel.name.clone(), e.into()))?
         .to_bytes();
-    let attempt = |parts: &http::request::Parts| rebuild(parts, body.clone());
+    let last = context.settings.max_attempts.max(1);
+    let attempt = |parts: &http::request::Parts, tries: u32| {
+        let mut req = rebuild(parts, body.clone());
+        if tries < last {
+            req.extensions_mut().insert(Retryable);
+        }
+        req
+    };
     Deadline::scope(deadline, async {
         let mut tries = 1;
         loop {
-            let result = channel.clone().oneshot(attempt(&parts)).await;
+            let result = channel.clone().oneshot(attempt(&parts, tries)).await;
             if !retryable(&result) || tries >= context.settings.max_attempts {
                 return result;
             }
@@ -163,8 +185,8 @@ fn rebuild(parts: &http::request::Parts, body: Bytes) -> http::Request<Body> {
     req
 }
 
-/// Failures an endpoint caused and another may not have: a transport failure or a
-/// trailers-only UNAVAILABLE. Timeouts are not retried: the deadline is spent.
+/// Failures an endpoint caused and another may not have: a transport failure, a per-try
+/// timeout, or a trailers-only UNAVAILABLE. Deadlines are not retried: the time is spent.
 fn retryable(result: &Result<http::Response<Body>, MeshError>) -> bool {
     match result {
         Ok(response) => grpc_unavailable(response.headers()),

@@ -14,6 +14,7 @@ use super::discover::{Selector, WatchDiscover};
 use super::error::{BoxError, MeshError};
 use super::fail_fast::FailFastLayer;
 use super::metered::{Metered, MeteredLayer};
+use super::per_try::{PerTry, PerTryLayer};
 use super::route::{Pool, PoolFuture, Route};
 use super::split::Split;
 use super::trace::TraceContextLayer;
@@ -31,7 +32,7 @@ pub struct EndpointLabels {
 }
 
 /// One endpoint as the balancer sees it.
-pub(crate) type Endpoint = Breaker<PeakEwma<Metered<Split>, CompleteOnResponse>>;
+pub(crate) type Endpoint = Breaker<PerTry<PeakEwma<Metered<Split>, CompleteOnResponse>>>;
 
 /// The service behind a [`crate::MeshChannel`].
 pub(crate) type MeshService = BoxCloneSyncService<
@@ -135,6 +136,9 @@ fn endpoint(
         // Takes a failing endpoint out of rotation (Pending) and probes it back in; above
         // PeakEWMA so its load can rank recently failing endpoints last.
         .layer(BreakerLayer::new(settings.breaker.clone(), labels.clone()))
+        // Ends a retryable try that outlasts this endpoint's usual latency; below the breaker,
+        // which counts it (a hung replica is ejected), above PeakEWMA, whose load it raises.
+        .layer(PerTryLayer::new(settings.per_try.clone(), labels.clone()))
         // Latency-aware load for p2c; completes at response headers (right for unary calls).
         .layer_fn(|s| PeakEwma::new(s, rtt, decay_ns, CompleteOnResponse::default()))
         // Innermost: counts what really went over the wire.

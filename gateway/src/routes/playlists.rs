@@ -4,7 +4,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use tunemesh_proto::playlist::v1 as pb;
 use tunemesh_runtime::identity::Caller;
@@ -265,10 +265,15 @@ pub async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Adds tracks at a position (the end by default).
+/// Adds tracks at a position (the end by default). With an `Idempotency-Key`, a repeat (a
+/// client retrying after a timeout) adds nothing and answers as the first call did.
 #[utoipa::path(
     post, path = "/v1/playlists/{id}/items", tag = "playlists", request_body = NewItems,
-    params(("id" = String, Path, description = "playlist id")),
+    params(
+        ("id" = String, Path, description = "playlist id"),
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "client-chosen id of this addition (a UUID), kept 24 hours"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 201, body = AddedItems),
@@ -282,9 +287,20 @@ pub async fn add_items(
     State(state): State<AppState>,
     Authenticated(caller): Authenticated,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<NewItems>,
 ) -> Result<(StatusCode, Json<AddedItems>), ApiError> {
     check_id("playlist id", &id)?;
+    let request_id = match headers.get("idempotency-key") {
+        Some(key) => {
+            let key = key
+                .to_str()
+                .map_err(|_| ApiError::invalid("Idempotency-Key is not text"))?;
+            check_id("Idempotency-Key", key)?;
+            key.to_owned()
+        }
+        None => String::new(),
+    };
     let track_ids: Vec<String> = body.track_id.into_iter().chain(body.track_ids).collect();
     if track_ids.is_empty() {
         return Err(ApiError::invalid("give track_id or track_ids"));
@@ -294,9 +310,12 @@ pub async fn add_items(
         expected_version: body.expected_version,
         track_ids,
         position: body.position,
+        request_id,
     };
+    let keyed = !request.request_id.is_empty();
     let answer = state
         .playlists()
+        .idempotent(keyed)
         .call(&caller, request, async |c, r| c.add_playlist_items(r).await)
         .await?;
     Ok((

@@ -330,6 +330,7 @@ async fn add_songs(
             expected_version: version,
             track_ids: chunk.to_vec(),
             position: None,
+            request_id: String::new(),
         };
         let added = (ctx.state.playlists())
             .call(ctx.identity(), request, async |c, r| {

@@ -346,3 +346,39 @@ async fn playlist_bodies_are_checked_before_they_travel() -> anyhow::Result<()> 
     error_code(&body, "unauthenticated");
     Ok(())
 }
+
+#[tokio::test]
+async fn an_addition_sent_twice_with_one_idempotency_key_adds_once() -> anyhow::Result<()> {
+    let gateway = support::spawn().await?;
+    let (ann, _) = user(&gateway, "ann").await?;
+    let id = text(
+        &create(&gateway, &ann, json!({"name": "Mix"})).await?,
+        "/id",
+    )
+    .to_owned();
+    let add = |key: &'static str| {
+        let request = gateway.request(Method::POST, &format!("/v1/playlists/{id}/items"));
+        let request = request.bearer_auth(&ann).header("idempotency-key", key);
+        request.json(&json!({"track_id": "t1"})).send()
+    };
+    let first = add("add-7f3c").await?;
+    assert_eq!(first.status(), 201);
+    let first: Value = first.json().await?;
+    // A client that timed out sends it again: the same answer, nothing added twice.
+    let again = add("add-7f3c").await?;
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.json::<Value>().await?, first);
+    let (_, page) = send(
+        &gateway,
+        Method::GET,
+        &format!("/v1/playlists/{id}"),
+        &ann,
+        None,
+    )
+    .await?;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+
+    let bad = add("../a key with spaces").await?;
+    assert_eq!(bad.status(), 400);
+    Ok(())
+}

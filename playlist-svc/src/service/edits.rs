@@ -109,7 +109,7 @@ impl PlaylistDomain {
         Ok(pb::DeletePlaylistResponse {})
     }
 
-    /// AddPlaylistItems.
+    /// AddPlaylistItems: with a request id, a repeat returns the first answer.
     pub(super) async fn add_items(
         &self,
         caller: &Caller,
@@ -122,6 +122,10 @@ impl PlaylistDomain {
             durations: Durations::new(),
         };
         let mut edit = Self::edit_of(caller, req.playlist_id, req.expected_version, op)?;
+        if !req.request_id.is_empty() {
+            validate::id("request_id", &req.request_id)?;
+            edit.request_id = Some(req.request_id);
+        }
         let checked = self.check_tracks(caller, &req.track_ids).await?;
         if let EditOp::AddItems { durations, .. } = &mut edit.op {
             *durations = checked;

@@ -230,6 +230,7 @@ impl PlaylistDomain {
             actor: caller.user_id.clone(),
             expected_version,
             op,
+            request_id: None,
         })
     }
 }

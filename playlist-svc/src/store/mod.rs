@@ -8,6 +8,7 @@
 //! instead of overwriting each other, so concurrent appends all land.
 
 pub mod postgres;
+pub mod requests;
 pub mod rules;
 pub mod sqlite;
 

@@ -56,6 +56,7 @@ async fn durations_follow_the_items(mode: Mode) -> anyhow::Result<()> {
         track_ids: vec![track(3), track(3)],
         position: Some(0),
         expected_version: None,
+        ..Default::default()
     };
     let added = service
         .client()

@@ -43,6 +43,7 @@ async fn first_tracks_follow_the_items(mode: Mode) -> anyhow::Result<()> {
         track_ids: (10..20).map(track).collect(),
         position: Some(0),
         expected_version: None,
+        ..Default::default()
     };
     service
         .client()

@@ -13,6 +13,7 @@ mod durations;
 mod events;
 mod first_tracks;
 mod generated;
+mod idempotency;
 mod library;
 mod library_concurrency;
 mod migrate;

@@ -62,7 +62,8 @@ async fn a_postgres_database_of_the_old_runner_migrates_without_loss() -> anyhow
             "V3__backfills",
             "V4__generated_playlists",
             "V5__liked_items_and_play_queues",
-            "V6__durations"
+            "V6__durations",
+            "V7__add_requests"
         ]
     );
     let store = PostgresStore::open(pool.clone(), OutboxWaker::new()).await?;

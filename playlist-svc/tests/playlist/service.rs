@@ -59,6 +59,7 @@ async fn add(
         track_ids: tracks,
         expected_version,
         position,
+        ..Default::default()
     };
     service
         .client()

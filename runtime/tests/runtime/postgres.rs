@@ -64,6 +64,34 @@ async fn statement_timeout_cancels_a_runaway_statement() -> anyhow::Result<()> {
 }
 
 #[tokio::test]
+async fn a_transaction_left_idle_is_ended_and_its_row_locks_released() -> anyhow::Result<()> {
+    init_tracing();
+    let db = test_database().await?;
+    let settings = PostgresSettings {
+        idle_in_transaction_timeout: Duration::from_millis(200),
+        ..settings_for(&db)
+    };
+    let pool = connect(&settings).await?;
+    let other = pool.get().await?;
+    other
+        .batch_execute("CREATE TABLE lists (id bigint PRIMARY KEY, n bigint NOT NULL); INSERT INTO lists VALUES (1, 0)")
+        .await?;
+    // A writer that locks the row and then hangs (its process frozen) sends nothing more.
+    let mut hung = pool.get().await?;
+    let tx = hung.transaction().await?;
+    tx.execute("SELECT n FROM lists WHERE id = 1 FOR UPDATE", &[])
+        .await?;
+    // Another writer gets the row once PostgreSQL has ended the idle transaction.
+    let update = other.execute("UPDATE lists SET n = n + 1 WHERE id = 1", &[]);
+    let updated = tokio::time::timeout(Duration::from_secs(5), update)
+        .await
+        .context("the row stayed locked by an idle transaction")??;
+    assert_eq!(updated, 1);
+    assert!(tx.commit().await.is_err(), "the idle transaction was ended");
+    Ok(())
+}
+
+#[tokio::test]
 async fn closed_port_fails_fast_with_an_error_naming_the_server() -> anyhow::Result<()> {
     init_tracing();
     let port = closed_port()?;

@@ -87,7 +87,8 @@ impl Listener {
 
     /// Sends a request built for `http://<gateway>/path`, alternating between the gateways
     /// like a load balancer, and like one, tries the other gateway when one gave no answer at
-    /// all (refused or reset: it died). Every request sent here is idempotent.
+    /// all (refused or reset: it died). Every request sent here is idempotent (writes carry
+    /// an idempotency key).
     pub async fn send(
         &self,
         path: &str,
@@ -171,6 +172,60 @@ impl Listener {
             counted = answer["play_counted"].as_bool().unwrap_or(false);
         }
         Ok(counted)
+    }
+
+    /// Adds `track` to the end of a playlist through a gateway, with `key` as its
+    /// `Idempotency-Key`: sent again (to the other gateway, when one gave no answer) it
+    /// still adds once.
+    pub async fn add_to_playlist(
+        &self,
+        playlist: &str,
+        track: &str,
+        key: &str,
+    ) -> anyhow::Result<()> {
+        let path = format!("/v1/playlists/{playlist}/items");
+        let body = json!({ "track_id": track });
+        let response = self
+            .send(&path, |url| {
+                let request = self.http.post(url).bearer_auth(&self.token);
+                request.header("idempotency-key", key).json(&body)
+            })
+            .await?;
+        let status = response.status();
+        anyhow::ensure!(status == 201, "adding to the playlist: {status}");
+        Ok(())
+    }
+
+    /// Creates a playlist of this listener's through a gateway; its id.
+    pub async fn create_playlist(&self, name: &str) -> anyhow::Result<String> {
+        let body = json!({ "name": name });
+        let response = self
+            .send("/v1/playlists", |url| {
+                self.http.post(url).bearer_auth(&self.token).json(&body)
+            })
+            .await?;
+        let status = response.status();
+        anyhow::ensure!(status == 201, "creating a playlist: {status}");
+        let playlist: Value = response.json().await?;
+        playlist["id"]
+            .as_str()
+            .map(str::to_owned)
+            .with_context(|| format!("created {playlist}"))
+    }
+
+    /// The number of items in a playlist, over gRPC.
+    pub async fn playlist_items(&self, playlist: &str) -> anyhow::Result<u32> {
+        use tunemesh_proto::playlist::v1::GetPlaylistRequest;
+        use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
+        let request = self.signed(GetPlaylistRequest {
+            playlist_id: playlist.to_owned(),
+            ..GetPlaylistRequest::default()
+        })?;
+        let answer = PlaylistServiceClient::new(self.channel("playlist"))
+            .get_playlist(request)
+            .await?
+            .into_inner();
+        Ok(answer.playlist.map_or(0, |p| p.item_count))
     }
 
     /// A gRPC request to a service as this listener (signed by [`Listener::channel`]).

@@ -7,6 +7,7 @@ use tower::ServiceExt;
 use tower::load::Constant;
 
 use super::*;
+use crate::mesh::classify::MeshDeadline;
 
 type Response = http::Response<tonic::body::Body>;
 
@@ -37,7 +38,7 @@ fn breaker(
     loaded(failing, 0)
 }
 
-fn is_ready<S: Service<()>>(breaker: &mut S) -> bool {
+fn is_ready<R, S: Service<R>>(breaker: &mut S) -> bool {
     breaker.ready().now_or_never().is_some()
 }
 
@@ -113,4 +114,41 @@ async fn a_recent_failure_ranks_the_endpoint_behind_slower_healthy_ones() {
     failing.store(false, Ordering::SeqCst);
     assert!(call(&mut fast).await);
     assert!(fast.load() < slow.load(), "a success clears it");
+}
+
+/// A breaker over an endpoint that never answers, called with requests bound by the mesh's
+/// own deadline.
+fn hung() -> Breaker<impl Service<MeshDeadline, Response = Response, Error = BoxError>> {
+    let endpoint = tower::service_fn(|_: MeshDeadline| {
+        futures::future::pending::<Result<Response, BoxError>>()
+    });
+    let labels = EndpointLabels {
+        service: "svc".into(),
+        endpoint: "127.0.0.1:1".into(),
+    };
+    BreakerLayer::new(BreakerSettings::default(), labels).layer(endpoint)
+}
+
+#[tokio::test(start_paused = true)]
+async fn calls_that_hang_until_the_mesh_deadline_open_the_breaker_but_cancelled_ones_do_not() {
+    let mut breaker = hung();
+    let timeout = Duration::from_secs(3);
+    for _ in 0..7 {
+        // Cancelled by the caller long before the deadline: says nothing about the endpoint.
+        let deadline = MeshDeadline(Instant::now() + timeout);
+        let call = breaker.ready().await.map(|b| b.call(deadline));
+        tokio::time::advance(Duration::from_millis(10)).await;
+        drop(call);
+    }
+    assert!(is_ready(&mut breaker), "cancellations never open it");
+    for _ in 0..7 {
+        let deadline = MeshDeadline(Instant::now() + timeout);
+        let call = breaker.ready().await.map(|b| b.call(deadline));
+        assert!(
+            tokio::time::timeout_at(deadline.0, call.expect("ready"))
+                .await
+                .is_err()
+        );
+    }
+    assert!(!is_ready(&mut breaker), "seven hung calls open it");
 }

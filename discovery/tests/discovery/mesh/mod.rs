@@ -4,6 +4,7 @@ mod balance;
 mod canary;
 mod deadline;
 mod endpoints;
+mod hang;
 mod lifecycle;
 mod outage;
 mod trace;

@@ -12,6 +12,7 @@ mod backfill;
 mod durations;
 mod generated;
 mod library;
+mod requests;
 mod write;
 
 use async_trait::async_trait;

@@ -8,7 +8,7 @@ use tunemesh_events::outbox::postgres::{AppendError, append};
 use tunemesh_proto::events::v1::PlaylistChangeKind;
 use tunemesh_runtime::clock::now_ms;
 
-use super::{PLAYLIST_COLUMNS, PostgresStore, pg, playlist, to_u64};
+use super::{PLAYLIST_COLUMNS, PostgresStore, pg, playlist, requests, to_u64};
 use crate::error::PlaylistError;
 use crate::events::{kind_of, liked_changed, playlist_changed, playlist_deleted};
 use crate::model::{DetailsChange, Durations, Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
@@ -196,6 +196,12 @@ pub(super) async fn edit(store: &PostgresStore, edit: Edit) -> Result<Edited, Pl
     let current = lock(&tx, id)
         .await?
         .ok_or_else(|| PlaylistError::PlaylistNotFound(id.to_owned()))?;
+    // Before the guard: the first call moved the version a repeat still expects.
+    if let Some(key) = &edit.request_id
+        && let Some(first) = requests::find(&tx, &edit.actor, key, &current).await?
+    {
+        return Ok(first);
+    }
     edit.guard(&current)?;
     let unchanged = Edited {
         version: current.version,
@@ -321,6 +327,9 @@ pub(super) async fn edit(store: &PostgresStore, edit: Edit) -> Result<Edited, Pl
     .await
     .map_err(pg)?;
     let after = reread(&tx, id).await?;
+    if let Some(key) = &edit.request_id {
+        requests::record(&tx, &edit.actor, key, id, after.version, &items).await?;
+    }
     let event = playlist_changed(&after, &edit.actor, kind_of(&edit.op), track_ids)?;
     commit(store, tx, &event).await?;
     Ok(Edited {

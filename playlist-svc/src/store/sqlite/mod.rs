@@ -13,6 +13,7 @@ mod backfill;
 mod durations;
 mod generated;
 mod library;
+mod requests;
 mod write;
 
 use std::path::Path;

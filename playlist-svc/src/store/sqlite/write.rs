@@ -7,7 +7,7 @@ use tunemesh_events::outbox::sqlite::append;
 use tunemesh_proto::events::v1::PlaylistChangeKind;
 use tunemesh_runtime::clock::now_ms;
 
-use super::{load, sqlite};
+use super::{load, requests, sqlite};
 use crate::error::PlaylistError;
 use crate::events::{kind_of, liked_changed, playlist_changed, playlist_deleted};
 use crate::model::{Durations, Edit, EditOp, Edited, Item, NewPlaylist, Playlist};
@@ -160,6 +160,12 @@ pub(super) fn edit(conn: &mut Connection, edit: &Edit) -> Result<Edited, Playlis
     let tx = begin(conn)?;
     let id = edit.playlist_id.as_str();
     let current = reread(&tx, id)?;
+    // Before the guard: the first call moved the version a repeat still expects.
+    if let Some(key) = &edit.request_id
+        && let Some(first) = requests::find(&tx, &edit.actor, key, &current)?
+    {
+        return Ok(first);
+    }
     edit.guard(&current)?;
     let unchanged = Edited {
         version: current.version,
@@ -286,6 +292,9 @@ pub(super) fn edit(conn: &mut Connection, edit: &Edit) -> Result<Edited, Playlis
     )
     .map_err(sqlite)?;
     let after = reread(&tx, id)?;
+    if let Some(key) = &edit.request_id {
+        requests::record(&tx, &edit.actor, key, id, after.version, &items)?;
+    }
     let event = playlist_changed(&after, &edit.actor, kind_of(&edit.op), track_ids)?;
     finish(tx, &event)?;
     Ok(Edited {
