@@ -22,7 +22,7 @@ use tower::ServiceExt as _;
 use tunemesh_proto::search::v1::SearchRequest;
 use tunemesh_proto::search::v1::search_service_server::SearchServiceServer;
 use tunemesh_runtime::identity::{
-    AssertionSettings, AssertionSigner, Caller, CalledMethod, IdentitySettings, MeshIdentity,
+    AssertionSettings, AssertionSigner, CalledMethod, Caller, IdentitySettings, MeshIdentity,
 };
 use tunemesh_search::grpc::SearchApi;
 
@@ -146,11 +146,7 @@ fuzz_target!(|input: Input<'_>| {
         } else {
             Method::GET
         })
-        .uri(
-            input
-                .path
-                .unwrap_or(SEARCH),
-        );
+        .uri(input.path.unwrap_or(SEARCH));
     if let Ok(value) = HeaderValue::from_str(content_type) {
         request = request.header("content-type", value);
     }
