@@ -19,7 +19,7 @@ async fn put_mix(gateway: &TestGateway, user: &str, tracks: &[&str]) -> anyhow::
         description: "made for you".to_owned(),
         track_ids: tracks.iter().map(|t| (*t).to_owned()).collect(),
     });
-    let answer = PlaylistServiceClient::new(gateway.services.mesh.channel("playlist"))
+    let answer = PlaylistServiceClient::new(gateway.services.mesh_as("reco")?.channel("playlist"))
         .put_generated_playlist(request)
         .await?
         .into_inner();
@@ -27,7 +27,6 @@ async fn put_mix(gateway: &TestGateway, user: &str, tracks: &[&str]) -> anyhow::
 }
 
 #[tokio::test]
-#[ignore = "reco-svc is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn made_for_you_lists_the_callers_generated_playlists_which_refuse_changes()
 -> anyhow::Result<()> {
     let gateway = support::spawn().await?;

@@ -29,8 +29,18 @@ pub struct Services {
     pub last_search: Arc<Mutex<Option<search::SearchRequest>>>,
     /// The mesh the services are found in (a test calls playlist-svc as a service would).
     pub mesh: Mesh,
+    /// The mesh's CA, for calling as another service.
+    ca: EmbeddedCa,
     shutdown: CancellationToken,
     _dir: tempfile::TempDir,
+}
+
+impl Services {
+    /// The mesh, calling as `service` (with a leaf of the mesh's CA for it).
+    pub fn mesh_as(&self, service: &str) -> anyhow::Result<Mesh> {
+        let tls = MeshTls::embedded(&self.ca, service, Policy::architecture())?;
+        Ok(self.mesh.as_service(tls))
+    }
 }
 
 impl Drop for Services {
@@ -303,6 +313,7 @@ pub async fn start(
     Ok(Services {
         last_search: fakes.last_search,
         mesh: mesh.clone(),
+        ca: ca.clone(),
         shutdown,
         _dir: dir,
     })
