@@ -27,6 +27,15 @@ pub(crate) struct Healthy {
 }
 
 impl AgentApi {
+    /// The agent `settings` names, with its ACL token.
+    pub(crate) fn from_settings(settings: &super::ConsulSettings) -> Result<Self, RegistryError> {
+        Self::new(
+            &settings.addr,
+            settings.acl_token()?,
+            settings.request_timeout,
+        )
+    }
+
     pub(crate) fn new(
         addr: &str,
         token: Option<SecretString>,
@@ -87,12 +96,7 @@ impl AgentApi {
         // Consul adds up to wait/16 of jitter to a blocking query's wait.
         let timeout = wait + wait / 16 + self.request_timeout;
         let response = self.send(self.http.get(url).timeout(timeout)).await?;
-        let index = response
-            .headers()
-            .get("x-consul-index")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let index = index_of(&response);
         let entries: Vec<HealthEntry> = response
             .json()
             .await
@@ -120,6 +124,16 @@ impl AgentApi {
         let body = response.text().await.unwrap_or_default();
         Err(rejected(status, body))
     }
+}
+
+/// The index a blocking query answered at (`X-Consul-Index`), 0 when missing.
+pub(super) fn index_of(response: &Response) -> u64 {
+    response
+        .headers()
+        .get("x-consul-index")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
 }
 
 fn rejected(status: StatusCode, body: String) -> RegistryError {

@@ -3,14 +3,14 @@
 //! intention check per caller, and writing intentions.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use super::ConsulSettings;
-use super::api::{AgentApi, escape};
+use super::api::{AgentApi, escape, index_of};
 use crate::RegistryError;
 use crate::connect::{
     Authorizer, ConnectError, Decision, Material, MeshTls, Policy, SpiffeId, TlsConfigs,
@@ -78,11 +78,7 @@ struct Intention<'a> {
 impl ConsulConnect {
     /// Connect through the agent `settings` name; fails on an unusable address.
     pub fn new(settings: ConsulSettings) -> Result<Self, RegistryError> {
-        let api = AgentApi::new(
-            &settings.addr,
-            settings.acl_token()?,
-            settings.request_timeout,
-        )?;
+        let api = AgentApi::from_settings(&settings)?;
         Ok(Self {
             api: Arc::new(api),
             settings: Arc::new(settings),
@@ -168,12 +164,7 @@ impl ConsulConnect {
         let timeout = wait + wait / 16 + self.api.request_timeout;
         let request = self.api.http.get(url).timeout(timeout);
         let response = self.api.send(request).await.map_err(unavailable)?;
-        let index = response
-            .headers()
-            .get("x-consul-index")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0);
+        let index = index_of(&response);
         let body = response
             .json()
             .await
@@ -286,7 +277,7 @@ impl Follow {
                     failures = failures.saturating_add(1);
                     tracing::warn!(service = %self.service, %error, "cannot follow the leaf certificate");
                     self.indexes = (0, 0);
-                    tokio::time::sleep(backoff(&self.connect.settings, failures)).await;
+                    tokio::time::sleep(self.connect.settings.backoff(failures)).await;
                 }
             }
             // A flapping index must not spin the loop.
@@ -298,12 +289,4 @@ impl Follow {
             tokio::time::sleep(rest).await;
         }
     }
-}
-
-fn backoff(settings: &ConsulSettings, failures: u32) -> Duration {
-    let exp = settings
-        .min_backoff
-        .saturating_mul(1 << failures.min(10))
-        .min(settings.max_backoff);
-    exp.mul_f64(0.5 + rand::random::<f64>() / 2.0)
 }

@@ -68,6 +68,15 @@ impl Default for ConsulSettings {
 }
 
 impl ConsulSettings {
+    /// How long to wait after `failures` failed queries in a row: doubling from
+    /// `min_backoff` up to `max_backoff`, half of it random so agents restarting together are
+    /// not hit in step.
+    pub(crate) fn backoff(&self, failures: u32) -> Duration {
+        let exp = self.min_backoff.saturating_mul(1 << failures.min(16));
+        let capped = exp.min(self.max_backoff);
+        capped / 2 + capped.mul_f64(rand::random::<f64>() / 2.0)
+    }
+
     /// The ACL token from `token` or `token_file` (not both), if any.
     pub fn acl_token(&self) -> Result<Option<SecretString>, RegistryError> {
         match (&self.token, &self.token_file) {
@@ -102,11 +111,7 @@ pub struct ConsulRegistry {
 impl ConsulRegistry {
     /// A registry talking to the agent at `settings.addr`; fails on an unusable address.
     pub fn new(settings: ConsulSettings) -> Result<Self, RegistryError> {
-        let api = AgentApi::new(
-            &settings.addr,
-            settings.acl_token()?,
-            settings.request_timeout,
-        )?;
+        let api = AgentApi::from_settings(&settings)?;
         Ok(Self {
             api: Arc::new(api),
             settings: Arc::new(settings),

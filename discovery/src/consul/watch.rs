@@ -105,12 +105,6 @@ impl Loop {
     }
 
     fn backoff(&self, failures: u32) -> Duration {
-        let exp = self
-            .settings
-            .min_backoff
-            .saturating_mul(1 << failures.min(16));
-        let capped = exp.min(self.settings.max_backoff);
-        // Half fixed, half random: agents restarting together are not hit in step.
-        capped / 2 + capped.mul_f64(rand::random::<f64>() / 2.0)
+        self.settings.backoff(failures)
     }
 }
