@@ -145,6 +145,11 @@ impl Load {
     }
 }
 
+/// `service`'s identity from `ca`, under the architecture's policy.
+fn leaf(ca: &EmbeddedCa, service: &str) -> MeshTls {
+    MeshTls::embedded(ca, service, Policy::architecture()).expect("leaf")
+}
+
 fn ca() -> EmbeddedCa {
     EmbeddedCa::generate(Duration::from_secs(3600)).expect("a CA")
 }
@@ -152,9 +157,8 @@ fn ca() -> EmbeddedCa {
 #[tokio::test]
 async fn an_allowed_caller_gets_in_and_the_handler_knows_which_service_it_is() {
     let ca = ca();
-    let player =
-        serve(MeshTls::embedded(&ca, "player", Policy::architecture()).expect("leaf")).await;
-    let gateway = MeshTls::embedded(&ca, "gateway", Policy::architecture()).expect("leaf");
+    let player = serve(leaf(&ca, "player")).await;
+    let gateway = leaf(&ca, "gateway");
 
     recommend(channel(&gateway, "player", player.addr))
         .await
@@ -166,9 +170,8 @@ async fn an_allowed_caller_gets_in_and_the_handler_knows_which_service_it_is() {
 #[tokio::test]
 async fn a_caller_the_policy_does_not_allow_is_refused_naming_both_identities() {
     let ca = ca();
-    let player =
-        serve(MeshTls::embedded(&ca, "player", Policy::architecture()).expect("leaf")).await;
-    let search = MeshTls::embedded(&ca, "search", Policy::architecture()).expect("leaf");
+    let player = serve(leaf(&ca, "player")).await;
+    let search = leaf(&ca, "search");
 
     let refused = recommend(channel(&search, "player", player.addr))
         .await
@@ -201,8 +204,7 @@ fn ca_id(ca: &EmbeddedCa, service: &str) -> String {
 #[tokio::test]
 async fn a_caller_without_a_certificate_or_with_another_cas_is_refused() {
     let ca = ca();
-    let player =
-        serve(MeshTls::embedded(&ca, "player", Policy::architecture()).expect("leaf")).await;
+    let player = serve(leaf(&ca, "player")).await;
 
     // Plaintext HTTP/2 to a TLS port.
     let plain = Endpoint::from_shared(format!("http://{}", player.addr))
@@ -230,9 +232,8 @@ async fn a_caller_without_a_certificate_or_with_another_cas_is_refused() {
 async fn a_caller_trusts_only_the_service_it_meant_to_call() {
     let ca = ca();
     // A search replica where the caller expects player (a stale address, a hijacked one).
-    let search =
-        serve(MeshTls::embedded(&ca, "search", Policy::architecture()).expect("leaf")).await;
-    let gateway = MeshTls::embedded(&ca, "gateway", Policy::architecture()).expect("leaf");
+    let search = serve(leaf(&ca, "search")).await;
+    let gateway = leaf(&ca, "gateway");
     let error = recommend(channel(&gateway, "player", search.addr))
         .await
         .expect_err("not player");
@@ -243,8 +244,7 @@ async fn a_caller_trusts_only_the_service_it_meant_to_call() {
 #[tokio::test]
 async fn health_is_served_in_plaintext_on_its_own_port_only() {
     let ca = ca();
-    let player =
-        serve(MeshTls::embedded(&ca, "player", Policy::architecture()).expect("leaf")).await;
+    let player = serve(leaf(&ca, "player")).await;
     let plain = Endpoint::from_shared(format!("http://{}", player.health))
         .expect("uri")
         .connect_lazy();
@@ -274,9 +274,8 @@ async fn health_is_served_in_plaintext_on_its_own_port_only() {
 #[tokio::test]
 async fn rotations_of_the_ca_under_load_lose_no_call() {
     let ca = ca();
-    let player =
-        serve(MeshTls::embedded(&ca, "player", Policy::architecture()).expect("leaf")).await;
-    let gateway = MeshTls::embedded(&ca, "gateway", Policy::architecture()).expect("leaf");
+    let player = serve(leaf(&ca, "player")).await;
+    let gateway = leaf(&ca, "gateway");
     let before = gateway.id();
     let load = Load::start(&gateway, "player", player.addr, 3);
     for _ in 0..3 {
