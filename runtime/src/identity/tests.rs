@@ -218,6 +218,21 @@ fn a_forwarded_assertion_is_accepted_only_from_the_service_it_was_meant_for() {
 }
 
 #[test]
+fn a_direct_assertion_is_accepted_only_on_the_gateway_s_connection() {
+    let (signer, keys) = gateway();
+    let playlist = keys.verifier("playlist");
+    let token = signer
+        .mint(&alice(), "playlist", ADD_TRACKS)
+        .expect("mints");
+    let direct = |peer| playlist.caller(&request(Some(&token), ADD_TRACKS, peer));
+    assert_eq!(direct(Some("gateway")), Ok(alice()));
+    // reco may call playlist-svc, but an assertion it saw (a log, a forwarded header) is not
+    // its to replay: within its 30 s life it is still refused.
+    assert_eq!(direct(Some("reco")), invalid("not from the gateway"));
+    assert_eq!(direct(Some("playlist")), invalid("not from the gateway"));
+}
+
+#[test]
 fn a_caller_forwards_the_assertion_it_came_with_unchanged() {
     let (signer, keys) = gateway();
     let token = signer

@@ -16,6 +16,11 @@ use super::{Caller, Claims, IDENTITY_METADATA, IdentityError, SERVICE_PREFIX, SE
 /// on a user's behalf). playlist-svc checks a user's tracks in player-svc's catalogue.
 const FORWARDERS: &[(&str, &[&str])] = &[("player", &["playlist"])];
 
+/// The one service that signs assertions: a direct assertion (`aud` is the service called)
+/// is accepted only from its connection, so an assertion seen by anyone else cannot be
+/// replayed from another service's certificate within its life.
+const SIGNER: &str = "gateway";
+
 /// The gRPC method a request called (`/pkg.Service/Method`), put in its extensions by the
 /// standard server (`crate::grpc::method`): what a direct assertion's `mth` must name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,8 +120,10 @@ impl Verifier {
     }
 
     /// The user `token` names, if the gateway signed it, it is current, and it is meant for
-    /// this call: `aud` is this service and `mth` is `method`, or `aud` is `peer` (the caller's
-    /// service, from its certificate), which may forward users' calls here.
+    /// this call: `aud` is this service, `mth` is `method` and the peer is the gateway, or
+    /// `aud` is `peer` (the caller's service, from its certificate), which may forward users'
+    /// calls here. Without a peer (a plaintext server: only tests run one) the connection
+    /// cannot be checked.
     pub fn verify(
         &self,
         token: &str,
@@ -127,6 +134,9 @@ impl Verifier {
         if claims.aud == self.audience {
             if method != Some(claims.mth.as_str()) {
                 return Err(IdentityError::Invalid("wrong method"));
+            }
+            if peer.is_some_and(|peer| peer != SIGNER) {
+                return Err(IdentityError::Invalid("not from the gateway"));
             }
         } else if peer != Some(claims.aud.as_str()) || !may_forward(&claims.aud, self.audience) {
             return Err(IdentityError::Invalid("wrong audience"));
