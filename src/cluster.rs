@@ -367,9 +367,14 @@ impl Cluster {
                 set("GRPC__ADDR", addr.to_string());
             }
         }
+        // Shared by the player replicas, as a ReadWriteMany volume is in Kubernetes, and read
+        // by the gateways, which mount it read only there.
+        let blobs = path_text(&o.dir.join("blobs"))?;
+        if service == "gateway" {
+            set("GATEWAY__BLOBS__DIR", blobs.clone());
+        }
         if service == "player" {
-            // Shared by the replicas, as a ReadWriteMany volume is in Kubernetes.
-            set("PLAYER__BLOB_DIR", path_text(&o.dir.join("blobs"))?);
+            set("PLAYER__BLOB_DIR", blobs);
             set("PLAYER__INGEST_WORKERS", "1".into());
         }
         if service == "search" {

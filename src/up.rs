@@ -41,7 +41,7 @@ impl Up {
         tokio::fs::create_dir_all(data_dir)
             .await
             .with_context(|| format!("cannot create data dir {}", data_dir.display()))?;
-        let settings = &with_kept_secrets(settings)?;
+        let settings = &with_direct_audio(with_kept_secrets(settings)?);
         settings.check_secrets(true)?;
         let registry: Arc<dyn Registry> = Arc::new(EmbeddedRegistry::default());
         let mesh = Mesh::new(registry.clone(), settings.mesh.clone());
@@ -140,6 +140,23 @@ pub fn with_kept_secrets(settings: &Settings) -> anyhow::Result<Settings> {
         settings.gateway.subsonic.seal_keys_file = Some(path);
     }
     Ok(settings)
+}
+
+/// `settings` with the gateway reading audio straight from player-svc's blob store (its
+/// `player.s3` bucket or blob directory, by default `<data dir>/player/blobs`), unless
+/// `gateway.blobs` says where already: in one process both see the same files.
+fn with_direct_audio(mut settings: Settings) -> Settings {
+    let blobs = &mut settings.gateway.blobs;
+    if blobs.dir.is_none() && blobs.s3.is_none() {
+        blobs.s3.clone_from(&settings.player.s3);
+        blobs.dir = Some(settings.player.blob_dir.clone().unwrap_or_else(|| {
+            settings
+                .data_dir
+                .join(tunemesh_player::SERVICE_NAME)
+                .join("blobs")
+        }));
+    }
+    settings
 }
 
 /// The in-process CA of `up` with its root kept in `data_dir/secrets/ca/`, so a restart (and

@@ -85,6 +85,9 @@ pub enum BuildError {
     /// The Subsonic seal keys are malformed (the cause names the entry, never a key).
     #[error("invalid gateway.subsonic settings")]
     SealKeys(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The media blob store of direct audio reads cannot be opened.
+    #[error("invalid gateway.blobs settings")]
+    Blobs(#[source] anyhow::Error),
 }
 
 /// A bound gateway, ready to serve.
@@ -142,10 +145,11 @@ impl Parts {
             limits.login.clone(),
             &settings.auth,
         );
+        let blobs = settings.blobs.open().map_err(BuildError::Blobs)?;
         let state = AppState::new(
             auth.clone(),
             subsonic,
-            media,
+            (media, blobs),
             signer.clone(),
             ctx.mesh.clone(),
             settings,

@@ -8,6 +8,7 @@ pub use crate::images::settings::ImageSettings;
 pub use crate::subsonic::settings::SubsonicSettings;
 use secrecy::SecretString;
 use serde::Deserialize;
+use tunemesh_runtime::blobs::BlobSettings;
 use tunemesh_runtime::identity::AssertionSettings;
 use tunemesh_runtime::secret::{KeyRing, SecretError, SecretSetting};
 
@@ -41,6 +42,10 @@ pub struct GatewaySettings {
     pub audio_info_ttl: Duration,
     /// Memory for the edge cache of audio bytes (`media/edge_cache.rs`); 0 turns it off.
     pub audio_cache_bytes: u64,
+    /// player-svc's media blob store, read here (read only) so that a byte range of audio is
+    /// a read of the store instead of a `ReadAudioRange` call (`media/direct.rs`); player-svc
+    /// still names the file and its version. Unset: every range goes through player-svc.
+    pub blobs: BlobSettings,
     /// Limits and browser-facing headers of the HTTP edge.
     pub http: HttpSettings,
     /// Audio files an admin adds through the gateway (`PUT /v1/library/uploads/{sha256}`).
@@ -75,6 +80,7 @@ impl Default for GatewaySettings {
             audio_info_capacity: 100_000,
             audio_info_ttl: Duration::from_secs(300),
             audio_cache_bytes: 256 << 20,
+            blobs: BlobSettings::default(),
             http: HttpSettings::default(),
             uploads: UploadSettings::default(),
             connections: ConnectionSettings::default(),

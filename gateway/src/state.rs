@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use tunemesh_discovery::Mesh;
+use tunemesh_runtime::blobs::Blobs;
 use tunemesh_runtime::identity::AssertionSigner;
 
 use crate::auth::Auth;
@@ -38,7 +39,7 @@ impl AppState {
     pub(crate) fn new(
         auth: Auth,
         subsonic: Subsonic,
-        media: MediaTokens,
+        (media, blobs): (MediaTokens, Option<Blobs>),
         signer: AssertionSigner,
         mesh: Mesh,
         settings: &GatewaySettings,
@@ -47,7 +48,7 @@ impl AppState {
         Self {
             inner: Arc::new(Inner {
                 auth,
-                media: Media::new(upstreams.clone(), media, settings),
+                media: Media::new(upstreams.clone(), media, blobs, settings),
                 images: Images::new(upstreams.clone(), &settings.images),
                 upstreams,
                 uploads: settings.uploads.clone(),

@@ -85,6 +85,12 @@ pub(crate) struct Delivery {
     buffer: usize,
 }
 
+/// Key of the progressive Ogg file of a rendition in the blob store: where `ReadAudioRange`
+/// reads, and what the manifest gives edges that read the store directly.
+pub(crate) fn progressive_blob(blob_prefix: &str, quality: &str) -> String {
+    format!("{blob_prefix}/{quality}/audio.ogg")
+}
+
 /// A track's rendition of one quality, found for a read.
 struct Rendition {
     track: Arc<TrackRecord>,
@@ -92,6 +98,8 @@ struct Rendition {
     index: usize,
     /// Blob directory of the rendition.
     dir: String,
+    /// Key of its progressive file.
+    ogg: String,
 }
 
 impl Rendition {
@@ -127,7 +135,13 @@ impl Delivery {
             .position(|r| r.quality == quality.as_str())
             .ok_or_else(|| PlayerError::not_found("quality", quality.as_str()))?;
         let dir = format!("{}/{}", track.manifest.blob_prefix, quality.as_str());
-        Ok(Rendition { track, index, dir })
+        let ogg = progressive_blob(&track.manifest.blob_prefix, quality.as_str());
+        Ok(Rendition {
+            track,
+            index,
+            dir,
+            ogg,
+        })
     }
 
     /// Streams `track_id` at `quality` from `start_us`: the header, and the chunks as the
@@ -151,7 +165,7 @@ impl Delivery {
         // Seek points in the stream's own offsets, for each chunk's media time.
         let (parts, points, start) = match container {
             Container::Ogg => {
-                let path = format!("{dir}/audio.ogg");
+                let path = rendition.ogg.clone();
                 let [offset, at] =
                     seek::at_or_before(&r.ogg_pages, start_us).unwrap_or([r.ogg_header_size, 0]);
                 let header = r.ogg_header_size;
@@ -222,7 +236,7 @@ impl Delivery {
         length: u64,
     ) -> Result<FileRange, PlayerError> {
         let rendition = self.rendition(track_id, quality).await?;
-        let (r, dir) = (rendition.manifest(), &rendition.dir);
+        let r = rendition.manifest();
         if offset >= r.ogg_size {
             return Err(PlayerError::OutOfRange {
                 what: "offset",
@@ -234,7 +248,7 @@ impl Delivery {
             n => offset.saturating_add(n).min(r.ogg_size),
         };
         let part = Part {
-            path: format!("{dir}/audio.ogg"),
+            path: rendition.ogg.clone(),
             range: offset..end,
         };
         Ok(FileRange {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde::Deserialize;
+pub use tunemesh_runtime::blobs::S3Settings;
 
 /// What the player service can be configured with; the defaults serve `tunemesh up`.
 #[derive(Debug, Clone, Deserialize)]
@@ -93,44 +93,5 @@ impl PlayerSettings {
         }
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
         cores.saturating_sub(1).max(1)
-    }
-}
-
-/// An S3-compatible bucket for media blobs (`[player.s3]`, `TUNEMESH_PLAYER__S3__*`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct S3Settings {
-    /// The bucket (must exist).
-    pub bucket: String,
-    /// Its region; S3-compatible servers usually accept any.
-    pub region: String,
-    /// The server's URL for anything but AWS itself (e.g. `http://127.0.0.1:9000`).
-    pub endpoint: Option<String>,
-    /// Allows a plain-HTTP endpoint (a server on a private network or loopback).
-    pub allow_http: bool,
-    /// Access key id; unset uses the instance's or pod's role credentials.
-    pub access_key_id: Option<String>,
-    /// Secret access key: read from settings or env, never logged or printed.
-    pub secret_access_key: Option<SecretString>,
-    /// Bound on opening a connection to the server.
-    #[serde(with = "humantime_serde")]
-    pub connect_timeout: Duration,
-    /// Bound on one request (a segment read or a rendition write).
-    #[serde(with = "humantime_serde")]
-    pub request_timeout: Duration,
-}
-
-impl Default for S3Settings {
-    fn default() -> Self {
-        Self {
-            bucket: String::new(),
-            region: "us-east-1".to_owned(),
-            endpoint: None,
-            allow_http: false,
-            access_key_id: None,
-            secret_access_key: None,
-            connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(30),
-        }
     }
 }

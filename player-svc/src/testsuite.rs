@@ -1,7 +1,7 @@
 //! Hooks for the integration tests (feature `testsuite`, on in every `cargo test` through the
 //! crate's dev-dependency on itself): parts they check directly that are not the crate's API.
 
-pub use crate::blobs::{Blobs, bytes_read};
+pub use tunemesh_runtime::blobs::{Blobs, bytes_read};
 
 /// The id of the one `PlayEvent` play session `session_id` emits (derived, so a duplicate
 /// append is one event downstream).

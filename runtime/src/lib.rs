@@ -6,6 +6,7 @@
 //! - [`metrics`]: the Prometheus recorder; [`admin`]: `/metrics`, `/healthz`, `/readyz`.
 //! - [`grpc`]: the standard gRPC server with health, reflection, layers and drain.
 //! - [`error`]: the one error-code table (domain code → gRPC code and HTTP status).
+//! - [`blobs`]: media blobs in a local folder or an S3-compatible bucket.
 //! - [`clock`]: wall-clock time in epoch milliseconds or seconds, saturating.
 //! - [`ids`]: the one shape check for ids from outside (nothing that can climb a path).
 //! - [`process`]: one process skeleton: its parts started and stopped together.
@@ -19,6 +20,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod blobs;
 pub mod clock;
 pub mod context;
 pub mod error;

@@ -2,10 +2,11 @@
 //! support, read from `PlayerService.ReadAudioRange`, for `<audio>` elements. It takes the
 //! bearer header or a signed media link (`?token=`, see `super::links`).
 //!
-//! The file's size and version come from what the gateway keeps of the track
-//! (`super::facts`), so a byte range is one call to player-svc; its first chunk is
-//! checked against them before any header is sent. Ranges of popular tracks are answered
-//! from the edge cache (`super::edge_cache`) without a call at all.
+//! The file's size, blob key and version come from what the gateway keeps of the track
+//! (`super::facts`), so a byte range is one call to player-svc, whose first chunk is checked
+//! against them before any header is sent, or, when the gateway reads player-svc's blob
+//! store (`super::direct`), one read of the store. Ranges of popular tracks are answered
+//! from the edge cache (`super::edge_cache`) without either.
 //!
 //! The body streams straight from the gRPC stream: hyper pulls the next chunk only when the
 //! client socket takes more, and the gRPC stream is flow-controlled by HTTP/2, so a slow
@@ -30,6 +31,7 @@ use utoipa::IntoParams;
 
 use tunemesh_runtime::identity::Caller;
 
+use super::direct;
 use super::edge_cache::part;
 use super::facts::AudioInfo;
 use super::range::{RangeAnswer, resolve};
@@ -177,39 +179,26 @@ async fn respond(
     }
 
     let (read_start, read_end) = cache.read_range(start, end, size);
-    let read_length = read_end - read_start + 1;
-    let request = pb::ReadAudioRangeRequest {
-        track_id: id.to_owned(),
-        quality: wanted,
-        offset: read_start,
-        length: read_length,
-    };
-    let mut stream = state
-        .upstreams()
-        .player()
-        .streaming()
-        .call(caller, request, async |c, r| c.read_audio_range(r).await)
-        .await?;
-    // Nothing is promised before the first chunk says which file it is from.
-    let first = match stream.message().await {
-        Ok(Some(first)) => first,
-        Ok(None) => {
-            tracing::error!(track = id, "player-svc sent an empty audio range");
-            return Err(ApiError::new(ErrorCode::Internal, "internal error"));
+    let blocks = match (state.blobs(), file.blob.as_str()) {
+        (Some(blobs), key) if !key.is_empty() => {
+            match direct::read(blobs, key, read_start, read_end).await? {
+                direct::Read::Blocks(blocks) => blocks.boxed(),
+                direct::Read::Gone => return Ok(Answer::Outdated),
+            }
         }
-        // Past the end of the file as it now is: it changed since the facts were kept.
-        Err(status) if status.code() == tonic::Code::OutOfRange => return Ok(Answer::Outdated),
-        Err(status) => return Err(status.into()),
+        _ => {
+            let range = (read_start, read_end - read_start + 1);
+            match from_player(state, caller, id, wanted, info, size, range).await? {
+                Some(blocks) => blocks.boxed(),
+                None => return Ok(Answer::Outdated),
+            }
+        }
     };
-    if first.version != info.version || first.file_size_bytes != size {
-        return Ok(Answer::Outdated);
-    }
-    let chunks = futures::stream::iter([Ok(first)]).chain(stream);
     // The body's bound: a client that keeps reading still cannot hold the stream past
     // `audio_timeout` (one that stops reading is closed by the listener's idle timeout).
     let deadline = Instant::now() + state.audio_timeout();
-    // Each chunk is kept (when it is a whole block), then trimmed to the client's range.
-    let body = checked(chunks, read_start, read_length).filter_map(move |chunk| {
+    // Each block is kept (when it is a whole one), then trimmed to the client's range.
+    let body = blocks.filter_map(move |chunk| {
         let _held = &permit;
         let item = match chunk {
             Ok(_) if Instant::now() >= deadline => Some(Err(std::io::Error::other(
@@ -227,6 +216,48 @@ async fn respond(
         .body(Body::from_stream(body))
         .map(Answer::Ready)
         .map_err(|e| ApiError::internal(&e))
+}
+
+/// The blocks of `(offset, length)` of the file of `quality` read through
+/// `PlayerService.ReadAudioRange`; `None` when player-svc's answer says the kept facts
+/// (`info`, the file of `size` bytes) are outdated. Nothing is promised before the first
+/// chunk says which file it is from.
+async fn from_player(
+    state: &Media,
+    caller: &Caller,
+    id: &str,
+    quality: i32,
+    info: &AudioInfo,
+    size: u64,
+    (offset, length): (u64, u64),
+) -> Result<Option<impl Stream<Item = std::io::Result<(u64, Bytes)>> + Send + use<>>, ApiError> {
+    let request = pb::ReadAudioRangeRequest {
+        track_id: id.to_owned(),
+        quality,
+        offset,
+        length,
+    };
+    let mut stream = state
+        .upstreams()
+        .player()
+        .streaming()
+        .call(caller, request, async |c, r| c.read_audio_range(r).await)
+        .await?;
+    let first = match stream.message().await {
+        Ok(Some(first)) => first,
+        Ok(None) => {
+            tracing::error!(track = id, "player-svc sent an empty audio range");
+            return Err(ApiError::new(ErrorCode::Internal, "internal error"));
+        }
+        // Past the end of the file as it now is: it changed since the facts were kept.
+        Err(status) if status.code() == tonic::Code::OutOfRange => return Ok(None),
+        Err(status) => return Err(status.into()),
+    };
+    if first.version != info.version || first.file_size_bytes != size {
+        return Ok(None);
+    }
+    let chunks = futures::stream::iter([Ok(first)]).chain(stream);
+    Ok(Some(checked(chunks, offset, length)))
 }
 
 /// The chunks with their offsets, checked to be contiguous from `start` and to stop at

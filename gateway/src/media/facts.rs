@@ -1,6 +1,6 @@
 //! What the audio route must know of a track before its first byte: each quality's file
-//! size (for `Range`, `Content-Length` and 416), MIME type, and the audio's version (for the
-//! `ETag`). It comes from `PlayerService.GetAudioManifest`, whose answer is big (every
+//! size (for `Range`, `Content-Length` and 416), MIME type and blob key (for direct reads),
+//! and the audio's version (for the `ETag`). It comes from `PlayerService.GetAudioManifest`, whose answer is big (every
 //! segment of every quality, the init segments): fetching it for each byte range doubled the
 //! calls to player-svc and most of the work per listener. So it is kept here.
 //!
@@ -40,6 +40,8 @@ pub struct FileInfo {
     pub size: u64,
     /// Its `Content-Type`.
     pub mime: HeaderValue,
+    /// Its key in player-svc's blob store, for direct reads (empty if player-svc gave none).
+    pub blob: String,
 }
 
 impl AudioInfo {
@@ -62,6 +64,7 @@ impl AudioInfo {
                 size: r.progressive_size_bytes,
                 mime: HeaderValue::from_str(&r.progressive_mime_type)
                     .unwrap_or(HeaderValue::from_static("audio/ogg")),
+                blob: r.progressive_blob.clone(),
             })
             .collect();
         Self {

@@ -10,11 +10,13 @@
 //! - [`offset`]: that file from a time offset, with an exact length (Subsonic `stream`).
 //! - [`segments`]: the manifest, its WebM segments, and `audio-url` links.
 //! - [`range`]: `Range` header resolution; [`edge_cache`]: blocks of popular files in memory.
-//! - [`facts`]: each track's file sizes and audio version, kept.
+//! - [`facts`]: each track's file sizes, blob keys and audio version, kept.
+//! - [`direct`]: ranges read straight from player-svc's blob store, when the gateway has it.
 //! - [`links`]: signed media links; [`guard`]: the layer taking a bearer token or a link.
 //! - [`streams`]: open audio streams per account (shared with the gRPC proxy).
 
 pub mod audio;
+pub mod direct;
 pub mod edge_cache;
 pub mod facts;
 pub mod guard;
@@ -28,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
+use tunemesh_runtime::blobs::Blobs;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -78,11 +81,18 @@ struct Inner {
     cache: AudioCache,
     streams: StreamPermits,
     audio_timeout: Duration,
+    blobs: Option<Blobs>,
 }
 
 impl Media {
-    /// Media delivery from player-svc (through `upstreams`), minting links with `links`.
-    pub fn new(upstreams: Upstreams, links: MediaTokens, settings: &GatewaySettings) -> Self {
+    /// Media delivery from player-svc (through `upstreams`, or for progressive files from its
+    /// blob store `blobs` when the gateway reads it), minting links with `links`.
+    pub fn new(
+        upstreams: Upstreams,
+        links: MediaTokens,
+        blobs: Option<Blobs>,
+        settings: &GatewaySettings,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 upstreams,
@@ -91,6 +101,7 @@ impl Media {
                 cache: AudioCache::new(settings.audio_cache_bytes),
                 streams: StreamPermits::new(settings.http.max_streams_per_user),
                 audio_timeout: settings.http.audio_timeout,
+                blobs: blobs.map(|b| b.counted_as(direct::READ_BYTES)),
             }),
         }
     }
@@ -132,6 +143,11 @@ impl Media {
 
     fn cache(&self) -> &AudioCache {
         &self.inner.cache
+    }
+
+    /// player-svc's blob store, when the gateway reads audio from it directly.
+    fn blobs(&self) -> Option<&Blobs> {
+        self.inner.blobs.as_ref()
     }
 
     /// Longest an audio body may stream.

@@ -7,6 +7,7 @@ mod accounts_migrate;
 mod audio;
 mod auth;
 mod catalog;
+mod direct;
 mod discover;
 mod edge;
 mod fake_library;

@@ -109,6 +109,11 @@ pub fn audio_bytes(start: u64, end: u64) -> Vec<u8> {
     (start..end).map(|i| (i % 251) as u8).collect()
 }
 
+/// The key the manifest gives the progressive file of `track` at `version` and `quality`.
+pub fn blob_key(track: &str, version: &str, quality: &str) -> String {
+    format!("tracks/{track}/{version}/{quality}/audio.ogg")
+}
+
 /// Media segments per rendition; each lasts [`SEGMENT_SECONDS`] except the last.
 pub const SEGMENTS: u32 = 3;
 /// Length of a full media segment.
@@ -475,6 +480,9 @@ impl PlayerService for Fake {
                 segments: rendition_segments(),
                 progressive_mime_type: "audio/ogg; codecs=opus".into(),
                 progressive_size_bytes: AUDIO_SIZE,
+                // Where a gateway with `blobs` set reads it (the tests of `direct.rs` put it
+                // there); one without reads through `ReadAudioRange`.
+                progressive_blob: blob_key(&track_id, &version, quality.as_str_name()),
             })
             .to_vec();
         Ok(Response::new(player::GetAudioManifestResponse {

@@ -9,7 +9,7 @@ use tunemesh_proto::prost_types;
 
 use super::{AudioStream, PlaybackDomain};
 use crate::convert::{duration_us, to_us};
-use crate::delivery::{Container, OGG_MIME, WEBM_MIME};
+use crate::delivery::{Container, OGG_MIME, WEBM_MIME, progressive_blob};
 use crate::error::PlayerError;
 use crate::media::Quality;
 
@@ -115,6 +115,7 @@ impl PlaybackDomain {
                         .collect(),
                     progressive_mime_type: OGG_MIME.to_owned(),
                     progressive_size_bytes: r.ogg_size,
+                    progressive_blob: progressive_blob(&track.manifest.blob_prefix, &r.quality),
                 })
             })
             .collect();
