@@ -48,3 +48,23 @@ pub fn load() -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// CPU seconds of process `pid` and of its live descendants (nginx: master and workers).
+pub fn tree(pid: u32) -> f64 {
+    let mut total = of_pid(pid);
+    let mut children = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let listed = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+            children.extend(
+                listed
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+    }
+    for child in children {
+        total += tree(child);
+    }
+    total
+}

@@ -3,7 +3,10 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod copies;
 pub mod cpu;
+pub mod listener;
+pub mod nginx;
 pub mod popularity;
 pub mod reco_eval;
 pub mod up;

@@ -42,8 +42,8 @@ impl Popularity {
     }
 }
 
-/// A uniform number in [0, 1) from `i` (splitmix64).
-fn unit(i: u64) -> f64 {
+/// A uniform number in [0, 1) from `i` (splitmix64): the same for the same `i`.
+pub fn unit(i: u64) -> f64 {
     let mut z = i.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);

@@ -20,6 +20,14 @@
 //! and the server's CPU (utime + stime of the process and its children from `/proc`, over the
 //! step). Capacity is the largest N of the contiguous clean steps (0 stutter, 0 failure).
 //!
+//! At library scale (issue 17): `--clip-seconds` ingests the first seconds of each file (short
+//! real-music clips keep ingest quick), `--copies` makes the catalogue that many times larger
+//! (`tunemesh_bench::copies`: rows of their own playing the originals' files, so the edge cache
+//! sees distinct tracks while the disk holds the music once, for nginx too), `--zipf` draws
+//! tracks from a play-count curve, `--seconds` longer than a clip makes every play whole, and
+//! `--seek-share` / `--switch-share` of the listeners seek once to a random point or switch
+//! once to `--switch-to` quality mid-play (seek latency is reported apart from first bytes).
+//!
 //! ```sh
 //! cargo build --release --bin tunemesh
 //! cargo run --release -p tunemesh-bench --bin gateway_audio -- [--steps 25,50,100,200,400,800]
@@ -28,7 +36,7 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
@@ -38,9 +46,11 @@ use tunemesh_testkit::accounts;
 
 const MUSIC: &str = "/usr/share/games/singularity/music";
 
-use tunemesh_bench::cpu;
-use tunemesh_bench::popularity::Popularity;
-use tunemesh_bench::up::{self, Process};
+use tunemesh_bench::copies::{copy_id, copy_tracks};
+use tunemesh_bench::listener::{self, File, Listened, Plan};
+use tunemesh_bench::popularity::{Popularity, unit};
+use tunemesh_bench::up;
+use tunemesh_bench::{cpu, nginx};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -87,16 +97,38 @@ struct Args {
     /// Seconds to wait for the library to be ingested.
     #[arg(long, default_value_t = 900)]
     ingest_timeout: u64,
+    /// Ingest only the first this many seconds of each file (ffmpeg, stream copy).
+    #[arg(long)]
+    clip_seconds: Option<f64>,
+    /// Copies of every ingested track added to the catalogue.
+    #[arg(long, default_value_t = 0)]
+    copies: usize,
+    /// Share of listeners that seek once, to a random point, a random time into their play.
+    #[arg(long, default_value_t = 0.0)]
+    seek_share: f64,
+    /// Share of listeners that switch once to `--switch-to` quality mid-play.
+    #[arg(long, default_value_t = 0.0)]
+    switch_share: f64,
+    /// The quality switched to.
+    #[arg(long, default_value = "high")]
+    switch_to: String,
 }
 
 /// One playable file, as each target names it.
 #[derive(Debug, Clone)]
-struct Track {
+struct Rendition {
     gateway_path: String,
     nginx_path: String,
     size: u64,
     /// Bytes per second of audio.
     rate: f64,
+}
+
+/// A track: the rendition played, and the one a switch goes to.
+#[derive(Debug, Clone)]
+struct Track {
+    played: Rendition,
+    switch: Option<Rendition>,
 }
 
 /// Where listeners fetch from.
@@ -110,24 +142,22 @@ struct Target {
 }
 
 impl Target {
-    fn url(&self, track: &Track) -> String {
+    fn url(&self, rendition: &Rendition) -> String {
         let path = if self.gateway {
-            &track.gateway_path
+            &rendition.gateway_path
         } else {
-            &track.nginx_path
+            &rendition.nginx_path
         };
         format!("{}{path}", self.base)
     }
-}
 
-/// What one listener saw.
-#[derive(Debug, Default)]
-struct Listened {
-    first_byte: Option<Duration>,
-    stutters: u32,
-    requests: u32,
-    bytes: u64,
-    error: Option<String>,
+    fn file(&self, rendition: &Rendition) -> File {
+        File {
+            url: self.url(rendition),
+            size: rendition.size,
+            rate: rendition.rate,
+        }
+    }
 }
 
 /// One target at one N.
@@ -136,6 +166,10 @@ struct Step {
     listeners: usize,
     p50_ms: f64,
     p99_ms: f64,
+    /// Seek to first byte there, p99, when listeners seek.
+    seek_p99_ms: f64,
+    /// Listeners that heard their track to the end.
+    whole: usize,
     stutters: u32,
     stuttering: usize,
     failed: usize,
@@ -157,7 +191,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     ensure!(args.tracks > 0 && args.chunk > 0 && !args.steps.is_empty());
     let work = tempfile::tempdir()?;
-    let library = link_library(&args.library, args.tracks, &work.path().join("library"))?;
+    let library = link_library(&args, &work.path().join("library"))?;
     let data_dir = work.path().join("data");
 
     let binary = up::release_binary(args.tunemesh.clone())?;
@@ -175,16 +209,25 @@ async fn main() -> anyhow::Result<()> {
     );
     let http = reqwest::Client::new();
     let token = sign_up(&http, &base).await?;
-    let tracks = wait_for_tracks(&http, &base, &token, &args, &data_dir).await?;
-    for track in &tracks {
+    let originals = wait_for_tracks(&http, &base, &token, &args, &data_dir).await?;
+    for track in &originals {
+        let played = &track.played;
         eprintln!(
             "track {} -> {} ({} bytes, {:.0} B/s)",
-            track.gateway_path, track.nginx_path, track.size, track.rate
+            played.gateway_path, played.nginx_path, played.size, played.rate
         );
     }
+    let tracks = with_copies(&originals, args.copies, &data_dir)?;
+    let bytes: u64 = tracks.iter().map(|t| t.played.size).sum();
+    eprintln!(
+        "{} tracks, {:.0} MiB at {}",
+        tracks.len(),
+        bytes as f64 / f64::from(1 << 20),
+        args.quality
+    );
 
-    let nginx_port = free_port()?;
-    let nginx = start_nginx(&args.nginx, work.path(), &data_dir, nginx_port)?;
+    let nginx_port = nginx::free_port()?;
+    let nginx = nginx::start(&args.nginx, work.path(), &data_dir, nginx_port)?;
     let targets = [
         Target {
             name: "gateway",
@@ -201,9 +244,15 @@ async fn main() -> anyhow::Result<()> {
             gateway: false,
         },
     ];
-    // Both answer every track, and the page cache holds every file before the first step.
+    // Both answer every track (the originals, and a copy of each), and the page cache holds
+    // every file before the first step.
+    let probes: Vec<Track> = originals
+        .iter()
+        .chain(tracks.iter().rev().take(originals.len()))
+        .cloned()
+        .collect();
     for target in &targets {
-        wait_for_target(&http, target, &tracks).await?;
+        wait_for_target(&http, target, &probes).await?;
     }
 
     println!(
@@ -217,9 +266,9 @@ async fn main() -> anyhow::Result<()> {
         cpu::load()
     );
     println!(
-        "| target | listeners | first byte p50 ms | p99 ms | stutters | stuttering listeners | failed | requests | server CPU s | CPU ms per listener | server CPU % of a core | bench CPU s | load |"
+        "| target | listeners | first byte p50 ms | p99 ms | seek p99 ms | whole plays | stutters | stuttering listeners | failed | requests | server CPU s | CPU ms per listener | server CPU % of a core | bench CPU s | load |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let mut results: Vec<Vec<Step>> = vec![Vec::new(), Vec::new()];
     let mut alive = [true, true];
     for &n in &args.steps {
@@ -234,11 +283,13 @@ async fn main() -> anyhow::Result<()> {
             let step = run_step(target, &tracks, n, &args).await;
             let hits_after = edge_cache(&http, target).await;
             println!(
-                "| {} | {} | {:.1} | {:.1} | {} | {} | {} | {} | {:.2} | {:.2} | {:.0} | {:.2} | {} |",
+                "| {} | {} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {} | {} | {:.2} | {:.2} | {:.0} | {:.2} | {} |",
                 target.name,
                 n,
                 step.p50_ms,
                 step.p99_ms,
+                step.seek_p99_ms,
+                step.whole,
                 step.stutters,
                 step.stuttering,
                 step.failed,
@@ -321,8 +372,10 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A library of copies of the first `count` audio files of `from`, by name.
-fn link_library(from: &Path, count: usize, to: &Path) -> anyhow::Result<PathBuf> {
+/// A library of copies of the first `--tracks` audio files of `--library`, by name; with
+/// `--clip-seconds`, of their first seconds only (ffmpeg, stream copy).
+fn link_library(args: &Args, to: &Path) -> anyhow::Result<PathBuf> {
+    let (from, count) = (&args.library, args.tracks);
     let mut files: Vec<PathBuf> = std::fs::read_dir(from)
         .with_context(|| format!("cannot read {}", from.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -341,10 +394,53 @@ fn link_library(from: &Path, count: usize, to: &Path) -> anyhow::Result<PathBuf>
     std::fs::create_dir_all(to)?;
     for file in files.iter().take(count) {
         let name = file.file_name().context("file name")?;
-        // Copies: the library scan does not follow symbolic links.
-        std::fs::copy(file, to.join(name))?;
+        let Some(seconds) = args.clip_seconds else {
+            // Copies: the library scan does not follow symbolic links.
+            std::fs::copy(file, to.join(name))?;
+            continue;
+        };
+        let status = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(file)
+            .args(["-t", &seconds.to_string(), "-c", "copy"])
+            .arg(to.join(name))
+            .status()
+            .context("cannot run ffmpeg (apt-get install ffmpeg)")?;
+        ensure!(status.success(), "ffmpeg could not clip {}", file.display());
     }
     Ok(to.to_path_buf())
+}
+
+/// `originals` and `copies` copies of each (added to player-svc's catalogue in `data_dir`),
+/// the copies served by nginx at `/c/<n>/...` from the originals' files.
+fn with_copies(originals: &[Track], copies: usize, data_dir: &Path) -> anyhow::Result<Vec<Track>> {
+    if copies == 0 {
+        return Ok(originals.to_vec());
+    }
+    let db = data_dir.join("player").join("catalog.sqlite");
+    copy_tracks(&db, copies)?;
+    let copy = |r: &Rendition, n: usize| {
+        let (path, query) = r
+            .gateway_path
+            .split_once('?')
+            .unwrap_or((&r.gateway_path, ""));
+        let id = path
+            .trim_start_matches("/v1/tracks/")
+            .trim_end_matches("/audio");
+        Rendition {
+            gateway_path: format!("/v1/tracks/{}/audio?{query}", copy_id(id, n)),
+            nginx_path: format!("/c/{n}{}", r.nginx_path),
+            ..r.clone()
+        }
+    };
+    let mut tracks = originals.to_vec();
+    for n in 1..=copies {
+        tracks.extend(originals.iter().map(|t| Track {
+            played: copy(&t.played, n),
+            switch: t.switch.as_ref().map(|r| copy(r, n)),
+        }));
+    }
+    Ok(tracks)
 }
 
 async fn sign_up(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
@@ -395,39 +491,60 @@ async fn wait_for_tracks(
     };
     eprintln!("ingested in {:.0} s", started.elapsed().as_secs_f64());
 
-    let suffix = format!("{}/audio.ogg", args.quality);
-    let mut on_disk: HashMap<u64, Vec<String>> = HashMap::new();
+    // Stored files by quality and size: a track's file is the one of its size.
+    let mut on_disk: HashMap<(String, u64), Vec<String>> = HashMap::new();
     for path in files_under(data_dir)? {
-        if path.ends_with(Path::new(&suffix)) {
+        let quality = path.parent().and_then(Path::file_name);
+        if let (Some(quality), Some("audio.ogg")) =
+            (quality, path.file_name().and_then(|n| n.to_str()))
+        {
             let size = std::fs::metadata(&path)?.len();
             let relative = path.strip_prefix(data_dir)?.to_string_lossy().into_owned();
-            on_disk.entry(size).or_default().push(relative);
+            let key = (quality.to_string_lossy().into_owned(), size);
+            on_disk.entry(key).or_default().push(relative);
         }
     }
     let mut tracks = Vec::new();
     for id in ids {
         let manifest = get_json(http, &format!("{base}/v1/tracks/{id}/manifest"), token).await?;
-        let duration_ms = manifest["duration_ms"].as_u64().context("duration_ms")?;
-        let quality = manifest["qualities"]
-            .as_array()
-            .and_then(|qs| qs.iter().find(|q| q["quality"] == args.quality.as_str()))
-            .with_context(|| format!("no {} in the manifest of {id}", args.quality))?;
-        let size = quality["progressive"]["size_bytes"]
-            .as_u64()
-            .context("progressive size_bytes")?;
-        let file = match on_disk.get(&size).map(Vec::as_slice) {
-            Some([one]) => one.clone(),
-            other => bail!("track {id}: {other:?} stored files of its size {size}"),
-        };
-        ensure!(duration_ms > 0, "track {id} has no duration");
+        let rendition = |quality: &str| rendition(&id, &manifest, quality, &on_disk);
+        let switch = (args.switch_share > 0.0)
+            .then(|| rendition(&args.switch_to))
+            .transpose()?;
         tracks.push(Track {
-            gateway_path: format!("/v1/tracks/{id}/audio?quality={}", args.quality),
-            nginx_path: format!("/{file}"),
-            size,
-            rate: size as f64 * 1000.0 / duration_ms as f64,
+            played: rendition(&args.quality)?,
+            switch,
         });
     }
     Ok(tracks)
+}
+
+/// Track `id`'s file of `quality`, from its manifest and the stored files.
+fn rendition(
+    id: &str,
+    manifest: &Value,
+    quality: &str,
+    on_disk: &HashMap<(String, u64), Vec<String>>,
+) -> anyhow::Result<Rendition> {
+    let duration_ms = manifest["duration_ms"].as_u64().context("duration_ms")?;
+    ensure!(duration_ms > 0, "track {id} has no duration");
+    let found = manifest["qualities"]
+        .as_array()
+        .and_then(|qs| qs.iter().find(|q| q["quality"] == quality))
+        .with_context(|| format!("no {quality} in the manifest of {id}"))?;
+    let size = found["progressive"]["size_bytes"]
+        .as_u64()
+        .context("progressive size_bytes")?;
+    let file = match on_disk.get(&(quality.to_owned(), size)).map(Vec::as_slice) {
+        Some([one]) => one.clone(),
+        other => bail!("track {id}: {other:?} stored {quality} files of its size {size}"),
+    };
+    Ok(Rendition {
+        gateway_path: format!("/v1/tracks/{id}/audio?quality={quality}"),
+        nginx_path: format!("/{file}"),
+        size,
+        rate: size as f64 * 1000.0 / duration_ms as f64,
+    })
 }
 
 fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -447,68 +564,6 @@ fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// nginx in the foreground, 2 workers with sendfile, serving `root` on a loopback port.
-fn start_nginx(binary: &Path, work: &Path, root: &Path, port: u16) -> anyhow::Result<Process> {
-    let prefix = work.join("nginx");
-    std::fs::create_dir_all(prefix.join("temp"))?;
-    let temp = prefix.join("temp");
-    let temp = temp.display();
-    let running_as_root = std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"));
-    let conf = format!(
-        "{user}worker_processes 2;
-worker_rlimit_nofile 65536;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 16384; }}
-http {{
-    access_log off;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 1000000;
-    keepalive_timeout 75s;
-    client_body_temp_path {temp}/body;
-    proxy_temp_path {temp}/proxy;
-    fastcgi_temp_path {temp}/fastcgi;
-    uwsgi_temp_path {temp}/uwsgi;
-    scgi_temp_path {temp}/scgi;
-    types {{ audio/ogg ogg; }}
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        location / {{ }}
-    }}
-}}
-",
-        user = if running_as_root { "user root;\n" } else { "" },
-        prefix = prefix.display(),
-        root = root.display(),
-    );
-    let conf_path = prefix.join("nginx.conf");
-    std::fs::write(&conf_path, conf)?;
-    let child = Command::new(binary)
-        .arg("-p")
-        .arg(&prefix)
-        .arg("-e")
-        .arg(prefix.join("error.log"))
-        .arg("-c")
-        .arg(&conf_path)
-        .args(["-g", "daemon off;"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .with_context(|| format!("cannot start {} (apt-get install nginx)", binary.display()))?;
-    Ok(Process(child))
-}
-
 /// Waits until the target answers a Range request for every track with 206 and the right size.
 async fn wait_for_target(
     http: &reqwest::Client,
@@ -517,6 +572,7 @@ async fn wait_for_target(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     for track in tracks {
+        let track = &track.played;
         loop {
             let mut request = http.get(target.url(track)).header("range", "bytes=0-");
             if let Some(token) = &target.bearer {
@@ -574,21 +630,24 @@ async fn edge_cache(http: &reqwest::Client, target: &Target) -> Option<(f64, f64
 }
 
 async fn run_step(target: &Target, tracks: &[Track], n: usize, args: &Args) -> Step {
-    let server_before = tree_cpu(target.pid);
+    let server_before = cpu::tree(target.pid);
     let client_before = cpu::process();
     let started = Instant::now();
     let t0 = tokio::time::Instant::now() + Duration::from_millis(100);
     let popularity = Popularity::new(tracks.len(), args.zipf);
     let mut tasks = Vec::with_capacity(n);
     for i in 0..n {
-        let track = tracks[popularity.track(i)].clone();
-        let url = target.url(&track);
-        let bearer = target.bearer.clone();
+        let plan = plan(target, &tracks[popularity.track(i)], i, args);
         let start = t0 + Duration::from_secs_f64(args.ramp * i as f64 / n as f64);
-        let (seconds, ahead, chunk) = (args.seconds, args.ahead, args.chunk);
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until(start).await;
-            listen(url, bearer, &track, seconds, ahead, chunk).await
+            match reqwest::Client::builder().http1_only().build() {
+                Ok(client) => listener::listen(&client, plan).await,
+                Err(error) => Listened {
+                    error: Some(error.to_string()),
+                    ..Listened::default()
+                },
+            }
         }));
     }
     let mut heard = Vec::with_capacity(n);
@@ -599,14 +658,18 @@ async fn run_step(target: &Target, tracks: &[Track], n: usize, args: &Args) -> S
         }));
     }
     let wall = started.elapsed().as_secs_f64();
-    let server_cpu = tree_cpu(target.pid) - server_before;
+    let server_cpu = cpu::tree(target.pid) - server_before;
     let client_cpu = cpu::process() - client_before;
 
-    let mut first: Vec<f64> = heard
-        .iter()
-        .filter_map(|l| l.first_byte.map(|d| d.as_secs_f64() * 1000.0))
-        .collect();
-    first.sort_by(f64::total_cmp);
+    let millis = |of: fn(&Listened) -> Option<Duration>| {
+        let mut all: Vec<f64> = heard
+            .iter()
+            .filter_map(|l| of(l).map(|d| d.as_secs_f64() * 1000.0))
+            .collect();
+        all.sort_by(f64::total_cmp);
+        all
+    };
+    let (first, seeks) = (millis(|l| l.first_byte), millis(|l| l.seek_byte));
     let failed: Vec<&Listened> = heard
         .iter()
         .filter(|l| l.error.is_some() || l.first_byte.is_none())
@@ -615,6 +678,8 @@ async fn run_step(target: &Target, tracks: &[Track], n: usize, args: &Args) -> S
         listeners: n,
         p50_ms: percentile(&first, 0.50),
         p99_ms: percentile(&first, 0.99),
+        seek_p99_ms: percentile(&seeks, 0.99),
+        whole: heard.iter().filter(|l| l.whole).count(),
         stutters: heard.iter().map(|l| l.stutters).sum(),
         stuttering: heard.iter().filter(|l| l.stutters > 0).count(),
         failed: failed.len(),
@@ -630,114 +695,27 @@ async fn run_step(target: &Target, tracks: &[Track], n: usize, args: &Args) -> S
     }
 }
 
-/// One listener: plays `track` in real time for `seconds`, keeping `ahead` seconds buffered.
-async fn listen(
-    url: String,
-    bearer: Option<String>,
-    track: &Track,
-    seconds: f64,
-    ahead: f64,
-    chunk: u64,
-) -> Listened {
-    let mut heard = Listened::default();
-    let client = match reqwest::Client::builder().http1_only().build() {
-        Ok(client) => client,
-        Err(error) => {
-            heard.error = Some(error.to_string());
-            return heard;
-        }
-    };
-    let end = Instant::now() + Duration::from_secs_f64(seconds);
-    let mut playhead = Playhead::default();
-    while heard.bytes < track.size && Instant::now() < end {
-        let now = Instant::now();
-        if let Some(at) = playhead.at(now) {
-            let buffered = heard.bytes as f64 / track.rate - at;
-            if buffered > ahead {
-                let until = (now + Duration::from_secs_f64(buffered - ahead)).min(end);
-                tokio::time::sleep_until(until.into()).await;
-                continue;
-            }
-        }
-        let last = (heard.bytes + chunk).min(track.size) - 1;
-        let mut request = client
-            .get(&url)
-            .header("range", format!("bytes={}-{last}", heard.bytes));
-        if let Some(token) = &bearer {
-            request = request.bearer_auth(token);
-        }
-        let sent = Instant::now();
-        heard.requests += 1;
-        let deadline = end + Duration::from_secs(10);
-        let fetched = tokio::time::timeout_at(deadline.into(), async {
-            let mut response = request.send().await.map_err(|e| e.to_string())?;
-            if response.status() != 206 {
-                return Err(format!("answered {}", response.status()));
-            }
-            while let Some(bytes) = response.chunk().await.map_err(|e| e.to_string())? {
-                let now = Instant::now();
-                if heard.first_byte.is_none() {
-                    heard.first_byte = Some(now.duration_since(sent));
-                }
-                heard.stutters += playhead.arrive(now, heard.bytes as f64 / track.rate);
-                heard.bytes += bytes.len() as u64;
-            }
-            Ok(())
-        })
-        .await;
-        match fetched {
-            Ok(Ok(())) => {}
-            Ok(Err(error)) => {
-                heard.error = Some(error);
-                break;
-            }
-            Err(_) => {
-                heard.error = Some("no answer 10 s after the listener's end".to_owned());
-                break;
-            }
-        }
-    }
-    // A whole track downloaded plays out from the buffer; otherwise check the end itself.
-    if heard.bytes < track.size && heard.error.is_none() && playhead.started.is_some() {
-        let now = Instant::now().max(end);
-        heard.stutters += playhead.arrive(now, heard.bytes as f64 / track.rate);
-    }
-    heard
-}
-
-/// A listener's playback: it starts with the first byte and halts while nothing is buffered.
-#[derive(Debug, Default)]
-struct Playhead {
-    started: Option<Instant>,
-    /// Seconds spent halted, not played.
-    stalled: f64,
-    /// Whether the last arrival found the playhead halted.
-    stalling: bool,
-}
-
-impl Playhead {
-    /// Audio seconds played by `now`, once started.
-    fn at(&self, now: Instant) -> Option<f64> {
-        self.started
-            .map(|start| now.duration_since(start).as_secs_f64() - self.stalled)
-    }
-
-    /// Bytes arrive at `now` with `had` seconds of audio downloaded before them: 1 when this
-    /// begins a stutter (the playhead had caught up with the bytes), else 0.
-    fn arrive(&mut self, now: Instant, had: f64) -> u32 {
-        let Some(at) = self.at(now) else {
-            self.started = Some(now);
-            return 0;
-        };
-        if at > had {
-            self.stalled += at - had;
-            let new = !self.stalling;
-            self.stalling = true;
-            u32::from(new)
-        } else {
-            self.stalling = false;
-            0
-        }
+/// What listener `i` does: `track` at `target`, and whether (and when) it seeks or switches
+/// quality, drawn from its number so both targets of a run hear the same plays.
+fn plan(target: &Target, track: &Track, i: usize, args: &Args) -> Plan {
+    let file = target.file(&track.played);
+    let length = file.seconds().min(args.seconds);
+    let draw = |salt: u64| unit((i as u64) << 8 | salt);
+    let seek = (draw(1) < args.seek_share)
+        .then(|| (draw(2) * length * 0.8, draw(3) * file.seconds() * 0.9));
+    let switch = track
+        .switch
+        .as_ref()
+        .filter(|_| draw(4) < args.switch_share)
+        .map(|r| (draw(5) * length * 0.8, target.file(r)));
+    Plan {
+        file,
+        seek,
+        switch,
+        bearer: target.bearer.clone(),
+        seconds: args.seconds,
+        ahead: args.ahead,
+        chunk: args.chunk,
     }
 }
 
@@ -752,25 +730,4 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
     }
     let at = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[at.min(sorted.len() - 1)]
-}
-
-/// utime + stime in seconds of `/proc/<path>/stat`.
-/// CPU seconds of a process and of its live descendants.
-fn tree_cpu(pid: u32) -> f64 {
-    let mut total = cpu::of_pid(pid);
-    let mut children = Vec::new();
-    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
-        for task in tasks.flatten() {
-            let listed = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            children.extend(
-                listed
-                    .split_whitespace()
-                    .filter_map(|c| c.parse::<u32>().ok()),
-            );
-        }
-    }
-    for child in children {
-        total += tree_cpu(child);
-    }
-    total
 }
