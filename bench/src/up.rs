@@ -55,6 +55,19 @@ pub fn start(
     log: &str,
     env: &[(&str, &str)],
 ) -> anyhow::Result<(Process, String)> {
+    start_with_metrics(binary, work, data_dir, library, log, env)
+        .map(|(process, url, _)| (process, url))
+}
+
+/// [`start`], also returning the URL of its `/metrics` (the admin endpoint).
+pub fn start_with_metrics(
+    binary: &Path,
+    work: &Path,
+    data_dir: &Path,
+    library: &Path,
+    log: &str,
+    env: &[(&str, &str)],
+) -> anyhow::Result<(Process, String, String)> {
     let log_path = work.join(log);
     let log = std::fs::File::create(&log_path)?;
     let mut command = Command::new(binary);
@@ -94,7 +107,15 @@ pub fn start(
             break url.trim_end_matches('/').to_owned();
         }
     };
+    // The next line names the admin endpoint (`--admin-addr` is always given).
+    line.clear();
+    stdout.read_line(&mut line)?;
+    let metrics = line
+        .split_whitespace()
+        .find(|word| word.ends_with("/metrics"))
+        .with_context(|| format!("no admin endpoint after the gateway's line: {line:?}"))?
+        .to_owned();
     // Keep draining, so output never fills the pipe and blocks the server.
     std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(drop));
-    Ok((child, url))
+    Ok((child, url, metrics))
 }

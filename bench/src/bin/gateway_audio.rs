@@ -139,6 +139,8 @@ struct Target {
     bearer: Option<String>,
     pid: u32,
     gateway: bool,
+    /// Its `/metrics`, for the gateway's edge cache counters.
+    metrics: Option<String>,
 }
 
 impl Target {
@@ -195,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
     let data_dir = work.path().join("data");
 
     let binary = up::release_binary(args.tunemesh.clone())?;
-    let (gateway, base) = up::start(
+    let (gateway, base, metrics) = up::start_with_metrics(
         &binary,
         work.path(),
         &data_dir,
@@ -235,6 +237,7 @@ async fn main() -> anyhow::Result<()> {
             bearer: Some(token),
             pid: gateway.0.id(),
             gateway: true,
+            metrics: Some(metrics),
         },
         Target {
             name: "nginx",
@@ -242,6 +245,7 @@ async fn main() -> anyhow::Result<()> {
             bearer: None,
             pid: nginx.0.id(),
             gateway: false,
+            metrics: None,
         },
     ];
     // Both answer every track (the originals, and a copy of each), and the page cache holds
@@ -608,17 +612,8 @@ async fn wait_for_target(
 
 /// The gateway's edge cache counters (hits, misses) from its `/metrics`; `None` for nginx.
 async fn edge_cache(http: &reqwest::Client, target: &Target) -> Option<(f64, f64)> {
-    if !target.gateway {
-        return None;
-    }
-    let text = http
-        .get(format!("{}/metrics", target.base))
-        .send()
-        .await
-        .ok()?
-        .text()
-        .await
-        .ok()?;
+    let metrics = target.metrics.as_ref()?;
+    let text = http.get(metrics).send().await.ok()?.text().await.ok()?;
     let count = |result: &str| {
         text.lines()
             .filter(|l| l.starts_with("tunemesh_gateway_audio_cache_ranges_total{"))
