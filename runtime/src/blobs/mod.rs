@@ -16,6 +16,10 @@ use object_store::{ObjectStore, ObjectStoreExt as _, PutPayload};
 use secrecy::SecretString;
 use serde::Deserialize;
 
+mod local;
+
+use local::LocalReads;
+
 /// Bytes read from the blob store by every stream in this process; tests watch it to prove
 /// a stalled consumer stalls the reads too.
 static BYTES_READ: AtomicU64 = AtomicU64::new(0);
@@ -29,6 +33,8 @@ pub fn bytes_read() -> u64 {
 #[derive(Debug, Clone)]
 pub struct Blobs {
     store: Arc<dyn ObjectStore>,
+    /// Range reads of a local directory, without the blocking pool when cached.
+    local: Option<Arc<LocalReads>>,
     /// The counter of bytes read (`<service>_blob_read_bytes_total`).
     read_metric: &'static str,
 }
@@ -37,12 +43,17 @@ impl Blobs {
     /// Blobs in the directory `root` (created if missing).
     pub fn local(root: &Path) -> anyhow::Result<Self> {
         std::fs::create_dir_all(root)?;
-        Ok(Self::of(Arc::new(LocalFileSystem::new_with_prefix(root)?)))
+        let fs = Arc::new(LocalFileSystem::new_with_prefix(root)?);
+        Ok(Self {
+            local: Some(Arc::new(LocalReads::new(fs.clone()))),
+            ..Self::of(fs)
+        })
     }
 
     fn of(store: Arc<dyn ObjectStore>) -> Self {
         Self {
             store,
+            local: None,
             read_metric: "tunemesh_player_blob_read_bytes_total",
         }
     }
@@ -134,7 +145,11 @@ impl Blobs {
 
     /// Reads `range` of a blob.
     pub async fn get_range(&self, path: &str, range: Range<u64>) -> object_store::Result<Bytes> {
-        let bytes = self.store.get_range(&BlobPath::from(path), range).await?;
+        let path = BlobPath::from(path);
+        let bytes = match &self.local {
+            Some(local) => local.get_range(&path, range).await?,
+            None => self.store.get_range(&path, range).await?,
+        };
         BYTES_READ.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         metrics::counter!(self.read_metric).increment(bytes.len() as u64);
         Ok(bytes)
