@@ -17,6 +17,8 @@
 //!
 //! - `spawn.rs`: run a built service on port 0 for the length of a test
 //! - `tls.rs`: a CA of the test's own and the server certificates it signs
+//! - `mesh.rs`: mutual TLS as the mesh runs it: leaves of an embedded CA, channels calling as
+//!   a service, stand-ins served as the runtime serves
 //! - `private.rs`: servers of one test only (TLS PostgreSQL and Redis, NATS with users,
 //!   Consul with ACLs), stopped when dropped
 //! - `accounts.rs`: a listener's account through a gateway (sign up, log in)
@@ -25,6 +27,7 @@
 
 pub mod accounts;
 mod eventually;
+pub mod mesh;
 mod names;
 mod nats;
 mod postgres;

@@ -37,7 +37,6 @@ use load::Fixture;
 /// channel `.retrying([...CatalogService/, ...PlayerService/])`): without that, calls the
 /// gateway sends to a just-killed player fail with 503 until its breaker or Consul drops it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "`tunemesh ingest` authenticates by its mesh certificate: needs the mTLS job certificate (issue 16)"]
 async fn a_two_replica_cluster_loses_no_request_and_no_event_when_replicas_are_killed()
 -> anyhow::Result<()> {
     tunemesh_testkit::init_tracing();

@@ -56,7 +56,6 @@ fn item_tracks(page: &Value) -> Vec<&str> {
 }
 
 #[tokio::test]
-#[ignore = "reco-svc's mixer is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn a_listeners_plays_become_a_read_only_daily_mix() -> anyhow::Result<()> {
     let mesh = RunningMesh::start_with(|settings| {
         plays_at_once(settings);
@@ -204,7 +203,6 @@ fn uuid_like() -> String {
 }
 
 #[tokio::test]
-#[ignore = "reco-svc's mixer is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn a_mix_is_remade_only_when_taste_moved_and_at_most_once_a_day() -> anyhow::Result<()> {
     let mesh = RunningMesh::start_with(|settings| {
         settings.player.qualities = vec!["low".to_owned()];

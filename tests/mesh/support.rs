@@ -223,10 +223,7 @@ pub fn channel_as(
     callee: &str,
     addr: SocketAddr,
 ) -> tunemesh_proto::tonic::transport::Channel {
-    let connector = tunemesh_discovery::connect::connector(tls, callee).expect("a service name");
-    tunemesh_proto::tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("an address")
-        .connect_with_connector_lazy(connector)
+    tunemesh_testkit::mesh::channel_as(tls, callee, addr).expect("a service name")
 }
 
 /// The identity of `service` from the CA of the `up` that keeps `data_dir`.

@@ -69,7 +69,6 @@ async fn start_receiver() -> anyhow::Result<(Receiver, SocketAddr)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "`tunemesh ingest` authenticates by its mesh certificate: needs the mTLS job certificate (issue 16)"]
 async fn a_play_report_s_trace_travels_with_its_event_through_the_outbox_and_jetstream()
 -> anyhow::Result<()> {
     let services = traced_play().await?;
@@ -81,7 +80,6 @@ async fn a_play_report_s_trace_travels_with_its_event_through_the_outbox_and_jet
 /// the mesh channel carries its `traceparent` to player-svc, the outbox row and the JetStream
 /// message carry it on, and reco-svc's feed continues it when it applies the play.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "`tunemesh ingest` authenticates by its mesh certificate: needs the mTLS job certificate (issue 16)"]
 async fn one_play_is_one_trace_from_the_gateway_through_jetstream_into_reco() -> anyhow::Result<()>
 {
     let services = traced_play().await?;

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
-use tunemesh_discovery::connect::{self, ConnectCa, EmbeddedCa, MeshTls, Policy};
-use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registration, Registry};
+use tunemesh_discovery::connect::{ConnectCa, EmbeddedCa};
+use tunemesh_discovery::{EmbeddedRegistry, Mesh, Registry};
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
 use tunemesh_proto::reco::v1 as reco;
 use tunemesh_proto::reco::v1::recommendation_service_server::{
@@ -15,10 +15,9 @@ use tunemesh_proto::reco::v1::recommendation_service_server::{
 };
 use tunemesh_proto::search::v1 as search;
 use tunemesh_proto::search::v1::search_service_server::{SearchService, SearchServiceServer};
-use tunemesh_runtime::grpc::authorize::AuthorizeLayer;
-use tunemesh_runtime::grpc::method::MethodLayer;
 use tunemesh_runtime::identity::MeshIdentity;
 use tunemesh_runtime::{ServiceContext, Storage};
+use tunemesh_testkit::mesh::{leaf, serve_as};
 
 use crate::upstream::sample_track;
 
@@ -38,8 +37,7 @@ pub struct Services {
 impl Services {
     /// The mesh, calling as `service` (with a leaf of the mesh's CA for it).
     pub fn mesh_as(&self, service: &str) -> anyhow::Result<Mesh> {
-        let tls = MeshTls::embedded(&self.ca, service, Policy::architecture())?;
-        Ok(self.mesh.as_service(tls))
+        Ok(self.mesh.as_service(leaf(&self.ca, service)?))
     }
 }
 
@@ -293,22 +291,7 @@ pub async fn start(
             tonic::service::Routes::new(RecommendationServiceServer::new(fakes.clone())),
         ),
     ] {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let tls = MeshTls::embedded(ca, name, Policy::architecture())?;
-        // As the runtime's server: mutual TLS, and the caller check needs the method called.
-        let serve = tonic::transport::Server::builder()
-            .layer(AuthorizeLayer)
-            .layer(MethodLayer)
-            .add_routes(server)
-            .serve_with_incoming_shutdown(
-                connect::incoming(listener, tls),
-                shutdown.clone().cancelled_owned(),
-            );
-        tokio::spawn(serve);
-        registry
-            .register(&Registration::for_service(name, addr, "test"))
-            .await?;
+        serve_as(registry, name, ca, server, shutdown.clone()).await?;
     }
     Ok(Services {
         last_search: fakes.last_search,

@@ -6,15 +6,14 @@
 use std::sync::{Arc, Mutex};
 
 use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
 use tonic::{Request, Response, Status};
-use tunemesh_discovery::connect::{self, EmbeddedCa, MeshTls, Policy};
-use tunemesh_discovery::{EmbeddedRegistry, Registration, Registry as _};
+use tunemesh_discovery::EmbeddedRegistry;
+use tunemesh_discovery::connect::EmbeddedCa;
 use tunemesh_proto::catalog::v1 as catalog;
 use tunemesh_proto::catalog::v1::catalog_service_server::{CatalogService, CatalogServiceServer};
 use tunemesh_proto::player::v1 as player;
 use tunemesh_proto::player::v1::player_service_server::{PlayerService, PlayerServiceServer};
-use tunemesh_runtime::grpc::authorize::AuthorizeLayer;
-use tunemesh_runtime::grpc::method::MethodLayer;
 use tunemesh_runtime::identity::{Caller, MeshIdentity, Verifier};
 
 use crate::fake_library;
@@ -645,28 +644,14 @@ pub async fn start(
     identity: MeshIdentity,
     ca: &EmbeddedCa,
 ) -> anyhow::Result<Upstream> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
     let seen = Arc::new(Mutex::new(Seen::default()));
     let fake = Fake {
         identity: identity.verifier("player"),
         seen: seen.clone(),
     };
     let shutdown = CancellationToken::new();
-    // As the runtime's server: the caller check needs the method called.
-    let tls = MeshTls::embedded(ca, service, Policy::architecture())?;
-    let server = tonic::transport::Server::builder()
-        .layer(AuthorizeLayer)
-        .layer(MethodLayer)
-        .add_service(CatalogServiceServer::new(fake.clone()))
-        .add_service(PlayerServiceServer::new(fake))
-        .serve_with_incoming_shutdown(
-            connect::incoming(listener, tls),
-            shutdown.clone().cancelled_owned(),
-        );
-    tokio::spawn(server);
-    registry
-        .register(&Registration::for_service(service, addr, "test"))
-        .await?;
+    let routes = Routes::new(CatalogServiceServer::new(fake.clone()))
+        .add_service(PlayerServiceServer::new(fake));
+    tunemesh_testkit::mesh::serve_as(registry, service, ca, routes, shutdown.clone()).await?;
     Ok(Upstream { seen, shutdown })
 }

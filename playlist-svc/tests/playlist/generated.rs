@@ -14,30 +14,45 @@ use tunemesh_proto::playlist::v1::*;
 use tunemesh_proto::tonic::{Code, Status};
 use tunemesh_runtime::identity::Caller;
 
-fn reco() -> Caller {
-    Caller::service("reco")
-}
-
 fn tracks(range: std::ops::Range<usize>) -> Vec<String> {
     range.map(track).collect()
 }
 
-async fn put(
-    service: &Service,
-    caller: &Caller,
-    for_user: &str,
-    track_ids: Vec<String>,
-) -> Result<PutGeneratedPlaylistResponse, Status> {
-    let request = PutGeneratedPlaylistRequest {
+fn daily_mix(for_user: &str, track_ids: Vec<String>) -> PutGeneratedPlaylistRequest {
+    PutGeneratedPlaylistRequest {
         for_user_id: for_user.to_owned(),
         kind: "daily-mix".to_owned(),
         name: "Daily Mix".to_owned(),
         description: "made for you".to_owned(),
         track_ids,
-    };
+    }
+}
+
+/// Puts `for_user`'s daily mix as reco-svc's mixer does: known by its certificate, with no
+/// assertion.
+async fn put(
+    service: &Service,
+    for_user: &str,
+    track_ids: Vec<String>,
+) -> Result<PutGeneratedPlaylistResponse, Status> {
+    service
+        .client_as("reco")
+        .expect("a leaf of the test's CA for reco")
+        .put_generated_playlist(daily_mix(for_user, track_ids))
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Puts `for_user`'s daily mix through the gateway, with its assertion that `caller` calls.
+async fn put_asserted(
+    service: &Service,
+    caller: &Caller,
+    for_user: &str,
+    track_ids: Vec<String>,
+) -> Result<PutGeneratedPlaylistResponse, Status> {
     service
         .client()
-        .put_generated_playlist(service.as_caller(caller, request))
+        .put_generated_playlist(service.as_caller(caller, daily_mix(for_user, track_ids)))
         .await
         .map(|r| r.into_inner())
 }
@@ -79,7 +94,7 @@ async fn a_service_puts_a_generated_playlist_only_its_listener_reads(
     mode: Mode,
 ) -> anyhow::Result<()> {
     let (_env, service) = start(mode).await?;
-    let first = put(&service, &reco(), "ann", tracks(0..5)).await?;
+    let first = put(&service, "ann", tracks(0..5)).await?;
     assert!(first.changed);
     let playlist = first.playlist.expect("a playlist");
     assert_eq!(playlist.owner_id, "system");
@@ -91,14 +106,14 @@ async fn a_service_puts_a_generated_playlist_only_its_listener_reads(
         ("ann", "daily-mix")
     );
 
-    let again = put(&service, &reco(), "ann", tracks(0..5)).await?;
+    let again = put(&service, "ann", tracks(0..5)).await?;
     assert!(!again.changed, "the same content changes nothing");
     assert_eq!(
         again.playlist.map(|p| (p.id, p.version)),
         Some((playlist.id.clone(), 1))
     );
 
-    let replaced = put(&service, &reco(), "ann", tracks(3..9)).await?;
+    let replaced = put(&service, "ann", tracks(3..9)).await?;
     assert!(replaced.changed);
     let after = replaced.playlist.expect("a playlist");
     assert_eq!(after.id, playlist.id, "one playlist per listener and kind");
@@ -134,20 +149,18 @@ async fn a_service_puts_a_generated_playlist_only_its_listener_reads(
     let own = listed(&service, "ann", vec![i32::from(PlaylistRelation::Owner)]).await?;
     assert!(own.is_empty(), "ann does not own it: {own:?}");
 
-    let bobs = put(&service, &reco(), "bob", tracks(0..2)).await?;
+    let bobs = put(&service, "bob", tracks(0..2)).await?;
     assert_ne!(bobs.playlist.map(|p| p.id), Some(playlist.id));
     Ok(())
 }
 
 #[tokio::test]
-#[ignore = "reco-svc is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn a_service_puts_a_generated_playlist_only_its_listener_reads_on_postgres()
 -> anyhow::Result<()> {
     a_service_puts_a_generated_playlist_only_its_listener_reads(Mode::Production).await
 }
 
 #[tokio::test]
-#[ignore = "reco-svc is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn a_service_puts_a_generated_playlist_only_its_listener_reads_on_sqlite()
 -> anyhow::Result<()> {
     a_service_puts_a_generated_playlist_only_its_listener_reads(Mode::Embedded).await
@@ -157,7 +170,7 @@ async fn every_change_a_user_asks_of_a_generated_playlist_is_refused(
     mode: Mode,
 ) -> anyhow::Result<()> {
     let (_env, service) = start(mode).await?;
-    let playlist = put(&service, &reco(), "ann", tracks(0..3))
+    let playlist = put(&service, "ann", tracks(0..3))
         .await?
         .playlist
         .expect("a playlist");
@@ -316,14 +329,12 @@ async fn every_change_a_user_asks_of_a_generated_playlist_is_refused(
 }
 
 #[tokio::test]
-#[ignore = "reco-svc is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn every_change_a_user_asks_of_a_generated_playlist_is_refused_on_postgres()
 -> anyhow::Result<()> {
     every_change_a_user_asks_of_a_generated_playlist_is_refused(Mode::Production).await
 }
 
 #[tokio::test]
-#[ignore = "reco-svc is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn every_change_a_user_asks_of_a_generated_playlist_is_refused_on_sqlite()
 -> anyhow::Result<()> {
     every_change_a_user_asks_of_a_generated_playlist_is_refused(Mode::Embedded).await
@@ -335,34 +346,40 @@ async fn users_admins_and_other_services_may_not_put_generated_playlists() -> an
     let admin = Caller::new("root".into(), vec!["admin".into()]);
     let user = Caller::new("ann".into(), Vec::new());
     for caller in [user, admin] {
-        let refused = put(&service, &caller, "ann", tracks(0..3)).await;
+        let refused = put_asserted(&service, &caller, "ann", tracks(0..3)).await;
         let status = refused.expect_err("refused");
         assert_eq!(status.code(), Code::PermissionDenied, "{caller:?}");
     }
     // A service is known by its certificate only: an assertion naming one, even signed by
     // the gateway's key, is refused.
-    let minted = put(&service, &reco(), "ann", tracks(0..3)).await;
+    let reco = Caller::service("reco");
+    let minted = put_asserted(&service, &reco, "ann", tracks(0..3)).await;
     assert_eq!(
         minted.map(drop).map_err(|s| s.code()),
         Err(Code::Unauthenticated)
     );
-    let anonymous = service
+    // Another service by its certificate (the gateway calling for itself, no assertion) is
+    // no generator. (No caller is anonymous: a client without a leaf of the mesh's CA does
+    // not get through the handshake.)
+    let gateway = service
         .client()
-        .put_generated_playlist(service.as_user(None, PutGeneratedPlaylistRequest::default()))
+        .put_generated_playlist(service.as_user(None, daily_mix("ann", tracks(0..3))))
         .await;
     assert_eq!(
-        anonymous.map(drop).map_err(|s| s.code()),
-        Err(Code::Unauthenticated)
+        gateway.map(drop).map_err(|s| s.code()),
+        Err(Code::PermissionDenied)
     );
     assert!(listed(&service, "ann", Vec::new()).await?.is_empty());
+    // reco-svc by its certificate may.
+    put(&service, "ann", tracks(0..3)).await?;
+    assert_eq!(listed(&service, "ann", Vec::new()).await?.len(), 1);
     Ok(())
 }
 
 #[tokio::test]
-#[ignore = "reco-svc is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn a_generated_playlist_of_unknown_tracks_is_invalid() -> anyhow::Result<()> {
     let (_env, service) = start(Mode::Embedded).await?;
-    let unknown = put(&service, &reco(), "ann", vec!["no-such-track".into()]).await;
+    let unknown = put(&service, "ann", vec!["no-such-track".into()]).await;
     assert_eq!(
         unknown.map(drop).map_err(|s| s.code()),
         Err(Code::InvalidArgument)
@@ -371,7 +388,6 @@ async fn a_generated_playlist_of_unknown_tracks_is_invalid() -> anyhow::Result<(
 }
 
 #[tokio::test]
-#[ignore = "reco-svc is known by its mesh certificate: needs the mTLS server that sets PeerService (issue 16)"]
 async fn a_replacement_publishes_the_removal_of_the_old_items_then_the_new_ones()
 -> anyhow::Result<()> {
     tunemesh_testkit::init_tracing();
@@ -388,9 +404,9 @@ async fn a_replacement_publishes_the_removal_of_the_old_items_then_the_new_ones(
         ..PlaylistSettings::default()
     };
     let service = env.spawn(&settings, bus.clone()).await?;
-    put(&service, &reco(), "ann", tracks(0..2)).await?;
-    put(&service, &reco(), "ann", tracks(0..2)).await?;
-    put(&service, &reco(), "ann", tracks(2..5)).await?;
+    put(&service, "ann", tracks(0..2)).await?;
+    put(&service, "ann", tracks(0..2)).await?;
+    put(&service, "ann", tracks(2..5)).await?;
     let mut seen = Vec::new();
     while seen.len() < 3 {
         let delivery = tokio::time::timeout(Duration::from_secs(20), events.next()).await??;

@@ -14,7 +14,7 @@ use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tunemesh_discovery::PeerService;
-use tunemesh_discovery::connect::{EmbeddedCa, MeshTls, Policy, connector};
+use tunemesh_discovery::connect::{EmbeddedCa, MeshTls, Policy};
 use tunemesh_proto::reco::v1::recommendation_service_client::RecommendationServiceClient;
 use tunemesh_proto::reco::v1::recommendation_service_server::{
     RecommendationService, RecommendationServiceServer,
@@ -81,9 +81,7 @@ pub(crate) async fn serve(tls: MeshTls) -> Served {
 
 /// A channel to `addr` presenting `tls`'s leaf and expecting the service `callee`.
 pub(crate) fn channel(tls: &MeshTls, callee: &str, addr: SocketAddr) -> Channel {
-    Endpoint::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect_with_connector_lazy(connector(tls, callee).expect("service name"))
+    tunemesh_testkit::mesh::channel_as(tls, callee, addr).expect("service name")
 }
 
 pub(crate) async fn recommend(channel: Channel) -> Result<(), Status> {
@@ -147,7 +145,7 @@ impl Load {
 
 /// `service`'s identity from `ca`, under the architecture's policy.
 fn leaf(ca: &EmbeddedCa, service: &str) -> MeshTls {
-    MeshTls::embedded(ca, service, Policy::architecture()).expect("leaf")
+    tunemesh_testkit::mesh::leaf(ca, service).expect("leaf")
 }
 
 fn ca() -> EmbeddedCa {

@@ -1,15 +1,17 @@
 //! The harness: playlist-svc built with `build` on port 0 against real PostgreSQL + Redis
 //! (or the embedded SQLite + moka adapters), a small in-test `CatalogService` registered as
-//! `player` in the test's own registry, and clients that carry the test gateway's assertions.
+//! `player` in the test's own registry, every hop over mutual TLS with leaves of the test's
+//! own embedded CA (as in `tunemesh up`), and clients that call as the gateway carrying its
+//! assertions, or as another service known by its certificate alone.
 
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tempfile::TempDir;
-use tokio_stream::wrappers::TcpListenerStream;
-use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings, Registration, Registry};
+use tokio_util::sync::{CancellationToken, DropGuard};
+use tunemesh_discovery::connect::{ConnectCa, EmbeddedCa, LEAF_TTL};
+use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings, Registry};
 use tunemesh_events::EventBus;
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
 use tunemesh_playlist::{PlaylistSettings, build};
@@ -20,7 +22,8 @@ use tunemesh_proto::catalog::v1::{
 };
 use tunemesh_proto::playlist::v1::playlist_service_client::PlaylistServiceClient;
 use tunemesh_proto::prost_types;
-use tunemesh_proto::tonic::transport::{Channel, Server};
+use tunemesh_proto::tonic::service::Routes;
+use tunemesh_proto::tonic::transport::Channel;
 use tunemesh_proto::tonic::{self, Request, Response, Status};
 use tunemesh_runtime::identity::{
     ActAs, Asserting, AssertionSigner, Caller, IdentitySettings, MeshIdentity,
@@ -28,6 +31,7 @@ use tunemesh_runtime::identity::{
 use tunemesh_runtime::postgres::PostgresSettings;
 use tunemesh_runtime::redis::RedisSettings;
 use tunemesh_runtime::{ServiceContext, Storage};
+use tunemesh_testkit::mesh::{channel_as, leaf, serve_as};
 use tunemesh_testkit::{
     SpawnedApp, TestDatabase, grpc_settings, servers, spawn_app, test_database, unique_prefix,
 };
@@ -128,28 +132,17 @@ impl CatalogService for TestCatalog {
     }
 }
 
-/// Starts the catalogue double and registers it as `player`.
-async fn start_catalog(registry: &EmbeddedRegistry) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
-    let addr = listener.local_addr()?;
-    tokio::spawn(
-        Server::builder()
-            .add_service(CatalogServiceServer::new(TestCatalog))
-            .serve_with_incoming(TcpListenerStream::new(listener)),
-    );
-    registry
-        .register(&Registration::for_service("player", addr, "test"))
-        .await?;
-    Ok(())
-}
-
 /// Everything a test needs besides the service: kept alive with it.
 pub struct Env {
     pub ctx: ServiceContext,
     pub identity: MeshIdentity,
+    /// The mesh's CA: every identity of the test is a leaf of it.
+    pub ca: EmbeddedCa,
     pub redis_prefix: String,
     pub db: Option<TestDatabase>,
     pub dir: TempDir,
+    /// Stops the catalogue double with the test.
+    _catalog: DropGuard,
 }
 
 impl Env {
@@ -161,7 +154,10 @@ impl Env {
     /// Like [`Env::new`] with Redis at `redis_url`.
     pub async fn with_redis(mode: Mode, redis_url: &str) -> anyhow::Result<Self> {
         let registry = EmbeddedRegistry::new();
-        start_catalog(&registry).await?;
+        let ca = EmbeddedCa::generate(LEAF_TTL)?;
+        let catalog = CancellationToken::new();
+        let routes = Routes::new(CatalogServiceServer::new(TestCatalog));
+        serve_as(&registry, "player", &ca, routes, catalog.clone()).await?;
         let registry: Arc<dyn Registry> = Arc::new(registry);
         let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
         let dir = tempfile::tempdir()?;
@@ -192,16 +188,18 @@ impl Env {
             storage,
             identity: identity.clone(),
             mesh: Mesh::new(registry, MeshSettings::default()),
-            // One service alone, called directly: plaintext.
-            connect: None,
+            // As in `tunemesh up`: `spawn` gives the service its leaf of the test's CA.
+            connect: Some(ConnectCa::embedded(ca.clone())),
             tls: None,
         };
         Ok(Self {
             ctx,
             identity,
+            ca,
             redis_prefix,
             db,
             dir,
+            _catalog: catalog.drop_guard(),
         })
     }
 
@@ -215,27 +213,48 @@ impl Env {
         ))
     }
 
-    /// Builds and runs the service.
+    /// Builds and runs the service with its leaf of the test's CA: it requires mutual TLS of
+    /// its callers and presents the leaf to the catalogue.
     pub async fn spawn(
         &self,
         settings: &PlaylistSettings,
         bus: Arc<dyn EventBus>,
     ) -> anyhow::Result<Service> {
-        let app = spawn_app(build(settings, &self.ctx, bus).await?, None);
-        let channel = app.channel().await?;
-        Ok(Service { app, channel })
+        let ctx = self
+            .ctx
+            .for_service(tunemesh_playlist::SERVICE_NAME)
+            .await?;
+        let app = spawn_app(build(settings, &ctx, bus).await?, None);
+        let gateway = leaf(&self.ca, "gateway")?;
+        let channel = channel_as(&gateway, tunemesh_playlist::SERVICE_NAME, app.addr())?;
+        Ok(Service {
+            app,
+            channel,
+            ca: self.ca.clone(),
+        })
     }
 }
 
 /// A running service and a way to call it as someone.
 pub struct Service {
     pub app: SpawnedApp,
+    /// Calls as the gateway (by its certificate).
     channel: Channel,
+    ca: EmbeddedCa,
 }
 
 impl Service {
-    /// A client that signs each call it makes [`as_caller`](Self::as_caller) as the test
-    /// gateway would (for playlist-svc and the method called).
+    /// A client calling as `service` for itself: known by its certificate alone, with no
+    /// assertion (reco-svc's mixer writing generated playlists).
+    pub fn client_as(&self, service: &str) -> anyhow::Result<PlaylistServiceClient<Channel>> {
+        let tls = leaf(&self.ca, service)?;
+        let channel = channel_as(&tls, tunemesh_playlist::SERVICE_NAME, self.app.addr())?;
+        Ok(PlaylistServiceClient::new(channel))
+    }
+
+    /// A client calling as the gateway: it signs each call it makes
+    /// [`as_caller`](Self::as_caller) as the gateway would (for playlist-svc and the method
+    /// called); a call without [`ActAs`] carries no assertion (the gateway itself).
     pub fn client(&self) -> PlaylistServiceClient<Asserting<Channel>> {
         PlaylistServiceClient::new(Asserting::new(
             self.channel.clone(),
