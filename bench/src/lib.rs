@@ -3,7 +3,9 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod catalogue;
 pub mod cpu;
+pub mod names;
 pub mod popularity;
 pub mod reco_eval;
 pub mod up;
