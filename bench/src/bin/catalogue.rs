@@ -10,13 +10,14 @@
 //! `tunemesh up --library`; then, per size, the stopped data dir is grown through the bulk
 //! path (`tunemesh_bench::catalogue`: player-svc's store and outbox, the same `TrackAdded`
 //! events, published by its relay; every track shares one of the ingested files' audio), and:
-//! 1. cold start: the search index is deleted, so search-svc rebuilds it by replaying the
-//!    catalogue stream (reco-svc's embedded model replays at every start); time until
+//! 1. cold start: the search index and reco-svc's saved model are deleted, so both rebuild
+//!    by replaying the whole event stream; time until
 //!    `/readyz` answers 200, the process's resident memory, the sizes on disk;
 //! 2. reads, one caller, through the gateway: REST first pages of tracks, albums and artists,
 //!    a deep track page by cursor, gRPC `ListTracks` by offset (random and the last page),
 //!    REST search;
-//! 3. warm restart: stop, start again with everything on disk; time until ready, memory.
+//! 3. warm restart: stop (reco-svc saves its model), start again with the index and the
+//!    model on disk; time until ready, memory.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -93,13 +94,16 @@ async fn main() -> anyhow::Result<()> {
     for &size in &args.sizes {
         let loaded = catalogue::grow_to(&data_dir, &names, size).await?;
         eprintln!("{size}: loaded {loaded:?}");
+        // Cold: no index and no saved model, so search-svc and reco-svc replay everything.
         std::fs::remove_dir_all(data_dir.join("search").join("index")).ok();
+        std::fs::remove_file(data_dir.join("reco").join("model.json")).ok();
         let cold = start(&binary, work.path(), &data_dir, &library, &args).await?;
         let cold_rss = memory(cold.process.0.id());
-        let disk = [
+        let mut disk = [
             dir_size(&data_dir.join("search").join("index")),
             dir_size(&data_dir.join("player")) - dir_size(&data_dir.join("player/blobs")),
             file_sizes(&data_dir, "events.sqlite"),
+            0,
         ];
         for (what, stats) in measure_reads(&http, &cold.base, &token, &names, size, &args).await? {
             reads.push(format!(
@@ -108,22 +112,28 @@ async fn main() -> anyhow::Result<()> {
             ));
         }
         drop(cold.process);
+        disk[3] = file_sizes(&data_dir.join("reco"), "model.json");
         let warm = start(&binary, work.path(), &data_dir, &library, &args).await?;
         let warm_rss = memory(warm.process.0.id());
         drop(warm.process);
         rows.push(format!(
-            "| {size} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} / {:.0} | {:.0} / {:.0} | {:.1} | {:.1} | {:.1} | {} |",
+            "| {size} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} / {:.0} ({:.0} + {:.0}) | {:.0} / {:.0} ({:.0} + {:.0}) | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
             loaded.store.as_secs_f64(),
             loaded.relay.as_secs_f64(),
             cold.ready.as_secs_f64(),
             warm.ready.as_secs_f64(),
-            cold_rss.0,
-            cold_rss.1,
-            warm_rss.0,
-            warm_rss.1,
+            cold_rss[0],
+            cold_rss[1],
+            cold_rss[2],
+            cold_rss[3],
+            warm_rss[0],
+            warm_rss[1],
+            warm_rss[2],
+            warm_rss[3],
             mib(disk[0]),
             mib(disk[1]),
             mib(disk[2]),
+            mib(disk[3]),
             cpu::load()
         ));
         print_tables(&rows, &reads);
@@ -133,9 +143,9 @@ async fn main() -> anyhow::Result<()> {
 
 fn print_tables(rows: &[String], reads: &[String]) {
     println!(
-        "| tracks | bulk store s | relay s | cold ready s | warm ready s | RSS cold MiB (now / peak) | RSS warm MiB (now / peak) | search index MiB | player db MiB | events.sqlite MiB | load |"
+        "| tracks | bulk store s | relay s | cold ready s | warm ready s | RSS cold MiB: now / peak (anon + file) | RSS warm MiB: now / peak (anon + file) | search index MiB | player db MiB | events.sqlite MiB | reco model.json MiB | load |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     rows.iter().for_each(|r| println!("{r}"));
     println!("| tracks | read | p50 ms | p99 ms | requests |");
     println!("|---:|---|---:|---:|---:|");
@@ -321,8 +331,9 @@ async fn sign_up(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     accounts::access_token(&session)
 }
 
-/// Resident memory of `pid` now and at its peak, MiB.
-fn memory(pid: u32) -> (f64, f64) {
+/// Resident memory of `pid`, MiB: now, at its peak, and now split into anonymous (heaps:
+/// the models) and file-backed (mapped files: the binary, tantivy's segments).
+fn memory(pid: u32) -> [f64; 4] {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
@@ -332,7 +343,12 @@ fn memory(pid: u32) -> (f64, f64) {
             .and_then(|v| v.parse::<f64>().ok())
             .map_or(0.0, |kib| kib / 1024.0)
     };
-    (field("VmRSS:"), field("VmHWM:"))
+    [
+        field("VmRSS:"),
+        field("VmHWM:"),
+        field("RssAnon:"),
+        field("RssFile:"),
+    ]
 }
 
 fn mib(bytes: u64) -> f64 {
