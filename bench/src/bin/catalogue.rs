@@ -203,7 +203,8 @@ async fn measure_reads(
         .connect()
         .await?;
     let mut grpc = CatalogServiceClient::new(channel);
-    let bearer: tonic::metadata::MetadataValue<_> = format!("Bearer {token}").parse()?;
+    let bearer: tonic::metadata::MetadataValue<tonic::metadata::Ascii> =
+        format!("Bearer {token}").parse()?;
     let list = |offset: i32, page_token: String| {
         let mut request = tonic::Request::new(ListTracksRequest {
             page_size: 50,
@@ -217,7 +218,7 @@ async fn measure_reads(
         request
     };
     let mut out = Vec::new();
-    let rest = |path: String| async move { get(http, &format!("{base}{path}"), token).await };
+    let rest = move |path: String| async move { get(http, &format!("{base}{path}"), token).await };
     out.push((
         "tracks, first page (REST)",
         time(n, |_| rest("/v1/tracks?page_size=50".into())).await?,
