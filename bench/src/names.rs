@@ -10,6 +10,7 @@ use rand::{Rng as _, SeedableRng as _};
 use tunemesh_proto::catalog::v1::{AlbumRef, ArtistRef, Track};
 
 /// Real names to grow catalogues from.
+#[derive(Debug)]
 pub struct Names {
     /// Track titles.
     pub titles: Vec<String>,
