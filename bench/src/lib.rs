@@ -3,9 +3,11 @@
 
 #![warn(missing_docs, unreachable_pub)]
 
+pub mod catalogue;
 pub mod copies;
 pub mod cpu;
 pub mod listener;
+pub mod names;
 pub mod nginx;
 pub mod popularity;
 pub mod reco_eval;

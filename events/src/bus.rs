@@ -23,6 +23,24 @@ pub trait EventBus: Send + Sync + fmt::Debug {
     /// dedup window stores nothing and answers `duplicate: true`.
     async fn publish(&self, envelope: &Envelope) -> Result<Published, BusError>;
 
+    /// Publishes `envelopes` in order, as [`publish`](Self::publish) would one by one: one
+    /// answer per envelope, up to and including the first that failed for another reason
+    /// than its own envelope (`InvalidEnvelope`); the rest were not attempted. Adapters that
+    /// can store a batch in one write override it (the embedded bus: one durable commit per
+    /// batch instead of one per event); the default publishes one at a time.
+    async fn publish_batch(&self, envelopes: &[Envelope]) -> Vec<Result<Published, BusError>> {
+        let mut answers = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let answer = self.publish(envelope).await;
+            let stop = matches!(&answer, Err(e) if !matches!(e, BusError::InvalidEnvelope { .. }));
+            answers.push(answer);
+            if stop {
+                break;
+            }
+        }
+        answers
+    }
+
     /// Creates the durable consumer `spec.name` (or attaches to it, resuming where it left
     /// off) and starts pulling from it.
     async fn subscribe(&self, spec: ConsumerSpec) -> Result<Subscription, BusError>;

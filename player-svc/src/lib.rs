@@ -15,10 +15,12 @@
 //!   user, bounded by real time; `past_plays`: plays reported after they happened, checked
 //!   against `listening`, when each user was listening to a counted play.
 //! - `convert`, [`ids`]: contract messages and stable ids.
-//! - [`upload`]: the client of `tunemesh ingest DIR`.
+//! - [`upload`]: the client of `tunemesh ingest DIR`; [`bulk`]: catalogue rows added in bulk
+//!   over audio already stored (the catalogue-size benchmark).
 //!
 //! Modules without a link are private. The public ones are what other crates use: the
 //! binary (`build`, settings, `upload`, the PostgreSQL migrations in `store`), the benches
+//! (`bulk`, `store`)
 //! and fuzz targets (`media`, `ids`, `seek`, `catalog`'s page tokens) and the store contract
 //! tests. What only the tests use is in `testsuite`, behind the feature of that name.
 
@@ -26,6 +28,7 @@
 
 mod app;
 mod blobs;
+pub mod bulk;
 pub mod catalog;
 mod convert;
 mod covers;

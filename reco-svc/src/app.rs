@@ -1,6 +1,7 @@
 //! Builds the reco service: the store the storage mode calls for, the feed that fills it
 //! from the event bus, the mixer of daily mixes, and the gRPC server.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -21,6 +22,11 @@ use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::{RecoSettings, SERVICE_NAME};
 
+/// The embedded model's file under `<data_dir>/reco/`.
+const SNAPSHOT: &str = "model.json";
+/// The consumers' replica name in embedded mode: one model per data dir.
+const EMBEDDED_REPLICA: &str = "embedded";
+
 /// Binds the service on `ctx.grpc.addr` and returns it ready to run. Until the feed has
 /// caught up with the event stream the server stays NOT_SERVING and unregistered, and
 /// requests that reach it anyway answer UNAVAILABLE.
@@ -29,11 +35,28 @@ pub async fn build(
     ctx: &ServiceContext,
     bus: Arc<dyn EventBus>,
 ) -> anyhow::Result<App> {
+    // Embedded: the model saved at the last clean stop, if any (see `store::memory`).
+    let mut kept: Option<(Arc<MemoryStore>, PathBuf)> = None;
+    let mut resumed = true;
     let (store, replica): (Arc<dyn RecoStore>, Option<String>) = match &ctx.storage {
-        // Memory starts empty at every start: a replica-own consumer replays everything.
+        // The consumers are this data dir's own, under one stable name: with the saved model
+        // they resume where it stopped; without it they are reset below and replay everything.
         Storage::Embedded { .. } => {
-            let replica = uuid::Uuid::new_v4().simple().to_string();
-            (Arc::new(MemoryStore::new()), Some(replica[..12].to_owned()))
+            let path = ctx
+                .storage
+                .create_embedded_dir(SERVICE_NAME)
+                .await?
+                .join(SNAPSHOT);
+            let memory = match MemoryStore::take(&path) {
+                Some(saved) => saved,
+                None => {
+                    resumed = false;
+                    MemoryStore::new()
+                }
+            };
+            let memory = Arc::new(memory);
+            kept = Some((memory.clone(), path));
+            (memory, Some(EMBEDDED_REPLICA.to_owned()))
         }
         Storage::Production { redis, .. } => {
             let pool = tunemesh_runtime::redis::connect(redis)
@@ -58,7 +81,23 @@ pub async fn build(
         ctx.identity.verifier(SERVICE_NAME),
     )));
     let feed = Feed::new(bus, store.clone(), settings, replica.as_deref());
-    let mut app = App::new(server).with_task("reco-feed", move |token| feed.run(ready_tx, token));
+    if !resumed {
+        feed.reset()
+            .await
+            .context("cannot reset the reco consumers")?;
+    }
+    let mut app = App::new(server).with_task("reco-feed", move |token| async move {
+        feed.run(ready_tx, token).await;
+        // The consumers have stopped: the model holds everything they acknowledged.
+        if let Some((memory, path)) = kept {
+            let saved = tokio::task::spawn_blocking(move || memory.save(&path)).await;
+            match saved {
+                Ok(Ok(())) => tracing::info!("recommendation model saved"),
+                Ok(Err(error)) => tracing::warn!(%error, "cannot save the recommendation model"),
+                Err(error) => tracing::warn!(%error, "saving the recommendation model panicked"),
+            }
+        }
+    });
     if settings.mix.enabled {
         let target = PlaylistTarget::new(ctx.mesh.channel("playlist"), settings.mix.timeout);
         let mixer = Mixer::new(

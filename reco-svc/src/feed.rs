@@ -51,8 +51,9 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// A feed of `store`. With a `replica` name the consumers are this replica's own (a
-    /// fresh in-memory model replays everything); without, they are shared by every
+    /// A feed of `store`. With a `replica` name the consumers are this replica's own (an
+    /// in-memory model: they resume with its saved copy, or are [`reset`](Self::reset) to
+    /// replay everything); without, they are shared by every
     /// replica of the deployment (the model lives in Redis and resumes where it was).
     pub fn new(
         bus: Arc<dyn EventBus>,
@@ -69,6 +70,19 @@ impl Feed {
             catalog_consumer: name("catalog"),
             playlist_consumer: name("playlist"),
         }
+    }
+
+    /// Deletes the three durable consumers, so the next run replays the stream from its
+    /// beginning (a model that starts empty).
+    pub async fn reset(&self) -> Result<(), tunemesh_events::BusError> {
+        for name in [
+            &self.play_consumer,
+            &self.catalog_consumer,
+            &self.playlist_consumer,
+        ] {
+            self.bus.delete_consumer(name).await?;
+        }
+        Ok(())
     }
 
     /// Runs the consumers until `shutdown`, turning `ready` true once all have caught up
@@ -125,8 +139,12 @@ impl Feed {
             let settings = RunSettings {
                 lag_from: Some(self.bus.clone()),
                 lag_interval: self.settings.lag_interval,
-                // Plays are applied in batches (`plays`); the others one at a time.
-                max_batch: if subject == subjects::PLAY {
+                // Plays are applied in batches (`plays`). Catalogue events are applied one
+                // after another but settled together (one bus write per batch: a replay of
+                // a million of them settled one by one was the long pole), which is safe
+                // because the newest update of a track wins whatever the order. Playlist
+                // events one at a time.
+                max_batch: if subject == subjects::PLAY || subject == subjects::CATALOG {
                     self.settings.batch_size
                 } else {
                     1

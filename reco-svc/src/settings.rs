@@ -10,15 +10,16 @@ use crate::model::ModelParams;
 /// What the reco service can be configured with; the defaults serve `tunemesh up`.
 ///
 /// Where the state lives follows the process's storage: in memory under `tunemesh up`
-/// (rebuilt by replay at each start), in Redis under `<redis.key_prefix>reco:` in production.
+/// (saved to `<data_dir>/reco/model.json` at a clean stop and loaded at the next start,
+/// rebuilt by replay after a crash), in Redis under `<redis.key_prefix>reco:` in production.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecoSettings {
     /// The model's knobs (`[reco.model]`).
     pub model: ModelParams,
     /// Durable consumer names start with this, then `-play`, `-catalog` or `-playlist`
-    /// (production, shared by replicas) or `-play-<replica>` (embedded: a fresh consumer
-    /// replays everything).
+    /// (production, shared by replicas) or `-play-embedded` (embedded: reset to replay
+    /// everything when there is no saved model).
     pub consumer_prefix: String,
     /// How long applied event ids are remembered in Redis to drop redeliveries.
     #[serde(with = "humantime_serde")]

@@ -289,9 +289,11 @@ impl Feed {
             .await
             .context("index commit panicked")?
             .context("index commit failed")?;
-        for delivery in pending.drain(..) {
+        // All at once: a bus that can group them (the embedded one) writes them together.
+        let acks = pending.drain(..).map(Delivery::ack);
+        for acked in futures::future::join_all(acks).await {
             // A lost ack only means a redelivery, which the catalogue model absorbs.
-            if let Err(error) = delivery.ack().await {
+            if let Err(error) = acked {
                 tracing::debug!(%error, "ack failed; the event will come again");
             }
         }

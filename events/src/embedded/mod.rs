@@ -55,6 +55,10 @@ pub(crate) struct Shared {
     /// Poked on every publish and settlement so waiting subscribers look again; they also
     /// wake by themselves when their next redelivery is due.
     pub(crate) wake: Notify,
+    /// Settlements waiting for the database thread: the first call to run takes them all
+    /// into one transaction (group commit), so deliveries settled together, e.g. a batch
+    /// after an index commit, cost one write instead of one each.
+    pub(crate) settles: std::sync::Mutex<Vec<store::Settlement>>,
     settings: EmbeddedSettings,
     /// When retention last ran (ms since the epoch); publishes run it at most once a minute.
     last_prune_ms: AtomicI64,
@@ -83,6 +87,7 @@ impl EmbeddedBus {
             shared: Arc::new(Shared {
                 db,
                 wake: Notify::new(),
+                settles: std::sync::Mutex::default(),
                 settings: settings.clone(),
                 last_prune_ms: AtomicI64::new(0),
             }),
@@ -142,6 +147,74 @@ impl EventBus for EmbeddedBus {
         Ok(Published { duplicate: !fresh })
     }
 
+    async fn publish_batch(&self, envelopes: &[Envelope]) -> Vec<Result<Published, BusError>> {
+        // Invalid envelopes are answered alone; the others are stored in one transaction.
+        let mut answers: Vec<Option<Result<Published, BusError>>> = Vec::new();
+        let mut valid = Vec::new();
+        for envelope in envelopes {
+            let checked = crate::bus::check_envelope(envelope).and_then(|()| {
+                serde_json::to_string(&envelope.headers)
+                    .map_err(|e| publish_failed(envelope, Box::new(e)))
+            });
+            match checked {
+                Ok(headers) => {
+                    answers.push(None);
+                    valid.push((envelope.clone(), headers));
+                }
+                Err(error) => answers.push(Some(Err(error))),
+            }
+        }
+        let window = millis(self.shared.settings.duplicate_window);
+        let now = now_ms();
+        let first_id = valid.first().map(|(e, _)| e.id.clone());
+        let stored = self
+            .shared
+            .db
+            .call(move |conn| {
+                let events: Vec<(&Envelope, &str)> =
+                    valid.iter().map(|(e, h)| (e, h.as_str())).collect();
+                store::append_batch(conn, &events, now, window)
+            })
+            .await;
+        let fresh = match stored {
+            Ok(fresh) => fresh,
+            Err(error) => {
+                // Nothing of the batch was stored: the first valid event failed, and the
+                // ones after it were not attempted.
+                let mut out = Vec::new();
+                for answer in answers {
+                    match answer {
+                        Some(invalid) => out.push(invalid),
+                        None => {
+                            out.push(Err(BusError::Publish {
+                                id: first_id.unwrap_or_default(),
+                                source: Box::new(error),
+                            }));
+                            break;
+                        }
+                    }
+                }
+                return out;
+            }
+        };
+        if fresh.iter().any(|new| *new) {
+            self.shared.wake.notify_waiters();
+        }
+        let mut fresh = fresh.into_iter();
+        if let Err(error) = self.prune_if_due().await {
+            tracing::warn!(%error, "embedded bus retention failed");
+        }
+        answers
+            .into_iter()
+            .map(|answer| {
+                answer.unwrap_or_else(|| {
+                    let new = fresh.next().unwrap_or(false);
+                    Ok(Published { duplicate: !new })
+                })
+            })
+            .collect()
+    }
+
     async fn subscribe(&self, spec: ConsumerSpec) -> Result<Subscription, BusError> {
         spec.validate()?;
         let owned = spec.clone();
@@ -181,6 +254,16 @@ impl EventBus for EmbeddedBus {
                 consumer: name.to_owned(),
                 source: Box::new(e),
             })
+    }
+}
+
+fn publish_failed(
+    envelope: &Envelope,
+    source: Box<dyn std::error::Error + Send + Sync>,
+) -> BusError {
+    BusError::Publish {
+        id: envelope.id.clone(),
+        source,
     }
 }
 

@@ -55,7 +55,7 @@ impl EmbeddedSource {
             let now = now_ms();
             shared
                 .db
-                .call(move |conn| store::claim(conn, &spec, now))
+                .call(move |conn| store::relaxed(conn, |c| store::claim(c, &spec, now)))
                 .await
                 .map_err(|e| BusError::Consumer {
                     consumer,
@@ -141,10 +141,28 @@ impl Settle for EmbeddedSettle {
             Outcome::Ack | Outcome::Term => None,
             Outcome::Nak(delay) => Some(now_ms().saturating_add(millis(delay))),
         };
-        let (consumer, seq) = (self.consumer.clone(), self.seq);
+        self.shared
+            .settles
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((self.consumer.clone(), self.seq, due));
+        // Runs after this settlement was queued: it is applied by this call or by one queued
+        // before it that found it waiting. A failed group is redelivered (at least once).
+        let shared = Arc::clone(&self.shared);
         self.shared
             .db
-            .call(move |conn| store::settle(conn, &consumer, seq, due))
+            .call(move |conn| {
+                let queued = std::mem::take(
+                    &mut *shared
+                        .settles
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                );
+                if queued.is_empty() {
+                    return Ok(());
+                }
+                store::relaxed(conn, |c| store::settle_all(c, &queued))
+            })
             .await
             .map_err(|e| BusError::Consumer {
                 consumer: self.consumer.clone(),

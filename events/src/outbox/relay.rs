@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{OutboxError, OutboxRecord, OutboxSource, OutboxWaker};
 use crate::bus::{BusError, EventBus};
+use crate::envelope::Envelope;
 use crate::retry::{backoff, error_chain};
 
 /// How a relay paces itself.
@@ -145,8 +146,10 @@ impl OutboxRelay {
         let mut done = Vec::with_capacity(records.len());
         let mut rejected = 0_u64;
         let mut refused = None;
-        for record in &records {
-            match self.bus.publish(&record.envelope).await {
+        let envelopes: Vec<Envelope> = records.iter().map(|r| r.envelope.clone()).collect();
+        let answers = self.bus.publish_batch(&envelopes).await;
+        for (record, answer) in records.iter().zip(answers) {
+            match answer {
                 Ok(_) => done.push(record.seq),
                 // Written around `append` (which validates): retrying cannot help, and
                 // keeping it would block every later event. Drop it, loudly.

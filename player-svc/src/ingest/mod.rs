@@ -9,7 +9,7 @@
 //! path) event in one transaction.
 
 mod folder_cover;
-mod record;
+pub(crate) mod record;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

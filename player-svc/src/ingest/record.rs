@@ -25,7 +25,7 @@ pub(super) struct RecordParts<'a> {
     pub(crate) update_ms: i64,
 }
 
-fn artist_key(name: &str) -> ArtistKey {
+pub(crate) fn artist_key(name: &str) -> ArtistKey {
     ArtistKey {
         id: ids::artist_id(name),
         name: name.to_owned(),
@@ -69,7 +69,7 @@ pub(super) fn record(p: RecordParts<'_>) -> TrackRecord {
 }
 
 /// `TrackAdded` or `TrackUpdated` carrying the whole track.
-pub(super) fn catalog_event(record: &TrackRecord, updated: bool) -> anyhow::Result<Envelope> {
+pub(crate) fn catalog_event(record: &TrackRecord, updated: bool) -> anyhow::Result<Envelope> {
     let meta = Some(EventMeta {
         event_id: tunemesh_events::new_event_id(),
         occurred_at: Some(convert::timestamp_ms(record.update_ms)),

@@ -56,6 +56,17 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
     /// `event` to the outbox, in one transaction.
     async fn put_track(&self, track: &TrackRecord, event: &Envelope) -> Result<(), StoreError>;
 
+    /// [`put_track`](Self::put_track) for each pair, in order: the bulk path of
+    /// [`crate::bulk`]. The embedded adapter commits them all in one transaction (one disk
+    /// flush instead of one per track); the default, which PostgreSQL keeps, puts one at a
+    /// time, each in its own transaction.
+    async fn put_tracks(&self, tracks: &[(TrackRecord, Envelope)]) -> Result<(), StoreError> {
+        for (track, event) in tracks {
+            self.put_track(track, event).await?;
+        }
+        Ok(())
+    }
+
     /// The tracks with these ids, in any order; unknown ids are left out.
     async fn tracks(&self, ids: &[String]) -> Result<Vec<TrackRecord>, StoreError>;
 

@@ -1,5 +1,6 @@
-//! The embedded store for `tunemesh up`: the whole model in process memory, rebuilt at
-//! every start by replaying the embedded bus from its beginning.
+//! The embedded store for `tunemesh up`: the whole model in process memory, kept on disk
+//! between runs as a snapshot written at a clean stop (`snapshot`); without one (a first
+//! start, a crash) it is rebuilt by replaying the embedded bus from its beginning.
 //!
 //! One mutex guards everything: a batch is applied under it in one go (atomic), and no
 //! await ever happens while it is held.
@@ -14,6 +15,8 @@ use super::{
     ZERO, decode_track, encode_track,
 };
 use crate::model::decay;
+
+mod snapshot;
 
 /// The model's state in memory.
 #[derive(Debug, Default)]

@@ -18,9 +18,10 @@ pub mod memory;
 pub mod redis;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 /// A sorted set of the model. Each kind has one meaning for its scores.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SetKey {
     /// Decayed plays per track, over everyone.
     Popularity,
@@ -72,7 +73,7 @@ pub enum SetKey {
 }
 
 /// What a guarded write batch is planned from: one listener's or one playlist's state.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Versioned {
     /// A listener (plays, skips, likes).
     Listener(String),
@@ -173,7 +174,7 @@ pub enum Op {
 pub const ZERO: f64 = 1e-9;
 
 /// What the model knows about a track from the catalogue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackInfo {
     /// The track.
     pub track_id: String,

@@ -1,5 +1,6 @@
-//! `tunemesh up`'s mode: the model in memory, fed by the embedded bus, rebuilt by replaying
-//! that bus from the start whenever the service starts again.
+//! `tunemesh up`'s mode: the model in memory, fed by the embedded bus, saved at a clean stop
+//! and loaded at the next start, rebuilt by replaying that bus from the start when there is
+//! no saved model (a first start, a crash).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,6 +88,27 @@ async fn an_embedded_restart_rebuilds_the_model_from_the_bus() -> anyhow::Result
     assert_eq!(first.first().map(String::as_str), Some("b2"), "{first:?}");
     let again = answers_of_a_fresh_start(bus, data.path(), "listener").await?;
     assert_eq!(first, again);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_restart_resumes_with_the_saved_model_and_a_crash_replays() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let saved = data.path().join("reco").join("model.json");
+    let bus: Arc<dyn EventBus> = Arc::new(
+        EmbeddedBus::open(&EmbeddedSettings::new(data.path().join("events.sqlite"))).await?,
+    );
+    seed_sessions_on(&bus, &[&["a1", "a2", "a3"], &["b1", "b2"]]).await?;
+    bus.publish(&Envelope::from_event(&play("listener", "b1"))?)
+        .await?;
+    let first = answers_of_a_fresh_start(bus.clone(), data.path(), "listener").await?;
+    assert!(saved.exists(), "a clean stop saves the model");
+    let resumed = answers_of_a_fresh_start(bus.clone(), data.path(), "listener").await?;
+    assert_eq!(first, resumed);
+    // A crash leaves no saved model: the consumers start over and the replay answers the same.
+    std::fs::remove_file(&saved)?;
+    let replayed = answers_of_a_fresh_start(bus, data.path(), "listener").await?;
+    assert_eq!(first, replayed);
     Ok(())
 }
 

@@ -9,13 +9,14 @@ use tunemesh_proto::events::v1::PlayEvent;
 use tunemesh_proto::subjects;
 use tunemesh_testkit::assert_eventually;
 
+pub use super::batch::*;
 use super::harness::{Fixture, is_invalid_spec, next, next_within};
 
 /// Short waits keep the suite fast; the quiet period proves "nothing more comes".
 const ACK_WAIT: Duration = Duration::from_millis(400);
-const QUIET: Duration = Duration::from_millis(1200);
+pub(super) const QUIET: Duration = Duration::from_millis(1200);
 
-fn play(subject: &str, track: &str) -> Envelope {
+pub(super) fn play(subject: &str, track: &str) -> Envelope {
     let event = PlayEvent {
         track_id: track.to_owned(),
         ..PlayEvent::default()
@@ -23,7 +24,7 @@ fn play(subject: &str, track: &str) -> Envelope {
     Envelope::new(subject, &event)
 }
 
-fn spec(name: &str, subjects: &[&str]) -> ConsumerSpec {
+pub(super) fn spec(name: &str, subjects: &[&str]) -> ConsumerSpec {
     ConsumerSpec {
         ack_wait: ACK_WAIT,
         batch_size: 4,
@@ -32,7 +33,7 @@ fn spec(name: &str, subjects: &[&str]) -> ConsumerSpec {
     }
 }
 
-fn track(envelope: &Envelope) -> anyhow::Result<String> {
+pub(super) fn track(envelope: &Envelope) -> anyhow::Result<String> {
     Ok(envelope.decode::<PlayEvent>()?.track_id)
 }
 
@@ -44,7 +45,7 @@ async fn publish_tracks(fixture: &Fixture, subject: &str, tracks: &[&str]) -> an
 }
 
 /// Takes `count` deliveries, acks them and returns their tracks.
-async fn take_and_ack(
+pub(super) async fn take_and_ack(
     subscription: &mut tunemesh_events::Subscription,
     count: usize,
 ) -> anyhow::Result<Vec<String>> {

@@ -2,6 +2,7 @@
 //! functions (in `cases.rs`) against real NATS JetStream and against the embedded SQLite bus,
 //! so the adapters cannot drift apart.
 
+mod batch;
 mod cases;
 mod harness;
 
@@ -46,4 +47,6 @@ contract!(
     invalid_envelopes_are_refused,
     a_durable_consumer_takes_new_settings_and_keeps_its_position,
     a_pull_cancelled_midway_loses_nothing,
+    a_batch_is_published_in_order_and_an_invalid_event_is_refused_alone,
+    deliveries_acked_together_are_all_settled,
 );

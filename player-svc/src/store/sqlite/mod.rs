@@ -259,6 +259,19 @@ impl CatalogStore for SqliteStore {
         .await
     }
 
+    async fn put_tracks(&self, tracks: &[(TrackRecord, Envelope)]) -> Result<(), StoreError> {
+        let tracks = tracks.to_vec();
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for (track, event) in &tracks {
+                put(&tx, track, event)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn tracks(&self, ids: &[String]) -> Result<Vec<TrackRecord>, StoreError> {
         let ids = ids_json(ids);
         self.run(move |conn| {

@@ -233,3 +233,31 @@ pub async fn re_putting_a_source_keeps_its_id_and_creation_time(
     assert_eq!(store.track_id_by_hash("sha256:file:/x.ogg").await?, None);
     Ok(())
 }
+
+pub async fn tracks_put_together_are_all_stored_with_their_albums(
+    store: Arc<dyn CatalogStore>,
+) -> anyhow::Result<()> {
+    let tracks: Vec<_> = (0..5)
+        .map(|i| {
+            track(
+                &format!("bulk{i}"),
+                &format!("T{i}"),
+                "A",
+                "B",
+                1,
+                i + 1,
+                10 + i64::from(i),
+            )
+        })
+        .collect();
+    let pairs: Vec<_> = tracks.iter().map(|t| (t.clone(), event())).collect();
+    store.put_tracks(&pairs).await?;
+    let page = store.list_tracks(&TrackFilter::All, None, 10).await?;
+    assert_eq!(page.total, 5);
+    let ids: Vec<_> = page.items.iter().map(|t| t.id.clone()).collect();
+    assert_eq!(ids, tracks.iter().map(|t| t.id.clone()).collect::<Vec<_>>());
+    let albums = store.albums(&[tracks[0].album.id.clone()]).await?;
+    assert_eq!(albums.len(), 1);
+    assert_eq!((albums[0].track_count, albums[0].year), (5, 2012));
+    Ok(())
+}

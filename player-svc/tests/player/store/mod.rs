@@ -84,6 +84,7 @@ contract!(
         artists_list_by_sort_name,
         an_artist_pictures_the_cover_of_their_first_album_that_has_one,
         re_putting_a_source_keeps_its_id_and_creation_time,
+        tracks_put_together_are_all_stored_with_their_albums,
     ],
     listings.catalog: [
         albums_list_by_position_in_each_order_with_filters,

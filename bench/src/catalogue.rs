@@ -1,0 +1,126 @@
+//! The catalogue-size benchmark's bulk path (`src/bin/catalogue.rs`): grows a `tunemesh up`
+//! data directory that already holds a few ingested tracks to `size` tracks, through
+//! player-svc's own store and outbox ([`tunemesh_player::bulk`]: same rows, same `TrackAdded`
+//! events as an ingest, the audio of the ingested tracks shared), then publishes the outbox
+//! onto the embedded bus with the service's own relay, so the next `tunemesh up` finds the
+//! catalogue and the whole event stream exactly as if every track had been ingested.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::Context as _;
+use tokio_util::sync::CancellationToken;
+use tunemesh_events::EventBus;
+use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
+use tunemesh_events::outbox::sqlite::SqliteOutbox;
+use tunemesh_events::outbox::{OutboxRelay, OutboxWaker, RelaySettings};
+use tunemesh_player::bulk::{self, Tags};
+use tunemesh_player::store::sqlite::SqliteStore;
+use tunemesh_player::store::{CatalogStore as _, TrackFilter, TrackRecord};
+
+use crate::names::{Names, tracks};
+
+/// Tracks per store transaction.
+const CHUNK: usize = 5_000;
+
+/// How long each half of a bulk load took.
+#[derive(Debug, Clone, Copy)]
+pub struct Loaded {
+    /// Rows and outbox events written (player-svc's store).
+    pub store: Duration,
+    /// The outbox published onto the bus (the service's relay).
+    pub relay: Duration,
+}
+
+/// Adds tracks to the catalogue in `data_dir` (stopped) until it holds `size`, every new one
+/// playing the audio of one of the tracks already there (round robin).
+pub async fn grow_to(data_dir: &Path, names: &Names, size: usize) -> anyhow::Result<Loaded> {
+    let player = data_dir.join("player").join("catalog.sqlite");
+    let store = SqliteStore::open(&player)
+        .await
+        .with_context(|| format!("cannot open {}", player.display()))?;
+    let page = store.list_tracks(&TrackFilter::All, None, 100).await?;
+    let templates: Vec<TrackRecord> = page
+        .items
+        .into_iter()
+        .filter(|t| !t.source.starts_with("bulk:"))
+        .collect();
+    anyhow::ensure!(
+        !templates.is_empty(),
+        "no ingested track to share audio with"
+    );
+    let have = usize::try_from(page.total).unwrap_or(0);
+    // Tracks added by an earlier call: the sequence of names continues after them.
+    let added = have.saturating_sub(templates.len());
+    let started = Instant::now();
+    let now_ms = i64::try_from(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)?
+            .as_millis(),
+    )?;
+    let mut batch = Vec::with_capacity(CHUNK);
+    let more = size.saturating_sub(have);
+    for (i, track) in tracks(names).enumerate().skip(added).take(more) {
+        let tags = Tags {
+            title: track.title,
+            artist: track
+                .artists
+                .into_iter()
+                .next()
+                .map(|a| a.name)
+                .unwrap_or_default(),
+            album: track.album.map(|a| a.title).unwrap_or_default(),
+            genre: track.genre,
+            year: track.year,
+            track_number: u32::try_from(i % 12 + 1).unwrap_or(1),
+        };
+        let template = &templates[i % templates.len()];
+        // Creation times one millisecond apart: the listing's order is the load's order.
+        let at = now_ms + i64::try_from(i).unwrap_or(0);
+        batch.push(bulk::track(template, &format!("bulk:{i}"), &tags, at));
+        if batch.len() == CHUNK {
+            bulk::add(&store, std::mem::take(&mut batch)).await?;
+        }
+    }
+    bulk::add(&store, batch).await?;
+    let stored = started.elapsed();
+
+    let started = Instant::now();
+    relay_all(data_dir, &store).await?;
+    Ok(Loaded {
+        store: stored,
+        relay: started.elapsed(),
+    })
+}
+
+/// Runs player-svc's outbox relay onto `data_dir`'s embedded bus until the outbox is empty.
+async fn relay_all(data_dir: &Path, store: &SqliteStore) -> anyhow::Result<()> {
+    let bus: Arc<dyn EventBus> =
+        Arc::new(EmbeddedBus::open(&EmbeddedSettings::new(data_dir.join("events.sqlite"))).await?);
+    let outbox = Arc::new(SqliteOutbox::new(
+        tunemesh_player::SERVICE_NAME,
+        store.connection(),
+    ));
+    let settings = RelaySettings {
+        batch_size: 1_000,
+        poll_interval: Duration::from_millis(100),
+        ..RelaySettings::default()
+    };
+    let relay = OutboxRelay::new(outbox, bus, settings, OutboxWaker::new());
+    let stop = CancellationToken::new();
+    let running = tokio::spawn(relay.run(stop.clone()));
+    loop {
+        let left: i64 = store
+            .connection()
+            .call(|c| c.query_row("SELECT COUNT(*) FROM event_outbox", [], |r| r.get(0)))
+            .await?;
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop.cancel();
+    running.await?;
+    Ok(())
+}
