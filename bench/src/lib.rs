@@ -4,6 +4,7 @@
 #![warn(missing_docs, unreachable_pub)]
 
 pub mod cpu;
+pub mod listeners;
 pub mod popularity;
 pub mod reco_eval;
 pub mod up;
