@@ -25,10 +25,10 @@ use tunemesh_bench::reco_eval::movielens;
 /// Command-line options.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Listener counts reco-svc is measured at, growing (empty: skip reco-svc).
+    /// Listener counts reco-svc is measured at, growing (`0`: skip reco-svc).
     #[arg(long, value_delimiter = ',', default_value = "1000,10000,100000")]
     sizes: Vec<usize>,
-    /// Listener counts playlist-svc is measured at, growing (empty: skip playlist-svc).
+    /// Listener counts playlist-svc is measured at, growing (`0`: skip playlist-svc).
     #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
     playlist_sizes: Vec<usize>,
     /// Plays per listener as a share of MovieLens's ratings per user (mean 106).
@@ -46,6 +46,9 @@ struct Args {
     /// How long reco-svc remembers applied event ids (its `dedup_ttl`), in hours.
     #[arg(long, default_value_t = 7 * 24)]
     dedup_ttl_hours: u64,
+    /// Plays of the one heaviest listener measured after the sizes.
+    #[arg(long, default_value_t = 1000)]
+    heaviest: usize,
     /// Playlists per listener.
     #[arg(long, default_value_t = 20)]
     playlists_per_user: usize,
@@ -129,7 +132,9 @@ fn print_playlists(steps: &[PlaylistStep]) {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let mut args = Args::parse();
+    args.sizes.retain(|&n| n > 0);
+    args.playlist_sizes.retain(|&n| n > 0);
     let ratings = movielens::load_ratings(&movielens::find_data(args.data.clone())?)?;
     println!("load average at start: {}", load_average());
     if !args.sizes.is_empty() {
@@ -157,8 +162,16 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        let heaviest = state.heaviest(args.heaviest).await;
         state.clean_up().await?;
         print_reco(&steps);
+        println!(
+            "\none listener after {} plays of distinct tracks (every set at its cap):",
+            args.heaviest
+        );
+        for (kind, bytes) in heaviest? {
+            println!("  `{kind}`: {bytes} bytes");
+        }
     }
     if !args.playlist_sizes.is_empty() {
         let population = Population::from_ratings(&ratings, args.fanout, args.playlist_scale, 29);

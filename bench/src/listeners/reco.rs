@@ -264,6 +264,35 @@ impl RecoState {
         Ok((recommend, radio))
     }
 
+    /// The bytes of each of one listener's own keys after `plays` plays of distinct tracks in
+    /// sessions (the most a listener can cost: every per-listener set at its cap), by kind.
+    pub async fn heaviest(&mut self, plays: usize) -> anyhow::Result<Vec<(String, u64)>> {
+        let user = "heaviest-listener".to_owned();
+        let tracks = self.population.tracks();
+        let start = self.population.history(0).first().map_or(0, |p| p.at_ms);
+        for (i, track) in (0..plays).map(|i| (i, (i * 7919) % tracks)) {
+            let listen = Listen {
+                event_id: tunemesh_events::new_event_id(),
+                user_id: user.clone(),
+                track_id: track_id(track),
+                at_ms: start + i as i64 * 200_000,
+                kind: ListenKind::Play { weight: 1.0 },
+            };
+            let listener = self.store.listener(&user, self.params.recent_size).await?;
+            let planned = plan_listen(&listen, &listener, &self.params);
+            anyhow::ensure!(self.store.apply(&planned).await? == Applied::Done);
+        }
+        let mut kinds = Vec::new();
+        for kind in ["taste", "recent", "plays", "skips", "likes", "liked_at"] {
+            let key = format!("{}{kind}:{user}", self.prefix);
+            kinds.push((
+                kind.to_owned(),
+                redis_memory::key_bytes(&self.client, &key).await?,
+            ));
+        }
+        Ok(kinds)
+    }
+
     /// Deletes every key of the run.
     pub async fn clean_up(&self) -> anyhow::Result<u64> {
         tunemesh_testkit::delete_redis_keys(&self.client, &self.prefix).await
