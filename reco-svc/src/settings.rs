@@ -20,7 +20,9 @@ pub struct RecoSettings {
     /// (production, shared by replicas) or `-play-<replica>` (embedded: a fresh consumer
     /// replays everything).
     pub consumer_prefix: String,
-    /// How long applied event ids are remembered in Redis to drop redeliveries.
+    /// How long applied event ids are remembered in Redis to drop redeliveries (at least
+    /// this, at most a seventh more: 14-byte digests in one expiring set per seventh, about
+    /// 60 bytes an event; see `store/redis.rs`).
     #[serde(with = "humantime_serde")]
     pub dedup_ttl: Duration,
     /// How often the consumer lag gauge is refreshed.
