@@ -49,6 +49,9 @@ struct Args {
     /// Plays of the one heaviest listener measured after the sizes.
     #[arg(long, default_value_t = 1000)]
     heaviest: usize,
+    /// Fresh event ids the two dedup encodings are compared on.
+    #[arg(long, default_value_t = 200_000)]
+    dedup_ids: usize,
     /// Playlists per listener.
     #[arg(long, default_value_t = 20)]
     playlists_per_user: usize,
@@ -163,6 +166,7 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         let heaviest = state.heaviest(args.heaviest).await;
+        let encodings = state.dedup_encodings(args.dedup_ids).await;
         state.clean_up().await?;
         print_reco(&steps);
         println!(
@@ -172,6 +176,20 @@ async fn main() -> anyhow::Result<()> {
         for (kind, bytes) in heaviest? {
             println!("  `{kind}`: {bytes} bytes");
         }
+        let [old, new] = encodings?;
+        println!(
+            "\n| applied event ids ({} fresh ones) | used_memory Δ per id | MEMORY USAGE per id |",
+            args.dedup_ids
+        );
+        println!("|---|---:|---:|");
+        println!(
+            "| a string key per id with a TTL (before) | {:.1} | {:.1} |",
+            old.0, old.1
+        );
+        println!(
+            "| 14-byte digests in expiring sets (now) | {:.1} | {:.1} |",
+            new.0, new.1
+        );
     }
     if !args.playlist_sizes.is_empty() {
         let population = Population::from_ratings(&ratings, args.fanout, args.playlist_scale, 29);

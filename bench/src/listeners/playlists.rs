@@ -55,6 +55,68 @@ impl std::fmt::Debug for PlaylistState {
     }
 }
 
+/// playlist-svc's domain parts over a fresh database and key prefix (the cache's TTL is the
+/// service's default, 300 s; loads through the cache are bounded by 5 s).
+pub struct PlaylistSvc {
+    /// The database; dropped with this value.
+    pub db: TestDatabase,
+    /// The PostgreSQL store.
+    pub store: Arc<dyn PlaylistStore>,
+    /// The Redis cache.
+    pub cache: Arc<dyn PlaylistCache>,
+    /// Reads through the cache.
+    pub reads: Arc<ReadThrough>,
+    /// The key prefix, ending in `:`.
+    pub prefix: String,
+}
+
+impl std::fmt::Debug for PlaylistSvc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlaylistSvc")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PlaylistSvc {
+    /// Opens the store with up to `connections` PostgreSQL connections, and the cache.
+    pub async fn open(connections: usize) -> anyhow::Result<Self> {
+        let db = tunemesh_testkit::test_database().await?;
+        let postgres = PostgresSettings {
+            url: db.url().to_owned().into(),
+            max_connections: connections,
+            ..PostgresSettings::default()
+        };
+        let pool = tunemesh_runtime::postgres::connect(&postgres).await?;
+        let store: Arc<dyn PlaylistStore> =
+            Arc::new(PostgresStore::open(pool, OutboxWaker::new()).await?);
+        let prefix = format!("{}:", tunemesh_testkit::unique_prefix("bench"));
+        let redis = RedisSettings {
+            url: tunemesh_testkit::servers().redis_url.clone().into(),
+            key_prefix: prefix.clone(),
+            ..RedisSettings::default()
+        };
+        let redis_pool = tunemesh_runtime::redis::connect(&redis).await?;
+        let cache: Arc<dyn PlaylistCache> = Arc::new(RedisCache::new(
+            redis_pool,
+            &KeyPrefix::from(&redis),
+            Duration::from_secs(300),
+        ));
+        let reads = Arc::new(ReadThrough::new(
+            store.clone(),
+            cache.clone(),
+            Duration::from_secs(5),
+        ));
+        Ok(Self {
+            db,
+            store,
+            cache,
+            reads,
+            prefix,
+        })
+    }
+}
+
 /// What one size measured.
 #[derive(Debug, Clone)]
 pub struct PlaylistStep {
@@ -85,32 +147,13 @@ impl PlaylistState {
         per_user: usize,
         concurrency: usize,
     ) -> anyhow::Result<Self> {
-        let db = tunemesh_testkit::test_database().await?;
-        let postgres = PostgresSettings {
-            url: db.url().to_owned().into(),
-            max_connections: concurrency + 4,
-            ..PostgresSettings::default()
-        };
-        let pool = tunemesh_runtime::postgres::connect(&postgres).await?;
-        let store: Arc<dyn PlaylistStore> =
-            Arc::new(PostgresStore::open(pool, OutboxWaker::new()).await?);
-        let prefix = format!("{}:", tunemesh_testkit::unique_prefix("listeners"));
-        let redis = RedisSettings {
-            url: tunemesh_testkit::servers().redis_url.clone().into(),
-            key_prefix: prefix.clone(),
-            ..RedisSettings::default()
-        };
-        let redis_pool = tunemesh_runtime::redis::connect(&redis).await?;
-        let cache: Arc<dyn PlaylistCache> = Arc::new(RedisCache::new(
-            redis_pool,
-            &KeyPrefix::from(&redis),
-            Duration::from_secs(300),
-        ));
-        let reads = Arc::new(ReadThrough::new(
-            store.clone(),
-            cache.clone(),
-            Duration::from_secs(5),
-        ));
+        let PlaylistSvc {
+            db,
+            store,
+            cache,
+            reads,
+            prefix,
+        } = PlaylistSvc::open(concurrency + 4).await?;
         let (sql, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         Ok(Self {

@@ -23,7 +23,7 @@ use tunemesh_reco::model::update::{plan_listen, plan_track};
 use tunemesh_reco::model::{Listen, ListenKind, ModelParams};
 use tunemesh_reco::service::{ModelRecommender, Recommender as _};
 use tunemesh_reco::store::redis::RedisStore;
-use tunemesh_reco::store::{Applied, RecoStore as _};
+use tunemesh_reco::store::{Applied, RecoStore as _, WriteBatch};
 use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
 
 use super::latency::{Latencies, timed};
@@ -34,6 +34,22 @@ use super::synth::{Population, track_id, user_id};
 const TRACKS_PER_ALBUM: usize = 10;
 const ALBUMS_PER_ARTIST: usize = 3;
 
+/// reco-svc's Redis store under `prefix` on 4 connections, and the pool it uses.
+pub async fn redis_store(
+    prefix: &str,
+    dedup_ttl: Duration,
+) -> anyhow::Result<(RedisStore, fred::prelude::Pool)> {
+    let settings = RedisSettings {
+        url: tunemesh_testkit::servers().redis_url.clone().into(),
+        key_prefix: prefix.to_owned(),
+        pool_size: 4,
+        ..RedisSettings::default()
+    };
+    let pool = tunemesh_runtime::redis::connect(&settings).await?;
+    let store = RedisStore::new(pool.clone(), KeyPrefix::new(prefix), dedup_ttl);
+    Ok((store, pool))
+}
+
 /// reco-svc's model in Redis under a prefix of its own, growing.
 pub struct RecoState {
     store: Arc<RedisStore>,
@@ -42,6 +58,8 @@ pub struct RecoState {
     params: ModelParams,
     prefix: String,
     client: fred::prelude::Client,
+    store_pool: fred::prelude::Pool,
+    dedup_ttl_ms: i64,
     /// `used_memory` before anything was written.
     memory_before: u64,
     users: usize,
@@ -89,14 +107,8 @@ impl RecoState {
     ) -> anyhow::Result<Self> {
         let client = tunemesh_testkit::redis_client().await?;
         let memory_before = redis_memory::used_memory(&client).await?;
-        let settings = RedisSettings {
-            url: tunemesh_testkit::servers().redis_url.clone().into(),
-            key_prefix: prefix.to_owned(),
-            pool_size: 4,
-            ..RedisSettings::default()
-        };
-        let pool = tunemesh_runtime::redis::connect(&settings).await?;
-        let store = Arc::new(RedisStore::new(pool, KeyPrefix::new(prefix), dedup_ttl));
+        let (store, pool) = redis_store(prefix, dedup_ttl).await?;
+        let store = Arc::new(store);
         let params = ModelParams::default();
         let (ready, ready_rx) = watch::channel(true);
         let recommender = Arc::new(ModelRecommender::new(
@@ -111,6 +123,8 @@ impl RecoState {
             params,
             prefix: prefix.to_owned(),
             client,
+            store_pool: pool,
+            dedup_ttl_ms: i64::try_from(dedup_ttl.as_millis())?,
             memory_before,
             users: 0,
             events: 0,
@@ -291,6 +305,68 @@ impl RecoState {
             ));
         }
         Ok(kinds)
+    }
+
+    /// Bytes per applied event id of the two ways of remembering them, side by side on `ids`
+    /// fresh ids: a string key per id with a TTL, as the store kept them before issue 17
+    /// item 3 (written here with `SET .. PX`), and what the store keeps now (batches without
+    /// writes applied through it, under a prefix of their own). Each as `used_memory`'s
+    /// delta and as the `MEMORY USAGE` of its keys (which leaves out the TTL's own entry).
+    pub async fn dedup_encodings(&self, ids: usize) -> anyhow::Result<[(f64, f64); 2]> {
+        use fred::prelude::KeysInterface as _;
+        let ttl_ms = self.dedup_ttl_ms;
+        let old_prefix = format!("{}old-seen:", self.prefix);
+        let before = redis_memory::used_memory(&self.client).await?;
+        let names: Vec<String> = (0..ids)
+            .map(|_| format!("{old_prefix}{}", tunemesh_events::new_event_id()))
+            .collect();
+        for chunk in names.chunks(1000) {
+            let pipeline = self.client.pipeline();
+            for name in chunk {
+                let _: () = pipeline
+                    .set(
+                        name.as_str(),
+                        "1",
+                        Some(fred::types::Expiration::PX(ttl_ms)),
+                        None,
+                        false,
+                    )
+                    .await?;
+            }
+            let _: Vec<fred::types::Value> = pipeline.all().await?;
+        }
+        let old_used = redis_memory::used_memory(&self.client).await? as f64 - before as f64;
+        let old_keys = redis_memory::by_kind(&self.client, &old_prefix, 1000).await?;
+        let old_usage: f64 = old_keys.values().map(Kind::bytes).sum();
+        tunemesh_testkit::delete_redis_keys(&self.client, &old_prefix).await?;
+
+        let new_prefix = format!("{}new-seen:", self.prefix);
+        let pool = self.store_pool.clone();
+        let store = RedisStore::new(
+            pool,
+            KeyPrefix::new(new_prefix.clone()),
+            Duration::from_millis(u64::try_from(ttl_ms)?),
+        );
+        let before = redis_memory::used_memory(&self.client).await?;
+        let batches: Vec<WriteBatch> = (0..ids)
+            .map(|_| WriteBatch {
+                event_id: tunemesh_events::new_event_id(),
+                guard: None,
+                ops: Vec::new(),
+            })
+            .collect();
+        for chunk in batches.chunks(500) {
+            store.apply_all(chunk).await?;
+        }
+        let new_used = redis_memory::used_memory(&self.client).await? as f64 - before as f64;
+        let new_keys = redis_memory::by_kind(&self.client, &new_prefix, 1000).await?;
+        let new_usage: f64 = new_keys.values().map(Kind::bytes).sum();
+        tunemesh_testkit::delete_redis_keys(&self.client, &new_prefix).await?;
+        let per = |x: f64| x / ids.max(1) as f64;
+        Ok([
+            (per(old_used), per(old_usage)),
+            (per(new_used), per(new_usage)),
+        ])
     }
 
     /// Deletes every key of the run.
