@@ -21,8 +21,8 @@ pub struct RecoSettings {
     /// replays everything).
     pub consumer_prefix: String,
     /// How long applied event ids are remembered in Redis to drop redeliveries (at least
-    /// this, at most a seventh more: 14-byte digests in one expiring set per seventh, about
-    /// 60 bytes an event; see `store/redis.rs`).
+    /// this, at most a seventh more: 14-byte digests in one expiring set per seventh, 50 to 60
+    /// bytes of Redis an event, where a string key per id took 160; see `store/redis.rs`).
     #[serde(with = "humantime_serde")]
     pub dedup_ttl: Duration,
     /// How often the consumer lag gauge is refreshed.
