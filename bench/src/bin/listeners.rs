@@ -72,6 +72,14 @@ fn load_average() -> String {
         .unwrap_or_default()
 }
 
+/// Says a size is done, with the machine's load then.
+fn measured_at(size: usize) {
+    println!(
+        "  {size} listeners measured (load average {})",
+        load_average()
+    );
+}
+
 fn print_reco(steps: &[RecoStep]) {
     println!(
         "\n| listeners | plays | plays/s (step) | Redis bytes per listener (by kind) | used_memory Δ per listener | Recommend p50 / p99 ms | Radio p50 / p99 ms |"
@@ -150,33 +158,32 @@ async fn main() -> anyhow::Result<()> {
         let prefix = format!("{}:", tunemesh_testkit::unique_prefix("listeners reco"));
         let ttl = Duration::from_secs(args.dedup_ttl_hours * 3600);
         let mut state = RecoState::new(population, &prefix, ttl).await?;
-        let mut steps = Vec::new();
-        for &size in &args.sizes {
-            let step = state.grow(size, args.batch, args.queries).await;
-            println!(
-                "  {size} listeners measured (load average {})",
-                load_average()
-            );
-            match step {
-                Ok(step) => steps.push(step),
-                Err(error) => {
-                    state.clean_up().await?;
-                    return Err(error);
-                }
+        // Measured in full before the clean-up, which runs whatever failed.
+        let measured = async {
+            let mut steps = Vec::new();
+            for &size in &args.sizes {
+                steps.push(state.grow(size, args.batch, args.queries).await?);
+                measured_at(size);
             }
+            let heaviest = state.heaviest(args.heaviest).await?;
+            Ok::<_, anyhow::Error>((
+                steps,
+                heaviest,
+                state.dedup_encodings(args.dedup_ids).await?,
+            ))
         }
-        let heaviest = state.heaviest(args.heaviest).await;
-        let encodings = state.dedup_encodings(args.dedup_ids).await;
+        .await;
         state.clean_up().await?;
+        let (steps, heaviest, encodings) = measured?;
         print_reco(&steps);
         println!(
             "\none listener after {} plays of distinct tracks (every set at its cap):",
             args.heaviest
         );
-        for (kind, bytes) in heaviest? {
+        for (kind, bytes) in heaviest {
             println!("  `{kind}`: {bytes} bytes");
         }
-        let [old, new] = encodings?;
+        let [old, new] = encodings;
         println!(
             "\n| applied event ids ({} fresh ones) | used_memory Δ per id | MEMORY USAGE per id |",
             args.dedup_ids
@@ -200,23 +207,17 @@ async fn main() -> anyhow::Result<()> {
         );
         let mut state =
             PlaylistState::new(population, args.playlists_per_user, args.concurrency).await?;
-        let mut steps = Vec::new();
-        for &size in &args.playlist_sizes {
-            let step = state.grow(size, args.concurrency, args.queries).await;
-            println!(
-                "  {size} listeners measured (load average {})",
-                load_average()
-            );
-            match step {
-                Ok(step) => steps.push(step),
-                Err(error) => {
-                    state.clean_up().await?;
-                    return Err(error);
-                }
+        let measured = async {
+            let mut steps = Vec::new();
+            for &size in &args.playlist_sizes {
+                steps.push(state.grow(size, args.concurrency, args.queries).await?);
+                measured_at(size);
             }
+            Ok::<_, anyhow::Error>(steps)
         }
+        .await;
         state.clean_up().await?;
-        print_playlists(&steps);
+        print_playlists(&measured?);
     }
     println!("\nload average at end: {}", load_average());
     Ok(())
