@@ -7,6 +7,7 @@ pub mod catalogue;
 pub mod copies;
 pub mod cpu;
 pub mod listener;
+pub mod listeners;
 pub mod names;
 pub mod nginx;
 pub mod popularity;

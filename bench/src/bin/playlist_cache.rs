@@ -14,15 +14,10 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use rand::Rng as _;
-use tunemesh_events::outbox::OutboxWaker;
-use tunemesh_playlist::cache::redis::RedisCache;
-use tunemesh_playlist::cache::{CACHED_ITEMS, PlaylistCache, ReadThrough};
+use tunemesh_bench::listeners::playlists::PlaylistSvc;
+use tunemesh_playlist::cache::CACHED_ITEMS;
 use tunemesh_playlist::model::{Edit, EditOp, NewPlaylist, new_id};
-use tunemesh_playlist::store::PlaylistStore;
-use tunemesh_playlist::store::postgres::PostgresStore;
-use tunemesh_runtime::postgres::PostgresSettings;
-use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
-use tunemesh_testkit::{delete_redis_keys, redis_client, servers, test_database, unique_prefix};
+use tunemesh_testkit::{delete_redis_keys, redis_client};
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -124,32 +119,13 @@ where
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let db = test_database().await?;
-    let postgres = PostgresSettings {
-        url: db.url().to_owned().into(),
-        max_connections: args.concurrency + 4,
-        ..PostgresSettings::default()
-    };
-    let pool = tunemesh_runtime::postgres::connect(&postgres).await?;
-    let store: Arc<dyn PlaylistStore> =
-        Arc::new(PostgresStore::open(pool, OutboxWaker::new()).await?);
-    let prefix = format!("{}:", unique_prefix("bench"));
-    let redis = RedisSettings {
-        url: servers().redis_url.clone().into(),
-        key_prefix: prefix.clone(),
-        ..RedisSettings::default()
-    };
-    let redis_pool = tunemesh_runtime::redis::connect(&redis).await?;
-    let cache: Arc<dyn PlaylistCache> = Arc::new(RedisCache::new(
-        redis_pool,
-        &KeyPrefix::from(&redis),
-        Duration::from_secs(300),
-    ));
-    let reads = Arc::new(ReadThrough::new(
-        store.clone(),
-        cache.clone(),
-        Duration::from_secs(5),
-    ));
+    let PlaylistSvc {
+        db: _db,
+        store,
+        cache,
+        reads,
+        prefix,
+    } = PlaylistSvc::open(args.concurrency + 4).await?;
 
     println!(
         "seeding {} playlists × {} items …",

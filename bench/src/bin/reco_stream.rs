@@ -26,6 +26,8 @@ use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use tunemesh_bench::listeners::latency::percentile;
+use tunemesh_bench::listeners::reco::redis_store;
 use tunemesh_events::jetstream::{JetStreamBus, JetStreamSettings};
 use tunemesh_events::{Envelope, EventBus};
 use tunemesh_proto::events::v1::{EventMeta, PlayEvent};
@@ -39,7 +41,6 @@ use tunemesh_reco::store::redis::RedisStore;
 use tunemesh_reco::store::{
     Applied, Listener, Ranked, RecoStore, SetKey, StoreError, TrackInfo, Versioned, WriteBatch,
 };
-use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
 use tunemesh_testkit::{delete_nats_streams, delete_redis_keys, nats_client, redis_client};
 
 /// Command-line options.
@@ -150,23 +151,7 @@ fn event(rng: &mut StdRng, args: &Args) -> PlayEvent {
 }
 
 async fn store(prefix: &str) -> anyhow::Result<RedisStore> {
-    let settings = RedisSettings {
-        url: tunemesh_testkit::servers().redis_url.clone().into(),
-        key_prefix: prefix.to_owned(),
-        pool_size: 4,
-        ..RedisSettings::default()
-    };
-    let pool = tunemesh_runtime::redis::connect(&settings).await?;
-    Ok(RedisStore::new(
-        pool,
-        KeyPrefix::new(prefix),
-        Duration::from_secs(3600),
-    ))
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len().saturating_sub(1)) as f64 * p).round() as usize;
-    sorted.get(i).copied().unwrap_or_default()
+    Ok(redis_store(prefix, Duration::from_secs(3600)).await?.0)
 }
 
 #[tokio::main]

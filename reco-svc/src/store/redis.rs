@@ -7,8 +7,9 @@
 //! `p pl_pairs:<playlist>/<track>` (ids never hold `/`), `p pl_deleted`, `p plays:<user>`,
 //! `p play_counts` (sorted sets);
 //! `p landmarks` (key → decay landmark), `p tracks` (track → record), `p versions` (user →
-//! version), `p pl_versions` (playlist → version) (hashes); `p seen:<event id>` (strings
-//! with a TTL). Scripts name keys in ARGV, so the store needs
+//! version), `p pl_versions` (playlist → version) (hashes); `p seen:<bucket>` (sets of applied event
+//! ids' digests, one per [`SEEN_BUCKETS`]th of the dedup TTL, each with a TTL; see
+//! `apply.lua`). Scripts name keys in ARGV, so the store needs
 //! a single Redis node (or a proxy that keeps one prefix on one node), not Redis Cluster.
 
 use std::time::Duration;
@@ -25,6 +26,10 @@ use super::{
     ZERO, decode_track, encode_track,
 };
 use crate::model::decay::REBASE_EXPONENT;
+
+/// Sets the dedup TTL's applied event ids are spread over: each apply checks this many and
+/// one more; an id is remembered for the TTL and at most a `SEEN_BUCKETS`th of it more.
+pub const SEEN_BUCKETS: u128 = 7;
 
 /// The model's state in Redis.
 #[derive(Clone)]
@@ -88,6 +93,13 @@ impl RedisStore {
         }
     }
 
+    /// How much wall-clock time one set of applied event ids covers (ms, at least 1).
+    fn seen_bucket_ms(&self) -> String {
+        (self.dedup_ttl.as_millis() / SEEN_BUCKETS)
+            .max(1)
+            .to_string()
+    }
+
     /// The hash holding the version of `of`, and its field there.
     fn version_field(&self, of: &Versioned) -> (String, String) {
         match of {
@@ -107,7 +119,7 @@ impl RedisStore {
             None => (String::new(), String::new(), String::new()),
         };
         let mut args = vec![
-            self.prefix.key(format_args!("seen:{}", batch.event_id)),
+            self.prefix.key("seen:"),
             ttl,
             versions,
             field,
@@ -117,6 +129,8 @@ impl RedisStore {
             self.prefix.key("artist:"),
             REBASE_EXPONENT.to_string(),
             float(ZERO),
+            batch.event_id.clone(),
+            self.seen_bucket_ms(),
         ];
         for op in &batch.ops {
             match op {

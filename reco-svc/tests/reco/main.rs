@@ -6,6 +6,7 @@
 mod contract;
 mod contract_plays;
 mod contract_signals;
+mod dedup;
 mod embedded;
 mod history;
 mod history_feed;
