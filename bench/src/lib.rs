@@ -6,7 +6,7 @@
 pub mod catalogue;
 pub mod copies;
 pub mod cpu;
-pub mod listener;
+pub mod playback;
 pub mod listeners;
 pub mod names;
 pub mod nginx;

@@ -47,7 +47,7 @@ use tunemesh_testkit::accounts;
 const MUSIC: &str = "/usr/share/games/singularity/music";
 
 use tunemesh_bench::copies::{copy_id, copy_tracks};
-use tunemesh_bench::listener::{self, File, Listened, Plan};
+use tunemesh_bench::playback::{self, File, Listened, Plan};
 use tunemesh_bench::popularity::{Popularity, unit};
 use tunemesh_bench::up;
 use tunemesh_bench::{cpu, nginx};
@@ -637,7 +637,7 @@ async fn run_step(target: &Target, tracks: &[Track], n: usize, args: &Args) -> S
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep_until(start).await;
             match reqwest::Client::builder().http1_only().build() {
-                Ok(client) => listener::listen(&client, plan).await,
+                Ok(client) => playback::listen(&client, plan).await,
                 Err(error) => Listened {
                     error: Some(error.to_string()),
                     ..Listened::default()
