@@ -6,10 +6,10 @@
 pub mod catalogue;
 pub mod copies;
 pub mod cpu;
-pub mod playback;
 pub mod listeners;
 pub mod names;
 pub mod nginx;
+pub mod playback;
 pub mod popularity;
 pub mod reco_eval;
 pub mod up;

@@ -1,7 +1,7 @@
-//! Playback of a simulated listener of progressive audio over HTTP `Range`: it plays in real time, keeps
-//! `ahead` seconds buffered by fetching `chunk` bytes whenever it has less, and may seek or
-//! switch to another quality once during its play, as real players do. A stutter is the
-//! playhead catching up with the downloaded bytes.
+//! Playback of a simulated listener of progressive audio over HTTP `Range`: it plays in real
+//! time, keeps `ahead` seconds buffered by fetching `chunk` bytes whenever it has less, and
+//! may seek or switch to another quality once during its play, as real players do. A stutter
+//! is the playhead catching up with the downloaded bytes.
 
 use std::time::{Duration, Instant};
 
