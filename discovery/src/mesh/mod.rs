@@ -12,6 +12,7 @@
 //! it; p2c then ranks the endpoint last, so the retry goes to another one. A call that is not
 //! retryable and hangs until the mesh's own timeout counts against its endpoint too.
 
+mod answer;
 mod breaker;
 mod classify;
 mod discover;

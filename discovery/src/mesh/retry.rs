@@ -7,7 +7,8 @@
 //! by the endpoint's observed latency (`per_try.rs`) and a hung replica costs one short wait;
 //! the last try has the rest of the deadline, so a call that is slow everywhere still gets
 //! its answer. A streaming call is retried only until its response headers arrive: after
-//! that its body belongs to the caller (the gateway's audio resumes by Range).
+//! that its body belongs to the caller (the gateway's audio resumes by Range); a unary call
+//! is retried until its whole answer arrived (`answer.rs`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -23,9 +24,11 @@ use tower::retry::budget::{Budget, TpsBudget};
 use tower::{Service, ServiceExt};
 
 use super::MeshChannel;
+use super::answer::read_ahead;
 use super::classify::grpc_unavailable;
 use super::error::{MeshError, MeshErrorKind};
 use super::per_try::Retryable;
+use super::split::Streaming;
 use crate::deadline::Deadline;
 use crate::settings::{MeshSettings, RetrySettings};
 
@@ -138,6 +141,7 @@ async fn call_with_retries(
         .flatten()
         .fold(Deadline::after(context.timeout), Ord::min);
     let (parts, body) = req.into_parts();
+    let streaming = parts.extensions.get::<Streaming>().is_some();
     // Unary request bodies are small; buffering them is what makes a second attempt possible.
     let body = body
         .collect()
@@ -155,7 +159,10 @@ async fn call_with_retries(
     Deadline::scope(deadline, async {
         let mut tries = 1;
         loop {
-            let result = channel.clone().oneshot(attempt(&parts, tries)).await;
+            let result = match channel.clone().oneshot(attempt(&parts, tries)).await {
+                Ok(response) if !streaming => read_ahead(&channel.name, response, deadline).await,
+                result => result,
+            };
             if !retryable(&result) || tries >= context.settings.max_attempts {
                 return result;
             }

@@ -2,6 +2,7 @@
 
 mod balance;
 mod canary;
+mod cut;
 mod deadline;
 mod endpoints;
 mod hang;
