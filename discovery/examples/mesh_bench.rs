@@ -1,8 +1,11 @@
 //! Mesh channel vs a direct tonic channel vs tonic's `balance_list`: throughput and latency of a
 //! small unary RPC, then client-visible errors over a fast/slow/broken replica mix.
 //!
-//! `cargo run --release -p tunemesh-discovery --example mesh_bench -- [seconds] [workers]`
-//! (defaults: 5 s per run, 16 closed-loop workers). Servers run in this process.
+//! `cargo run --release -p tunemesh-discovery --example mesh_bench -- [seconds] [workers]
+//! [rounds]` (defaults: 5 s per run, 16 closed-loop workers, 5 rounds).
+//! Servers run in this process. The throughput ratio against the direct channel is taken
+//! per round, direct and mesh runs alternating so drift of the machine hits both; its median
+//! and spread over the rounds are what to quote.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +24,9 @@ use tunemesh_discovery::{
 };
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
+
+/// The RPC called, and the one the retrying stacks may retry.
+const CHECK: &str = "/grpc.health.v1.Health/Check";
 
 /// Counts and latencies (µs) of one run.
 #[derive(Debug, Default)]
@@ -109,12 +115,27 @@ where
     total
 }
 
+/// Prints the median, min and max of per-round `ratios`.
+fn spread(what: &str, mut ratios: Vec<f64>) {
+    ratios.sort_by(f64::total_cmp);
+    let (Some(min), Some(max)) = (ratios.first(), ratios.last()) else {
+        return;
+    };
+    let median = ratios[ratios.len() / 2];
+    let all: Vec<String> = ratios.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "{what}: median {median:.2}, min {min:.2}, max {max:.2} ({})",
+        all.join(" ")
+    );
+}
+
 /// The three stacks over `addrs`; `direct` goes to the first address only.
 struct Stacks {
     direct: HealthClient<Channel>,
     balance_list: HealthClient<Channel>,
     mesh: HealthClient<tunemesh_discovery::MeshChannel>,
     mesh_single: HealthClient<tunemesh_discovery::MeshChannel>,
+    mesh_single_retrying: HealthClient<tunemesh_discovery::RetryChannel>,
     mesh_retrying: HealthClient<tunemesh_discovery::RetryChannel>,
 }
 
@@ -144,13 +165,11 @@ async fn stacks(addrs: &[SocketAddr], service: &str) -> Result<Stacks, Error> {
     let mesh = Mesh::new(registry, MeshSettings::default());
     Ok(Stacks {
         mesh_single: HealthClient::new(mesh.channel(&single)),
+        mesh_single_retrying: HealthClient::new(mesh.channel(&single).retrying([CHECK])),
         direct: HealthClient::new(direct),
         balance_list: HealthClient::new(balance_list),
         mesh: HealthClient::new(mesh.channel(service)),
-        mesh_retrying: HealthClient::new(
-            mesh.channel(service)
-                .retrying(["/grpc.health.v1.Health/Check"]),
-        ),
+        mesh_retrying: HealthClient::new(mesh.channel(service).retrying([CHECK])),
     })
 }
 
@@ -159,6 +178,7 @@ async fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
     let seconds: u64 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(5);
     let workers: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(16);
+    let rounds: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(5);
     let duration = Duration::from_secs(seconds);
     let warmup = Duration::from_millis(500);
     println!("{workers} workers, {seconds} s per run, servers in-process\n");
@@ -168,15 +188,25 @@ async fn main() -> Result<(), Error> {
         healthy.push(serve(&format!("healthy-{i}")).await?.0);
     }
     let s = stacks(&healthy, "bench").await?;
-    println!("# healthy replicas (direct: one of them)");
-    run(s.direct.clone(), workers, warmup).await;
-    let direct = run(s.direct.clone(), workers, duration)
-        .await
-        .report("direct channel");
-    run(s.mesh_single.clone(), workers, warmup).await;
-    let single = run(s.mesh_single.clone(), workers, duration)
-        .await
-        .report("mesh channel (same one)");
+    println!("# healthy replicas (direct: one of them), {rounds} rounds");
+    let (mut plain, mut retrying) = (Vec::new(), Vec::new());
+    for round in 1..=rounds {
+        println!("round {round}");
+        run(s.direct.clone(), workers, warmup).await;
+        let direct = run(s.direct.clone(), workers, duration)
+            .await
+            .report("direct channel");
+        run(s.mesh_single.clone(), workers, warmup).await;
+        let single = run(s.mesh_single.clone(), workers, duration)
+            .await
+            .report("mesh channel (same one)");
+        run(s.mesh_single_retrying.clone(), workers, warmup).await;
+        let retried = run(s.mesh_single_retrying.clone(), workers, duration)
+            .await
+            .report("mesh + retries (same one)");
+        plain.push(single / direct);
+        retrying.push(retried / direct);
+    }
     run(s.balance_list.clone(), workers, warmup).await;
     run(s.balance_list.clone(), workers, duration)
         .await
@@ -185,10 +215,9 @@ async fn main() -> Result<(), Error> {
     run(s.mesh.clone(), workers, duration)
         .await
         .report("mesh channel (3)");
-    println!(
-        "mesh / direct throughput, same single server: {:.2}\n",
-        single / direct
-    );
+    spread("mesh / direct throughput, same single server", plain);
+    spread("mesh + retries / direct, same single server", retrying);
+    println!();
 
     let mut mix = Vec::new();
     for (i, id) in ["fast", "slow", "broken"].into_iter().enumerate() {
