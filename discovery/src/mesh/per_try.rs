@@ -18,6 +18,16 @@
 //! an eighth of the gap each (per answer, not per unit of time, so an idle endpoint keeps its
 //! estimate). Unary and streaming calls keep apart estimates: for a stream the try ends at
 //! its response headers, which come after the server opened what it streams.
+//!
+//! Only a call's first try is bounded by the estimate; a retry gets `max`. A retried write
+//! may have to wait for its own first try: cut off on a replica that froze inside the
+//! write's transaction, that try leaves the rows locked until PostgreSQL ends the transaction
+//! (`idle_in_transaction_timeout`, 1 s), and the same write on a healthy replica waits on
+//! those locks. Bounded by the estimate (mostly reads), the retry would time out on that
+//! wait, count against the healthy replica, and leave the last try, which has no per-try
+//! bound, free to go back to the frozen one: a freeze in CI cost a play report and a keyed
+//! playlist addition their deadline this way. A hung replica still costs a first try only
+//! the short wait; the breaker then ranks it behind the others, so retries go elsewhere.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -39,7 +49,12 @@ use crate::settings::PerTrySettings;
 /// Request extension set by the retry layer: this try may be retried on another endpoint, so
 /// bound it by the endpoint's latency rather than by the caller's deadline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Retryable;
+pub(crate) enum Retryable {
+    /// The call's first try: `factor` × the endpoint's latency estimate, within `[min, max]`.
+    First,
+    /// A retry: `max`, whatever the estimate (see the module's doc).
+    Again,
+}
 
 /// The error of a try that got no answer within its per-try timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -168,10 +183,10 @@ where
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let streaming = req.extensions().get::<Streaming>().is_some();
-        let timeout = req.extensions().get::<Retryable>().map(|_| {
-            self.shared
-                .estimate(streaming)
-                .timeout(&self.shared.settings)
+        let settings = &self.shared.settings;
+        let timeout = req.extensions().get::<Retryable>().map(|try_| match try_ {
+            Retryable::First => self.shared.estimate(streaming).timeout(settings),
+            Retryable::Again => settings.max,
         });
         let started = Instant::now();
         ResponseFuture {

@@ -4,8 +4,8 @@
 //! key, which the service deduplicates).
 //!
 //! Every try but the last allowed one is marked [`Retryable`], so the endpoint layers bound it
-//! by the endpoint's observed latency (`per_try.rs`) and a hung replica costs one short wait;
-//! the last try has the rest of the deadline, so a call that is slow everywhere still gets
+//! (the first by the endpoint's observed latency, retries more patiently, `per_try.rs`) and a
+//! hung replica costs one short wait; the last try has the rest of the deadline, so a call that is slow everywhere still gets
 //! its answer. A streaming call is retried only until its response headers arrive: after
 //! that its body belongs to the caller (the gateway's audio resumes by Range); a unary call
 //! is retried until its whole answer arrived (`answer.rs`).
@@ -152,7 +152,11 @@ async fn call_with_retries(
     let attempt = |parts: &http::request::Parts, tries: u32| {
         let mut req = rebuild(parts, body.clone());
         if tries < last {
-            req.extensions_mut().insert(Retryable);
+            let try_ = match tries {
+                1 => Retryable::First,
+                _ => Retryable::Again,
+            };
+            req.extensions_mut().insert(try_);
         }
         req
     };
