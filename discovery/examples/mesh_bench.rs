@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::time::Instant;
-use tokio_stream::wrappers::TcpListenerStream;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -67,9 +67,12 @@ async fn serve(id: &str) -> Result<(SocketAddr, Arc<testsuite::Behaviour>), Erro
     let addr = listener.local_addr()?;
     let behaviour = Arc::new(testsuite::Behaviour::default());
     let service = HealthServer::new(testsuite::Replica::new(id, behaviour.clone())?);
+    // As the runtime serves: without TCP_NODELAY, small answers on one busy connection wait
+    // for delayed ACKs (a p99 of 43 ms here with a single server).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let server = tonic::transport::Server::builder()
         .add_service(service)
-        .serve_with_incoming(TcpListenerStream::new(listener));
+        .serve_with_incoming(incoming);
     tokio::spawn(server);
     Ok((addr, behaviour))
 }
