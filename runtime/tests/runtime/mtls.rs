@@ -97,19 +97,21 @@ pub(crate) async fn recommend(channel: Channel) -> Result<(), Status> {
 pub(crate) struct Load {
     stop: CancellationToken,
     failures: Arc<AtomicUsize>,
-    tasks: Vec<tokio::task::JoinHandle<usize>>,
+    calls: Arc<AtomicUsize>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Load {
     pub(crate) fn start(tls: &MeshTls, callee: &str, addr: SocketAddr, fresh: usize) -> Self {
         let (stop, failures) = (CancellationToken::new(), Arc::new(AtomicUsize::new(0)));
+        let calls = Arc::new(AtomicUsize::new(0));
         let shared = channel(tls, callee, addr);
         let tasks = (0..=fresh)
             .map(|i| {
                 let (tls, callee) = (tls.clone(), callee.to_owned());
                 let (stop, failures, shared) = (stop.clone(), failures.clone(), shared.clone());
+                let calls = calls.clone();
                 tokio::spawn(async move {
-                    let mut calls = 0usize;
                     while !stop.is_cancelled() {
                         let channel = match i {
                             0 => shared.clone(),
@@ -119,26 +121,40 @@ impl Load {
                             eprintln!("failed call: {error:?}");
                             failures.fetch_add(1, Ordering::SeqCst);
                         }
-                        calls += 1;
+                        calls.fetch_add(1, Ordering::SeqCst);
                     }
-                    calls
                 })
             })
             .collect();
         Self {
             stop,
             failures,
+            calls,
             tasks,
         }
+    }
+
+    /// Returns once `more` calls have ended (answered or failed) since it was called: the
+    /// load's progress, so a test spaces its events by calls, not by a time that a loaded
+    /// machine fills with fewer of them.
+    pub(crate) async fn after(&self, more: usize) {
+        let target = self.calls.load(Ordering::SeqCst) + more;
+        let reached = tunemesh_testkit::eventually(Duration::from_secs(60), || async {
+            let calls = self.calls.load(Ordering::SeqCst);
+            anyhow::ensure!(calls >= target, "{calls} calls of {target}");
+            Ok(())
+        })
+        .await;
+        reached.expect("the load keeps calling");
     }
 
     /// Stops the callers: (calls, failed calls).
     pub(crate) async fn stop(self) -> (usize, usize) {
         self.stop.cancel();
-        let mut calls = 0;
         for task in self.tasks {
-            calls += task.await.expect("load ran");
+            task.await.expect("load ran");
         }
+        let calls = self.calls.load(Ordering::SeqCst);
         (calls, self.failures.load(Ordering::SeqCst))
     }
 }
@@ -276,13 +292,13 @@ async fn rotations_of_the_ca_under_load_lose_no_call() {
     let gateway = leaf(&ca, "gateway");
     let before = gateway.id();
     let load = Load::start(&gateway, "player", player.addr, 3);
+    // Calls before, between and after the rotations, however loaded the machine is.
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        load.after(15).await;
         ca.rotate().expect("rotates");
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.after(15).await;
     let (calls, failures) = load.stop().await;
-    assert!(calls > 40, "too little load to mean anything: {calls}");
     assert_eq!(failures, 0, "of {calls} calls");
     assert_eq!(gateway.id(), before, "same identity, new leaf");
     assert_eq!(ca.roots_pem().len(), 3, "the old roots stay trusted");
