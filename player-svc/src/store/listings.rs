@@ -119,7 +119,7 @@ pub(crate) fn key_at(listing: &Keyed, offset: u64) -> (String, Bound) {
             )
         }
         Keyed::Tracks(filter) => {
-            let (page, _) = super::sql::list_tracks(filter, false);
+            let page = super::keyset::list_tracks(filter, false).page;
             b.text(match filter {
                 TrackFilter::Album(id) | TrackFilter::Artist(id) => id,
                 TrackFilter::All | TrackFilter::Genre(_) => "",
@@ -127,7 +127,7 @@ pub(crate) fn key_at(listing: &Keyed, offset: u64) -> (String, Bound) {
             keys_of(&page)
         }
         Keyed::Albums(Some(artist)) => {
-            let (page, _) = super::sql::list_albums(true, false);
+            let page = super::keyset::list_albums(true, false).page;
             b.text(artist);
             keys_of(&page)
         }

@@ -2,8 +2,7 @@
 //! them to `?n`) and the mapping from a row of either driver to the records.
 
 use super::types::{
-    AlbumKey, AlbumRecord, ArtistKey, ArtistRecord, Cover, PlaySession, SortKey, TrackFilter,
-    TrackRecord,
+    AlbumKey, AlbumRecord, ArtistKey, ArtistRecord, Cover, PlaySession, TrackRecord,
 };
 
 /// Reads one column of a row, whatever the driver.
@@ -105,7 +104,7 @@ fn artist_picture(column: &str) -> String {
 /// An artist with its aggregates; genres come from a separate query. The album count is the
 /// albums credited to the artist and those with one of its tracks, as one indexed UNION
 /// (an `OR EXISTS` over every album made a page of artists a scan per artist).
-fn artist_select(ids: bool) -> String {
+pub(super) fn artist_select(ids: bool) -> String {
     let filter = if ids { "WHERE r.id = ANY_IDS" } else { "" };
     format!(
         "SELECT r.id, r.name, r.sort_name,
@@ -133,120 +132,6 @@ pub(crate) fn albums_by_id() -> String {
 /// `SELECT` of artists by id.
 pub(crate) fn artists_by_id() -> String {
     artist_select(true)
-}
-
-/// A keyset page over `inner` (which yields `k1`, `k2`, `k3`, `k4` and `id`), after the key
-/// bound at `$first..$first+4` when `keyed`, limited by `$limit`.
-fn page(inner: &str, keyed: bool, first: usize) -> String {
-    let after = if keyed {
-        format!(
-            "WHERE (q.k1, q.k2, q.k3, q.k4, q.id) > (${}, ${}, ${}, ${}, ${})",
-            first,
-            first + 1,
-            first + 2,
-            first + 3,
-            first + 4
-        )
-    } else {
-        String::new()
-    };
-    let limit = if keyed { first + 5 } else { first };
-    format!(
-        "SELECT * FROM ({inner}) q {after} ORDER BY q.k1, q.k2, q.k3, q.k4, q.id LIMIT ${limit}"
-    )
-}
-
-/// Listing of tracks: the page query and the count query. Parameters: the filter id (when
-/// filtered) as `$1`, then the key, then the limit.
-pub(crate) fn list_tracks(filter: &TrackFilter, keyed: bool) -> (String, String) {
-    let (filter_sql, keys) = match filter {
-        TrackFilter::All => (
-            "",
-            "create_ms AS k1, '' AS k2, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4",
-        ),
-        TrackFilter::Album(_) => (
-            "WHERE album_id = $1",
-            "disc_number AS k1, '' AS k2, track_number AS k3, CAST(0 AS BIGINT) AS k4",
-        ),
-        TrackFilter::Artist(_) => (
-            "WHERE artist_id = $1",
-            "year AS k1, album_title AS k2, disc_number AS k3, track_number AS k4",
-        ),
-        TrackFilter::Genre(_) => (
-            "WHERE genre = $1",
-            "create_ms AS k1, '' AS k2, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4",
-        ),
-    };
-    let first = if matches!(filter, TrackFilter::All) {
-        1
-    } else {
-        2
-    };
-    let inner = format!("SELECT {TRACK_COLUMNS}, {keys} FROM tracks {filter_sql}");
-    let count = format!("SELECT COUNT(*) FROM tracks {filter_sql}");
-    (page(&inner, keyed, first), count)
-}
-
-/// Listing of albums (of one artist as `$1`, or all).
-pub(crate) fn list_albums(by_artist: bool, keyed: bool) -> (String, String) {
-    let inner = format!(
-        "SELECT s.*, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4 FROM ({}) s",
-        album_select(by_artist, false)
-    );
-    let first = if by_artist { 2 } else { 1 };
-    let count = format!(
-        "SELECT COUNT(*) FROM ({}) c",
-        album_select(by_artist, false)
-    );
-    (page(&inner, keyed, first), count)
-}
-
-/// Listing of artists by sort name.
-pub(crate) fn list_artists(keyed: bool) -> (String, String) {
-    let inner = format!(
-        "SELECT s.*, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4 FROM ({}) s",
-        artist_select(false)
-    );
-    (
-        page(&inner, keyed, 1),
-        "SELECT COUNT(*) FROM artists".to_owned(),
-    )
-}
-
-/// The sort key of a track in `filter`'s order.
-pub(crate) fn track_key(filter: &TrackFilter, t: &TrackRecord) -> SortKey {
-    let id = t.id.clone();
-    match filter {
-        TrackFilter::All | TrackFilter::Genre(_) => SortKey(t.create_ms, String::new(), 0, 0, id),
-        TrackFilter::Album(_) => SortKey(
-            i64::from(t.disc_number),
-            String::new(),
-            i64::from(t.track_number),
-            0,
-            id,
-        ),
-        TrackFilter::Artist(_) => SortKey(
-            i64::from(t.year),
-            t.album.title.clone(),
-            i64::from(t.disc_number),
-            i64::from(t.track_number),
-            id,
-        ),
-    }
-}
-
-/// The sort key of an album in its listing's order.
-pub(crate) fn album_key(by_artist: bool, a: &AlbumRecord) -> SortKey {
-    if by_artist {
-        SortKey(i64::from(a.year), a.title.clone(), 0, 0, a.id.clone())
-    } else {
-        SortKey(a.create_ms, String::new(), 0, 0, a.id.clone())
-    }
-}
-
-/// The sort key of an artist.
-pub(crate) fn artist_key(a: &ArtistRecord) -> SortKey {
-    SortKey(0, a.sort_name.clone(), 0, 0, a.id.clone())
 }
 
 fn small(value: i64) -> u32 {

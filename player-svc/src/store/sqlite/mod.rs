@@ -10,6 +10,7 @@ use tunemesh_events::Envelope;
 use tunemesh_events::outbox::sqlite as outbox;
 use tunemesh_runtime::migrate::{self, Migrations};
 
+use super::keyset::{self, Listing};
 use super::listings::{self, Keyed};
 use super::sql::{self, Column};
 use super::{
@@ -18,6 +19,8 @@ use super::{
 };
 
 mod listed;
+#[cfg(test)]
+mod plans;
 mod sessions;
 
 mod embedded {
@@ -129,10 +132,11 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Runs a keyset page: `lead` parameters (the filter), then the key when given, then the limit.
+/// Runs a keyset page: `lead` parameters (the filter), then the key's parts the listing
+/// orders by when given, then the limit.
 fn keyed_page<T>(
     conn: &Connection,
-    (query, count_query): (String, String),
+    listing: &Listing,
     lead: Option<&str>,
     after: Option<&SortKey>,
     n: usize,
@@ -143,14 +147,23 @@ fn keyed_page<T>(
     if let Some(lead) = &lead {
         p.push(lead);
     }
-    if let Some(SortKey(k1, k2, k3, k4, id)) = after {
-        p.extend([k1 as &dyn rusqlite::ToSql, k2, k3, k4, id]);
+    if let Some(key) = after {
+        let SortKey(k1, k2, k3, k4, id) = key;
+        for part in listing.parts {
+            p.push(match part {
+                1 => k1 as &dyn rusqlite::ToSql,
+                2 => k2,
+                3 => k3,
+                _ => k4,
+            });
+        }
+        p.push(id);
     }
     p.push(&lim);
-    let items = rows(conn, &query, &p, map)?;
+    let items = rows(conn, &listing.page, &p, map)?;
     let total = match &lead {
-        Some(lead) => count(conn, &count_query, &[lead])?,
-        None => count(conn, &count_query, &[])?,
+        Some(lead) => count(conn, &listing.count, &[lead])?,
+        None => count(conn, &listing.count, &[])?,
     };
     Ok((items, total))
 }
@@ -292,15 +305,15 @@ impl CatalogStore for SqliteStore {
     ) -> Result<Page<TrackRecord>, StoreError> {
         let (filter, after) = (filter.clone(), after.cloned());
         self.run(move |conn| {
-            let queries = sql::list_tracks(&filter, after.is_some());
+            let listing = keyset::list_tracks(&filter, after.is_some());
             let lead = match &filter {
                 TrackFilter::All => None,
                 TrackFilter::Album(id) | TrackFilter::Artist(id) | TrackFilter::Genre(id) => {
                     Some(id.as_str())
                 }
             };
-            let (items, total) = keyed_page(conn, queries, lead, after.as_ref(), n, sql::track)?;
-            let next = next_key(&items, n, |t| sql::track_key(&filter, t));
+            let (items, total) = keyed_page(conn, &listing, lead, after.as_ref(), n, sql::track)?;
+            let next = next_key(&items, n, |t| keyset::track_key(&filter, t));
             Ok(Page { items, next, total })
         })
         .await
@@ -321,16 +334,16 @@ impl CatalogStore for SqliteStore {
         let (artist, after) = (artist_id.map(str::to_owned), after.cloned());
         self.run(move |conn| {
             let by_artist = artist.is_some();
-            let queries = sql::list_albums(by_artist, after.is_some());
+            let listing = keyset::list_albums(by_artist, after.is_some());
             let (items, total) = keyed_page(
                 conn,
-                queries,
+                &listing,
                 artist.as_deref(),
                 after.as_ref(),
                 n,
                 sql::album,
             )?;
-            let next = next_key(&items, n, |a| sql::album_key(by_artist, a));
+            let next = next_key(&items, n, |a| keyset::album_key(by_artist, a));
             Ok(Page { items, next, total })
         })
         .await
@@ -353,11 +366,11 @@ impl CatalogStore for SqliteStore {
     ) -> Result<Page<ArtistRecord>, StoreError> {
         let after = after.cloned();
         self.run(move |conn| {
-            let queries = sql::list_artists(after.is_some());
+            let listing = keyset::list_artists(after.is_some());
             let (mut items, total) =
-                keyed_page(conn, queries, None, after.as_ref(), n, sql::artist)?;
+                keyed_page(conn, &listing, None, after.as_ref(), n, sql::artist)?;
             with_genres(conn, &mut items)?;
-            let next = next_key(&items, n, sql::artist_key);
+            let next = next_key(&items, n, keyset::artist_key);
             Ok(Page { items, next, total })
         })
         .await
