@@ -12,11 +12,24 @@ pub(crate) trait Column {
     fn opt_text(&self, index: usize) -> anyhow::Result<Option<String>>;
 }
 
-/// The track columns, in the order [`track`] reads them.
+/// The track columns, in the order [`track`] reads them, from `tracks` (unaliased). The
+/// manifest is read from its own table (migration V4) only for the rows returned.
 pub(crate) const TRACK_COLUMNS: &str = "id, source, content_hash, title, artist_id, artist_name, \
     artist_sort, album_id, album_title, album_artist_id, album_artist_name, album_artist_sort, \
-    duration_us, track_number, disc_number, genre, year, cover_id, cover_type, manifest, \
+    duration_us, track_number, disc_number, genre, year, cover_id, cover_type, \
+    (SELECT m.manifest FROM manifests m WHERE m.blob_prefix = tracks.manifest_key) AS manifest, \
     create_ms, update_ms";
+
+/// Stores the manifest of the audio under `$1` (its blob prefix), shared by every track
+/// playing it. Rewritten only when it changed: a bulk load writes the same one many times.
+pub(crate) const UPSERT_MANIFEST: &str = "INSERT INTO manifests (blob_prefix, manifest)
+     VALUES ($1, $2)
+     ON CONFLICT (blob_prefix) DO UPDATE SET manifest = excluded.manifest
+     WHERE manifests.manifest <> excluded.manifest";
+
+/// Deletes the manifest under `$1` once no track plays it (after a track moved to new audio).
+pub(crate) const DROP_MANIFEST: &str = "DELETE FROM manifests WHERE blob_prefix = $1
+     AND NOT EXISTS (SELECT 1 FROM tracks WHERE manifest_key = $1)";
 
 pub(crate) const INSERT_ARTIST: &str =
     "INSERT INTO artists (id, name, sort_name, create_ms, update_ms)
@@ -31,7 +44,7 @@ pub(crate) const INSERT_ALBUM: &str =
 pub(crate) const UPSERT_TRACK: &str = "INSERT INTO tracks (id, source, content_hash, title, \
     artist_id, artist_name, artist_sort, album_id, album_title, album_artist_id, \
     album_artist_name, album_artist_sort, duration_us, track_number, disc_number, genre, year, \
-    cover_id, cover_type, manifest, create_ms, update_ms)
+    cover_id, cover_type, manifest_key, create_ms, update_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
      $19, $20, $21, $22)
      ON CONFLICT (id) DO UPDATE SET source = excluded.source, \
@@ -43,7 +56,7 @@ pub(crate) const UPSERT_TRACK: &str = "INSERT INTO tracks (id, source, content_h
      album_artist_sort = excluded.album_artist_sort, duration_us = excluded.duration_us, \
      track_number = excluded.track_number, disc_number = excluded.disc_number, \
      genre = excluded.genre, year = excluded.year, cover_id = excluded.cover_id, \
-     cover_type = excluded.cover_type, manifest = excluded.manifest, \
+     cover_type = excluded.cover_type, manifest_key = excluded.manifest_key, \
      update_ms = excluded.update_ms";
 
 /// An album with its aggregates; `$1` filters on the album artist or any track's artist when

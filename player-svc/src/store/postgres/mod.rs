@@ -204,12 +204,16 @@ impl CatalogStore for PostgresStore {
         )
         .await
         .map_err(StoreError::backend)?;
-        let before: Option<String> = tx
-            .query_opt(&pg(listings::TRACK_ALBUM), &[&t.id])
+        let before: Option<(String, String)> = tx
+            .query_opt(&pg(listings::TRACK_BEFORE), &[&t.id])
             .await
             .map_err(StoreError::backend)?
-            .map(|row| row.get(0));
+            .map(|row| (row.get(0), row.get(1)));
+        let key = &t.manifest.blob_prefix;
         let manifest = serde_json::to_string(&t.manifest).map_err(StoreError::backend)?;
+        tx.execute(sql::UPSERT_MANIFEST, &[key, &manifest])
+            .await
+            .map_err(StoreError::backend)?;
         let (cover_id, cover_type) = t
             .cover
             .as_ref()
@@ -242,17 +246,23 @@ impl CatalogStore for PostgresStore {
                 &year,
                 &cover_id,
                 &cover_type,
-                &manifest,
+                key,
                 &t.create_ms,
                 &t.update_ms,
             ],
         )
         .await
         .map_err(StoreError::backend)?;
-        let before = before.unwrap_or_else(|| t.album.id.clone());
-        tx.execute(listings::REFRESH_ALBUMS, &[&t.album.id, &before])
+        let (album_before, manifest_before) =
+            before.unwrap_or_else(|| (t.album.id.clone(), key.clone()));
+        tx.execute(listings::REFRESH_ALBUMS, &[&t.album.id, &album_before])
             .await
             .map_err(StoreError::backend)?;
+        if &manifest_before != key {
+            tx.execute(sql::DROP_MANIFEST, &[&manifest_before])
+                .await
+                .map_err(StoreError::backend)?;
+        }
         outbox::append(&tx, event)
             .await
             .map_err(StoreError::backend)?;

@@ -5,13 +5,12 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tunemesh_events::Envelope;
-use tunemesh_events::outbox::sqlite as outbox;
 use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::keyset::{self, Listing};
-use super::listings::{self, Keyed};
+use super::listings::Keyed;
 use super::sql::{self, Column};
 use super::{
     AlbumQuery, AlbumRecord, ArtistRecord, CatalogStore, GenreCount, Page, SortKey, StoreError,
@@ -22,6 +21,7 @@ mod listed;
 #[cfg(test)]
 mod plans;
 mod sessions;
+mod write;
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -172,65 +172,6 @@ fn next_key<T>(items: &[T], n: usize, key: impl Fn(&T) -> SortKey) -> Option<Sor
     (items.len() == n).then(|| items.last().map(key)).flatten()
 }
 
-fn put(tx: &Transaction<'_>, t: &TrackRecord, event: &Envelope) -> anyhow::Result<()> {
-    let before: Option<String> = tx
-        .query_row(&lite(listings::TRACK_ALBUM), [&t.id], |r| r.get(0))
-        .optional()?;
-    for artist in [&t.album.artist, &t.artist] {
-        tx.execute(
-            &lite(sql::INSERT_ARTIST),
-            params![artist.id, artist.name, artist.sort_name, t.update_ms],
-        )?;
-    }
-    tx.execute(
-        &lite(sql::INSERT_ALBUM),
-        params![
-            t.album.id,
-            t.album.title,
-            t.album.artist.id,
-            t.album.artist.name,
-            t.update_ms
-        ],
-    )?;
-    let manifest = serde_json::to_string(&t.manifest)?;
-    let (cover_id, cover_type) = t
-        .cover
-        .as_ref()
-        .map(|c| (c.id.as_str(), c.media_type.as_str()))
-        .unzip();
-    tx.execute(
-        &lite(sql::UPSERT_TRACK),
-        params![
-            t.id,
-            t.source,
-            t.content_hash,
-            t.title,
-            t.artist.id,
-            t.artist.name,
-            t.artist.sort_name,
-            t.album.id,
-            t.album.title,
-            t.album.artist.id,
-            t.album.artist.name,
-            t.album.artist.sort_name,
-            t.duration_us,
-            t.track_number,
-            t.disc_number,
-            t.genre,
-            t.year,
-            cover_id,
-            cover_type,
-            manifest,
-            t.create_ms,
-            t.update_ms
-        ],
-    )?;
-    let before = before.unwrap_or_else(|| t.album.id.clone());
-    tx.execute(&lite(listings::REFRESH_ALBUMS), params![t.album.id, before])?;
-    outbox::append(tx, event)?;
-    Ok(())
-}
-
 #[async_trait]
 impl CatalogStore for SqliteStore {
     async fn track_id_by_hash(&self, content_hash: &str) -> Result<Option<String>, StoreError> {
@@ -265,7 +206,7 @@ impl CatalogStore for SqliteStore {
         let (track, event) = (track.clone(), event.clone());
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            put(&tx, &track, &event)?;
+            write::put(&tx, &track, &event, &mut write::Written::default())?;
             tx.commit()?;
             Ok(())
         })
@@ -276,8 +217,10 @@ impl CatalogStore for SqliteStore {
         let tracks = tracks.to_vec();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // One manifest write per distinct audio in the batch (bulk tracks share theirs).
+            let mut written = write::Written::default();
             for (track, event) in &tracks {
-                put(&tx, track, event)?;
+                write::put(&tx, track, event, &mut written)?;
             }
             tx.commit()?;
             Ok(())
