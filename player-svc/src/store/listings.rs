@@ -119,7 +119,7 @@ pub(crate) fn key_at(listing: &Keyed, offset: u64) -> (String, Bound) {
             )
         }
         Keyed::Tracks(filter) => {
-            let (page, _) = super::sql::list_tracks(filter, false);
+            let page = super::keyset::list_tracks(filter, false).page;
             b.text(match filter {
                 TrackFilter::Album(id) | TrackFilter::Artist(id) => id,
                 TrackFilter::All | TrackFilter::Genre(_) => "",
@@ -127,7 +127,7 @@ pub(crate) fn key_at(listing: &Keyed, offset: u64) -> (String, Bound) {
             keys_of(&page)
         }
         Keyed::Albums(Some(artist)) => {
-            let (page, _) = super::sql::list_albums(true, false);
+            let page = super::keyset::list_albums(true, false).page;
             b.text(artist);
             keys_of(&page)
         }
@@ -189,8 +189,9 @@ pub(crate) fn albums_from(start: &str, limit: usize) -> (String, Bound) {
 pub(crate) const GENRES: &str = "SELECT genre, COUNT(*), COUNT(DISTINCT album_id) FROM tracks
      WHERE genre <> '' GROUP BY genre ORDER BY genre LIMIT $1";
 
-/// The album a track is on before it is replaced (a re-tag may move it to another album).
-pub(crate) const TRACK_ALBUM: &str = "SELECT album_id FROM tracks WHERE id = $1";
+/// The album a track is on and the audio it plays before it is replaced (a re-tag may move
+/// it to another album, a re-ingest to new audio).
+pub(crate) const TRACK_BEFORE: &str = "SELECT album_id, manifest_key FROM tracks WHERE id = $1";
 
 /// Recomputes the stored aggregates the album orders are indexed by, for the album a track
 /// was on (`$2`) and is on now (`$1`): its year (as the read side computes it) and its

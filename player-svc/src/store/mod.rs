@@ -6,6 +6,7 @@
 //! Rows carry what the RPCs answer with; aggregates (album track counts, artist genres) are
 //! computed by the adapters at read time, so a write touches one track and its two parents.
 
+mod keyset;
 mod listings;
 pub mod postgres;
 mod sql;

@@ -2,8 +2,7 @@
 //! them to `?n`) and the mapping from a row of either driver to the records.
 
 use super::types::{
-    AlbumKey, AlbumRecord, ArtistKey, ArtistRecord, Cover, PlaySession, SortKey, TrackFilter,
-    TrackRecord,
+    AlbumKey, AlbumRecord, ArtistKey, ArtistRecord, Cover, PlaySession, TrackRecord,
 };
 
 /// Reads one column of a row, whatever the driver.
@@ -13,11 +12,24 @@ pub(crate) trait Column {
     fn opt_text(&self, index: usize) -> anyhow::Result<Option<String>>;
 }
 
-/// The track columns, in the order [`track`] reads them.
+/// The track columns, in the order [`track`] reads them, from `tracks` (unaliased). The
+/// manifest is read from its own table (migration V4) only for the rows returned.
 pub(crate) const TRACK_COLUMNS: &str = "id, source, content_hash, title, artist_id, artist_name, \
     artist_sort, album_id, album_title, album_artist_id, album_artist_name, album_artist_sort, \
-    duration_us, track_number, disc_number, genre, year, cover_id, cover_type, manifest, \
+    duration_us, track_number, disc_number, genre, year, cover_id, cover_type, \
+    (SELECT m.manifest FROM manifests m WHERE m.blob_prefix = tracks.manifest_key) AS manifest, \
     create_ms, update_ms";
+
+/// Stores the manifest of the audio under `$1` (its blob prefix), shared by every track
+/// playing it. Rewritten only when it changed: a bulk load writes the same one many times.
+pub(crate) const UPSERT_MANIFEST: &str = "INSERT INTO manifests (blob_prefix, manifest)
+     VALUES ($1, $2)
+     ON CONFLICT (blob_prefix) DO UPDATE SET manifest = excluded.manifest
+     WHERE manifests.manifest <> excluded.manifest";
+
+/// Deletes the manifest under `$1` once no track plays it (after a track moved to new audio).
+pub(crate) const DROP_MANIFEST: &str = "DELETE FROM manifests WHERE blob_prefix = $1
+     AND NOT EXISTS (SELECT 1 FROM tracks WHERE manifest_key = $1)";
 
 pub(crate) const INSERT_ARTIST: &str =
     "INSERT INTO artists (id, name, sort_name, create_ms, update_ms)
@@ -32,7 +44,7 @@ pub(crate) const INSERT_ALBUM: &str =
 pub(crate) const UPSERT_TRACK: &str = "INSERT INTO tracks (id, source, content_hash, title, \
     artist_id, artist_name, artist_sort, album_id, album_title, album_artist_id, \
     album_artist_name, album_artist_sort, duration_us, track_number, disc_number, genre, year, \
-    cover_id, cover_type, manifest, create_ms, update_ms)
+    cover_id, cover_type, manifest_key, create_ms, update_ms)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
      $19, $20, $21, $22)
      ON CONFLICT (id) DO UPDATE SET source = excluded.source, \
@@ -44,7 +56,7 @@ pub(crate) const UPSERT_TRACK: &str = "INSERT INTO tracks (id, source, content_h
      album_artist_sort = excluded.album_artist_sort, duration_us = excluded.duration_us, \
      track_number = excluded.track_number, disc_number = excluded.disc_number, \
      genre = excluded.genre, year = excluded.year, cover_id = excluded.cover_id, \
-     cover_type = excluded.cover_type, manifest = excluded.manifest, \
+     cover_type = excluded.cover_type, manifest_key = excluded.manifest_key, \
      update_ms = excluded.update_ms";
 
 /// An album with its aggregates; `$1` filters on the album artist or any track's artist when
@@ -105,7 +117,7 @@ fn artist_picture(column: &str) -> String {
 /// An artist with its aggregates; genres come from a separate query. The album count is the
 /// albums credited to the artist and those with one of its tracks, as one indexed UNION
 /// (an `OR EXISTS` over every album made a page of artists a scan per artist).
-fn artist_select(ids: bool) -> String {
+pub(super) fn artist_select(ids: bool) -> String {
     let filter = if ids { "WHERE r.id = ANY_IDS" } else { "" };
     format!(
         "SELECT r.id, r.name, r.sort_name,
@@ -133,120 +145,6 @@ pub(crate) fn albums_by_id() -> String {
 /// `SELECT` of artists by id.
 pub(crate) fn artists_by_id() -> String {
     artist_select(true)
-}
-
-/// A keyset page over `inner` (which yields `k1`, `k2`, `k3`, `k4` and `id`), after the key
-/// bound at `$first..$first+4` when `keyed`, limited by `$limit`.
-fn page(inner: &str, keyed: bool, first: usize) -> String {
-    let after = if keyed {
-        format!(
-            "WHERE (q.k1, q.k2, q.k3, q.k4, q.id) > (${}, ${}, ${}, ${}, ${})",
-            first,
-            first + 1,
-            first + 2,
-            first + 3,
-            first + 4
-        )
-    } else {
-        String::new()
-    };
-    let limit = if keyed { first + 5 } else { first };
-    format!(
-        "SELECT * FROM ({inner}) q {after} ORDER BY q.k1, q.k2, q.k3, q.k4, q.id LIMIT ${limit}"
-    )
-}
-
-/// Listing of tracks: the page query and the count query. Parameters: the filter id (when
-/// filtered) as `$1`, then the key, then the limit.
-pub(crate) fn list_tracks(filter: &TrackFilter, keyed: bool) -> (String, String) {
-    let (filter_sql, keys) = match filter {
-        TrackFilter::All => (
-            "",
-            "create_ms AS k1, '' AS k2, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4",
-        ),
-        TrackFilter::Album(_) => (
-            "WHERE album_id = $1",
-            "disc_number AS k1, '' AS k2, track_number AS k3, CAST(0 AS BIGINT) AS k4",
-        ),
-        TrackFilter::Artist(_) => (
-            "WHERE artist_id = $1",
-            "year AS k1, album_title AS k2, disc_number AS k3, track_number AS k4",
-        ),
-        TrackFilter::Genre(_) => (
-            "WHERE genre = $1",
-            "create_ms AS k1, '' AS k2, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4",
-        ),
-    };
-    let first = if matches!(filter, TrackFilter::All) {
-        1
-    } else {
-        2
-    };
-    let inner = format!("SELECT {TRACK_COLUMNS}, {keys} FROM tracks {filter_sql}");
-    let count = format!("SELECT COUNT(*) FROM tracks {filter_sql}");
-    (page(&inner, keyed, first), count)
-}
-
-/// Listing of albums (of one artist as `$1`, or all).
-pub(crate) fn list_albums(by_artist: bool, keyed: bool) -> (String, String) {
-    let inner = format!(
-        "SELECT s.*, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4 FROM ({}) s",
-        album_select(by_artist, false)
-    );
-    let first = if by_artist { 2 } else { 1 };
-    let count = format!(
-        "SELECT COUNT(*) FROM ({}) c",
-        album_select(by_artist, false)
-    );
-    (page(&inner, keyed, first), count)
-}
-
-/// Listing of artists by sort name.
-pub(crate) fn list_artists(keyed: bool) -> (String, String) {
-    let inner = format!(
-        "SELECT s.*, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4 FROM ({}) s",
-        artist_select(false)
-    );
-    (
-        page(&inner, keyed, 1),
-        "SELECT COUNT(*) FROM artists".to_owned(),
-    )
-}
-
-/// The sort key of a track in `filter`'s order.
-pub(crate) fn track_key(filter: &TrackFilter, t: &TrackRecord) -> SortKey {
-    let id = t.id.clone();
-    match filter {
-        TrackFilter::All | TrackFilter::Genre(_) => SortKey(t.create_ms, String::new(), 0, 0, id),
-        TrackFilter::Album(_) => SortKey(
-            i64::from(t.disc_number),
-            String::new(),
-            i64::from(t.track_number),
-            0,
-            id,
-        ),
-        TrackFilter::Artist(_) => SortKey(
-            i64::from(t.year),
-            t.album.title.clone(),
-            i64::from(t.disc_number),
-            i64::from(t.track_number),
-            id,
-        ),
-    }
-}
-
-/// The sort key of an album in its listing's order.
-pub(crate) fn album_key(by_artist: bool, a: &AlbumRecord) -> SortKey {
-    if by_artist {
-        SortKey(i64::from(a.year), a.title.clone(), 0, 0, a.id.clone())
-    } else {
-        SortKey(a.create_ms, String::new(), 0, 0, a.id.clone())
-    }
-}
-
-/// The sort key of an artist.
-pub(crate) fn artist_key(a: &ArtistRecord) -> SortKey {
-    SortKey(0, a.sort_name.clone(), 0, 0, a.id.clone())
 }
 
 fn small(value: i64) -> u32 {

@@ -11,6 +11,7 @@ use tunemesh_events::Envelope;
 use tunemesh_events::outbox::postgres as outbox;
 use tunemesh_runtime::migrate::{self, Migrations};
 
+use super::keyset::{self, Listing};
 use super::listings::{self, Keyed};
 use super::sql::{self, Column};
 use super::{
@@ -96,9 +97,11 @@ async fn rows<T>(
         .map_err(StoreError::Backend)
 }
 
+/// Runs a keyset page: `lead` parameters (the filter), then the key's parts the listing
+/// orders by when given, then the limit.
 async fn keyed_page<T>(
     client: &impl GenericClient,
-    (query, count_query): (String, String),
+    listing: &Listing,
     lead: Option<&str>,
     after: Option<&SortKey>,
     n: usize,
@@ -109,14 +112,23 @@ async fn keyed_page<T>(
     if let Some(lead) = &lead {
         p.push(lead);
     }
-    if let Some(SortKey(k1, k2, k3, k4, id)) = after {
-        p.extend([k1 as &(dyn ToSql + Sync), k2, k3, k4, id]);
+    if let Some(key) = after {
+        let SortKey(k1, k2, k3, k4, id) = key;
+        for part in listing.parts {
+            p.push(match part {
+                1 => k1 as &(dyn ToSql + Sync),
+                2 => k2,
+                3 => k3,
+                _ => k4,
+            });
+        }
+        p.push(id);
     }
     p.push(&lim);
-    let items = rows(client, &query, &p, map).await?;
+    let items = rows(client, &listing.page, &p, map).await?;
     let total: i64 = match &lead {
-        Some(lead) => client.query_one(&count_query, &[lead]).await,
-        None => client.query_one(&count_query, &[]).await,
+        Some(lead) => client.query_one(&listing.count, &[lead]).await,
+        None => client.query_one(&listing.count, &[]).await,
     }
     .map_err(StoreError::backend)?
     .get(0);
@@ -192,12 +204,16 @@ impl CatalogStore for PostgresStore {
         )
         .await
         .map_err(StoreError::backend)?;
-        let before: Option<String> = tx
-            .query_opt(&pg(listings::TRACK_ALBUM), &[&t.id])
+        let before: Option<(String, String)> = tx
+            .query_opt(&pg(listings::TRACK_BEFORE), &[&t.id])
             .await
             .map_err(StoreError::backend)?
-            .map(|row| row.get(0));
+            .map(|row| (row.get(0), row.get(1)));
+        let key = &t.manifest.blob_prefix;
         let manifest = serde_json::to_string(&t.manifest).map_err(StoreError::backend)?;
+        tx.execute(sql::UPSERT_MANIFEST, &[key, &manifest])
+            .await
+            .map_err(StoreError::backend)?;
         let (cover_id, cover_type) = t
             .cover
             .as_ref()
@@ -230,17 +246,23 @@ impl CatalogStore for PostgresStore {
                 &year,
                 &cover_id,
                 &cover_type,
-                &manifest,
+                key,
                 &t.create_ms,
                 &t.update_ms,
             ],
         )
         .await
         .map_err(StoreError::backend)?;
-        let before = before.unwrap_or_else(|| t.album.id.clone());
-        tx.execute(listings::REFRESH_ALBUMS, &[&t.album.id, &before])
+        let (album_before, manifest_before) =
+            before.unwrap_or_else(|| (t.album.id.clone(), key.clone()));
+        tx.execute(listings::REFRESH_ALBUMS, &[&t.album.id, &album_before])
             .await
             .map_err(StoreError::backend)?;
+        if &manifest_before != key {
+            tx.execute(sql::DROP_MANIFEST, &[&manifest_before])
+                .await
+                .map_err(StoreError::backend)?;
+        }
         outbox::append(&tx, event)
             .await
             .map_err(StoreError::backend)?;
@@ -263,15 +285,15 @@ impl CatalogStore for PostgresStore {
         n: usize,
     ) -> Result<Page<TrackRecord>, StoreError> {
         let client = self.client().await?;
-        let queries = sql::list_tracks(filter, after.is_some());
+        let listing = keyset::list_tracks(filter, after.is_some());
         let lead = match filter {
             TrackFilter::All => None,
             TrackFilter::Album(id) | TrackFilter::Artist(id) | TrackFilter::Genre(id) => {
                 Some(id.as_str())
             }
         };
-        let (items, total) = keyed_page(&client, queries, lead, after, n, sql::track).await?;
-        let next = next_key(&items, n, |t| sql::track_key(filter, t));
+        let (items, total) = keyed_page(&client, &listing, lead, after, n, sql::track).await?;
+        let next = next_key(&items, n, |t| keyset::track_key(filter, t));
         Ok(Page { items, next, total })
     }
 
@@ -288,9 +310,9 @@ impl CatalogStore for PostgresStore {
     ) -> Result<Page<AlbumRecord>, StoreError> {
         let client = self.client().await?;
         let by_artist = artist_id.is_some();
-        let queries = sql::list_albums(by_artist, after.is_some());
-        let (items, total) = keyed_page(&client, queries, artist_id, after, n, sql::album).await?;
-        let next = next_key(&items, n, |a| sql::album_key(by_artist, a));
+        let listing = keyset::list_albums(by_artist, after.is_some());
+        let (items, total) = keyed_page(&client, &listing, artist_id, after, n, sql::album).await?;
+        let next = next_key(&items, n, |a| keyset::album_key(by_artist, a));
         Ok(Page { items, next, total })
     }
 
@@ -307,10 +329,10 @@ impl CatalogStore for PostgresStore {
         n: usize,
     ) -> Result<Page<ArtistRecord>, StoreError> {
         let client = self.client().await?;
-        let queries = sql::list_artists(after.is_some());
-        let (mut items, total) = keyed_page(&client, queries, None, after, n, sql::artist).await?;
+        let listing = keyset::list_artists(after.is_some());
+        let (mut items, total) = keyed_page(&client, &listing, None, after, n, sql::artist).await?;
         with_genres(&client, &mut items).await?;
-        let next = next_key(&items, n, sql::artist_key);
+        let next = next_key(&items, n, keyset::artist_key);
         Ok(Page { items, next, total })
     }
 

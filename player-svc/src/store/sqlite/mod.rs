@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use tunemesh_events::Envelope;
-use tunemesh_events::outbox::sqlite as outbox;
 use tunemesh_runtime::migrate::{self, Migrations};
 
-use super::listings::{self, Keyed};
+use super::keyset::{self, Listing};
+use super::listings::Keyed;
 use super::sql::{self, Column};
 use super::{
     AlbumQuery, AlbumRecord, ArtistRecord, CatalogStore, GenreCount, Page, SortKey, StoreError,
@@ -18,7 +18,10 @@ use super::{
 };
 
 mod listed;
+#[cfg(test)]
+mod plans;
 mod sessions;
+mod write;
 
 mod embedded {
     refinery::embed_migrations!("migrations/sqlite");
@@ -129,10 +132,11 @@ fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-/// Runs a keyset page: `lead` parameters (the filter), then the key when given, then the limit.
+/// Runs a keyset page: `lead` parameters (the filter), then the key's parts the listing
+/// orders by when given, then the limit.
 fn keyed_page<T>(
     conn: &Connection,
-    (query, count_query): (String, String),
+    listing: &Listing,
     lead: Option<&str>,
     after: Option<&SortKey>,
     n: usize,
@@ -143,79 +147,29 @@ fn keyed_page<T>(
     if let Some(lead) = &lead {
         p.push(lead);
     }
-    if let Some(SortKey(k1, k2, k3, k4, id)) = after {
-        p.extend([k1 as &dyn rusqlite::ToSql, k2, k3, k4, id]);
+    if let Some(key) = after {
+        let SortKey(k1, k2, k3, k4, id) = key;
+        for part in listing.parts {
+            p.push(match part {
+                1 => k1 as &dyn rusqlite::ToSql,
+                2 => k2,
+                3 => k3,
+                _ => k4,
+            });
+        }
+        p.push(id);
     }
     p.push(&lim);
-    let items = rows(conn, &query, &p, map)?;
+    let items = rows(conn, &listing.page, &p, map)?;
     let total = match &lead {
-        Some(lead) => count(conn, &count_query, &[lead])?,
-        None => count(conn, &count_query, &[])?,
+        Some(lead) => count(conn, &listing.count, &[lead])?,
+        None => count(conn, &listing.count, &[])?,
     };
     Ok((items, total))
 }
 
 fn next_key<T>(items: &[T], n: usize, key: impl Fn(&T) -> SortKey) -> Option<SortKey> {
     (items.len() == n).then(|| items.last().map(key)).flatten()
-}
-
-fn put(tx: &Transaction<'_>, t: &TrackRecord, event: &Envelope) -> anyhow::Result<()> {
-    let before: Option<String> = tx
-        .query_row(&lite(listings::TRACK_ALBUM), [&t.id], |r| r.get(0))
-        .optional()?;
-    for artist in [&t.album.artist, &t.artist] {
-        tx.execute(
-            &lite(sql::INSERT_ARTIST),
-            params![artist.id, artist.name, artist.sort_name, t.update_ms],
-        )?;
-    }
-    tx.execute(
-        &lite(sql::INSERT_ALBUM),
-        params![
-            t.album.id,
-            t.album.title,
-            t.album.artist.id,
-            t.album.artist.name,
-            t.update_ms
-        ],
-    )?;
-    let manifest = serde_json::to_string(&t.manifest)?;
-    let (cover_id, cover_type) = t
-        .cover
-        .as_ref()
-        .map(|c| (c.id.as_str(), c.media_type.as_str()))
-        .unzip();
-    tx.execute(
-        &lite(sql::UPSERT_TRACK),
-        params![
-            t.id,
-            t.source,
-            t.content_hash,
-            t.title,
-            t.artist.id,
-            t.artist.name,
-            t.artist.sort_name,
-            t.album.id,
-            t.album.title,
-            t.album.artist.id,
-            t.album.artist.name,
-            t.album.artist.sort_name,
-            t.duration_us,
-            t.track_number,
-            t.disc_number,
-            t.genre,
-            t.year,
-            cover_id,
-            cover_type,
-            manifest,
-            t.create_ms,
-            t.update_ms
-        ],
-    )?;
-    let before = before.unwrap_or_else(|| t.album.id.clone());
-    tx.execute(&lite(listings::REFRESH_ALBUMS), params![t.album.id, before])?;
-    outbox::append(tx, event)?;
-    Ok(())
 }
 
 #[async_trait]
@@ -252,7 +206,7 @@ impl CatalogStore for SqliteStore {
         let (track, event) = (track.clone(), event.clone());
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            put(&tx, &track, &event)?;
+            write::put(&tx, &track, &event, &mut write::Written::default())?;
             tx.commit()?;
             Ok(())
         })
@@ -263,8 +217,10 @@ impl CatalogStore for SqliteStore {
         let tracks = tracks.to_vec();
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // One manifest write per distinct audio in the batch (bulk tracks share theirs).
+            let mut written = write::Written::default();
             for (track, event) in &tracks {
-                put(&tx, track, event)?;
+                write::put(&tx, track, event, &mut written)?;
             }
             tx.commit()?;
             Ok(())
@@ -292,15 +248,15 @@ impl CatalogStore for SqliteStore {
     ) -> Result<Page<TrackRecord>, StoreError> {
         let (filter, after) = (filter.clone(), after.cloned());
         self.run(move |conn| {
-            let queries = sql::list_tracks(&filter, after.is_some());
+            let listing = keyset::list_tracks(&filter, after.is_some());
             let lead = match &filter {
                 TrackFilter::All => None,
                 TrackFilter::Album(id) | TrackFilter::Artist(id) | TrackFilter::Genre(id) => {
                     Some(id.as_str())
                 }
             };
-            let (items, total) = keyed_page(conn, queries, lead, after.as_ref(), n, sql::track)?;
-            let next = next_key(&items, n, |t| sql::track_key(&filter, t));
+            let (items, total) = keyed_page(conn, &listing, lead, after.as_ref(), n, sql::track)?;
+            let next = next_key(&items, n, |t| keyset::track_key(&filter, t));
             Ok(Page { items, next, total })
         })
         .await
@@ -321,16 +277,16 @@ impl CatalogStore for SqliteStore {
         let (artist, after) = (artist_id.map(str::to_owned), after.cloned());
         self.run(move |conn| {
             let by_artist = artist.is_some();
-            let queries = sql::list_albums(by_artist, after.is_some());
+            let listing = keyset::list_albums(by_artist, after.is_some());
             let (items, total) = keyed_page(
                 conn,
-                queries,
+                &listing,
                 artist.as_deref(),
                 after.as_ref(),
                 n,
                 sql::album,
             )?;
-            let next = next_key(&items, n, |a| sql::album_key(by_artist, a));
+            let next = next_key(&items, n, |a| keyset::album_key(by_artist, a));
             Ok(Page { items, next, total })
         })
         .await
@@ -353,11 +309,11 @@ impl CatalogStore for SqliteStore {
     ) -> Result<Page<ArtistRecord>, StoreError> {
         let after = after.cloned();
         self.run(move |conn| {
-            let queries = sql::list_artists(after.is_some());
+            let listing = keyset::list_artists(after.is_some());
             let (mut items, total) =
-                keyed_page(conn, queries, None, after.as_ref(), n, sql::artist)?;
+                keyed_page(conn, &listing, None, after.as_ref(), n, sql::artist)?;
             with_genres(conn, &mut items)?;
-            let next = next_key(&items, n, sql::artist_key);
+            let next = next_key(&items, n, keyset::artist_key);
             Ok(Page { items, next, total })
         })
         .await

@@ -6,7 +6,7 @@ use tunemesh_events::Envelope;
 use tunemesh_player::ids;
 use tunemesh_player::store::*;
 
-fn event() -> Envelope {
+pub(super) fn event() -> Envelope {
     Envelope::new(
         "events.catalog",
         &tunemesh_proto::events::v1::CatalogEvent::default(),

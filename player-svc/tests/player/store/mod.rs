@@ -5,6 +5,7 @@
 mod cases;
 mod listings;
 mod sessions;
+mod upgrade;
 
 use std::sync::Arc;
 
