@@ -25,8 +25,8 @@
 //! (`idle_in_transaction_timeout`, 1 s), and the same write on a healthy replica waits on
 //! those locks. Bounded by the estimate (mostly reads), the retry would time out on that
 //! wait, count against the healthy replica, and leave the last try, which has no per-try
-//! bound, free to go back to the frozen one: a freeze in CI cost a play report and a keyed
-//! playlist addition their deadline this way. A hung replica still costs a first try only
+//! bound, free to go back to the frozen one: in the cluster's freeze test a play report and a
+//! keyed playlist addition ran out of their deadline this way. A hung replica still costs a first try only
 //! the short wait; the breaker then ranks it behind the others, so retries go elsewhere.
 
 use std::future::Future;

@@ -5,8 +5,8 @@
 //!
 //! Every try but the last allowed one is marked [`Retryable`], so the endpoint layers bound it
 //! (the first by the endpoint's observed latency, retries more patiently, `per_try.rs`) and a
-//! hung replica costs one short wait; the last try has the rest of the deadline, so a call that is slow everywhere still gets
-//! its answer. A streaming call is retried only until its response headers arrive: after
+//! hung replica costs one short wait; the last try has the rest of the deadline, so a call
+//! that is slow everywhere still gets its answer. A streaming call is retried only until its response headers arrive: after
 //! that its body belongs to the caller (the gateway's audio resumes by Range); a unary call
 //! is retried until its whole answer arrived (`answer.rs`).
 
