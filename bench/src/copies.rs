@@ -5,6 +5,10 @@
 //! (the gateway's edge cache, its track facts, player-svc's manifest cache) while the disk
 //! and the page cache hold the music once, for every target alike.
 //!
+//! Overlaps `player-svc/src/bulk.rs` (bulk tracks with their catalogue events, ids derived
+//! from a source); kept apart for now because the audio benchmark needs the `<id>-c<n>` ids
+//! that nginx's paths mirror and no events.
+//!
 //! A bench-only bulk path: rows are written into player-svc's embedded catalogue
 //! (`<data dir>/player/catalog.sqlite`) directly, without catalogue events, so search and
 //! recommendations never hear of the copies. The schema is player-svc's
@@ -33,13 +37,18 @@ pub fn copy_tracks(db: &Path, copies: usize) -> anyhow::Result<usize> {
         |row| row.get(0),
     )?;
     {
+        // Columns named, so their order in the table does not matter; the copy points at the
+        // original's manifest (`manifests`, keyed by the blob prefix they share).
         let mut insert = tx.prepare(
-            "INSERT INTO tracks
+            "INSERT INTO tracks (id, source, content_hash, title, artist_id, artist_name,
+                    artist_sort, album_id, album_title, album_artist_id, album_artist_name,
+                    album_artist_sort, duration_us, track_number, disc_number, genre, year,
+                    cover_id, cover_type, manifest_key, create_ms, update_ms)
              SELECT id || '-c' || ?1, source || '#copy' || ?1, content_hash,
                     title || ' (copy ' || ?1 || ')', artist_id, artist_name, artist_sort,
                     album_id, album_title, album_artist_id, album_artist_name,
                     album_artist_sort, duration_us, track_number, disc_number, genre, year,
-                    cover_id, cover_type, manifest, create_ms, update_ms
+                    cover_id, cover_type, manifest_key, create_ms, update_ms
              FROM tracks WHERE id NOT LIKE '%-c%'",
         )?;
         for n in 1..=copies {
