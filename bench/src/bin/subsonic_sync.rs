@@ -62,7 +62,13 @@ async fn seed(data_dir: &Path, n: u32) -> anyhow::Result<()> {
              printf('ar_%024x', 1 + (value - 1) / 20), 'Artist ' || (1 + (value - 1) / 20),
              value, value, 1960 + value % 60, 'Artist ' || (1 + (value - 1) / 20)
            FROM generate_series(1, {albums});
-         INSERT INTO tracks SELECT printf('tr_%024x', value), 'bench:' || value,
+         INSERT INTO manifests (blob_prefix, manifest) VALUES ('tracks/bench/0',
+           '{{\"blob_prefix\":\"tracks/bench/0\",\"channels\":2,\"renditions\":[]}}');
+         INSERT INTO tracks (id, source, content_hash, title, artist_id, artist_name,
+           artist_sort, album_id, album_title, album_artist_id, album_artist_name,
+           album_artist_sort, duration_us, track_number, disc_number, genre, year, cover_id,
+           cover_type, manifest_key, create_ms, update_ms)
+           SELECT printf('tr_%024x', value), 'bench:' || value,
            'sha256:' || value, 'Track ' || value,
            printf('ar_%024x', 1 + (value - 1) / 200), 'Artist ' || (1 + (value - 1) / 200),
            'Artist ' || (1 + (value - 1) / 200),
@@ -70,8 +76,7 @@ async fn seed(data_dir: &Path, n: u32) -> anyhow::Result<()> {
            printf('ar_%024x', 1 + (value - 1) / 200), 'Artist ' || (1 + (value - 1) / 200),
            'Artist ' || (1 + (value - 1) / 200),
            180000000, 1 + (value - 1) % 10, 1, 'Genre ' || (value % 40),
-           1960 + ((value - 1) / 10) % 60, NULL, NULL,
-           '{{\"blob_prefix\":\"tracks/bench/0\",\"channels\":2,\"renditions\":[]}}',
+           1960 + ((value - 1) / 10) % 60, NULL, NULL, 'tracks/bench/0',
            1700000000000 + value, 1700000000000 + value
            FROM generate_series(1, {n});
          COMMIT;"
