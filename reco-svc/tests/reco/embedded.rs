@@ -75,15 +75,20 @@ async fn answers_of_a_fresh_start(
         .collect())
 }
 
-#[tokio::test]
-async fn an_embedded_restart_rebuilds_the_model_from_the_bus() -> anyhow::Result<()> {
-    let data = tempfile::tempdir()?;
-    let bus: Arc<dyn EventBus> = Arc::new(
-        EmbeddedBus::open(&EmbeddedSettings::new(data.path().join("events.sqlite"))).await?,
-    );
+/// An embedded bus in `dir` holding two sessions (a1 a2 a3, b1 b2) and `listener`'s play of b1.
+async fn seeded_bus(dir: &std::path::Path) -> anyhow::Result<Arc<dyn EventBus>> {
+    let bus: Arc<dyn EventBus> =
+        Arc::new(EmbeddedBus::open(&EmbeddedSettings::new(dir.join("events.sqlite"))).await?);
     seed_sessions_on(&bus, &[&["a1", "a2", "a3"], &["b1", "b2"]]).await?;
     bus.publish(&Envelope::from_event(&play("listener", "b1"))?)
         .await?;
+    Ok(bus)
+}
+
+#[tokio::test]
+async fn an_embedded_restart_rebuilds_the_model_from_the_bus() -> anyhow::Result<()> {
+    let data = tempfile::tempdir()?;
+    let bus = seeded_bus(data.path()).await?;
     let first = answers_of_a_fresh_start(bus.clone(), data.path(), "listener").await?;
     assert_eq!(first.first().map(String::as_str), Some("b2"), "{first:?}");
     let again = answers_of_a_fresh_start(bus, data.path(), "listener").await?;
@@ -95,12 +100,7 @@ async fn an_embedded_restart_rebuilds_the_model_from_the_bus() -> anyhow::Result
 async fn a_restart_resumes_with_the_saved_model_and_a_crash_replays() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
     let saved = data.path().join("reco").join("model.json");
-    let bus: Arc<dyn EventBus> = Arc::new(
-        EmbeddedBus::open(&EmbeddedSettings::new(data.path().join("events.sqlite"))).await?,
-    );
-    seed_sessions_on(&bus, &[&["a1", "a2", "a3"], &["b1", "b2"]]).await?;
-    bus.publish(&Envelope::from_event(&play("listener", "b1"))?)
-        .await?;
+    let bus = seeded_bus(data.path()).await?;
     let first = answers_of_a_fresh_start(bus.clone(), data.path(), "listener").await?;
     assert!(saved.exists(), "a clean stop saves the model");
     let resumed = answers_of_a_fresh_start(bus.clone(), data.path(), "listener").await?;
