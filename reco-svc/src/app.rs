@@ -47,11 +47,11 @@ pub async fn build(
                 .create_embedded_dir(SERVICE_NAME)
                 .await?
                 .join(SNAPSHOT);
-            let memory = match MemoryStore::take(&path) {
+            let memory = match MemoryStore::take(&path, settings.dedup_ttl) {
                 Some(saved) => saved,
                 None => {
                     resumed = false;
-                    MemoryStore::new()
+                    MemoryStore::with_dedup_ttl(settings.dedup_ttl)
                 }
             };
             let memory = Arc::new(memory);

@@ -5,7 +5,7 @@
 //! One mutex guards everything: a batch is applied under it in one go (atomic), and no
 //! await ever happens while it is held.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
@@ -16,7 +16,10 @@ use super::{
 };
 use crate::model::decay;
 
+mod seen;
 mod snapshot;
+
+use seen::Seen;
 
 /// The model's state in memory.
 #[derive(Debug, Default)]
@@ -29,9 +32,8 @@ struct State {
     sets: HashMap<SetKey, SortedSet>,
     landmarks: HashMap<SetKey, i64>,
     tracks: HashMap<String, TrackInfo>,
-    /// Every applied event id; bounded by the embedded bus's retention, which is all a
-    /// replay can bring back.
-    seen: HashSet<String>,
+    /// The event ids applied within the dedup TTL.
+    seen: Seen,
     versions: HashMap<Versioned, u64>,
 }
 
@@ -238,9 +240,16 @@ impl State {
 }
 
 impl MemoryStore {
-    /// An empty model.
+    /// An empty model that remembers applied event ids for the default dedup TTL.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty model that remembers applied event ids for `dedup_ttl` (`reco.dedup_ttl`).
+    pub fn with_dedup_ttl(dedup_ttl: std::time::Duration) -> Self {
+        let store = Self::default();
+        store.state().seen = Seen::new(dedup_ttl);
+        store
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -268,7 +277,7 @@ impl RecoStore for MemoryStore {
             state.apply(op);
             state.drop_if_empty(op);
         }
-        state.seen.insert(batch.event_id.clone());
+        state.seen.insert(batch.event_id.clone(), seen::now_ms());
         Ok(Applied::Done)
     }
 

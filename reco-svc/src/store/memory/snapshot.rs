@@ -10,11 +10,12 @@
 
 use std::io::{BufReader, BufWriter, Write as _};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use super::{MemoryStore, Score, SortedSet, State};
+use super::{MemoryStore, Score, Seen, SortedSet, State};
 use crate::store::{SetKey, TrackInfo, Versioned};
 
 /// The format's version; a snapshot of another version is ignored (replayed instead).
@@ -26,7 +27,12 @@ struct Snapshot {
     sets: Vec<(SetKey, Vec<(String, f64)>)>,
     landmarks: Vec<(SetKey, i64)>,
     tracks: Vec<TrackInfo>,
+    /// Applied event ids without the time they were applied (snapshots before buckets).
+    #[serde(default)]
     seen: Vec<String>,
+    /// Applied event ids by the stretch of wall-clock time they were applied in.
+    #[serde(default)]
+    seen_buckets: Vec<(u64, Vec<String>)>,
     versions: Vec<(Versioned, u64)>,
 }
 
@@ -51,7 +57,8 @@ impl MemoryStore {
                     .map(|(k, v)| (k.clone(), *v))
                     .collect(),
                 tracks: state.tracks.values().cloned().collect(),
-                seen: state.seen.iter().cloned().collect(),
+                seen: Vec::new(),
+                seen_buckets: state.seen.buckets(),
                 versions: state
                     .versions
                     .iter()
@@ -71,7 +78,7 @@ impl MemoryStore {
 
     /// The model saved at `path`, which is deleted; `None` when there is none, or when it
     /// cannot be read or deleted (the caller then replays).
-    pub fn take(path: &Path) -> Option<Self> {
+    pub fn take(path: &Path, dedup_ttl: Duration) -> Option<Self> {
         let file = std::fs::File::open(path).ok()?;
         let read: Result<Snapshot, _> = serde_json::from_reader(BufReader::new(file));
         if let Err(error) = std::fs::remove_file(path) {
@@ -87,7 +94,10 @@ impl MemoryStore {
                 return None;
             }
         };
-        let mut state = State::default();
+        let mut state = State {
+            seen: Seen::new(dedup_ttl),
+            ..State::default()
+        };
         for (key, members) in snapshot.sets {
             let mut set = SortedSet::default();
             for (member, score) in members {
@@ -102,7 +112,7 @@ impl MemoryStore {
             .into_iter()
             .map(|t| (t.track_id.clone(), t))
             .collect();
-        state.seen = snapshot.seen.into_iter().collect();
+        state.seen.restore(snapshot.seen_buckets, snapshot.seen);
         state.versions = snapshot.versions.into_iter().collect();
         Some(Self {
             state: std::sync::Mutex::new(state),
@@ -114,6 +124,8 @@ impl MemoryStore {
 mod tests {
     use super::*;
     use crate::store::{Applied, Op, RecoStore as _, WriteBatch};
+
+    const TTL: Duration = Duration::from_secs(3600);
 
     fn batch(id: &str, ops: Vec<Op>) -> WriteBatch {
         WriteBatch {
@@ -154,12 +166,12 @@ mod tests {
         assert_eq!(store.apply(&batch("e1", ops)).await?, Applied::Done);
         store.save(&path)?;
 
-        let back = MemoryStore::take(&path).expect("a saved model");
+        let back = MemoryStore::take(&path, TTL).expect("a saved model");
         assert!(
             !path.exists(),
             "a taken snapshot is deleted, so a crash replays"
         );
-        assert!(MemoryStore::take(&path).is_none());
+        assert!(MemoryStore::take(&path, TTL).is_none());
         for key in [SetKey::Popularity, SetKey::Recent("u1".into())] {
             let keys = std::slice::from_ref(&key);
             assert_eq!(back.top(keys, 10).await?, store.top(keys, 10).await?);
@@ -182,7 +194,7 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("model.json");
         std::fs::write(&path, b"{not json")?;
-        assert!(MemoryStore::take(&path).is_none());
+        assert!(MemoryStore::take(&path, TTL).is_none());
         assert!(!path.exists());
         Ok(())
     }

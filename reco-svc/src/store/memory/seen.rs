@@ -1,0 +1,155 @@
+//! The event ids the embedded store applied, remembered for the dedup TTL as Redis remembers
+//! them (`store/redis.rs`): one set per seventh of the TTL of wall-clock time, a set dropped
+//! once its newest id is a TTL old. An id is refused again for at least the TTL and at most a
+//! seventh more, and the ids of a long-running `tunemesh up` no longer grow with every play.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Sets the TTL is split into (as `SEEN_BUCKETS` in the Redis store).
+const BUCKETS: u64 = 7;
+
+/// Applied event ids by the stretch of wall-clock time they were applied in.
+#[derive(Debug)]
+pub(super) struct Seen {
+    /// Wall-clock time one set covers, in ms (at least 1).
+    bucket_ms: u64,
+    /// Oldest first: (bucket number, ids applied in it).
+    buckets: VecDeque<(u64, HashSet<String>)>,
+}
+
+impl Default for Seen {
+    fn default() -> Self {
+        Self::new(crate::settings::RecoSettings::default().dedup_ttl)
+    }
+}
+
+impl Seen {
+    /// Remembers ids for `ttl` (up to a seventh more).
+    pub(super) fn new(ttl: Duration) -> Self {
+        let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        Self {
+            bucket_ms: (ttl_ms / BUCKETS).max(1),
+            buckets: VecDeque::new(),
+        }
+    }
+
+    /// Whether `id` was applied within the window.
+    pub(super) fn contains(&self, id: &str) -> bool {
+        self.buckets.iter().any(|(_, ids)| ids.contains(id))
+    }
+
+    /// Records `id` as applied at `now_ms` and forgets the sets that are a TTL old.
+    pub(super) fn insert(&mut self, id: String, now_ms: u64) {
+        let bucket = now_ms / self.bucket_ms;
+        // A set's newest id is at most the end of its bucket: it is a TTL old once `BUCKETS`
+        // whole buckets have passed since.
+        while self
+            .buckets
+            .front()
+            .is_some_and(|(b, _)| b.saturating_add(BUCKETS) < bucket)
+        {
+            self.buckets.pop_front();
+        }
+        match self.buckets.back_mut() {
+            // A clock that stepped back files the id with the newest set.
+            Some((newest, ids)) if *newest >= bucket => {
+                ids.insert(id);
+            }
+            _ => self.buckets.push_back((bucket, HashSet::from([id]))),
+        }
+    }
+
+    /// Every remembered id with its bucket, for the snapshot.
+    pub(super) fn buckets(&self) -> Vec<(u64, Vec<String>)> {
+        self.buckets
+            .iter()
+            .map(|(b, ids)| (*b, ids.iter().cloned().collect()))
+            .collect()
+    }
+
+    /// Puts back what [`Seen::buckets`] saved (and ids saved without a bucket, by a snapshot
+    /// written before buckets, as applied now: they are then kept for a whole TTL).
+    pub(super) fn restore(&mut self, buckets: Vec<(u64, Vec<String>)>, unbucketed: Vec<String>) {
+        let now = now_ms();
+        let current = now / self.bucket_ms;
+        // What expired while the process was stopped is dropped on the way in.
+        let mut buckets: Vec<_> = buckets
+            .into_iter()
+            .filter(|(b, _)| b.saturating_add(BUCKETS) >= current)
+            .collect();
+        buckets.sort_by_key(|(b, _)| *b);
+        self.buckets = buckets
+            .into_iter()
+            .map(|(b, ids)| (b, ids.into_iter().collect()))
+            .collect();
+        for id in unbucketed {
+            self.insert(id, now);
+        }
+    }
+
+    /// How many ids are remembered.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.buckets.iter().map(|(_, ids)| ids.len()).sum()
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch.
+pub(super) fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TTL: Duration = Duration::from_secs(7 * 60);
+    const MINUTE: u64 = 60_000;
+
+    #[test]
+    fn an_id_is_refused_for_the_ttl_and_forgotten_a_seventh_later() {
+        let mut seen = Seen::new(TTL);
+        let start = 1_000 * MINUTE;
+        seen.insert("e1".into(), start);
+        // Applied ids keep coming, as on a live feed.
+        for minute in 1..=7 {
+            seen.insert(format!("later{minute}"), start + minute * MINUTE);
+            assert!(seen.contains("e1"), "forgotten after {minute} min");
+        }
+        seen.insert("late".into(), start + 9 * MINUTE);
+        assert!(
+            !seen.contains("e1"),
+            "remembered past the TTL and a seventh"
+        );
+        assert!(seen.contains("late") && seen.contains("later7"));
+    }
+
+    #[test]
+    fn memory_is_bounded_by_the_ids_of_one_ttl() {
+        let mut seen = Seen::new(TTL);
+        // One id a second for an hour, the TTL being seven minutes.
+        for second in 0..3_600u64 {
+            seen.insert(format!("e{second}"), second * 1_000);
+        }
+        assert!(seen.len() <= 8 * 60, "{} ids kept", seen.len());
+        assert!(seen.len() >= 7 * 60, "{} ids kept", seen.len());
+    }
+
+    #[test]
+    fn saved_buckets_come_back_and_old_unbucketed_ids_stay_a_ttl() {
+        let mut seen = Seen::new(TTL);
+        let now = now_ms();
+        seen.insert("e1".into(), now);
+        let mut back = Seen::new(TTL);
+        back.restore(seen.buckets(), vec!["old".into()]);
+        assert!(back.contains("e1") && back.contains("old"));
+
+        // Buckets older than the TTL are dropped on the way in.
+        let mut stale = Seen::new(TTL);
+        stale.restore(vec![(0, vec!["ancient".into()])], Vec::new());
+        assert!(!stale.contains("ancient"));
+    }
+}
