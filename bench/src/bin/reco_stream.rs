@@ -61,6 +61,9 @@ struct Args {
     /// Share of the sustained rate the freshness phase publishes at.
     #[arg(long, default_value_t = 0.7)]
     rate_share: f64,
+    /// How long a batch waits for more plays (`reco.batch_linger`, ms; default: the service's).
+    #[arg(long)]
+    linger_ms: Option<u64>,
 }
 
 /// The Redis store, counting applied batches and timing the ones a publish was timed for.
@@ -207,10 +210,15 @@ async fn main() -> anyhow::Result<()> {
         sent: Mutex::default(),
         fresh: Mutex::default(),
     });
+    let defaults = RecoSettings::default();
     let settings = RecoSettings {
         consumer_prefix: run.clone(),
-        ..RecoSettings::default()
+        batch_linger: args
+            .linger_ms
+            .map_or(defaults.batch_linger, Duration::from_millis),
+        ..defaults
     };
+    println!("batch linger: {:?}", settings.batch_linger);
     let feed = Feed::new(bus.clone(), timed.clone(), &settings, None);
     let shutdown = CancellationToken::new();
     let (ready, _ready_rx) = watch::channel(false);
