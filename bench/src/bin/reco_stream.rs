@@ -7,6 +7,9 @@
 //! cargo run --release -p tunemesh-bench --bin reco_stream
 //! ```
 //!
+//! Plays come in listening sessions (`Plays`): the cost of a play grows with the earlier
+//! plays of its session it is paired with, so every phase sees plays of the same shape.
+//!
 //! Baseline, same run: the same events planned and applied straight to Redis by one caller,
 //! with no bus (the ceiling the consumer can reach). Then the events are published to a
 //! JetStream stream of their own and the feed catches up from the start (sustained rate).
@@ -61,6 +64,9 @@ struct Args {
     /// Share of the sustained rate the freshness phase publishes at.
     #[arg(long, default_value_t = 0.7)]
     rate_share: f64,
+    /// Plays per listening session, on average.
+    #[arg(long, default_value_t = 8.0)]
+    session_plays: f64,
     /// How long a batch waits for more plays (`reco.batch_linger`, ms; default: the service's).
     #[arg(long)]
     linger_ms: Option<u64>,
@@ -131,25 +137,71 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A play of a skewed-random track by a random listener, ending now.
-fn event(rng: &mut StdRng, args: &Args) -> PlayEvent {
-    let user = rng.random_range(0..args.users);
-    // Squaring a uniform draw skews towards popular tracks, as real listening is.
-    let draw: f64 = rng.random();
-    let track = ((draw * draw) * args.tracks as f64) as usize;
-    PlayEvent {
-        meta: Some(EventMeta {
-            event_id: tunemesh_events::new_event_id(),
-            occurred_at: Some(Timestamp::from(SystemTime::now())),
-            producer: "reco-bench".to_owned(),
-            // trace_context is deprecated: the trace travels in the message headers
-            ..EventMeta::default()
-        }),
-        user_id: format!("u{user}"),
-        track_id: format!("t{track}"),
-        end_reason: PlaybackEndReason::Completed as i32,
-        counted: true,
-        ..PlayEvent::default()
+/// Plays of random listeners in sessions, as people listen: a listener's plays are 3 to 5
+/// minutes apart in sessions of `--session-plays` on average, sessions hours to two days
+/// apart. The model pairs a play with the earlier plays of its session, so the cost of a play
+/// depends on how far into a session it is: with sessions, that cost is the same in every
+/// phase of the run (with every play "now", a listener's session only grew, and the later
+/// phases paid for ever more pairs than the phase that measured the rate).
+struct Plays {
+    rng: StdRng,
+    tracks: usize,
+    session_plays: f64,
+    /// Per listener: the time of their latest play (ms) and plays so far in its session.
+    listeners: Vec<(i64, u32)>,
+}
+
+impl Plays {
+    fn new(args: &Args) -> Self {
+        let mut rng = StdRng::seed_from_u64(8);
+        let day = 24 * 3_600_000;
+        let start = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
+            - 60 * day;
+        let listeners = (0..args.users)
+            .map(|_| (start + rng.random_range(0..30 * day), u32::MAX))
+            .collect();
+        Self {
+            rng,
+            tracks: args.tracks,
+            session_plays: args.session_plays.max(1.0),
+            listeners,
+        }
+    }
+
+    /// The next play: a skewed-random track by a random listener.
+    fn next(&mut self) -> PlayEvent {
+        let rng = &mut self.rng;
+        let user = rng.random_range(0..self.listeners.len());
+        // Squaring a uniform draw skews towards popular tracks, as real listening is.
+        let draw: f64 = rng.random();
+        let track = ((draw * draw) * self.tracks as f64) as usize;
+        let (at, in_session) = &mut self.listeners[user];
+        // Each play ends its session with probability 1 / session_plays (geometric lengths).
+        if *in_session == u32::MAX || rng.random::<f64>() < 1.0 / self.session_plays {
+            *at += rng.random_range(2 * 3_600_000..48 * 3_600_000);
+            *in_session = 0;
+        } else {
+            *at += rng.random_range(180_000..300_000);
+        }
+        *in_session = in_session.saturating_add(1);
+        let occurred =
+            SystemTime::UNIX_EPOCH + Duration::from_millis(u64::try_from(*at).unwrap_or(0));
+        PlayEvent {
+            meta: Some(EventMeta {
+                event_id: tunemesh_events::new_event_id(),
+                occurred_at: Some(Timestamp::from(occurred)),
+                producer: "reco-bench".to_owned(),
+                // trace_context is deprecated: the trace travels in the message headers
+                ..EventMeta::default()
+            }),
+            user_id: format!("u{user}"),
+            track_id: format!("t{track}"),
+            end_reason: PlaybackEndReason::Completed as i32,
+            counted: true,
+            ..PlayEvent::default()
+        }
     }
 }
 
@@ -160,8 +212,8 @@ async fn store(prefix: &str) -> anyhow::Result<RedisStore> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let mut rng = StdRng::seed_from_u64(8);
-    let events: Vec<PlayEvent> = (0..args.events).map(|_| event(&mut rng, &args)).collect();
+    let mut plays = Plays::new(&args);
+    let events: Vec<PlayEvent> = (0..args.events).map(|_| plays.next()).collect();
     let params = ModelParams::default();
     let run = tunemesh_testkit::unique_prefix("reco bench");
 
@@ -244,7 +296,7 @@ async fn main() -> anyhow::Result<()> {
     let mut acks = futures::stream::FuturesUnordered::new();
     while phase.elapsed().as_secs_f64() < args.seconds {
         ticker.tick().await;
-        let play = event(&mut rng, &args);
+        let play = plays.next();
         let envelope = Envelope::from_event(&play)?;
         lock(&timed.sent).insert(envelope.id.clone(), Instant::now());
         let bus = bus.clone();
