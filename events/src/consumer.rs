@@ -5,9 +5,8 @@
 //! A handler that panics is treated like a permanent failure: the event is terminated
 //! instead of crashing the consumer or being redelivered forever.
 //!
-//! A [`BatchHandler`] gets the deliveries that arrive together (up to
-//! [`RunSettings::max_batch`], waiting at most [`RunSettings::linger`] for more than the
-//! first), so it can apply them
+//! A [`BatchHandler`] gets the deliveries that are ready at once (up to
+//! [`RunSettings::max_batch`], never waiting for more than the first), so it can apply them
 //! in one round trip to its store; every [`Handler`] is a batch handler that takes them one
 //! after another. Each event of a batch is still settled by its own result.
 
@@ -97,13 +96,9 @@ pub struct RunSettings {
     pub lag_from: Option<Arc<dyn EventBus>>,
     /// How often the lag is read.
     pub lag_interval: Duration,
-    /// Most deliveries handed to the handler at once (1: one at a time).
+    /// Most deliveries handed to the handler at once (1: one at a time). Only deliveries
+    /// already received are added to a batch; the loop never waits to fill one.
     pub max_batch: usize,
-    /// How long a batch may wait, from its first delivery, for more to arrive before it is
-    /// handled (zero: only those already received). A live stream arrives a few events at a
-    /// time; a handler whose cost is mostly per batch (a round trip to its store) keeps up
-    /// with far more of them when each batch waits a millisecond or two for company.
-    pub linger: Duration,
 }
 
 impl Default for RunSettings {
@@ -114,7 +109,6 @@ impl Default for RunSettings {
             lag_from: None,
             lag_interval: Duration::from_secs(5),
             max_batch: 1,
-            linger: Duration::ZERO,
         }
     }
 }
@@ -144,12 +138,7 @@ pub async fn run_consumer<H: BatchHandler + ?Sized>(
         match delivery {
             Ok(delivery) => {
                 failures = 0;
-                let gather = Gather {
-                    max: max_batch,
-                    linger: settings.linger,
-                    consumer: &consumer,
-                };
-                let (batch, closed) = gather.with(delivery, &mut subscription).await;
+                let (batch, closed) = ready_with(delivery, &mut subscription, max_batch, &consumer);
                 let run = Run {
                     settings: &settings,
                     consumer: &consumer,
@@ -174,46 +163,28 @@ pub async fn run_consumer<H: BatchHandler + ?Sized>(
     }
 }
 
-/// How a batch is gathered after its first delivery.
-struct Gather<'a> {
+/// `first` and the deliveries already received after it, up to `max` in all (`next` is
+/// cancel-safe, so asking without waiting loses nothing), and whether the subscription closed.
+fn ready_with(
+    first: Delivery,
+    subscription: &mut Subscription,
     max: usize,
-    linger: Duration,
-    consumer: &'a str,
-}
-
-impl Gather<'_> {
-    /// `first` and the deliveries received after it, up to `max` in all, waiting at most
-    /// `linger` from now for them (`next` is cancel-safe, so giving up on one loses nothing),
-    /// and whether the subscription closed.
-    async fn with(
-        &self,
-        first: Delivery,
-        subscription: &mut Subscription,
-    ) -> (Vec<Delivery>, bool) {
-        let deadline = tokio::time::Instant::now() + self.linger;
-        let mut batch = vec![first];
-        while batch.len() < self.max {
-            let next = match subscription.next().now_or_never() {
-                Some(next) => next,
-                None if self.linger.is_zero() => break,
-                None => match tokio::time::timeout_at(deadline, subscription.next()).await {
-                    Ok(next) => next,
-                    Err(_) => break,
-                },
-            };
-            match next {
-                Ok(delivery) => batch.push(delivery),
-                Err(BusError::Closed) => return (batch, true),
-                Err(error) => {
-                    // Pulled again (with backoff) by the loop once this batch is settled.
-                    let consumer = self.consumer;
-                    tracing::debug!(%consumer, error = %error_chain(&error), "pulling more events failed");
-                    break;
-                }
+    consumer: &str,
+) -> (Vec<Delivery>, bool) {
+    let mut batch = vec![first];
+    while batch.len() < max {
+        match subscription.next().now_or_never() {
+            Some(Ok(delivery)) => batch.push(delivery),
+            Some(Err(BusError::Closed)) => return (batch, true),
+            Some(Err(error)) => {
+                // Pulled again (with backoff) by the loop once this batch is settled.
+                tracing::debug!(%consumer, error = %error_chain(&error), "pulling more events failed");
+                break;
             }
+            None => break,
         }
-        (batch, false)
     }
+    (batch, false)
 }
 
 /// What settling a delivery needs to know about its consumer.

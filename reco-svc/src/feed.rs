@@ -15,7 +15,7 @@
 //! all labelled with the consumer.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
@@ -136,7 +136,6 @@ impl Feed {
                 ..ConsumerSpec::new(name, &[subject])
             };
             let subscription = self.bus.subscribe(spec).await?;
-            let batched = subject == subjects::PLAY || subject == subjects::CATALOG;
             let settings = RunSettings {
                 lag_from: Some(self.bus.clone()),
                 lag_interval: self.settings.lag_interval,
@@ -145,11 +144,10 @@ impl Feed {
                 // a million of them settled one by one was the long pole), which is safe
                 // because the newest update of a track wins whatever the order. Playlist
                 // events one at a time.
-                max_batch: if batched { self.settings.batch_size } else { 1 },
-                linger: if batched {
-                    self.settings.batch_linger
+                max_batch: if subject == subjects::PLAY || subject == subjects::CATALOG {
+                    self.settings.batch_size
                 } else {
-                    Duration::ZERO
+                    1
                 },
                 ..RunSettings::default()
             };

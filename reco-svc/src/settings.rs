@@ -31,12 +31,6 @@ pub struct RecoSettings {
     pub lag_interval: Duration,
     /// Events pulled from the bus per request (and twice that unsettled at most).
     pub batch_size: usize,
-    /// How long a batch of plays waits from its first play for more to arrive (at most
-    /// `batch_size` in all): a batch costs Redis about the same round trips whatever its
-    /// size, so on a live stream a few milliseconds here multiply what one consumer keeps
-    /// up with (`bench reco_stream`, BENCHMARKS.md "Streaming: consumer rate and freshness").
-    #[serde(with = "humantime_serde")]
-    pub batch_linger: Duration,
     /// The daily mixes (`[reco.mix]`).
     pub mix: MixSettings,
 }
@@ -49,7 +43,6 @@ impl Default for RecoSettings {
             dedup_ttl: Duration::from_secs(7 * 24 * 3600),
             lag_interval: Duration::from_secs(5),
             batch_size: 128,
-            batch_linger: Duration::from_millis(5),
             mix: MixSettings::default(),
         }
     }

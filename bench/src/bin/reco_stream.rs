@@ -67,9 +67,6 @@ struct Args {
     /// Plays per listening session, on average.
     #[arg(long, default_value_t = 8.0)]
     session_plays: f64,
-    /// How long a batch waits for more plays (`reco.batch_linger`, ms; default: the service's).
-    #[arg(long)]
-    linger_ms: Option<u64>,
 }
 
 /// The Redis store, counting applied batches and timing the ones a publish was timed for.
@@ -262,15 +259,10 @@ async fn main() -> anyhow::Result<()> {
         sent: Mutex::default(),
         fresh: Mutex::default(),
     });
-    let defaults = RecoSettings::default();
     let settings = RecoSettings {
         consumer_prefix: run.clone(),
-        batch_linger: args
-            .linger_ms
-            .map_or(defaults.batch_linger, Duration::from_millis),
-        ..defaults
+        ..RecoSettings::default()
     };
-    println!("batch linger: {:?}", settings.batch_linger);
     let feed = Feed::new(bus.clone(), timed.clone(), &settings, None);
     let shutdown = CancellationToken::new();
     let (ready, _ready_rx) = watch::channel(false);
