@@ -1,7 +1,7 @@
 //! The mesh: one balanced, resilient channel per service, fed by a registry watch.
 //!
 //! Layers, outermost first (composed in `stack.rs`): trace context → fail-fast timeout
-//! (deadline-aware) → error wrapper → canary route → buffer → p2c balance → breaker →
+//! (deadline-aware) → error wrapper → canary route → shared balancer → p2c balance → breaker →
 //! per-try timeout → PeakEWMA → metrics → two lazily connected tonic channels, one for unary
 //! calls and one for long streams (`split.rs`). The breaker sits above PeakEWMA
 //! (not below) so the load p2c compares can rank recently failing endpoints last.
@@ -22,6 +22,7 @@ mod metered;
 mod per_try;
 mod retry;
 mod route;
+mod shared;
 mod split;
 mod stack;
 mod trace;

@@ -4,21 +4,16 @@
 use std::fmt;
 use std::task::{Context, Poll};
 
-use futures::future::BoxFuture;
 use tokio::sync::watch;
 use tonic::body::Body;
 use tower::Service;
-use tower::buffer::Buffer;
-use tower::util::{Oneshot, ServiceExt};
 
 use super::error::BoxError;
+use super::shared::{PoolFuture, Shared};
 use crate::registry::InstanceSet;
 
-/// The future of a balancer's call.
-pub(crate) type PoolFuture = BoxFuture<'static, Result<http::Response<Body>, BoxError>>;
-
-/// A balancer behind its buffer: the unit of load balancing.
-pub(crate) type Pool = Buffer<http::Request<Body>, PoolFuture>;
+/// A balancer shared by the channel's clones: the unit of load balancing.
+pub(crate) type Pool = Shared;
 
 /// Always ready: readiness of the chosen pool is awaited inside the call, so the outer
 /// fail-fast timeout covers it.
@@ -96,13 +91,13 @@ impl fmt::Debug for Route {
 impl Service<http::Request<Body>> for Route {
     type Response = http::Response<Body>;
     type Error = BoxError;
-    type Future = Oneshot<Pool, http::Request<Body>>;
+    type Future = PoolFuture;
 
     fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        self.pick().clone().oneshot(req)
+        self.pick().clone().call(req)
     }
 }

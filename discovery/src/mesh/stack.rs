@@ -3,11 +3,10 @@
 use std::sync::Arc;
 
 use tonic::transport::Channel;
+use tower::ServiceBuilder;
 use tower::balance::p2c::Balance;
-use tower::buffer::Buffer;
 use tower::load::{CompleteOnResponse, PeakEwma};
 use tower::util::{BoxCloneSyncService, BoxService};
-use tower::{ServiceBuilder, ServiceExt};
 
 use super::breaker::{Breaker, BreakerLayer};
 use super::discover::{Selector, WatchDiscover};
@@ -15,7 +14,8 @@ use super::error::{BoxError, MeshError};
 use super::fail_fast::FailFastLayer;
 use super::metered::{Metered, MeteredLayer};
 use super::per_try::{PerTry, PerTryLayer};
-use super::route::{Pool, PoolFuture, Route};
+use super::route::{Pool, Route};
+use super::shared::Shared;
 use super::split::Split;
 use super::trace::TraceContextLayer;
 use crate::connect::{self, MeshTls};
@@ -68,12 +68,12 @@ pub(crate) fn service(
         .layer(FailFastLayer::new(settings.timeout, name.clone()))
         // One concrete error type: spawned futures of generated clients need it.
         .map_err(unavailable)
-        // Canary share or everything to one pool; each pool's buffer sits below.
+        // Canary share or everything to one pool; each pool's shared balancer sits below.
         .service(route);
     BoxCloneSyncService::new(stack)
 }
 
-/// One balancer over the instances `selector` picks, behind a buffer so it can be shared.
+/// One balancer over the instances `selector` picks, shared by the channel's clones.
 fn pool(
     name: &Arc<str>,
     instances: &tokio::sync::watch::Receiver<InstanceSet>,
@@ -87,9 +87,9 @@ fn pool(
     };
     let discover = WatchDiscover::new(name.clone(), instances.clone(), selector, make);
     // Power of two choices over PeakEWMA load: cheap, and avoids herding onto one endpoint.
-    let balance = Balance::new(discover).map_future(|f| -> PoolFuture { Box::pin(f) });
-    // Lets many callers share the balancer; the worker task owns it.
-    Buffer::new(BoxService::new(balance), settings.buffer.max(1))
+    let balance = Balance::new(discover);
+    // Lets the channel's clones share the balancer, each call on its own task.
+    Shared::new(BoxService::new(balance), settings.buffer)
 }
 
 /// One endpoint: load estimate, breaker, metrics, lazily connected channel.
