@@ -75,7 +75,7 @@ async fn main() -> anyhow::Result<()> {
     let http = reqwest::Client::new();
 
     // The few real tracks every other one plays.
-    let token = {
+    {
         let first = start(&binary, work.path(), &data_dir, &library, &args).await?;
         let token = sign_up(&http, &first.base).await?;
         let started = Instant::now();
@@ -86,8 +86,7 @@ async fn main() -> anyhow::Result<()> {
             );
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        token
-    };
+    }
     println!("load before: {}", cpu::load());
     let mut rows = Vec::new();
     let mut reads = Vec::new();
@@ -98,6 +97,8 @@ async fn main() -> anyhow::Result<()> {
         std::fs::remove_dir_all(data_dir.join("search").join("index")).ok();
         std::fs::remove_file(data_dir.join("reco").join("model.json")).ok();
         let cold = start(&binary, work.path(), &data_dir, &library, &args).await?;
+        // A session of its own per size: loading a million tracks outlives an access token.
+        let token = sign_up(&http, &cold.base).await?;
         let cold_rss = memory(cold.process.0.id());
         let mut disk = [
             dir_size(&data_dir.join("search").join("index")),
