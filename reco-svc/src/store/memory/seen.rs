@@ -42,15 +42,7 @@ impl Seen {
     /// Records `id` as applied at `now_ms` and forgets the sets that are a TTL old.
     pub(super) fn insert(&mut self, id: String, now_ms: u64) {
         let bucket = now_ms / self.bucket_ms;
-        // A set's newest id is at most the end of its bucket: it is a TTL old once `BUCKETS`
-        // whole buckets have passed since.
-        while self
-            .buckets
-            .front()
-            .is_some_and(|(b, _)| b.saturating_add(BUCKETS) < bucket)
-        {
-            self.buckets.pop_front();
-        }
+        self.forget_before(bucket);
         match self.buckets.back_mut() {
             // A clock that stepped back files the id with the newest set.
             Some((newest, ids)) if *newest >= bucket => {
@@ -60,32 +52,47 @@ impl Seen {
         }
     }
 
-    /// Every remembered id with its bucket, for the snapshot.
+    /// Drops the sets that are a TTL old at `bucket`: a set's newest id is at most the end of
+    /// its bucket, so it is a TTL old once `BUCKETS` whole buckets have passed since.
+    fn forget_before(&mut self, bucket: u64) {
+        while self
+            .buckets
+            .front()
+            .is_some_and(|(b, _)| b.saturating_add(BUCKETS) < bucket)
+        {
+            self.buckets.pop_front();
+        }
+    }
+
+    /// Every remembered id with the latest time it can have been applied (the end of its
+    /// set's stretch, in ms), for the snapshot: times, not bucket numbers, so a snapshot
+    /// still means the same after `dedup_ttl` changed.
     pub(super) fn buckets(&self) -> Vec<(u64, Vec<String>)> {
         self.buckets
             .iter()
-            .map(|(b, ids)| (*b, ids.iter().cloned().collect()))
+            .map(|(b, ids)| {
+                let end = b.saturating_add(1).saturating_mul(self.bucket_ms) - 1;
+                (end, ids.iter().cloned().collect())
+            })
             .collect()
     }
 
-    /// Puts back what [`Seen::buckets`] saved (and ids saved without a bucket, by a snapshot
-    /// written before buckets, as applied now: they are then kept for a whole TTL).
-    pub(super) fn restore(&mut self, buckets: Vec<(u64, Vec<String>)>, unbucketed: Vec<String>) {
+    /// Puts back what [`Seen::buckets`] saved, dropping what expired while the process was
+    /// stopped; ids saved without a time (by a snapshot written before buckets) count as
+    /// applied now, so they are kept for a whole TTL.
+    pub(super) fn restore(&mut self, saved: Vec<(u64, Vec<String>)>, unbucketed: Vec<String>) {
         let now = now_ms();
-        let current = now / self.bucket_ms;
-        // What expired while the process was stopped is dropped on the way in.
-        let mut buckets: Vec<_> = buckets
-            .into_iter()
-            .filter(|(b, _)| b.saturating_add(BUCKETS) >= current)
-            .collect();
-        buckets.sort_by_key(|(b, _)| *b);
-        self.buckets = buckets
-            .into_iter()
-            .map(|(b, ids)| (b, ids.into_iter().collect()))
-            .collect();
+        let mut saved = saved;
+        saved.sort_by_key(|(at, _)| *at);
+        for (at, ids) in saved {
+            for id in ids {
+                self.insert(id, at.min(now));
+            }
+        }
         for id in unbucketed {
             self.insert(id, now);
         }
+        self.forget_before(now / self.bucket_ms);
     }
 
     /// How many ids are remembered.
@@ -147,9 +154,14 @@ mod tests {
         back.restore(seen.buckets(), vec!["old".into()]);
         assert!(back.contains("e1") && back.contains("old"));
 
-        // Buckets older than the TTL are dropped on the way in.
+        // Ids older than the TTL are dropped on the way in.
         let mut stale = Seen::new(TTL);
-        stale.restore(vec![(0, vec!["ancient".into()])], Vec::new());
+        stale.restore(vec![(now - 9 * MINUTE, vec!["ancient".into()])], Vec::new());
         assert!(!stale.contains("ancient"));
+
+        // Saved under one TTL and loaded under another, an id keeps its time.
+        let mut longer = Seen::new(TTL * 24);
+        longer.restore(seen.buckets(), Vec::new());
+        assert!(longer.contains("e1"));
     }
 }
