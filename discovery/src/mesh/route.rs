@@ -98,6 +98,6 @@ impl Service<http::Request<Body>> for Route {
     }
 
     fn call(&mut self, req: http::Request<Body>) -> Self::Future {
-        self.pick().clone().call(req)
+        self.pick().dispatch(req)
     }
 }

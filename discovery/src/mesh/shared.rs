@@ -13,13 +13,12 @@
 //! Every wait is inside the call's future, so the fail-fast timeout above bounds it.
 
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 use tokio::sync::{Mutex, Semaphore};
 use tonic::body::Body;
 use tower::util::BoxService;
-use tower::{Service, ServiceExt as _};
+use tower::{Service as _, ServiceExt as _};
 
 use super::error::BoxError;
 
@@ -29,7 +28,7 @@ pub(crate) type PoolFuture = BoxFuture<'static, Result<http::Response<Body>, Box
 /// What a pool shares: a boxed balancer.
 type Balancer = BoxService<http::Request<Body>, http::Response<Body>, BoxError>;
 
-/// A balancer shared by its clones; always ready (the wait for an endpoint is in the call).
+/// A balancer shared by its clones (the wait for an endpoint is in the call).
 #[derive(Clone)]
 pub(crate) struct Shared {
     balancer: Arc<Mutex<Balancer>>,
@@ -45,26 +44,10 @@ impl Shared {
             room: Arc::new(Semaphore::new(capacity.max(1))),
         }
     }
-}
 
-impl std::fmt::Debug for Shared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shared")
-            .field("room", &self.room.available_permits())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Service<http::Request<Body>> for Shared {
-    type Response = http::Response<Body>;
-    type Error = BoxError;
-    type Future = PoolFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+    /// Calls the balancer with `req`: waits for room, then for the balancer and a ready
+    /// endpoint, dispatches, and leaves the answer to be awaited with the balancer released.
+    pub(crate) fn dispatch(&self, req: http::Request<Body>) -> PoolFuture {
         let (balancer, room) = (self.balancer.clone(), self.room.clone());
         Box::pin(async move {
             let answer = {
@@ -75,5 +58,13 @@ impl Service<http::Request<Body>> for Shared {
             };
             answer.await
         })
+    }
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("room", &self.room.available_permits())
+            .finish_non_exhaustive()
     }
 }
