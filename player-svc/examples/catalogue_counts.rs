@@ -20,6 +20,9 @@ use tunemesh_player::ids;
 use tunemesh_player::store::sqlite::SqliteStore;
 use tunemesh_player::store::{AlbumKey, ArtistKey, TrackManifest, TrackRecord};
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
 const CHUNK: usize = 5_000;
 
 const DROP_TRIGGERS: &str = "DROP TRIGGER tracks_counted_in; DROP TRIGGER tracks_counted_out;
@@ -31,16 +34,7 @@ const KEPT: &str = "SELECT n FROM catalogue_counts WHERE kind = 'tracks' AND nam
 
 /// CPU seconds this process has used, every thread (0 where /proc is unavailable).
 fn cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: f64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|field| field.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0 // USER_HZ is 100 on Linux
+    cpu::seconds("/proc/self/stat")
 }
 
 fn template() -> TrackRecord {
