@@ -79,7 +79,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "player: applied V1__catalog, V2__event_outbox, V3__album_orders, V4__manifests",
+                "player: applied V1__catalog, V2__event_outbox, V3__album_orders, V4__manifests, V5__catalogue_counts",
                 "playlist: applied V1__playlists, V2__event_outbox, V3__backfills, V4__generated_playlists, V5__liked_items_and_play_queues, V6__durations, V7__add_requests",
                 "gateway: applied V1__accounts, V2__first_admin, V3__subsonic_passwords, V4__subsonic_legacy_tokens",
             ]

@@ -12,6 +12,9 @@ use std::time::Instant;
 
 use tunemesh_player::media::{MediaBundle, TranscodeOptions, ingest_file};
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
 const DEFAULT_TRACKS: [&str; 4] = [
     "/usr/share/games/singularity/music/Nebula.ogg",
     "/usr/share/hyperrogue/music/hr3-caves.ogg",
@@ -48,16 +51,7 @@ fn main() {
 
 /// CPU time this thread has used, in seconds (0 where /proc is unavailable).
 fn thread_cpu_secs() -> f64 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: f64 = rest
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|field| field.parse::<f64>().ok())
-        .sum();
-    ticks / 100.0 // USER_HZ is 100 on Linux
+    cpu::seconds("/proc/thread-self/stat")
 }
 
 fn report(file: &Path, bundle: &MediaBundle, wall: f64, cpu: f64) {

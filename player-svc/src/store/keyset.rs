@@ -1,6 +1,11 @@
 //! The keyset listings (tracks, albums, artists) shared by both adapters: their page and
 //! count statements and the sort key of an item in each.
 //!
+//! The totals of the unfiltered listings and of tracks by genre are kept counts (migration
+//! V5, one row each, kept by triggers): counting the table on every page was linear in the
+//! catalogue (19 ms at 1M tracks on SQLite, a sequential scan on PostgreSQL). The listings
+//! by artist and by album are small and count their rows.
+//!
 //! Every listing's inner select yields the key columns `k1`..`k4` and `id` (a [`SortKey`], the
 //! page token's content), but each listing orders only by the parts that vary in it
 //! ([`Listing::parts`]), then `id`. Constants in an `ORDER BY` are not free: SQLite does not
@@ -45,6 +50,16 @@ fn page(inner: &str, keyed: bool, first: usize, parts: &[usize]) -> String {
     format!("SELECT * FROM ({inner}) q {after} ORDER BY {columns} LIMIT ${limit}")
 }
 
+/// The kept count (`catalogue_counts`, migration V5) of `kind` named `name` (an SQL literal or
+/// parameter): one row read by its key. The sum of that one row answers 0 when there is none
+/// (a genre never seen) in one step of the plan.
+pub(crate) fn kept_count(kind: &str, name: &str) -> String {
+    format!(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) FROM catalogue_counts \
+         WHERE kind = '{kind}' AND name = {name}"
+    )
+}
+
 /// Listing of tracks (parameters: the filter id when filtered, then the key, then the limit).
 pub(crate) fn list_tracks(filter: &TrackFilter, keyed: bool) -> Listing {
     let created = "create_ms AS k1, '' AS k2, CAST(0 AS BIGINT) AS k3, CAST(0 AS BIGINT) AS k4";
@@ -70,9 +85,16 @@ pub(crate) fn list_tracks(filter: &TrackFilter, keyed: bool) -> Listing {
         2
     };
     let inner = format!("SELECT {TRACK_COLUMNS}, {keys} FROM tracks {filter_sql}");
+    let count = match filter {
+        TrackFilter::All => kept_count("tracks", "''"),
+        TrackFilter::Genre(_) => kept_count("genre", "$1"),
+        TrackFilter::Album(_) | TrackFilter::Artist(_) => {
+            format!("SELECT COUNT(*) FROM tracks {filter_sql}")
+        }
+    };
     Listing {
         page: page(&inner, keyed, first, parts),
-        count: format!("SELECT COUNT(*) FROM tracks {filter_sql}"),
+        count,
         parts,
     }
 }
@@ -84,12 +106,14 @@ pub(crate) fn list_albums(by_artist: bool, keyed: bool) -> Listing {
         album_select(by_artist, false)
     );
     let (first, parts): (_, &'static [usize]) = if by_artist { (2, &[1, 2]) } else { (1, &[1]) };
+    let count = if by_artist {
+        format!("SELECT COUNT(*) FROM ({}) c", album_select(true, false))
+    } else {
+        kept_count("albums", "''")
+    };
     Listing {
         page: page(&inner, keyed, first, parts),
-        count: format!(
-            "SELECT COUNT(*) FROM ({}) c",
-            album_select(by_artist, false)
-        ),
+        count,
         parts,
     }
 }
@@ -102,7 +126,7 @@ pub(crate) fn list_artists(keyed: bool) -> Listing {
     );
     Listing {
         page: page(&inner, keyed, 1, &[2]),
-        count: "SELECT COUNT(*) FROM artists".to_owned(),
+        count: kept_count("artists", "''"),
         parts: &[2],
     }
 }
@@ -170,5 +194,17 @@ mod tests {
             "{}",
             artists.page
         );
+    }
+
+    #[test]
+    fn unfiltered_and_genre_totals_are_kept_and_the_small_listings_count() {
+        let kept = |listing: Listing| listing.count.contains("FROM catalogue_counts");
+        assert!(kept(list_tracks(&TrackFilter::All, false)));
+        assert!(kept(list_tracks(&TrackFilter::Genre("Rock".into()), true)));
+        assert!(kept(list_albums(false, false)));
+        assert!(kept(list_artists(true)));
+        assert!(!kept(list_tracks(&TrackFilter::Album("al".into()), false)));
+        assert!(!kept(list_tracks(&TrackFilter::Artist("ar".into()), false)));
+        assert!(!kept(list_albums(true, false)));
     }
 }

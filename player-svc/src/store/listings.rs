@@ -60,7 +60,8 @@ fn album_filters(q: &AlbumQuery, b: &mut Bound) -> String {
 }
 
 /// A page of albums in `q`'s order (each order has an index: see migration V3) and the count
-/// of the filtered albums: the statements and their parameters.
+/// of the filtered albums (the kept count when unfiltered): the statements and their
+/// parameters.
 pub(crate) fn query_albums(q: &AlbumQuery, limit: usize) -> ((String, Bound), (String, Bound)) {
     let order = match q.order {
         AlbumOrder::Created => "a.create_ms, a.id",
@@ -80,7 +81,11 @@ pub(crate) fn query_albums(q: &AlbumQuery, limit: usize) -> ((String, Bound), (S
     );
     let mut count = Bound::default();
     let count_filters = album_filters(q, &mut count);
-    let count_sql = format!("SELECT COUNT(*) FROM albums a {count_filters}");
+    let count_sql = if count_filters.is_empty() {
+        super::keyset::kept_count("albums", "''")
+    } else {
+        format!("SELECT COUNT(*) FROM albums a {count_filters}")
+    };
     ((select, page), (count_sql, count))
 }
 

@@ -5,6 +5,9 @@
 //!
 //! Rows carry what the RPCs answer with; aggregates (album track counts, artist genres) are
 //! computed by the adapters at read time, so a write touches one track and its two parents.
+//! The listings' totals (all tracks, albums and artists, tracks by genre) are the exception:
+//! counting the table per page grew with the catalogue, so they are counts kept by triggers in
+//! each write's transaction (`catalogue_counts`, migration V5; `keyset::kept_count`).
 
 mod keyset;
 mod listings;

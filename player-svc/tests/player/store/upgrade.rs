@@ -1,22 +1,28 @@
-//! Catalogues made before manifests had their own table (migration V4) upgrade in place: each
-//! adapter's database is migrated to V3, given tracks with their manifests inline, then
-//! opened by the store. Tracks read back whole, tracks on the same audio share one manifest,
-//! and a manifest goes once no track plays it.
+//! Catalogues made by older schemas upgrade in place: each adapter's database is migrated to
+//! V3 and given tracks with their manifests inline, then opened by the store.
+//!
+//! - Before manifests had their own table (V4): tracks read back whole, tracks on the same
+//!   audio share one manifest, and a manifest goes once no track plays it.
+//! - Before the kept counts (V5; the database also migrated to V4 before the store opens it):
+//!   the listings' totals count the rows already there, and follow the next write.
 
 use std::sync::Arc;
 
+use deadpool_postgres::Pool;
 use tunemesh_player::store::postgres::{self, PostgresStore};
 use tunemesh_player::store::sqlite::{self, SqliteStore};
 use tunemesh_player::store::{CatalogStore, RenditionManifest, TrackRecord};
 use tunemesh_runtime::migrate::Migrations;
 use tunemesh_runtime::postgres::{PostgresSettings, connect};
-use tunemesh_testkit::test_database;
+use tunemesh_testkit::{TestDatabase, test_database};
 
 use super::cases::{event, track};
+use super::counts::{expected, totals};
 
-/// The runner of `migrations` stopping after V3, the last schema with inline manifests.
-fn up_to_v3(migrations: &Migrations) -> refinery::Runner {
-    let mut runner = (migrations.steps)().set_target(refinery::Target::Version(3));
+/// The runner of `migrations` stopping after `version` (V3 is the last schema with inline
+/// manifests, V4 the last without kept counts).
+fn up_to(migrations: &Migrations, version: i32) -> refinery::Runner {
+    let mut runner = (migrations.steps)().set_target(refinery::Target::Version(version));
     runner.set_migration_table_name(migrations.history_table);
     runner
 }
@@ -91,42 +97,47 @@ where
     Ok(())
 }
 
+/// A SQLite catalogue at `path` migrated to V3 and given `tracks`, then migrated to `version`.
+fn sqlite_at(path: &std::path::Path, tracks: &[TrackRecord], version: i32) -> anyhow::Result<()> {
+    let mut conn = rusqlite::Connection::open(path)?;
+    up_to(&sqlite::MIGRATIONS, 3).run(&mut conn)?;
+    for (i, t) in tracks.iter().enumerate() {
+        let [artist, album, row] = V3_INSERTS.map(|s| s.replace('$', "?"));
+        conn.execute(&artist, (&t.artist.id, &t.artist.name, &t.artist.sort_name))?;
+        conn.execute(
+            &album,
+            (&t.album.id, &t.album.title, &t.artist.id, &t.artist.name),
+        )?;
+        let manifest = serde_json::to_string(&t.manifest)?;
+        conn.execute(
+            &row,
+            rusqlite::params![
+                t.id,
+                t.source,
+                t.content_hash,
+                t.title,
+                t.artist.id,
+                t.artist.name,
+                t.artist.sort_name,
+                t.album.id,
+                t.album.title,
+                i as i64 + 1,
+                manifest,
+                t.create_ms,
+                t.genre,
+                t.year
+            ],
+        )?;
+    }
+    up_to(&sqlite::MIGRATIONS, version).run(&mut conn)?;
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_sqlite_catalogue_with_inline_manifests_upgrades() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("catalog.sqlite");
-    {
-        let mut conn = rusqlite::Connection::open(&path)?;
-        up_to_v3(&sqlite::MIGRATIONS).run(&mut conn)?;
-        for (i, t) in tracks().iter().enumerate() {
-            let [artist, album, row] = V3_INSERTS.map(|s| s.replace('$', "?"));
-            conn.execute(&artist, (&t.artist.id, &t.artist.name, &t.artist.sort_name))?;
-            conn.execute(
-                &album,
-                (&t.album.id, &t.album.title, &t.artist.id, &t.artist.name),
-            )?;
-            let manifest = serde_json::to_string(&t.manifest)?;
-            conn.execute(
-                &row,
-                rusqlite::params![
-                    t.id,
-                    t.source,
-                    t.content_hash,
-                    t.title,
-                    t.artist.id,
-                    t.artist.name,
-                    t.artist.sort_name,
-                    t.album.id,
-                    t.album.title,
-                    i as i64 + 1,
-                    manifest,
-                    t.create_ms,
-                    t.genre,
-                    t.year
-                ],
-            )?;
-        }
-    }
+    sqlite_at(&path, &tracks(), 3)?;
     let store = Arc::new(SqliteStore::open(&path).await?);
     let db = store.connection();
     check(store, || {
@@ -140,54 +151,68 @@ async fn a_sqlite_catalogue_with_inline_manifests_upgrades() -> anyhow::Result<(
     .await
 }
 
-#[tokio::test]
-async fn a_postgres_catalogue_with_inline_manifests_upgrades() -> anyhow::Result<()> {
+/// A PostgreSQL catalogue on `pool` migrated to V3 and given `tracks`, then migrated to
+/// `version`.
+async fn postgres_at(pool: &Pool, tracks: &[TrackRecord], version: i32) -> anyhow::Result<()> {
+    let mut client = pool.get().await?;
+    up_to(&postgres::MIGRATIONS, 3)
+        .run_async(&mut **client)
+        .await?;
+    for (i, t) in tracks.iter().enumerate() {
+        let [artist, album, row] = V3_INSERTS;
+        client
+            .execute(artist, &[&t.artist.id, &t.artist.name, &t.artist.sort_name])
+            .await?;
+        client
+            .execute(
+                album,
+                &[&t.album.id, &t.album.title, &t.artist.id, &t.artist.name],
+            )
+            .await?;
+        let manifest = serde_json::to_string(&t.manifest)?;
+        client
+            .execute(
+                row,
+                &[
+                    &t.id,
+                    &t.source,
+                    &t.content_hash,
+                    &t.title,
+                    &t.artist.id,
+                    &t.artist.name,
+                    &t.artist.sort_name,
+                    &t.album.id,
+                    &t.album.title,
+                    &(i as i64 + 1),
+                    &manifest,
+                    &t.create_ms,
+                    &t.genre,
+                    &i64::from(t.year),
+                ],
+            )
+            .await?;
+    }
+    up_to(&postgres::MIGRATIONS, version)
+        .run_async(&mut **client)
+        .await?;
+    Ok(())
+}
+
+/// A pool on a fresh database, kept as long as the pool is used.
+async fn test_pool() -> anyhow::Result<(TestDatabase, Pool)> {
     let db = test_database().await?;
     let settings = PostgresSettings {
         url: db.url().to_owned().into(),
         ..PostgresSettings::default()
     };
     let pool = connect(&settings).await?;
-    {
-        let mut client = pool.get().await?;
-        up_to_v3(&postgres::MIGRATIONS)
-            .run_async(&mut **client)
-            .await?;
-        for (i, t) in tracks().iter().enumerate() {
-            let [artist, album, row] = V3_INSERTS;
-            client
-                .execute(artist, &[&t.artist.id, &t.artist.name, &t.artist.sort_name])
-                .await?;
-            client
-                .execute(
-                    album,
-                    &[&t.album.id, &t.album.title, &t.artist.id, &t.artist.name],
-                )
-                .await?;
-            let manifest = serde_json::to_string(&t.manifest)?;
-            client
-                .execute(
-                    row,
-                    &[
-                        &t.id,
-                        &t.source,
-                        &t.content_hash,
-                        &t.title,
-                        &t.artist.id,
-                        &t.artist.name,
-                        &t.artist.sort_name,
-                        &t.album.id,
-                        &t.album.title,
-                        &(i as i64 + 1),
-                        &manifest,
-                        &t.create_ms,
-                        &t.genre,
-                        &i64::from(t.year),
-                    ],
-                )
-                .await?;
-        }
-    }
+    Ok((db, pool))
+}
+
+#[tokio::test]
+async fn a_postgres_catalogue_with_inline_manifests_upgrades() -> anyhow::Result<()> {
+    let (_db, pool) = test_pool().await?;
+    postgres_at(&pool, &tracks(), 3).await?;
     let store = Arc::new(PostgresStore::migrate(pool.clone()).await?);
     check(store, || {
         let pool = pool.clone();
@@ -200,4 +225,40 @@ async fn a_postgres_catalogue_with_inline_manifests_upgrades() -> anyhow::Result
         }
     })
     .await
+}
+
+/// Five tracks of two artists on three albums, in two genres: what a V4 catalogue counts.
+fn counted() -> Vec<TrackRecord> {
+    let mut tracks = tracks();
+    for (source, album) in [("file:/d.ogg", "Tago Mago"), ("file:/e.ogg", "Ege Bamyasi")] {
+        let mut t = track(source, "D", "Can", album, 1, 1, 4000);
+        t.genre = "Rock".into();
+        tracks.push(t);
+    }
+    tracks
+}
+
+/// The upgraded store's totals count the rows already there, then the next new track.
+async fn check_totals(store: Arc<dyn CatalogStore>) -> anyhow::Result<()> {
+    assert_eq!(totals(&*store).await?, expected(5, 3, 2, [0, 0, 2]));
+    let mut new = track("file:/f.ogg", "F", "Zed", "Blue", 1, 1, 6000);
+    new.genre = "Jazz".into();
+    store.put_track(&new, &event()).await?;
+    assert_eq!(totals(&*store).await?, expected(6, 4, 3, [1, 0, 2]));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_populated_sqlite_catalogue_at_v4_upgrades_to_kept_counts() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("catalog.sqlite");
+    sqlite_at(&path, &counted(), 4)?;
+    check_totals(Arc::new(SqliteStore::open(&path).await?)).await
+}
+
+#[tokio::test]
+async fn a_populated_postgres_catalogue_at_v4_upgrades_to_kept_counts() -> anyhow::Result<()> {
+    let (_db, pool) = test_pool().await?;
+    postgres_at(&pool, &counted(), 4).await?;
+    check_totals(Arc::new(PostgresStore::migrate(pool).await?)).await
 }
