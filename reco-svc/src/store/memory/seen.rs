@@ -4,10 +4,12 @@
 //! seventh more, and the ids of a long-running `tunemesh up` no longer grow with every play.
 
 use std::collections::{HashSet, VecDeque};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-/// Sets the TTL is split into (as `SEEN_BUCKETS` in the Redis store).
-const BUCKETS: u64 = 7;
+use crate::store::redis::SEEN_BUCKETS;
+
+/// Sets the TTL is split into: the Redis store's number.
+const BUCKETS: u64 = SEEN_BUCKETS as u64;
 
 /// Applied event ids by the stretch of wall-clock time they were applied in.
 #[derive(Debug)]
@@ -80,9 +82,8 @@ impl Seen {
     /// Puts back what [`Seen::buckets`] saved, dropping what expired while the process was
     /// stopped; ids saved without a time (by a snapshot written before buckets) count as
     /// applied now, so they are kept for a whole TTL.
-    pub(super) fn restore(&mut self, saved: Vec<(u64, Vec<String>)>, unbucketed: Vec<String>) {
+    pub(super) fn restore(&mut self, mut saved: Vec<(u64, Vec<String>)>, unbucketed: Vec<String>) {
         let now = now_ms();
-        let mut saved = saved;
         saved.sort_by_key(|(at, _)| *at);
         for (at, ids) in saved {
             for id in ids {
@@ -102,11 +103,9 @@ impl Seen {
     }
 }
 
-/// Wall-clock milliseconds since the Unix epoch.
+/// Wall-clock milliseconds since the Unix epoch (0 before it).
 pub(super) fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    u64::try_from(tunemesh_runtime::clock::now_ms()).unwrap_or(0)
 }
 
 #[cfg(test)]
