@@ -12,27 +12,24 @@ use super::error::BoxError;
 use super::shared::{PoolFuture, Shared};
 use crate::registry::InstanceSet;
 
-/// A balancer shared by the channel's clones: the unit of load balancing.
-pub(crate) type Pool = Shared;
-
 /// Always ready: readiness of the chosen pool is awaited inside the call, so the outer
 /// fail-fast timeout covers it.
 #[derive(Clone)]
 pub(crate) struct Route {
-    stable: Pool,
+    stable: Shared,
     canary: Option<Canary>,
 }
 
 #[derive(Clone)]
 struct Canary {
-    pool: Pool,
+    pool: Shared,
     share: f64,
     instances: watch::Receiver<InstanceSet>,
 }
 
 impl Route {
     /// All calls to one pool.
-    pub(crate) fn single(pool: Pool) -> Self {
+    pub(crate) fn single(pool: Shared) -> Self {
         Self {
             stable: pool,
             canary: None,
@@ -41,8 +38,8 @@ impl Route {
 
     /// `share` of calls to `canary`, the rest to `stable`, as long as both have instances.
     pub(crate) fn split(
-        stable: Pool,
-        canary: Pool,
+        stable: Shared,
+        canary: Shared,
         share: f64,
         instances: watch::Receiver<InstanceSet>,
     ) -> Self {
@@ -61,7 +58,7 @@ impl Route {
         }
     }
 
-    fn pick(&self) -> &Pool {
+    fn pick(&self) -> &Shared {
         let Some(canary) = &self.canary else {
             return &self.stable;
         };

@@ -14,7 +14,7 @@ use super::error::{BoxError, MeshError};
 use super::fail_fast::FailFastLayer;
 use super::metered::{Metered, MeteredLayer};
 use super::per_try::{PerTry, PerTryLayer};
-use super::route::{Pool, Route};
+use super::route::Route;
 use super::shared::Shared;
 use super::split::Split;
 use super::trace::TraceContextLayer;
@@ -80,7 +80,7 @@ fn pool(
     selector: Selector,
     settings: &Arc<MeshSettings>,
     tls: Option<&MeshTls>,
-) -> Pool {
+) -> Shared {
     let make = {
         let (name, settings, tls) = (name.clone(), settings.clone(), tls.cloned());
         move |instance: &ServiceInstance| endpoint(&name, instance, &settings, tls.as_ref())
