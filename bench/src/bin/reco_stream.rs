@@ -152,10 +152,7 @@ impl Plays {
     fn new(args: &Args) -> Self {
         let mut rng = StdRng::seed_from_u64(8);
         let day = 24 * 3_600_000;
-        let start = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
-            - 60 * day;
+        let start = tunemesh_runtime::clock::now_ms() - 60 * day;
         let listeners = (0..args.users)
             .map(|_| (start + rng.random_range(0..30 * day), u32::MAX))
             .collect();
