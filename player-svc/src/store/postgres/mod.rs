@@ -8,7 +8,6 @@ use deadpool_postgres::Pool;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 use tunemesh_events::Envelope;
-use tunemesh_events::outbox::postgres as outbox;
 use tunemesh_runtime::migrate::{self, Migrations};
 
 use super::keyset::{self, Listing};
@@ -21,6 +20,7 @@ use super::{
 
 mod listed;
 mod sessions;
+mod write;
 
 mod embedded {
     refinery::embed_migrations!("migrations/postgres");
@@ -184,88 +184,7 @@ impl CatalogStore for PostgresStore {
     async fn put_track(&self, t: &TrackRecord, event: &Envelope) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await.map_err(StoreError::backend)?;
-        for artist in [&t.album.artist, &t.artist] {
-            tx.execute(
-                sql::INSERT_ARTIST,
-                &[&artist.id, &artist.name, &artist.sort_name, &t.update_ms],
-            )
-            .await
-            .map_err(StoreError::backend)?;
-        }
-        tx.execute(
-            sql::INSERT_ALBUM,
-            &[
-                &t.album.id,
-                &t.album.title,
-                &t.album.artist.id,
-                &t.album.artist.name,
-                &t.update_ms,
-            ],
-        )
-        .await
-        .map_err(StoreError::backend)?;
-        let before: Option<(String, String)> = tx
-            .query_opt(&pg(listings::TRACK_BEFORE), &[&t.id])
-            .await
-            .map_err(StoreError::backend)?
-            .map(|row| (row.get(0), row.get(1)));
-        let key = &t.manifest.blob_prefix;
-        let manifest = serde_json::to_string(&t.manifest).map_err(StoreError::backend)?;
-        tx.execute(sql::UPSERT_MANIFEST, &[key, &manifest])
-            .await
-            .map_err(StoreError::backend)?;
-        let (cover_id, cover_type) = t
-            .cover
-            .as_ref()
-            .map(|c| (c.id.as_str(), c.media_type.as_str()))
-            .unzip();
-        let (track_number, disc_number, year) = (
-            i64::from(t.track_number),
-            i64::from(t.disc_number),
-            i64::from(t.year),
-        );
-        tx.execute(
-            sql::UPSERT_TRACK,
-            &[
-                &t.id,
-                &t.source,
-                &t.content_hash,
-                &t.title,
-                &t.artist.id,
-                &t.artist.name,
-                &t.artist.sort_name,
-                &t.album.id,
-                &t.album.title,
-                &t.album.artist.id,
-                &t.album.artist.name,
-                &t.album.artist.sort_name,
-                &t.duration_us,
-                &track_number,
-                &disc_number,
-                &t.genre,
-                &year,
-                &cover_id,
-                &cover_type,
-                key,
-                &t.create_ms,
-                &t.update_ms,
-            ],
-        )
-        .await
-        .map_err(StoreError::backend)?;
-        let (album_before, manifest_before) =
-            before.unwrap_or_else(|| (t.album.id.clone(), key.clone()));
-        tx.execute(listings::REFRESH_ALBUMS, &[&t.album.id, &album_before])
-            .await
-            .map_err(StoreError::backend)?;
-        if &manifest_before != key {
-            tx.execute(sql::DROP_MANIFEST, &[&manifest_before])
-                .await
-                .map_err(StoreError::backend)?;
-        }
-        outbox::append(&tx, event)
-            .await
-            .map_err(StoreError::backend)?;
+        write::put(&tx, t, event).await?;
         tx.commit().await.map_err(StoreError::backend)
     }
 
