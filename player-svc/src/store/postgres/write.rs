@@ -90,10 +90,7 @@ pub(super) async fn put(
 }
 
 /// The two rows sorted by `key`, once each when they are the same row.
-fn in_order<'a, T: ?Sized>(
-    pair: [&'a T; 2],
-    key: impl Fn(&T) -> &String,
-) -> impl Iterator<Item = &'a T> {
+fn in_order<T: ?Sized>(pair: [&T; 2], key: impl Fn(&T) -> &String) -> impl Iterator<Item = &T> {
     let [a, b] = pair;
     let (first, second) = if key(b) < key(a) { (b, a) } else { (a, b) };
     let same = key(first) == key(second);
