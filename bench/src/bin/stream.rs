@@ -38,6 +38,12 @@ use tunemesh_testkit::{grpc_settings, spawn_app};
 
 use tunemesh_bench::cpu;
 
+/// The allocator of the `tunemesh` binary (`src/main.rs`), so player-svc here allocates as
+/// it does in production. Its transparent huge pages matter for the start burst: see
+/// BENCHMARKS.md, "StreamAudio's first chunk: the allocator" (`MIMALLOC_ALLOW_THP=0`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const MUSIC: &str = "/usr/share/games/singularity/music";
 /// Seconds of audio a consumer buffers before playback starts.
 const STARTUP: f64 = 0.5;
@@ -62,6 +68,14 @@ struct Args {
     /// gRPC connections the consumers share (HTTP/2 multiplexes the rest).
     #[arg(long, default_value_t = 8)]
     connections: usize,
+    /// player-svc's read-ahead per stream, in chunks (`stream_buffer_chunks`; its default
+    /// when not given).
+    #[arg(long)]
+    buffer_chunks: Option<usize>,
+    /// HTTP/2 receive window of one call, bytes (the mesh's `stream_window_bytes` when not
+    /// given).
+    #[arg(long)]
+    stream_window: Option<u32>,
 }
 
 /// One stored rendition: its track, its file on disk and its duration.
@@ -365,6 +379,9 @@ async fn start_player(
         blob_dir: Some(blobs.clone()),
         scan_roots: vec![library.clone()],
         qualities: vec!["very_high".to_owned()],
+        stream_buffer_chunks: args
+            .buffer_chunks
+            .unwrap_or(PlayerSettings::default().stream_buffer_chunks),
         ..PlayerSettings::default()
     };
     let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
@@ -390,7 +407,7 @@ async fn start_player(
     let mesh = MeshSettings::default();
     for _ in 0..args.connections.max(1) {
         let channel = Channel::from_shared(format!("http://{}", app.addr()))?
-            .initial_stream_window_size(mesh.stream_window_bytes)
+            .initial_stream_window_size(args.stream_window.unwrap_or(mesh.stream_window_bytes))
             .initial_connection_window_size(mesh.connection_window_bytes)
             .connect()
             .await?;
