@@ -19,6 +19,8 @@ use crate::model::decay;
 mod seen;
 mod snapshot;
 
+pub use snapshot::LoadTimes;
+
 use seen::Seen;
 
 /// The model's state in memory.

@@ -10,7 +10,7 @@
 
 use std::io::{BufReader, BufWriter, Write as _};
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -79,6 +79,19 @@ impl MemoryStore {
     /// The model saved at `path`, which is deleted; `None` when there is none, or when it
     /// cannot be read or deleted (the caller then replays).
     pub fn take(path: &Path, dedup_ttl: Duration) -> Option<Self> {
+        let (store, times) = Self::take_timed(path, dedup_ttl)?;
+        tracing::info!(
+            read_ms = times.read.as_millis(),
+            build_ms = times.build.as_millis(),
+            "recommendation model loaded"
+        );
+        Some(store)
+    }
+
+    /// [`MemoryStore::take`], with how long each phase took (the log's figures, and the
+    /// snapshot benchmark's: `bench/src/bin/snapshot.rs`).
+    pub fn take_timed(path: &Path, dedup_ttl: Duration) -> Option<(Self, LoadTimes)> {
+        let started = Instant::now();
         let file = std::fs::File::open(path).ok()?;
         let read: Result<Snapshot, _> = serde_json::from_reader(BufReader::new(file));
         if let Err(error) = std::fs::remove_file(path) {
@@ -94,6 +107,7 @@ impl MemoryStore {
                 return None;
             }
         };
+        let read = started.elapsed();
         let mut state = State {
             seen: Seen::new(dedup_ttl),
             ..State::default()
@@ -114,10 +128,21 @@ impl MemoryStore {
             .collect();
         state.seen.restore(snapshot.seen_buckets, snapshot.seen);
         state.versions = snapshot.versions.into_iter().collect();
-        Some(Self {
+        let store = Self {
             state: std::sync::Mutex::new(state),
-        })
+        };
+        let build = started.elapsed() - read;
+        Some((store, LoadTimes { read, build }))
     }
+}
+
+/// How long loading a snapshot took, by phase.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadTimes {
+    /// Opening, reading and decoding the file (and deleting it).
+    pub read: Duration,
+    /// Building the model's maps and sets from what was read.
+    pub build: Duration,
 }
 
 #[cfg(test)]
