@@ -22,8 +22,9 @@ use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::{RecoSettings, SERVICE_NAME};
 
-/// The embedded model's file under `<data_dir>/reco/`.
-const SNAPSHOT: &str = "model.json";
+/// The embedded model's file under `<data_dir>/reco/` (a `model.json` beside it, of the
+/// format before, is loaded once: `store::memory::snapshot`).
+const SNAPSHOT: &str = "model.bin";
 /// The consumers' replica name in embedded mode: one model per data dir.
 const EMBEDDED_REPLICA: &str = "embedded";
 

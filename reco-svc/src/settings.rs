@@ -10,7 +10,7 @@ use crate::model::ModelParams;
 /// What the reco service can be configured with; the defaults serve `tunemesh up`.
 ///
 /// Where the state lives follows the process's storage: in memory under `tunemesh up`
-/// (saved to `<data_dir>/reco/model.json` at a clean stop and loaded at the next start,
+/// (saved to `<data_dir>/reco/model.bin` at a clean stop and loaded at the next start,
 /// rebuilt by replay after a crash), in Redis under `<redis.key_prefix>reco:` in production.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -65,6 +65,31 @@ impl Ord for Score {
 }
 
 impl SortedSet {
+    /// A set of `members` (each once), built in bulk: in O(n) when they come in the set's
+    /// order, as a snapshot writes them.
+    fn from_members(members: Vec<(String, f64)>) -> Self {
+        let mut scores = HashMap::with_capacity(members.len());
+        let mut order = Vec::with_capacity(members.len());
+        for (member, score) in members {
+            scores.insert(member.clone(), score);
+            order.push((Score(score), member));
+        }
+        // Sorting sorted input is one pass; the tree is then built from it in bulk.
+        let mut set = Self {
+            scores,
+            order: order.into_iter().collect(),
+        };
+        if set.order.len() != set.scores.len() {
+            // A member listed twice (in no file `save` writes): its last score counts.
+            set.order = set
+                .scores
+                .iter()
+                .map(|(m, s)| (Score(*s), m.clone()))
+                .collect();
+        }
+        set
+    }
+
     fn set(&mut self, member: &str, score: f64) {
         if let Some(old) = self.scores.insert(member.to_owned(), score) {
             self.order.remove(&(Score(old), member.to_owned()));

@@ -20,7 +20,8 @@ pub mod redis;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-/// A sorted set of the model. Each kind has one meaning for its scores.
+/// A sorted set of the model. Each kind has one meaning for its scores. New kinds go last:
+/// the embedded model's snapshot stores a kind by its position (`memory::snapshot`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum SetKey {
     /// Decayed plays per track, over everyone.
@@ -72,7 +73,8 @@ pub enum SetKey {
     MixedAt,
 }
 
-/// What a guarded write batch is planned from: one listener's or one playlist's state.
+/// What a guarded write batch is planned from: one listener's or one playlist's state (new
+/// kinds go last, as for [`SetKey`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Versioned {
     /// A listener (plays, skips, likes).

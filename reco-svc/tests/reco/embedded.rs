@@ -99,7 +99,7 @@ async fn an_embedded_restart_rebuilds_the_model_from_the_bus() -> anyhow::Result
 #[tokio::test]
 async fn a_restart_resumes_with_the_saved_model_and_a_crash_replays() -> anyhow::Result<()> {
     let data = tempfile::tempdir()?;
-    let saved = data.path().join("reco").join("model.json");
+    let saved = data.path().join("reco").join("model.bin");
     let bus = seeded_bus(data.path()).await?;
     let first = answers_of_a_fresh_start(bus.clone(), data.path(), "listener").await?;
     assert!(saved.exists(), "a clean stop saves the model");

@@ -43,14 +43,17 @@ impl Seen {
 
     /// Records `id` as applied at `now_ms` and forgets the sets that are a TTL old.
     pub(super) fn insert(&mut self, id: String, now_ms: u64) {
+        self.insert_all(std::iter::once(id), now_ms);
+    }
+
+    /// Records `ids` as applied at `now_ms` (see [`Seen::insert`]).
+    fn insert_all(&mut self, ids: impl IntoIterator<Item = String>, now_ms: u64) {
         let bucket = now_ms / self.bucket_ms;
         self.forget_before(bucket);
         match self.buckets.back_mut() {
-            // A clock that stepped back files the id with the newest set.
-            Some((newest, ids)) if *newest >= bucket => {
-                ids.insert(id);
-            }
-            _ => self.buckets.push_back((bucket, HashSet::from([id]))),
+            // A clock that stepped back files the ids with the newest set.
+            Some((newest, set)) if *newest >= bucket => set.extend(ids),
+            _ => self.buckets.push_back((bucket, ids.into_iter().collect())),
         }
     }
 
@@ -69,12 +72,12 @@ impl Seen {
     /// Every remembered id with the latest time it can have been applied (the end of its
     /// set's stretch, in ms), for the snapshot: times, not bucket numbers, so a snapshot
     /// still means the same after `dedup_ttl` changed.
-    pub(super) fn buckets(&self) -> Vec<(u64, Vec<String>)> {
+    pub(super) fn buckets(&self) -> Vec<(u64, Vec<&str>)> {
         self.buckets
             .iter()
             .map(|(b, ids)| {
                 let end = b.saturating_add(1).saturating_mul(self.bucket_ms) - 1;
-                (end, ids.iter().cloned().collect())
+                (end, ids.iter().map(String::as_str).collect())
             })
             .collect()
     }
@@ -86,12 +89,10 @@ impl Seen {
         let now = now_ms();
         saved.sort_by_key(|(at, _)| *at);
         for (at, ids) in saved {
-            for id in ids {
-                self.insert(id, at.min(now));
-            }
+            self.insert_all(ids, at.min(now));
         }
-        for id in unbucketed {
-            self.insert(id, now);
+        if !unbucketed.is_empty() {
+            self.insert_all(unbucketed, now);
         }
         self.forget_before(now / self.bucket_ms);
     }
@@ -144,13 +145,22 @@ mod tests {
         assert!(seen.len() >= 7 * 60, "{} ids kept", seen.len());
     }
 
+    /// What a snapshot saves of `seen`, as it reads it back.
+    fn saved(seen: &Seen) -> Vec<(u64, Vec<String>)> {
+        let owned = |ids: Vec<&str>| ids.into_iter().map(str::to_owned).collect();
+        seen.buckets()
+            .into_iter()
+            .map(|(end, ids)| (end, owned(ids)))
+            .collect()
+    }
+
     #[test]
     fn saved_buckets_come_back_and_old_unbucketed_ids_stay_a_ttl() {
         let mut seen = Seen::new(TTL);
         let now = now_ms();
         seen.insert("e1".into(), now);
         let mut back = Seen::new(TTL);
-        back.restore(seen.buckets(), vec!["old".into()]);
+        back.restore(saved(&seen), vec!["old".into()]);
         assert!(back.contains("e1") && back.contains("old"));
 
         // Ids older than the TTL are dropped on the way in.
@@ -160,7 +170,7 @@ mod tests {
 
         // Saved under one TTL and loaded under another, an id keeps its time.
         let mut longer = Seen::new(TTL * 24);
-        longer.restore(seen.buckets(), Vec::new());
+        longer.restore(saved(&seen), Vec::new());
         assert!(longer.contains("e1"));
     }
 }
