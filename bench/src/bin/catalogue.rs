@@ -95,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("{size}: loaded {loaded:?}");
         // Cold: no index and no saved model, so search-svc and reco-svc replay everything.
         std::fs::remove_dir_all(data_dir.join("search").join("index")).ok();
-        std::fs::remove_file(data_dir.join("reco").join("model.json")).ok();
+        std::fs::remove_file(data_dir.join("reco").join("model.bin")).ok();
         let cold = start(&binary, work.path(), &data_dir, &library, &args).await?;
         // A session of its own per size: loading a million tracks outlives an access token.
         let token = sign_up(&http, &cold.base).await?;
@@ -113,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
             ));
         }
         drop(cold.process);
-        disk[3] = file_sizes(&data_dir.join("reco"), "model.json");
+        disk[3] = file_sizes(&data_dir.join("reco"), "model.bin");
         let warm = start(&binary, work.path(), &data_dir, &library, &args).await?;
         let warm_rss = memory(warm.process.0.id());
         drop(warm.process);
@@ -144,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
 
 fn print_tables(rows: &[String], reads: &[String]) {
     println!(
-        "| tracks | bulk store s | relay s | cold ready s | warm ready s | RSS cold MiB: now / peak (anon + file) | RSS warm MiB: now / peak (anon + file) | search index MiB | player db MiB | events.sqlite MiB | reco model.json MiB | load |"
+        "| tracks | bulk store s | relay s | cold ready s | warm ready s | RSS cold MiB: now / peak (anon + file) | RSS warm MiB: now / peak (anon + file) | search index MiB | player db MiB | events.sqlite MiB | reco model.bin MiB | load |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     rows.iter().for_each(|r| println!("{r}"));

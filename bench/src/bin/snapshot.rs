@@ -12,9 +12,11 @@
 //! `TrackAdded` event planned by reco-svc's own `plan_track` and applied under a fresh event
 //! id. That is every track's facts, one member per track in `Popularity` and in its artist's
 //! `ArtistTracks` set, the popularity landmark, and every event id in the dedup window. Then,
-//! `--rounds` times: save the model, take it back (which deletes the file), timing the save,
-//! the take's two phases (reading and decoding the file; building the maps and sets) and the
-//! file's size. Prints one Markdown row per size with the median of the rounds.
+//! `--rounds` times per format: save the model, take it back (which deletes the file), timing
+//! the save, the take's two phases (reading and decoding the file; building the maps and
+//! sets) and the file's size. Both formats in the same run: JSON as format 1 wrote it
+//! (`model.json`, which a start still loads once) and the binary one (`model.bin`). Prints
+//! one Markdown row per size and format with the median of the rounds.
 //!
 //! With `--search`, also the other thing a warm start of `up` reads in proportion to the
 //! catalogue: search-svc's index of the same tracks is built on disk, then reopened as its
@@ -22,6 +24,7 @@
 //! each step timed.
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
@@ -47,9 +50,6 @@ struct Args {
     /// Save-and-take rounds per size (the row gives their medians).
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// The snapshot's file name, in a temporary directory (the name tells the format).
-    #[arg(long, default_value = "model.json")]
-    file: String,
     /// Also time search-svc's warm open of an index of the same tracks.
     #[arg(long)]
     search: bool,
@@ -69,49 +69,43 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let names = load_names()?;
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join(&args.file);
+    let path = dir.path().join("model.bin");
     let ttl = tunemesh_reco::RecoSettings::default().dedup_ttl;
     println!(
-        "| tracks | artists' sets | snapshot MiB | save s | take: read s | take: build s | take s |"
+        "| tracks | format | artists' sets | snapshot MiB | save s | take: read s | take: build s | take s |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|");
     for &size in &args.sizes {
         let (mut store, artists) = catalogue_model(&names, size).await?;
-        let mut rounds = Vec::with_capacity(args.rounds);
-        for _ in 0..args.rounds.max(1) {
-            let started = Instant::now();
-            store.save(&path)?;
-            let save = started.elapsed();
-            let bytes = std::fs::metadata(&path)?.len();
-            let (back, times) =
-                MemoryStore::take_timed(&path, ttl).context("the snapshot did not load")?;
-            rounds.push(Round {
-                save,
-                bytes,
-                read: times.read,
-                build: times.build,
-            });
-            // The next round saves what was loaded: a round trip that lost anything shows.
-            store = back;
+        // The format before (JSON, still loaded once), then the binary one, in the same run.
+        for json in [true, false] {
+            let mut rounds = Vec::with_capacity(args.rounds);
+            for _ in 0..args.rounds.max(1) {
+                let (round, back) = save_and_take(store, &path, json, ttl)?;
+                rounds.push(round);
+                // The next round saves what was loaded: a round trip that lost anything shows.
+                store = back;
+            }
+            let median = |f: fn(&Round) -> Duration| {
+                let mut all: Vec<Duration> = rounds.iter().map(f).collect();
+                all.sort();
+                all[all.len() / 2].as_secs_f64()
+            };
+            let bytes = rounds.iter().map(|r| r.bytes).max().unwrap_or(0);
+            anyhow::ensure!(
+                rounds.iter().all(|r| r.bytes == bytes),
+                "the snapshot's size changed between rounds"
+            );
+            let format = if json { "JSON (1)" } else { "postcard (2)" };
+            println!(
+                "| {size} | {format} | {artists} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} |",
+                bytes as f64 / (1024.0 * 1024.0),
+                median(|r| r.save),
+                median(|r| r.read),
+                median(|r| r.build),
+                median(|r| r.read + r.build),
+            );
         }
-        let median = |f: fn(&Round) -> Duration| {
-            let mut all: Vec<Duration> = rounds.iter().map(f).collect();
-            all.sort();
-            all[all.len() / 2].as_secs_f64()
-        };
-        let bytes = rounds.iter().map(|r| r.bytes).max().unwrap_or(0);
-        anyhow::ensure!(
-            rounds.iter().all(|r| r.bytes == bytes),
-            "the snapshot's size changed between rounds"
-        );
-        println!(
-            "| {size} | {artists} | {:.1} | {:.2} | {:.2} | {:.2} | {:.2} |",
-            bytes as f64 / (1024.0 * 1024.0),
-            median(|r| r.save),
-            median(|r| r.read),
-            median(|r| r.build),
-            median(|r| r.read + r.build),
-        );
         // Dropping a model of a million tracks takes a while too: not in any figure.
         drop(store);
     }
@@ -132,6 +126,38 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Saves `store` (as format 1's JSON beside `path`, or at `path`), takes it back: the figures
+/// and the model loaded.
+fn save_and_take(
+    store: MemoryStore,
+    path: &Path,
+    json: bool,
+    ttl: Duration,
+) -> anyhow::Result<(Round, MemoryStore)> {
+    let file = if json {
+        path.with_extension("json")
+    } else {
+        path.to_owned()
+    };
+    let started = Instant::now();
+    if json {
+        store.save_json(&file)?;
+    } else {
+        store.save(&file)?;
+    }
+    let save = started.elapsed();
+    let bytes = std::fs::metadata(&file)?.len();
+    drop(store);
+    let (back, times) = MemoryStore::take_timed(path, ttl).context("the snapshot did not load")?;
+    let round = Round {
+        save,
+        bytes,
+        read: times.read,
+        build: times.build,
+    };
+    Ok((round, back))
 }
 
 /// Builds search-svc's index of `tracks` on disk, then reopens it as a warm start does
