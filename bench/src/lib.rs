@@ -6,6 +6,7 @@
 pub mod catalogue;
 pub mod copies;
 pub mod cpu;
+pub mod index;
 pub mod listeners;
 pub mod names;
 pub mod nginx;

@@ -25,8 +25,6 @@ use tokio::sync::watch;
 use tunemesh_bench::names::{draw_queries, grow, load_names};
 use tunemesh_proto::catalog::v1::Track;
 use tunemesh_proto::search::v1::SearchRequest;
-use tunemesh_search::catalog::Catalog;
-use tunemesh_search::index::SearchIndex;
 use tunemesh_search::service::{IndexSearch, Search as _};
 
 /// Command-line options.
@@ -154,18 +152,7 @@ async fn bench_tantivy(
     let index = {
         let tracks = tracks.to_vec();
         let path = dir.path().join("index");
-        tokio::task::spawn_blocking(move || -> anyhow::Result<SearchIndex> {
-            let index = SearchIndex::create(Some(&path), 512 * 1024 * 1024)?;
-            let mut catalog = Catalog::default();
-            for chunk in tracks.chunks(100_000) {
-                for track in chunk {
-                    catalog.upsert_track(track.clone());
-                }
-                index.apply(&catalog.drain_changes())?;
-            }
-            Ok(index)
-        })
-        .await??
+        tokio::task::spawn_blocking(move || tunemesh_bench::index::build(&path, &tracks)).await??
     };
     let build = started.elapsed();
     eprintln!("tantivy: {} docs indexed in {build:?}", index.num_docs());

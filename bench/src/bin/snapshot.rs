@@ -25,10 +25,11 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser;
+use tunemesh_bench::index;
 use tunemesh_bench::names::{load_names, tracks};
 use tunemesh_player::ids;
 use tunemesh_proto::catalog::v1::Track;
@@ -168,16 +169,7 @@ fn search_reopen(tracks: Vec<Track>) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("index");
     let started = Instant::now();
-    {
-        let index = SearchIndex::create(Some(&path), 512 * 1024 * 1024)?;
-        let mut catalog = Catalog::default();
-        for chunk in tracks.chunks(100_000) {
-            for track in chunk {
-                catalog.upsert_track(track.clone());
-            }
-            index.apply(&catalog.drain_changes())?;
-        }
-    }
+    drop(index::build(&path, &tracks)?);
     let built = started.elapsed();
     drop(tracks);
     let memory = SearchSettings::default().writer_memory_bytes;
@@ -212,11 +204,7 @@ async fn catalogue_model(
 ) -> anyhow::Result<(MemoryStore, usize)> {
     let store = MemoryStore::with_dedup_ttl(tunemesh_reco::RecoSettings::default().dedup_ttl);
     let params = ModelParams::default();
-    let now_ms = i64::try_from(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)?
-            .as_millis(),
-    )?;
+    let now_ms = tunemesh_runtime::clock::now_ms();
     let mut artists = HashSet::new();
     for (i, track) in tracks(names).enumerate().take(size) {
         // Creation times one millisecond apart, as the catalogue benchmark's bulk load.

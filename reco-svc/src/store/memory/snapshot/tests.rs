@@ -78,6 +78,15 @@ async fn a_model() -> anyhow::Result<MemoryStore> {
     Ok(store)
 }
 
+/// Checks `store` takes each of `ids` for an event applied already.
+async fn assert_applied(store: &MemoryStore, ids: &[&str]) -> anyhow::Result<()> {
+    for id in ids {
+        let again = store.apply(&batch(id, None, Vec::new())).await?;
+        assert_eq!(again, Applied::Duplicate, "{id}");
+    }
+    Ok(())
+}
+
 type Sets = Vec<(SetKey, Vec<(String, f64)>)>;
 
 /// Everything a model holds, in a fixed order, checking each set's two indexes agree.
@@ -137,13 +146,7 @@ async fn a_saved_model_comes_back_whole_once() -> anyhow::Result<()> {
         assert_eq!(back.top(keys, 10).await?, store.top(keys, 10).await?);
     }
     // The applied ids came back too: a redelivery changes nothing.
-    for id in ["e1", "e2", "e3"] {
-        assert_eq!(
-            back.apply(&batch(id, None, Vec::new())).await?,
-            Applied::Duplicate
-        );
-    }
-    Ok(())
+    assert_applied(&back, &["e1", "e2", "e3"]).await
 }
 
 #[tokio::test]
@@ -172,13 +175,7 @@ async fn a_json_snapshot_of_the_first_format_is_loaded_once() -> anyhow::Result<
     assert_eq!(top[0].landmark_ms, Some(1000));
     assert_eq!(back.tracks(&["t1".into()]).await?, [Some(info("t1", "a1"))]);
     assert_eq!(back.version(&Versioned::Listener("u1".into())).await?, 4);
-    for id in ["old", "e1"] {
-        assert_eq!(
-            back.apply(&batch(id, None, Vec::new())).await?,
-            Applied::Duplicate
-        );
-    }
-    Ok(())
+    assert_applied(&back, &["old", "e1"]).await
 }
 
 #[tokio::test]
