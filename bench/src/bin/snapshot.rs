@@ -42,6 +42,11 @@ use tunemesh_search::SearchSettings;
 use tunemesh_search::catalog::Catalog;
 use tunemesh_search::index::{Opened, SearchIndex};
 
+/// The `tunemesh` binary's allocator (`src/main.rs`): loading a model is millions of small
+/// allocations, so the figures should be the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Command-line options.
 #[derive(Debug, Parser)]
 struct Args {
