@@ -48,7 +48,13 @@ pub async fn build(
                 .create_embedded_dir(SERVICE_NAME)
                 .await?
                 .join(SNAPSHOT);
-            let memory = match MemoryStore::take(&path, settings.dedup_ttl) {
+            // Reading a large model takes seconds (1.5 s at a million tracks): not on an
+            // async thread.
+            let (from, ttl) = (path.clone(), settings.dedup_ttl);
+            let saved = tokio::task::spawn_blocking(move || MemoryStore::take(&from, ttl))
+                .await
+                .context("loading the saved model")?;
+            let memory = match saved {
                 Some(saved) => saved,
                 None => {
                     resumed = false;
