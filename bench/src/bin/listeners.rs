@@ -18,9 +18,7 @@
 use std::time::Duration;
 
 use clap::Parser;
-use tunemesh_bench::listeners::playlists::{
-    EXPLAINED, Load, PlaylistState, PlaylistStep, TABLES,
-};
+use tunemesh_bench::listeners::playlists::{EXPLAINED, Load, PlaylistState, PlaylistStep, TABLES};
 use tunemesh_bench::listeners::reco::{RecoState, RecoStep};
 use tunemesh_bench::listeners::synth::Population;
 use tunemesh_bench::reco_eval::movielens;

@@ -31,7 +31,10 @@ pub async fn page_reads(sql: &Client, ids: &[String]) -> anyhow::Result<Explaine
     let mut sum = Explained::default();
     for id in ids {
         for (statement, params) in [
-            (&playlist, vec![id as &(dyn tokio_postgres::types::ToSql + Sync)]),
+            (
+                &playlist,
+                vec![id as &(dyn tokio_postgres::types::ToSql + Sync)],
+            ),
             (&items, vec![id as _, &offset as _, &limit as _]),
         ] {
             let explain = format!("EXPLAIN (ANALYZE, BUFFERS) {statement}");
@@ -60,7 +63,12 @@ pub async fn page_reads(sql: &Client, ids: &[String]) -> anyhow::Result<Explaine
 /// The top node's buffers and read time (its first `Buffers:` and `I/O Timings:` lines count
 /// its children too) and the execution time of a text-format plan.
 fn parse(lines: &[String]) -> anyhow::Result<Explained> {
-    let first = |prefix: &str| lines.iter().map(|l| l.trim()).find(|l| l.starts_with(prefix));
+    let first = |prefix: &str| {
+        lines
+            .iter()
+            .map(|l| l.trim())
+            .find(|l| l.starts_with(prefix))
+    };
     let field = |line: Option<&str>, name: &str| -> f64 {
         line.and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix(name)))
             .and_then(|n| n.parse().ok())
@@ -69,7 +77,12 @@ fn parse(lines: &[String]) -> anyhow::Result<Explained> {
     let buffers = first("Buffers: shared");
     let timings = first("I/O Timings:");
     let ms = first("Execution Time: ")
-        .and_then(|l| l.trim_start_matches("Execution Time: ").trim_end_matches(" ms").parse().ok())
+        .and_then(|l| {
+            l.trim_start_matches("Execution Time: ")
+                .trim_end_matches(" ms")
+                .parse()
+                .ok()
+        })
         .ok_or_else(|| anyhow::anyhow!("no execution time in {lines:?}"))?;
     Ok(Explained {
         hit: field(buffers, "hit="),
@@ -98,7 +111,12 @@ mod tests {
         ]
         .map(str::to_owned);
         let explained = parse(&plan)?;
-        let values = [explained.hit, explained.read, explained.read_ms, explained.ms];
+        let values = [
+            explained.hit,
+            explained.read,
+            explained.read_ms,
+            explained.ms,
+        ];
         assert_eq!(values, [4.0, 3.0, 0.015, 0.062]);
         Ok(())
     }

@@ -216,8 +216,11 @@ impl PlaylistState {
             .step_by(self.copy_batch)
             .map(|first| first..(first + self.copy_batch).min(users))
             .collect();
-        let (postgres, population, per_user) =
-            (self.postgres.clone(), self.population.clone(), self.per_user);
+        let (postgres, population, per_user) = (
+            self.postgres.clone(),
+            self.population.clone(),
+            self.per_user,
+        );
         all_of(batches, COPIES_AT_ONCE, |listeners| {
             let (postgres, population) = (postgres.clone(), population.clone());
             async move {

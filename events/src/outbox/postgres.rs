@@ -65,10 +65,7 @@ pub async fn append(tx: &Transaction<'_>, envelope: &Envelope) -> Result<(), App
 /// Writes `envelopes` into the outbox inside the caller's transaction by one binary `COPY`:
 /// the rows [`append`] writes, in order, for bulk loads (a benchmark reaching size) where a
 /// statement per event is the cost. Returns the rows written.
-pub async fn append_many(
-    tx: &Transaction<'_>,
-    envelopes: &[Envelope],
-) -> Result<u64, AppendError> {
+pub async fn append_many(tx: &Transaction<'_>, envelopes: &[Envelope]) -> Result<u64, AppendError> {
     for envelope in envelopes {
         envelope.validate()?;
     }
@@ -78,7 +75,13 @@ pub async fn append_many(
              FROM STDIN BINARY",
         )
         .await?;
-    let types = [Type::TEXT, Type::TEXT, Type::BYTEA, Type::JSONB, Type::TIMESTAMPTZ];
+    let types = [
+        Type::TEXT,
+        Type::TEXT,
+        Type::BYTEA,
+        Type::JSONB,
+        Type::TIMESTAMPTZ,
+    ];
     let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
     for envelope in envelopes {
         let headers = Jsonb(headers_json(envelope));

@@ -106,7 +106,10 @@ async fn rows(sql: &tokio_postgres::Client, id: &str) -> anyhow::Result<(String,
             &[&id],
         )
         .await?;
-    Ok((row.get(0), row.get::<_, Option<String>>(1).unwrap_or_default()))
+    Ok((
+        row.get(0),
+        row.get::<_, Option<String>>(1).unwrap_or_default(),
+    ))
 }
 
 #[tokio::test]
