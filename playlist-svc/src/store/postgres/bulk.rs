@@ -11,7 +11,7 @@
 //! answering with the first playlist.
 
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
-use tokio_postgres::types::Type;
+use tokio_postgres::types::{ToSql, Type};
 use tunemesh_events::outbox::postgres::{AppendError, append_many};
 use tunemesh_proto::events::v1::PlaylistChangeKind;
 use tunemesh_runtime::clock::now_ms;
@@ -109,17 +109,25 @@ impl PostgresStore {
     }
 }
 
+/// Runs `statement`, a binary `COPY … FROM STDIN`, with `rows` (each value of `types`).
+async fn copy_rows<'a>(
+    tx: &tokio_postgres::Transaction<'_>,
+    statement: &str,
+    types: &[Type],
+    rows: impl IntoIterator<Item = Vec<&'a (dyn ToSql + Sync)>>,
+) -> Result<u64, tokio_postgres::Error> {
+    let sink = tx.copy_in(statement).await?;
+    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, types));
+    for row in rows {
+        writer.as_mut().write(&row).await?;
+    }
+    writer.finish().await
+}
+
 async fn copy_playlists(
     tx: &tokio_postgres::Transaction<'_>,
     rows: &[Rows],
 ) -> Result<u64, tokio_postgres::Error> {
-    let sink = tx
-        .copy_in(
-            "COPY playlists (id, owner_id, request_id, name, description, public, collaborative,
-                 item_count, version, revision, create_ms, update_ms, duration_ms)
-             FROM STDIN BINARY",
-        )
-        .await?;
     let (text, int8) = (Type::TEXT, Type::INT8);
     let types = [
         text.clone(),
@@ -136,44 +144,36 @@ async fn copy_playlists(
         int8.clone(),
         int8,
     ];
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
-    for r in rows {
+    // Version and revision: 1, as `create` inserts them.
+    let first: &(dyn ToSql + Sync) = &1_i64;
+    let values = rows.iter().map(|r| {
         let p = &r.playlist;
-        // Version and revision: 1, as `create` inserts them.
-        let first = 1_i64;
-        writer
-            .as_mut()
-            .write(&[
-                &p.id,
-                &p.owner_id,
-                &r.request_id,
-                &p.name,
-                &p.description,
-                &p.public,
-                &p.collaborative,
-                &r.count,
-                &first,
-                &first,
-                &p.create_ms,
-                &p.update_ms,
-                &r.duration,
-            ])
-            .await?;
-    }
-    writer.finish().await
+        vec![
+            &p.id as &(dyn ToSql + Sync),
+            &p.owner_id,
+            &r.request_id,
+            &p.name,
+            &p.description,
+            &p.public,
+            &p.collaborative,
+            &r.count,
+            first,
+            first,
+            &p.create_ms,
+            &p.update_ms,
+            &r.duration,
+        ]
+    });
+    let statement = "COPY playlists (id, owner_id, request_id, name, description, public,
+             collaborative, item_count, version, revision, create_ms, update_ms, duration_ms)
+         FROM STDIN BINARY";
+    copy_rows(tx, statement, &types, values).await
 }
 
 async fn copy_items(
     tx: &tokio_postgres::Transaction<'_>,
     rows: &[Rows],
 ) -> Result<u64, tokio_postgres::Error> {
-    let sink = tx
-        .copy_in(
-            "COPY playlist_items (playlist_id, item_id, rank, track_id, added_by, add_ms,
-                 duration_ms)
-             FROM STDIN BINARY",
-        )
-        .await?;
     let text = Type::TEXT;
     let types = [
         text.clone(),
@@ -184,22 +184,22 @@ async fn copy_items(
         Type::INT8,
         Type::INT8,
     ];
-    let mut writer = std::pin::pin!(BinaryCopyInWriter::new(sink, &types));
-    for r in rows {
-        for ((item, rank), ms) in r.items.iter().zip(&r.ranks).zip(&r.item_ms) {
-            writer
-                .as_mut()
-                .write(&[
-                    &r.playlist.id,
-                    &item.item_id,
-                    rank,
-                    &item.track_id,
-                    &item.added_by,
-                    &item.add_ms,
-                    ms,
-                ])
-                .await?;
-        }
-    }
-    writer.finish().await
+    let values = rows.iter().flat_map(|r| {
+        let items = r.items.iter().zip(&r.ranks).zip(&r.item_ms);
+        items.map(move |((item, rank), ms)| {
+            vec![
+                &r.playlist.id as &(dyn ToSql + Sync),
+                &item.item_id,
+                rank,
+                &item.track_id,
+                &item.added_by,
+                &item.add_ms,
+                ms,
+            ]
+        })
+    });
+    let statement = "COPY playlist_items (playlist_id, item_id, rank, track_id, added_by,
+             add_ms, duration_ms)
+         FROM STDIN BINARY";
+    copy_rows(tx, statement, &types, values).await
 }
