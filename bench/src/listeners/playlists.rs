@@ -110,28 +110,22 @@ impl PlaylistState {
         load: Load,
         copy_batch: usize,
     ) -> anyhow::Result<Self> {
-        let PlaylistSvc {
-            db,
-            store,
-            postgres,
-            cache,
-            reads,
-            prefix,
-        } = PlaylistSvc::open(concurrency + 4).await?;
-        let (sql, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls).await?;
+        let svc = PlaylistSvc::open(concurrency + 4).await?;
+        let (sql, connection) =
+            tokio_postgres::connect(svc.db.url(), tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         Ok(Self {
-            store,
-            postgres,
+            store: svc.store,
+            postgres: svc.postgres,
             load,
             copy_batch: copy_batch.max(1),
-            cache,
-            reads,
+            cache: svc.cache,
+            reads: svc.reads,
             population: Arc::new(population),
-            db,
+            db: svc.db,
             sql,
             client: tunemesh_testkit::redis_client().await?,
-            prefix,
+            prefix: svc.prefix,
             per_user,
             ids: Vec::new(),
             items: 0,
@@ -348,7 +342,7 @@ pub fn new_playlist(population: &Population, per_user: usize, u: usize, k: usize
         request_id: None,
         name: format!("Playlist {k}"),
         description: String::new(),
-        public: k % 2 == 0,
+        public: k.is_multiple_of(2),
         collaborative: false,
         track_ids,
         durations,

@@ -128,22 +128,9 @@ async fn copy_playlists(
     tx: &tokio_postgres::Transaction<'_>,
     rows: &[Rows],
 ) -> Result<u64, tokio_postgres::Error> {
-    let (text, int8) = (Type::TEXT, Type::INT8);
-    let types = [
-        text.clone(),
-        text.clone(),
-        text.clone(),
-        text.clone(),
-        text,
-        Type::BOOL,
-        Type::BOOL,
-        Type::INT4,
-        int8.clone(),
-        int8.clone(),
-        int8.clone(),
-        int8.clone(),
-        int8,
-    ];
+    let mut types = vec![Type::TEXT; 5];
+    types.extend([Type::BOOL, Type::BOOL, Type::INT4]);
+    types.extend(vec![Type::INT8; 5]);
     // Version and revision: 1, as `create` inserts them.
     let first: &(dyn ToSql + Sync) = &1_i64;
     let values = rows.iter().map(|r| {
@@ -174,16 +161,8 @@ async fn copy_items(
     tx: &tokio_postgres::Transaction<'_>,
     rows: &[Rows],
 ) -> Result<u64, tokio_postgres::Error> {
-    let text = Type::TEXT;
-    let types = [
-        text.clone(),
-        text.clone(),
-        text.clone(),
-        text.clone(),
-        text,
-        Type::INT8,
-        Type::INT8,
-    ];
+    let mut types = vec![Type::TEXT; 5];
+    types.extend(vec![Type::INT8; 2]);
     let values = rows.iter().flat_map(|r| {
         let items = r.items.iter().zip(&r.ranks).zip(&r.item_ms);
         items.map(move |((item, rank), ms)| {
