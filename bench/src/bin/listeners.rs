@@ -10,14 +10,15 @@
 //! distributions, `bench/src/listeners/synth.rs`) through the consumer's store calls; at each
 //! size `Recommend` and `Radio` for `--queries` listeners, the write rate of the step, and
 //! Redis memory by key kind (`MEMORY USAGE` sampled per kind, and `INFO memory`'s delta).
-//! playlist-svc: `--playlists-per-user` playlists per new listener through the store; at each
-//! size relation sizes and cold (PostgreSQL, cache emptied) and warm (Redis) read latencies.
+//! playlist-svc: `--playlists-per-user` playlists per new listener through the store (or, with
+//! `--load copy`, the same rows by COPY); at each size relation sizes and cold (PostgreSQL,
+//! cache emptied) and warm (Redis) read latencies.
 //! Everything runs in its own key prefix and database, deleted at the end.
 
 use std::time::Duration;
 
 use clap::Parser;
-use tunemesh_bench::listeners::playlists::{PlaylistState, PlaylistStep, TABLES};
+use tunemesh_bench::listeners::playlists::{EXPLAINED, Load, PlaylistState, PlaylistStep, TABLES};
 use tunemesh_bench::listeners::reco::{RecoState, RecoStep};
 use tunemesh_bench::listeners::synth::Population;
 use tunemesh_bench::reco_eval::movielens;
@@ -58,9 +59,16 @@ struct Args {
     /// Tracks per playlist as a share of MovieLens's ratings per user.
     #[arg(long, default_value_t = 0.1)]
     playlist_scale: f64,
-    /// Playlists created at a time.
+    /// Playlists created at a time (`--load store`).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// How playlists are written: `store`, one `create` per playlist (the write rate), or
+    /// `copy`, the same rows by COPY in batches of listeners (to reach size quickly).
+    #[arg(long, value_enum, default_value = "store")]
+    load: Load,
+    /// Listeners per COPY transaction (`--load copy`).
+    #[arg(long, default_value_t = 500)]
+    copy_batch: usize,
     /// MovieLens-100K's `ml-100k.inter` (default: found as `reco_eval` finds it).
     #[arg(long)]
     data: Option<std::path::PathBuf>,
@@ -139,6 +147,17 @@ fn print_playlists(steps: &[PlaylistStep]) {
             s.cache_entry_bytes,
         );
     }
+    println!(
+        "\n| listeners | a cold read in PostgreSQL ({EXPLAINED} other playlists, EXPLAIN ANALYZE): buffers hit / read from the kernel | reads' ms | execution ms |"
+    );
+    println!("|---:|---:|---:|---:|");
+    for s in steps {
+        let e = s.explained;
+        println!(
+            "| {} | {:.1} / {:.1} | {:.3} | {:.3} |",
+            s.users, e.hit, e.read, e.read_ms, e.ms
+        );
+    }
 }
 
 #[tokio::main]
@@ -201,12 +220,19 @@ async fn main() -> anyhow::Result<()> {
     if !args.playlist_sizes.is_empty() {
         let population = Population::from_ratings(&ratings, args.fanout, args.playlist_scale, 29);
         println!(
-            "\nplaylist-svc: {} playlists per listener, {:.1} tracks per playlist on average",
+            "\nplaylist-svc: {} playlists per listener, {:.1} tracks per playlist on average, written by {:?}",
             args.playlists_per_user,
-            population.mean_plays()
+            population.mean_plays(),
+            args.load
         );
-        let mut state =
-            PlaylistState::new(population, args.playlists_per_user, args.concurrency).await?;
+        let mut state = PlaylistState::new(
+            population,
+            args.playlists_per_user,
+            args.concurrency,
+            args.load,
+            args.copy_batch,
+        )
+        .await?;
         let measured = async {
             let mut steps = Vec::new();
             for &size in &args.playlist_sizes {

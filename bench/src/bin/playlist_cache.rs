@@ -125,6 +125,7 @@ async fn main() -> anyhow::Result<()> {
         cache,
         reads,
         prefix,
+        ..
     } = PlaylistSvc::open(args.concurrency + 4).await?;
 
     println!(

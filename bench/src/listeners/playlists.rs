@@ -1,8 +1,10 @@
-//! playlist-svc's state as listeners are added: each new listener's playlists created through
-//! the store (`PlaylistStore::create`, one transaction each with its items and outbox row, as
-//! `CreatePlaylist` does, `concurrency` at a time), then reads of a sample of all playlists so
-//! far: cold (the cache emptied first: PostgreSQL, then the fill) and warm (the same ids again:
-//! Redis), then PostgreSQL relation sizes and the cache's bytes per entry.
+//! playlist-svc's state as listeners are added: each new listener's playlists created either
+//! through the store ([`Load::Store`]: `PlaylistStore::create`, one transaction each with its
+//! items and outbox row, as `CreatePlaylist` does, `concurrency` at a time: the honest write
+//! rate) or by COPY ([`Load::Copy`]: `PostgresStore::create_many`, the same rows for a batch
+//! of listeners in one transaction: the way to reach size), then reads of a sample of all
+//! playlists so far: cold (the cache emptied first: PostgreSQL, then the fill) and warm (the
+//! same ids again: Redis), then PostgreSQL relation sizes and the cache's bytes per entry.
 //!
 //! A playlist's tracks follow MovieLens's distributions ([`Population`]), its length the data's
 //! per-user counts times the population's scale.
@@ -13,19 +15,34 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
-use tunemesh_events::outbox::OutboxWaker;
-use tunemesh_playlist::cache::redis::RedisCache;
 use tunemesh_playlist::cache::{PlaylistCache, ReadThrough};
 use tunemesh_playlist::model::{NewPlaylist, new_id};
 use tunemesh_playlist::store::PlaylistStore;
 use tunemesh_playlist::store::postgres::PostgresStore;
-use tunemesh_runtime::postgres::PostgresSettings;
-use tunemesh_runtime::redis::{KeyPrefix, RedisSettings};
 use tunemesh_testkit::TestDatabase;
 
+pub use super::playlist_svc::PlaylistSvc;
+
+use super::explain::{self, Explained};
 use super::latency::{Latencies, timed};
 use super::redis_memory;
 use super::synth::{Population, track_id, user_id};
+
+/// How new listeners' playlists are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Load {
+    /// `PlaylistStore::create`, one playlist per transaction, `concurrency` at a time.
+    Store,
+    /// `PostgresStore::create_many`, a batch of listeners per transaction by COPY.
+    Copy,
+}
+
+/// COPY batches in flight: one builds its rows while the other is in PostgreSQL; more
+/// would only contend for the machine's two cores.
+const COPIES_AT_ONCE: usize = 2;
+
+/// Playlists whose page statements are explained at each size, before the cold reads.
+pub const EXPLAINED: usize = 50;
 
 /// Tables whose size is reported, in this order.
 pub const TABLES: [&str; 3] = ["playlists", "playlist_items", "event_outbox"];
@@ -33,6 +50,9 @@ pub const TABLES: [&str; 3] = ["playlists", "playlist_items", "event_outbox"];
 /// playlist-svc's store and cache in a fresh database and key prefix, growing.
 pub struct PlaylistState {
     store: Arc<dyn PlaylistStore>,
+    postgres: Arc<PostgresStore>,
+    load: Load,
+    copy_batch: usize,
     cache: Arc<dyn PlaylistCache>,
     reads: Arc<ReadThrough>,
     population: Arc<Population>,
@@ -52,68 +72,6 @@ impl std::fmt::Debug for PlaylistState {
             .field("prefix", &self.prefix)
             .field("users", &self.users)
             .finish_non_exhaustive()
-    }
-}
-
-/// playlist-svc's domain parts over a fresh database and key prefix (the cache's TTL is the
-/// service's default, 300 s; loads through the cache are bounded by 5 s).
-pub struct PlaylistSvc {
-    /// The database; dropped with this value.
-    pub db: TestDatabase,
-    /// The PostgreSQL store.
-    pub store: Arc<dyn PlaylistStore>,
-    /// The Redis cache.
-    pub cache: Arc<dyn PlaylistCache>,
-    /// Reads through the cache.
-    pub reads: Arc<ReadThrough>,
-    /// The key prefix, ending in `:`.
-    pub prefix: String,
-}
-
-impl std::fmt::Debug for PlaylistSvc {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PlaylistSvc")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
-    }
-}
-
-impl PlaylistSvc {
-    /// Opens the store with up to `connections` PostgreSQL connections, and the cache.
-    pub async fn open(connections: usize) -> anyhow::Result<Self> {
-        let db = tunemesh_testkit::test_database().await?;
-        let postgres = PostgresSettings {
-            url: db.url().to_owned().into(),
-            max_connections: connections,
-            ..PostgresSettings::default()
-        };
-        let pool = tunemesh_runtime::postgres::connect(&postgres).await?;
-        let store: Arc<dyn PlaylistStore> =
-            Arc::new(PostgresStore::open(pool, OutboxWaker::new()).await?);
-        let prefix = format!("{}:", tunemesh_testkit::unique_prefix("bench"));
-        let redis = RedisSettings {
-            url: tunemesh_testkit::servers().redis_url.clone().into(),
-            key_prefix: prefix.clone(),
-            ..RedisSettings::default()
-        };
-        let redis_pool = tunemesh_runtime::redis::connect(&redis).await?;
-        let cache: Arc<dyn PlaylistCache> = Arc::new(RedisCache::new(
-            redis_pool,
-            &KeyPrefix::from(&redis),
-            Duration::from_secs(300),
-        ));
-        let reads = Arc::new(ReadThrough::new(
-            store.clone(),
-            cache.clone(),
-            Duration::from_secs(5),
-        ));
-        Ok(Self {
-            db,
-            store,
-            cache,
-            reads,
-            prefix,
-        })
     }
 }
 
@@ -138,33 +96,36 @@ pub struct PlaylistStep {
     pub warm: Latencies,
     /// Mean bytes of a cache entry (`MEMORY USAGE`), over the warm sample.
     pub cache_entry_bytes: f64,
+    /// A cold read's statements explained, over [`EXPLAINED`] other playlists.
+    pub explained: Explained,
 }
 
 impl PlaylistState {
-    /// An empty playlist-svc with `per_user` playlists for each listener to come.
+    /// An empty playlist-svc with `per_user` playlists for each listener to come, written as
+    /// `load` says (by COPY, `copy_batch` listeners per transaction).
     pub async fn new(
         population: Population,
         per_user: usize,
         concurrency: usize,
+        load: Load,
+        copy_batch: usize,
     ) -> anyhow::Result<Self> {
-        let PlaylistSvc {
-            db,
-            store,
-            cache,
-            reads,
-            prefix,
-        } = PlaylistSvc::open(concurrency + 4).await?;
-        let (sql, connection) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls).await?;
+        let svc = PlaylistSvc::open(concurrency + 4).await?;
+        let (sql, connection) =
+            tokio_postgres::connect(svc.db.url(), tokio_postgres::NoTls).await?;
         tokio::spawn(connection);
         Ok(Self {
-            store,
-            cache,
-            reads,
+            store: svc.store,
+            postgres: svc.postgres,
+            load,
+            copy_batch: copy_batch.max(1),
+            cache: svc.cache,
+            reads: svc.reads,
             population: Arc::new(population),
-            db,
+            db: svc.db,
             sql,
             client: tunemesh_testkit::redis_client().await?,
-            prefix,
+            prefix: svc.prefix,
             per_user,
             ids: Vec::new(),
             items: 0,
@@ -172,8 +133,8 @@ impl PlaylistState {
         })
     }
 
-    /// Adds listeners up to `users` in total, creating their playlists `concurrency` at a
-    /// time, then measures `queries` reads cold and warm.
+    /// Adds listeners up to `users` in total, writing their playlists as the state's load
+    /// says, then measures `queries` reads cold and warm.
     pub async fn grow(
         &mut self,
         users: usize,
@@ -181,52 +142,18 @@ impl PlaylistState {
         queries: usize,
     ) -> anyhow::Result<PlaylistStep> {
         let started = Instant::now();
-        let playlists: Vec<(usize, usize)> = (self.users..users)
-            .flat_map(|u| (0..self.per_user).map(move |k| (u, k)))
-            .collect();
-        let step_playlists = playlists.len();
-        let (store, population, per_user) =
-            (self.store.clone(), self.population.clone(), self.per_user);
-        let created: Vec<anyhow::Result<(String, usize)>> = futures::stream::iter(playlists)
-            .map(|(u, k)| {
-                let (store, population) = (store.clone(), population.clone());
-                async move {
-                    let tracks: Vec<String> = population
-                        .history(u * per_user + k)
-                        .iter()
-                        .map(|p| track_id(p.track))
-                        .collect();
-                    let n = tracks.len();
-                    // As the catalogue check gives them: every track's duration known.
-                    let durations = tracks
-                        .iter()
-                        .enumerate()
-                        .map(|(i, t)| (t.clone(), 150_000 + (i as u64 % 7) * 20_000))
-                        .collect();
-                    let new = NewPlaylist {
-                        id: new_id(),
-                        owner_id: user_id(u),
-                        request_id: None,
-                        name: format!("Playlist {k}"),
-                        description: String::new(),
-                        public: k % 2 == 0,
-                        collaborative: false,
-                        track_ids: tracks,
-                        durations,
-                    };
-                    Ok((store.create(new).await?.id, n))
-                }
-            })
-            .buffer_unordered(concurrency.max(1))
-            .collect()
-            .await;
-        for result in created {
-            let (id, n) = result?;
+        let step_playlists = users.saturating_sub(self.users) * self.per_user;
+        let created = match self.load {
+            Load::Store => self.create(users, concurrency).await?,
+            Load::Copy => self.copy(users).await?,
+        };
+        for (id, n) in created {
             self.ids.push(id);
             self.items += n;
         }
         let step_time = started.elapsed();
         self.users = self.users.max(users);
+        let explained = self.explain().await?;
         let (cold, warm, cache_entry_bytes) = self.read(queries).await?;
         let mut table_bytes = Vec::new();
         for table in TABLES {
@@ -249,7 +176,70 @@ impl PlaylistState {
             cold,
             warm,
             cache_entry_bytes,
+            explained,
         })
+    }
+
+    /// New listeners' playlists through `PlaylistStore::create`, `concurrency` at a time;
+    /// their ids and item counts.
+    async fn create(
+        &self,
+        users: usize,
+        concurrency: usize,
+    ) -> anyhow::Result<Vec<(String, usize)>> {
+        let playlists: Vec<(usize, usize)> = (self.users..users)
+            .flat_map(|u| (0..self.per_user).map(move |k| (u, k)))
+            .collect();
+        let (store, population, per_user) =
+            (self.store.clone(), self.population.clone(), self.per_user);
+        all_of(playlists, concurrency, |(u, k)| {
+            let (store, population) = (store.clone(), population.clone());
+            async move {
+                let new = new_playlist(&population, per_user, u, k);
+                let n = new.track_ids.len();
+                Ok(vec![(store.create(new).await?.id, n)])
+            }
+        })
+        .await
+    }
+
+    /// New listeners' playlists by COPY, `copy_batch` listeners per transaction; their ids
+    /// and item counts.
+    async fn copy(&self, users: usize) -> anyhow::Result<Vec<(String, usize)>> {
+        let batches: Vec<std::ops::Range<usize>> = (self.users..users)
+            .step_by(self.copy_batch)
+            .map(|first| first..(first + self.copy_batch).min(users))
+            .collect();
+        let (postgres, population, per_user) = (
+            self.postgres.clone(),
+            self.population.clone(),
+            self.per_user,
+        );
+        all_of(batches, COPIES_AT_ONCE, |listeners| {
+            let (postgres, population) = (postgres.clone(), population.clone());
+            async move {
+                let new = listeners
+                    .flat_map(|u| (0..per_user).map(move |k| (u, k)))
+                    .map(|(u, k)| new_playlist(&population, per_user, u, k))
+                    .collect();
+                let created = postgres.create_many(new).await?;
+                Ok(created
+                    .into_iter()
+                    .map(|p| (p.id, p.item_count as usize))
+                    .collect())
+            }
+        })
+        .await
+    }
+
+    /// [`EXPLAINED`] playlists drawn uniformly (another draw than the reads'), their page
+    /// statements explained.
+    async fn explain(&self) -> anyhow::Result<Explained> {
+        let mut rng = StdRng::seed_from_u64(!(self.ids.len() as u64));
+        let ids: Vec<String> = (0..EXPLAINED.min(self.ids.len()))
+            .map(|_| self.ids[rng.random_range(0..self.ids.len())].clone())
+            .collect();
+        explain::page_reads(&self.sql, &ids).await
     }
 
     /// `queries` distinct playlists drawn uniformly, read with the cache emptied, then again.
@@ -296,7 +286,7 @@ impl PlaylistState {
     pub async fn clean_up(self) -> anyhow::Result<()> {
         tunemesh_testkit::delete_redis_keys(&self.client, &self.prefix).await?;
         let name = self.db.name().to_owned();
-        drop((self.reads, self.store, self.sql));
+        drop((self.reads, self.store, self.postgres, self.sql));
         let (admin, connection) = tokio_postgres::connect(
             &tunemesh_testkit::servers().postgres_url,
             tokio_postgres::NoTls,
@@ -309,3 +299,55 @@ impl PlaylistState {
         Ok(())
     }
 }
+
+/// Runs `job` on each of `jobs`, `at_once` at a time; what they made, or the first failure.
+async fn all_of<J, F, Fut>(
+    jobs: Vec<J>,
+    at_once: usize,
+    job: F,
+) -> anyhow::Result<Vec<(String, usize)>>
+where
+    F: FnMut(J) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Vec<(String, usize)>>>,
+{
+    let done: Vec<anyhow::Result<Vec<_>>> = futures::stream::iter(jobs)
+        .map(job)
+        .buffer_unordered(at_once.max(1))
+        .collect()
+        .await;
+    let mut all = Vec::new();
+    for made in done {
+        all.extend(made?);
+    }
+    Ok(all)
+}
+
+/// Listener `u`'s playlist `k` (of `per_user`), with a fresh id: its tracks the population's
+/// history number `u * per_user + k`, every duration known (as the catalogue check gives
+/// them), public for even `k`.
+pub fn new_playlist(population: &Population, per_user: usize, u: usize, k: usize) -> NewPlaylist {
+    let track_ids: Vec<String> = population
+        .history(u * per_user + k)
+        .iter()
+        .map(|p| track_id(p.track))
+        .collect();
+    let durations = track_ids
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), 150_000 + (i as u64 % 7) * 20_000))
+        .collect();
+    NewPlaylist {
+        id: new_id(),
+        owner_id: user_id(u),
+        request_id: None,
+        name: format!("Playlist {k}"),
+        description: String::new(),
+        public: k.is_multiple_of(2),
+        collaborative: false,
+        track_ids,
+        durations,
+    }
+}
+
+#[cfg(test)]
+mod tests;

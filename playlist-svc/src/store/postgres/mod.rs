@@ -3,12 +3,14 @@
 //! # Layout
 //! - `mod.rs`: connecting, migrations, reads, liked songs
 //! - `write.rs`: create, edits and follows (row-locked transactions with outbox events)
+//! - `bulk.rs`: `create_many`, many creations' rows by COPY (for benchmarks)
 //! - `generated.rs`: generated playlists, created or replaced whole
 //! - `backfill.rs`: the one-time details backfill run after the migrations
 //! - `durations.rs`: the duration backfill's statements (run by a background task)
 //! - `library.rs`: liked albums and artists, play queues
 
 mod backfill;
+mod bulk;
 mod durations;
 mod generated;
 mod library;
@@ -80,6 +82,18 @@ impl PostgresStore {
     /// The pool (the outbox relay reads through it too).
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// The statements a page read runs, in one snapshot: the playlist (`$1` its id), then
+    /// its items (`$2` offset and `$3` limit, both `bigint`). Public for the benchmark that
+    /// explains them (`bench/src/listeners/explain.rs`).
+    pub fn page_statements() -> [String; 2] {
+        [
+            format!("SELECT {PLAYLIST_COLUMNS} FROM playlists p WHERE p.id = $1"),
+            "SELECT item_id, track_id, added_by, add_ms FROM playlist_items
+             WHERE playlist_id = $1 ORDER BY rank OFFSET $2 LIMIT $3"
+                .to_owned(),
+        ]
     }
 
     async fn migrate(&self) -> Result<(), PlaylistError> {
@@ -170,17 +184,13 @@ impl PlaylistStore for PostgresStore {
             .start()
             .await
             .map_err(pg)?;
-        let sql = format!("SELECT {PLAYLIST_COLUMNS} FROM playlists p WHERE p.id = $1");
-        let Some(row) = tx.query_opt(&sql, &[&id]).await.map_err(pg)? else {
+        let [playlist_sql, items_sql] = Self::page_statements();
+        let Some(row) = tx.query_opt(&playlist_sql, &[&id]).await.map_err(pg)? else {
             return Ok(None);
         };
         let playlist = playlist(&row).map_err(pg)?;
         let rows = tx
-            .query(
-                "SELECT item_id, track_id, added_by, add_ms FROM playlist_items
-                 WHERE playlist_id = $1 ORDER BY rank OFFSET $2 LIMIT $3",
-                &[&id, &i64::from(offset), &i64::from(limit)],
-            )
+            .query(&items_sql, &[&id, &i64::from(offset), &i64::from(limit)])
             .await
             .map_err(pg)?;
         tx.commit().await.map_err(pg)?;
