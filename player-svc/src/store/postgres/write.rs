@@ -19,10 +19,6 @@ use super::super::listings;
 use super::super::sql;
 use super::{StoreError, TrackRecord};
 
-/// The track's album and audio before this write, its row locked (nothing when it is new).
-const TRACK_BEFORE_LOCKED: &str =
-    "SELECT album_id, manifest_key FROM tracks WHERE id = $1 FOR UPDATE";
-
 /// Locks an album this write leaves (it is updated, never inserted, here).
 const LOCK_ALBUM: &str = "SELECT 1 FROM albums WHERE id = $1 FOR UPDATE";
 
@@ -35,8 +31,10 @@ pub(super) async fn put(
     t: &TrackRecord,
     event: &Envelope,
 ) -> Result<(), StoreError> {
+    // The track's album and audio before this write, its row locked (none when it is new).
+    let locked = format!("{} FOR UPDATE", listings::TRACK_BEFORE);
     let before: Option<(String, String)> = tx
-        .query_opt(TRACK_BEFORE_LOCKED, &[&t.id])
+        .query_opt(&locked, &[&t.id])
         .await
         .map_err(StoreError::backend)?
         .map(|row| (row.get(0), row.get(1)));
