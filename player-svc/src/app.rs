@@ -19,6 +19,7 @@ use crate::blobs::Blobs;
 use crate::catalog::Catalog;
 use crate::covers::Covers;
 use crate::delivery::Delivery;
+use crate::starts::Starts;
 use crate::grpc::{CatalogApi, IngestApi, PlayerApi};
 use crate::ingest::Ingest;
 use crate::library_status;
@@ -138,7 +139,12 @@ pub async fn build(
         blobs.clone(),
         ctx.grpc.max_message_bytes.saturating_sub(1024),
     );
-    let delivery = Delivery::new(track_cache, blobs, settings.stream_buffer_chunks);
+    let delivery = Delivery::new(
+        track_cache,
+        blobs,
+        settings.stream_buffer_chunks,
+        Starts::new(settings.stream_start_priority),
+    );
     let mut roots = settings.scan_roots.clone();
     roots.extend(settings.library.clone());
 

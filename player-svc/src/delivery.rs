@@ -15,6 +15,7 @@ use crate::blobs::Blobs;
 use crate::error::PlayerError;
 use crate::media::Quality;
 use crate::seek;
+use crate::starts::{FIRST_BYTES, Starting, Starts};
 use crate::store::{RenditionManifest, TrackRecord};
 use crate::track_cache::TrackCache;
 
@@ -83,6 +84,8 @@ pub(crate) struct Delivery {
     blobs: Blobs,
     /// Chunks read ahead of the consumer, at most.
     buffer: usize,
+    /// Streams still to send their first audio, which read-ahead gives way to.
+    starts: Starts,
 }
 
 /// Key of the progressive Ogg file of a rendition in the blob store: where `ReadAudioRange`
@@ -116,13 +119,21 @@ struct Part {
 }
 
 impl Delivery {
-    /// Delivery of `tracks` from `blobs`, reading at most `buffer` chunks ahead.
-    pub(crate) fn new(tracks: TrackCache, blobs: Blobs, buffer: usize) -> Self {
+    /// Delivery of `tracks` from `blobs`, reading at most `buffer` chunks ahead, a stream's
+    /// read-ahead giving way to the `starts` of others.
+    pub(crate) fn new(tracks: TrackCache, blobs: Blobs, buffer: usize, starts: Starts) -> Self {
         Self {
             tracks,
             blobs,
             buffer: buffer.max(1),
+            starts,
         }
+    }
+
+    /// Counts a stream as starting until it has handed out its first audio: to be taken
+    /// before [`Delivery::stream`], and ended by whoever hands the chunks out.
+    pub(crate) fn starting(&self) -> Starting {
+        self.starts.begin()
     }
 
     /// The track and its rendition of `quality`, or NOT_FOUND.
@@ -214,6 +225,7 @@ impl Delivery {
                 (parts, points, first.start_us)
             }
         };
+        let parts = coalesce(parts);
         let total_bytes = parts.iter().map(|p| p.range.end - p.range.start).sum();
         let header = StreamHeader {
             track: Arc::clone(track),
@@ -223,7 +235,7 @@ impl Delivery {
             start_us: start,
             total_bytes,
         };
-        let chunks = self.spawn_reader(parts, Some((points, start)));
+        let chunks = self.spawn_reader(parts, Some((points, start)), Some(self.starts.clone()));
         Ok((header, chunks))
     }
 
@@ -254,7 +266,7 @@ impl Delivery {
         Ok(FileRange {
             size: r.ogg_size,
             version: rendition.track.manifest.version().to_owned(),
-            chunks: self.spawn_reader(vec![part], None),
+            chunks: self.spawn_reader(vec![part], None, None),
         })
     }
 
@@ -312,8 +324,14 @@ impl Delivery {
     }
 
     /// Reads `parts` in chunks into a bounded channel from a task that stops when the
-    /// consumer goes away; the channel's capacity is the whole read-ahead.
-    fn spawn_reader(&self, parts: Vec<Part>, times: Option<(Vec<[u64; 2]>, u64)>) -> Chunks {
+    /// consumer goes away; the channel's capacity is the whole read-ahead. Past its first
+    /// audio, a stream's reader gives way to the `starts` of others before each read.
+    fn spawn_reader(
+        &self,
+        parts: Vec<Part>,
+        times: Option<(Vec<[u64; 2]>, u64)>,
+        starts: Option<Starts>,
+    ) -> Chunks {
         let (tx, rx) = mpsc::channel(self.buffer);
         let blobs = self.blobs.clone();
         let times = times.map(Arc::new);
@@ -323,6 +341,9 @@ impl Delivery {
                 let mut at = part.range.start;
                 while at < part.range.end {
                     let end = (at + CHUNK).min(part.range.end);
+                    if let Some(starts) = starts.as_ref().filter(|_| offset >= FIRST_BYTES) {
+                        starts.give_way().await;
+                    }
                     // Wait for room before reading, so nothing is read that cannot be queued.
                     let Ok(permit) = tx.reserve().await else {
                         return;
@@ -354,4 +375,20 @@ impl Delivery {
         });
         rx
     }
+}
+
+/// `parts` with each one that goes on where the one before it ends (the same file) joined to
+/// it: a stream from the start is then one read, whose first chunk carries audio and not
+/// only the container's headers.
+fn coalesce(parts: Vec<Part>) -> Vec<Part> {
+    let mut joined: Vec<Part> = Vec::with_capacity(parts.len());
+    for part in parts {
+        match joined.last_mut() {
+            Some(last) if last.path == part.path && last.range.end == part.range.start => {
+                last.range.end = part.range.end;
+            }
+            _ => joined.push(part),
+        }
+    }
+    joined
 }

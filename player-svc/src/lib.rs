@@ -48,6 +48,7 @@ mod play_sessions;
 pub mod seek;
 mod service;
 pub mod settings;
+mod starts;
 pub mod store;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;

@@ -37,6 +37,10 @@ pub struct PlayerSettings {
     pub max_upload_bytes: u64,
     /// Chunks of audio a stream may hold ready ahead of its consumer: the only read-ahead.
     pub stream_buffer_chunks: usize,
+    /// Longest a stream's read-ahead waits, per read, while other streams have not sent
+    /// their first audio yet (start-up first, `starts.rs`); zero turns it off.
+    #[serde(with = "humantime_serde")]
+    pub stream_start_priority: Duration,
     /// Tracks whose manifests are kept in memory for delivery (see `track_cache.rs`).
     pub track_cache_capacity: u64,
     /// Longest a kept manifest is used: how soon a track re-ingested by another replica
@@ -75,6 +79,7 @@ impl Default for PlayerSettings {
                 .to_vec(),
             max_upload_bytes: 2 << 30,
             stream_buffer_chunks: 4,
+            stream_start_priority: Duration::from_millis(200),
             track_cache_capacity: 10_000,
             track_cache_ttl: Duration::from_secs(30),
             session_timeout: Duration::from_secs(600),

@@ -72,6 +72,10 @@ struct Args {
     /// when not given).
     #[arg(long)]
     buffer_chunks: Option<usize>,
+    /// player-svc's start-up first bound, ms (`stream_start_priority`; its default when not
+    /// given, 0 turns it off).
+    #[arg(long)]
+    start_priority_ms: Option<u64>,
     /// HTTP/2 receive window of one call, bytes (the mesh's `stream_window_bytes` when not
     /// given).
     #[arg(long)]
@@ -382,6 +386,9 @@ async fn start_player(
         stream_buffer_chunks: args
             .buffer_chunks
             .unwrap_or(PlayerSettings::default().stream_buffer_chunks),
+        stream_start_priority: args
+            .start_priority_ms
+            .map_or(PlayerSettings::default().stream_start_priority, Duration::from_millis),
         ..PlayerSettings::default()
     };
     let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");

@@ -12,6 +12,7 @@ use crate::convert::{duration_us, to_us};
 use crate::delivery::{Container, OGG_MIME, WEBM_MIME, progressive_blob};
 use crate::error::PlayerError;
 use crate::media::Quality;
+use crate::starts::FIRST_BYTES;
 
 /// Sample rate of every stored rendition (Opus decodes to 48 kHz).
 const SAMPLE_RATE_HZ: u32 = 48_000;
@@ -47,6 +48,8 @@ impl PlaybackDomain {
             Err(_) => return Err(PlayerError::invalid("container", "unknown container")),
         };
         let start = position_us(r.start_position.as_ref(), "start_position")?;
+        // Counted from before the lookup, so others' read-ahead gives way to all of it.
+        let mut starting = self.delivery.starting();
         let (h, chunks) = self
             .delivery
             .stream(&r.track_id, q, container, start)
@@ -73,7 +76,13 @@ impl PlaybackDomain {
                 message: Some(pb::stream_audio_response::Message::Header(header)),
             })
         });
-        let rest = ReceiverStream::new(chunks).map(|chunk| {
+        let mut handed_out = 0u64;
+        let rest = ReceiverStream::new(chunks).map(move |chunk| {
+            // Handed to the transport now: once the first audio is, this stream is started.
+            handed_out += chunk.as_ref().map_or(0, |c| c.data.len() as u64);
+            if handed_out >= FIRST_BYTES {
+                starting.done();
+            }
             chunk.map(|c| pb::StreamAudioResponse {
                 message: Some(pb::stream_audio_response::Message::Chunk(pb::AudioChunk {
                     byte_offset: c.offset,

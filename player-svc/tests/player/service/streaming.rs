@@ -183,3 +183,49 @@ async fn streaming_from_sixty_seconds_starts_there_in_both_containers_and_ranges
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn from_the_start_a_stream_is_the_stored_file_and_its_first_chunk_carries_audio()
+-> anyhow::Result<()> {
+    let player = Player::start(quick_settings()).await?;
+    let result = upload(&player, "apex.ogg", std::fs::read(music(APEX))?).await?;
+    assert_eq!(result.outcome(), IngestOutcome::Ingested, "{result:?}");
+    let request = StreamAudioRequest {
+        track_id: result.track_id.clone(),
+        quality: AudioQuality::VeryHigh as i32,
+        start_position: None,
+        container: AudioContainer::Ogg as i32,
+    };
+    let mut stream = player
+        .player()
+        .stream_audio(player.req(request.clone()))
+        .await?
+        .into_inner();
+    let _header = stream.next().await.transpose()?;
+    let first = match stream.next().await.transpose()?.and_then(|m| m.message) {
+        Some(stream_audio_response::Message::Chunk(c)) => c,
+        other => anyhow::bail!("expected a chunk, got {other:?}"),
+    };
+    // One read from the file's start: the headers and audio after them, not headers alone.
+    assert_eq!(first.data.len(), 64 * 1024, "a whole first chunk");
+    drop(stream);
+
+    let (header, streamed, _) = read_stream(&player, request).await?;
+    let mut range = player
+        .player()
+        .read_audio_range(player.req(ReadAudioRangeRequest {
+            track_id: result.track_id,
+            quality: AudioQuality::VeryHigh as i32,
+            offset: 0,
+            length: 0,
+        }))
+        .await?
+        .into_inner();
+    let mut stored = Vec::new();
+    while let Some(piece) = range.next().await {
+        stored.extend_from_slice(&piece?.data);
+    }
+    assert_eq!(header.total_bytes, stored.len() as u64);
+    assert!(streamed == stored, "the stream from 0 is the stored Ogg file");
+    Ok(())
+}
