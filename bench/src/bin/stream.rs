@@ -386,9 +386,10 @@ async fn start_player(
         stream_buffer_chunks: args
             .buffer_chunks
             .unwrap_or(PlayerSettings::default().stream_buffer_chunks),
-        stream_start_priority: args
-            .start_priority_ms
-            .map_or(PlayerSettings::default().stream_start_priority, Duration::from_millis),
+        stream_start_priority: args.start_priority_ms.map_or(
+            PlayerSettings::default().stream_start_priority,
+            Duration::from_millis,
+        ),
         ..PlayerSettings::default()
     };
     let identity = MeshIdentity::new(&IdentitySettings::for_tests()).expect("the test key");
