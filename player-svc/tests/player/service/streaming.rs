@@ -226,6 +226,9 @@ async fn from_the_start_a_stream_is_the_stored_file_and_its_first_chunk_carries_
         stored.extend_from_slice(&piece?.data);
     }
     assert_eq!(header.total_bytes, stored.len() as u64);
-    assert!(streamed == stored, "the stream from 0 is the stored Ogg file");
+    assert!(
+        streamed == stored,
+        "the stream from 0 is the stored Ogg file"
+    );
     Ok(())
 }
