@@ -11,12 +11,14 @@ use tunemesh_runtime::{shutdown, telemetry};
 
 /// mimalloc instead of glibc's malloc: the audio path allocates and frees 64 KiB buffers
 /// on every thread, which glibc serves from its shared bins under a lock (a fifth of the
-/// serving CPU in a profile at 12,800 listeners, see BENCHMARKS.md).
+/// serving CPU in a profile at 12,800 listeners, see BENCHMARKS.md). Its transparent huge
+/// pages are turned off first thing in `main` (`tunemesh_runtime::memory`).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    tunemesh_runtime::memory::no_transparent_huge_pages();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,6 +9,7 @@
 //! - [`blobs`]: media blobs in a local folder or an S3-compatible bucket.
 //! - [`clock`]: wall-clock time in epoch milliseconds or seconds, saturating.
 //! - [`ids`]: the one shape check for ids from outside (nothing that can climb a path).
+//! - [`memory`]: transparent huge pages off (the start burst of audio streams).
 //! - [`process`]: one process skeleton: its parts started and stopped together.
 //! - [`shutdown`]: SIGTERM/SIGINT as a cancellation token, and the bounded drain.
 //! - [`postgres`], [`redis`]: connection pools for the production adapters.
@@ -28,6 +29,7 @@ pub mod grpc;
 pub mod identity;
 pub mod ids;
 pub mod listen;
+pub mod memory;
 pub mod metrics;
 pub mod migrate;
 pub mod postgres;

@@ -39,8 +39,8 @@ use tunemesh_testkit::{grpc_settings, spawn_app};
 use tunemesh_bench::cpu;
 
 /// The allocator of the `tunemesh` binary (`src/main.rs`), so player-svc here allocates as
-/// it does in production. Its transparent huge pages matter for the start burst: see
-/// BENCHMARKS.md, "StreamAudio's first chunk: the allocator" (`MIMALLOC_ALLOW_THP=0`).
+/// it does in production, transparent huge pages off as there (`TUNEMESH_BENCH_THP=1` keeps
+/// them, to compare): see BENCHMARKS.md, "StreamAudio's first chunk".
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -139,6 +139,9 @@ impl Phase {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if std::env::var_os("TUNEMESH_BENCH_THP").is_none_or(|v| v != "1") {
+        tunemesh_runtime::memory::no_transparent_huge_pages();
+    }
     let work = tempfile::tempdir()?;
     let (channels, renditions) = start_player(&args, work.path()).await?;
     println!(
