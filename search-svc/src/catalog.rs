@@ -16,6 +16,8 @@ use tunemesh_proto::search::v1::{
 
 use crate::schema::{IndexDoc, key};
 
+mod restore;
+
 /// Album artists shown at most; compilations would otherwise list everyone.
 const MAX_ALBUM_ARTISTS: usize = 3;
 

@@ -187,9 +187,7 @@ fn search_reopen(tracks: Vec<Track>) -> anyhow::Result<String> {
     let read = started.elapsed();
     let started = Instant::now();
     let mut catalog = Catalog::default();
-    for (track, plays) in stored {
-        catalog.restore(track, plays);
-    }
+    catalog.restore_all(stored);
     let model = started.elapsed();
     anyhow::ensure!(catalog.track_count() > 0, "no track came back");
     Ok(format!(
