@@ -165,7 +165,7 @@ impl SearchIndex {
     /// of a resumed index. Read by up to [`READERS`] threads, each a contiguous run of the
     /// documents (at 1M tracks a warm start spends seconds here: decompressing the stores and
     /// decoding every track).
-    pub fn stored_tracks(&self) -> tantivy::Result<Vec<(Track, u64)>> {
+    pub fn stored_tracks(&self) -> tantivy::Result<Vec<(Box<Track>, u64)>> {
         let searcher = self.reader.searcher();
         let track_kind =
             Term::from_field_u64(self.fields.kind, kind_number(SearchResultType::Track));
@@ -205,7 +205,7 @@ impl SearchIndex {
         &self,
         searcher: &Searcher,
         run: &[DocAddress],
-    ) -> tantivy::Result<Vec<(Track, u64)>> {
+    ) -> tantivy::Result<Vec<(Box<Track>, u64)>> {
         let mut tracks = Vec::with_capacity(run.len());
         // The segment being read: its ordinal, document store and play column.
         let mut segment: Option<(SegmentOrdinal, StoreReader, Column<u64>)> = None;

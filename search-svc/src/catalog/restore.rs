@@ -2,15 +2,17 @@
 //! a warm start spent 7.4 s restoring tracks one by one through [`Catalog::upsert_track`],
 //! whose change tracking it then threw away).
 
+use std::collections::HashMap;
+
 use tunemesh_proto::catalog::v1::Track;
 
-use super::Catalog;
+use super::{Catalog, Members};
 
 impl Catalog {
     /// Puts back every stored track and its plays: the same catalogue as [`Catalog::restore`]
     /// called for each in order, built without change tracking, with the maps sized once and
     /// each album and artist id copied only when first seen.
-    pub fn restore_all(&mut self, stored: Vec<(Track, u64)>) {
+    pub fn restore_all(&mut self, stored: Vec<(Box<Track>, u64)>) {
         self.tracks.reserve(stored.len());
         self.plays
             .reserve(stored.iter().filter(|(_, plays)| *plays > 0).count());
@@ -23,7 +25,7 @@ impl Catalog {
             if self.tracks.contains_key(&track.id) {
                 // A second state of a known track (not in an index this service wrote, where
                 // keys are unique): the one-by-one path decides which state wins.
-                self.restore(track, plays);
+                self.restore_boxed(track, plays);
                 continue;
             }
             if plays > 0 {
@@ -50,17 +52,11 @@ impl Catalog {
 }
 
 /// Adds `track` to the members of `group`, copying `group`'s id only for a new group.
-fn member_of(
-    groups: &mut std::collections::HashMap<String, std::collections::BTreeSet<String>>,
-    group: &str,
-    track: &str,
-) {
+fn member_of(groups: &mut HashMap<String, Members>, group: &str, track: &str) {
     match groups.get_mut(group) {
-        Some(members) => {
-            members.insert(track.to_owned());
-        }
+        Some(members) => members.insert(track),
         None => {
-            groups.insert(group.to_owned(), [track.to_owned()].into());
+            groups.insert(group.to_owned(), Members::one(track));
         }
     }
 }
@@ -76,7 +72,7 @@ mod tests {
 
     /// A catalogue with shared albums and artists, duets, tracks without album or artist
     /// ids, an empty id, plays on some tracks, and ids stored twice (older and newer).
-    fn stored() -> Vec<(Track, u64)> {
+    fn stored() -> Vec<(Box<Track>, u64)> {
         let mut seed = 0x2545_f491_u64;
         let mut next = |n: u64| {
             seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
@@ -134,7 +130,7 @@ mod tests {
                 }),
                 ..Track::default()
             };
-            stored.push((track, if next(3) == 0 { next(50) } else { 0 }));
+            stored.push((Box::new(track), if next(3) == 0 { next(50) } else { 0 }));
         }
         stored
     }
@@ -149,7 +145,7 @@ mod tests {
     fn a_bulk_restored_catalogue_equals_one_restored_track_by_track() {
         let mut one_by_one = Catalog::default();
         for (track, plays) in stored() {
-            one_by_one.restore(track, plays);
+            one_by_one.restore(*track, plays);
         }
         let mut bulk = Catalog::default();
         bulk.restore_all(stored());
@@ -164,7 +160,7 @@ mod tests {
 
         // Later changes produce the same documents: a moved track, a new one, plays.
         for catalog in [&mut one_by_one, &mut bulk] {
-            let mut moved = catalog.tracks["t3"].clone();
+            let mut moved = Track::clone(&catalog.tracks["t3"]);
             moved.album = Some(AlbumRef {
                 id: "a1".to_owned(),
                 title: "Album 1".to_owned(),
@@ -174,7 +170,7 @@ mod tests {
                 nanos: 0,
             });
             assert!(catalog.upsert_track(moved));
-            let mut new = catalog.tracks["t4"].clone();
+            let mut new = Track::clone(&catalog.tracks["t4"]);
             new.id = "t-new".to_owned();
             assert!(catalog.upsert_track(new));
             catalog.count_play("t5");
@@ -189,7 +185,7 @@ mod tests {
     fn restoring_nothing_keeps_what_was_marked_to_rewrite() {
         let mut catalog = Catalog::default();
         let (track, _) = stored().remove(0);
-        catalog.upsert_track(track);
+        catalog.upsert_track(*track);
         let marked = catalog.dirty.len();
         assert!(marked > 0);
         catalog.restore_all(Vec::new());
