@@ -1,5 +1,6 @@
 //! What the binary can run, in one table: `tunemesh serve <service>` adds one part to its
-//! process, `tunemesh up` adds them all, both through [`add`].
+//! process through [`add`]; `tunemesh up` builds the gRPC services at once ([`build`]), then
+//! adds them ([`register`]) and the gateway.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,14 +8,14 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use tunemesh_events::EventBus;
 use tunemesh_gateway::{Gateway, GatewayContext};
-use tunemesh_runtime::ServiceContext;
 use tunemesh_runtime::admin::{AdminServer, Readiness};
 use tunemesh_runtime::process::Process;
+use tunemesh_runtime::{App, ServiceContext};
 
 use crate::cli::ServiceName;
 use crate::settings::Settings;
 
-/// The gRPC services, in the order `tunemesh up` starts them; the gateway, the edge in front
+/// The gRPC services, in the order `tunemesh up` adds them; the gateway, the edge in front
 /// of them, comes after.
 pub(crate) const SERVICES: [ServiceName; 4] = [
     ServiceName::Player,
@@ -53,36 +54,78 @@ pub(crate) async fn add(
     ctx: &ServiceContext,
     bus: Option<&Arc<dyn EventBus>>,
 ) -> anyhow::Result<Added> {
+    if service == ServiceName::Gateway {
+        let ctx = &for_service(ctx, name_of(service)).await?;
+        return add_gateway(process, settings, ctx).await;
+    }
+    let built = build(service, settings, ctx, bus).await?;
+    Ok(register(process, built))
+}
+
+/// A gRPC service built (bound, its store opened), not yet added to a process.
+pub(crate) struct Built {
+    name: &'static str,
+    app: App,
+}
+
+/// Builds the gRPC service `service` (not the gateway: see [`add`]) on `ctx`, with `bus`;
+/// an error names the service.
+pub(crate) async fn build(
+    service: ServiceName,
+    settings: &Settings,
+    ctx: &ServiceContext,
+    bus: Option<&Arc<dyn EventBus>>,
+) -> anyhow::Result<Built> {
+    let name = name_of(service);
     let bus = || {
         bus.cloned()
             .context("no event bus for a service that needs one")
     };
-    let name = match service {
-        ServiceName::Gateway => "gateway",
-        ServiceName::Player => tunemesh_player::SERVICE_NAME,
-        ServiceName::Playlist => tunemesh_playlist::SERVICE_NAME,
-        ServiceName::Search => tunemesh_search::SERVICE_NAME,
-        ServiceName::Reco => tunemesh_reco::SERVICE_NAME,
-    };
-    // Each part calls, and is called, as itself.
-    let ctx = &ctx
-        .for_service(name)
-        .await
-        .with_context(|| format!("no mutual-TLS identity for {name}"))?;
-    let app = match service {
-        ServiceName::Gateway => return add_gateway(process, settings, ctx).await,
-        ServiceName::Player => tunemesh_player::build(&settings.player, ctx, bus()?).await?,
-        ServiceName::Playlist => tunemesh_playlist::build(&settings.playlist, ctx, bus()?).await?,
-        ServiceName::Search => tunemesh_search::build(&settings.search, ctx, bus()?).await?,
-        ServiceName::Reco => tunemesh_reco::build(&settings.reco, ctx, bus()?).await?,
-    };
+    let ctx = &for_service(ctx, name).await?;
+    let app = async {
+        anyhow::Ok(match service {
+            ServiceName::Gateway => anyhow::bail!("the gateway is not a gRPC service to build"),
+            ServiceName::Player => tunemesh_player::build(&settings.player, ctx, bus()?).await?,
+            ServiceName::Playlist => {
+                tunemesh_playlist::build(&settings.playlist, ctx, bus()?).await?
+            }
+            ServiceName::Search => tunemesh_search::build(&settings.search, ctx, bus()?).await?,
+            ServiceName::Reco => tunemesh_reco::build(&settings.reco, ctx, bus()?).await?,
+        })
+    }
+    .await
+    .with_context(|| format!("cannot start {name}"))?;
+    Ok(Built { name, app })
+}
+
+/// Adds a built service to `process`.
+pub(crate) fn register(process: &mut Process, built: Built) -> Added {
+    let Built { name, app } = built;
     let added = Added {
         name,
         addr: app.local_addr(),
         readiness: Arc::new(app.health()),
     };
     process.service(name, app);
-    Ok(added)
+    added
+}
+
+/// The part's name in discovery and logs.
+fn name_of(service: ServiceName) -> &'static str {
+    match service {
+        ServiceName::Gateway => "gateway",
+        ServiceName::Player => tunemesh_player::SERVICE_NAME,
+        ServiceName::Playlist => tunemesh_playlist::SERVICE_NAME,
+        ServiceName::Search => tunemesh_search::SERVICE_NAME,
+        ServiceName::Reco => tunemesh_reco::SERVICE_NAME,
+    }
+}
+
+/// `ctx` for the part `name`: each part calls, and is called, as itself.
+async fn for_service(ctx: &ServiceContext, name: &str) -> anyhow::Result<ServiceContext> {
+    ctx.for_service(name)
+        .await
+        .with_context(|| format!("no mutual-TLS identity for {name}"))
 }
 
 /// The gateway on `settings.gateway.addr`, reaching the services through `ctx.mesh`.

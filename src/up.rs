@@ -62,9 +62,19 @@ impl Up {
             tls: None,
         };
         let mut process = Process::new(Some(registry));
+        // Built at the same time: each opens its own store and binds its own port, and none
+        // calls another before it runs, so search-svc's index and reco-svc's saved model (each
+        // seconds at a million tracks) load side by side. Added in order; the first failure in
+        // that order is returned and whatever else was built is dropped unstarted, as when the
+        // gateway fails after them (reco-svc's model, taken from disk by its build, is then
+        // gone, and the next start replays the stream).
+        let built = futures::future::join_all(
+            SERVICES.map(|service| services::build(service, settings, &ctx, Some(&bus))),
+        )
+        .await;
         let mut service_addrs = Vec::new();
-        for service in SERVICES {
-            let added = services::add(&mut process, service, settings, &ctx, Some(&bus)).await?;
+        for built in built {
+            let added = services::register(&mut process, built?);
             service_addrs.push((added.name, added.addr));
         }
         let gateway =

@@ -119,3 +119,23 @@ pub fn start_with_metrics(
     std::thread::spawn(move || stdout.lines().map_while(Result::ok).for_each(drop));
     Ok((child, url, metrics))
 }
+
+/// Resident memory of `pid`, MiB: now, at its peak, and now split into anonymous (heaps:
+/// the models) and file-backed (mapped files: the binary, tantivy's segments).
+pub fn memory(pid: u32) -> [f64; 4] {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(0.0, |kib| kib / 1024.0)
+    };
+    [
+        field("VmRSS:"),
+        field("VmHWM:"),
+        field("RssAnon:"),
+        field("RssFile:"),
+    ]
+}

@@ -63,9 +63,7 @@ fn open(
     let (index, opened) = SearchIndex::open(dir, memory, owner)?;
     let mut model = Model::default();
     if opened == Opened::Resumed {
-        for (track, plays) in index.stored_tracks()? {
-            model.catalog.restore(track, plays);
-        }
+        model.catalog.restore_all(index.stored_tracks()?);
         for playlist in index.stored_playlists()? {
             model.playlists.restore(&playlist);
         }

@@ -192,10 +192,13 @@ impl Fields {
         SearchResult::decode(bytes).ok()
     }
 
-    /// The stored catalogue track of a track document read back from the index.
-    pub fn stored_track(&self, doc: &TantivyDocument) -> Option<Track> {
+    /// The stored catalogue track of a track document read back from the index (decoded in
+    /// its box: a track is large to move, and the catalogue model keeps it boxed).
+    pub fn stored_track(&self, doc: &TantivyDocument) -> Option<Box<Track>> {
         let bytes = doc.get_first(self.track)?.as_bytes()?;
-        Track::decode(bytes).ok()
+        let mut track = Box::<Track>::default();
+        track.merge(bytes).ok()?;
+        Some(track)
     }
 
     /// The stored state of a playlist document read back from the index.

@@ -151,3 +151,18 @@ async fn shutdown_drains_and_ends_cleanly_within_the_grace_period() -> anyhow::R
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn a_service_that_cannot_start_is_named_in_ups_error() -> anyhow::Result<()> {
+    // search-svc's index directory is a file: it can neither open nor replace it.
+    let dir = tempfile::tempdir()?;
+    let data_dir = dir.path().join("data");
+    std::fs::create_dir_all(data_dir.join("search"))?;
+    std::fs::write(data_dir.join("search").join("index"), "not an index")?;
+    let Err(error) = RunningMesh::start_with(|settings| settings.data_dir = data_dir).await else {
+        anyhow::bail!("up started with an unusable search index");
+    };
+    let message = format!("{error:#}");
+    assert!(message.starts_with("cannot start search"), "{message}");
+    Ok(())
+}

@@ -17,7 +17,8 @@
 //!    a deep track page by cursor, gRPC `ListTracks` by offset (random and the last page),
 //!    REST search;
 //! 3. warm restart: stop (reco-svc saves its model), start again with the index and the
-//!    model on disk; time until ready, memory.
+//!    model on disk; time until ready, memory. `--warm-restarts` times, each listed; with
+//!    `--baseline`, alternating with another `tunemesh` binary on the same data dir.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -52,6 +53,13 @@ struct Args {
     /// The `tunemesh` binary (default: this workspace's release build).
     #[arg(long)]
     tunemesh: Option<PathBuf>,
+    /// Warm restarts per size (each stops `up` and starts it again on the same data dir).
+    #[arg(long, default_value_t = 1)]
+    warm_restarts: usize,
+    /// Another `tunemesh` binary (the build before a change) whose warm restarts alternate
+    /// with this one's on the same data dir: a before and after on the same catalogue.
+    #[arg(long)]
+    baseline: Option<PathBuf>,
     /// Seconds to wait for `tunemesh up` to be ready.
     #[arg(long, default_value_t = 3600)]
     ready_timeout: u64,
@@ -90,6 +98,11 @@ async fn main() -> anyhow::Result<()> {
     println!("load before: {}", cpu::load());
     let mut rows = Vec::new();
     let mut reads = Vec::new();
+    let mut restarts = Vec::new();
+    let mut binaries = vec![("this", binary.clone())];
+    if let Some(baseline) = &args.baseline {
+        binaries.push(("baseline", up::release_binary(Some(baseline.clone()))?));
+    }
     for &size in &args.sizes {
         let loaded = catalogue::grow_to(&data_dir, &names, size).await?;
         eprintln!("{size}: loaded {loaded:?}");
@@ -99,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
         let cold = start(&binary, work.path(), &data_dir, &library, &args).await?;
         // A session of its own per size: loading a million tracks outlives an access token.
         let token = sign_up(&http, &cold.base).await?;
-        let cold_rss = memory(cold.process.0.id());
+        let cold_rss = up::memory(cold.process.0.id());
         let mut disk = [
             dir_size(&data_dir.join("search").join("index")),
             dir_size(&data_dir.join("player")) - dir_size(&data_dir.join("player/blobs")),
@@ -114,15 +127,32 @@ async fn main() -> anyhow::Result<()> {
         }
         drop(cold.process);
         disk[3] = file_sizes(&data_dir.join("reco"), "model.bin");
-        let warm = start(&binary, work.path(), &data_dir, &library, &args).await?;
-        let warm_rss = memory(warm.process.0.id());
-        drop(warm.process);
+        // The row's warm figures are this binary's first restart; every restart is listed.
+        let mut warm = None;
+        for round in 1..=args.warm_restarts.max(1) {
+            for (label, binary) in binaries.iter() {
+                let restart = start(binary, work.path(), &data_dir, &library, &args).await?;
+                let rss = up::memory(restart.process.0.id());
+                drop(restart.process);
+                restarts.push(format!(
+                    "| {size} | {label} | {round} | {:.2} | {:.0} / {:.0} ({:.0} + {:.0}) | {} |",
+                    restart.ready.as_secs_f64(),
+                    rss[0],
+                    rss[1],
+                    rss[2],
+                    rss[3],
+                    cpu::load()
+                ));
+                warm.get_or_insert((restart.ready, rss));
+            }
+        }
+        let (warm_ready, warm_rss) = warm.context("no warm restart")?;
         rows.push(format!(
             "| {size} | {:.1} | {:.1} | {:.1} | {:.1} | {:.0} / {:.0} ({:.0} + {:.0}) | {:.0} / {:.0} ({:.0} + {:.0}) | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
             loaded.store.as_secs_f64(),
             loaded.relay.as_secs_f64(),
             cold.ready.as_secs_f64(),
-            warm.ready.as_secs_f64(),
+            warm_ready.as_secs_f64(),
             cold_rss[0],
             cold_rss[1],
             cold_rss[2],
@@ -137,12 +167,12 @@ async fn main() -> anyhow::Result<()> {
             mib(disk[3]),
             cpu::load()
         ));
-        print_tables(&rows, &reads);
+        print_tables(&rows, &reads, &restarts);
     }
     Ok(())
 }
 
-fn print_tables(rows: &[String], reads: &[String]) {
+fn print_tables(rows: &[String], reads: &[String], restarts: &[String]) {
     println!(
         "| tracks | bulk store s | relay s | cold ready s | warm ready s | RSS cold MiB: now / peak (anon + file) | RSS warm MiB: now / peak (anon + file) | search index MiB | player db MiB | events.sqlite MiB | reco model.bin MiB | load |"
     );
@@ -151,6 +181,11 @@ fn print_tables(rows: &[String], reads: &[String]) {
     println!("| tracks | read | p50 ms | p99 ms | requests |");
     println!("|---:|---|---:|---:|---:|");
     reads.iter().for_each(|r| println!("{r}"));
+    println!(
+        "| tracks | binary | warm restart | ready s | RSS MiB: now / peak (anon + file) | load |"
+    );
+    println!("|---:|---|---:|---:|---:|---|");
+    restarts.iter().for_each(|r| println!("{r}"));
 }
 
 /// Starts `tunemesh up` on the data dir and waits until `/readyz` answers 200.
@@ -331,26 +366,6 @@ async fn total(http: &reqwest::Client, base: &str, token: &str) -> anyhow::Resul
 async fn sign_up(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
     let session = accounts::sign_up(http, base, "bench", "bench-password-1").await?;
     accounts::access_token(&session)
-}
-
-/// Resident memory of `pid`, MiB: now, at its peak, and now split into anonymous (heaps:
-/// the models) and file-backed (mapped files: the binary, tantivy's segments).
-fn memory(pid: u32) -> [f64; 4] {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(0.0, |kib| kib / 1024.0)
-    };
-    [
-        field("VmRSS:"),
-        field("VmHWM:"),
-        field("RssAnon:"),
-        field("RssFile:"),
-    ]
 }
 
 fn mib(bytes: u64) -> f64 {

@@ -24,7 +24,7 @@
 //! each step timed.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
@@ -59,6 +59,13 @@ struct Args {
     /// Also time search-svc's warm open of an index of the same tracks.
     #[arg(long)]
     search: bool,
+    /// Only search-svc's warm open (implies `--search`): no reco model.
+    #[arg(long)]
+    search_only: bool,
+    /// Keep search-svc's index of each size under this directory, and reopen one kept by an
+    /// earlier run instead of building it again (building takes minutes at 1M).
+    #[arg(long)]
+    index_dir: Option<PathBuf>,
 }
 
 /// One round's figures.
@@ -81,7 +88,7 @@ async fn main() -> anyhow::Result<()> {
         "| tracks | format | artists' sets | snapshot MiB | save s | take: read s | take: build s | take s |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|");
-    for &size in &args.sizes {
+    for &size in args.sizes.iter().filter(|_| !args.search_only) {
         let (mut store, artists) = catalogue_model(&names, size).await?;
         // The format before (JSON, still loaded once), then the binary one, in the same run.
         for json in [true, false] {
@@ -117,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
         // Dropping a model of a million tracks takes a while too: not in any figure.
         drop(store);
     }
-    if args.search {
+    if args.search || args.search_only {
         println!();
         println!(
             "| tracks | search: index built s | open s | stored tracks read s | catalogue model s |"
@@ -129,7 +136,8 @@ async fn main() -> anyhow::Result<()> {
                 .take(size)
                 .map(|(i, t)| as_ingested(t, i, i64::try_from(i).unwrap_or(0) + 1))
                 .collect();
-            let row = tokio::task::spawn_blocking(move || search_reopen(all)).await??;
+            let kept = args.index_dir.as_ref().map(|d| d.join(size.to_string()));
+            let row = tokio::task::spawn_blocking(move || search_reopen(all, kept)).await??;
             println!("| {size} | {row} |");
         }
     }
@@ -168,13 +176,16 @@ fn save_and_take(
     Ok((round, back))
 }
 
-/// Builds search-svc's index of `tracks` on disk, then reopens it as a warm start does
-/// (`search-svc/src/app.rs`, `open`): the figures of one row.
-fn search_reopen(tracks: Vec<Track>) -> anyhow::Result<String> {
+/// Builds search-svc's index of `tracks` on disk (in `kept` unless one is there already),
+/// then reopens it as a warm start does (`search-svc/src/app.rs`, `open`): the figures of one
+/// row.
+fn search_reopen(tracks: Vec<Track>, kept: Option<PathBuf>) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
-    let path = dir.path().join("index");
+    let path = kept.unwrap_or_else(|| dir.path().join("index"));
     let started = Instant::now();
-    drop(index::build(&path, &tracks)?);
+    if !path.join("meta.json").exists() {
+        drop(index::build(&path, &tracks)?);
+    }
     let built = started.elapsed();
     drop(tracks);
     let memory = SearchSettings::default().writer_memory_bytes;
@@ -187,9 +198,7 @@ fn search_reopen(tracks: Vec<Track>) -> anyhow::Result<String> {
     let read = started.elapsed();
     let started = Instant::now();
     let mut catalog = Catalog::default();
-    for (track, plays) in stored {
-        catalog.restore(track, plays);
-    }
+    catalog.restore_all(stored);
     let model = started.elapsed();
     anyhow::ensure!(catalog.track_count() > 0, "no track came back");
     Ok(format!(
