@@ -35,6 +35,8 @@ struct Run {
     errors: u64,
     micros: Vec<u32>,
     elapsed: Duration,
+    /// CPU seconds the whole process (clients and servers) used during the run.
+    cpu: f64,
 }
 
 impl Run {
@@ -51,12 +53,17 @@ impl Run {
                 ((self.micros.len() as f64 * p) as usize).min(self.micros.len().saturating_sub(1));
             self.micros.get(i).copied().unwrap_or(0)
         };
-        let rps = self.ok as f64 / self.elapsed.as_secs_f64();
+        let secs = self.elapsed.as_secs_f64();
+        let rps = self.ok as f64 / secs;
+        // CPU per call separates "each call costs more" from "the cores sat idle waiting".
+        let calls = (self.ok + self.errors).max(1) as f64;
         println!(
-            "{stack:<28} {rps:>9.0} calls/s   p50 {:>6} µs   p99 {:>6} µs   errors {}",
+            "{stack:<28} {rps:>9.0} calls/s   p50 {:>6} µs   p99 {:>6} µs   errors {}   CPU {:>5.1} µs/call, {:.2} cores busy",
             pct(0.50),
             pct(0.99),
-            self.errors
+            self.errors,
+            self.cpu * 1e6 / calls,
+            self.cpu / secs,
         );
         rps
     }
@@ -87,6 +94,7 @@ where
     <C::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
 {
     let started = Instant::now();
+    let cpu = cpu_seconds();
     let until = started + duration;
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..workers {
@@ -115,7 +123,27 @@ where
         total.merge(run);
     }
     total.elapsed = started.elapsed();
+    total.cpu = cpu_seconds() - cpu;
     total
+}
+
+/// CPU seconds this process has used, all threads (utime + stime of `/proc/self/stat`, the
+/// counters `getrusage` reads; 10 ms ticks, so runs of seconds resolve it to under 1 %).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name: state is 0, utime 11, stime 12.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // The kernel's USER_HZ is 100 on every Linux this runs on.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Prints the median, min and max of per-round `ratios`.
@@ -176,6 +204,21 @@ async fn stacks(addrs: &[SocketAddr], service: &str) -> Result<Stacks, Error> {
     })
 }
 
+/// `MESH_BENCH_ONLY=direct|mesh|retries`: one stack alone for one run, to profile it (under
+/// `perf` or `valgrind --tool=callgrind`, whose instruction counts divided by the calls printed
+/// give a layer's cost per call without the machine's noise).
+async fn profile(s: &Stacks, only: &str, workers: usize, duration: Duration) -> Result<(), Error> {
+    let mut run = match only {
+        "direct" => run(s.direct.clone(), workers, duration).await,
+        "mesh" => run(s.mesh_single.clone(), workers, duration).await,
+        "retries" => run(s.mesh_single_retrying.clone(), workers, duration).await,
+        other => return Err(format!("MESH_BENCH_ONLY={other}: direct, mesh or retries").into()),
+    };
+    run.report(only);
+    println!("calls {}", run.ok + run.errors);
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let mut args = std::env::args().skip(1);
@@ -191,6 +234,9 @@ async fn main() -> Result<(), Error> {
         healthy.push(serve(&format!("healthy-{i}")).await?.0);
     }
     let s = stacks(&healthy, "bench").await?;
+    if let Ok(only) = std::env::var("MESH_BENCH_ONLY") {
+        return profile(&s, &only, workers, duration).await;
+    }
     println!("# healthy replicas (direct: one of them), {rounds} rounds");
     let (mut plain, mut retrying) = (Vec::new(), Vec::new());
     for round in 1..=rounds {

@@ -4,12 +4,13 @@
 //! the mesh channel reads. Task-locals do not cross `tokio::spawn`: a handler that spawns
 //! outbound calls carries the deadline over with [`Deadline::scope`].
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
@@ -19,6 +20,9 @@ tokio::task_local! {
 
 /// The name of the gRPC timeout header.
 pub const GRPC_TIMEOUT: &str = "grpc-timeout";
+
+/// [`GRPC_TIMEOUT`] as a header name, so a call does not parse the name again.
+pub(crate) static GRPC_TIMEOUT_HEADER: HeaderName = HeaderName::from_static(GRPC_TIMEOUT);
 
 /// The instant by which the caller of the current request wants its answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,7 +62,7 @@ impl Deadline {
 
     /// The deadline a request's `grpc-timeout` header asks for, counted from now.
     pub fn from_headers(headers: &HeaderMap) -> Option<Deadline> {
-        let value = headers.get(GRPC_TIMEOUT)?.to_str().ok()?;
+        let value = headers.get(&GRPC_TIMEOUT_HEADER)?.to_str().ok()?;
         parse_grpc_timeout(value).map(Deadline::after)
     }
 }
@@ -86,7 +90,28 @@ pub fn parse_grpc_timeout(value: &str) -> Option<Duration> {
 }
 
 /// Encodes a duration as a `grpc-timeout` value, in the finest unit that fits 8 digits.
+///
+/// A call without a deadline of its caller sends the mesh's whole timeout, the same value
+/// every time: each thread keeps the last value it encoded, and a repeat costs a reference
+/// count instead of formatting and allocating a header again.
 pub fn encode_grpc_timeout(timeout: Duration) -> HeaderValue {
+    thread_local! {
+        static LAST: RefCell<Option<(Duration, HeaderValue)>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((at, value)) if *at == timeout => value.clone(),
+            _ => {
+                let value = format_grpc_timeout(timeout);
+                *last = Some((timeout, value.clone()));
+                value
+            }
+        }
+    })
+}
+
+fn format_grpc_timeout(timeout: Duration) -> HeaderValue {
     const MAX: u128 = 99_999_999;
     let nanos = timeout.as_nanos();
     let (n, unit) = [

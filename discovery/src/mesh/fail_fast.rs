@@ -6,15 +6,16 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use tokio::time::Instant;
+use pin_project_lite::pin_project;
+use tokio::time::{Instant, Timeout};
 use tower::{Layer, Service};
 
 use super::classify::{CallerDeadline, MeshDeadline};
 use super::error::MeshError;
-use crate::deadline::{Deadline, GRPC_TIMEOUT, encode_grpc_timeout};
+use crate::deadline::{Deadline, GRPC_TIMEOUT_HEADER, encode_grpc_timeout};
 
 /// Request extension: the answer comes when the call's work is done, so the mesh's fail-fast
 /// timeout (meant for answers that start at once) does not apply; the caller's deadline does.
@@ -58,12 +59,10 @@ pub struct FailFast<S> {
 impl<S, B> Service<http::Request<B>> for FailFast<S>
 where
     S: Service<http::Request<B>, Error = MeshError>,
-    S::Future: Send + 'static,
-    S::Response: Send + 'static,
 {
     type Response = S::Response;
     type Error = MeshError;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, MeshError>> + Send>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), MeshError>> {
         self.inner.poll_ready(cx)
@@ -97,20 +96,61 @@ where
         let budget = deadline.saturating_duration_since(now);
         let service = self.service.clone();
         if budget.is_zero() {
-            return Box::pin(async move { Err(MeshError::deadline_exceeded(service, budget)) });
+            return ResponseFuture::Expired { service, budget };
         }
         req.headers_mut()
-            .insert(GRPC_TIMEOUT, encode_grpc_timeout(budget));
-        let call = self.inner.call(req);
-        Box::pin(async move {
-            match tokio::time::timeout_at(deadline, call).await {
+            .insert(GRPC_TIMEOUT_HEADER.clone(), encode_grpc_timeout(budget));
+        ResponseFuture::Calling {
+            call: tokio::time::timeout_at(deadline, self.inner.call(req)),
+            deadline,
+            service,
+            budget,
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`FailFast`]: the call bounded by its deadline. Written out
+    /// rather than an async block so a call costs no allocation of its own here.
+    #[project = Projected]
+    pub enum ResponseFuture<F> {
+        /// The call, with the deadline it must answer by.
+        Calling {
+            #[pin]
+            call: Timeout<F>,
+            deadline: Instant,
+            service: Arc<str>,
+            budget: Duration,
+        },
+        /// No time was left to call at all.
+        Expired { service: Arc<str>, budget: Duration },
+    }
+}
+
+impl<F, T> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<T, MeshError>>,
+{
+    type Output = Result<T, MeshError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            Projected::Calling {
+                call,
+                deadline,
+                service,
+                budget,
+            } => Poll::Ready(match ready!(call.poll(cx)) {
                 // tonic's channel enforces the same `grpc-timeout` and may fire first.
-                Ok(Err(_)) if Instant::now() >= deadline => {
-                    Err(MeshError::deadline_exceeded(service, budget))
+                Ok(Err(_)) if Instant::now() >= *deadline => {
+                    Err(MeshError::deadline_exceeded(service.clone(), *budget))
                 }
                 Ok(result) => result,
-                Err(_elapsed) => Err(MeshError::deadline_exceeded(service, budget)),
+                Err(_elapsed) => Err(MeshError::deadline_exceeded(service.clone(), *budget)),
+            }),
+            Projected::Expired { service, budget } => {
+                Poll::Ready(Err(MeshError::deadline_exceeded(service.clone(), *budget)))
             }
-        })
+        }
     }
 }

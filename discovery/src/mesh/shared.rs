@@ -31,29 +31,36 @@ type Balancer = BoxService<http::Request<Body>, http::Response<Body>, BoxError>;
 /// A balancer shared by its clones (the wait for an endpoint is in the call).
 #[derive(Clone)]
 pub(crate) struct Shared {
-    balancer: Arc<Mutex<Balancer>>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    balancer: Mutex<Balancer>,
     /// Calls that may wait for an endpoint at once (`mesh.buffer`).
-    room: Arc<Semaphore>,
+    room: Semaphore,
 }
 
 impl Shared {
     /// Shares `balancer`, letting at most `capacity` calls wait for it at once.
     pub(crate) fn new(balancer: Balancer, capacity: usize) -> Self {
+        let inner = Inner {
+            balancer: Mutex::new(balancer),
+            room: Semaphore::new(capacity.max(1)),
+        };
         Self {
-            balancer: Arc::new(Mutex::new(balancer)),
-            room: Arc::new(Semaphore::new(capacity.max(1))),
+            inner: Arc::new(inner),
         }
     }
 
     /// Calls the balancer with `req`: waits for room, then for the balancer and a ready
     /// endpoint, dispatches, and leaves the answer to be awaited with the balancer released.
     pub(crate) fn dispatch(&self, req: http::Request<Body>) -> PoolFuture {
-        let (balancer, room) = (self.balancer.clone(), self.room.clone());
+        let inner = self.inner.clone();
         Box::pin(async move {
             let answer = {
                 // Never closed: the semaphore lives as long as this pool.
-                let _room = room.acquire().await?;
-                let mut balancer = balancer.lock().await;
+                let _room = inner.room.acquire().await?;
+                let mut balancer = inner.balancer.lock().await;
                 balancer.ready().await?.call(req)
             };
             answer.await
@@ -64,7 +71,7 @@ impl Shared {
 impl std::fmt::Debug for Shared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shared")
-            .field("room", &self.room.available_permits())
+            .field("room", &self.inner.room.available_permits())
             .finish_non_exhaustive()
     }
 }
