@@ -25,6 +25,12 @@ use tunemesh_discovery::{
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
+/// The allocator the `tunemesh` binary runs with (`src/main.rs`): a unary call allocates and
+/// frees dozens of small blocks, often on different threads, which glibc's malloc serialises
+/// on its arenas' locks.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The RPC called, and the one the retrying stacks may retry.
 const CHECK: &str = "/grpc.health.v1.Health/Check";
 
