@@ -152,6 +152,56 @@ fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
+/// hyper's HTTP/2 client with nothing in front: what a call costs without tonic's channel,
+/// whose queue hands every call to a worker task (a reference, not a stack to ship: it never
+/// reconnects).
+#[derive(Clone)]
+struct Bare {
+    sender: hyper::client::conn::http2::SendRequest<tonic::body::Body>,
+    origin: http::uri::Authority,
+}
+
+impl Bare {
+    async fn connect(addr: SocketAddr) -> Result<Self, Error> {
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        tcp.set_nodelay(true)?;
+        let (sender, connection) =
+            hyper::client::conn::http2::Builder::new(hyper_util::rt::TokioExecutor::new())
+                .timer(hyper_util::rt::TokioTimer::new())
+                .handshake(hyper_util::rt::TokioIo::new(tcp))
+                .await?;
+        tokio::spawn(connection);
+        Ok(Self {
+            sender,
+            origin: addr.to_string().parse()?,
+        })
+    }
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for Bare {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Error;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Error>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        self.sender.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, mut req: http::Request<tonic::body::Body>) -> Self::Future {
+        let mut uri = http::uri::Parts::from(std::mem::take(req.uri_mut()));
+        uri.scheme = Some(http::uri::Scheme::HTTP);
+        uri.authority = Some(self.origin.clone());
+        if let Ok(uri) = http::Uri::from_parts(uri) {
+            *req.uri_mut() = uri;
+        }
+        let answer = self.sender.send_request(req);
+        Box::pin(async move { Ok(answer.await?.map(tonic::body::Body::new)) })
+    }
+}
+
 /// Prints the median, min and max of per-round `ratios`.
 fn spread(what: &str, mut ratios: Vec<f64>) {
     ratios.sort_by(f64::total_cmp);
@@ -174,6 +224,7 @@ struct Stacks {
     mesh_single: HealthClient<tunemesh_discovery::MeshChannel>,
     mesh_single_retrying: HealthClient<tunemesh_discovery::RetryChannel>,
     mesh_retrying: HealthClient<tunemesh_discovery::RetryChannel>,
+    bare: HealthClient<Bare>,
 }
 
 async fn stacks(addrs: &[SocketAddr], service: &str) -> Result<Stacks, Error> {
@@ -207,6 +258,7 @@ async fn stacks(addrs: &[SocketAddr], service: &str) -> Result<Stacks, Error> {
         balance_list: HealthClient::new(balance_list),
         mesh: HealthClient::new(mesh.channel(service)),
         mesh_retrying: HealthClient::new(mesh.channel(service).retrying([CHECK])),
+        bare: HealthClient::new(Bare::connect(addrs[0]).await?),
     })
 }
 
@@ -218,7 +270,10 @@ async fn profile(s: &Stacks, only: &str, workers: usize, duration: Duration) -> 
         "direct" => run(s.direct.clone(), workers, duration).await,
         "mesh" => run(s.mesh_single.clone(), workers, duration).await,
         "retries" => run(s.mesh_single_retrying.clone(), workers, duration).await,
-        other => return Err(format!("MESH_BENCH_ONLY={other}: direct, mesh or retries").into()),
+        "bare" => run(s.bare.clone(), workers, duration).await,
+        other => {
+            return Err(format!("MESH_BENCH_ONLY={other}: direct, mesh, retries or bare").into());
+        }
     };
     run.report(only);
     println!("calls {}", run.ok + run.errors);
