@@ -262,7 +262,7 @@ async fn stacks(addrs: &[SocketAddr], service: &str) -> Result<Stacks, Error> {
     })
 }
 
-/// `MESH_BENCH_ONLY=direct|mesh|retries`: one stack alone for one run, to profile it (under
+/// `MESH_BENCH_ONLY=direct|mesh|retries|bare`: one stack alone for one run, to profile it (under
 /// `perf` or `valgrind --tool=callgrind`, whose instruction counts divided by the calls printed
 /// give a layer's cost per call without the machine's noise).
 async fn profile(s: &Stacks, only: &str, workers: usize, duration: Duration) -> Result<(), Error> {
