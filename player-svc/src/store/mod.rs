@@ -61,9 +61,8 @@ pub trait CatalogStore: Send + Sync + fmt::Debug {
     async fn put_track(&self, track: &TrackRecord, event: &Envelope) -> Result<(), StoreError>;
 
     /// [`put_track`](Self::put_track) for each pair, in order: the bulk path of
-    /// [`crate::bulk`]. The embedded adapter commits them all in one transaction (one disk
-    /// flush instead of one per track); the default, which PostgreSQL keeps, puts one at a
-    /// time, each in its own transaction.
+    /// [`crate::bulk`]. Both adapters commit them all in one transaction (one disk flush
+    /// instead of one per track); the default puts one at a time, each in its own.
     async fn put_tracks(&self, tracks: &[(TrackRecord, Envelope)]) -> Result<(), StoreError> {
         for (track, event) in tracks {
             self.put_track(track, event).await?;

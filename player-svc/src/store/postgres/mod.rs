@@ -188,6 +188,20 @@ impl CatalogStore for PostgresStore {
         tx.commit().await.map_err(StoreError::backend)
     }
 
+    /// All in one transaction, as the embedded store does: a bulk load commits (and flushes
+    /// the WAL) once per call instead of once per track. The rows each track locks stay locked until the commit, in
+    /// the caller's order rather than the module's lock order, so two bulk writers over the
+    /// same artists could deadlock; PostgreSQL then fails one call with an error (nothing is
+    /// half written). A bulk load is one writer.
+    async fn put_tracks(&self, tracks: &[(TrackRecord, Envelope)]) -> Result<(), StoreError> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(StoreError::backend)?;
+        for (t, event) in tracks {
+            write::put(&tx, t, event).await?;
+        }
+        tx.commit().await.map_err(StoreError::backend)
+    }
+
     async fn tracks(&self, ids: &[String]) -> Result<Vec<TrackRecord>, StoreError> {
         let client = self.client().await?;
         let query = format!(
