@@ -187,6 +187,11 @@ impl Cluster {
         self.replicas.iter().filter(move |r| r.service == service)
     }
 
+    /// Where its logs, blobs, search indexes and settings file are.
+    pub fn dir(&self) -> &std::path::Path {
+        &self.options.dir
+    }
+
     /// The cluster's Consul agent, e.g. `http://127.0.0.1:8500`.
     pub fn consul_addr(&self) -> &str {
         &self.consul_addr
@@ -230,6 +235,16 @@ impl Cluster {
         Ok(())
     }
 
+    /// Stops replica `index` of `service` as an orchestrator does (SIGTERM: it drains,
+    /// deregisters and saves what it keeps; SIGKILL after 15 s), and waits for it to exit.
+    pub async fn terminate(&mut self, service: &str, index: usize) -> anyhow::Result<()> {
+        let replica = self.find(service, index)?;
+        if let Some(mut child) = replica.child.take() {
+            terminate(&mut child).await;
+        }
+        Ok(())
+    }
+
     /// Freezes replica `index` of `service` with SIGSTOP: it answers nothing and keeps its
     /// connections and registration, like a host in a long GC pause or a hung VM.
     pub async fn freeze(&mut self, service: &str, index: usize) -> anyhow::Result<()> {
@@ -251,7 +266,7 @@ impl Cluster {
         signal(child, "CONT").await
     }
 
-    /// Starts a killed or stopped replica again on the same addresses and waits until ready.
+    /// Starts a killed or terminated replica again on the same addresses and waits until ready.
     pub async fn restart(&mut self, service: &str, index: usize) -> anyhow::Result<()> {
         let logs = self.options.dir.join("logs");
         let settings = self.settings_file();

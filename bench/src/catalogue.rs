@@ -5,7 +5,7 @@
 //! onto the embedded bus with the service's own relay, so the next `tunemesh up` finds the
 //! catalogue and the whole event stream exactly as if every track had been ingested.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,7 +17,7 @@ use tunemesh_events::outbox::sqlite::SqliteOutbox;
 use tunemesh_events::outbox::{OutboxRelay, OutboxWaker, RelaySettings};
 use tunemesh_player::bulk::{self, Tags};
 use tunemesh_player::store::sqlite::SqliteStore;
-use tunemesh_player::store::{CatalogStore as _, TrackFilter, TrackRecord};
+use tunemesh_player::store::{CatalogStore, TrackFilter, TrackRecord};
 
 use crate::names::{Names, tracks};
 
@@ -40,6 +40,23 @@ pub async fn grow_to(data_dir: &Path, names: &Names, size: usize) -> anyhow::Res
     let store = SqliteStore::open(&player)
         .await
         .with_context(|| format!("cannot open {}", player.display()))?;
+    let stored = add_until(&store, names, size).await?;
+    let started = Instant::now();
+    relay_all(data_dir, &store).await?;
+    Ok(Loaded {
+        store: stored,
+        relay: started.elapsed(),
+    })
+}
+
+/// Adds tracks through `store` (any adapter; [`CHUNK`] per call) until it holds `size`, every
+/// new one playing the audio of one of the ingested tracks already there (round robin), and
+/// answers how long it took. Their events wait in the outbox for a relay.
+pub async fn add_until(
+    store: &dyn CatalogStore,
+    names: &Names,
+    size: usize,
+) -> anyhow::Result<Duration> {
     let page = store.list_tracks(&TrackFilter::All, None, 100).await?;
     let templates: Vec<TrackRecord> = page
         .items
@@ -80,18 +97,11 @@ pub async fn grow_to(data_dir: &Path, names: &Names, size: usize) -> anyhow::Res
         let at = now_ms + i64::try_from(i).unwrap_or(0);
         batch.push(bulk::track(template, &format!("bulk:{i}"), &tags, at));
         if batch.len() == CHUNK {
-            bulk::add(&store, std::mem::take(&mut batch)).await?;
+            bulk::add(store, std::mem::take(&mut batch)).await?;
         }
     }
-    bulk::add(&store, batch).await?;
-    let stored = started.elapsed();
-
-    let started = Instant::now();
-    relay_all(data_dir, &store).await?;
-    Ok(Loaded {
-        store: stored,
-        relay: started.elapsed(),
-    })
+    bulk::add(store, batch).await?;
+    Ok(started.elapsed())
 }
 
 /// Runs player-svc's outbox relay onto `data_dir`'s embedded bus until the outbox is empty.
@@ -123,4 +133,34 @@ async fn relay_all(data_dir: &Path, store: &SqliteStore) -> anyhow::Result<()> {
     stop.cancel();
     running.await?;
     Ok(())
+}
+
+/// Bytes of every file under `dir` (0 when it is missing).
+pub fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map_or(0, |m| m.len()),
+        })
+        .sum()
+}
+
+/// The first `count` files of `from` (by name), copied into `to`: the real tracks a bulk
+/// catalogue shares its audio with.
+pub fn copy_library(from: &Path, count: usize, to: &Path) -> anyhow::Result<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(from)
+        .with_context(|| format!("no music in {}", from.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    std::fs::create_dir_all(to)?;
+    for file in files.iter().take(count) {
+        std::fs::copy(file, to.join(file.file_name().context("file name")?))?;
+    }
+    Ok(to.to_path_buf())
 }

@@ -28,8 +28,9 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::Value;
+use tunemesh_bench::catalogue::{self, copy_library, dir_size};
 use tunemesh_bench::names::{draw_queries, grow, load_names};
-use tunemesh_bench::{catalogue, cpu, up};
+use tunemesh_bench::{cpu, up};
 use tunemesh_proto::catalog::v1::ListTracksRequest;
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
 use tunemesh_proto::tonic;
@@ -372,20 +373,6 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / 1024.0 / 1024.0
 }
 
-/// Bytes of every file under `dir`.
-fn dir_size(dir: &Path) -> u64 {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return 0;
-    };
-    entries
-        .filter_map(Result::ok)
-        .map(|e| match e.file_type() {
-            Ok(t) if t.is_dir() => dir_size(&e.path()),
-            _ => e.metadata().map_or(0, |m| m.len()),
-        })
-        .sum()
-}
-
 /// Bytes of `name` and its `-wal` / `-shm` files in `dir`.
 fn file_sizes(dir: &Path, name: &str) -> u64 {
     ["", "-wal", "-shm"]
@@ -393,19 +380,4 @@ fn file_sizes(dir: &Path, name: &str) -> u64 {
         .filter_map(|suffix| std::fs::metadata(dir.join(format!("{name}{suffix}"))).ok())
         .map(|m| m.len())
         .sum()
-}
-
-/// The first `count` files of `from` (by name), copied into `to`.
-fn copy_library(from: &Path, count: usize, to: &Path) -> anyhow::Result<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(from)
-        .with_context(|| format!("no music in {}", from.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    std::fs::create_dir_all(to)?;
-    for file in files.iter().take(count) {
-        std::fs::copy(file, to.join(file.file_name().context("file name")?))?;
-    }
-    Ok(to.to_path_buf())
 }
