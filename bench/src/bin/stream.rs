@@ -12,6 +12,9 @@
 //! bash scripts/music.sh
 //! cargo run --release -p tunemesh-bench --bin stream -- [--seconds 20] [--start 16] [--max 4096]
 //! ```
+//!
+//! By default a phase's N consumers start at the same moment, the worst case for a first
+//! chunk; `--spread S` starts them evenly over S seconds instead, as listeners arrive.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,6 +83,11 @@ struct Args {
     /// given).
     #[arg(long)]
     stream_window: Option<u32>,
+    /// Seconds over which a phase's N consumers start, evenly spaced (0: all at once, the
+    /// worst case). Listeners do not all press play in the same millisecond: spread, a
+    /// first chunk measures one start among N playing streams, not a queue of N starts.
+    #[arg(long, default_value_t = 0.0)]
+    spread: f64,
 }
 
 /// One stored rendition: its track, its file on disk and its duration.
@@ -157,13 +165,14 @@ async fn main() -> anyhow::Result<()> {
     let mut largest_ok = (0, 0);
     let (ahead, window) = (args.ahead, Duration::from_secs(args.seconds));
     while n <= args.max {
-        let grpc = phase(n, |i| {
+        let spread = Duration::from_secs_f64(args.spread.max(0.0));
+        let grpc = phase(n, spread, |i| {
             let client = PlayerServiceClient::new(channels[i % channels.len()].clone());
             let request = request(&renditions[i % renditions.len()].track_id);
             grpc_consumer(client, request, ahead, window)
         })
         .await;
-        let disk = phase(n, |i| {
+        let disk = phase(n, spread, |i| {
             disk_consumer(renditions[i % renditions.len()].clone(), ahead, window)
         })
         .await;
@@ -190,14 +199,24 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `n` consumers at once and gathers what they saw and the CPU they cost.
-async fn phase<F, Fut>(n: usize, consumer: F) -> Phase
+/// Runs `n` consumers, started evenly over `spread` (at once when zero), and gathers what
+/// they saw and the CPU they cost. A consumer's clock starts when it does.
+async fn phase<F, Fut>(n: usize, spread: Duration, consumer: F) -> Phase
 where
     F: Fn(usize) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<Seen>> + Send + 'static,
 {
     let (started, cpu_started) = (Instant::now(), cpu::process());
-    let tasks: Vec<_> = (0..n).map(|i| tokio::spawn(consumer(i))).collect();
+    let tasks: Vec<_> = (0..n)
+        .map(|i| {
+            let at = tokio::time::Instant::now() + spread.mul_f64(i as f64 / n as f64);
+            let consumer = consumer(i);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at).await;
+                consumer.await
+            })
+        })
+        .collect();
     let (mut ttfc, mut starved, mut failed) = (Vec::with_capacity(n), 0, 0);
     let mut starved_at = Vec::new();
     for task in tasks {
