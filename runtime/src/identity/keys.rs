@@ -3,9 +3,11 @@
 
 use std::path::PathBuf;
 
+use ed25519_dalek::pkcs8::EncodePublicKey as _;
+#[cfg(test)]
+use ed25519_dalek::pkcs8::SecretDocument;
 use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
 use ed25519_dalek::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _};
-use ed25519_dalek::pkcs8::{EncodePublicKey as _, SecretDocument};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use rand::RngCore as _;
 use secrecy::{ExposeSecret as _, SecretString};
@@ -53,7 +55,13 @@ pub fn generate_private() -> SecretString {
     generate_pair().0
 }
 
-/// The private key in `pem`, as the PKCS#8 DER the signer takes.
+/// The private key in `pem` (PKCS#8), parsed once for the signer.
+pub(crate) fn private_key(pem: &SecretString) -> Result<SigningKey, KeyError> {
+    SigningKey::from_pkcs8_pem(pem.expose_secret().trim()).map_err(|_| KeyError::Private)
+}
+
+/// The private key in `pem`, as PKCS#8 DER (what `jsonwebtoken` takes).
+#[cfg(test)]
 pub(crate) fn private_der(pem: &SecretString) -> Result<SecretDocument, KeyError> {
     SigningKey::from_pkcs8_pem(pem.expose_secret().trim())
         .map_err(|_| KeyError::Private)?

@@ -114,6 +114,40 @@ fn an_expired_assertion_is_refused() {
     );
 }
 
+/// The signer builds the JWS itself (see `AssertionSigner`); Ed25519 is deterministic, so
+/// for the same key and claims it must give exactly what `jsonwebtoken::encode` gives.
+#[test]
+fn a_minted_assertion_is_the_token_jsonwebtoken_would_sign() {
+    let (private, public) = generate_pair();
+    let signer =
+        AssertionSigner::new(&AssertionSettings::with_key(private.clone())).expect("signer");
+    let der = keys::private_der(&private).expect("der");
+    let now = crate::clock::now_secs();
+    let claims = Claims {
+        sub: "alice \"the\" listener ✓".into(),
+        roles: vec!["admin".into()],
+        aud: "playlist".into(),
+        mth: ADD_TRACKS.into(),
+        iat: now,
+        exp: now + 60,
+        jti: "00ff".into(),
+    };
+    let ours = signer.sign(&claims).expect("signs");
+    let theirs = jsonwebtoken::encode(
+        &Header::new(Algorithm::EdDSA),
+        &claims,
+        &EncodingKey::from_ed_der(der.as_bytes()),
+    )
+    .expect("signs");
+    assert_eq!(ours, theirs);
+    let keys = MeshIdentity::new(&IdentitySettings::with_public_key(public)).expect("keys");
+    let caller = keys
+        .verifier("playlist")
+        .caller(&request(Some(&ours), ADD_TRACKS, None))
+        .expect("verifies");
+    assert_eq!(caller.user_id, "alice \"the\" listener ✓");
+}
+
 #[test]
 fn an_assertion_signed_by_another_key_is_refused() {
     let (_, keys) = gateway();
