@@ -21,6 +21,24 @@ use tunemesh_player::store::{CatalogStore, TrackFilter, TrackRecord};
 
 use crate::names::{Names, tracks};
 
+/// The flags every catalogue-size benchmark takes: the sizes it grows to and the real
+/// files whose audio the catalogue shares.
+#[derive(Debug, clap::Args)]
+pub struct Growth {
+    /// Catalogue sizes (tracks), ascending, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+    pub sizes: Vec<usize>,
+    /// Real files ingested first, whose audio every track shares.
+    #[arg(long, default_value_t = 3)]
+    pub templates: usize,
+    /// Where the real files come from.
+    #[arg(long, default_value = "/usr/share/games/singularity/music")]
+    pub music: PathBuf,
+    /// The `tunemesh` binary (default: this workspace's release build).
+    #[arg(long)]
+    pub tunemesh: Option<PathBuf>,
+}
+
 /// Tracks per store transaction.
 const CHUNK: usize = 5_000;
 

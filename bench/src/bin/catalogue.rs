@@ -28,7 +28,7 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::Value;
-use tunemesh_bench::catalogue::{self, copy_library, dir_size};
+use tunemesh_bench::catalogue::{self, Growth, copy_library, dir_size};
 use tunemesh_bench::names::{draw_queries, grow, load_names};
 use tunemesh_bench::{cpu, up};
 use tunemesh_proto::catalog::v1::ListTracksRequest;
@@ -39,21 +39,11 @@ use tunemesh_testkit::accounts;
 /// Command-line options.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Catalogue sizes (tracks), ascending, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
-    sizes: Vec<usize>,
-    /// Real files ingested first, whose audio every track shares.
-    #[arg(long, default_value_t = 3)]
-    templates: usize,
-    /// Where the real files come from.
-    #[arg(long, default_value = "/usr/share/games/singularity/music")]
-    music: PathBuf,
+    #[command(flatten)]
+    growth: Growth,
     /// Requests per kind of read.
     #[arg(long, default_value_t = 200)]
     requests: usize,
-    /// The `tunemesh` binary (default: this workspace's release build).
-    #[arg(long)]
-    tunemesh: Option<PathBuf>,
     /// Warm restarts per size (each stops `up` and starts it again on the same data dir).
     #[arg(long, default_value_t = 1)]
     warm_restarts: usize,
@@ -77,10 +67,14 @@ struct Running {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let names = load_names()?;
-    let binary = up::release_binary(args.tunemesh.clone())?;
+    let binary = up::release_binary(args.growth.tunemesh.clone())?;
     let work = tempfile::tempdir()?;
     let data_dir = work.path().join("data");
-    let library = copy_library(&args.music, args.templates, &work.path().join("library"))?;
+    let library = copy_library(
+        &args.growth.music,
+        args.growth.templates,
+        &work.path().join("library"),
+    )?;
     let http = reqwest::Client::new();
 
     // The few real tracks every other one plays.
@@ -88,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         let first = start(&binary, work.path(), &data_dir, &library, &args).await?;
         let token = sign_up(&http, &first.base).await?;
         let started = Instant::now();
-        while total(&http, &first.base, &token).await? < args.templates as u64 {
+        while total(&http, &first.base, &token).await? < args.growth.templates as u64 {
             ensure!(
                 started.elapsed() < Duration::from_secs(600),
                 "ingest timed out"
@@ -104,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(baseline) = &args.baseline {
         binaries.push(("baseline", up::release_binary(Some(baseline.clone()))?));
     }
-    for &size in &args.sizes {
+    for &size in &args.growth.sizes {
         let loaded = catalogue::grow_to(&data_dir, &names, size).await?;
         eprintln!("{size}: loaded {loaded:?}");
         // Cold: no index and no saved model, so search-svc and reco-svc replay everything.

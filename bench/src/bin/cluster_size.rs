@@ -21,14 +21,13 @@
 //! service is restarted in turn as an orchestrator would (SIGTERM, start, `/readyz`): time to
 //! ready and its memory after.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser;
 use futures::TryStreamExt as _;
 use tunemesh::cluster::{Cluster, ClusterOptions};
-use tunemesh_bench::catalogue::{add_until, copy_library, dir_size};
+use tunemesh_bench::catalogue::{Growth, add_until, copy_library, dir_size};
 use tunemesh_bench::listeners::redis_memory;
 use tunemesh_bench::names::load_names;
 use tunemesh_bench::{cpu, up};
@@ -42,18 +41,8 @@ const PROCESSES: [&str; 5] = ["player", "playlist", "search", "reco", "gateway"]
 /// Command-line options.
 #[derive(Debug, Parser)]
 struct Args {
-    /// Catalogue sizes (tracks), ascending, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
-    sizes: Vec<usize>,
-    /// Real files ingested first, whose audio every track shares.
-    #[arg(long, default_value_t = 3)]
-    templates: usize,
-    /// Where the real files come from.
-    #[arg(long, default_value = "/usr/share/games/singularity/music")]
-    music: PathBuf,
-    /// The `tunemesh` binary (default: this workspace's release build).
-    #[arg(long)]
-    tunemesh: Option<PathBuf>,
+    #[command(flatten)]
+    growth: Growth,
     /// Seconds to wait for the events of one size to be consumed.
     #[arg(long, default_value_t = 7200)]
     drain_timeout: u64,
@@ -63,9 +52,13 @@ struct Args {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let names = load_names()?;
-    let binary = up::release_binary(args.tunemesh.clone())?;
+    let binary = up::release_binary(args.growth.tunemesh.clone())?;
     let work = tempfile::tempdir()?;
-    let library = copy_library(&args.music, args.templates, &work.path().join("library"))?;
+    let library = copy_library(
+        &args.growth.music,
+        args.growth.templates,
+        &work.path().join("library"),
+    )?;
     let servers = servers();
     let name = format!("bench_size_{}", std::process::id());
     let mut cluster = Cluster::start(ClusterOptions {
@@ -132,7 +125,7 @@ async fn run(
     let mut sizes = Vec::new();
     let mut memory = Vec::new();
     let mut restarts = Vec::new();
-    for &size in &args.sizes {
+    for &size in &args.growth.sizes {
         let started = Instant::now();
         let stored = add_until(&player, names, size).await?;
         let deadline = started + Duration::from_secs(args.drain_timeout);
