@@ -39,6 +39,17 @@ pub struct Growth {
     pub tunemesh: Option<PathBuf>,
 }
 
+impl Growth {
+    /// What a run starts from: the names tracks are drawn from, the `tunemesh` binary, and
+    /// the real files copied into `<work>/library`.
+    pub fn prepare(&self, work: &Path) -> anyhow::Result<(Names, PathBuf, PathBuf)> {
+        let names = crate::names::load_names()?;
+        let binary = crate::up::release_binary(self.tunemesh.clone())?;
+        let library = copy_library(&self.music, self.templates, &work.join("library"))?;
+        Ok((names, binary, library))
+    }
+}
+
 /// Tracks per store transaction.
 const CHUNK: usize = 5_000;
 

@@ -28,8 +28,8 @@ use clap::Parser;
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
 use serde_json::Value;
-use tunemesh_bench::catalogue::{self, Growth, copy_library, dir_size};
-use tunemesh_bench::names::{draw_queries, grow, load_names};
+use tunemesh_bench::catalogue::{self, Growth, dir_size};
+use tunemesh_bench::names::{draw_queries, grow};
 use tunemesh_bench::{cpu, up};
 use tunemesh_proto::catalog::v1::ListTracksRequest;
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -66,15 +66,9 @@ struct Running {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let names = load_names()?;
-    let binary = up::release_binary(args.growth.tunemesh.clone())?;
     let work = tempfile::tempdir()?;
     let data_dir = work.path().join("data");
-    let library = copy_library(
-        &args.growth.music,
-        args.growth.templates,
-        &work.path().join("library"),
-    )?;
+    let (names, binary, library) = args.growth.prepare(work.path())?;
     let http = reqwest::Client::new();
 
     // The few real tracks every other one plays.

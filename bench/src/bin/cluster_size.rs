@@ -27,9 +27,8 @@ use anyhow::Context as _;
 use clap::Parser;
 use futures::TryStreamExt as _;
 use tunemesh::cluster::{Cluster, ClusterOptions};
-use tunemesh_bench::catalogue::{Growth, add_until, copy_library, dir_size};
+use tunemesh_bench::catalogue::{Growth, add_until, dir_size};
 use tunemesh_bench::listeners::redis_memory;
-use tunemesh_bench::names::load_names;
 use tunemesh_bench::{cpu, up};
 use tunemesh_player::store::postgres::PostgresStore;
 use tunemesh_runtime::postgres::{PostgresSettings, connect};
@@ -51,14 +50,8 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let names = load_names()?;
-    let binary = up::release_binary(args.growth.tunemesh.clone())?;
     let work = tempfile::tempdir()?;
-    let library = copy_library(
-        &args.growth.music,
-        args.growth.templates,
-        &work.path().join("library"),
-    )?;
+    let (names, binary, library) = args.growth.prepare(work.path())?;
     let servers = servers();
     let name = format!("bench_size_{}", std::process::id());
     let mut cluster = Cluster::start(ClusterOptions {
