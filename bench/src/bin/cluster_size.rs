@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser;
-use futures::TryStreamExt as _;
+use fred::prelude::KeysInterface as _;
+use fred::types::scan::Scanner as _;
+use futures::{StreamExt as _, TryStreamExt as _};
 use tunemesh::cluster::{Cluster, ClusterOptions};
 use tunemesh_bench::catalogue::{Growth, add_until, dir_size};
 use tunemesh_bench::listeners::redis_memory;
@@ -45,11 +47,21 @@ struct Args {
     /// Seconds to wait for the events of one size to be consumed.
     #[arg(long, default_value_t = 7200)]
     drain_timeout: u64,
+    /// Only remove what an interrupted run of this name (`bench_size_<pid>`) left on the
+    /// shared servers, its stream and Redis keys, and exit.
+    #[arg(long, value_name = "NAME")]
+    clean_up: Vec<String>,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if !args.clean_up.is_empty() {
+        for name in &args.clean_up {
+            clean_up(name).await?;
+        }
+        return Ok(());
+    }
     let work = tempfile::tempdir()?;
     let (names, binary, library) = args.growth.prepare(work.path())?;
     let servers = servers();
@@ -74,7 +86,32 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let outcome = run(&args, &mut cluster, &binary, &library, &name, &names).await;
     cluster.stop().await?;
+    // The cluster drops its databases; its stream and keys on the shared servers go here
+    // (at a million tracks they are ~0.5 GB each).
+    clean_up(&name).await?;
     outcome
+}
+
+/// Deletes the JetStream stream and every Redis key of the cluster named `name`.
+async fn clean_up(name: &str) -> anyhow::Result<()> {
+    let nats = async_nats::connect(&servers().nats_url).await?;
+    let jetstream = async_nats::jetstream::new(nats);
+    // Missing (nothing was published yet) is as good as deleted.
+    let _ = jetstream.delete_stream(format!("{name}_events")).await;
+    let redis =
+        fred::prelude::Builder::from_config(fred::prelude::Config::from_url(&servers().redis_url)?)
+            .build()?;
+    fred::prelude::ClientLike::init(&redis).await?;
+    let mut pages = redis.scan(format!("{name}:*"), Some(1000), None);
+    while let Some(page) = pages.next().await {
+        let mut page = page?;
+        let keys = page.take_results().unwrap_or_default();
+        if !keys.is_empty() {
+            let _: i64 = redis.unlink(keys).await?;
+        }
+        page.next();
+    }
+    Ok(())
 }
 
 async fn run(
