@@ -185,6 +185,12 @@ struct CheckDefinition {
     interval: String,
     timeout: String,
     deregister_critical_service_after: String,
+    /// The check's state until it first runs. Consul's default, critical, hid a new replica
+    /// from every caller until then, and Consul runs a check first at a random moment within
+    /// its interval: a restarted replica was invisible for up to 5 s (with one replica, an
+    /// outage per restart). Instances register once they serve (`runtime::grpc::server`), so
+    /// passing is true when said; a replica that fails its check is critical at the next one.
+    status: &'static str,
 }
 
 impl<'a> TryFrom<&'a Registration> for ServiceDefinition<'a> {
@@ -224,6 +230,7 @@ impl<'a> TryFrom<&'a Registration> for ServiceDefinition<'a> {
                 interval: go_duration(check.interval),
                 timeout: go_duration(check.timeout),
                 deregister_critical_service_after: go_duration(check.deregister_critical_after),
+                status: "passing",
             },
         })
     }

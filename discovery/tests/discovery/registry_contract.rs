@@ -60,6 +60,11 @@ macro_rules! contract {
             }
 
             #[tokio::test]
+            async fn an_instance_is_listed_before_its_first_check() -> anyhow::Result<()> {
+                super::an_instance_is_listed_before_its_first_check(super::$adapter()?).await
+            }
+
+            #[tokio::test]
             async fn watches_of_one_service_agree() -> anyhow::Result<()> {
                 super::watches_of_one_service_agree(super::$adapter()?).await
             }
@@ -121,6 +126,23 @@ async fn registered_instances_are_watched_with_tags_and_meta(
     for server in &servers {
         registry.deregister(&server.id).await?;
     }
+    Ok(())
+}
+
+/// An instance registers once it serves, so it is listed at once, not after the registry's
+/// first health check: Consul runs that at a random moment within the interval (ten minutes
+/// here), and until then a critical instance is hidden from every caller.
+async fn an_instance_is_listed_before_its_first_check(
+    registry: Arc<dyn Registry>,
+) -> anyhow::Result<()> {
+    let service = unique_prefix("contract-first");
+    let servers = start(&service, &["a"]).await?;
+    let mut registration = servers[0].registration(&service);
+    registration.check.interval = Duration::from_secs(600);
+    registry.register(&registration).await?;
+    let rx = registry.watch(&service);
+    until_ids(&rx, &[&servers[0].id]).await?;
+    registry.deregister(&servers[0].id).await?;
     Ok(())
 }
 
