@@ -25,16 +25,16 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Parser;
-use fred::prelude::KeysInterface as _;
-use fred::types::scan::Scanner as _;
-use futures::{StreamExt as _, TryStreamExt as _};
+use futures::TryStreamExt as _;
 use tunemesh::cluster::{Cluster, ClusterOptions};
 use tunemesh_bench::catalogue::{Growth, add_until, dir_size};
 use tunemesh_bench::listeners::redis_memory;
 use tunemesh_bench::{cpu, up};
 use tunemesh_player::store::postgres::PostgresStore;
 use tunemesh_runtime::postgres::{PostgresSettings, connect};
-use tunemesh_testkit::servers;
+use tunemesh_testkit::{
+    delete_nats_streams, delete_redis_keys, nats_client, redis_client, servers,
+};
 
 /// The services in the order they are restarted; the gateway last, as a rollout would.
 const PROCESSES: [&str; 5] = ["player", "playlist", "search", "reco", "gateway"];
@@ -92,30 +92,11 @@ async fn main() -> anyhow::Result<()> {
     outcome
 }
 
-/// A client of the shared Redis.
-async fn redis() -> anyhow::Result<fred::prelude::Client> {
-    let config = fred::prelude::Config::from_url(&servers().redis_url)?;
-    let client = fred::prelude::Builder::from_config(config).build()?;
-    fred::prelude::ClientLike::init(&client).await?;
-    Ok(client)
-}
-
 /// Deletes the JetStream stream and every Redis key of the cluster named `name`.
 async fn clean_up(name: &str) -> anyhow::Result<()> {
-    let nats = async_nats::connect(&servers().nats_url).await?;
-    let jetstream = async_nats::jetstream::new(nats);
-    // Missing (nothing was published yet) is as good as deleted.
-    let _ = jetstream.delete_stream(format!("{name}_events")).await;
-    let redis = redis().await?;
-    let mut pages = redis.scan(format!("{name}:*"), Some(1000), None);
-    while let Some(page) = pages.next().await {
-        let mut page = page?;
-        let keys = page.take_results().unwrap_or_default();
-        if !keys.is_empty() {
-            let _: i64 = redis.unlink(keys).await?;
-        }
-        page.next();
-    }
+    let jetstream = async_nats::jetstream::new(nats_client().await?);
+    delete_nats_streams(&jetstream, &format!("{name}_")).await?;
+    delete_redis_keys(&redis_client().await?, &format!("{name}:")).await?;
     Ok(())
 }
 
@@ -148,9 +129,8 @@ async fn run(
         ..PostgresSettings::default()
     })
     .await?;
-    let redis = redis().await?;
-    let nats = async_nats::connect(&servers().nats_url).await?;
-    let jetstream = async_nats::jetstream::new(nats);
+    let redis = redis_client().await?;
+    let jetstream = async_nats::jetstream::new(nats_client().await?);
     let stream_name = format!("{name}_events");
     println!("load before: {}", cpu::load());
 
