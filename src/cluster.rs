@@ -309,8 +309,14 @@ impl Cluster {
         self.options.dir.join("cluster.toml")
     }
 
-    fn database(&self, service: &str) -> String {
+    /// The database of `service` (`<name>_<service>`).
+    pub fn database(&self, service: &str) -> String {
         format!("{}_{service}", self.options.name)
+    }
+
+    /// The URL `service`'s replicas connect to its database with.
+    pub fn database_url(&self, service: &str) -> anyhow::Result<String> {
+        database_url(&self.options.postgres_url, &self.database(service))
     }
 
     /// A replica with fresh ports and its environment, started.
@@ -324,10 +330,7 @@ impl Cluster {
             "IDENTITY__GATEWAY_PUBLIC_KEYS",
             self.assertion_key.1.clone(),
         );
-        set(
-            "POSTGRES__URL",
-            database_url(&o.postgres_url, &self.database(service))?,
-        );
+        set("POSTGRES__URL", self.database_url(service)?);
         set("POSTGRES__MAX_CONNECTIONS", "4".into());
         set("REDIS__URL", o.redis_url.clone());
         set("REDIS__KEY_PREFIX", format!("{}:{service}:", o.name));

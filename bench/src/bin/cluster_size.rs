@@ -84,7 +84,7 @@ async fn main() -> anyhow::Result<()> {
         env: Vec::new(),
     })
     .await?;
-    let outcome = run(&args, &mut cluster, &binary, &library, &name, &names).await;
+    let outcome = run(&args, &mut cluster, &binary, &library, &names).await;
     cluster.stop().await?;
     // The cluster drops its databases; its stream and keys on the shared servers go here
     // (at a million tracks they are ~0.5 GB each).
@@ -105,20 +105,12 @@ async fn run(
     cluster: &mut Cluster,
     binary: &std::path::Path,
     library: &std::path::Path,
-    name: &str,
     names: &tunemesh_bench::names::Names,
 ) -> anyhow::Result<()> {
     ingest(cluster, binary, library).await?;
-    let database = |service: &str| {
-        let (base, _) = servers()
-            .postgres_url
-            .rsplit_once('/')
-            .context("the postgres url names no database")?;
-        anyhow::Ok(format!("{base}/{name}_{service}"))
-    };
     let player = PostgresStore::migrate(
         connect(&PostgresSettings {
-            url: database("player")?.into(),
+            url: cluster.database_url("player")?.into(),
             ..PostgresSettings::default()
         })
         .await?,
@@ -131,7 +123,7 @@ async fn run(
     .await?;
     let redis = redis_client().await?;
     let jetstream = async_nats::jetstream::new(nats_client().await?);
-    let stream_name = format!("{name}_events");
+    let stream_name = format!("{}_events", cluster.stream_prefix());
     println!("load before: {}", cpu::load());
 
     let mut sizes = Vec::new();
@@ -149,7 +141,8 @@ async fn run(
         }
         let mut stream = jetstream.get_stream(&stream_name).await?;
         let stream_bytes = stream.info().await?.state.bytes;
-        let reco_prefix = format!("{name}:reco:reco:");
+        // The cluster's prefix for reco-svc's processes, then the store's own scope.
+        let reco_prefix = format!("{}reco:reco:", cluster.redis_prefix());
         // Every key measured, not a sample: an artist's set holds one track or hundreds, and
         // a 200-key sample was 16 % off at 1M.
         let kinds = redis_memory::by_kind(&redis, &reco_prefix, u64::MAX).await?;
@@ -162,10 +155,7 @@ async fn run(
         let mut db_bytes = Vec::new();
         for service in ["player", "playlist"] {
             let row = client
-                .query_one(
-                    "SELECT pg_database_size($1)",
-                    &[&format!("{name}_{service}")],
-                )
+                .query_one("SELECT pg_database_size($1)", &[&cluster.database(service)])
                 .await?;
             db_bytes.push(row.get::<_, i64>(0) as f64);
         }
@@ -197,8 +187,8 @@ async fn run(
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// `tunemesh ingest` of `library` against player-svc, as an operator would, then until its
-/// tracks are in the catalogue.
+/// `tunemesh ingest` of `library` against player-svc, as an operator would; it returns once
+/// every file is stored.
 async fn ingest(
     cluster: &Cluster,
     binary: &std::path::Path,
@@ -222,7 +212,9 @@ async fn ingest(
     Ok(())
 }
 
-/// Polls `check` every 200 ms until it holds; answers when it first did.
+/// Polls `check` every 200 ms until it holds; answers when it first did. Not testkit's
+/// `eventually`, which polls every 20 ms: a `COUNT(*)` over a million-row outbox that often
+/// would load the very database being measured.
 async fn wait_for<F, Fut>(deadline: Instant, mut check: F) -> anyhow::Result<Instant>
 where
     F: FnMut() -> Fut,
