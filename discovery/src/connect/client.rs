@@ -3,7 +3,9 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::Uri;
@@ -33,6 +35,24 @@ pub fn connector(tls: &MeshTls, service: &str) -> Result<MeshConnector, ConnectE
     })
 }
 
+impl MeshConnector {
+    /// Opens a mutual-TLS connection to the instance at `addr`.
+    pub(crate) async fn connect(&self, addr: SocketAddr) -> io::Result<TlsStream<TcpStream>> {
+        let tcp = TcpStream::connect(addr).await?;
+        tls(self.tls.current().client.clone(), self.service.clone(), tcp).await
+    }
+}
+
+/// The TLS handshake over `tcp`, expecting the peer to prove it is `service`.
+async fn tls(
+    config: Arc<rustls::ClientConfig>,
+    service: ServerName<'static>,
+    tcp: TcpStream,
+) -> io::Result<TlsStream<TcpStream>> {
+    tcp.set_nodelay(true)?;
+    TlsConnector::from(config).connect(service, tcp).await
+}
+
 type Connecting = Pin<Box<dyn Future<Output = io::Result<TokioIo<TlsStream<TcpStream>>>> + Send>>;
 
 impl tower::Service<Uri> for MeshConnector {
@@ -55,9 +75,7 @@ impl tower::Service<Uri> for MeshConnector {
             let host = host.trim_start_matches('[').trim_end_matches(']');
             let port = uri.port_u16().unwrap_or(80);
             let tcp = TcpStream::connect((host, port)).await?;
-            tcp.set_nodelay(true)?;
-            let stream = TlsConnector::from(config).connect(service, tcp).await?;
-            Ok(TokioIo::new(stream))
+            Ok(TokioIo::new(tls(config, service, tcp).await?))
         })
     }
 }

@@ -2,8 +2,8 @@
 //!
 //! Layers, outermost first (composed in `stack.rs`): trace context → fail-fast timeout
 //! (deadline-aware) → error wrapper → canary route → shared balancer → p2c balance → breaker →
-//! per-try timeout → PeakEWMA → metrics → two lazily connected tonic channels, one for unary
-//! calls and one for long streams (`split.rs`). The breaker sits above PeakEWMA
+//! per-try timeout → PeakEWMA → metrics → two lazily opened HTTP/2 connections (`conn.rs`), one
+//! for unary calls and one for long streams (`split.rs`). The breaker sits above PeakEWMA
 //! (not below) so the load p2c compares can rank recently failing endpoints last.
 //!
 //! A replica that hangs (stops answering, connections open) costs no call: a retryable try
@@ -15,6 +15,7 @@
 mod answer;
 mod breaker;
 mod classify;
+mod conn;
 mod discover;
 mod error;
 mod fail_fast;
@@ -40,6 +41,7 @@ use tower::Service;
 
 pub use breaker::{Breaker, BreakerLayer, BreakerLoad};
 pub use classify::grpc_status;
+pub use conn::NoAnswer;
 pub use error::{BoxError, MeshError, MeshErrorKind};
 pub use fail_fast::LongCall;
 pub use fail_fast::{FailFast, FailFastLayer};

@@ -7,9 +7,9 @@
 use std::task::{Context, Poll};
 
 use tonic::body::Body;
-use tonic::transport::Channel;
 use tower::Service;
-use tower::util::{Oneshot, ServiceExt as _};
+
+use super::conn::{Connection, NoAnswer, ResponseFuture};
 
 /// Marks a call whose response streams for long (insert it into the request's extensions):
 /// it goes over the endpoint's streaming connection, so it never holds up unary calls.
@@ -19,33 +19,31 @@ pub struct Streaming;
 /// One endpoint's unary and streaming connections.
 #[derive(Debug, Clone)]
 pub struct Split {
-    unary: Channel,
-    streaming: Channel,
+    unary: Connection,
+    streaming: Connection,
 }
 
 impl Split {
     /// Calls over `unary`, streaming calls over `streaming`.
-    pub fn new(unary: Channel, streaming: Channel) -> Self {
+    pub(crate) fn new(unary: Connection, streaming: Connection) -> Self {
         Self { unary, streaming }
     }
 }
 
 impl Service<http::Request<Body>> for Split {
     type Response = http::Response<Body>;
-    type Error = tonic::transport::Error;
-    type Future = Oneshot<Channel, http::Request<Body>>;
+    type Error = NoAnswer;
+    type Future = ResponseFuture;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        // Which connection a call takes is known only per call: each call awaits its own
-        // connection's readiness (a channel's readiness is room in its queue, not a peer).
+        // Both connections are always ready: each opens inside a call (see `conn.rs`).
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let channel = match request.extensions().get::<Streaming>() {
-            Some(Streaming) => self.streaming.clone(),
-            None => self.unary.clone(),
-        };
-        channel.oneshot(request)
+        match request.extensions().get::<Streaming>() {
+            Some(Streaming) => self.streaming.call(request),
+            None => self.unary.call(request),
+        }
     }
 }

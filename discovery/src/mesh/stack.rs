@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use tonic::transport::Channel;
 use tower::ServiceBuilder;
 use tower::balance::p2c::Balance;
 use tower::load::{CompleteOnResponse, PeakEwma};
 use tower::util::{BoxCloneSyncService, BoxService};
 
 use super::breaker::{Breaker, BreakerLayer};
+use super::conn::{Connection, Transport};
 use super::discover::{Selector, WatchDiscover};
 use super::error::{BoxError, MeshError};
 use super::fail_fast::FailFastLayer;
@@ -92,7 +92,7 @@ fn pool(
     Shared::new(BoxService::new(balance), settings.buffer)
 }
 
-/// One endpoint: load estimate, breaker, metrics, lazily connected channel.
+/// One endpoint: load estimate, breaker, metrics, two lazily opened connections.
 fn endpoint(
     name: &Arc<str>,
     instance: &ServiceInstance,
@@ -103,33 +103,24 @@ fn endpoint(
         service: name.clone(),
         endpoint: instance.addr.to_string().into(),
     };
-    let endpoint = match Channel::from_shared(format!("http://{}", instance.addr)) {
-        Ok(endpoint) => endpoint,
+    // Lazy: connect failures surface per call, where the breaker counts them. Streaming
+    // calls get their own connection, so stalled streams never hold up unary calls.
+    let transport = match tls.map(|tls| connect::connector(tls, name)).transpose() {
+        // Mutual TLS: this service's leaf, and only an endpoint proving to be `name`.
+        Ok(Some(connector)) => Transport::Tls(connector),
+        Ok(None) => Transport::Plain,
+        Err(error) => {
+            tracing::warn!(service = %name, %error, "skipping unusable endpoint");
+            return None;
+        }
+    };
+    let connection = || Connection::lazy(instance.addr, transport.clone(), settings);
+    let channel = match connection().and_then(|unary| Ok(Split::new(unary, connection()?))) {
+        Ok(split) => split,
         Err(error) => {
             tracing::warn!(service = %name, addr = %instance.addr, %error, "skipping unusable endpoint");
             return None;
         }
-    };
-    let endpoint = endpoint
-        .connect_timeout(settings.connect_timeout)
-        .http2_keep_alive_interval(settings.keep_alive_interval)
-        .keep_alive_while_idle(true)
-        .initial_stream_window_size(settings.stream_window_bytes)
-        .initial_connection_window_size(settings.connection_window_bytes)
-        .tcp_nodelay(true);
-    // Lazy: connect failures surface per call, where the breaker counts them. Streaming
-    // calls get their own connection, so stalled streams never hold up unary calls.
-    let channel = match tls.map(|tls| connect::connector(tls, name)) {
-        // Mutual TLS: this service's leaf, and only an endpoint proving to be `name`.
-        Some(Ok(connector)) => Split::new(
-            endpoint.connect_with_connector_lazy(connector.clone()),
-            endpoint.connect_with_connector_lazy(connector),
-        ),
-        Some(Err(error)) => {
-            tracing::warn!(service = %name, %error, "skipping unusable endpoint");
-            return None;
-        }
-        None => Split::new(endpoint.connect_lazy(), endpoint.connect_lazy()),
     };
     let (rtt, decay_ns) = (settings.default_rtt, settings.decay.as_nanos() as f64);
     let service = ServiceBuilder::new()

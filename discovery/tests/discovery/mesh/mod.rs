@@ -2,6 +2,7 @@
 
 mod balance;
 mod canary;
+mod connection;
 mod cut;
 mod deadline;
 mod endpoints;
