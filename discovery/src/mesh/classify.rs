@@ -118,7 +118,9 @@ impl Outcome {
     }
 }
 
-/// Whether `error` (or what caused it) is the channel's `grpc-timeout` firing.
+/// Whether `error` (or what caused it) is a `grpc-timeout` enforced below the endpoint layers
+/// (a tonic channel does; the mesh's own connections leave deadlines to the fail-fast layer,
+/// and the layers classify a call it drops at a deadline themselves).
 fn timed_out(error: &(dyn Error + 'static)) -> bool {
     cause::<tonic::TimeoutExpired>(error)
 }

@@ -9,9 +9,11 @@
 //! What the channel did and this keeps: the connection is opened lazily, by the first call
 //! (a connect failure fails that call, where the breaker sees it); a connection that died is
 //! replaced by the next call; calls that arrive while it connects wait for the one attempt,
-//! bounded by the connect timeout; the call's deadline (set by the fail-fast layer) ends it
-//! with [`tonic::TimeoutExpired`], which the endpoint layers classify as before; HTTP/2
-//! keep-alive and window sizes are the mesh's settings.
+//! bounded by the connect timeout; HTTP/2 keep-alive and window sizes are the mesh's settings.
+//!
+//! What it does not: enforce the call's deadline with a timer of its own, as tonic's channel
+//! did for `grpc-timeout`. The fail-fast layer's timer bounds the whole call already; the
+//! endpoint layers classify a call it drops at a deadline (`metered.rs`, `breaker.rs`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -29,7 +31,6 @@ use tokio::net::TcpStream;
 use tonic::body::Body;
 use tower::Service;
 
-use super::classify::CallerDeadlineOf as _;
 use super::error::BoxError;
 use crate::MeshSettings;
 use crate::connect::MeshConnector;
@@ -233,7 +234,6 @@ impl Service<http::Request<Body>> for Connection {
     }
 
     fn call(&mut self, mut req: http::Request<Body>) -> ResponseFuture {
-        let deadline = req.caller_deadline().or(req.mesh_deadline());
         let addr = self.inner.target.addr;
         let mut uri = http::uri::Parts::from(std::mem::take(req.uri_mut()));
         uri.scheme = Some(Scheme::HTTP);
@@ -258,14 +258,7 @@ impl Service<http::Request<Body>> for Connection {
             }),
         };
         Box::pin(async move {
-            let answer = match deadline {
-                Some(deadline) => match tokio::time::timeout_at(deadline, answer).await {
-                    Ok(answer) => answer,
-                    Err(_elapsed) => Err(tonic::TimeoutExpired(()).into()),
-                },
-                None => answer.await,
-            };
-            match answer {
+            match answer.await {
                 Ok(response) => Ok(response.map(Body::new)),
                 Err(source) => Err(NoAnswer { addr, source }),
             }

@@ -141,7 +141,7 @@ where
                 service,
                 budget,
             } => Poll::Ready(match ready!(call.poll(cx)) {
-                // tonic's channel enforces the same `grpc-timeout` and may fire first.
+                // A layer below may enforce the same deadline and fire first.
                 Ok(Err(_)) if Instant::now() >= *deadline => {
                     Err(MeshError::deadline_exceeded(service.clone(), *budget))
                 }

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
 use metrics::{Counter, Histogram};
@@ -31,7 +32,7 @@ impl<S> Layer<S> for MeteredLayer {
     fn layer(&self, inner: S) -> Metered<S> {
         Metered {
             inner,
-            handles: Handles::new(&self.labels),
+            handles: Arc::new(Handles::new(&self.labels)),
         }
     }
 }
@@ -40,7 +41,7 @@ impl<S> Layer<S> for MeteredLayer {
 #[derive(Debug, Clone)]
 pub struct Metered<S> {
     inner: S,
-    handles: Handles,
+    handles: Arc<Handles>,
 }
 
 // Resolved once per endpoint so a call costs no label lookup.
@@ -101,12 +102,16 @@ where
 
     fn call(&mut self, req: Req) -> Self::Future {
         self.handles.requests.increment(1);
-        let caller_deadline = req.caller_deadline();
-        ResponseFuture {
-            inner: self.inner.call(req),
+        let pending = Pending {
             handles: self.handles.clone(),
             started: Instant::now(),
-            caller_deadline,
+            caller_deadline: req.caller_deadline(),
+            mesh_deadline: req.mesh_deadline(),
+            done: false,
+        };
+        ResponseFuture {
+            inner: self.inner.call(req),
+            pending,
         }
     }
 }
@@ -117,9 +122,40 @@ pin_project! {
     pub struct ResponseFuture<F> {
         #[pin]
         inner: F,
-        handles: Handles,
-        started: Instant,
-        caller_deadline: Option<Instant>,
+        pending: Pending,
+    }
+}
+
+/// A call not yet recorded; recorded once, when it ends or when it is dropped at a deadline.
+#[derive(Debug)]
+struct Pending {
+    handles: Arc<Handles>,
+    started: Instant,
+    caller_deadline: Option<Instant>,
+    mesh_deadline: Option<Instant>,
+    done: bool,
+}
+
+impl Pending {
+    fn record(&mut self, outcome: Outcome) {
+        self.done = true;
+        self.handles.record(outcome, self.started);
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        // The fail-fast layer above ends a call at its deadline by dropping it: whose deadline
+        // it was says whether the endpoint hung. Dropped earlier, the caller gave up: nothing.
+        let now = Instant::now();
+        if self.mesh_deadline.is_some_and(|at| now >= at) {
+            self.record(Outcome::Timeout);
+        } else if self.caller_deadline.is_some_and(|at| now >= at) {
+            self.record(Outcome::CallerDeadline);
+        }
     }
 }
 
@@ -133,8 +169,9 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let result = ready!(this.inner.poll(cx));
-        let outcome = Outcome::of(result.as_ref().map_err(|e| e as _), *this.caller_deadline);
-        this.handles.record(outcome, *this.started);
+        let pending = this.pending;
+        let outcome = Outcome::of(result.as_ref().map_err(|e| e as _), pending.caller_deadline);
+        pending.record(outcome);
         Poll::Ready(result)
     }
 }

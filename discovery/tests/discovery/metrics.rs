@@ -153,5 +153,38 @@ async fn mesh_reports_endpoint_traffic_errors_breaker_transitions_and_endpoint_c
         false,
     );
     assert_eq!(open, 1.0, "seven failures open the breaker once");
+
+    // A slow replica: a call past the mesh's own timeout is the endpoint's timeout, one past
+    // the caller's shorter deadline is the caller's (neither answered, both counted once).
+    let slow = Server::start("slow").await?;
+    slow.behaviour.set_delay(Duration::from_secs(2));
+    let lagging = format!("{service}-slow");
+    let registry = Arc::new(EmbeddedRegistry::new());
+    registry.register(&slow.registration(&lagging)).await?;
+    let settings = MeshSettings {
+        timeout: Duration::from_millis(200),
+        ..MeshSettings::default()
+    };
+    let mesh = Mesh::new(registry, settings);
+    let mut client = HealthClient::new(mesh.channel(&lagging));
+    let traffic = || HealthCheckRequest {
+        service: TRAFFIC.into(),
+    };
+    let timed_out = client.check(traffic()).await.map(drop).unwrap_err();
+    assert_eq!(timed_out.code(), tonic::Code::DeadlineExceeded);
+    let mut hurried = tonic::Request::new(traffic());
+    hurried.set_timeout(Duration::from_millis(50));
+    let hurried = client.check(hurried).await.map(drop).unwrap_err();
+    assert_eq!(hurried.code(), tonic::Code::DeadlineExceeded);
+    let (svc, ep) = (format!("service={lagging}"), format!("endpoint={}", slow.addr));
+    let errors = |kind: &str| {
+        recorder.sum(
+            "tunemesh_mesh_endpoint_errors_total",
+            &[&svc, &ep, kind],
+            false,
+        )
+    };
+    assert_eq!(errors("kind=timeout"), 1.0, "the mesh's timeout");
+    assert_eq!(errors("kind=caller_deadline"), 1.0, "the caller's deadline");
     Ok(())
 }
