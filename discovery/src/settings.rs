@@ -44,6 +44,10 @@ pub struct MeshSettings {
     /// the 256 streams a server allows (`grpc.max_concurrent_streams`), so no stream waits
     /// on another one's unread data.
     pub connection_window_bytes: u32,
+    /// Long streams (audio) one connection to an endpoint carries at once; the next opens
+    /// another connection. At most the servers' `grpc.max_concurrent_streams` (256), below
+    /// it so a stream just ended on this side is not still counted on the server's.
+    pub streams_per_connection: usize,
 }
 
 impl Default for MeshSettings {
@@ -61,6 +65,7 @@ impl Default for MeshSettings {
             canary: BTreeMap::new(),
             stream_window_bytes: 128 * 1024,
             connection_window_bytes: 256 * 128 * 1024,
+            streams_per_connection: 200,
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::Stream;
+use futures::{Stream, StreamExt as _};
 use tonic::metadata::MetadataValue;
 use tonic::{Request, Response, Status};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -125,10 +125,16 @@ impl Health for Replica {
     type WatchStream =
         Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send + 'static>>;
 
+    /// Answers SERVING once, then stays open: a long stream, as an audio stream is.
     async fn watch(
         &self,
         _request: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        Err(Status::unimplemented("watch is not used by tests"))
+        let serving = HealthCheckResponse {
+            status: ServingStatus::Serving as i32,
+        };
+        let stream =
+            futures::stream::once(async move { Ok(serving) }).chain(futures::stream::pending());
+        Ok(Response::new(Box::pin(stream)))
     }
 }

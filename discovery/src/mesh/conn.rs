@@ -10,20 +10,25 @@
 //! (a connect failure fails that call, where the breaker sees it); a connection that died is
 //! replaced by the next call; calls that arrive while it connects wait for the one attempt,
 //! bounded by the connect timeout; HTTP/2 keep-alive and window sizes are the mesh's settings.
+//! And one thing it did not: a request the connection closed before sending (a replica
+//! going away gracefully) goes once more on a new connection instead of failing.
 //!
 //! What it does not: enforce the call's deadline with a timer of its own, as tonic's channel
 //! did for `grpc-timeout`. The fail-fast layer's timer bounds the whole call already; the
 //! endpoint layers classify a call it drops at a deadline (`metered.rs`, `breaker.rs`).
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use futures::future::{BoxFuture, Either, Shared};
-use futures::{FutureExt as _, TryFutureExt as _};
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Uri};
+use hyper::body::Incoming;
+use hyper::client::conn::TrySendError;
 use hyper::client::conn::http2::{Builder, SendRequest};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -111,6 +116,18 @@ impl Connection {
                 state: Mutex::new(State::Idle),
             }),
         })
+    }
+
+    /// Another connection to the same endpoint, opened by its first call.
+    pub(crate) fn fresh(&self) -> Self {
+        Self {
+            sender: None,
+            inner: Arc::new(Inner {
+                target: self.inner.target.clone(),
+                authority: self.inner.authority.clone(),
+                state: Mutex::new(State::Idle),
+            }),
+        }
     }
 
     /// The live connection if there is one, or the attempt to open one to wait for.
@@ -250,11 +267,12 @@ impl Service<http::Request<Body>> for Connection {
             .or_insert_with(|| USER_AGENT.clone());
         // One allocation a call: the live connection's send, or the wait for one, inside the
         // same boxed future.
+        let inner = self.inner.clone();
         let answer = match self.current() {
-            Ok(sender) => Either::Left(sender.send_request(req).map_err(BoxError::from)),
+            Ok(sender) => Either::Left(resend_unsent(sender.try_send_request(req), inner)),
             Err(attempt) => Either::Right(async move {
                 let mut sender = attempt.await.map_err(ConnectFailed)?;
-                Ok(sender.send_request(req).await?)
+                resend_unsent(sender.try_send_request(req), inner).await
             }),
         };
         Box::pin(async move {
@@ -264,6 +282,28 @@ impl Service<http::Request<Body>> for Connection {
             }
         })
     }
+}
+
+/// The answer to a request sent on a connection, or, when the connection closed before the
+/// request went out (a server going away gracefully, as on every rolling restart), the answer
+/// to it sent once more on a new connection: it never reached the server, so resending is
+/// safe whatever the call does.
+async fn resend_unsent(
+    sent: impl Future<Output = Result<http::Response<Incoming>, TrySendError<http::Request<Body>>>>,
+    inner: Arc<Inner>,
+) -> Result<http::Response<Incoming>, BoxError> {
+    let mut error = match sent.await {
+        Ok(response) => return Ok(response),
+        Err(error) => error,
+    };
+    let Some(request) = error.take_message() else {
+        return Err(error.into_error().into());
+    };
+    let mut sender = match inner.open() {
+        Ok(sender) => sender,
+        Err(attempt) => attempt.await.map_err(ConnectFailed)?,
+    };
+    Ok(sender.send_request(request).await?)
 }
 
 impl std::fmt::Debug for Connection {

@@ -26,6 +26,7 @@ mod route;
 mod shared;
 mod split;
 mod stack;
+mod streams;
 mod trace;
 
 use std::collections::HashMap;

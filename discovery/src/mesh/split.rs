@@ -2,7 +2,8 @@
 //! response streams for long (audio). HTTP/2 caps the streams of one connection (player-svc
 //! allows 256), and a listener who stops reading keeps a stream open; on a shared connection
 //! a few hundred such streams would make every unary call wait for a free stream. Calls mark
-//! themselves with a [`Streaming`] request extension.
+//! themselves with a [`Streaming`] request extension. Streams take more connections as their
+//! number needs (`streams.rs`).
 
 use std::task::{Context, Poll};
 
@@ -10,6 +11,7 @@ use tonic::body::Body;
 use tower::Service;
 
 use super::conn::{Connection, NoAnswer, ResponseFuture};
+use super::streams::Streams;
 
 /// Marks a call whose response streams for long (insert it into the request's extensions):
 /// it goes over the endpoint's streaming connection, so it never holds up unary calls.
@@ -20,12 +22,12 @@ pub struct Streaming;
 #[derive(Debug, Clone)]
 pub struct Split {
     unary: Connection,
-    streaming: Connection,
+    streaming: Streams,
 }
 
 impl Split {
     /// Calls over `unary`, streaming calls over `streaming`.
-    pub(crate) fn new(unary: Connection, streaming: Connection) -> Self {
+    pub(crate) fn new(unary: Connection, streaming: Streams) -> Self {
         Self { unary, streaming }
     }
 }

@@ -17,6 +17,7 @@ use super::per_try::{PerTry, PerTryLayer};
 use super::route::Route;
 use super::shared::Shared;
 use super::split::Split;
+use super::streams::Streams;
 use super::trace::TraceContextLayer;
 use crate::connect::{self, MeshTls};
 use crate::registry::InstanceSet;
@@ -114,9 +115,11 @@ fn endpoint(
             return None;
         }
     };
-    let connection = || Connection::lazy(instance.addr, transport.clone(), settings);
-    let channel = match connection().and_then(|unary| Ok(Split::new(unary, connection()?))) {
-        Ok(split) => split,
+    let channel = match Connection::lazy(instance.addr, transport, settings) {
+        Ok(unary) => {
+            let streaming = Streams::new(unary.fresh(), settings.streams_per_connection);
+            Split::new(unary, streaming)
+        }
         Err(error) => {
             tracing::warn!(service = %name, addr = %instance.addr, %error, "skipping unusable endpoint");
             return None;

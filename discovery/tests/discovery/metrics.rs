@@ -176,7 +176,10 @@ async fn mesh_reports_endpoint_traffic_errors_breaker_transitions_and_endpoint_c
     hurried.set_timeout(Duration::from_millis(50));
     let hurried = client.check(hurried).await.map(drop).unwrap_err();
     assert_eq!(hurried.code(), tonic::Code::DeadlineExceeded);
-    let (svc, ep) = (format!("service={lagging}"), format!("endpoint={}", slow.addr));
+    let (svc, ep) = (
+        format!("service={lagging}"),
+        format!("endpoint={}", slow.addr),
+    );
     let errors = |kind: &str| {
         recorder.sum(
             "tunemesh_mesh_endpoint_errors_total",

@@ -1,5 +1,6 @@
 //! The mesh opens its own connections to an endpoint (`mesh/conn.rs`): lazily, one for every
-//! call that arrives while it connects, again after the endpoint restarts on its address.
+//! call that arrives while it connects, again after the endpoint restarts on its address, and
+//! as many for long streams as the server's cap on streams per connection needs.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +13,9 @@ use tokio::sync::oneshot;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::pb::health_server::HealthServer;
 use tunemesh_discovery::testsuite::{Behaviour, Replica};
-use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings, Registry, ServiceInstance};
+use tunemesh_discovery::{
+    EmbeddedRegistry, Mesh, MeshSettings, Registry, ServiceInstance, Streaming,
+};
 
 use super::{client, traffic};
 use crate::support::harness::{eventually, unique_prefix};
@@ -21,6 +24,15 @@ use crate::support::harness::{eventually, unique_prefix};
 async fn counting_replica(
     listener: TcpListener,
     id: &str,
+) -> anyhow::Result<(Arc<AtomicUsize>, oneshot::Sender<()>)> {
+    capped_replica(listener, id, None).await
+}
+
+/// [`counting_replica`], allowing at most `streams` streams open on one connection.
+async fn capped_replica(
+    listener: TcpListener,
+    id: &str,
+    streams: Option<u32>,
 ) -> anyhow::Result<(Arc<AtomicUsize>, oneshot::Sender<()>)> {
     let accepted = Arc::new(AtomicUsize::new(0));
     let counted = accepted.clone();
@@ -32,6 +44,7 @@ async fn counting_replica(
     let replica = Replica::new(id, Arc::new(Behaviour::default()))?;
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tonic::transport::Server::builder()
+        .max_concurrent_streams(streams)
         .add_service(HealthServer::new(replica))
         .serve_with_incoming_shutdown(incoming, async {
             let _ = stopped.await;
@@ -42,6 +55,14 @@ async fn counting_replica(
 
 /// A mesh over one instance of `service` at `addr`, in a fresh embedded registry.
 async fn mesh_over(service: &str, addr: SocketAddr) -> anyhow::Result<Mesh> {
+    mesh_with(service, addr, MeshSettings::default()).await
+}
+
+async fn mesh_with(
+    service: &str,
+    addr: SocketAddr,
+    settings: MeshSettings,
+) -> anyhow::Result<Mesh> {
     let registry = Arc::new(EmbeddedRegistry::new());
     let instance = ServiceInstance::new(format!("{service}-0").as_str(), service, addr);
     registry
@@ -50,7 +71,7 @@ async fn mesh_over(service: &str, addr: SocketAddr) -> anyhow::Result<Mesh> {
             check: crate::support::fast_check(),
         })
         .await?;
-    Ok(Mesh::new(registry, MeshSettings::default()))
+    Ok(Mesh::new(registry, settings))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,5 +162,58 @@ async fn a_refused_connect_fails_the_call_as_unavailable_and_the_next_call_tries
     })
     .await?;
     anyhow::ensure!(accepted.load(Ordering::SeqCst) == 1);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_streams_past_the_servers_cap_open_more_connections_instead_of_waiting()
+-> anyhow::Result<()> {
+    let service = unique_prefix("conn-streams");
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    // The server lets 4 streams be open on one connection; the mesh puts 4 on each.
+    let (accepted, _stop) = capped_replica(listener, &format!("{service}-0"), Some(4)).await?;
+    let settings = MeshSettings {
+        streams_per_connection: 4,
+        ..MeshSettings::default()
+    };
+    let mesh = mesh_with(&service, addr, settings).await?;
+
+    // Twelve streams that stay open, as twelve listeners' audio does: each gets its first
+    // message within the mesh's timeout (on one connection, the last eight would wait for
+    // one of the first four to end, and fail).
+    let mut open = Vec::new();
+    for _ in 0..12 {
+        let mut request = tonic::Request::new(traffic());
+        request.extensions_mut().insert(Streaming);
+        let mut stream = client(mesh.channel(&service))
+            .watch(request)
+            .await?
+            .into_inner();
+        let first = tokio::time::timeout(Duration::from_secs(2), stream.message()).await;
+        anyhow::ensure!(
+            matches!(first, Ok(Ok(Some(_)))),
+            "stream {} got {first:?}",
+            open.len()
+        );
+        open.push(stream);
+    }
+    let opened = accepted.load(Ordering::SeqCst);
+    anyhow::ensure!(
+        opened == 3,
+        "12 streams at 4 a connection opened {opened} connections"
+    );
+
+    // Once they end, a new stream reuses the first connection.
+    drop(open);
+    let mut request = tonic::Request::new(traffic());
+    request.extensions_mut().insert(Streaming);
+    let mut stream = client(mesh.channel(&service))
+        .watch(request)
+        .await?
+        .into_inner();
+    anyhow::ensure!(stream.message().await?.is_some());
+    let opened = accepted.load(Ordering::SeqCst);
+    anyhow::ensure!(opened == 3, "{opened} connections after the streams ended");
     Ok(())
 }
