@@ -15,6 +15,8 @@
 //!
 //! By default a phase's N consumers start at the same moment, the worst case for a first
 //! chunk; `--spread S` starts them evenly over S seconds instead, as listeners arrive.
+//! `--mesh` calls through the mesh channel, as the gateway does (its streaming connection to
+//! the one player-svc endpoint), instead of `--connections` tonic channels.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,7 +25,13 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use futures::StreamExt as _;
 use tokio::io::AsyncReadExt as _;
-use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings};
+use tower::ServiceExt as _;
+use tower::util::BoxCloneSyncService;
+use tunemesh_discovery::mesh::BoxError;
+use tunemesh_discovery::{
+    EmbeddedRegistry, HealthCheck, Mesh, MeshSettings, Registration, Registry, ServiceInstance,
+    Streaming,
+};
 use tunemesh_events::embedded::{EmbeddedBus, EmbeddedSettings};
 use tunemesh_player::PlayerSettings;
 use tunemesh_proto::catalog::v1::catalog_service_client::CatalogServiceClient;
@@ -32,6 +40,7 @@ use tunemesh_proto::catalog::v1::{AudioQuality, ListTracksRequest, ScanLibraryRe
 use tunemesh_proto::player::v1::player_service_client::PlayerServiceClient;
 use tunemesh_proto::player::v1::{AudioContainer, StreamAudioRequest, stream_audio_response};
 use tunemesh_proto::tonic::Request;
+use tunemesh_proto::tonic::body::Body;
 use tunemesh_proto::tonic::transport::Channel;
 use tunemesh_runtime::identity::{
     ActAs, Asserting, AssertionSigner, Caller, IdentitySettings, MeshIdentity,
@@ -88,7 +97,15 @@ struct Args {
     /// first chunk measures one start among N playing streams, not a queue of N starts.
     #[arg(long, default_value_t = 0.0)]
     spread: f64,
+    /// Call player-svc through the mesh channel (the gateway's path) instead of
+    /// `--connections` tonic channels.
+    #[arg(long)]
+    mesh: bool,
 }
+
+/// How the consumers reach player-svc: a tonic channel or the mesh, signed as the gateway.
+type Upstream =
+    Asserting<BoxCloneSyncService<http::Request<Body>, http::Response<Body>, UpstreamError>>;
 
 /// One stored rendition: its track, its file on disk and its duration.
 #[derive(Debug, Clone)]
@@ -291,7 +308,7 @@ impl Pacing {
 }
 
 async fn grpc_consumer(
-    mut client: PlayerServiceClient<Asserting<Channel>>,
+    mut client: PlayerServiceClient<Upstream>,
     request: Request<StreamAudioRequest>,
     ahead: f64,
     window: Duration,
@@ -374,6 +391,27 @@ async fn disk_consumer(rendition: Rendition, ahead: f64, window: Duration) -> an
     })
 }
 
+/// Either upstream's error as one concrete type: with a bare `BoxError` the generated client's
+/// futures cannot be shown to be `Send` (a known limit of the compiler's trait solver).
+#[derive(Debug)]
+struct UpstreamError(BoxError);
+
+impl std::fmt::Display for UpstreamError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for UpstreamError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+fn boxed<E: std::error::Error + Send + Sync + 'static>(error: E) -> UpstreamError {
+    UpstreamError(Box::new(error))
+}
+
 fn request(track_id: &str) -> Request<StreamAudioRequest> {
     let message = StreamAudioRequest {
         track_id: track_id.to_owned(),
@@ -381,14 +419,14 @@ fn request(track_id: &str) -> Request<StreamAudioRequest> {
         start_position: None,
         container: AudioContainer::Ogg as i32,
     };
-    admin(message)
+    let mut request = admin(message);
+    // Over the mesh, a stream takes the endpoint's streaming connection, as the gateway's do.
+    request.extensions_mut().insert(Streaming);
+    request
 }
 
 /// Starts the player, ingests the tracks, and finds their renditions on disk.
-async fn start_player(
-    args: &Args,
-    work: &Path,
-) -> anyhow::Result<(Vec<Asserting<Channel>>, Vec<Rendition>)> {
+async fn start_player(args: &Args, work: &Path) -> anyhow::Result<(Vec<Upstream>, Vec<Rendition>)> {
     let library = work.join("library");
     std::fs::create_dir_all(&library)?;
     let mut sources: Vec<PathBuf> = std::fs::read_dir(MUSIC)
@@ -432,22 +470,41 @@ async fn start_player(
     let bus =
         Arc::new(EmbeddedBus::open(&EmbeddedSettings::new(work.join("events.sqlite"))).await?);
     let app = spawn_app(tunemesh_player::build(&settings, &ctx, bus).await?, None);
-    let mut channels = Vec::new();
     // Flow-control windows as the mesh's (the gateway's connections to player-svc).
-    let mesh = MeshSettings::default();
-    for _ in 0..args.connections.max(1) {
-        let channel = Channel::from_shared(format!("http://{}", app.addr()))?
-            .initial_stream_window_size(args.stream_window.unwrap_or(mesh.stream_window_bytes))
-            .initial_connection_window_size(mesh.connection_window_bytes)
-            .connect()
-            .await?;
-        // The benchmark stands in for the gateway: it signs each call as its admin.
-        channels.push(Asserting::new(
-            channel,
-            AssertionSigner::for_tests(),
-            tunemesh_player::SERVICE_NAME,
-        ));
+    let mut mesh = MeshSettings::default();
+    if let Some(window) = args.stream_window {
+        mesh.stream_window_bytes = window;
     }
+    let mut upstreams = Vec::new();
+    if args.mesh {
+        let registry = Arc::new(EmbeddedRegistry::default());
+        let service = tunemesh_player::SERVICE_NAME;
+        registry
+            .register(&Registration {
+                instance: ServiceInstance::new("player-0", service, app.addr()),
+                check: HealthCheck::default(),
+            })
+            .await?;
+        let channel = Mesh::new(registry, mesh).channel(service);
+        upstreams.push(BoxCloneSyncService::new(channel.map_err(boxed)));
+    } else {
+        for _ in 0..args.connections.max(1) {
+            let channel = Channel::from_shared(format!("http://{}", app.addr()))?
+                .initial_stream_window_size(mesh.stream_window_bytes)
+                .initial_connection_window_size(mesh.connection_window_bytes)
+                .connect()
+                .await?;
+            upstreams.push(BoxCloneSyncService::new(channel.map_err(boxed)));
+        }
+    }
+    // The benchmark stands in for the gateway: it signs each call as its admin.
+    let channels: Vec<Upstream> = upstreams
+        .into_iter()
+        .map(|upstream| {
+            let signer = AssertionSigner::for_tests();
+            Asserting::new(upstream, signer, tunemesh_player::SERVICE_NAME)
+        })
+        .collect();
     // Leaked: the server runs until the process exits.
     std::mem::forget(app);
     let mut scan = IngestServiceClient::new(channels[0].clone())
