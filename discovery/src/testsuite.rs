@@ -125,11 +125,17 @@ impl Health for Replica {
     type WatchStream =
         Pin<Box<dyn Stream<Item = Result<HealthCheckResponse, Status>> + Send + 'static>>;
 
-    /// Answers SERVING once, then stays open: a long stream, as an audio stream is.
+    /// For [`TRAFFIC`], answers SERVING once, then stays open: a long stream, as an audio
+    /// stream is. For anything else UNIMPLEMENTED (an application error, for the breaker's tests).
     async fn watch(
         &self,
-        _request: Request<HealthCheckRequest>,
+        request: Request<HealthCheckRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
+        if request.get_ref().service != TRAFFIC {
+            return Err(Status::unimplemented(
+                "watch streams only the traffic service",
+            ));
+        }
         let serving = HealthCheckResponse {
             status: ServingStatus::Serving as i32,
         };

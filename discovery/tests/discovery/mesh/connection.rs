@@ -13,11 +13,9 @@ use tokio::sync::oneshot;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic_health::pb::health_server::HealthServer;
 use tunemesh_discovery::testsuite::{Behaviour, Replica};
-use tunemesh_discovery::{
-    EmbeddedRegistry, Mesh, MeshSettings, Registry, ServiceInstance, Streaming,
-};
+use tunemesh_discovery::{Mesh, MeshSettings, Streaming};
 
-use super::{client, traffic};
+use super::{client, mesh_at, traffic};
 use crate::support::harness::{eventually, unique_prefix};
 
 /// A replica at `addr` that counts the connections it accepts; stops when `stop` fires.
@@ -53,25 +51,8 @@ async fn capped_replica(
     Ok((accepted, stop))
 }
 
-/// A mesh over one instance of `service` at `addr`, in a fresh embedded registry.
 async fn mesh_over(service: &str, addr: SocketAddr) -> anyhow::Result<Mesh> {
-    mesh_with(service, addr, MeshSettings::default()).await
-}
-
-async fn mesh_with(
-    service: &str,
-    addr: SocketAddr,
-    settings: MeshSettings,
-) -> anyhow::Result<Mesh> {
-    let registry = Arc::new(EmbeddedRegistry::new());
-    let instance = ServiceInstance::new(format!("{service}-0").as_str(), service, addr);
-    registry
-        .register(&tunemesh_discovery::Registration {
-            instance,
-            check: crate::support::fast_check(),
-        })
-        .await?;
-    Ok(Mesh::new(registry, settings))
+    mesh_at(service, addr, MeshSettings::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -177,7 +158,7 @@ async fn long_streams_past_the_servers_cap_open_more_connections_instead_of_wait
         streams_per_connection: 4,
         ..MeshSettings::default()
     };
-    let mesh = mesh_with(&service, addr, settings).await?;
+    let mesh = mesh_at(&service, addr, settings).await?;
 
     // Twelve streams that stay open, as twelve listeners' audio does: each gets its first
     // message within the mesh's timeout (on one connection, the last eight would wait for

@@ -19,9 +19,9 @@ use tonic::body::Body;
 use tonic_health::pb::health_server::HealthServer;
 use tower::Service;
 use tunemesh_discovery::testsuite::{Behaviour, Replica};
-use tunemesh_discovery::{EmbeddedRegistry, Mesh, MeshSettings, Registry, ServiceInstance};
+use tunemesh_discovery::{Mesh, MeshSettings};
 
-use super::{client, retrying_client, traffic};
+use super::{client, mesh_at, retrying_client, traffic};
 use crate::support::harness::unique_prefix;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,15 +66,10 @@ async fn cutting_replica(
         .add_service(HealthServer::new(replica))
         .serve_with_incoming(TcpListenerStream::new(listener));
     tokio::spawn(server);
-    let registry = Arc::new(EmbeddedRegistry::new());
-    let instance = ServiceInstance::new(format!("{service}-0").as_str(), service, addr);
-    registry
-        .register(&tunemesh_discovery::Registration {
-            instance,
-            check: crate::support::fast_check(),
-        })
-        .await?;
-    Ok((behaviour, Mesh::new(registry, MeshSettings::default())))
+    Ok((
+        behaviour,
+        mesh_at(service, addr, MeshSettings::default()).await?,
+    ))
 }
 
 /// Sends an answer's headers and the start of its message, then resets the stream.

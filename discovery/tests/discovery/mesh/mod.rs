@@ -11,6 +11,7 @@ mod lifecycle;
 mod outage;
 mod trace;
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -20,7 +21,7 @@ use crate::support::harness::{eventually, servers};
 use tonic_health::pb::health_client::HealthClient as Client;
 use tunemesh_discovery::{
     ConsulRegistry, ConsulSettings, EmbeddedRegistry, InstanceSet, Mesh, MeshChannel, MeshSettings,
-    Registry, RetryChannel,
+    Registration, Registry, RetryChannel, ServiceInstance,
 };
 
 use crate::support::{Server, TRAFFIC};
@@ -47,6 +48,19 @@ async fn embedded_mesh(
     }
     let mesh = Mesh::new(registry.clone(), settings);
     Ok((servers, registry, mesh))
+}
+
+/// A mesh over one instance of `service` at `addr`, in a fresh embedded registry.
+async fn mesh_at(service: &str, addr: SocketAddr, settings: MeshSettings) -> anyhow::Result<Mesh> {
+    let registry = Arc::new(EmbeddedRegistry::new());
+    let instance = ServiceInstance::new(format!("{service}-0").as_str(), service, addr);
+    registry
+        .register(&Registration {
+            instance,
+            check: crate::support::fast_check(),
+        })
+        .await?;
+    Ok(Mesh::new(registry, settings))
 }
 
 /// A client of the health service through the mesh.
