@@ -63,7 +63,6 @@ pub(crate) struct Connection {
 
 struct Inner {
     target: Arc<Target>,
-    authority: Authority,
     state: Mutex<State>,
 }
 
@@ -71,6 +70,7 @@ struct Inner {
 /// any more (the endpoint gone) does not keep the endpoint alive.
 struct Target {
     addr: SocketAddr,
+    authority: Authority,
     transport: Transport,
     settings: Builder<TokioExecutor>,
     connect_timeout: Duration,
@@ -102,29 +102,25 @@ impl Connection {
             .initial_connection_window_size(mesh.connection_window_bytes)
             .keep_alive_interval(mesh.keep_alive_interval)
             .keep_alive_while_idle(true);
-        let authority = addr.to_string().parse()?;
-        Ok(Self {
-            sender: None,
-            inner: Arc::new(Inner {
-                target: Arc::new(Target {
-                    addr,
-                    transport,
-                    settings,
-                    connect_timeout: mesh.connect_timeout,
-                }),
-                authority,
-                state: Mutex::new(State::Idle),
-            }),
-        })
+        Ok(Self::to(Arc::new(Target {
+            addr,
+            authority: addr.to_string().parse()?,
+            transport,
+            settings,
+            connect_timeout: mesh.connect_timeout,
+        })))
     }
 
     /// Another connection to the same endpoint, opened by its first call.
     pub(crate) fn fresh(&self) -> Self {
+        Self::to(self.inner.target.clone())
+    }
+
+    fn to(target: Arc<Target>) -> Self {
         Self {
             sender: None,
             inner: Arc::new(Inner {
-                target: self.inner.target.clone(),
-                authority: self.inner.authority.clone(),
+                target,
                 state: Mutex::new(State::Idle),
             }),
         }
@@ -254,7 +250,7 @@ impl Service<http::Request<Body>> for Connection {
         let addr = self.inner.target.addr;
         let mut uri = http::uri::Parts::from(std::mem::take(req.uri_mut()));
         uri.scheme = Some(Scheme::HTTP);
-        uri.authority = Some(self.inner.authority.clone());
+        uri.authority = Some(self.inner.target.authority.clone());
         match Uri::from_parts(uri) {
             Ok(uri) => *req.uri_mut() = uri,
             Err(error) => {
