@@ -10,6 +10,7 @@ pub mod index;
 pub mod listeners;
 pub mod names;
 pub mod nginx;
+pub mod paced;
 pub mod playback;
 pub mod popularity;
 pub mod reco_eval;

@@ -17,6 +17,10 @@
 //! chunk; `--spread S` starts them evenly over S seconds instead, as listeners arrive.
 //! `--mesh` calls through the mesh channel, as the gateway does (its streaming connection to
 //! the one player-svc endpoint), instead of `--connections` tonic channels.
+//! `--floor` adds a third phase, `call`: its consumers first make the cheapest gRPC call there
+//! is (`grpc.health.v1.Health/Check`) on the same connections, timed as their "first chunk",
+//! then play as the `grpc` ones do, so it runs under the same load: the floor of any call
+//! across the socket, against which `StreamAudio`'s own part of a start shows.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +28,6 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 use futures::StreamExt as _;
-use tokio::io::AsyncReadExt as _;
 use tower::ServiceExt as _;
 use tower::util::BoxCloneSyncService;
 use tunemesh_discovery::mesh::BoxError;
@@ -48,7 +51,10 @@ use tunemesh_runtime::identity::{
 use tunemesh_runtime::{ServiceContext, Storage};
 use tunemesh_testkit::{grpc_settings, spawn_app};
 
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 use tunemesh_bench::cpu;
+use tunemesh_bench::paced::{Pacing, Rendition, Seen, disk_consumer, phase};
 
 /// The allocator of the `tunemesh` binary (`src/main.rs`), so player-svc here allocates as
 /// it does in production, transparent huge pages off as there (`TUNEMESH_BENCH_THP=1` keeps
@@ -57,8 +63,6 @@ use tunemesh_bench::cpu;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const MUSIC: &str = "/usr/share/games/singularity/music";
-/// Seconds of audio a consumer buffers before playback starts.
-const STARTUP: f64 = 0.5;
 
 #[derive(Debug, Parser)]
 struct Args {
@@ -101,65 +105,14 @@ struct Args {
     /// `--connections` tonic channels.
     #[arg(long)]
     mesh: bool,
+    /// Also time a bare unary call's round trip under the same load (the `call` phase).
+    #[arg(long)]
+    floor: bool,
 }
 
 /// How the consumers reach player-svc: a tonic channel or the mesh, signed as the gateway.
 type Upstream =
     Asserting<BoxCloneSyncService<http::Request<Body>, http::Response<Body>, UpstreamError>>;
-
-/// One stored rendition: its track, its file on disk and its duration.
-#[derive(Debug, Clone)]
-struct Rendition {
-    track_id: String,
-    file: PathBuf,
-    duration: f64,
-}
-
-/// What one consumer saw.
-#[derive(Debug, Clone, Copy)]
-struct Seen {
-    first_chunk: Option<Duration>,
-    starved: bool,
-    /// Seconds of playback (from the first chunk) when it starved, to tell startup from
-    /// steady-state starvation.
-    starved_at: Option<f64>,
-}
-
-/// What one phase saw.
-#[derive(Debug)]
-struct Phase {
-    ttfc: Vec<Duration>,
-    starved: usize,
-    starved_at: Vec<f64>,
-    failed: usize,
-    cpu_per_stream: f64,
-}
-
-impl Phase {
-    fn percentile(&self, p: f64) -> Duration {
-        let mut sorted = self.ttfc.clone();
-        sorted.sort();
-        let at = ((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1);
-        sorted.get(at).copied().unwrap_or_default()
-    }
-
-    fn line(&self, name: &str, n: usize) -> String {
-        format!(
-            "{name:>6} N={n:>5}: first chunk p50 {:>7.2} ms p99 {:>7.2} ms; starved {}/{n}, \
-             failed {}; CPU per stream {:.3} % of a core{}",
-            self.percentile(0.5).as_secs_f64() * 1e3,
-            self.percentile(0.99).as_secs_f64() * 1e3,
-            self.starved,
-            self.failed,
-            self.cpu_per_stream * 100.0,
-            if self.starved_at.is_empty() {
-                String::new()
-            } else {
-                format!("; starved after {:.1?} s of playback", self.starved_at)
-            }
-        )
-    }
-}
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -189,12 +142,36 @@ async fn main() -> anyhow::Result<()> {
             grpc_consumer(client, request, ahead, window)
         })
         .await;
+        let call = match args.floor {
+            true => Some(
+                phase(n, spread, |i| {
+                    let channel = channels[i % channels.len()].clone();
+                    let request = request(&renditions[i % renditions.len()].track_id);
+                    call_then_play(channel, request, ahead, window)
+                })
+                .await,
+            ),
+            false => None,
+        };
         let disk = phase(n, spread, |i| {
             disk_consumer(renditions[i % renditions.len()].clone(), ahead, window)
         })
         .await;
         println!("{}", grpc.line("grpc", n));
+        if let Some(call) = &call {
+            println!("{}", call.line("call", n));
+        }
         println!("{}", disk.line("disk", n));
+        let p50 = |phase: &tunemesh_bench::paced::Phase| phase.percentile(0.5).as_secs_f64();
+        match &call {
+            Some(call) => println!(
+                "   p50 ratios: grpc / disk {:.1}, call / disk {:.1}, grpc / call {:.1}",
+                p50(&grpc) / p50(&disk),
+                p50(call) / p50(&disk),
+                p50(&grpc) / p50(call)
+            ),
+            None => println!("   p50 ratio: grpc / disk {:.1}", p50(&grpc) / p50(&disk)),
+        }
         if grpc.starved == 0 && grpc.failed == 0 {
             largest_ok.0 = n;
         }
@@ -216,95 +193,24 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `n` consumers, started evenly over `spread` (at once when zero), and gathers what
-/// they saw and the CPU they cost. A consumer's clock starts when it does.
-async fn phase<F, Fut>(n: usize, spread: Duration, consumer: F) -> Phase
-where
-    F: Fn(usize) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Seen>> + Send + 'static,
-{
-    let (started, cpu_started) = (Instant::now(), cpu::process());
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let at = tokio::time::Instant::now() + spread.mul_f64(i as f64 / n as f64);
-            let consumer = consumer(i);
-            tokio::spawn(async move {
-                tokio::time::sleep_until(at).await;
-                consumer.await
-            })
-        })
-        .collect();
-    let (mut ttfc, mut starved, mut failed) = (Vec::with_capacity(n), 0, 0);
-    let mut starved_at = Vec::new();
-    for task in tasks {
-        match task.await {
-            Ok(Ok(seen)) => {
-                ttfc.extend(seen.first_chunk);
-                starved += usize::from(seen.starved);
-                starved_at.extend(seen.starved_at);
-            }
-            _ => failed += 1,
-        }
-    }
-    let (cpu, wall) = (
-        cpu::process() - cpu_started,
-        started.elapsed().as_secs_f64(),
-    );
-    Phase {
-        ttfc,
-        starved,
-        starved_at,
-        failed,
-        cpu_per_stream: cpu / wall / n as f64,
-    }
-}
-
-/// A listener's pacing: how much audio it holds and when playback passes it.
-struct Pacing {
-    first: Option<Instant>,
-    /// Media seconds received so far (from the start of the track).
-    received: f64,
+/// A bare unary round trip on `channel`, timed as the consumer's first chunk, then a play as
+/// [`grpc_consumer`]'s (so the calls are timed under the `grpc` phase's load).
+async fn call_then_play(
+    channel: Upstream,
+    request: Request<StreamAudioRequest>,
     ahead: f64,
-    starved: bool,
-}
-
-impl Pacing {
-    fn new(ahead: f64) -> Self {
-        Self {
-            first: None,
-            received: 0.0,
-            ahead,
-            starved: false,
-        }
-    }
-
-    /// Records that audio up to `media_end` seconds has arrived; playback starts once
-    /// [`STARTUP`] seconds are buffered (a first chunk may be only the stream's headers).
-    fn received(&mut self, media_end: f64) {
-        self.received = media_end;
-        if self.first.is_none() && media_end >= STARTUP {
-            self.first = Some(Instant::now());
-        }
-    }
-
-    /// Audio buffered ahead of playback now.
-    fn buffered(&self) -> f64 {
-        self.first
-            .map_or(f64::INFINITY, |f| self.received - f.elapsed().as_secs_f64())
-    }
-
-    /// Waits until the player wants more; returns how long the next read may take before
-    /// the buffer runs dry (None: no limit yet, nothing plays).
-    async fn want_more(&self) -> Option<Duration> {
-        let buffered = self.buffered();
-        if buffered.is_infinite() {
-            return None;
-        }
-        if buffered > self.ahead {
-            tokio::time::sleep(Duration::from_secs_f64(buffered - self.ahead)).await;
-        }
-        Some(Duration::from_secs_f64(self.buffered().max(0.0)))
-    }
+    window: Duration,
+) -> anyhow::Result<Seen> {
+    let started = Instant::now();
+    HealthClient::new(channel.clone())
+        .check(HealthCheckRequest::default())
+        .await?;
+    let call = started.elapsed();
+    let played = grpc_consumer(PlayerServiceClient::new(channel), request, ahead, window).await?;
+    Ok(Seen {
+        first_chunk: Some(call),
+        ..played
+    })
 }
 
 async fn grpc_consumer(
@@ -345,50 +251,7 @@ async fn grpc_consumer(
             None => break, // the whole track arrived: nothing can starve it now
         }
     }
-    Ok(Seen {
-        first_chunk,
-        starved: pacing.starved,
-        starved_at: pacing
-            .first
-            .filter(|_| pacing.starved)
-            .map(|f| f.elapsed().as_secs_f64()),
-    })
-}
-
-async fn disk_consumer(rendition: Rendition, ahead: f64, window: Duration) -> anyhow::Result<Seen> {
-    let started = Instant::now();
-    let mut file = tokio::fs::File::open(&rendition.file).await?;
-    let size = file.metadata().await?.len().max(1);
-    let (mut pacing, mut first_chunk, mut read) = (Pacing::new(ahead), None, 0u64);
-    let mut buffer = vec![0u8; 64 * 1024];
-    while started.elapsed() < window {
-        let deadline = pacing.want_more().await;
-        let next = file.read(&mut buffer);
-        let n = match deadline {
-            None => next.await?,
-            Some(limit) => match tokio::time::timeout(limit, next).await {
-                Ok(n) => n?,
-                Err(_) => {
-                    pacing.starved = true;
-                    break;
-                }
-            },
-        };
-        if n == 0 {
-            break;
-        }
-        first_chunk.get_or_insert_with(|| started.elapsed());
-        read += n as u64;
-        pacing.received(read as f64 / size as f64 * rendition.duration);
-    }
-    Ok(Seen {
-        first_chunk,
-        starved: pacing.starved,
-        starved_at: pacing
-            .first
-            .filter(|_| pacing.starved)
-            .map(|f| f.elapsed().as_secs_f64()),
-    })
+    Ok(pacing.seen(first_chunk))
 }
 
 /// Either upstream's error as one concrete type: with a bare `BoxError` the generated client's
