@@ -54,7 +54,7 @@ use tunemesh_testkit::{grpc_settings, spawn_app};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 use tunemesh_bench::cpu;
-use tunemesh_bench::paced::{Pacing, Rendition, Seen, disk_consumer, phase};
+use tunemesh_bench::paced::{Pacing, Phase, Rendition, Seen, disk_consumer, phase};
 
 /// The allocator of the `tunemesh` binary (`src/main.rs`), so player-svc here allocates as
 /// it does in production, transparent huge pages off as there (`TUNEMESH_BENCH_THP=1` keeps
@@ -142,16 +142,15 @@ async fn main() -> anyhow::Result<()> {
             grpc_consumer(client, request, ahead, window)
         })
         .await;
-        let call = match args.floor {
-            true => Some(
-                phase(n, spread, |i| {
-                    let channel = channels[i % channels.len()].clone();
-                    let request = request(&renditions[i % renditions.len()].track_id);
-                    call_then_play(channel, request, ahead, window)
-                })
-                .await,
-            ),
-            false => None,
+        let call = if args.floor {
+            let call = phase(n, spread, |i| {
+                let channel = channels[i % channels.len()].clone();
+                let request = request(&renditions[i % renditions.len()].track_id);
+                call_then_play(channel, request, ahead, window)
+            });
+            Some(call.await)
+        } else {
+            None
         };
         let disk = phase(n, spread, |i| {
             disk_consumer(renditions[i % renditions.len()].clone(), ahead, window)
@@ -162,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{}", call.line("call", n));
         }
         println!("{}", disk.line("disk", n));
-        let p50 = |phase: &tunemesh_bench::paced::Phase| phase.percentile(0.5).as_secs_f64();
+        let p50 = |phase: &Phase| phase.percentile(0.5).as_secs_f64();
         match &call {
             Some(call) => println!(
                 "   p50 ratios: grpc / disk {:.1}, call / disk {:.1}, grpc / call {:.1}",
