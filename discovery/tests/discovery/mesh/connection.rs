@@ -55,6 +55,19 @@ async fn mesh_over(service: &str, addr: SocketAddr) -> anyhow::Result<Mesh> {
     mesh_at(service, addr, MeshSettings::default()).await
 }
 
+/// A `Watch` of the traffic service through `mesh`, on the endpoint's streaming connections.
+async fn watch(
+    mesh: &Mesh,
+    service: &str,
+) -> anyhow::Result<tonic::Streaming<tonic_health::pb::HealthCheckResponse>> {
+    let mut request = tonic::Request::new(traffic());
+    request.extensions_mut().insert(Streaming);
+    Ok(client(mesh.channel(service))
+        .watch(request)
+        .await?
+        .into_inner())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_that_arrive_while_the_endpoint_connects_share_one_connection() -> anyhow::Result<()>
 {
@@ -165,12 +178,7 @@ async fn long_streams_past_the_servers_cap_open_more_connections_instead_of_wait
     // one of the first four to end, and fail).
     let mut open = Vec::new();
     for _ in 0..12 {
-        let mut request = tonic::Request::new(traffic());
-        request.extensions_mut().insert(Streaming);
-        let mut stream = client(mesh.channel(&service))
-            .watch(request)
-            .await?
-            .into_inner();
+        let mut stream = watch(&mesh, &service).await?;
         let first = tokio::time::timeout(Duration::from_secs(2), stream.message()).await;
         anyhow::ensure!(
             matches!(first, Ok(Ok(Some(_)))),
@@ -187,12 +195,7 @@ async fn long_streams_past_the_servers_cap_open_more_connections_instead_of_wait
 
     // Once they end, a new stream reuses the first connection.
     drop(open);
-    let mut request = tonic::Request::new(traffic());
-    request.extensions_mut().insert(Streaming);
-    let mut stream = client(mesh.channel(&service))
-        .watch(request)
-        .await?
-        .into_inner();
+    let mut stream = watch(&mesh, &service).await?;
     anyhow::ensure!(stream.message().await?.is_some());
     let opened = accepted.load(Ordering::SeqCst);
     anyhow::ensure!(opened == 3, "{opened} connections after the streams ended");
